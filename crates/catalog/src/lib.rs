@@ -1,0 +1,154 @@
+//! The report server database (the catalog): folders, reports, data sources and resources,
+//! their role assignments, and the users who sign in.
+//!
+//! One interface, [`Catalog`], with two implementations that own their migrations:
+//! [`sqlite::SqliteCatalog`] (embedded, the default) and [`postgres::PostgresCatalog`]
+//! (several nodes sharing one database). `tests/conformance.rs` runs one suite against both.
+//!
+//! This crate owns item paths ([`ItemPath`]), roles ([`Role`]) and what each permits
+//! ([`Permission`]), and password hashing ([`password`]). It must not know about HTTP, TLS,
+//! the data dir layout or rendering; it never logs content or password hashes.
+
+mod common;
+pub mod password;
+mod path;
+mod types;
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+pub use path::{ItemPath, MAX_PATH_CHARS, MAX_SEGMENT_CHARS};
+
+/// The schema version this build creates and understands (both backends have the same
+/// number of migrations). [`Catalog::schema_version`] of an up-to-date catalog equals it.
+pub const SCHEMA_VERSION: i64 = 1;
+pub use types::*;
+
+/// Errors of the catalog. Display texts are complete sentences a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No item at this path (or the user may not see it). Web surfaces map this to 404.
+    #[error("the item '{0}' cannot be found")]
+    NotFound(ItemPath),
+    /// An item already exists at this path and overwrite was not asked for.
+    #[error("an item named '{0}' already exists; delete it first or choose another name")]
+    AlreadyExists(ItemPath),
+    /// An item of another type exists at this path: `put_item` with overwrite cannot turn a
+    /// Report into a Resource (or replace a folder); the old item must be deleted first.
+    #[error(
+        "'{path}' already exists as a {existing} and cannot be replaced by a {new}; delete it first or choose another name"
+    )]
+    TypeConflict {
+        path: ItemPath,
+        existing: ItemType,
+        new: ItemType,
+    },
+    /// The parent of the path is missing or is not a folder.
+    #[error("the parent folder of '{0}' does not exist or is not a folder; create it first")]
+    ParentMissing(ItemPath),
+    /// A path, name or value that the catalog refuses (traversal, control characters, too long).
+    #[error("{0}")]
+    Invalid(String),
+    /// The root folder cannot be deleted, renamed or replaced.
+    #[error("the root folder '/' cannot be changed this way")]
+    Root,
+    /// A user name that already exists (`user add` twice).
+    #[error("a user named '{0}' already exists")]
+    UserExists(String),
+    /// No such user.
+    #[error("no user named '{0}'")]
+    UnknownUser(String),
+    /// The database holds tables that are not a reportd catalog (refused by `database create`).
+    #[error("{0}")]
+    Foreign(String),
+    /// The database does not exist or holds no catalog yet, and `open` was not asked to
+    /// create one (`target` is the SQLite file or `host:port/database`).
+    #[error(
+        "the report server database {target} {problem}; create it with `reportctl database create`"
+    )]
+    Uninitialized { target: String, problem: String },
+    /// The catalog schema is newer than this build understands.
+    #[error("the catalog schema version {found} is newer than this reportd supports ({supported}); upgrade reportd")]
+    SchemaTooNew { found: i64, supported: i64 },
+    /// The database could not be reached (host, port, credentials, timeout).
+    #[error("cannot connect to the report server database at {target}: {cause}")]
+    Connect { target: String, cause: String },
+    /// Any other database failure.
+    #[error("report server database error: {0}")]
+    Db(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The catalog interface. Paths are case-insensitive ('/Sales' and '/sales' name one item);
+/// the stored spelling is the one given at creation.
+#[async_trait::async_trait]
+pub trait Catalog: Send + Sync + 'static {
+    /// `sqlite` or `postgresql`.
+    fn backend(&self) -> &'static str;
+    /// Schema version the database is at (the number of applied migrations).
+    async fn schema_version(&self) -> Result<i64>;
+    /// Number of catalog items, the root folder excluded.
+    async fn item_count(&self) -> Result<i64>;
+    /// A counter that changes whenever anything in the catalog changes (items, roles,
+    /// users), whichever process or node made the change. Cheap: one indexed read. Caches
+    /// of rendered pages and verified credentials are keyed by it.
+    async fn generation(&self) -> Result<i64>;
+
+    /// The item at `path` (the root `/` is a folder that always exists).
+    async fn get_item(&self, path: &ItemPath) -> Result<Option<CatalogItem>>;
+    /// The children of the folder at `path`, folders first, then by name (case-insensitive).
+    async fn list_children(&self, path: &ItemPath) -> Result<Vec<CatalogItem>>;
+    /// Creates a folder; the parent must exist.
+    async fn create_folder(&self, path: &ItemPath, by: &str) -> Result<CatalogItem>;
+    /// Creates (or, with `overwrite`, replaces the content of) a report, data source or
+    /// resource. Replacing keeps the id, created-by/at and role assignments.
+    async fn put_item(&self, new: NewItem<'_>) -> Result<CatalogItem>;
+    /// The content of a non-folder item.
+    async fn get_content(&self, path: &ItemPath) -> Result<Vec<u8>>;
+    /// Deletes the item, and everything below it for a folder.
+    async fn delete_item(&self, path: &ItemPath) -> Result<()>;
+    /// Changes description and hidden flag.
+    async fn set_properties(&self, path: &ItemPath, props: &ItemProperties, by: &str) -> Result<CatalogItem>;
+
+    /// Role assignments set on `path` itself (None when it inherits from its parent).
+    async fn get_policies(&self, path: &ItemPath) -> Result<Option<Vec<Policy>>>;
+    /// Sets the role assignments of `path` (breaking inheritance), or with `None` returns it
+    /// to inheriting from its parent. The root always has its own policies.
+    async fn set_policies(&self, path: &ItemPath, policies: Option<&[Policy]>) -> Result<()>;
+    /// The item roles `user` holds on `path`: those of the nearest item at or above `path`
+    /// that has its own policies.
+    async fn effective_roles(&self, path: &ItemPath, user: &str) -> Result<Vec<Role>>;
+
+    /// Adds a user with a password hash (see [`password::hash`]) and system roles.
+    async fn add_user(&self, user: &NewUser) -> Result<()>;
+    /// The user named `name` (case-insensitive), with hash and system roles.
+    async fn get_user(&self, name: &str) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<()>;
+    async fn set_system_roles(&self, name: &str, roles: &[Role]) -> Result<()>;
+    async fn delete_user(&self, name: &str) -> Result<()>;
+}
+
+/// A shared handle to whichever implementation the configuration names.
+pub type SharedCatalog = Arc<dyn Catalog>;
+
+/// Opens (and migrates) the catalog at `url`: `sqlite:PATH` or `postgres://...`.
+///
+/// With `create`, a missing SQLite file or PostgreSQL database is created; a PostgreSQL
+/// database that holds tables which are not a reportd catalog is refused ([`Error::Foreign`]).
+/// Without `create`, a missing database is an error. Connecting gives up within 10 seconds
+/// with an error naming the host and the cause.
+pub async fn open(url: &str, create: bool) -> Result<SharedCatalog> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteCatalog::open(url, create).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresCatalog::open(url, create).await?))
+    } else {
+        Err(Error::Invalid(format!(
+            "unsupported database URL {url:?}; use sqlite:PATH or postgres://USER@HOST/DB"
+        )))
+    }
+}

@@ -1,0 +1,56 @@
+//! The HTTP.sys analogue: URL reservations, SSL bindings, routing and the listener.
+//!
+//! Owns the binding repository (`bindings.json` in the data dir, [`repo`]), the pure routing
+//! rules of HTTP.sys ([`route`]: strong wildcard, explicit host, IP-bound, weak wildcard;
+//! longest prefix), and the listener ([`listener`]) that accepts connections, parses HTTP
+//! with hyper and hands each request to the application its reservation names.
+//!
+//! It must not know what the applications do: no catalog, no HTML beyond its own 400 page.
+
+mod app;
+pub mod listener;
+pub mod repo;
+mod reservation;
+pub mod route;
+
+pub use app::{Application, RequestContext, UnknownApplication};
+pub use listener::{Body, Handler, Limits, Listener};
+pub use repo::{Endpoint, MinTls, Repository, SslBinding, TlsPolicy};
+pub use reservation::{HostSpec, Scheme, UrlReservation, VirtualDirectory, parse_host};
+
+/// Errors of the binding repository and the listener.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A URL reservation that does not parse (`scheme://host:port`).
+    #[error("{0}")]
+    InvalidUrl(String),
+    /// A virtual directory that is not one path segment of letters, digits, `_-.`.
+    #[error("invalid virtual directory {0:?}: use one path segment of letters, digits, '_', '-' or '.', e.g. ReportServer")]
+    InvalidVdir(String),
+    /// An `IP:PORT` / `HOST:PORT` endpoint that does not parse.
+    #[error("{0}")]
+    InvalidEndpoint(String),
+    /// A TLS policy value that is not allowed.
+    #[error("{0}")]
+    InvalidPolicy(String),
+    /// The change collides with an existing reservation or binding (the text names it).
+    #[error("{0}")]
+    Conflict(String),
+    /// The reservation or binding to change does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Another program listens on the port.
+    #[error("port {0} is in use by another program; stop that program or choose another port")]
+    PortInUse(u16),
+    /// `bindings.json` does not parse or is from a newer version.
+    #[error("{0}")]
+    Corrupt(String),
+    /// Reading or writing a file or socket failed.
+    #[error("{0}")]
+    Io(String),
+    /// The data dir (config, lock) failed.
+    #[error(transparent)]
+    DataDir(#[from] datadir::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,436 @@
+//! The binding repository (the HTTP.sys analogue): virtual directories, URL reservations and
+//! SSL bindings, persisted as `bindings.json` in the data dir.
+//!
+//! This is the truth about what the server listens on. `reportd.toml`'s URLReservations
+//! section is regenerated from it by [`Repository::save`] and never read back.
+//! Changes go through [`update`], which holds the data-dir lock across load, change and save,
+//! so concurrent `reportctl` processes serialize and a crash leaves the old or the new file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use datadir::config::ApplicationRepr;
+use datadir::{Config, DataDir, UrlReservationsRepr};
+use serde::{Deserialize, Serialize};
+
+use crate::reservation::{Scheme, UrlReservation, VirtualDirectory, parse_host};
+use crate::{Application, Error, HostSpec, Result};
+
+/// Format version of `bindings.json`; bumped on incompatible changes.
+const FORMAT_VERSION: u32 = 1;
+
+/// One URL reservation of one application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub app: Application,
+    pub url: UrlReservation,
+    /// Who made it (`reportctl`, `quickstart`, `init`...), shown by `url list`.
+    #[serde(default)]
+    pub owner: String,
+}
+
+/// The endpoint of an SSL binding, as HTTP.sys keys them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `IP:PORT`; `0.0.0.0:PORT` means every address.
+    IpPort(IpAddr, u16),
+    /// `HOST:PORT`, chosen by SNI.
+    HostnamePort(String, u16),
+}
+
+impl Endpoint {
+    pub fn port(&self) -> u16 {
+        match self {
+            Endpoint::IpPort(_, p) | Endpoint::HostnamePort(_, p) => *p,
+        }
+    }
+
+    /// Parses `IP:PORT` (`[v6]:PORT` for IPv6).
+    pub fn parse_ipport(s: &str) -> Result<Endpoint> {
+        let bad = || {
+            Error::InvalidEndpoint(format!(
+                "invalid --ipport {s:?}; write IP:PORT, e.g. 0.0.0.0:443 or [::1]:8443"
+            ))
+        };
+        let (h, p) = split_endpoint(s).ok_or_else(bad)?;
+        let ip: IpAddr = h.parse().map_err(|_| bad())?;
+        Ok(Endpoint::IpPort(ip, p))
+    }
+
+    /// Parses `HOST:PORT` with a DNS host name.
+    pub fn parse_hostnameport(s: &str) -> Result<Endpoint> {
+        let bad = || {
+            Error::InvalidEndpoint(format!(
+                "invalid --hostnameport {s:?}; write HOST:PORT with a DNS name, e.g. reports.example.com:443"
+            ))
+        };
+        let (h, p) = split_endpoint(s).ok_or_else(bad)?;
+        match parse_host(h) {
+            Some(HostSpec::Name(n)) => Ok(Endpoint::HostnamePort(n, p)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+fn split_endpoint(s: &str) -> Option<(&str, u16)> {
+    let s = s.trim();
+    let (h, p) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest.split_once(']')?;
+        (h, after.strip_prefix(':')?)
+    } else {
+        s.rsplit_once(':')?
+    };
+    let port = p.parse::<u16>().ok().filter(|p| *p != 0)?;
+    Some((h, port))
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::IpPort(IpAddr::V6(ip), p) => write!(f, "[{ip}]:{p}"),
+            Endpoint::IpPort(ip, p) => write!(f, "{ip}:{p}"),
+            Endpoint::HostnamePort(h, p) => write!(f, "{h}:{p}"),
+        }
+    }
+}
+
+/// Stored as `{"ipport": "0.0.0.0:443"}` or `{"hostnameport": "host:443"}`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum EndpointRepr {
+    Ipport(String),
+    Hostnameport(String),
+}
+
+impl Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Endpoint::IpPort(..) => EndpointRepr::Ipport(self.to_string()),
+            Endpoint::HostnamePort(..) => EndpointRepr::Hostnameport(self.to_string()),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match EndpointRepr::deserialize(d)? {
+            EndpointRepr::Ipport(s) => Endpoint::parse_ipport(&s),
+            EndpointRepr::Hostnameport(s) => Endpoint::parse_hostnameport(&s),
+        }
+        .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Lowest TLS version a binding accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MinTls {
+    #[default]
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl FromStr for MinTls {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "1.2" => Ok(MinTls::Tls12),
+            "1.3" => Ok(MinTls::Tls13),
+            other => Err(Error::InvalidPolicy(format!(
+                "--min-tls must be 1.2 or 1.3, not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Per-binding TLS policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsPolicy {
+    pub min_tls: MinTls,
+    pub http2: bool,
+    pub hsts: bool,
+}
+
+impl Default for TlsPolicy {
+    fn default() -> Self {
+        TlsPolicy {
+            min_tls: MinTls::Tls12,
+            http2: true,
+            hsts: false,
+        }
+    }
+}
+
+/// An SSL binding: an endpoint, the certificate bound to it, and the applications using it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SslBinding {
+    pub endpoint: Endpoint,
+    /// Thumbprint (40 upper-case hex digits) of a certificate in `store`.
+    pub thumbprint: String,
+    pub store: String,
+    pub apps: BTreeSet<Application>,
+    #[serde(default)]
+    pub policy: TlsPolicy,
+}
+
+/// The whole repository.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repository {
+    pub format: u32,
+    /// Virtual directory of each application.
+    pub vdirs: BTreeMap<Application, VirtualDirectory>,
+    pub reservations: Vec<Reservation>,
+    #[serde(default)]
+    pub ssl_bindings: Vec<SslBinding>,
+}
+
+impl Default for Repository {
+    fn default() -> Self {
+        let vdirs = Application::ALL
+            .into_iter()
+            .map(|a| {
+                let v = VirtualDirectory::from_str(a.default_vdir())
+                    .expect("default virtual directories are valid");
+                (a, v)
+            })
+            .collect();
+        Repository {
+            format: FORMAT_VERSION,
+            vdirs,
+            reservations: Vec::new(),
+            ssl_bindings: Vec::new(),
+        }
+    }
+}
+
+impl Repository {
+    /// Reads `bindings.json`; a missing file is an empty repository with default vdirs.
+    pub fn load(dd: &DataDir) -> Result<Repository> {
+        let path = dd.bindings_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let repo: Repository = serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::Corrupt(format!(
+                        "{}: {e}; restore it from backup, or delete it and reserve URLs again with `reportctl url reserve`",
+                        path.display()
+                    ))
+                })?;
+                if repo.format > FORMAT_VERSION {
+                    return Err(Error::Corrupt(format!(
+                        "{} has format {} but this reportd reads format {FORMAT_VERSION}; upgrade reportd",
+                        path.display(),
+                        repo.format
+                    )));
+                }
+                Ok(repo)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Repository::default()),
+            Err(e) => Err(Error::Io(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// Writes `bindings.json` atomically, then regenerates the URLReservations section of
+    /// `reportd.toml` (settings untouched). The caller holds the data-dir lock.
+    pub fn save(&self, dd: &DataDir) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("repository serializes");
+        bytes.push(b'\n');
+        datadir::atomic_write(&dd.bindings_path(), &bytes, 0o600)?;
+        if dd.is_initialized() {
+            let cfg = dd.load_config()?;
+            Config::write(&dd.config_path(), &cfg.settings, &self.repr())?;
+        }
+        Ok(())
+    }
+
+    /// The virtual directory of `app`.
+    pub fn vdir(&self, app: Application) -> &str {
+        self.vdirs
+            .get(&app)
+            .map(|v| v.as_str())
+            .unwrap_or(app.default_vdir())
+    }
+
+    /// The reservations of `app`.
+    pub fn reservations_of(&self, app: Application) -> impl Iterator<Item = &UrlReservation> {
+        self.reservations
+            .iter()
+            .filter(move |r| r.app == app)
+            .map(|r| &r.url)
+    }
+
+    /// Full URLs (`http://+:8080/ReportServer`) of every reservation, for `url list`.
+    pub fn full_urls(&self) -> Vec<(Application, String)> {
+        self.reservations
+            .iter()
+            .map(|r| (r.app, format!("{}/{}", r.url, self.vdir(r.app))))
+            .collect()
+    }
+
+    /// Reserves `url` for `app`. Returns false when it was already reserved (a no-op).
+    pub fn reserve(&mut self, app: Application, url: UrlReservation, owner: &str) -> Result<bool> {
+        if self.reservations.iter().any(|r| r.app == app && r.url == url) {
+            return Ok(false);
+        }
+        for r in &self.reservations {
+            if r.url.port == url.port && r.url.scheme != url.scheme {
+                return Err(Error::Conflict(format!(
+                    "port {} already serves {} ({} for {}); one port serves one scheme: choose another port",
+                    url.port,
+                    r.url.scheme.as_str(),
+                    r.url,
+                    r.app
+                )));
+            }
+            if r.url == url && self.vdir(r.app).eq_ignore_ascii_case(self.vdir(app)) {
+                return Err(Error::Conflict(format!(
+                    "{}/{} is already reserved by {} ({}); choose another URL or virtual directory",
+                    url,
+                    self.vdir(app),
+                    r.app.ssrs_name(),
+                    r.app
+                )));
+            }
+        }
+        self.reservations.push(Reservation {
+            app,
+            url,
+            owner: owner.to_owned(),
+        });
+        Ok(true)
+    }
+
+    /// Removes `app`'s reservation of `url`.
+    pub fn remove(&mut self, app: Application, url: &UrlReservation) -> Result<()> {
+        let before = self.reservations.len();
+        self.reservations.retain(|r| !(r.app == app && &r.url == url));
+        if self.reservations.len() == before {
+            return Err(Error::NotFound(format!(
+                "{app} has no reservation {url}; `reportctl url list` shows the reservations"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Moves `app` to virtual directory `vdir` (its reservations follow). Refused when the
+    /// other application uses the same vdir on a shared reservation.
+    pub fn set_vdir(&mut self, app: Application, vdir: VirtualDirectory) -> Result<bool> {
+        if self.vdir(app) == vdir.as_str() {
+            return Ok(false);
+        }
+        for other in Application::ALL.into_iter().filter(|a| *a != app) {
+            if self.vdir(other).eq_ignore_ascii_case(vdir.as_str()) {
+                let shared = self
+                    .reservations_of(app)
+                    .find(|u| self.reservations_of(other).any(|o| o == *u));
+                if let Some(u) = shared {
+                    return Err(Error::Conflict(format!(
+                        "{u}/{vdir} is already used by {}; choose another virtual directory",
+                        other.ssrs_name()
+                    )));
+                }
+            }
+        }
+        self.vdirs.insert(app, vdir);
+        Ok(true)
+    }
+
+    /// The ports the server listens on, with their scheme.
+    pub fn ports(&self) -> BTreeMap<u16, Scheme> {
+        self.reservations
+            .iter()
+            .map(|r| (r.url.port, r.url.scheme))
+            .collect()
+    }
+
+    /// The generated URLReservations representation for `reportd.toml`.
+    pub fn repr(&self) -> UrlReservationsRepr {
+        UrlReservationsRepr {
+            applications: Application::ALL
+                .into_iter()
+                .map(|a| ApplicationRepr {
+                    name: a.ssrs_name().to_owned(),
+                    virtual_directory: self.vdir(a).to_owned(),
+                    urls: self.reservations_of(a).map(|u| u.to_string()).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Load, change and save the repository under the data-dir lock. `f` returns whether it
+/// changed anything; nothing is written when it did not (or when it failed).
+pub fn update<T>(
+    dd: &DataDir,
+    f: impl FnOnce(&mut Repository) -> Result<(T, bool)>,
+) -> Result<T> {
+    let _lock = dd.lock()?;
+    let mut repo = Repository::load(dd)?;
+    let (out, changed) = f(&mut repo)?;
+    if changed {
+        repo.save(dd)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> UrlReservation {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn both_apps_share_a_reservation_but_not_a_full_url() {
+        let mut r = Repository::default();
+        assert!(r.reserve(Application::WebService, u("http://+:8080"), "t").unwrap());
+        assert!(r.reserve(Application::Portal, u("http://+:8080"), "t").unwrap());
+        assert!(!r.reserve(Application::Portal, u("http://+:8080"), "t").unwrap(), "idempotent");
+        let e = r
+            .set_vdir(Application::Portal, "reportserver".parse().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ReportServerWebService"), "{e}");
+    }
+
+    #[test]
+    fn one_scheme_per_port() {
+        let mut r = Repository::default();
+        r.reserve(Application::WebService, u("http://+:8443"), "t").unwrap();
+        let e = r.reserve(Application::Portal, u("https://+:8443"), "t").unwrap_err().to_string();
+        assert!(e.contains("port 8443"), "{e}");
+    }
+
+    #[test]
+    fn endpoints_parse_and_print() {
+        assert_eq!(Endpoint::parse_ipport("0.0.0.0:443").unwrap().to_string(), "0.0.0.0:443");
+        assert_eq!(Endpoint::parse_ipport("[::1]:8443").unwrap().to_string(), "[::1]:8443");
+        assert_eq!(
+            Endpoint::parse_hostnameport("Reports.Example.com:443").unwrap().to_string(),
+            "reports.example.com:443"
+        );
+        assert!(Endpoint::parse_ipport("host:443").is_err());
+        assert!(Endpoint::parse_hostnameport("1.2.3.4:443").is_err());
+        assert!(Endpoint::parse_ipport("0.0.0.0").is_err());
+    }
+
+    #[test]
+    fn repository_roundtrips_through_json() {
+        let mut r = Repository::default();
+        r.reserve(Application::WebService, u("https://reports.example.com:443"), "t").unwrap();
+        r.ssl_bindings.push(SslBinding {
+            endpoint: Endpoint::parse_hostnameport("reports.example.com:443").unwrap(),
+            thumbprint: "AB".repeat(20),
+            store: "My".into(),
+            apps: [Application::WebService].into_iter().collect(),
+            policy: TlsPolicy::default(),
+        });
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Repository>(&json).unwrap(), r);
+    }
+}

@@ -1,0 +1,35 @@
+//! Management: the operations that change an instance, and the local socket through which
+//! `reportctl` asks a running `reportd` to apply them (the WMI provider analogue).
+//!
+//! One place owns each mutation: [`ops`] changes the files (under the data-dir lock) and
+//! then has the change applied — by the running server over [`client`], or at the next start
+//! when the server is stopped. The server side of the socket is [`server`]; the messages
+//! are [`protocol`]. The protocol is newline-delimited JSON with SSRS-style results
+//! (`HRESULT`, `Error`), so that the SSRS-named WMI operations fit on it later.
+//!
+//! This crate must not serve HTTP or know about pages; it never logs secrets.
+
+pub mod client;
+pub mod ops;
+pub mod protocol;
+pub mod server;
+
+pub use client::Client;
+pub use protocol::{Request, Response, StatusInfo};
+
+/// Errors of management operations.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The socket could not be reached or answered garbage.
+    #[error("management socket {path}: {cause}")]
+    Socket { path: String, cause: String },
+    /// The server answered with a failure (`HRESULT` != 0); the text is the server's.
+    #[error("{0}")]
+    Server(String),
+    #[error(transparent)]
+    DataDir(#[from] datadir::Error),
+    #[error(transparent)]
+    Bindings(#[from] httpsys::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,96 @@
+//! `reportd`: the report server in the foreground (systemd, containers), or `quickstart`.
+//! Parses flags, sets up logging, and calls `reportd::serve::run`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use datadir::DataDir;
+
+#[derive(Debug, Parser)]
+#[command(name = "reportd", version, about = "reportd: a native-mode report server")]
+struct Cli {
+    /// Data dir of the instance (else $REPORTD_DATA_DIR, else ./reportd-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Management socket path (default: reportd.sock in the data dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Log format on stderr (default: the LogFormat setting, else human).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serve the data dir in the foreground (the default).
+    Serve,
+    /// Create a ready-to-use instance if the data dir has none, then serve it.
+    Quickstart {
+        #[arg(long, default_value_t = 8443)]
+        https_port: u16,
+        #[arg(long, default_value_t = 8080)]
+        http_port: u16,
+        /// File whose first line is the password of the administrator `admin`.
+        #[arg(long, value_name = "FILE")]
+        admin_password_file: Option<PathBuf>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let dd = DataDir::resolve(cli.data_dir.as_deref()).with_socket(cli.socket.clone());
+    let format = cli.log_format.unwrap_or_else(|| {
+        match dd.load_config().map(|c| c.settings.log_format) {
+            Ok(f) if f == "json" => LogFormat::Json,
+            _ => LogFormat::Human,
+        }
+    });
+    init_logging(format);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => fail(anyhow::anyhow!("cannot start the runtime: {e}")),
+    };
+    let result = rt.block_on(async move {
+        match cli.command.unwrap_or(Cmd::Serve) {
+            Cmd::Serve => reportd::serve::run(dd, Vec::new()).await,
+            Cmd::Quickstart { https_port, http_port, admin_password_file } => {
+                let opts = reportd::quickstart::QuickstartOptions { http_port, https_port, admin_password_file };
+                let banner = reportd::quickstart::prepare(&dd, &opts).await?;
+                reportd::serve::run(dd, banner).await
+            }
+        }
+    });
+    if let Err(e) = result {
+        fail(e);
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("REPORTD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => b.init(),
+        LogFormat::Json => b.json().init(),
+    }
+}
+
+fn fail(e: anyhow::Error) -> ! {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    eprintln!("reportd: error: {}", parts.join(": ").replace('\n', " "));
+    std::process::exit(1);
+}

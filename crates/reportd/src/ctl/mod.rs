@@ -1,0 +1,122 @@
+//! `reportctl`: the configuration manager on the command line.
+//!
+//! Each command group lives in its own module with a clap `Subcommand` (or `Args`) type and
+//! a `run` function. Errors travel up as `anyhow::Error`; the binary prints one line and
+//! exits 1. Listing and status commands honour `--json`.
+
+pub mod catalog;
+pub mod cert;
+pub mod config;
+pub mod database;
+pub mod init;
+pub mod service;
+pub mod url;
+pub mod user;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use datadir::DataDir;
+
+/// Exit code of `reportctl status` when the server is stopped (LSB convention).
+pub const EXIT_STOPPED: i32 = 3;
+
+#[derive(Debug, Parser)]
+#[command(name = "reportctl", version, about = "reportd configuration manager")]
+pub struct Cli {
+    /// Data dir of the instance (else $REPORTD_DATA_DIR, else ./reportd-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Management socket path (default: reportd.sock in the data dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Machine-readable output (JSON) for listing and status commands.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new instance in the data dir: configuration, instance key, URL reservations.
+    Init(init::InitArgs),
+    /// Read or change settings of reportd.toml (SecureConnectionLevel, ...).
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// The report server database (catalog): create, status.
+    #[command(subcommand)]
+    Database(database::DatabaseCommand),
+    /// Users of the report server.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Start the server in the background.
+    Start,
+    /// Stop the running server gracefully.
+    Stop,
+    /// Stop, then start the server.
+    Restart,
+    /// State of the server: exit 0 when running, 3 when stopped.
+    Status,
+    /// Catalog content: ls, mkdir, upload, rm.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// Certificates in the local store (My, Root).
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
+    /// URL reservations and virtual directories.
+    #[command(subcommand)]
+    Url(url::UrlCommand),
+}
+
+/// Global options every command sees.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub dd: DataDir,
+    pub json: bool,
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    let ctx = Ctx {
+        dd: DataDir::resolve(cli.data_dir.as_deref()).with_socket(cli.socket),
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Config(c) => config::run(&ctx, c),
+        Command::Database(c) => database::run(&ctx, c),
+        Command::User(c) => user::run(&ctx, c),
+        Command::Start => service::start(&ctx),
+        Command::Stop => service::stop(&ctx),
+        Command::Restart => service::restart(&ctx),
+        Command::Status => service::status(&ctx),
+        Command::Catalog(c) => catalog::run(&ctx, c),
+        Command::Cert(c) => cert::run(&ctx, c),
+        Command::Url(c) => url::run(&ctx, c),
+    }
+}
+
+/// A current-thread runtime for the commands that talk to the catalog.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(f))
+}
+
+/// Who a command acts as, for created-by/modified-by: the operating-system user.
+pub(crate) fn os_user() -> String {
+    let uid = nix::unistd::getuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `reportctl user add`: users live in the catalog.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+use catalog::{ItemPath, NewUser, Policy, Role};
+use serde::Serialize;
+
+use super::{Ctx, block_on, print_json};
+use crate::ctl::init::validate_user_name;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user with a password from a file.
+    Add {
+        name: String,
+        /// File whose first line is the password.
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+        /// System Administrator, System User (system roles) or Browser (default),
+        /// Publisher, Content Manager (item roles, assigned on / and inherited).
+        #[arg(long, default_value = "Browser")]
+        role: String,
+    },
+    /// List users and their roles.
+    List,
+}
+
+/// Opens the configured catalog (error naming `database create` when there is none).
+pub async fn open_configured(dd: &datadir::DataDir) -> anyhow::Result<catalog::SharedCatalog> {
+    let cfg = dd.load_config()?;
+    let url = cfg.settings.database_url.ok_or_else(|| {
+        anyhow::anyhow!("the report server database does not exist yet; run `reportctl database create`")
+    })?;
+    Ok(catalog::open(&super::database::resolved_url(dd, &url), false).await?)
+}
+
+#[derive(Serialize)]
+struct UserRow {
+    name: String,
+    system_roles: Vec<String>,
+    root_roles: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
+    match cmd {
+        UserCommand::Add { name, password_file, role } => {
+            validate_user_name(&name)?;
+            let role: Role = role.parse()?;
+            let password = datadir::read_password_file(&password_file).context("--password-file")?;
+            catalog::password::check_policy(&password)?;
+            let hash = catalog::password::hash(&password)?;
+            block_on(async {
+                let cat = open_configured(&ctx.dd).await?;
+                cat.add_user(&NewUser {
+                    name: name.clone(),
+                    password_hash: hash,
+                    system_roles: if role.is_system() { vec![role] } else { vec![] },
+                })
+                .await?;
+                if !role.is_system() {
+                    let root = ItemPath::root();
+                    let mut policies = cat.get_policies(&root).await?.unwrap_or_default();
+                    match policies.iter_mut().find(|p| p.user.eq_ignore_ascii_case(&name)) {
+                        Some(p) if !p.roles.contains(&role) => p.roles.push(role),
+                        Some(_) => {}
+                        None => policies.push(Policy { user: name.clone(), roles: vec![role] }),
+                    }
+                    cat.set_policies(&root, Some(&policies)).await?;
+                }
+                anyhow::Ok(())
+            })??;
+            let scope = if role.is_system() { "system role" } else { "item role on /" };
+            println!("User {name} added ({scope}: {role})");
+            Ok(0)
+        }
+        UserCommand::List => {
+            let rows = block_on(async {
+                let cat = open_configured(&ctx.dd).await?;
+                let root = cat.get_policies(&ItemPath::root()).await?.unwrap_or_default();
+                let mut rows = Vec::new();
+                for u in cat.list_users().await? {
+                    let root_roles = root
+                        .iter()
+                        .filter(|p| p.user.eq_ignore_ascii_case(&u.name))
+                        .flat_map(|p| p.roles.iter().map(|r| r.name().to_string()))
+                        .collect();
+                    rows.push(UserRow {
+                        system_roles: u.system_roles.iter().map(|r| r.name().to_string()).collect(),
+                        name: u.name,
+                        root_roles,
+                    });
+                }
+                anyhow::Ok(rows)
+            })??;
+            if ctx.json {
+                print_json(&rows)?;
+            } else {
+                println!("{:<24} {:<28} ROLES ON /", "NAME", "SYSTEM ROLES");
+                for r in rows {
+                    println!("{:<24} {:<28} {}", r.name, r.system_roles.join(", "), r.root_roles.join(", "));
+                }
+            }
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The server in the foreground: listener, applications, management socket, signals.
+//!
+//! [`run`] wires the libraries together and owns the process lifecycle: the pid file, the
+//! management socket, SIGTERM/SIGINT (stop accepting, drain in-flight requests within the
+//! listener's bound, exit 0). Everything it serves comes from the data dir; every change made
+//! by `reportctl` arrives as an `Apply` on the management socket and is applied live.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use datadir::DataDir;
+use http_body_util::BodyExt;
+use httpsys::listener::ResponseFuture;
+use httpsys::{Application, Handler, Limits, Listener, Repository};
+use hyper::body::Incoming;
+use mgmt::protocol::{Request as MgmtRequest, Response as MgmtResponse, StatusInfo};
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+/// The version every surface reports (folder page footer, REST System, status).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An axum application behind the listener's [`Handler`] interface.
+struct AxumApp(axum::Router);
+
+impl Handler for AxumApp {
+    fn call(&self, req: http::Request<Incoming>) -> ResponseFuture {
+        let router = self.0.clone();
+        Box::pin(async move {
+            let resp = match router.oneshot(req.map(axum::body::Body::new)).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            resp.map(|b| b.map_err(|e| -> httpsys::listener::BoxError { e.into() }).boxed_unsync())
+        })
+    }
+}
+
+/// The running server's shared state, as the management socket sees it.
+struct Server {
+    dd: DataDir,
+    listener: Listener,
+    apps: webapp::AppState,
+    started: SystemTime,
+    started_mono: Instant,
+    stop: Arc<Notify>,
+}
+
+impl Server {
+    /// Re-reads the binding repository and settings and applies them.
+    async fn apply(&self) -> anyhow::Result<Vec<String>> {
+        let repo = load_repo(&self.dd).await?;
+        let mut changes = self.listener.apply(&repo).await?;
+        self.apps.reload().await?;
+        if let Some(w) = drift_warning(&self.dd, &repo) {
+            tracing::warn!("{w}");
+            changes.push(w);
+        }
+        Ok(changes)
+    }
+
+    async fn status(&self) -> StatusInfo {
+        let repo = load_repo(&self.dd).await.unwrap_or_default();
+        let mut warnings = Vec::new();
+        if let Some(w) = drift_warning(&self.dd, &repo) {
+            warnings.push(w);
+        }
+        let cfg = self.dd.load_config().ok();
+        let (database, backend) = match cfg.as_ref().and_then(|c| c.settings.database_url.clone()) {
+            None => ("not configured: run `reportctl database create`".to_string(), None),
+            Some(url) => (
+                "configured".to_string(),
+                Some(if url.starts_with("sqlite:") { "sqlite" } else { "postgresql" }.to_string()),
+            ),
+        };
+        let started_at = time::OffsetDateTime::from(self.started)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        StatusInfo {
+            pid: std::process::id(),
+            version: VERSION.to_string(),
+            started_at,
+            uptime_seconds: self.started_mono.elapsed().as_secs(),
+            urls: repo.full_urls().into_iter().map(|(_, u)| u).collect(),
+            ports: self
+                .listener
+                .open_ports()
+                .await
+                .into_iter()
+                .map(|(p, s)| format!("{p}/{}", s.as_str()))
+                .collect(),
+            database,
+            database_backend: backend,
+            warnings,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl mgmt::server::Handler for Server {
+    async fn handle(&self, req: MgmtRequest) -> MgmtResponse {
+        match req {
+            MgmtRequest::Status => MgmtResponse {
+                status: Some(self.status().await),
+                ..MgmtResponse::ok()
+            },
+            MgmtRequest::Apply => match self.apply().await {
+                Ok(changes) => MgmtResponse {
+                    changes,
+                    ..MgmtResponse::ok()
+                },
+                Err(e) => MgmtResponse::failed(format!("{e:#}")),
+            },
+            MgmtRequest::SetServiceState { running } => {
+                if !running {
+                    self.stop.notify_one();
+                }
+                MgmtResponse::ok()
+            }
+        }
+    }
+}
+
+async fn load_repo(dd: &DataDir) -> anyhow::Result<Repository> {
+    let dd = dd.clone();
+    Ok(tokio::task::spawn_blocking(move || Repository::load(&dd)).await??)
+}
+
+/// The `drift` warning when reportd.toml's generated section was edited by hand.
+pub fn drift_warning(dd: &DataDir, repo: &Repository) -> Option<String> {
+    let cfg = dd.load_config().ok()?;
+    cfg.drift(&repo.repr())
+}
+
+/// Removes the pid file when the server exits (normally or by error).
+struct PidFile(std::path::PathBuf);
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Serves the data dir until SIGTERM/SIGINT or a management stop request.
+/// `banner` lines are printed to stdout once the server listens (quickstart's URLs).
+pub async fn run(dd: DataDir, banner: Vec<String>) -> anyhow::Result<()> {
+    dd.require_initialized()?;
+    let socket_path = dd.socket_path()?;
+    // The management socket doubles as the "already running" check.
+    let mgmt_listener = mgmt::server::bind(&socket_path).context("cannot start")?;
+    datadir::atomic_write(
+        &dd.pid_path(),
+        format!("{}\n", std::process::id()).as_bytes(),
+        0o644,
+    )?;
+    let _pid = PidFile(dd.pid_path());
+
+    let apps = webapp::AppState::new(dd.clone(), VERSION)?;
+    if let Err(e) = apps.reload().await {
+        tracing::warn!("report server database: {e}");
+    }
+    let mut handlers: HashMap<Application, Arc<dyn Handler>> = HashMap::new();
+    handlers.insert(
+        Application::WebService,
+        Arc::new(AxumApp(webapp::webservice(apps.clone()))),
+    );
+    handlers.insert(
+        Application::Portal,
+        Arc::new(AxumApp(webapp::portal(apps.clone()))),
+    );
+    let listener = Listener::new(handlers, Limits::default());
+    let repo = load_repo(&dd).await?;
+    for line in listener.apply(&repo).await? {
+        tracing::info!("{line}");
+    }
+    if let Some(w) = drift_warning(&dd, &repo) {
+        tracing::warn!("{w}");
+    }
+    for (app, url) in repo.full_urls() {
+        tracing::info!(application = app.ssrs_name(), "serving {url}");
+    }
+
+    let stop = Arc::new(Notify::new());
+    let server = Arc::new(Server {
+        dd: dd.clone(),
+        listener: listener.clone(),
+        apps,
+        started: SystemTime::now(),
+        started_mono: Instant::now(),
+        stop: stop.clone(),
+    });
+    let mgmt_task = tokio::spawn(mgmt::server::serve(
+        mgmt_listener,
+        socket_path.clone(),
+        server.clone(),
+    ));
+    tracing::info!(pid = std::process::id(), data_dir = %dd.root().display(), "reportd {VERSION} started");
+    for line in banner {
+        println!("{line}");
+    }
+
+    wait_for_stop(&stop).await;
+    tracing::info!("stopping: no new connections; draining requests in flight");
+    mgmt_task.abort();
+    let _ = std::fs::remove_file(&socket_path);
+    listener.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_stop(stop: &Notify) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot install SIGTERM handler: {e}");
+            return stop.notified().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        _ = stop.notified() => tracing::info!("stop requested over the management socket"),
+    }
+}
