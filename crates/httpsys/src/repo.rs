@@ -362,6 +362,192 @@ impl Repository {
     }
 }
 
+/// What `bind_ssl` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindOutcome {
+    /// A new binding for the endpoint.
+    Created,
+    /// The endpoint was bound to this certificate already; the application now uses it too
+    /// (or its policy changed).
+    Updated,
+    /// Same certificate, same endpoint, same application, same policy: nothing to do.
+    Unchanged,
+}
+
+/// What `unbind_ssl` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnbindOutcome {
+    /// The application no longer uses the binding; other applications still do.
+    AppRemoved(Vec<Application>),
+    /// The last application stopped using it: the binding is gone.
+    BindingRemoved,
+}
+
+impl Repository {
+    /// The https reservation of `app` that `endpoint` serves, if any: an SSL binding must
+    /// be for a URL the application reserved (SSRS refuses others).
+    pub fn covering_reservation(&self, app: Application, endpoint: &Endpoint) -> Option<&UrlReservation> {
+        self.reservations_of(app).find(|u| {
+            u.scheme == Scheme::Https
+                && u.port == endpoint.port()
+                && match (endpoint, &u.host) {
+                    (Endpoint::IpPort(ip, _), HostSpec::Ip(rip)) => {
+                        ip.is_unspecified() || rip.is_unspecified() || ip == rip
+                    }
+                    (Endpoint::IpPort(..), _) => true,
+                    (Endpoint::HostnamePort(h, _), HostSpec::Name(n)) => h == n,
+                    (Endpoint::HostnamePort(..), HostSpec::Ip(rip)) => rip.is_unspecified(),
+                    (Endpoint::HostnamePort(..), _) => true,
+                }
+        })
+    }
+
+    /// The binding of `endpoint`.
+    pub fn binding(&self, endpoint: &Endpoint) -> Option<&SslBinding> {
+        self.ssl_bindings.iter().find(|b| &b.endpoint == endpoint)
+    }
+
+    /// Endpoints bound to the certificate `thumbprint`.
+    pub fn endpoints_using(&self, thumbprint: &str) -> Vec<&Endpoint> {
+        self.ssl_bindings
+            .iter()
+            .filter(|b| b.thumbprint.eq_ignore_ascii_case(thumbprint))
+            .map(|b| &b.endpoint)
+            .collect()
+    }
+
+    /// Binds `thumbprint` to `endpoint` for `app`. Checks, in SSRS's order after the
+    /// certificate checks (done by the caller): a reservation of `app` covers the endpoint;
+    /// the endpoint is not bound to another certificate (that is `ssl update`'s job).
+    /// `policy` None keeps an existing binding's policy (or the default for a new one).
+    pub fn bind_ssl(
+        &mut self,
+        app: Application,
+        endpoint: Endpoint,
+        thumbprint: &str,
+        policy: Option<TlsPolicy>,
+    ) -> Result<BindOutcome> {
+        if self.covering_reservation(app, &endpoint).is_none() {
+            return Err(Error::Conflict(format!(
+                "no https URL reservation of {} covers {endpoint}; reserve one first, e.g. `reportctl url reserve {} https://+:{}`",
+                app.ssrs_name(),
+                app,
+                endpoint.port()
+            )));
+        }
+        match self.ssl_bindings.iter_mut().find(|b| b.endpoint == endpoint) {
+            Some(b) if !b.thumbprint.eq_ignore_ascii_case(thumbprint) => Err(Error::Conflict(format!(
+                "{endpoint} is already bound to certificate {} (used by {}); to replace it use `reportctl ssl update {app} {thumbprint} {}`",
+                b.thumbprint,
+                app_names(&b.apps),
+                endpoint_flag(&endpoint)
+            ))),
+            Some(b) => {
+                let mut changed = b.apps.insert(app);
+                if let Some(p) = policy
+                    && p != b.policy
+                {
+                    b.policy = p;
+                    changed = true;
+                }
+                Ok(if changed { BindOutcome::Updated } else { BindOutcome::Unchanged })
+            }
+            None => {
+                self.ssl_bindings.push(SslBinding {
+                    endpoint,
+                    thumbprint: thumbprint.to_owned(),
+                    store: "My".into(),
+                    apps: [app].into_iter().collect(),
+                    policy: policy.unwrap_or_default(),
+                });
+                Ok(BindOutcome::Created)
+            }
+        }
+    }
+
+    /// Replaces the certificate (and, if given, the policy) of the binding of `endpoint`
+    /// for every application that uses it; returns those applications.
+    pub fn update_ssl(
+        &mut self,
+        app: Application,
+        endpoint: &Endpoint,
+        thumbprint: &str,
+        policy: Option<TlsPolicy>,
+    ) -> Result<Vec<Application>> {
+        let b = self
+            .ssl_bindings
+            .iter_mut()
+            .find(|b| &b.endpoint == endpoint)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "{endpoint} has no SSL binding to update; create one with `reportctl ssl bind {app} {thumbprint} {}`",
+                    endpoint_flag(endpoint)
+                ))
+            })?;
+        if !b.apps.contains(&app) {
+            return Err(Error::NotFound(format!(
+                "{endpoint} is bound for {} but not for {}; bind it with `reportctl ssl bind`",
+                app_names(&b.apps),
+                app.ssrs_name()
+            )));
+        }
+        b.thumbprint = thumbprint.to_owned();
+        if let Some(p) = policy {
+            b.policy = p;
+        }
+        Ok(b.apps.iter().copied().collect())
+    }
+
+    /// Removes `app`'s use of the binding of `endpoint`; the binding goes with its last user.
+    pub fn unbind_ssl(&mut self, app: Application, endpoint: &Endpoint) -> Result<UnbindOutcome> {
+        let idx = self
+            .ssl_bindings
+            .iter()
+            .position(|b| &b.endpoint == endpoint && b.apps.contains(&app))
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "{} has no SSL binding on {endpoint}; `reportctl ssl list` shows the bindings",
+                    app.ssrs_name()
+                ))
+            })?;
+        let b = &mut self.ssl_bindings[idx];
+        b.apps.remove(&app);
+        if b.apps.is_empty() {
+            self.ssl_bindings.remove(idx);
+            Ok(UnbindOutcome::BindingRemoved)
+        } else {
+            Ok(UnbindOutcome::AppRemoved(b.apps.iter().copied().collect()))
+        }
+    }
+
+    /// Deletes the binding of `endpoint` whatever uses it (`httpcfg delete ssl`): works even
+    /// when its certificate is gone.
+    pub fn delete_ssl(&mut self, endpoint: &Endpoint) -> Result<SslBinding> {
+        let idx = self
+            .ssl_bindings
+            .iter()
+            .position(|b| &b.endpoint == endpoint)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no SSL binding on {endpoint}; `reportctl httpcfg query ssl` shows them"
+                ))
+            })?;
+        Ok(self.ssl_bindings.remove(idx))
+    }
+}
+
+/// The reportctl flag that names `endpoint`.
+pub fn endpoint_flag(endpoint: &Endpoint) -> String {
+    match endpoint {
+        Endpoint::IpPort(..) => format!("--ipport {endpoint}"),
+        Endpoint::HostnamePort(..) => format!("--hostnameport {endpoint}"),
+    }
+}
+
+fn app_names(apps: &BTreeSet<Application>) -> String {
+    apps.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", ")
+}
+
 /// Load, change and save the repository under the data-dir lock. `f` returns whether it
 /// changed anything; nothing is written when it did not (or when it failed).
 pub fn update<T>(
@@ -432,5 +618,50 @@ mod tests {
         });
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Repository>(&json).unwrap(), r);
+    }
+
+    fn https_repo() -> Repository {
+        let mut r = Repository::default();
+        r.reserve(Application::WebService, u("https://+:8443"), "t").unwrap();
+        r.reserve(Application::Portal, u("https://reports.example.com:8443"), "t").unwrap();
+        r
+    }
+
+    #[test]
+    fn ssl_bind_checks_coverage_and_conflicts() {
+        let mut r = https_repo();
+        let any = Endpoint::parse_ipport("0.0.0.0:8443").unwrap();
+        let t1 = "A".repeat(40);
+        let t2 = "B".repeat(40);
+        assert_eq!(r.bind_ssl(Application::WebService, any.clone(), &t1, None).unwrap(), BindOutcome::Created);
+        assert_eq!(r.bind_ssl(Application::WebService, any.clone(), &t1, None).unwrap(), BindOutcome::Unchanged);
+        assert_eq!(r.bind_ssl(Application::Portal, any.clone(), &t1, None).unwrap(), BindOutcome::Updated);
+        let e = r.bind_ssl(Application::WebService, any.clone(), &t2, None).unwrap_err().to_string();
+        assert!(e.contains("ssl update") && e.contains(&t1), "{e}");
+        let other_port = Endpoint::parse_ipport("0.0.0.0:9443").unwrap();
+        let e = r.bind_ssl(Application::WebService, other_port, &t1, None).unwrap_err().to_string();
+        assert!(e.contains("url reserve"), "{e}");
+        let wrong_host = Endpoint::parse_hostnameport("other.example.com:8443").unwrap();
+        assert!(r.bind_ssl(Application::Portal, wrong_host, &t1, None).is_err());
+        assert_eq!(r.endpoints_using(&t1.to_lowercase()).len(), 1);
+    }
+
+    #[test]
+    fn ssl_update_and_unbind_keep_other_apps() {
+        let mut r = https_repo();
+        let any = Endpoint::parse_ipport("0.0.0.0:8443").unwrap();
+        let t1 = "A".repeat(40);
+        r.bind_ssl(Application::WebService, any.clone(), &t1, None).unwrap();
+        r.bind_ssl(Application::Portal, any.clone(), &t1, None).unwrap();
+        let apps = r.update_ssl(Application::Portal, &any, &"C".repeat(40), None).unwrap();
+        assert_eq!(apps, vec![Application::WebService, Application::Portal]);
+        assert_eq!(r.binding(&any).unwrap().thumbprint, "C".repeat(40));
+        assert_eq!(
+            r.unbind_ssl(Application::Portal, &any).unwrap(),
+            UnbindOutcome::AppRemoved(vec![Application::WebService])
+        );
+        assert_eq!(r.unbind_ssl(Application::WebService, &any).unwrap(), UnbindOutcome::BindingRemoved);
+        assert!(r.ssl_bindings.is_empty());
+        assert!(r.delete_ssl(&any).is_err());
     }
 }

@@ -26,6 +26,9 @@ pub enum Error {
     /// The server answered with a failure (`HRESULT` != 0); the text is the server's.
     #[error("{0}")]
     Server(String),
+    /// A check refused the change (the text names the problem and the fix).
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     DataDir(#[from] datadir::Error),
     #[error(transparent)]

@@ -1,12 +1,20 @@
 //! Operations that change an instance, shared by `reportctl` and the server.
 //!
-//! Each changes the files under the data-dir lock, then has the change applied: by the
-//! running server (over the management socket) before returning, or at the next start.
+//! Each operation validates, then changes the files under the data-dir lock, then has the
+//! change applied: by the running server (over the management socket) before returning, or
+//! at the next start. If the running server cannot apply a change (a port held by another
+//! program), the files are put back as they were and applied again, so that nothing is left
+//! half-done: the command fails and the instance is unchanged.
 
+use std::net::IpAddr;
+
+use certstore::{CertInfo, CertStore, StoreName, Thumbprint};
 use datadir::DataDir;
+use httpsys::repo::{BindOutcome, UnbindOutcome, endpoint_flag};
+use httpsys::{Application, Endpoint, MinTls, Repository, SslBinding, TlsPolicy, UrlReservation};
 
 use crate::protocol::Request;
-use crate::{Client, Result};
+use crate::{Client, Error, Result};
 
 /// How a change took effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +23,8 @@ pub enum Applied {
     Live(Vec<String>),
     /// No server runs; the change applies when it starts.
     Stopped,
+    /// Nothing changed, so nothing was applied.
+    Nothing,
 }
 
 impl Applied {
@@ -22,8 +32,9 @@ impl Applied {
     pub fn describe(&self) -> String {
         match self {
             Applied::Live(c) if c.is_empty() => "applied to the running server".into(),
-            Applied::Live(c) => format!("applied to the running server: {}", c.join("; ")),
+            Applied::Live(c) => format!("applied to the running server ({})", c.join("; ")),
             Applied::Stopped => "the server is stopped; the change applies when it starts".into(),
+            Applied::Nothing => "nothing to apply".into(),
         }
     }
 }
@@ -37,4 +48,273 @@ pub fn apply(dd: &DataDir) -> Result<Applied> {
             Ok(Applied::Live(r.changes))
         }
     }
+}
+
+/// True when a server answers on the management socket.
+pub fn server_running(dd: &DataDir) -> bool {
+    matches!(Client::connect(dd), Ok(Some(_)))
+}
+
+/// Changes the binding repository with `f` and applies the result; on a failed apply the
+/// old repository is restored (and applied) and the error returned.
+pub fn change_repository<T>(
+    dd: &DataDir,
+    f: impl FnOnce(&mut Repository) -> Result<T>,
+) -> Result<(T, Applied)> {
+    let running = server_running(dd);
+    let (out, old, changed) = {
+        let _lock = dd.lock()?;
+        let mut repo = Repository::load(dd)?;
+        let old = repo.clone();
+        let out = f(&mut repo)?;
+        let changed = repo != old;
+        if changed {
+            if !running {
+                // Nobody will bind the new ports until the server starts: check them now,
+                // so that a port held by another program fails the command, not the start.
+                for port in repo.ports().keys().filter(|p| !old.ports().contains_key(p)) {
+                    httpsys::listener::check_port_free(*port)?;
+                }
+            }
+            repo.save(dd)?;
+        }
+        (out, old, changed)
+    };
+    if !changed {
+        return Ok((out, Applied::Nothing));
+    }
+    match apply(dd) {
+        Ok(a) => Ok((out, a)),
+        Err(e) => {
+            let _lock = dd.lock()?;
+            old.save(dd)?;
+            drop(_lock);
+            let _ = apply(dd);
+            Err(Error::Server(format!("{e}; the change was undone")))
+        }
+    }
+}
+
+/// Reserves `url` for `app`.
+pub fn reserve_url(dd: &DataDir, app: Application, url: &UrlReservation) -> Result<(bool, Applied)> {
+    change_repository(dd, |r| Ok(r.reserve(app, url.clone(), "reportctl")?))
+}
+
+/// Removes `app`'s reservation of `url`. Refused while an SSL binding of `app` depends on
+/// it alone (remove the binding first), so that no binding is left without a reservation.
+pub fn remove_url(dd: &DataDir, app: Application, url: &UrlReservation) -> Result<Applied> {
+    change_repository(dd, |r| {
+        r.remove(app, url)?;
+        let orphaned: Vec<String> = r
+            .ssl_bindings
+            .iter()
+            .filter(|b| b.apps.contains(&app) && r.covering_reservation(app, &b.endpoint).is_none())
+            .map(|b| b.endpoint.to_string())
+            .collect();
+        if !orphaned.is_empty() {
+            return Err(Error::Bindings(httpsys::Error::Conflict(format!(
+                "{url} serves the SSL binding(s) {} of {}; remove them first with `reportctl ssl unbind {app} ...`",
+                orphaned.join(", "),
+                app.ssrs_name()
+            ))));
+        }
+        Ok(())
+    })
+    .map(|(_, a)| a)
+}
+
+/// Optional TLS policy flags (`--min-tls`, `--http2`, `--hsts`): None keeps what is there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyFlags {
+    pub min_tls: Option<MinTls>,
+    pub http2: Option<bool>,
+    pub hsts: Option<bool>,
+}
+
+impl PolicyFlags {
+    fn any(&self) -> bool {
+        self.min_tls.is_some() || self.http2.is_some() || self.hsts.is_some()
+    }
+    /// `base` with the given flags applied; None when no flag was given.
+    fn over(&self, base: Option<&TlsPolicy>) -> Option<TlsPolicy> {
+        if !self.any() {
+            return None;
+        }
+        let mut p = base.cloned().unwrap_or_default();
+        if let Some(v) = self.min_tls {
+            p.min_tls = v;
+        }
+        if let Some(v) = self.http2 {
+            p.http2 = v;
+        }
+        if let Some(v) = self.hsts {
+            p.hsts = v;
+        }
+        Some(p)
+    }
+}
+
+/// The certificate checks of SSRS's CreateSSLCertificateBinding, each with its own message:
+/// in store My, has a private key, usable for server authentication, and (for a
+/// hostnameport) its names cover the host.
+pub fn check_certificate(dd: &DataDir, thumb: &Thumbprint, endpoint: &Endpoint) -> Result<CertInfo> {
+    let store = CertStore::open(&dd.certs_dir()).map_err(cert_err)?;
+    let info = match store.get(StoreName::My, thumb) {
+        Ok(i) => i,
+        Err(_) if store.contains(StoreName::Root, thumb) => {
+            return Err(refused(format!(
+                "certificate {thumb} is in store Root, not My: a binding needs a server certificate with its private key in My (import the PFX with `reportctl cert import --pfx FILE --password-file F`)"
+            )));
+        }
+        Err(_) => {
+            return Err(refused(format!(
+                "no certificate with thumbprint {thumb} in store My; `reportctl cert list` shows the certificates"
+            )));
+        }
+    };
+    if !info.has_private_key {
+        return Err(refused(format!(
+            "certificate {thumb} has no private key in the store; import it with its key (PFX, or PEM with --key)"
+        )));
+    }
+    if !info.server_auth {
+        return Err(refused(format!(
+            "certificate {thumb} is not for server authentication (its extended key usage lacks serverAuth, or it is a CA); use a server certificate"
+        )));
+    }
+    if let Endpoint::HostnamePort(host, _) = endpoint
+        && !info.covers_host(host)
+    {
+        return Err(refused(format!(
+            "certificate {thumb} does not cover host {host} (its names: {}); use a certificate whose SAN names {host}",
+            info.sans_text()
+        )));
+    }
+    Ok(info)
+}
+
+/// Refuses an `IP:PORT` whose IP is not an address of this machine.
+pub fn check_local_ip(endpoint: &Endpoint) -> Result<()> {
+    let Endpoint::IpPort(ip, _) = endpoint else {
+        return Ok(());
+    };
+    if ip.is_unspecified() || local_addresses().contains(&ip.to_canonical()) {
+        return Ok(());
+    }
+    Err(refused(format!(
+        "{ip} is not an address of this machine; use 0.0.0.0 (every address) or one of: {}",
+        local_addresses().iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    )))
+}
+
+/// The IP addresses of this machine (the WMI ListIPAddresses).
+pub fn local_addresses() -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|l| l.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// `ssl bind`: validates and creates (or joins) the binding of `endpoint` for `app`.
+pub fn ssl_bind(
+    dd: &DataDir,
+    app: Application,
+    thumb: &Thumbprint,
+    endpoint: &Endpoint,
+    flags: &PolicyFlags,
+) -> Result<(BindOutcome, Applied)> {
+    check_certificate(dd, thumb, endpoint)?;
+    check_local_ip(endpoint)?;
+    change_repository(dd, |r| {
+        let policy = flags.over(r.binding(endpoint).map(|b| &b.policy));
+        Ok(r.bind_ssl(app, endpoint.clone(), &thumb.to_string(), policy)?)
+    })
+}
+
+/// `ssl update`: replaces the certificate of the binding of `endpoint` for every
+/// application that uses it (the renewal path); returns those applications.
+pub fn ssl_update(
+    dd: &DataDir,
+    app: Application,
+    thumb: &Thumbprint,
+    endpoint: &Endpoint,
+    flags: &PolicyFlags,
+) -> Result<(Vec<Application>, Applied)> {
+    check_certificate(dd, thumb, endpoint)?;
+    change_repository(dd, |r| {
+        let policy = flags.over(r.binding(endpoint).map(|b| &b.policy));
+        Ok(r.update_ssl(app, endpoint, &thumb.to_string(), policy)?)
+    })
+}
+
+/// `ssl unbind`: `app` stops using the binding; it goes with its last application. Works
+/// whether or not the certificate still exists.
+pub fn ssl_unbind(dd: &DataDir, app: Application, endpoint: &Endpoint) -> Result<(UnbindOutcome, Applied)> {
+    change_repository(dd, |r| Ok(r.unbind_ssl(app, endpoint)?))
+}
+
+/// `httpcfg delete ssl`: removes the binding of `endpoint` whoever uses it.
+pub fn ssl_delete(dd: &DataDir, endpoint: &Endpoint) -> Result<(SslBinding, Applied)> {
+    change_repository(dd, |r| Ok(r.delete_ssl(endpoint)?))
+}
+
+/// `cert remove`: refused while a binding uses the certificate (the error names them).
+pub fn remove_certificate(dd: &DataDir, thumb: &Thumbprint, store: StoreName) -> Result<()> {
+    let _lock = dd.lock()?;
+    let repo = Repository::load(dd)?;
+    if store == StoreName::My {
+        let used: Vec<String> = repo
+            .endpoints_using(&thumb.to_string())
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        if !used.is_empty() {
+            return Err(refused(format!(
+                "certificate {thumb} is used by the SSL binding(s) {}; remove them first (`reportctl ssl unbind APP {}`) or replace the certificate (`reportctl ssl update`)",
+                used.join(", "),
+                repo.endpoints_using(&thumb.to_string())
+                    .first()
+                    .map(|e| endpoint_flag(e))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    let store_handle = CertStore::open(&dd.certs_dir()).map_err(cert_err)?;
+    drop(_lock); // the store takes the lock itself
+    store_handle.remove(thumb, store).map_err(cert_err)
+}
+
+/// The state of each SSL binding: whether its certificate is still in the store.
+pub fn binding_problems(dd: &DataDir, repo: &Repository) -> Vec<String> {
+    let Ok(store) = CertStore::open(&dd.certs_dir()) else {
+        return Vec::new();
+    };
+    repo.ssl_bindings
+        .iter()
+        .filter_map(|b| {
+            let ok = b
+                .thumbprint
+                .parse::<Thumbprint>()
+                .map(|t| store.contains(StoreName::My, &t))
+                .unwrap_or(false);
+            (!ok).then(|| {
+                format!(
+                    "SSL binding {} refers to certificate {} which is no longer in store My: it serves no handshake; remove it with `reportctl httpcfg delete ssl {}` or bind another certificate with `reportctl ssl update`",
+                    b.endpoint,
+                    b.thumbprint,
+                    endpoint_flag(&b.endpoint)
+                )
+            })
+        })
+        .collect()
+}
+
+fn refused(msg: String) -> Error {
+    Error::Refused(msg)
+}
+
+fn cert_err(e: certstore::Error) -> Error {
+    Error::Refused(e.to_string())
 }

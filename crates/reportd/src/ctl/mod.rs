@@ -10,6 +10,7 @@ pub mod config;
 pub mod database;
 pub mod init;
 pub mod service;
+pub mod ssl;
 pub mod url;
 pub mod user;
 
@@ -67,6 +68,20 @@ pub enum Command {
     /// URL reservations and virtual directories.
     #[command(subcommand)]
     Url(url::UrlCommand),
+    /// SSL bindings: certificate to endpoint (IP:PORT or HOST:PORT), per application.
+    #[command(subcommand)]
+    Ssl(ssl::SslCommand),
+    /// Web Service settings ("Web Service URL" page).
+    #[command(subcommand)]
+    Webservice(ssl::WebServiceCommand),
+    /// Web Portal settings ("Web Portal URL" page).
+    #[command(subcommand)]
+    Portal(ssl::PortalCommand),
+    /// The binding repository as HttpCfg/netsh show it.
+    #[command(subcommand)]
+    Httpcfg(ssl::HttpCfgCommand),
+    /// Which reservation, application, binding and certificate serve URL.
+    Explain { url: String },
 }
 
 /// Global options every command sees.
@@ -94,6 +109,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Catalog(c) => catalog::run(&ctx, c),
         Command::Cert(c) => cert::run(&ctx, c),
         Command::Url(c) => url::run(&ctx, c),
+        Command::Ssl(c) => ssl::run_ssl(&ctx, c),
+        Command::Webservice(c) => ssl::run_webservice(&ctx, c),
+        Command::Portal(c) => ssl::run_portal(&ctx, c),
+        Command::Httpcfg(c) => ssl::run_httpcfg(&ctx, c),
+        Command::Explain { url } => ssl::explain(&ctx, &url),
     }
 }
 

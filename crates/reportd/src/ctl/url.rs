@@ -1,8 +1,7 @@
 //! `reportctl url list|reserve|remove|set-vdir`: URL reservations and virtual directories.
 
-use anyhow::Context;
 use clap::Subcommand;
-use httpsys::{Application, Repository, UrlReservation, VirtualDirectory, repo};
+use httpsys::{Application, Repository, UrlReservation, VirtualDirectory};
 use serde::Serialize;
 
 use super::{Ctx, print_json};
@@ -56,51 +55,27 @@ pub fn run(ctx: &Ctx, cmd: UrlCommand) -> anyhow::Result<i32> {
         }
         UrlCommand::Reserve { app, url } => {
             let url: UrlReservation = url.parse()?;
-            let port = url.port;
-            let running = mgmt::Client::connect(dd)?.is_some();
-            let changed = repo::update(dd, |r| {
-                let new_port = !r.ports().contains_key(&port);
-                let changed = r.reserve(app, url.clone(), "reportctl")?;
-                // A stopped server cannot fail to bind later without anyone seeing it:
-                // check the port now. A running server binds it while applying.
-                if changed && new_port && !running {
-                    httpsys::listener::check_port_free(port)?;
-                }
-                Ok((changed, changed))
-            })?;
-            if !changed {
-                println!("{url} is already reserved for {app}; nothing to do");
-                return Ok(0);
-            }
-            match mgmt::ops::apply(dd) {
-                Ok(a) => println!("Reserved {url} for {app}; {}", a.describe()),
-                Err(e) => {
-                    // The server could not apply it (port in use): take it back.
-                    repo::update(dd, |r| Ok(((), r.remove(app, &url).is_ok())))?;
-                    let _ = mgmt::ops::apply(dd);
-                    return Err(e).context(format!("reserving {url} for {app} failed and was undone"));
-                }
+            let (changed, applied) = mgmt::ops::reserve_url(dd, app, &url)?;
+            if changed {
+                println!("Reserved {url} for {}; {}", app.ssrs_name(), applied.describe());
+            } else {
+                println!("{url} is already reserved for {}; nothing to do", app.ssrs_name());
             }
         }
         UrlCommand::Remove { app, url } => {
             let url: UrlReservation = url.parse()?;
-            repo::update(dd, |r| r.remove(app, &url).map(|()| ((), true)))?;
-            println!("Removed {url} from {app}; {}", mgmt::ops::apply(dd)?.describe());
+            let applied = mgmt::ops::remove_url(dd, app, &url)?;
+            println!("Removed {url} from {}; {}", app.ssrs_name(), applied.describe());
         }
         UrlCommand::SetVdir { app, vdir } => {
             let vdir: VirtualDirectory = vdir.parse()?;
-            let changed = repo::update(dd, |r| r.set_vdir(app, vdir.clone()).map(|c| (c, c)))?;
+            let (changed, applied) = mgmt::ops::change_repository(dd, |r| Ok(r.set_vdir(app, vdir.clone())?))?;
             if changed {
-                println!("{} now serves /{vdir}; {}", app.ssrs_name(), mgmt::ops::apply(dd)?.describe());
+                println!("{} now serves /{vdir}; {}", app.ssrs_name(), applied.describe());
             } else {
                 println!("{} already serves /{vdir}; nothing to do", app.ssrs_name());
             }
         }
     }
     Ok(0)
-}
-
-/// Lets clap parse application names with SSRS spellings.
-pub fn parse_app(s: &str) -> Result<Application, String> {
-    s.parse().map_err(|e: httpsys::UnknownApplication| e.to_string())
 }

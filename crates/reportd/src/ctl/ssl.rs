@@ -1,0 +1,471 @@
+//! `reportctl ssl|webservice|portal|httpcfg|explain`: SSL bindings, the Configuration
+//! Manager's "HTTPS Certificate" + Apply, HttpCfg's view of the bindings, and `explain`.
+
+use anyhow::bail;
+use certstore::{CertStore, StoreName, Thumbprint};
+use clap::{Args, Subcommand, ValueEnum};
+use httpsys::repo::{BindOutcome, UnbindOutcome};
+use httpsys::route::RouteTable;
+use httpsys::{Application, Endpoint, MinTls, Repository, Scheme, UrlReservation};
+use mgmt::ops::{self, Applied, PolicyFlags};
+use serde::Serialize;
+
+use super::{Ctx, print_json};
+
+/// `--ipport IP:PORT` or `--hostnameport HOST:PORT`, exactly one.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct EndpointArgs {
+    /// IP:PORT; 0.0.0.0:PORT means every address.
+    #[arg(long, value_name = "IP:PORT")]
+    pub ipport: Option<String>,
+    /// HOST:PORT, chosen by SNI.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub hostnameport: Option<String>,
+}
+
+impl EndpointArgs {
+    fn endpoint(&self) -> anyhow::Result<Endpoint> {
+        Ok(match (&self.ipport, &self.hostnameport) {
+            (Some(s), None) => Endpoint::parse_ipport(s)?,
+            (None, Some(s)) => Endpoint::parse_hostnameport(s)?,
+            _ => bail!("give exactly one of --ipport IP:PORT and --hostnameport HOST:PORT"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// Per-binding TLS policy flags.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Lowest TLS version accepted: 1.2 or 1.3.
+    #[arg(long, value_name = "1.2|1.3")]
+    pub min_tls: Option<String>,
+    /// Offer HTTP/2 (ALPN h2).
+    #[arg(long, value_enum)]
+    pub http2: Option<OnOff>,
+    /// Send Strict-Transport-Security.
+    #[arg(long, value_enum)]
+    pub hsts: Option<OnOff>,
+}
+
+impl PolicyArgs {
+    fn flags(&self) -> anyhow::Result<PolicyFlags> {
+        Ok(PolicyFlags {
+            min_tls: self.min_tls.as_deref().map(str::parse::<MinTls>).transpose()?,
+            http2: self.http2.map(|v| matches!(v, OnOff::On)),
+            hsts: self.hsts.map(|v| matches!(v, OnOff::On)),
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SslCommand {
+    /// Bind a certificate of store My to an endpoint for an application.
+    Bind {
+        app: Application,
+        thumbprint: String,
+        #[command(flatten)]
+        endpoint: EndpointArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Remove one application's use of a binding (the binding goes with its last user).
+    Unbind {
+        app: Application,
+        #[command(flatten)]
+        endpoint: EndpointArgs,
+    },
+    /// Replace the certificate of a binding, for every application using it (renewal).
+    Update {
+        app: Application,
+        thumbprint: String,
+        #[command(flatten)]
+        endpoint: EndpointArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// The SSL bindings and their state.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebServiceCommand {
+    /// Select an HTTPS certificate for the Web Service and Apply: reserve https://+:PORT
+    /// and bind the certificate.
+    Https(HttpsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PortalCommand {
+    /// Add an HTTPS identity for the Web Portal: reserve the URL and bind the certificate.
+    AddHttpsIdentity {
+        #[command(flatten)]
+        https: HttpsArgs,
+        /// Host name of the identity (SNI binding HOST:PORT); default: every host.
+        #[arg(long)]
+        host: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HttpsArgs {
+    /// Thumbprint of a certificate in store My.
+    #[arg(long, value_name = "THUMBPRINT")]
+    pub cert: String,
+    #[arg(long, default_value_t = 443)]
+    pub port: u16,
+    /// `all` (every address) or one IP address of this machine.
+    #[arg(long, default_value = "all")]
+    pub ip: String,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HttpCfgCommand {
+    /// Query the SSL bindings (as `httpcfg query ssl` / `netsh http show sslcert`).
+    Query {
+        #[arg(value_parser = ["ssl"])]
+        what: String,
+    },
+    /// Delete an SSL binding whoever uses it; works when its certificate is gone.
+    Delete {
+        #[arg(value_parser = ["ssl"])]
+        what: String,
+        #[command(flatten)]
+        endpoint: EndpointArgs,
+    },
+}
+
+fn thumb(s: &str) -> anyhow::Result<Thumbprint> {
+    Ok(s.parse::<Thumbprint>()?)
+}
+
+pub fn run_ssl(ctx: &Ctx, cmd: SslCommand) -> anyhow::Result<i32> {
+    let dd = &ctx.dd;
+    dd.require_initialized()?;
+    match cmd {
+        SslCommand::Bind { app, thumbprint, endpoint, policy } => {
+            let t = thumb(&thumbprint)?;
+            let ep = endpoint.endpoint()?;
+            let (outcome, applied) = ops::ssl_bind(dd, app, &t, &ep, &policy.flags()?)?;
+            match outcome {
+                BindOutcome::Created => println!("Bound certificate {t} to {ep} for {}; {}", app.ssrs_name(), applied.describe()),
+                BindOutcome::Updated => println!("{ep} (certificate {t}) now serves {}; {}", app.ssrs_name(), applied.describe()),
+                BindOutcome::Unchanged => println!("{ep} is already bound to {t} for {}; nothing to do", app.ssrs_name()),
+            }
+        }
+        SslCommand::Unbind { app, endpoint } => {
+            let ep = endpoint.endpoint()?;
+            let (outcome, applied) = ops::ssl_unbind(dd, app, &ep)?;
+            match outcome {
+                UnbindOutcome::BindingRemoved => println!("Removed the SSL binding {ep}; {}", applied.describe()),
+                UnbindOutcome::AppRemoved(rest) => println!(
+                    "{} no longer uses {ep}; the binding stays for {}; {}",
+                    app.ssrs_name(),
+                    rest.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", "),
+                    applied.describe()
+                ),
+            }
+        }
+        SslCommand::Update { app, thumbprint, endpoint, policy } => {
+            let t = thumb(&thumbprint)?;
+            let ep = endpoint.endpoint()?;
+            let (apps, applied) = ops::ssl_update(dd, app, &t, &ep, &policy.flags()?)?;
+            println!(
+                "{ep} now uses certificate {t} for {}; {}",
+                apps.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", "),
+                applied.describe()
+            );
+        }
+        SslCommand::List => list(ctx)?,
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct BindingRow {
+    endpoint: String,
+    kind: &'static str,
+    thumbprint: String,
+    store: String,
+    applications: Vec<&'static str>,
+    min_tls: &'static str,
+    http2: bool,
+    hsts: bool,
+    state: String,
+}
+
+fn rows(ctx: &Ctx) -> anyhow::Result<Vec<BindingRow>> {
+    let repo = Repository::load(&ctx.dd)?;
+    let store = CertStore::open(&ctx.dd.certs_dir())?;
+    Ok(repo
+        .ssl_bindings
+        .iter()
+        .map(|b| {
+            let present = b
+                .thumbprint
+                .parse::<Thumbprint>()
+                .map(|t| store.contains(StoreName::My, &t))
+                .unwrap_or(false);
+            BindingRow {
+                endpoint: b.endpoint.to_string(),
+                kind: match b.endpoint {
+                    Endpoint::IpPort(..) => "ipport",
+                    Endpoint::HostnamePort(..) => "hostnameport",
+                },
+                thumbprint: b.thumbprint.clone(),
+                store: b.store.clone(),
+                applications: b.apps.iter().map(|a| a.ssrs_name()).collect(),
+                min_tls: match b.policy.min_tls {
+                    MinTls::Tls12 => "1.2",
+                    MinTls::Tls13 => "1.3",
+                },
+                http2: b.policy.http2,
+                hsts: b.policy.hsts,
+                state: if present { "ok".into() } else { "certificate missing".into() },
+            }
+        })
+        .collect())
+}
+
+fn list(ctx: &Ctx) -> anyhow::Result<()> {
+    let rows = rows(ctx)?;
+    if ctx.json {
+        return print_json(&rows);
+    }
+    println!("{:<28} {:<40} {:<8} {:<5} {:<5} {:<20} APPLICATIONS", "ENDPOINT", "THUMBPRINT", "MIN TLS", "H2", "HSTS", "STATE");
+    for r in rows {
+        println!(
+            "{:<28} {:<40} {:<8} {:<5} {:<5} {:<20} {}",
+            r.endpoint,
+            r.thumbprint,
+            r.min_tls,
+            if r.http2 { "on" } else { "off" },
+            if r.hsts { "on" } else { "off" },
+            r.state,
+            r.applications.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The Configuration Manager's Apply: reserve, bind, apply, one line each, then the URLs.
+fn https_identity(ctx: &Ctx, app: Application, a: &HttpsArgs, host: Option<&str>) -> anyhow::Result<i32> {
+    let dd = &ctx.dd;
+    dd.require_initialized()?;
+    let t = thumb(&a.cert)?;
+    let ip = if a.ip.eq_ignore_ascii_case("all") { None } else { Some(a.ip.parse::<std::net::IpAddr>().map_err(|_| anyhow::anyhow!("--ip must be `all` or an IP address, not {:?}", a.ip))?) };
+    let (url, endpoint): (UrlReservation, Endpoint) = match (host, ip) {
+        (Some(h), _) => (format!("https://{h}:{}", a.port).parse()?, Endpoint::parse_hostnameport(&format!("{h}:{}", a.port))?),
+        (None, Some(ip)) => {
+            let shown = if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() };
+            (format!("https://{shown}:{}", a.port).parse()?, Endpoint::IpPort(ip, a.port))
+        }
+        (None, None) => (format!("https://+:{}", a.port).parse()?, Endpoint::IpPort(std::net::Ipv4Addr::UNSPECIFIED.into(), a.port)),
+    };
+    // Check everything that can be checked before the first change.
+    ops::check_certificate(dd, &t, &endpoint)?;
+    ops::check_local_ip(&endpoint)?;
+    println!("Reserving URL {url} for {}", app.ssrs_name());
+    let (reserved, applied) = ops::reserve_url(dd, app, &url)?;
+    println!("  {}", if reserved { applied.describe() } else { "already reserved".into() });
+    println!("Binding certificate {t} to {endpoint}");
+    let bound = ops::ssl_bind(dd, app, &t, &endpoint, &a.policy.flags()?);
+    let (outcome, applied) = match bound {
+        Ok(x) => x,
+        Err(e) => {
+            if reserved {
+                let _ = ops::remove_url(dd, app, &url);
+                println!("  failed; the reservation of {url} was removed again");
+            }
+            return Err(e.into());
+        }
+    };
+    println!(
+        "  {}",
+        match outcome {
+            BindOutcome::Unchanged => "already bound".to_string(),
+            _ => applied.describe(),
+        }
+    );
+    match applied {
+        Applied::Stopped => println!("The server is stopped: `reportctl start` serves these URLs"),
+        _ => println!("Applied"),
+    }
+    let repo = Repository::load(dd)?;
+    println!("URLs of {}:", app.ssrs_name());
+    for u in repo.reservations_of(app) {
+        println!("  {}", browse_url(u, repo.vdir(app)));
+    }
+    Ok(0)
+}
+
+/// A URL a person can open for a reservation: wildcards become `localhost`.
+pub fn browse_url(u: &UrlReservation, vdir: &str) -> String {
+    let s = format!("{u}/{vdir}");
+    s.replace("://+:", "://localhost:").replace("://*:", "://localhost:").replace("://0.0.0.0:", "://localhost:")
+}
+
+pub fn run_webservice(ctx: &Ctx, cmd: WebServiceCommand) -> anyhow::Result<i32> {
+    match cmd {
+        WebServiceCommand::Https(a) => https_identity(ctx, Application::WebService, &a, None),
+    }
+}
+
+pub fn run_portal(ctx: &Ctx, cmd: PortalCommand) -> anyhow::Result<i32> {
+    match cmd {
+        PortalCommand::AddHttpsIdentity { https, host } => https_identity(ctx, Application::Portal, &https, host.as_deref()),
+    }
+}
+
+pub fn run_httpcfg(ctx: &Ctx, cmd: HttpCfgCommand) -> anyhow::Result<i32> {
+    let dd = &ctx.dd;
+    dd.require_initialized()?;
+    match cmd {
+        HttpCfgCommand::Query { .. } => {
+            let rows = rows(ctx)?;
+            if ctx.json {
+                print_json(&rows)?;
+                return Ok(0);
+            }
+            println!("SSL Certificate bindings:");
+            println!("-------------------------");
+            for r in rows {
+                println!();
+                let label = if r.kind == "ipport" { "IP:port" } else { "Hostname:port" };
+                println!("    {label:<40}: {}", r.endpoint);
+                println!("    {:<40}: {}", "Certificate Hash", r.thumbprint);
+                println!("    {:<40}: {}", "Certificate Store Name", r.store);
+                println!("    {:<40}: {}", "Applications", r.applications.join(", "));
+                println!("    {:<40}: {}", "Minimum TLS Version", r.min_tls);
+                println!("    {:<40}: {}", "HTTP/2", if r.http2 { "Enabled" } else { "Disabled" });
+                println!("    {:<40}: {}", "HSTS", if r.hsts { "Enabled" } else { "Disabled" });
+                println!("    {:<40}: {}", "State", r.state);
+            }
+        }
+        HttpCfgCommand::Delete { endpoint, .. } => {
+            let ep = endpoint.endpoint()?;
+            let (b, applied) = ops::ssl_delete(dd, &ep)?;
+            println!(
+                "Deleted the SSL binding {ep} (certificate {}, used by {}); {}",
+                b.thumbprint,
+                b.apps.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", "),
+                applied.describe()
+            );
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct Explanation {
+    url: String,
+    application: Option<&'static str>,
+    virtual_directory: Option<String>,
+    reservation: Option<String>,
+    binding: Option<String>,
+    certificate: Option<String>,
+    certificate_subject: Option<String>,
+    notes: Vec<String>,
+}
+
+/// `explain URL`: which reservation, application, binding and certificate serve it.
+pub fn explain(ctx: &Ctx, url: &str) -> anyhow::Result<i32> {
+    let dd = &ctx.dd;
+    dd.require_initialized()?;
+    let repo = Repository::load(dd)?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| anyhow::anyhow!("explain needs a full URL such as https://reports.example.com/ReportServer"))?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        _ => bail!("the URL scheme must be http or https"),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = httpsys::route::split_host_header(authority);
+    let port = port.unwrap_or(scheme.default_port());
+    let host_ip: Option<std::net::IpAddr> = host.parse().ok();
+    let local_ip = host_ip.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+    let table = RouteTable::new(&repo);
+    let mut e = Explanation {
+        url: url.to_owned(),
+        application: None,
+        virtual_directory: None,
+        reservation: None,
+        binding: None,
+        certificate: None,
+        certificate_subject: None,
+        notes: vec![],
+    };
+    match table.scheme(port) {
+        None => e.notes.push(format!("no reservation uses port {port}: nothing listens there")),
+        Some(s) if s != scheme => e.notes.push(format!("port {port} serves {}, not {}", s.as_str(), scheme.as_str())),
+        Some(_) => {}
+    }
+    if let Some(route) = table.route(port, local_ip, host, path) {
+        e.application = Some(route.app.ssrs_name());
+        e.virtual_directory = Some(route.vdir.clone());
+        e.reservation = repo
+            .reservations
+            .iter()
+            .filter(|r| r.app == route.app && r.url.port == port && r.url.scheme == scheme)
+            .min_by_key(|r| r.url.host.category())
+            .map(|r| format!("{}/{}", r.url, repo.vdir(r.app)));
+    } else if e.notes.is_empty() {
+        e.notes.push("no reservation matches this host and path: the server answers 400".into());
+    }
+    if scheme == Scheme::Https {
+        let sni = host_ip.is_none().then(|| host.to_ascii_lowercase());
+        let chosen = repo
+            .ssl_bindings
+            .iter()
+            .find(|b| matches!(&b.endpoint, Endpoint::HostnamePort(h, p) if Some(h) == sni.as_ref() && *p == port))
+            .or_else(|| repo.ssl_bindings.iter().find(|b| matches!(&b.endpoint, Endpoint::IpPort(ip, p) if *p == port && Some(*ip) == host_ip)))
+            .or_else(|| repo.ssl_bindings.iter().find(|b| matches!(&b.endpoint, Endpoint::IpPort(ip, p) if *p == port && ip.is_unspecified())));
+        match chosen {
+            None => e.notes.push(format!("no SSL binding serves port {port} for this host: the TLS handshake fails")),
+            Some(b) => {
+                e.binding = Some(b.endpoint.to_string());
+                e.certificate = Some(b.thumbprint.clone());
+                let store = CertStore::open(&dd.certs_dir())?;
+                match b.thumbprint.parse::<Thumbprint>().ok().and_then(|t| store.get(StoreName::My, &t).ok()) {
+                    Some(info) => {
+                        e.certificate_subject = Some(info.subject.clone());
+                        if host_ip.is_none() && !info.covers_host(host) {
+                            e.notes.push(format!("the certificate does not name {host}: clients will reject it"));
+                        }
+                    }
+                    None => e.notes.push("the binding's certificate is missing from store My: the handshake fails".into()),
+                }
+            }
+        }
+    }
+    if ctx.json {
+        print_json(&e)?;
+        return Ok(0);
+    }
+    println!("URL: {}", e.url);
+    println!("Application: {}", e.application.unwrap_or("(none)"));
+    println!("Virtual directory: {}", e.virtual_directory.as_deref().unwrap_or("(none)"));
+    println!("Reservation: {}", e.reservation.as_deref().unwrap_or("(none)"));
+    if scheme == Scheme::Https {
+        println!("SSL binding: {}", e.binding.as_deref().unwrap_or("(none)"));
+        println!("Certificate: {}", e.certificate.as_deref().unwrap_or("(none)"));
+        if let Some(s) = &e.certificate_subject {
+            println!("Certificate subject: {s}");
+        }
+    }
+    for n in &e.notes {
+        println!("Note: {n}");
+    }
+    Ok(0)
+}
