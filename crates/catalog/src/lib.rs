@@ -20,11 +20,11 @@ pub mod sqlite;
 use std::sync::Arc;
 
 pub use path::{ItemPath, MAX_PATH_CHARS, MAX_SEGMENT_CHARS};
+pub use types::*;
 
 /// The schema version this build creates and understands (both backends have the same
 /// number of migrations). [`Catalog::schema_version`] of an up-to-date catalog equals it.
 pub const SCHEMA_VERSION: i64 = 1;
-pub use types::*;
 
 /// Errors of the catalog. Display texts are complete sentences a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +70,9 @@ pub enum Error {
     )]
     Uninitialized { target: String, problem: String },
     /// The catalog schema is newer than this build understands.
-    #[error("the catalog schema version {found} is newer than this reportd supports ({supported}); upgrade reportd")]
+    #[error(
+        "the catalog schema version {found} is newer than this reportd supports ({supported}); upgrade reportd"
+    )]
     SchemaTooNew { found: i64, supported: i64 },
     /// The database could not be reached (host, port, credentials, timeout).
     #[error("cannot connect to the report server database at {target}: {cause}")]
@@ -111,7 +113,12 @@ pub trait Catalog: Send + Sync + 'static {
     /// Deletes the item, and everything below it for a folder.
     async fn delete_item(&self, path: &ItemPath) -> Result<()>;
     /// Changes description and hidden flag.
-    async fn set_properties(&self, path: &ItemPath, props: &ItemProperties, by: &str) -> Result<CatalogItem>;
+    async fn set_properties(
+        &self,
+        path: &ItemPath,
+        props: &ItemProperties,
+        by: &str,
+    ) -> Result<CatalogItem>;
 
     /// Role assignments set on `path` itself (None when it inherits from its parent).
     async fn get_policies(&self, path: &ItemPath) -> Result<Option<Vec<Policy>>>;
@@ -135,20 +142,26 @@ pub trait Catalog: Send + Sync + 'static {
 /// A shared handle to whichever implementation the configuration names.
 pub type SharedCatalog = Arc<dyn Catalog>;
 
-/// Opens (and migrates) the catalog at `url`: `sqlite:PATH` or `postgres://...`.
+/// Opens (and migrates forward) the catalog at `url`: `sqlite:PATH` or `postgres://...`.
 ///
-/// With `create`, a missing SQLite file or PostgreSQL database is created; a PostgreSQL
-/// database that holds tables which are not a reportd catalog is refused ([`Error::Foreign`]).
-/// Without `create`, a missing database is an error. Connecting gives up within 10 seconds
-/// with an error naming the host and the cause.
+/// With `create`, a missing SQLite file (mode 0600) or PostgreSQL database is created and an
+/// empty one initialized; without it, either is [`Error::Uninitialized`]. A file or database
+/// that holds tables which are not a reportd catalog is refused ([`Error::Foreign`]) and left
+/// untouched. Connecting gives up within 10 seconds with an [`Error::Connect`] naming the
+/// host and port (or file) and the cause. Relative SQLite paths are taken as given: resolve
+/// them against the data dir first.
 pub async fn open(url: &str, create: bool) -> Result<SharedCatalog> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteCatalog::open(url, create).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PostgresCatalog::open(url, create).await?))
+        Ok(Arc::new(
+            postgres::PostgresCatalog::open(url, create).await?,
+        ))
     } else {
+        // Only the scheme is shown: the rest may hold a password.
+        let scheme = url.split_once(':').map_or("", |(s, _)| s);
         Err(Error::Invalid(format!(
-            "unsupported database URL {url:?}; use sqlite:PATH or postgres://USER@HOST/DB"
+            "unsupported database URL (scheme {scheme:?}); use sqlite:PATH or postgres://USER@HOST/DB"
         )))
     }
 }

@@ -57,7 +57,9 @@ impl FromStr for ItemType {
             "Report" => Ok(ItemType::Report),
             "DataSource" => Ok(ItemType::DataSource),
             "Resource" => Ok(ItemType::Resource),
-            other => Err(crate::Error::Db(format!("unknown item type {other:?} in catalog"))),
+            other => Err(crate::Error::Db(format!(
+                "unknown item type {other:?} in catalog"
+            ))),
         }
     }
 }
@@ -164,13 +166,19 @@ impl FromStr for Role {
     /// Accepts the display name or the name without spaces, any case
     /// ("System Administrator", "systemadministrator", "browser").
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let squashed: String = s.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '_').collect();
+        let squashed: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
+            .collect();
         Role::ALL
             .into_iter()
             .find(|r| r.name().replace(' ', "").eq_ignore_ascii_case(&squashed))
             .ok_or_else(|| {
                 let names: Vec<_> = Role::ALL.iter().map(|r| r.name()).collect();
-                crate::Error::Invalid(format!("unknown role {s:?}; roles are: {}", names.join(", ")))
+                crate::Error::Invalid(format!(
+                    "unknown role {s:?}; roles are: {}",
+                    names.join(", ")
+                ))
             })
     }
 }
