@@ -2,8 +2,10 @@
 //!
 //! Owns the binding repository (`bindings.json` in the data dir, [`repo`]), the pure routing
 //! rules of HTTP.sys ([`route`]: strong wildcard, explicit host, IP-bound, weak wildcard;
-//! longest prefix), and the listener ([`listener`]) that accepts connections, parses HTTP
-//! with hyper and hands each request to the application its reservation names.
+//! longest prefix), the TLS bindings ([`tls`]: one rustls configuration per SSL binding,
+//! chosen per connection by SNI and local address), and the listener ([`listener`]) that
+//! accepts connections, completes TLS, parses HTTP with hyper and hands each request to the
+//! application its reservation names.
 //!
 //! It must not know what the applications do: no catalog, no HTML beyond its own 400 page.
 
@@ -12,11 +14,13 @@ pub mod listener;
 pub mod repo;
 mod reservation;
 pub mod route;
+pub mod tls;
 
 pub use app::{Application, RequestContext, UnknownApplication};
 pub use listener::{Body, Handler, Limits, Listener};
-pub use repo::{Endpoint, MinTls, Repository, SslBinding, TlsPolicy};
+pub use repo::{BindOutcome, Endpoint, MinTls, Repository, SslBinding, TlsPolicy, UnbindOutcome};
 pub use reservation::{HostSpec, Scheme, UrlReservation, VirtualDirectory, parse_host};
+pub use tls::{BindingState, CertSource};
 
 /// Errors of the binding repository and the listener.
 #[derive(Debug, thiserror::Error)]

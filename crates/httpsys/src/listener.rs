@@ -1,12 +1,21 @@
-//! The listener: one accept loop per reserved port, hyper for HTTP, routing by reservation.
+//! The listener: one accept loop per reserved port, TLS by SSL binding, hyper for HTTP,
+//! routing by reservation.
 //!
-//! [`Listener::apply`] makes the set of open ports and the routing table match a repository
-//! state, live: new ports are bound first (a port held by another program fails the whole
-//! change and leaves the old state serving), then the routing table is swapped atomically,
-//! then ports no longer reserved stop accepting and drain their connections.
+//! [`Listener::apply`] makes the set of open ports, the TLS bindings and the routing table
+//! match a repository state, live: certificates are loaded and the TLS table built first, new
+//! ports are bound (a port held by another program fails the whole change and leaves the old
+//! state serving), then the routing and TLS tables are swapped atomically, then ports no
+//! longer reserved stop accepting and drain their connections, and connections of removed
+//! bindings are closed gracefully (`Connection: close`, HTTP/2 GOAWAY) within the drain
+//! timeout.
 //!
-//! Request handling does no I/O beyond the socket: the routing table is an in-memory value
-//! behind an `ArcSwap`, read once per request.
+//! On an https port, the binding is chosen after the ClientHello ([`crate::tls`]); the
+//! connection then speaks HTTP/2 when ALPN chose `h2` and HTTP/1.1 otherwise. Responses over
+//! TLS are never compressed (the `Accept-Encoding` of requests is removed before the
+//! application sees them) and carry `Strict-Transport-Security` when the binding asks for it.
+//!
+//! Request handling and handshakes do no I/O beyond the socket: the routing and TLS tables
+//! are in-memory values behind `ArcSwap`s, read once per request or handshake.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -25,14 +34,22 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::{Mutex, Semaphore, watch};
+use hyper_util::server::conn::auto;
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio_rustls::LazyConfigAcceptor;
 
 use crate::reservation::Scheme;
 use crate::route::{RouteTable, split_host_header};
-use crate::{Application, Error, Repository, RequestContext, Result};
+use crate::tls::{BindingState, CertSource, Serving, TlsTable};
+use crate::{Application, Endpoint, Error, Repository, RequestContext, Result};
+
+/// `Strict-Transport-Security` of bindings with `--hsts on`: one year.
+const HSTS: &str = "max-age=31536000";
 
 /// Boxed error of response bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -60,8 +77,11 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Open connections at most; further accepts wait.
     pub max_connections: usize,
-    /// How long draining connections get on shutdown or when their port closes.
+    /// How long draining connections get on shutdown, when their port closes or when their
+    /// SSL binding is removed; then they are closed.
     pub drain_timeout: Duration,
+    /// A TLS handshake (ClientHello included) must complete within this time.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -72,6 +92,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(300),
             max_connections: 10_000,
             drain_timeout: Duration::from_secs(4),
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -84,9 +105,14 @@ struct PortTask {
 
 struct Shared {
     routes: ArcSwap<RouteTable>,
+    tls: ArcSwap<TlsTable>,
     handlers: HashMap<Application, Arc<dyn Handler>>,
     limits: Limits,
     connections: Arc<Semaphore>,
+    certs: Arc<dyn CertSource>,
+    provider: Arc<CryptoProvider>,
+    /// Used when no binding matches: the handshake ends with an alert.
+    refuse: Arc<ServerConfig>,
 }
 
 /// The running listener. Cheap to clone.
@@ -97,26 +123,54 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// A listener with no ports open yet; call [`Listener::apply`].
-    pub fn new(handlers: HashMap<Application, Arc<dyn Handler>>, limits: Limits) -> Listener {
+    /// A listener with no ports open yet; call [`Listener::apply`]. `certs` supplies the
+    /// certificates of SSL bindings when they are applied.
+    pub fn new(
+        handlers: HashMap<Application, Arc<dyn Handler>>,
+        limits: Limits,
+        certs: Arc<dyn CertSource>,
+    ) -> Listener {
         let connections = Arc::new(Semaphore::new(limits.max_connections));
+        let provider = crate::tls::provider();
         Listener {
             shared: Arc::new(Shared {
                 routes: ArcSwap::from_pointee(RouteTable::default()),
+                tls: ArcSwap::from_pointee(TlsTable::default()),
                 handlers,
                 limits,
                 connections,
+                certs,
+                refuse: crate::tls::refusing_config(&provider),
+                provider,
             }),
             ports: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// Makes the open ports and the routing table match `repo`. Returns one line per change
-    /// made ("listening on port 8080 (http)", "closed port 9090"). On error (a port in use)
-    /// nothing changed.
+    /// Makes the open ports, the SSL bindings and the routing table match `repo`. Returns one
+    /// line per change made ("listening on port 8080 (http)", "closed port 9090", "SSL
+    /// binding 0.0.0.0:443 serves certificate AB12..."); lines starting with "warning:" name
+    /// bindings that complete no handshake because their certificate cannot be loaded (that
+    /// does not fail the change). On error (a port in use) nothing changed.
     pub async fn apply(&self, repo: &Repository) -> Result<Vec<String>> {
         let mut ports = self.ports.lock().await;
         let wanted = repo.ports();
+        // 0. Load the certificates and build the TLS table: file I/O, so off the runtime's
+        // threads, and never on the handshake path.
+        let (tls, pending) = {
+            let shared = self.shared.clone();
+            let bindings = repo.ssl_bindings.clone();
+            tokio::task::spawn_blocking(move || {
+                let old = shared.tls.load();
+                TlsTable::build(&bindings, shared.certs.as_ref(), &old, &shared.provider)
+            })
+            .await
+            .map_err(|e| {
+                Error::Io(format!(
+                    "loading the certificates of the SSL bindings failed: {e}; see the server log"
+                ))
+            })?
+        };
         // 1. Bind every new port first, so that a failure changes nothing.
         let mut fresh = Vec::new();
         for (&port, &scheme) in &wanted {
@@ -127,8 +181,13 @@ impl Listener {
             }
         }
         let mut changes = Vec::new();
-        // 2. Swap the routing table: from here on requests route by the new state.
+        // 2. Swap the routing and TLS tables: from here on requests route, and handshakes
+        // choose bindings, by the new state.
         self.shared.routes.store(Arc::new(RouteTable::new(repo)));
+        self.shared.tls.store(Arc::new(tls));
+        // Connections of removed bindings start closing; those of changed bindings learn
+        // their new policy.
+        let tls_changes = pending.commit();
         // 3. Start accepting on the new ports.
         for (port, scheme, listener) in fresh {
             let (stop, stop_rx) = watch::channel(false);
@@ -157,7 +216,7 @@ impl Listener {
         }
         // A port whose scheme changed was closed above; open it again with the new scheme.
         for (&port, &scheme) in &wanted {
-            if !ports.contains_key(&port) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = ports.entry(port) {
                 let listener = bind_dual_stack(port)?;
                 let (stop, stop_rx) = watch::channel(false);
                 let task = tokio::spawn(accept_loop(
@@ -167,11 +226,18 @@ impl Listener {
                     scheme,
                     stop_rx,
                 ));
-                ports.insert(port, PortTask { scheme, stop, task });
+                slot.insert(PortTask { scheme, stop, task });
                 changes.push(format!("listening on port {port} ({})", scheme.as_str()));
             }
         }
+        changes.extend(tls_changes);
         Ok(changes)
+    }
+
+    /// Every SSL binding of the last applied state with whether it serves handshakes, sorted
+    /// by endpoint (for `status`).
+    pub fn binding_states(&self) -> Vec<(Endpoint, BindingState)> {
+        self.shared.tls.load().states()
     }
 
     /// The ports open now, with their scheme.
@@ -234,7 +300,8 @@ pub fn check_port_free(port: u16) -> Result<()> {
         .or_else(|_| Socket::new(Domain::IPV4, Type::STREAM, None))
         .map_err(|e| Error::Io(e.to_string()))?;
     let _ = s.set_only_v6(false);
-    s.set_reuse_address(true).map_err(|e| Error::Io(e.to_string()))?;
+    s.set_reuse_address(true)
+        .map_err(|e| Error::Io(e.to_string()))?;
     let addr: SocketAddr = if s.domain().ok() == Some(Domain::IPV6) {
         SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port)
     } else {
@@ -254,7 +321,8 @@ async fn accept_loop(
     scheme: Scheme,
     mut stop: watch::Receiver<bool>,
 ) {
-    let graceful = GracefulShutdown::new();
+    // Every connection task holds a sender; when all are gone, the port has drained.
+    let (done, mut drained) = mpsc::channel::<()>(1);
     loop {
         let permit = tokio::select! {
             p = shared.connections.clone().acquire_owned() => match p {
@@ -281,53 +349,190 @@ async fn accept_loop(
             Ok(a) => canonical(a),
             Err(_) => continue,
         };
-        let peer = canonical(peer);
+        let conn = Conn {
+            shared: shared.clone(),
+            port,
+            local,
+            peer: canonical(peer),
+            stop: stop.clone(),
+            _done: done.clone(),
+            _permit: permit,
+        };
         match scheme {
-            Scheme::Http => {
-                let svc_shared = shared.clone();
-                let svc = service_fn(move |req| {
-                    let shared = svc_shared.clone();
-                    async move {
-                        Ok::<_, Infallible>(dispatch(&shared, req, port, local, peer, false).await)
-                    }
-                });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(shared.limits.header_read_timeout)
-                    .max_buf_size(shared.limits.max_header_bytes)
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), svc);
-                let watched = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = watched.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                    drop(permit);
-                });
-            }
-            Scheme::Https => {
-                // TLS arrives with the SSL binding table; until then an https port refuses.
-                tracing::warn!(port, "https port has no TLS acceptor yet; closing connection");
-                drop(stream);
-                drop(permit);
-            }
-        }
+            Scheme::Http => tokio::spawn(conn.serve(stream, false, None)),
+            Scheme::Https => tokio::spawn(conn.serve_tls(stream)),
+        };
     }
     drop(listener);
-    let drain = shared.limits.drain_timeout;
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
-        tracing::warn!(port, "connections did not drain within {drain:?}; closing them");
+    drop(done);
+    // Each connection closes itself within the drain timeout of the stop signal.
+    let bound = shared.limits.drain_timeout + Duration::from_secs(1);
+    if tokio::time::timeout(bound, drained.recv()).await.is_err() {
+        tracing::warn!(port, "connections did not close within {bound:?}");
     }
+}
+
+/// One accepted connection: where it arrived, and what tells it to finish.
+struct Conn {
+    shared: Arc<Shared>,
+    port: u16,
+    local: SocketAddr,
+    peer: SocketAddr,
+    /// True once the port closes.
+    stop: watch::Receiver<bool>,
+    /// Dropped when the connection ends: the accept loop waits for all of them.
+    _done: mpsc::Sender<()>,
+    /// The connection's place under `Limits::max_connections`.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Conn {
+    /// Completes the TLS handshake with the binding chosen from the ClientHello, then serves
+    /// HTTP over it. No binding matches → the handshake ends with a fatal alert.
+    async fn serve_tls(mut self, stream: TcpStream) {
+        let deadline = tokio::time::Instant::now() + self.shared.limits.tls_handshake_timeout;
+        let hello = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+        let start = tokio::select! {
+            r = tokio::time::timeout_at(deadline, hello) => match r {
+                Ok(Ok(start)) => start,
+                Ok(Err(e)) => {
+                    tracing::debug!(peer = %self.peer, error = %e, "no valid TLS ClientHello");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(peer = %self.peer, "no TLS ClientHello in time");
+                    return;
+                }
+            },
+            _ = stopped(&mut self.stop) => return,
+        };
+        let (chosen, sni) = {
+            let table = self.shared.tls.load();
+            let hello = start.client_hello();
+            let sni = hello.server_name().map(str::to_owned);
+            let chosen = table
+                .choose(self.port, self.local.ip(), sni.as_deref())
+                .map(|e| (e.config.clone(), e.serving.subscribe()));
+            (chosen, sni)
+        };
+        let Some((config, mut serving)) = chosen else {
+            tracing::debug!(
+                port = self.port,
+                local = %self.local.ip(),
+                sni = sni.as_deref().unwrap_or("-"),
+                "no SSL binding matches; refusing the handshake"
+            );
+            // Sends the alert; the result is the refusal itself.
+            let refuse = self.shared.refuse.clone();
+            let _ = tokio::time::timeout_at(deadline, start.into_stream(refuse)).await;
+            return;
+        };
+        let tls = tokio::select! {
+            r = tokio::time::timeout_at(deadline, start.into_stream(config)) => match r {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(peer = %self.peer, "TLS handshake did not complete in time");
+                    return;
+                }
+            },
+            _ = stopped(&mut self.stop) => return,
+            // The binding went away mid-handshake: it completes no new handshake.
+            _ = closed(&mut serving) => return,
+        };
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+        self.serve(tls, h2, Some(serving)).await;
+    }
+
+    /// Serves HTTP/1.1 (or HTTP/2 when `h2`) on `io` until the client leaves, the port
+    /// closes, or the SSL binding (`binding`, for TLS connections) is removed; then finishes
+    /// gracefully within the drain timeout.
+    async fn serve<IO>(mut self, io: IO, h2: bool, binding: Option<watch::Receiver<Serving>>)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let limits = self.shared.limits.clone();
+        let builder = auto::Builder::new(TokioExecutor::new());
+        let mut builder = if h2 {
+            builder.http2_only()
+        } else {
+            builder.http1_only()
+        };
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .max_buf_size(limits.max_header_bytes)
+            .keep_alive(true);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        let svc = {
+            let shared = self.shared.clone();
+            let (port, local, peer) = (self.port, self.local, self.peer);
+            let binding = binding.clone();
+            service_fn(move |req| {
+                let shared = shared.clone();
+                let tls = binding.as_ref().map(|b| *b.borrow());
+                async move {
+                    let mut resp = dispatch(&shared, req, port, local, peer, tls.is_some()).await;
+                    if tls == Some(Serving::Yes { hsts: true }) {
+                        resp.headers_mut().insert(
+                            header::STRICT_TRANSPORT_SECURITY,
+                            HeaderValue::from_static(HSTS),
+                        );
+                    }
+                    Ok::<_, Infallible>(resp)
+                }
+            })
+        };
+        let conn = builder.serve_connection(TokioIo::new(io), svc);
+        tokio::pin!(conn);
+        let mut binding = binding;
+        let unbound = async {
+            match binding.as_mut() {
+                Some(b) => closed(b).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(peer = %self.peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = stopped(&mut self.stop) => {}
+            _ = unbound => {}
+        }
+        // HTTP/1.1: the response in flight says `Connection: close`; HTTP/2: GOAWAY.
+        conn.as_mut().graceful_shutdown();
+        if tokio::time::timeout(limits.drain_timeout, conn)
+            .await
+            .is_err()
+        {
+            tracing::debug!(peer = %self.peer, "connection did not finish within the drain timeout; closed");
+        }
+    }
+}
+
+/// Resolves once the port closes (or its accept loop is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Resolves once the binding no longer serves. An error means its sender is gone, which
+/// happens only after it left the TLS table: closed as well.
+async fn closed(serving: &mut watch::Receiver<Serving>) {
+    let _ = serving.wait_for(|s| *s == Serving::Closed).await;
 }
 
 fn canonical(a: SocketAddr) -> SocketAddr {
     SocketAddr::new(a.ip().to_canonical(), a.port())
-}
-
-// Kept for the TLS path, which serves HTTP/1.1 and HTTP/2 through one builder.
-#[allow(dead_code)]
-fn auto_builder() -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
-    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
 }
 
 async fn dispatch(
@@ -338,6 +543,11 @@ async fn dispatch(
     peer: SocketAddr,
     secure: bool,
 ) -> Response<Body> {
+    if secure {
+        // No HTTP compression over TLS (BREACH): applications compress only what the client
+        // accepts, so they never see that it accepts anything.
+        req.headers_mut().remove(header::ACCEPT_ENCODING);
+    }
     let host = req
         .uri()
         .authority()

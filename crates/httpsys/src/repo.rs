@@ -273,7 +273,11 @@ impl Repository {
 
     /// Reserves `url` for `app`. Returns false when it was already reserved (a no-op).
     pub fn reserve(&mut self, app: Application, url: UrlReservation, owner: &str) -> Result<bool> {
-        if self.reservations.iter().any(|r| r.app == app && r.url == url) {
+        if self
+            .reservations
+            .iter()
+            .any(|r| r.app == app && r.url == url)
+        {
             return Ok(false);
         }
         for r in &self.reservations {
@@ -307,7 +311,8 @@ impl Repository {
     /// Removes `app`'s reservation of `url`.
     pub fn remove(&mut self, app: Application, url: &UrlReservation) -> Result<()> {
         let before = self.reservations.len();
-        self.reservations.retain(|r| !(r.app == app && &r.url == url));
+        self.reservations
+            .retain(|r| !(r.app == app && &r.url == url));
         if self.reservations.len() == before {
             return Err(Error::NotFound(format!(
                 "{app} has no reservation {url}; `reportctl url list` shows the reservations"
@@ -386,7 +391,11 @@ pub enum UnbindOutcome {
 impl Repository {
     /// The https reservation of `app` that `endpoint` serves, if any: an SSL binding must
     /// be for a URL the application reserved (SSRS refuses others).
-    pub fn covering_reservation(&self, app: Application, endpoint: &Endpoint) -> Option<&UrlReservation> {
+    pub fn covering_reservation(
+        &self,
+        app: Application,
+        endpoint: &Endpoint,
+    ) -> Option<&UrlReservation> {
         self.reservations_of(app).find(|u| {
             u.scheme == Scheme::Https
                 && u.port == endpoint.port()
@@ -435,13 +444,19 @@ impl Repository {
                 endpoint.port()
             )));
         }
-        match self.ssl_bindings.iter_mut().find(|b| b.endpoint == endpoint) {
-            Some(b) if !b.thumbprint.eq_ignore_ascii_case(thumbprint) => Err(Error::Conflict(format!(
-                "{endpoint} is already bound to certificate {} (used by {}); to replace it use `reportctl ssl update {app} {thumbprint} {}`",
-                b.thumbprint,
-                app_names(&b.apps),
-                endpoint_flag(&endpoint)
-            ))),
+        match self
+            .ssl_bindings
+            .iter_mut()
+            .find(|b| b.endpoint == endpoint)
+        {
+            Some(b) if !b.thumbprint.eq_ignore_ascii_case(thumbprint) => {
+                Err(Error::Conflict(format!(
+                    "{endpoint} is already bound to certificate {} (used by {}); to replace it use `reportctl ssl update {app} {thumbprint} {}`",
+                    b.thumbprint,
+                    app_names(&b.apps),
+                    endpoint_flag(&endpoint)
+                )))
+            }
             Some(b) => {
                 let mut changed = b.apps.insert(app);
                 if let Some(p) = policy
@@ -450,7 +465,11 @@ impl Repository {
                     b.policy = p;
                     changed = true;
                 }
-                Ok(if changed { BindOutcome::Updated } else { BindOutcome::Unchanged })
+                Ok(if changed {
+                    BindOutcome::Updated
+                } else {
+                    BindOutcome::Unchanged
+                })
             }
             None => {
                 self.ssl_bindings.push(SslBinding {
@@ -545,15 +564,15 @@ pub fn endpoint_flag(endpoint: &Endpoint) -> String {
 }
 
 fn app_names(apps: &BTreeSet<Application>) -> String {
-    apps.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", ")
+    apps.iter()
+        .map(|a| a.ssrs_name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Load, change and save the repository under the data-dir lock. `f` returns whether it
 /// changed anything; nothing is written when it did not (or when it failed).
-pub fn update<T>(
-    dd: &DataDir,
-    f: impl FnOnce(&mut Repository) -> Result<(T, bool)>,
-) -> Result<T> {
+pub fn update<T>(dd: &DataDir, f: impl FnOnce(&mut Repository) -> Result<(T, bool)>) -> Result<T> {
     let _lock = dd.lock()?;
     let mut repo = Repository::load(dd)?;
     let (out, changed) = f(&mut repo)?;
@@ -574,9 +593,19 @@ mod tests {
     #[test]
     fn both_apps_share_a_reservation_but_not_a_full_url() {
         let mut r = Repository::default();
-        assert!(r.reserve(Application::WebService, u("http://+:8080"), "t").unwrap());
-        assert!(r.reserve(Application::Portal, u("http://+:8080"), "t").unwrap());
-        assert!(!r.reserve(Application::Portal, u("http://+:8080"), "t").unwrap(), "idempotent");
+        assert!(
+            r.reserve(Application::WebService, u("http://+:8080"), "t")
+                .unwrap()
+        );
+        assert!(
+            r.reserve(Application::Portal, u("http://+:8080"), "t")
+                .unwrap()
+        );
+        assert!(
+            !r.reserve(Application::Portal, u("http://+:8080"), "t")
+                .unwrap(),
+            "idempotent"
+        );
         let e = r
             .set_vdir(Application::Portal, "reportserver".parse().unwrap())
             .unwrap_err()
@@ -587,17 +616,29 @@ mod tests {
     #[test]
     fn one_scheme_per_port() {
         let mut r = Repository::default();
-        r.reserve(Application::WebService, u("http://+:8443"), "t").unwrap();
-        let e = r.reserve(Application::Portal, u("https://+:8443"), "t").unwrap_err().to_string();
+        r.reserve(Application::WebService, u("http://+:8443"), "t")
+            .unwrap();
+        let e = r
+            .reserve(Application::Portal, u("https://+:8443"), "t")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("port 8443"), "{e}");
     }
 
     #[test]
     fn endpoints_parse_and_print() {
-        assert_eq!(Endpoint::parse_ipport("0.0.0.0:443").unwrap().to_string(), "0.0.0.0:443");
-        assert_eq!(Endpoint::parse_ipport("[::1]:8443").unwrap().to_string(), "[::1]:8443");
         assert_eq!(
-            Endpoint::parse_hostnameport("Reports.Example.com:443").unwrap().to_string(),
+            Endpoint::parse_ipport("0.0.0.0:443").unwrap().to_string(),
+            "0.0.0.0:443"
+        );
+        assert_eq!(
+            Endpoint::parse_ipport("[::1]:8443").unwrap().to_string(),
+            "[::1]:8443"
+        );
+        assert_eq!(
+            Endpoint::parse_hostnameport("Reports.Example.com:443")
+                .unwrap()
+                .to_string(),
             "reports.example.com:443"
         );
         assert!(Endpoint::parse_ipport("host:443").is_err());
@@ -608,7 +649,12 @@ mod tests {
     #[test]
     fn repository_roundtrips_through_json() {
         let mut r = Repository::default();
-        r.reserve(Application::WebService, u("https://reports.example.com:443"), "t").unwrap();
+        r.reserve(
+            Application::WebService,
+            u("https://reports.example.com:443"),
+            "t",
+        )
+        .unwrap();
         r.ssl_bindings.push(SslBinding {
             endpoint: Endpoint::parse_hostnameport("reports.example.com:443").unwrap(),
             thumbprint: "AB".repeat(20),
@@ -622,8 +668,14 @@ mod tests {
 
     fn https_repo() -> Repository {
         let mut r = Repository::default();
-        r.reserve(Application::WebService, u("https://+:8443"), "t").unwrap();
-        r.reserve(Application::Portal, u("https://reports.example.com:8443"), "t").unwrap();
+        r.reserve(Application::WebService, u("https://+:8443"), "t")
+            .unwrap();
+        r.reserve(
+            Application::Portal,
+            u("https://reports.example.com:8443"),
+            "t",
+        )
+        .unwrap();
         r
     }
 
@@ -633,16 +685,37 @@ mod tests {
         let any = Endpoint::parse_ipport("0.0.0.0:8443").unwrap();
         let t1 = "A".repeat(40);
         let t2 = "B".repeat(40);
-        assert_eq!(r.bind_ssl(Application::WebService, any.clone(), &t1, None).unwrap(), BindOutcome::Created);
-        assert_eq!(r.bind_ssl(Application::WebService, any.clone(), &t1, None).unwrap(), BindOutcome::Unchanged);
-        assert_eq!(r.bind_ssl(Application::Portal, any.clone(), &t1, None).unwrap(), BindOutcome::Updated);
-        let e = r.bind_ssl(Application::WebService, any.clone(), &t2, None).unwrap_err().to_string();
+        assert_eq!(
+            r.bind_ssl(Application::WebService, any.clone(), &t1, None)
+                .unwrap(),
+            BindOutcome::Created
+        );
+        assert_eq!(
+            r.bind_ssl(Application::WebService, any.clone(), &t1, None)
+                .unwrap(),
+            BindOutcome::Unchanged
+        );
+        assert_eq!(
+            r.bind_ssl(Application::Portal, any.clone(), &t1, None)
+                .unwrap(),
+            BindOutcome::Updated
+        );
+        let e = r
+            .bind_ssl(Application::WebService, any.clone(), &t2, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ssl update") && e.contains(&t1), "{e}");
         let other_port = Endpoint::parse_ipport("0.0.0.0:9443").unwrap();
-        let e = r.bind_ssl(Application::WebService, other_port, &t1, None).unwrap_err().to_string();
+        let e = r
+            .bind_ssl(Application::WebService, other_port, &t1, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("url reserve"), "{e}");
         let wrong_host = Endpoint::parse_hostnameport("other.example.com:8443").unwrap();
-        assert!(r.bind_ssl(Application::Portal, wrong_host, &t1, None).is_err());
+        assert!(
+            r.bind_ssl(Application::Portal, wrong_host, &t1, None)
+                .is_err()
+        );
         assert_eq!(r.endpoints_using(&t1.to_lowercase()).len(), 1);
     }
 
@@ -651,16 +724,23 @@ mod tests {
         let mut r = https_repo();
         let any = Endpoint::parse_ipport("0.0.0.0:8443").unwrap();
         let t1 = "A".repeat(40);
-        r.bind_ssl(Application::WebService, any.clone(), &t1, None).unwrap();
-        r.bind_ssl(Application::Portal, any.clone(), &t1, None).unwrap();
-        let apps = r.update_ssl(Application::Portal, &any, &"C".repeat(40), None).unwrap();
+        r.bind_ssl(Application::WebService, any.clone(), &t1, None)
+            .unwrap();
+        r.bind_ssl(Application::Portal, any.clone(), &t1, None)
+            .unwrap();
+        let apps = r
+            .update_ssl(Application::Portal, &any, &"C".repeat(40), None)
+            .unwrap();
         assert_eq!(apps, vec![Application::WebService, Application::Portal]);
         assert_eq!(r.binding(&any).unwrap().thumbprint, "C".repeat(40));
         assert_eq!(
             r.unbind_ssl(Application::Portal, &any).unwrap(),
             UnbindOutcome::AppRemoved(vec![Application::WebService])
         );
-        assert_eq!(r.unbind_ssl(Application::WebService, &any).unwrap(), UnbindOutcome::BindingRemoved);
+        assert_eq!(
+            r.unbind_ssl(Application::WebService, &any).unwrap(),
+            UnbindOutcome::BindingRemoved
+        );
         assert!(r.ssl_bindings.is_empty());
         assert!(r.delete_ssl(&any).is_err());
     }

@@ -2,7 +2,8 @@
 //!
 //! On a data dir that is not initialized it creates one — configuration, a SQLite catalog,
 //! an administrator `admin` (generated password printed once, or from a file), sample
-//! content — then serves it. On an existing data dir it just serves.
+//! content, a self-signed certificate bound to the https port for both applications,
+//! SecureConnectionLevel 1 — then serves it. On an existing data dir it just serves.
 
 use std::path::PathBuf;
 
@@ -53,7 +54,11 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
         .await??;
         tracing::info!("{}", summary.replace('\n', "; "));
         add_samples(dd).await?;
+        let dd2 = dd.clone();
+        let https_port = opts.https_port;
+        let thumb = tokio::task::spawn_blocking(move || secure(&dd2, https_port)).await??;
         banner.push(format!("Created a new report server in {}", dd.root().display()));
+        banner.push(format!("Certificate: {thumb} (self-signed, for localhost)"));
         if generated {
             banner.push(format!("Administrator: {ADMIN}"));
             banner.push(format!("Password: {} (shown once; keep it)", password.as_str()));
@@ -62,15 +67,54 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
         }
     }
     let repo = httpsys::Repository::load(dd)?;
-    for (app, url) in repo.full_urls() {
-        let browse = url.replace("://+:", "://localhost:").replace("://*:", "://localhost:");
-        let label = match app {
+    for r in &repo.reservations {
+        let label = match r.app {
             httpsys::Application::WebService => "Web Service URL",
             httpsys::Application::Portal => "Web Portal URL",
         };
-        banner.push(format!("{label}: {browse}"));
+        banner.push(format!("{label}: {}", crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app))));
+    }
+    let pem = dd.trust_pem_path();
+    if pem.exists() {
+        banner.push(format!("Trust: {}", pem.display()));
+        banner.push(format!(
+            "  e.g. curl --cacert {} -u {ADMIN} https://localhost:{}/ReportServer",
+            pem.display(),
+            opts.https_port
+        ));
     }
     Ok(banner)
+}
+
+/// Makes the new instance https-first: a self-signed certificate for localhost, 127.0.0.1,
+/// ::1 and the host name, exported as PEM for clients to trust; `https://+:PORT` for both
+/// applications bound to it on every address; SecureConnectionLevel 1 (http redirects).
+fn secure(dd: &DataDir, https_port: u16) -> anyhow::Result<certstore::Thumbprint> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    if let Ok(h) = nix::unistd::gethostname()
+        && let Some(h) = h.to_str()
+        && !h.is_empty()
+        && h != "localhost"
+    {
+        names.push(h.to_owned());
+    }
+    let store = certstore::CertStore::open(&dd.certs_dir())?;
+    let mut opts = certstore::SelfSignedOptions::new(names);
+    opts.friendly_name = Some("reportd quickstart".into());
+    let thumb = store.new_self_signed(&opts)?;
+    datadir::atomic_write(&dd.trust_pem_path(), store.export_pem(&thumb)?.as_bytes(), 0o644)?;
+    let url: httpsys::UrlReservation = format!("https://+:{https_port}").parse()?;
+    let endpoint = httpsys::Endpoint::IpPort(std::net::Ipv4Addr::UNSPECIFIED.into(), https_port);
+    for app in httpsys::Application::ALL {
+        mgmt::ops::reserve_url(dd, app, &url)?;
+        mgmt::ops::ssl_bind(dd, app, &thumb, &endpoint, &mgmt::ops::PolicyFlags::default())?;
+    }
+    let _lock = dd.lock()?;
+    let mut cfg = dd.load_config()?;
+    cfg.settings.set("SecureConnectionLevel", "1")?;
+    let repo = httpsys::Repository::load(dd)?;
+    datadir::Config::write(&dd.config_path(), &cfg.settings, &repo.repr())?;
+    Ok(thumb)
 }
 
 async fn add_samples(dd: &DataDir) -> anyhow::Result<()> {

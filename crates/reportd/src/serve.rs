@@ -38,6 +38,18 @@ impl Handler for AxumApp {
     }
 }
 
+/// The certificate store as the listener sees it: keys are loaded when a change is
+/// applied, never on a handshake.
+struct StoreCerts(DataDir);
+
+impl httpsys::tls::CertSource for StoreCerts {
+    fn certified_key(&self, thumbprint: &str) -> Result<Arc<rustls::sign::CertifiedKey>, String> {
+        let t: certstore::Thumbprint = thumbprint.parse().map_err(|e: certstore::Error| e.to_string())?;
+        let store = certstore::CertStore::open(&self.0.certs_dir()).map_err(|e| e.to_string())?;
+        store.certified_key(&t).map_err(|e| e.to_string())
+    }
+}
+
 /// The running server's shared state, as the management socket sees it.
 struct Server {
     dd: DataDir,
@@ -67,6 +79,7 @@ impl Server {
         if let Some(w) = drift_warning(&self.dd, &repo) {
             warnings.push(w);
         }
+        warnings.extend(mgmt::ops::binding_problems(&self.dd, &repo));
         let cfg = self.dd.load_config().ok();
         let (database, backend) = match cfg.as_ref().and_then(|c| c.settings.database_url.clone()) {
             None => ("not configured: run `reportctl database create`".to_string(), None),
@@ -170,7 +183,8 @@ pub async fn run(dd: DataDir, banner: Vec<String>) -> anyhow::Result<()> {
         Application::Portal,
         Arc::new(AxumApp(webapp::portal(apps.clone()))),
     );
-    let listener = Listener::new(handlers, Limits::default());
+    let certs: Arc<dyn httpsys::tls::CertSource> = Arc::new(StoreCerts(dd.clone()));
+    let listener = Listener::new(handlers, Limits::default(), certs);
     let repo = load_repo(&dd).await?;
     for line in listener.apply(&repo).await? {
         tracing::info!("{line}");

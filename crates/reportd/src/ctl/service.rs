@@ -177,6 +177,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
         if let Some(w) = crate::serve::drift_warning(dd, &repo) {
             warnings.push(w);
         }
+        warnings.extend(mgmt::ops::binding_problems(dd, &repo));
         if dd.load_config()?.settings.database_url.is_none() {
             warnings.push("the report server database does not exist yet; run `reportctl database create`".into());
         }
