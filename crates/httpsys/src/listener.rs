@@ -543,6 +543,21 @@ async fn dispatch(
     peer: SocketAddr,
     secure: bool,
 ) -> Response<Body> {
+    // hyper bounds its read buffer (max_buf_size) but may still parse a head somewhat larger
+    // than that when it arrives in one read; the limit users see is enforced here.
+    let head_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if head_bytes > shared.limits.max_header_bytes {
+        return finish(plain_page(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request Header Fields Too Large",
+            "The request's headers are larger than this server accepts.",
+        ));
+    }
     if secure {
         // No HTTP compression over TLS (BREACH): applications compress only what the client
         // accepts, so they never see that it accepts anything.

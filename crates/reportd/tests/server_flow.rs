@@ -103,6 +103,13 @@ fn flow(db_url: Option<String>) {
         assert!((400..500).contains(&r.status), "{bad}: {r:?}");
         assert!(!r.body.contains("root:"), "{bad} served a file");
     }
+    // `+` is dual stack: IPv6 loopback reaches the same server.
+    let r = curl(&format!("http://[::1]:{port}/ReportServer"), admin, &["-g"]);
+    assert_eq!(r.status, 200, "IPv6: {r:?}");
+    // Oversized request heads are refused, not buffered.
+    let big = format!("X-Big: {}", "a".repeat(100 * 1024));
+    let r = curl(&format!("{base}/ReportServer"), admin, &["-H", &big]);
+    assert!(r.status == 431 || r.status == 400 || r.status == 0, "oversized head: {}", r.status);
     // Nothing matches → 400 page that says so.
     let r = curl(&format!("{base}/elsewhere"), None, &[]);
     assert_eq!(r.status, 400);
@@ -132,6 +139,29 @@ fn flow(db_url: Option<String>) {
     inst.ok(&["stop"]);
     assert_eq!(inst.ctl(&["status"]).status.code(), Some(3));
     assert!(port_closed(port), "port {port} still open after stop");
+}
+
+#[test]
+fn json_logs_and_sigint() {
+    let inst = Instance::new();
+    let port = free_port();
+    inst.ok(&["init", "--http-port", &port.to_string()]);
+    let mut child = std::process::Command::new(REPORTD)
+        .args(["--data-dir", inst.dir.to_str().unwrap(), "--log-format", "json", "serve"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_port(port);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", out.status);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2, "{err}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v.get("level").is_some(), "{l}");
+    }
 }
 
 #[test]
