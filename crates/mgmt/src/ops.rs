@@ -50,6 +50,14 @@ pub fn apply(dd: &DataDir) -> Result<Applied> {
     }
 }
 
+/// Tells the running server (if any) that the catalog changed. Best effort: a server that
+/// cannot be told sees the change within its cache time anyway.
+pub fn catalog_changed(dd: &DataDir) {
+    if let Ok(Some(mut c)) = Client::connect(dd) {
+        let _ = c.call(&Request::CatalogChanged);
+    }
+}
+
 /// True when a server answers on the management socket.
 pub fn server_running(dd: &DataDir) -> bool {
     matches!(Client::connect(dd), Ok(Some(_)))

@@ -14,6 +14,9 @@ pub enum Request {
     /// Re-read the files and apply them live: the binding repository (ports, routes, TLS),
     /// the settings, the catalog location. Answers with one line per change made.
     Apply,
+    /// The catalog was changed by another process (`reportctl catalog|user`): forget cached
+    /// pages and credentials now rather than when their time is up.
+    CatalogChanged,
     /// Stop the service gracefully (the SSRS SetServiceState with EnableWebService=false).
     SetServiceState { running: bool },
 }

@@ -126,6 +126,10 @@ impl mgmt::server::Handler for Server {
                 },
                 Err(e) => MgmtResponse::failed(format!("{e:#}")),
             },
+            MgmtRequest::CatalogChanged => {
+                self.apps.catalog_changed();
+                MgmtResponse::ok()
+            }
             MgmtRequest::SetServiceState { running } => {
                 if !running {
                     self.stop.notify_one();

@@ -52,7 +52,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 
 pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
     let by = os_user();
-    block_on(async {
+    let code = block_on(async {
         let cat = open_configured(&ctx.dd).await?;
         match cmd {
             CatalogCommand::Ls { path } => {
@@ -90,13 +90,14 @@ pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
                 }
                 let content = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
                 let item_type = ItemType::for_upload(&name);
-                // FIXME(lead): validate RDL with the portal's check once webapp exposes it.
+                webapp::validate_upload(item_type, &content)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
                 let target = ItemPath::parse(&path)?;
                 let target = match cat.get_item(&target).await? {
                     Some(i) if i.item_type == ItemType::Folder => target.join(&item_name(&name, item_type))?,
                     _ => target,
                 };
-                let mime = "application/octet-stream";
+                let mime = webapp::guess_mime(&name);
                 let item = cat
                     .put_item(NewItem {
                         path: &target,
@@ -117,7 +118,9 @@ pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
             }
         }
         anyhow::Ok(0)
-    })?
+    })??;
+    mgmt::ops::catalog_changed(&ctx.dd);
+    Ok(code)
 }
 
 /// The item name a file gets: reports and data sources lose their extension, as in SSRS.

@@ -71,6 +71,7 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
                 }
                 anyhow::Ok(())
             })??;
+            mgmt::ops::catalog_changed(&ctx.dd);
             let scope = if role.is_system() { "system role" } else { "item role on /" };
             println!("User {name} added ({scope}: {role})");
             Ok(0)

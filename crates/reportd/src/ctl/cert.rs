@@ -1,0 +1,467 @@
+//! `reportctl cert ...`: the certificate store on the command line.
+//!
+//! Parses flags, reads the files named on the command line (certificates, keys, password
+//! files), calls [`certstore::CertStore`] and prints the result: human-readable lines by
+//! default, JSON with `--json`. It holds no certificate logic of its own and never prints
+//! key material or passwords.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use certstore::{
+    CertInfo, CertStore, ImportOutcome, KeyType, RequestOptions, SelfSignedOptions, StoreName,
+    Thumbprint, TrustOutcome, TrustTarget,
+};
+use clap::{Args, Subcommand};
+use zeroize::Zeroizing;
+
+use super::Ctx;
+
+/// Environment variable for `--update-command` of `cert trust|untrust`.
+const TRUST_UPDATE_ENV: &str = "REPORTD_TRUST_UPDATE_COMMAND";
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Create a self-signed server certificate and its key (New-SelfSignedCertificate).
+    NewSelfSigned(NewSelfSignedArgs),
+    /// List the certificates of a store.
+    List {
+        /// Store to list: My (server certificates) or Root (trusted roots).
+        #[arg(long, default_value = "My", value_name = "My|Root")]
+        store: StoreName,
+    },
+    /// Show one certificate, one `Field: value` a line.
+    Show {
+        /// Thumbprint (SHA-1, 40 hex digits; case, spaces and colons do not matter).
+        thumbprint: Thumbprint,
+        /// Store to look in (default: My, then Root).
+        #[arg(long, value_name = "My|Root")]
+        store: Option<StoreName>,
+    },
+    /// Export a certificate: PFX with its key and chain, or the certificate alone as PEM.
+    Export(ExportArgs),
+    /// Import a certificate from a PFX, or from PEM/DER with an optional key.
+    Import(ImportArgs),
+    /// Make a certificate request (CSR) for a CA; its key stays pending in the store.
+    Request(RequestArgs),
+    /// Install the CA's answer to a request, paired with its pending key, into My.
+    Complete {
+        /// The answer: a certificate (PEM or DER), PEM with its chain, or PKCS#7 (.p7b).
+        #[arg(long, value_name = "FILE")]
+        response: PathBuf,
+    },
+    /// Delete a certificate and its key from a store.
+    Remove {
+        /// Thumbprint of the certificate.
+        thumbprint: Thumbprint,
+        /// Store to remove it from (needed only when it is in both).
+        #[arg(long, value_name = "My|Root")]
+        store: Option<StoreName>,
+    },
+    /// Add a Root certificate to the operating system's trust store (like `caddy trust`).
+    Trust(TrustArgs),
+    /// Remove a certificate from the operating system's trust store.
+    Untrust(TrustArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewSelfSignedArgs {
+    /// Host name or IP address the certificate is for (repeat for more; the first is the CN).
+    #[arg(long = "dns-name", value_name = "NAME", required = true)]
+    dns_names: Vec<String>,
+    /// Friendly name shown by `cert list`.
+    #[arg(long, value_name = "TEXT")]
+    friendly_name: Option<String>,
+    /// Validity in days.
+    #[arg(long, default_value_t = 365, value_name = "N")]
+    days: u32,
+    /// Key algorithm: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096.
+    #[arg(long, default_value = "ecdsa-p256", value_name = "TYPE")]
+    key_type: KeyType,
+    /// Store to create it in.
+    #[arg(long, default_value = "My", value_name = "My|Root")]
+    store: StoreName,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Thumbprint of the certificate (looked up in My, then Root).
+    thumbprint: Thumbprint,
+    /// Write a PKCS#12 file with the private key and chain (needs --password-file).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "pem",
+        required_unless_present = "pem"
+    )]
+    pfx: Option<PathBuf>,
+    /// Write the certificate alone, PEM.
+    #[arg(long, value_name = "FILE")]
+    pem: Option<PathBuf>,
+    /// File whose first line is the PFX password.
+    #[arg(long, value_name = "F")]
+    password_file: Option<PathBuf>,
+    /// 3DES/SHA-1 instead of AES-256, for Windows Server 2016 and older.
+    #[arg(long, requires = "pfx")]
+    legacy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// PKCS#12 file (.pfx/.p12) to import (needs --password-file).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pem", "key"], required_unless_present = "pem")]
+    pfx: Option<PathBuf>,
+    /// Certificate file, PEM (optionally followed by its chain) or DER.
+    #[arg(long, value_name = "CERT")]
+    pem: Option<PathBuf>,
+    /// Private key of the certificate: PKCS#8, PKCS#1 or SEC1, PEM or DER.
+    #[arg(long, value_name = "KEY", requires = "pem")]
+    key: Option<PathBuf>,
+    /// File whose first line is the PFX password.
+    #[arg(long, value_name = "F")]
+    password_file: Option<PathBuf>,
+    /// Store to import into.
+    #[arg(long, default_value = "My", value_name = "My|Root")]
+    store: StoreName,
+    /// Friendly name to give the certificate (replaces one from the PFX).
+    #[arg(long, value_name = "TEXT")]
+    friendly_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// Host name or IP address to request (repeat for more).
+    #[arg(long = "dns-name", value_name = "NAME", required = true)]
+    dns_names: Vec<String>,
+    /// Subject DN, e.g. "CN=reports.example.com,O=Example,C=US" (default CN=<first name>).
+    #[arg(long, value_name = "DN")]
+    subject: Option<String>,
+    /// Where to write the request (PEM).
+    #[arg(long, value_name = "FILE.csr")]
+    out: PathBuf,
+    /// Key algorithm: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096.
+    #[arg(long, default_value = "ecdsa-p256", value_name = "TYPE")]
+    key_type: KeyType,
+    /// Friendly name for the certificate once the answer is installed.
+    #[arg(long, value_name = "TEXT")]
+    friendly_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// Thumbprint of the certificate.
+    thumbprint: Thumbprint,
+    /// Trust directory (default /usr/local/share/ca-certificates, then update-ca-certificates
+    /// runs). With a directory of your own, nothing runs unless --update-command is given.
+    #[arg(long, env = certstore::TRUST_DIR_ENV, value_name = "DIR")]
+    trust_dir: Option<PathBuf>,
+    /// Command that rebuilds the trust bundle afterwards (split on spaces).
+    #[arg(long, env = TRUST_UPDATE_ENV, value_name = "CMD")]
+    update_command: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, cmd: CertCommand) -> anyhow::Result<i32> {
+    ctx.dd.create_dirs()?;
+    let store = CertStore::open(&ctx.dd.certs_dir())?;
+    match cmd {
+        CertCommand::NewSelfSigned(a) => new_self_signed(ctx, &store, a),
+        CertCommand::List { store: name } => list(ctx, &store, name),
+        CertCommand::Show {
+            thumbprint,
+            store: name,
+        } => {
+            let name = store.locate(&thumbprint, name).or_else(|e| match name {
+                // Without --store, a certificate in both stores is shown from My.
+                None if store.contains(StoreName::My, &thumbprint) => Ok(StoreName::My),
+                _ => Err(e),
+            })?;
+            let info = store.get(name, &thumbprint)?;
+            if ctx.json {
+                print_json(&info)?;
+            } else {
+                for line in info.show_lines() {
+                    println!("{line}");
+                }
+            }
+            Ok(0)
+        }
+        CertCommand::Export(a) => export(&store, a),
+        CertCommand::Import(a) => import(ctx, &store, a),
+        CertCommand::Request(a) => request(ctx, &store, a),
+        CertCommand::Complete { response } => {
+            let bytes = read_input(&response)?;
+            let outcome = store.complete(&bytes).with_context(|| {
+                format!("cannot complete the request with {}", response.display())
+            })?;
+            report_import(ctx, &outcome)
+        }
+        CertCommand::Remove {
+            thumbprint,
+            store: name,
+        } => {
+            // The data-dir lock makes a check of the bindings and the removal one step:
+            // the check that a binding still uses the certificate belongs here, under it.
+            let _guard = ctx.dd.lock()?;
+            let name = store.locate(&thumbprint, name)?;
+            store.remove(&thumbprint, name)?;
+            if ctx.json {
+                print_json(
+                    &serde_json::json!({ "thumbprint": thumbprint, "store": name, "removed": true }),
+                )?;
+            } else {
+                println!("Removed certificate {thumbprint} from store {name}.");
+            }
+            Ok(0)
+        }
+        CertCommand::Trust(a) => {
+            let target = TrustTarget::resolve(a.trust_dir, a.update_command.as_deref());
+            let outcome = store.trust(&a.thumbprint, &target)?;
+            report_trust(ctx, &a.thumbprint, &outcome, true)
+        }
+        CertCommand::Untrust(a) => {
+            let target = TrustTarget::resolve(a.trust_dir, a.update_command.as_deref());
+            let outcome = store.untrust(&a.thumbprint, &target)?;
+            report_trust(ctx, &a.thumbprint, &outcome, false)
+        }
+    }
+}
+
+fn new_self_signed(ctx: &Ctx, store: &CertStore, a: NewSelfSignedArgs) -> anyhow::Result<i32> {
+    let opts = SelfSignedOptions {
+        dns_names: a.dns_names,
+        friendly_name: a.friendly_name,
+        days: a.days,
+        key_type: a.key_type,
+        store: a.store,
+    };
+    let thumb = store.new_self_signed(&opts)?;
+    if ctx.json {
+        print_json(&serde_json::json!({ "thumbprint": thumb, "store": opts.store }))?;
+    } else {
+        // The thumbprint alone, so that scripts can write T=$(reportctl cert new-self-signed ...).
+        println!("{thumb}");
+    }
+    Ok(0)
+}
+
+fn list(ctx: &Ctx, store: &CertStore, name: StoreName) -> anyhow::Result<i32> {
+    let certs = store.list(name)?;
+    if ctx.json {
+        print_json(&certs)?;
+        return Ok(0);
+    }
+    if certs.is_empty() {
+        println!("No certificates in store {name}.");
+        return Ok(0);
+    }
+    let mut out = String::with_capacity(certs.len() * 160);
+    out.push_str(&format!(
+        "{:<40}  {:<3}  {:<10}  {}\n",
+        "THUMBPRINT", "KEY", "EXPIRES", "SUBJECT (NAMES) \"FRIENDLY NAME\""
+    ));
+    for c in &certs {
+        out.push_str(&list_line(c));
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(0)
+}
+
+fn list_line(c: &CertInfo) -> String {
+    let mut line = format!(
+        "{}  {:<3}  {}  {}",
+        c.thumbprint,
+        if c.has_private_key { "yes" } else { "no" },
+        c.not_after.date(),
+        c.subject
+    );
+    if !c.sans.is_empty() {
+        line.push_str(&format!(" ({})", c.sans_text()));
+    }
+    if let Some(f) = &c.friendly_name {
+        line.push_str(&format!(" \"{f}\""));
+    }
+    for w in &c.warnings {
+        line.push_str(&format!(" [{w}]"));
+    }
+    line
+}
+
+fn export(store: &CertStore, a: ExportArgs) -> anyhow::Result<i32> {
+    if let Some(out) = &a.pfx {
+        let pw_file = a.password_file.as_deref().context(
+            "--password-file is required with --pfx: a file whose first line is the password that protects the PFX",
+        )?;
+        let password = read_password(pw_file)?;
+        let bytes = store.export_pfx(&a.thumbprint, &password, a.legacy)?;
+        // The PFX holds the private key: owner-only, like the store itself.
+        datadir::atomic_write(out, &bytes, 0o600)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!(
+            "Exported {} with its private key to {} (PKCS#12, {}).",
+            a.thumbprint,
+            out.display(),
+            if a.legacy {
+                "3DES/SHA-1 legacy"
+            } else {
+                "AES-256"
+            }
+        );
+    } else if let Some(out) = &a.pem {
+        let text = store.export_pem(&a.thumbprint)?;
+        datadir::atomic_write(out, text.as_bytes(), 0o644)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!(
+            "Exported certificate {} to {} (PEM).",
+            a.thumbprint,
+            out.display()
+        );
+    } else {
+        bail!("say what to export: --pfx FILE --password-file F, or --pem FILE");
+    }
+    Ok(0)
+}
+
+fn import(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
+    let outcome = if let Some(path) = &a.pfx {
+        let pw_file = a.password_file.as_deref().context(
+            "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
+        )?;
+        let password = read_password(pw_file)?;
+        let bytes = read_input(path)?;
+        store
+            .import_pfx(&bytes, &password, a.store)
+            .with_context(|| format!("cannot import {}", path.display()))?
+    } else if let Some(path) = &a.pem {
+        let cert = read_input(path)?;
+        let key = match &a.key {
+            Some(k) => Some(Zeroizing::new(read_input(k)?)),
+            None => None,
+        };
+        store
+            .import_pem(&cert, key.as_ref().map(|k| k.as_slice()), a.store)
+            .with_context(|| format!("cannot import {}", path.display()))?
+    } else {
+        bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");
+    };
+    if let Some(name) = &a.friendly_name {
+        store.set_friendly_name(outcome.store, &outcome.thumbprint, Some(name))?;
+    }
+    report_import(ctx, &outcome)
+}
+
+fn report_import(ctx: &Ctx, o: &ImportOutcome) -> anyhow::Result<i32> {
+    if ctx.json {
+        print_json(o)?;
+    } else {
+        let key = if o.has_private_key {
+            "with its private key"
+        } else {
+            "without a private key"
+        };
+        if o.key_added {
+            println!(
+                "Certificate {} was already in store {}; added its private key.",
+                o.thumbprint, o.store
+            );
+        } else if o.already_present {
+            println!(
+                "Certificate {} is already in store {}; nothing changed.",
+                o.thumbprint, o.store
+            );
+        } else {
+            println!(
+                "Imported certificate {} into store {} {key}.",
+                o.thumbprint, o.store
+            );
+        }
+    }
+    for w in &o.warnings {
+        eprintln!("warning: {}: {w}", o.thumbprint);
+    }
+    Ok(0)
+}
+
+fn request(ctx: &Ctx, store: &CertStore, a: RequestArgs) -> anyhow::Result<i32> {
+    // Fail on an unwritable destination before a key is made and left pending.
+    let parent = match a.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        bail!(
+            "cannot write {}: directory {} does not exist",
+            a.out.display(),
+            parent.display()
+        );
+    }
+    let opts = RequestOptions {
+        dns_names: a.dns_names,
+        subject: a.subject,
+        key_type: a.key_type,
+        friendly_name: a.friendly_name,
+    };
+    let (pending, csr) = store.request(&opts)?;
+    datadir::atomic_write(&a.out, csr.as_bytes(), 0o644)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    if ctx.json {
+        print_json(&serde_json::json!({ "request": pending, "csr": a.out }))?;
+    } else {
+        println!(
+            "Wrote certificate request {} for {} ({} key, pending in the store as request {}).",
+            a.out.display(),
+            pending.subject,
+            pending.key_type,
+            pending.id
+        );
+        println!(
+            "Send it to your certificate authority, then install its answer: reportctl cert complete --response FILE"
+        );
+    }
+    Ok(0)
+}
+
+fn report_trust(
+    ctx: &Ctx,
+    thumb: &Thumbprint,
+    o: &TrustOutcome,
+    trust: bool,
+) -> anyhow::Result<i32> {
+    if ctx.json {
+        print_json(o)?;
+        return Ok(0);
+    }
+    match (trust, o.changed) {
+        (true, true) => println!("Trusted certificate {thumb}: wrote {}.", o.path.display()),
+        (true, false) => println!(
+            "Certificate {thumb} is already trusted ({}); nothing changed.",
+            o.path.display()
+        ),
+        (false, true) => println!(
+            "Untrusted certificate {thumb}: removed {}.",
+            o.path.display()
+        ),
+        (false, false) => println!(
+            "Certificate {thumb} is not in the trust store ({} does not exist); nothing changed.",
+            o.path.display()
+        ),
+    }
+    if let Some(out) = o.update_output.as_deref().filter(|s| !s.is_empty()) {
+        println!("{out}");
+    }
+    Ok(0)
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn read_password(path: &Path) -> anyhow::Result<Zeroizing<String>> {
+    datadir::read_password_file(path).context("cannot read the password file (--password-file)")
+}
+
+fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,417 @@
+//! The portal's actions: create folder, upload, delete, edit properties (POST, each with a
+//! CSRF token and an origin check) and download (GET).
+//!
+//! Every change needs `Permission::Write` on the folder it changes (and on the item it
+//! replaces or deletes). After a change the browser is sent back (303) to the folder or
+//! item page, so reloading does not repeat the action. Uploads are limited to
+//! `MaxUploadSizeMB` while they stream in; `.rdl` content must be a well-formed report
+//! definition ([`super::rdl`]).
+
+use axum::body::Body;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use catalog::{ItemPath, ItemProperties, ItemType, NewItem, Permission};
+use http::{HeaderValue, header};
+use serde::Deserialize;
+
+use super::pages::parts;
+use super::{PortalForm, browse_url, csrf, form_path, item_path_from_uri, item_url, rdl};
+use crate::{AppState, Error};
+
+/// Room for the multipart framing and the small fields around the file, on top of the
+/// file size limit.
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+#[derive(Deserialize)]
+pub(crate) struct FolderForm {
+    csrf: Option<String>,
+    parent: String,
+    name: String,
+}
+
+/// `POST /folder`: creates `parent/name`.
+pub(crate) async fn create_folder(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    csrf::check_origin(req.headers(), &ctx)?;
+    let PortalForm(form) = PortalForm::<FolderForm>::from_request(req, &state).await?;
+    csrf::check_token(&state, &session.principal, form.csrf.as_deref())?;
+    let parent = form_path("parent", &form.parent)?;
+    let path = parent
+        .join(form.name.trim())
+        .map_err(|e| Error::BadRequest(format!("invalid folder name: {e}")))?;
+    session.require(&parent, Permission::Write).await?;
+    session
+        .catalog
+        .create_folder(&path, &session.principal.name)
+        .await?;
+    state.catalog_changed();
+    tracing::info!(user = %session.principal.name, %path, "folder created");
+    Ok(Redirect::to(&browse_url(&ctx, &parent)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PathForm {
+    csrf: Option<String>,
+    path: String,
+}
+
+/// `POST /delete`: deletes an item (a folder with everything below it).
+pub(crate) async fn delete(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    csrf::check_origin(req.headers(), &ctx)?;
+    let PortalForm(form) = PortalForm::<PathForm>::from_request(req, &state).await?;
+    csrf::check_token(&state, &session.principal, form.csrf.as_deref())?;
+    let path = form_path("path", &form.path)?;
+    let Some(parent) = path.parent() else {
+        return Err(Error::BadRequest(
+            "the root folder cannot be deleted".into(),
+        ));
+    };
+    if session.catalog.get_item(&path).await?.is_none() {
+        return Err(Error::NotFound(path.to_string()));
+    }
+    session.require(&path, Permission::Write).await?;
+    session.catalog.delete_item(&path).await?;
+    state.catalog_changed();
+    tracing::info!(user = %session.principal.name, %path, "item deleted");
+    Ok(Redirect::to(&browse_url(&ctx, &parent)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PropertiesForm {
+    csrf: Option<String>,
+    path: String,
+    #[serde(default)]
+    description: String,
+    hidden: Option<String>,
+}
+
+/// Longest description accepted, in characters.
+const MAX_DESCRIPTION: usize = 4000;
+
+/// `POST /properties`: sets description and hidden flag.
+pub(crate) async fn properties(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    csrf::check_origin(req.headers(), &ctx)?;
+    let PortalForm(form) = PortalForm::<PropertiesForm>::from_request(req, &state).await?;
+    csrf::check_token(&state, &session.principal, form.csrf.as_deref())?;
+    let path = form_path("path", &form.path)?;
+    if form.description.chars().count() > MAX_DESCRIPTION {
+        return Err(Error::BadRequest(format!(
+            "the description is longer than {MAX_DESCRIPTION} characters; shorten it"
+        )));
+    }
+    if session.catalog.get_item(&path).await?.is_none() {
+        return Err(Error::NotFound(path.to_string()));
+    }
+    session.require(&path, Permission::Write).await?;
+    let props = ItemProperties {
+        description: form.description.replace("\r\n", "\n"),
+        hidden: form.hidden.is_some(),
+    };
+    session
+        .catalog
+        .set_properties(&path, &props, &session.principal.name)
+        .await?;
+    state.catalog_changed();
+    Ok(Redirect::to(&item_url(&ctx, &path)).into_response())
+}
+
+/// What an upload form carried.
+#[derive(Default)]
+struct Upload {
+    csrf: Option<String>,
+    folder: Option<String>,
+    overwrite: bool,
+    file: Option<(String, bytes::Bytes)>,
+}
+
+/// `POST /upload` (multipart: `csrf`, `folder`, optional `overwrite`, `file`).
+pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    csrf::check_origin(req.headers(), &ctx)?;
+    let limit_mb = state.max_upload_mb();
+    let limit = u64::from(limit_mb) * 1024 * 1024;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD) {
+        return Err(Error::TooLarge(limit_mb));
+    }
+    // The declared length may be absent (chunked) or a lie: the body is also cut off as it
+    // streams in.
+    let body_limit = usize::try_from(limit + MULTIPART_OVERHEAD).unwrap_or(usize::MAX);
+    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, body_limit)));
+    let mut multipart = Multipart::from_request(req, &state).await.map_err(|e| {
+        Error::BadRequest(format!("the upload could not be read: {}", e.body_text()))
+    })?;
+
+    let mut up = Upload::default();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit_mb))?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "file" => {
+                // The form puts its small fields first: refuse a forged or forbidden upload
+                // before reading megabytes of it.
+                if let (Some(token), Some(folder)) = (&up.csrf, &up.folder) {
+                    csrf::check_token(&state, &session.principal, Some(token))?;
+                    session
+                        .require(&form_path("folder", folder)?, Permission::Write)
+                        .await?;
+                }
+                let file_name = field.file_name().unwrap_or("").to_owned();
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| multipart_error(e, limit_mb))?;
+                up.file = Some((file_name, data));
+            }
+            "csrf" | "folder" | "overwrite" => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| multipart_error(e, limit_mb))?;
+                match name.as_str() {
+                    "csrf" => up.csrf = Some(text),
+                    "folder" => up.folder = Some(text),
+                    _ => up.overwrite = !text.is_empty(),
+                }
+            }
+            _ => {} // unknown fields are ignored (and bounded by the body limit)
+        }
+    }
+    csrf::check_token(&state, &session.principal, up.csrf.as_deref())?;
+    let folder = form_path("folder", up.folder.as_deref().unwrap_or("/"))?;
+    let Some((file_name, data)) = up.file.filter(|(n, _)| !n.trim().is_empty()) else {
+        return Err(Error::BadRequest(
+            "no file was chosen; choose a file to upload".into(),
+        ));
+    };
+    if data.len() as u64 > limit {
+        return Err(Error::TooLarge(limit_mb));
+    }
+    // Browsers may send a full client path ("C:\\Users\\me\\Sales.rdl"): keep the last part.
+    let file_name = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(&file_name)
+        .trim()
+        .to_owned();
+    let item_type = ItemType::for_upload(&file_name);
+    let item_name = match item_type {
+        // As the SSRS portal does: "Sales.rdl" becomes the report "Sales".
+        ItemType::Report | ItemType::DataSource => strip_extension(&file_name),
+        _ => file_name.as_str(),
+    };
+    if item_type == ItemType::Report {
+        rdl::validate(&data).map_err(|why| {
+            Error::BadRequest(format!(
+                "'{file_name}' is not a valid report definition (RDL): {why}"
+            ))
+        })?;
+    }
+    let path = folder
+        .join(item_name)
+        .map_err(|e| Error::BadRequest(format!("the file name cannot be an item name: {e}")))?;
+
+    if session.catalog.get_item(&folder).await?.is_none() {
+        return Err(Error::NotFound(folder.to_string()));
+    }
+    session.require(&folder, Permission::Write).await?;
+    if up.overwrite && session.catalog.get_item(&path).await?.is_some() {
+        session.require(&path, Permission::Write).await?;
+    }
+    let mime = (item_type == ItemType::Resource).then(|| guess_mime(&file_name));
+    let item = session
+        .catalog
+        .put_item(NewItem {
+            path: &path,
+            item_type,
+            content: &data,
+            mime_type: mime,
+            description: "",
+            by: &session.principal.name,
+            overwrite: up.overwrite,
+        })
+        .await?;
+    state.catalog_changed();
+    tracing::info!(user = %session.principal.name, path = %item.path, kind = %item.item_type, size = item.size, "item uploaded");
+    Ok(Redirect::to(&browse_url(&ctx, &folder)).into_response())
+}
+
+fn multipart_error(e: MultipartError, limit_mb: u32) -> Error {
+    if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+        Error::TooLarge(limit_mb)
+    } else {
+        Error::BadRequest(format!("the upload could not be read: {}", e.body_text()))
+    }
+}
+
+fn strip_extension(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
+    }
+}
+
+/// The MIME type stored for a resource, from its file name.
+pub(crate) fn guess_mime(file_name: &str) -> &'static str {
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "xml" | "xsd" | "xslt" => "application/xml",
+        "htm" | "html" => "text/html",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The Content-Type a download is served with: the stored type only when it cannot run
+/// script in a browser; never `text/html`, SVG or XML for a resource.
+fn download_type(item_type: ItemType, stored: Option<&str>) -> &'static str {
+    const SAFE: [&str; 12] = [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/json",
+        "application/zip",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ];
+    match item_type {
+        ItemType::Report | ItemType::DataSource => "application/xml",
+        _ => stored
+            .and_then(|s| SAFE.iter().find(|t| t.eq_ignore_ascii_case(s)).copied())
+            .unwrap_or("application/octet-stream"),
+    }
+}
+
+/// `GET /download/{*path}`: the content, as an attachment.
+pub(crate) async fn download(req: Request) -> Result<Response, Error> {
+    let path: ItemPath = item_path_from_uri(req.uri().path(), "/download/")?;
+    let (session, _ctx) = parts(&req)?;
+    let item = session
+        .catalog
+        .get_item(&path)
+        .await?
+        .ok_or_else(|| Error::NotFound(path.to_string()))?;
+    session.require(&path, Permission::Read).await?;
+    if item.item_type == ItemType::Folder {
+        return Err(Error::BadRequest(format!(
+            "'{path}' is a folder; only reports, data sources and resources can be downloaded"
+        )));
+    }
+    let content = session.catalog.get_content(&path).await?;
+    let file_name = match item.item_type {
+        ItemType::Report => format!("{}.rdl", item.name),
+        ItemType::DataSource => format!("{}.rds", item.name),
+        _ => item.name.clone(),
+    };
+    let mut resp = Response::new(Body::from(content));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(download_type(item.item_type, item.mime_type.as_deref())),
+    );
+    h.insert(header::CONTENT_DISPOSITION, content_disposition(&file_name));
+    // Even if a browser were to render it, nothing in it may run.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    Ok(resp)
+}
+
+/// `attachment; filename="ascii-fallback"; filename*=UTF-8''percent-encoded` (RFC 6266).
+fn content_disposition(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let value = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        crate::html::encode_component(name)
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_never_download_as_html() {
+        assert_eq!(
+            download_type(ItemType::Resource, Some("text/html")),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            download_type(ItemType::Resource, Some("image/svg+xml")),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            download_type(ItemType::Resource, Some("image/png")),
+            "image/png"
+        );
+        assert_eq!(
+            download_type(ItemType::Resource, None),
+            "application/octet-stream"
+        );
+        assert_eq!(download_type(ItemType::Report, None), "application/xml");
+    }
+
+    #[test]
+    fn names_and_types_from_file_names() {
+        assert_eq!(strip_extension("Sales.rdl"), "Sales");
+        assert_eq!(strip_extension(".rdl"), ".rdl");
+        assert_eq!(guess_mime("logo.PNG"), "image/png");
+        assert_eq!(guess_mime("noext"), "application/octet-stream");
+        let cd = content_disposition("Über \"q\".pdf");
+        let cd = cd.to_str().unwrap();
+        assert!(
+            cd.starts_with(
+                "attachment; filename=\"_ber _q_.pdf\"; filename*=UTF-8''%C3%9Cber%20%22q%22.pdf"
+            ),
+            "{cd}"
+        );
+    }
+}

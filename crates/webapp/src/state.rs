@@ -1,0 +1,274 @@
+//! [`AppState`]: what both applications share — the data dir's settings, the instance key,
+//! the catalog (opened lazily, replaced when the configuration names another one) and the
+//! caches.
+//!
+//! The catalog is an `ArcSwapOption`: requests load it without locking. While it is absent,
+//! each request re-reads `reportd.toml` (a small file) and opens the database as soon as
+//! `DatabaseUrl` appears, so the first request after `reportctl database create` returns is
+//! served from the new catalog without a restart or a notification. Opening is serialized
+//! by a mutex so a burst of requests opens it once.
+//!
+//! This module reads files (the configuration, the instance key) but writes none.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use catalog::SharedCatalog;
+use datadir::{Config, DataDir, Settings};
+use tokio::sync::{Mutex, Semaphore};
+use zeroize::Zeroizing;
+
+use crate::Error;
+use crate::credentials::CredentialCache;
+use crate::pagecache::PageCache;
+
+/// State shared by both applications. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("data_dir", &self.inner.dd.root())
+            .field("version", &self.inner.version)
+            .field("catalog_open", &self.inner.db.load().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a catalog generation read from the database is trusted (see `Inner`).
+pub const GENERATION_TTL: Duration = Duration::from_secs(1);
+
+struct Inner {
+    dd: DataDir,
+    version: &'static str,
+    /// The instance key: keys CSRF tokens and credential digests. Zeroized on drop.
+    key: Zeroizing<[u8; 32]>,
+    /// The settings as last read; swapped whole on reload.
+    settings: ArcSwap<Settings>,
+    /// The Web Service's virtual directory, for the portal's links to it.
+    webservice_vdir: ArcSwap<String>,
+    /// The open catalog and the URL it was opened from (None until the database exists).
+    db: ArcSwapOption<Db>,
+    /// Serializes re-reading the configuration and opening the catalog.
+    open_lock: Mutex<()>,
+    pub(crate) credentials: CredentialCache,
+    pub(crate) pages: PageCache,
+    /// The catalog generation as last read, and until when (nanoseconds after `epoch`) it
+    /// may be used without asking the database again. Reading the generation costs a
+    /// database round trip (~50 µs with sqlx on SQLite), more than the rest of a cached
+    /// request: it is read at most every [`GENERATION_TTL`]. Changes made through this
+    /// server, and changes `reportctl` reports over the management socket, invalidate it
+    /// at once; a change made by another node of a shared PostgreSQL catalog shows within
+    /// the TTL.
+    generation: AtomicI64,
+    generation_fresh_until: AtomicU64,
+    epoch: Instant,
+    /// Bounds concurrent password verifications (each costs ~19 MiB and a core for tens of
+    /// milliseconds): a flood of wrong passwords queues instead of exhausting memory.
+    kdf_permits: Semaphore,
+}
+
+struct Db {
+    url: String,
+    catalog: SharedCatalog,
+}
+
+impl AppState {
+    /// Loads settings and the instance key from the data dir; the catalog is opened lazily
+    /// (on the first request, or by [`AppState::reload`]).
+    pub fn new(dd: DataDir, server_version: &'static str) -> Result<AppState, Error> {
+        let config = dd.load_config()?;
+        let key = dd.instance_key()?;
+        let kdf = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                credentials: CredentialCache::new(&key),
+                key,
+                version: server_version,
+                webservice_vdir: ArcSwap::from_pointee(webservice_vdir_of(&config)),
+                settings: ArcSwap::from_pointee(config.settings),
+                db: ArcSwapOption::empty(),
+                open_lock: Mutex::new(()),
+                pages: PageCache::default(),
+                generation: AtomicI64::new(0),
+                generation_fresh_until: AtomicU64::new(0),
+                epoch: Instant::now(),
+                kdf_permits: Semaphore::new(kdf),
+                dd,
+            }),
+        })
+    }
+
+    /// Re-reads reportd.toml (SecureConnectionLevel, MaxUploadSizeMB, DatabaseUrl) and, if
+    /// the database URL changed or appeared, opens the catalog (a vanished URL closes it).
+    /// Called by the server when the management socket reports a change; also done lazily
+    /// by requests while no catalog is open.
+    pub async fn reload(&self) -> Result<(), Error> {
+        let _guard = self.inner.open_lock.lock().await;
+        self.reload_locked().await
+    }
+
+    async fn reload_locked(&self) -> Result<(), Error> {
+        let dd = self.inner.dd.clone();
+        let config = tokio::task::spawn_blocking(move || dd.load_config())
+            .await
+            .map_err(|e| Error::Internal(format!("configuration reader panicked: {e}")))??;
+        self.inner
+            .webservice_vdir
+            .store(Arc::new(webservice_vdir_of(&config)));
+        let url = config.settings.database_url.clone();
+        self.inner.settings.store(Arc::new(config.settings));
+        let current = self.inner.db.load_full();
+        match (url, current) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => {
+                tracing::warn!("DatabaseUrl was removed from reportd.toml; catalog closed");
+                self.replace_db(None);
+                Ok(())
+            }
+            (Some(url), Some(db)) if db.url == url => Ok(()),
+            (Some(url), _) => {
+                let resolved = self.resolve_url(&url);
+                let catalog = catalog::open(&resolved, false).await?;
+                tracing::info!(backend = catalog.backend(), "report server database opened");
+                self.replace_db(Some(Arc::new(Db { url, catalog })));
+                Ok(())
+            }
+        }
+    }
+
+    /// A relative `sqlite:` path is relative to the data dir, not the working directory.
+    fn resolve_url(&self, url: &str) -> String {
+        match datadir::config::resolve_sqlite_path(self.inner.dd.root(), url) {
+            Some(path) => match url.split_once('?') {
+                Some((_, query)) => format!("sqlite:{}?{query}", path.display()),
+                None => format!("sqlite:{}", path.display()),
+            },
+            None => url.to_owned(),
+        }
+    }
+
+    fn replace_db(&self, db: Option<Arc<Db>>) {
+        // Generations of two databases are unrelated: nothing cached from the old one may
+        // be matched against the new one's counter.
+        self.catalog_changed();
+        self.inner.db.store(db);
+        self.inner.credentials.clear();
+        self.inner.pages.clear();
+    }
+
+    /// The catalog generation, read from the database at most every [`GENERATION_TTL`]
+    /// unless [`AppState::catalog_changed`] was called since.
+    pub(crate) async fn generation(&self, catalog: &SharedCatalog) -> Result<i64, Error> {
+        let now = self.inner.epoch.elapsed().as_nanos() as u64;
+        if now < self.inner.generation_fresh_until.load(Ordering::Acquire) {
+            return Ok(self.inner.generation.load(Ordering::Acquire));
+        }
+        let g = catalog.generation().await?;
+        self.inner.generation.store(g, Ordering::Release);
+        let until = now.saturating_add(GENERATION_TTL.as_nanos() as u64);
+        self.inner.generation_fresh_until.store(until, Ordering::Release);
+        Ok(g)
+    }
+
+    /// Forgets the cached generation: the next request reads it from the database, so
+    /// that pages and credentials cached under the old one are not served. Called after
+    /// every write this server makes, on reload, and when `reportctl` reports a change.
+    pub fn catalog_changed(&self) {
+        self.inner.generation_fresh_until.store(0, Ordering::Release);
+    }
+
+    /// The open catalog; while there is none, re-reads the configuration and opens the
+    /// database it names. [`Error::NoDatabase`] when none is configured yet.
+    pub(crate) async fn catalog(&self) -> Result<SharedCatalog, Error> {
+        if let Some(db) = &*self.inner.db.load() {
+            return Ok(db.catalog.clone());
+        }
+        let _guard = self.inner.open_lock.lock().await;
+        if self.inner.db.load().is_none()
+            && let Err(e) = self.reload_locked().await
+        {
+            return Err(match e {
+                Error::DataDir(cause) => {
+                    tracing::error!(%cause, "cannot read the configuration");
+                    Error::DatabaseUnavailable
+                }
+                Error::DatabaseUnavailable => Error::DatabaseUnavailable,
+                Error::NoDatabase => Error::NoDatabase,
+                other => {
+                    tracing::error!(error = %other, "cannot open the report server database");
+                    Error::DatabaseUnavailable
+                }
+            });
+        }
+        match &*self.inner.db.load() {
+            Some(db) => Ok(db.catalog.clone()),
+            None => Err(Error::NoDatabase),
+        }
+    }
+
+    /// The settings as last read.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.inner.settings.load_full()
+    }
+
+    /// How many verified credentials are cached now (for tests and diagnostics).
+    pub fn cached_credentials(&self) -> usize {
+        self.inner.credentials.len()
+    }
+
+    pub(crate) fn secure_connection_level(&self) -> u8 {
+        self.inner.settings.load().secure_connection_level
+    }
+
+    /// Largest accepted upload in bytes.
+    pub(crate) fn max_upload_mb(&self) -> u32 {
+        self.inner.settings.load().max_upload_size_mb
+    }
+
+    pub(crate) fn version(&self) -> &'static str {
+        self.inner.version
+    }
+
+    pub(crate) fn key(&self) -> &[u8; 32] {
+        &self.inner.key
+    }
+
+    pub(crate) fn webservice_vdir(&self) -> Arc<String> {
+        self.inner.webservice_vdir.load_full()
+    }
+
+    pub(crate) fn credentials(&self) -> &CredentialCache {
+        &self.inner.credentials
+    }
+
+    pub(crate) fn pages(&self) -> &PageCache {
+        &self.inner.pages
+    }
+
+    pub(crate) fn kdf_permits(&self) -> &Semaphore {
+        &self.inner.kdf_permits
+    }
+}
+
+/// The Web Service's virtual directory as the generated section of reportd.toml shows it.
+/// Only used to build links from the portal; `ReportServer` when absent.
+fn webservice_vdir_of(config: &Config) -> String {
+    config
+        .url_reservations
+        .as_ref()
+        .and_then(|r| {
+            r.applications.iter().find(|a| {
+                a.name.parse::<httpsys::Application>().ok()
+                    == Some(httpsys::Application::WebService)
+            })
+        })
+        .map(|a| a.virtual_directory.trim_matches('/').to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| httpsys::Application::WebService.default_vdir().to_owned())
+}
