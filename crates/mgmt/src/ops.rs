@@ -289,8 +289,9 @@ pub fn remove_certificate(dd: &DataDir, thumb: &Thumbprint, store: StoreName) ->
             )));
         }
     }
+    // Still under the data-dir lock, so no binding can appear between check and removal
+    // (the store's own lock is another file: the order is always data dir, then store).
     let store_handle = CertStore::open(&dd.certs_dir()).map_err(cert_err)?;
-    drop(_lock); // the store takes the lock itself
     store_handle.remove(thumb, store).map_err(cert_err)
 }
 

@@ -200,11 +200,10 @@ pub fn run(ctx: &Ctx, cmd: CertCommand) -> anyhow::Result<i32> {
             thumbprint,
             store: name,
         } => {
-            // The data-dir lock makes a check of the bindings and the removal one step:
-            // the check that a binding still uses the certificate belongs here, under it.
-            let _guard = ctx.dd.lock()?;
+            // Refused while an SSL binding uses it; the check and the removal happen under
+            // the data-dir lock in one place, mgmt::ops.
             let name = store.locate(&thumbprint, name)?;
-            store.remove(&thumbprint, name)?;
+            mgmt::ops::remove_certificate(&ctx.dd, &thumbprint, name)?;
             if ctx.json {
                 print_json(
                     &serde_json::json!({ "thumbprint": thumbprint, "store": name, "removed": true }),
