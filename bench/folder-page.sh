@@ -7,18 +7,27 @@
 # both sides cancels out in the ratio. Prints both figures and the ratio (goal >= 0.5 over
 # plain HTTP).
 #
-# Usage: bench/folder-page.sh [SECONDS] [CONNECTIONS]    (needs nginx, wrk, curl, taskset)
+# With --tls, both servers serve https with the same ECDSA P-256 certificate and key (made by
+# `reportctl cert new-self-signed`, given to nginx through a PFX export), the same protocol
+# versions and suites; wrk keeps its connections alive, so handshakes are amortized. Goal over
+# https (issue 4): >= 0.7 (stretch 1.0).
+#
+# Usage: bench/folder-page.sh [--tls] [SECONDS] [CONNECTIONS]    (needs nginx, wrk, curl,
+#        taskset; openssl with --tls)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tls=
+if [ "${1:-}" = --tls ]; then tls=1; shift; fi
 secs=${1:-10}
 conns=${2:-32}
-for t in nginx wrk curl taskset; do
-  command -v "$t" >/dev/null || { echo "bench: $t is required (apt-get install nginx-light wrk curl util-linux)" >&2; exit 1; }
+for t in nginx wrk curl taskset ${tls:+openssl}; do
+  command -v "$t" >/dev/null || { echo "bench: $t is required (apt-get install nginx-light wrk curl util-linux openssl)" >&2; exit 1; }
 done
 
-cargo build --release -q --bin reportd --bin reportctl
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q --bin reportd --bin reportctl
 bin=target/release
 work=$(mktemp -d)
+chmod 755 "$work" # nginx workers run as nobody and read $work/www
 trap 'kill $rpid $npid 2>/dev/null || true; rm -rf "$work"' EXIT
 rpid=; npid=
 dd=$work/data
@@ -32,14 +41,23 @@ for f in Finance Sales Operations Marketing "Human Resources"; do
 done
 printf 'resource %s\n' {1..50} > "$work/notes.txt"
 $bin/reportctl --data-dir "$dd" catalog upload "$work/notes.txt" / >/dev/null
+scheme=http
+if [ -n "$tls" ]; then
+  . bench/tls-lib.sh
+  scheme=https
+  port_r=$((port_r + 2)); port_n=$((port_r + 1)) # the http port stays reserved; https beside it
+  thumb=$(new_cert ecdsa-p256 localhost 127.0.0.1)
+  ctl webservice https --cert "$thumb" --port "$port_r" >/dev/null
+  pem_pair "$thumb" "$work/cert"
+fi
 
 REPORTD_LOG=warn taskset -c 0 $bin/reportd --data-dir "$dd" serve 2>"$work/reportd.log" &
 rpid=$!
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port_r/ReportServer" && break; sleep 0.1; done
-url_r="http://127.0.0.1:$port_r/ReportServer?/&rs:Command=ListChildren"
+for _ in $(seq 1 100); do curl -sk -o /dev/null "$scheme://127.0.0.1:$port_r/ReportServer" && break; sleep 0.1; done
+url_r="$scheme://127.0.0.1:$port_r/ReportServer?/&rs:Command=ListChildren"
 auth="Authorization: Basic $(printf 'bench:bench password 1' | base64)"
 mkdir -p "$work/www/ReportServer"
-curl -sf -H "$auth" "$url_r" -o "$work/www/ReportServer/index.html"
+curl -sfk -H "$auth" "$url_r" -o "$work/www/ReportServer/index.html"
 bytes=$(wc -c < "$work/www/ReportServer/index.html")
 
 cat > "$work/nginx.conf" <<EOF
@@ -53,7 +71,8 @@ http {
   keepalive_requests 1000000;
   default_type text/html;
   server {
-    listen 127.0.0.1:$port_n;
+    listen 127.0.0.1:$port_n${tls:+ ssl};
+$([ -z "$tls" ] || { printf '    ssl_certificate %s;\n    ssl_certificate_key %s;\n' "$work/cert.crt" "$work/cert.key"; nginx_tls_settings; })
     root $work/www;
     location / { try_files \$uri /ReportServer/index.html; }
   }
@@ -61,7 +80,7 @@ http {
 EOF
 taskset -c 0 nginx -c "$work/nginx.conf" -p "$work" &
 npid=$!
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port_n/" && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sk -o /dev/null "$scheme://127.0.0.1:$port_n/" && break; sleep 0.1; done
 sleep 0.5
 # nginx forks a worker; measure master + worker together.
 nginx_pids() { echo "$npid $(pgrep -P "$npid" | tr '\n' ' ')"; }
@@ -89,10 +108,11 @@ run() { # name url pids... → prints "requests cpu_seconds"
     'BEGIN { s = t / hz; printf "%-8s %9d requests  %6.2f server-CPU-s  %9.0f req/CPU-s\n", n, r, s, r / s }'
 }
 
-echo "folder page: $bytes bytes, keep-alive, $conns connections, ${secs}s each; servers on core 0, wrk on core 1"
+echo "folder page: $bytes bytes, $scheme, keep-alive, $conns connections, ${secs}s each; servers on core 0, wrk on core 1"
 r_line=$(run reportd "$url_r" "$rpid")
-n_line=$(run nginx "http://127.0.0.1:$port_n/ReportServer/index.html" $(nginx_pids))
+n_line=$(run nginx "$scheme://127.0.0.1:$port_n/ReportServer/index.html" $(nginx_pids))
 echo "$r_line"
 echo "$n_line"
 awk -v a="$(echo "$r_line" | awk '{print $(NF-1)}')" -v b="$(echo "$n_line" | awk '{print $(NF-1)}')" \
-  'BEGIN { printf "ratio reportd/nginx (req per server-CPU-second): %.2f (goal >= 0.5 over http)\n", a / b }'
+  -v goal="${tls:+goal >= 0.7 over https, stretch 1.0}" \
+  'BEGIN { printf "ratio reportd/nginx (req per server-CPU-second): %.2f (%s)\n", a / b, goal == "" ? "goal >= 0.5 over http" : goal }'

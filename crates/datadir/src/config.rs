@@ -257,9 +257,7 @@ impl Config {
     pub fn write(path: &Path, settings: &Settings, generated: &UrlReservationsRepr) -> Result<()> {
         let mut out = String::from(HEADER);
         out.push('\n');
-        out.push_str(
-            &toml::to_string(&FileOut { settings }).expect("settings serialize to TOML"),
-        );
+        out.push_str(&toml::to_string(&FileOut { settings }).expect("settings serialize to TOML"));
         out.push('\n');
         out.push_str(GENERATED_HEADER);
         out.push_str(
@@ -357,11 +355,24 @@ mod tests {
     #[test]
     fn set_validates() {
         let mut s = Settings::new("x".into());
-        assert_eq!(s.set("secureconnectionlevel", "1").unwrap(), "SecureConnectionLevel");
+        assert_eq!(
+            s.set("secureconnectionlevel", "1").unwrap(),
+            "SecureConnectionLevel"
+        );
         assert_eq!(s.secure_connection_level, 1);
         assert!(s.set("SecureConnectionLevel", "7").is_err());
-        assert!(s.set("DatabaseUrl", "x").unwrap_err().to_string().contains("database create"));
-        assert!(s.set("Nope", "1").unwrap_err().to_string().contains("known settings"));
+        assert!(
+            s.set("DatabaseUrl", "x")
+                .unwrap_err()
+                .to_string()
+                .contains("database create")
+        );
+        assert!(
+            s.set("Nope", "1")
+                .unwrap_err()
+                .to_string()
+                .contains("known settings")
+        );
     }
 
     #[test]
@@ -370,7 +381,10 @@ mod tests {
         let p = dir.path().join("reportd.toml");
         fs::write(&p, "SecureConnectionLevel = [").unwrap();
         let e = Config::load(&p).unwrap_err().to_string();
-        assert!(e.contains("reportd.toml") && e.contains("invalid configuration"), "{e}");
+        assert!(
+            e.contains("reportd.toml") && e.contains("invalid configuration"),
+            "{e}"
+        );
     }
 
     #[test]

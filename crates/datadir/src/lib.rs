@@ -46,7 +46,9 @@ pub enum Error {
     )]
     NotInitialized(PathBuf),
     /// `reportctl init` on a data dir that already has a configuration.
-    #[error("{0} is already initialized; nothing was changed (use another --data-dir to start afresh)")]
+    #[error(
+        "{0} is already initialized; nothing was changed (use another --data-dir to start afresh)"
+    )]
     AlreadyInitialized(PathBuf),
     /// `reportd.toml` does not parse, or a setting has an invalid value.
     #[error("{path}: {message}")]
@@ -349,7 +351,10 @@ mod tests {
         let g = dd.lock().unwrap();
         let path = dir.path().join(".lock");
         let other = OpenOptions::new().write(true).open(path).unwrap();
-        assert!(other.try_lock().is_err(), "second handle must not get the lock");
+        assert!(
+            other.try_lock().is_err(),
+            "second handle must not get the lock"
+        );
         drop(g);
         assert!(other.try_lock().is_ok());
     }
@@ -363,7 +368,10 @@ mod tests {
         let k1 = dd.instance_key().unwrap();
         dd.create_instance_key().unwrap();
         assert_eq!(*k1, *dd.instance_key().unwrap());
-        let mode = fs::metadata(dd.instance_key_path()).unwrap().permissions().mode();
+        let mode = fs::metadata(dd.instance_key_path())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "instance key must be owner-only");
     }
 }

@@ -29,7 +29,9 @@ pub enum Error {
     #[error("{0}")]
     InvalidUrl(String),
     /// A virtual directory that is not one path segment of letters, digits, `_-.`.
-    #[error("invalid virtual directory {0:?}: use one path segment of letters, digits, '_', '-' or '.', e.g. ReportServer")]
+    #[error(
+        "invalid virtual directory {0:?}: use one path segment of letters, digits, '_', '-' or '.', e.g. ReportServer"
+    )]
     InvalidVdir(String),
     /// An `IP:PORT` / `HOST:PORT` endpoint that does not parse.
     #[error("{0}")]

@@ -125,7 +125,8 @@ impl FromStr for UrlReservation {
         if rest.contains('@') {
             return Err(invalid(input, "user information is not allowed"));
         }
-        let (host, port) = split_host_port(rest).ok_or_else(|| invalid(input, "bad host or port"))?;
+        let (host, port) =
+            split_host_port(rest).ok_or_else(|| invalid(input, "bad host or port"))?;
         let port = match port {
             None => scheme.default_port(),
             Some(p) => match p.parse::<u16>() {
@@ -213,8 +214,7 @@ impl TryFrom<String> for VirtualDirectory {
         let t = s.trim().trim_matches('/');
         let ok = !t.is_empty()
             && t.len() <= 100
-            && t
-                .bytes()
+            && t.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
             && t != "."
             && t != "..";
@@ -257,9 +257,18 @@ mod tests {
     fn parses_the_four_host_kinds() {
         assert_eq!(p("https://+:443").host, HostSpec::StrongWildcard);
         assert_eq!(p("http://*:80").host, HostSpec::WeakWildcard);
-        assert_eq!(p("http://Reports.Example.com:8080").host, HostSpec::Name("reports.example.com".into()));
-        assert_eq!(p("http://10.1.2.3:80").host, HostSpec::Ip("10.1.2.3".parse().unwrap()));
-        assert_eq!(p("http://[::1]:80").host, HostSpec::Ip("::1".parse().unwrap()));
+        assert_eq!(
+            p("http://Reports.Example.com:8080").host,
+            HostSpec::Name("reports.example.com".into())
+        );
+        assert_eq!(
+            p("http://10.1.2.3:80").host,
+            HostSpec::Ip("10.1.2.3".parse().unwrap())
+        );
+        assert_eq!(
+            p("http://[::1]:80").host,
+            HostSpec::Ip("::1".parse().unwrap())
+        );
         assert!(p("http://0.0.0.0:80").host.is_any());
     }
 
@@ -271,17 +280,37 @@ mod tests {
 
     #[test]
     fn refuses_paths_and_garbage_with_a_fix() {
-        let e = "http://+:80/ReportServer".parse::<UrlReservation>().unwrap_err().to_string();
+        let e = "http://+:80/ReportServer"
+            .parse::<UrlReservation>()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("set-vdir"), "{e}");
-        for bad in ["ftp://+:21", "+:80", "http://+:0", "http://+:99999", "http://bad_host:80", "http://::1:80", "http://a@b:80"] {
+        for bad in [
+            "ftp://+:21",
+            "+:80",
+            "http://+:0",
+            "http://+:99999",
+            "http://bad_host:80",
+            "http://::1:80",
+            "http://a@b:80",
+        ] {
             let e = bad.parse::<UrlReservation>().unwrap_err().to_string();
-            assert!(e.contains("scheme://host:port") || e.contains("reservation"), "{bad}: {e}");
+            assert!(
+                e.contains("scheme://host:port") || e.contains("reservation"),
+                "{bad}: {e}"
+            );
         }
     }
 
     #[test]
     fn vdir_rules() {
-        assert_eq!("/ReportServer/".parse::<VirtualDirectory>().unwrap().as_str(), "ReportServer");
+        assert_eq!(
+            "/ReportServer/"
+                .parse::<VirtualDirectory>()
+                .unwrap()
+                .as_str(),
+            "ReportServer"
+        );
         assert!("a/b".parse::<VirtualDirectory>().is_err());
         assert!("..".parse::<VirtualDirectory>().is_err());
         assert!("".parse::<VirtualDirectory>().is_err());

@@ -121,7 +121,11 @@ impl RouteTable {
                 }
             }
         };
-        let vdir = self.vdirs.get(&app).map(String::as_str).unwrap_or(app.default_vdir());
+        let vdir = self
+            .vdirs
+            .get(&app)
+            .map(String::as_str)
+            .unwrap_or(app.default_vdir());
         Some(if port == 443 {
             format!("https://{host}/{vdir}")
         } else {
@@ -133,7 +137,10 @@ impl RouteTable {
 /// Lower-cases a host and strips a trailing dot and IPv6 brackets.
 fn normalize_host(h: &str) -> String {
     let h = h.trim_end_matches('.');
-    let h = h.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(h);
+    let h = h
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(h);
     h.to_ascii_lowercase()
 }
 
@@ -176,7 +183,8 @@ mod tests {
             repo.set_vdir(*a, v.parse().unwrap()).unwrap();
         }
         for (a, u) in res {
-            repo.reserve(*a, u.parse::<UrlReservation>().unwrap(), "t").unwrap();
+            repo.reserve(*a, u.parse::<UrlReservation>().unwrap(), "t")
+                .unwrap();
         }
         RouteTable::new(&repo)
     }
@@ -186,12 +194,18 @@ mod tests {
     #[test]
     fn both_apps_on_one_port_by_vdir() {
         let t = table(
-            &[(Application::WebService, "http://+:8080"), (Application::Portal, "http://+:8080")],
+            &[
+                (Application::WebService, "http://+:8080"),
+                (Application::Portal, "http://+:8080"),
+            ],
             &[],
         );
         let r = t.route(8080, LO, "localhost", "/ReportServer").unwrap();
         assert_eq!((r.app, r.prefix_len), (Application::WebService, 13));
-        assert_eq!(t.route(8080, LO, "x", "/reports/browse/a").unwrap().app, Application::Portal);
+        assert_eq!(
+            t.route(8080, LO, "x", "/reports/browse/a").unwrap().app,
+            Application::Portal
+        );
         assert!(t.route(8080, LO, "x", "/ReportServerX").is_none());
         assert!(t.route(8080, LO, "x", "/").is_none());
         assert!(t.route(9999, LO, "x", "/Reports").is_none());
@@ -202,43 +216,88 @@ mod tests {
         // Same vdir for both apps so that only the host category decides.
         let vd = [(Application::Portal, "X"), (Application::WebService, "X")];
         let t = table(
-            &[(Application::WebService, "http://*:80"), (Application::Portal, "http://reports.example.com:80")],
+            &[
+                (Application::WebService, "http://*:80"),
+                (Application::Portal, "http://reports.example.com:80"),
+            ],
             &vd,
         );
-        assert_eq!(t.route(80, LO, "Reports.Example.COM.", "/x").unwrap().app, Application::Portal);
-        assert_eq!(t.route(80, LO, "other", "/x").unwrap().app, Application::WebService);
+        assert_eq!(
+            t.route(80, LO, "Reports.Example.COM.", "/x").unwrap().app,
+            Application::Portal
+        );
+        assert_eq!(
+            t.route(80, LO, "other", "/x").unwrap().app,
+            Application::WebService
+        );
 
         let t = table(
-            &[(Application::WebService, "http://127.0.0.1:80"), (Application::Portal, "http://+:80")],
+            &[
+                (Application::WebService, "http://127.0.0.1:80"),
+                (Application::Portal, "http://+:80"),
+            ],
             &vd,
         );
-        assert_eq!(t.route(80, LO, "anything", "/x").unwrap().app, Application::Portal, "strong wildcard first");
+        assert_eq!(
+            t.route(80, LO, "anything", "/x").unwrap().app,
+            Application::Portal,
+            "strong wildcard first"
+        );
 
         let t = table(
-            &[(Application::WebService, "http://127.0.0.1:80"), (Application::Portal, "http://*:80")],
+            &[
+                (Application::WebService, "http://127.0.0.1:80"),
+                (Application::Portal, "http://*:80"),
+            ],
             &vd,
         );
-        assert_eq!(t.route(80, LO, "a", "/x").unwrap().app, Application::WebService, "IP-bound before weak");
+        assert_eq!(
+            t.route(80, LO, "a", "/x").unwrap().app,
+            Application::WebService,
+            "IP-bound before weak"
+        );
         let other: IpAddr = "10.9.9.9".parse().unwrap();
-        assert_eq!(t.route(80, other, "a", "/x").unwrap().app, Application::Portal);
+        assert_eq!(
+            t.route(80, other, "a", "/x").unwrap().app,
+            Application::Portal
+        );
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
-        assert_eq!(t.route(80, mapped, "a", "/x").unwrap().app, Application::WebService, "v4-mapped is v4");
+        assert_eq!(
+            t.route(80, mapped, "a", "/x").unwrap().app,
+            Application::WebService,
+            "v4-mapped is v4"
+        );
     }
 
     #[test]
     fn longest_prefix_within_a_category() {
         let t = table(
-            &[(Application::WebService, "http://+:80"), (Application::Portal, "http://+:80")],
-            &[(Application::WebService, "Rep"), (Application::Portal, "Reports")],
+            &[
+                (Application::WebService, "http://+:80"),
+                (Application::Portal, "http://+:80"),
+            ],
+            &[
+                (Application::WebService, "Rep"),
+                (Application::Portal, "Reports"),
+            ],
         );
-        assert_eq!(t.route(80, LO, "h", "/Reports/x").unwrap().app, Application::Portal);
-        assert_eq!(t.route(80, LO, "h", "/Rep/x").unwrap().app, Application::WebService);
+        assert_eq!(
+            t.route(80, LO, "h", "/Reports/x").unwrap().app,
+            Application::Portal
+        );
+        assert_eq!(
+            t.route(80, LO, "h", "/Rep/x").unwrap().app,
+            Application::WebService
+        );
     }
 
     #[test]
     fn https_base_for_redirects() {
         let t = table(
-            &[(Application::WebService, "http://+:8080"), (Application::WebService, "https://+:8443")],
+            &[
+                (Application::WebService, "http://+:8080"),
+                (Application::WebService, "https://+:8443"),
+            ],
             &[],
         );
         assert_eq!(

@@ -79,9 +79,9 @@ impl Client {
     pub fn call_ok(&mut self, req: &Request) -> Result<Response> {
         let r = self.call(req)?;
         if r.hresult != 0 {
-            return Err(Error::Server(
-                r.error.unwrap_or_else(|| format!("failed with HRESULT {:#x}", r.hresult)),
-            ));
+            return Err(Error::Server(r.error.unwrap_or_else(|| {
+                format!("failed with HRESULT {:#x}", r.hresult)
+            })));
         }
         Ok(r)
     }

@@ -104,7 +104,11 @@ pub fn change_repository<T>(
 }
 
 /// Reserves `url` for `app`.
-pub fn reserve_url(dd: &DataDir, app: Application, url: &UrlReservation) -> Result<(bool, Applied)> {
+pub fn reserve_url(
+    dd: &DataDir,
+    app: Application,
+    url: &UrlReservation,
+) -> Result<(bool, Applied)> {
     change_repository(dd, |r| Ok(r.reserve(app, url.clone(), "reportctl")?))
 }
 
@@ -165,7 +169,11 @@ impl PolicyFlags {
 /// The certificate checks of SSRS's CreateSSLCertificateBinding, each with its own message:
 /// in store My, has a private key, usable for server authentication, and (for a
 /// hostnameport) its names cover the host.
-pub fn check_certificate(dd: &DataDir, thumb: &Thumbprint, endpoint: &Endpoint) -> Result<CertInfo> {
+pub fn check_certificate(
+    dd: &DataDir,
+    thumb: &Thumbprint,
+    endpoint: &Endpoint,
+) -> Result<CertInfo> {
     let store = CertStore::open(&dd.certs_dir()).map_err(cert_err)?;
     let info = match store.get(StoreName::My, thumb) {
         Ok(i) => i,
@@ -211,7 +219,11 @@ pub fn check_local_ip(endpoint: &Endpoint) -> Result<()> {
     }
     Err(refused(format!(
         "{ip} is not an address of this machine; use 0.0.0.0 (every address) or one of: {}",
-        local_addresses().iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        local_addresses()
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 
@@ -259,7 +271,11 @@ pub fn ssl_update(
 
 /// `ssl unbind`: `app` stops using the binding; it goes with its last application. Works
 /// whether or not the certificate still exists.
-pub fn ssl_unbind(dd: &DataDir, app: Application, endpoint: &Endpoint) -> Result<(UnbindOutcome, Applied)> {
+pub fn ssl_unbind(
+    dd: &DataDir,
+    app: Application,
+    endpoint: &Endpoint,
+) -> Result<(UnbindOutcome, Applied)> {
     change_repository(dd, |r| Ok(r.unbind_ssl(app, endpoint)?))
 }
 

@@ -28,7 +28,11 @@ pub struct Response {
     pub hresult: i32,
     #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(rename = "ExtendedErrors", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ExtendedErrors",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extended_errors: Vec<String>,
     /// Changes applied (for `Apply`).
     #[serde(rename = "Changes", default, skip_serializing_if = "Vec::is_empty")]

@@ -27,7 +27,9 @@ pub fn bind(path: &Path) -> Result<UnixListener> {
     if path.exists() {
         // A socket nobody answers on is left over from a killed server.
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(err("another reportd is already serving this data dir".into()));
+            return Err(err(
+                "another reportd is already serving this data dir".into()
+            ));
         }
         std::fs::remove_file(path).map_err(|e| err(e.to_string()))?;
     }

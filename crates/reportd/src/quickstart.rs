@@ -27,9 +27,24 @@ pub struct QuickstartOptions {
 pub const ADMIN: &str = "admin";
 
 const SAMPLES: &[(&str, ItemType, &[u8], Option<&str>)] = &[
-    ("Welcome", ItemType::Report, include_bytes!("../samples/Welcome.rdl"), None),
-    ("Inline", ItemType::DataSource, include_bytes!("../samples/Inline.rds"), None),
-    ("README.txt", ItemType::Resource, include_bytes!("../samples/README.txt"), Some("text/plain")),
+    (
+        "Welcome",
+        ItemType::Report,
+        include_bytes!("../samples/Welcome.rdl"),
+        None,
+    ),
+    (
+        "Inline",
+        ItemType::DataSource,
+        include_bytes!("../samples/Inline.rds"),
+        None,
+    ),
+    (
+        "README.txt",
+        ItemType::Resource,
+        include_bytes!("../samples/README.txt"),
+        Some("text/plain"),
+    ),
 ];
 
 /// Creates the instance if needed; returns the lines to print once the server listens.
@@ -37,7 +52,10 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
     let mut banner = Vec::new();
     if !dd.is_initialized() {
         let (password, generated) = match &opts.admin_password_file {
-            Some(f) => (datadir::read_password_file(f).context("--admin-password-file")?, false),
+            Some(f) => (
+                datadir::read_password_file(f).context("--admin-password-file")?,
+                false,
+            ),
             None => (generate_password(), true),
         };
         let init = InitOptions {
@@ -57,13 +75,21 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
         let dd2 = dd.clone();
         let https_port = opts.https_port;
         let thumb = tokio::task::spawn_blocking(move || secure(&dd2, https_port)).await??;
-        banner.push(format!("Created a new report server in {}", dd.root().display()));
+        banner.push(format!(
+            "Created a new report server in {}",
+            dd.root().display()
+        ));
         banner.push(format!("Certificate: {thumb} (self-signed, for localhost)"));
         if generated {
             banner.push(format!("Administrator: {ADMIN}"));
-            banner.push(format!("Password: {} (shown once; keep it)", password.as_str()));
+            banner.push(format!(
+                "Password: {} (shown once; keep it)",
+                password.as_str()
+            ));
         } else {
-            banner.push(format!("Administrator: {ADMIN} (password from --admin-password-file)"));
+            banner.push(format!(
+                "Administrator: {ADMIN} (password from --admin-password-file)"
+            ));
         }
     }
     let repo = httpsys::Repository::load(dd)?;
@@ -72,7 +98,10 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
             httpsys::Application::WebService => "Web Service URL",
             httpsys::Application::Portal => "Web Portal URL",
         };
-        banner.push(format!("{label}: {}", crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app))));
+        banner.push(format!(
+            "{label}: {}",
+            crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app))
+        ));
     }
     let pem = dd.trust_pem_path();
     if pem.exists() {
@@ -102,12 +131,22 @@ fn secure(dd: &DataDir, https_port: u16) -> anyhow::Result<certstore::Thumbprint
     let mut opts = certstore::SelfSignedOptions::new(names);
     opts.friendly_name = Some("reportd quickstart".into());
     let thumb = store.new_self_signed(&opts)?;
-    datadir::atomic_write(&dd.trust_pem_path(), store.export_pem(&thumb)?.as_bytes(), 0o644)?;
+    datadir::atomic_write(
+        &dd.trust_pem_path(),
+        store.export_pem(&thumb)?.as_bytes(),
+        0o644,
+    )?;
     let url: httpsys::UrlReservation = format!("https://+:{https_port}").parse()?;
     let endpoint = httpsys::Endpoint::IpPort(std::net::Ipv4Addr::UNSPECIFIED.into(), https_port);
     for app in httpsys::Application::ALL {
         mgmt::ops::reserve_url(dd, app, &url)?;
-        mgmt::ops::ssl_bind(dd, app, &thumb, &endpoint, &mgmt::ops::PolicyFlags::default())?;
+        mgmt::ops::ssl_bind(
+            dd,
+            app,
+            &thumb,
+            &endpoint,
+            &mgmt::ops::PolicyFlags::default(),
+        )?;
     }
     let _lock = dd.lock()?;
     let mut cfg = dd.load_config()?;

@@ -33,7 +33,10 @@ impl Handler for AxumApp {
                 Ok(r) => r,
                 Err(never) => match never {},
             };
-            resp.map(|b| b.map_err(|e| -> httpsys::listener::BoxError { e.into() }).boxed_unsync())
+            resp.map(|b| {
+                b.map_err(|e| -> httpsys::listener::BoxError { e.into() })
+                    .boxed_unsync()
+            })
         })
     }
 }
@@ -44,7 +47,9 @@ struct StoreCerts(DataDir);
 
 impl httpsys::tls::CertSource for StoreCerts {
     fn certified_key(&self, thumbprint: &str) -> Result<Arc<rustls::sign::CertifiedKey>, String> {
-        let t: certstore::Thumbprint = thumbprint.parse().map_err(|e: certstore::Error| e.to_string())?;
+        let t: certstore::Thumbprint = thumbprint
+            .parse()
+            .map_err(|e: certstore::Error| e.to_string())?;
         let store = certstore::CertStore::open(&self.0.certs_dir()).map_err(|e| e.to_string())?;
         store.certified_key(&t).map_err(|e| e.to_string())
     }
@@ -82,10 +87,20 @@ impl Server {
         warnings.extend(mgmt::ops::binding_problems(&self.dd, &repo));
         let cfg = self.dd.load_config().ok();
         let (database, backend) = match cfg.as_ref().and_then(|c| c.settings.database_url.clone()) {
-            None => ("not configured: run `reportctl database create`".to_string(), None),
+            None => (
+                "not configured: run `reportctl database create`".to_string(),
+                None,
+            ),
             Some(url) => (
                 "configured".to_string(),
-                Some(if url.starts_with("sqlite:") { "sqlite" } else { "postgresql" }.to_string()),
+                Some(
+                    if url.starts_with("sqlite:") {
+                        "sqlite"
+                    } else {
+                        "postgresql"
+                    }
+                    .to_string(),
+                ),
             ),
         };
         let started_at = time::OffsetDateTime::from(self.started)

@@ -25,7 +25,14 @@ fn kill_9_during_binding_changes_leaves_old_or_new_state() {
     inst.ok(&["url", "reserve", "webservice", &format!("https://+:{port}")]);
     let dd = datadir::DataDir::new(&inst.dir);
     let unbound = Repository::load(&dd).unwrap();
-    inst.ok(&["ssl", "bind", "webservice", &t, "--ipport", &format!("0.0.0.0:{port}")]);
+    inst.ok(&[
+        "ssl",
+        "bind",
+        "webservice",
+        &t,
+        "--ipport",
+        &format!("0.0.0.0:{port}"),
+    ]);
     let bound = Repository::load(&dd).unwrap();
     assert_ne!(unbound, bound);
 
@@ -34,9 +41,17 @@ fn kill_9_during_binding_changes_leaves_old_or_new_state() {
     for i in 0..100 {
         let before = Repository::load(&dd).unwrap();
         let args: Vec<String> = if before == bound {
-            ["ssl", "unbind", "webservice", "--ipport"].iter().map(|s| s.to_string()).chain([format!("0.0.0.0:{port}")]).collect()
+            ["ssl", "unbind", "webservice", "--ipport"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([format!("0.0.0.0:{port}")])
+                .collect()
         } else {
-            ["ssl", "bind", "webservice", t.as_str(), "--ipport"].iter().map(|s| s.to_string()).chain([format!("0.0.0.0:{port}")]).collect()
+            ["ssl", "bind", "webservice", t.as_str(), "--ipport"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([format!("0.0.0.0:{port}")])
+                .collect()
         };
         let mut child = Command::new(REPORTCTL)
             .arg("--data-dir")
@@ -55,11 +70,23 @@ fn kill_9_during_binding_changes_leaves_old_or_new_state() {
         } else {
             interrupted += 1;
         }
-        let after = Repository::load(&dd).unwrap_or_else(|e| panic!("change {i}: repository does not load: {e}"));
-        assert!(after == unbound || after == bound, "change {i}: repository is neither state: {after:?}");
-        let cfg = dd.load_config().unwrap_or_else(|e| panic!("change {i}: reportd.toml does not load: {e}"));
-        assert!(cfg.drift(&after.repr()).is_none() || cfg.drift(&before.repr()).is_none(), "change {i}: reportd.toml matches neither state");
+        let after = Repository::load(&dd)
+            .unwrap_or_else(|e| panic!("change {i}: repository does not load: {e}"));
+        assert!(
+            after == unbound || after == bound,
+            "change {i}: repository is neither state: {after:?}"
+        );
+        let cfg = dd
+            .load_config()
+            .unwrap_or_else(|e| panic!("change {i}: reportd.toml does not load: {e}"));
+        assert!(
+            cfg.drift(&after.repr()).is_none() || cfg.drift(&before.repr()).is_none(),
+            "change {i}: reportd.toml matches neither state"
+        );
     }
     eprintln!("100 changes: {interrupted} killed, {completed} completed");
-    assert!(interrupted > 0, "no change was interrupted; the test did not test anything");
+    assert!(
+        interrupted > 0,
+        "no change was interrupted; the test did not test anything"
+    );
 }

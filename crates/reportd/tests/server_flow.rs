@@ -34,7 +34,10 @@ fn flow(db_url: Option<String>) {
     let before = std::fs::read(inst.dir.join("reportd.toml")).unwrap();
     let err = inst.fails(&["init"]);
     assert!(err.contains("already initialized"), "{err}");
-    assert_eq!(std::fs::read(inst.dir.join("reportd.toml")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(inst.dir.join("reportd.toml")).unwrap(),
+        before
+    );
 
     let mut server = inst.spawn_server();
     wait_port(port);
@@ -54,8 +57,22 @@ fn flow(db_url: Option<String>) {
     inst.ok(&args);
     let r = curl(&format!("{base}/ReportServer"), None, &[]);
     assert_eq!(r.status, 401, "{r:?}");
-    assert!(r.headers.to_ascii_lowercase().contains("www-authenticate: basic"), "{}", r.headers);
-    assert_eq!(curl(&format!("{base}/ReportServer"), Some("admin:wrong password"), &[]).status, 401);
+    assert!(
+        r.headers
+            .to_ascii_lowercase()
+            .contains("www-authenticate: basic"),
+        "{}",
+        r.headers
+    );
+    assert_eq!(
+        curl(
+            &format!("{base}/ReportServer"),
+            Some("admin:wrong password"),
+            &[]
+        )
+        .status,
+        401
+    );
 
     // Content from the command line.
     inst.ok(&["catalog", "mkdir", "/Sales Reports"]);
@@ -69,10 +86,18 @@ fn flow(db_url: Option<String>) {
     let admin = Some("admin:correct horse battery");
     let r = curl(&format!("{base}/ReportServer"), admin, &[]);
     assert_eq!(r.status, 200, "{r:?}");
-    assert!(r.body.contains("&lt;dir&gt;") && r.body.contains("Sales Reports"), "{}", r.body);
+    assert!(
+        r.body.contains("&lt;dir&gt;") && r.body.contains("Sales Reports"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("reportd Version"), "{}", r.body);
     for h in ["x-content-type-options: nosniff", "x-frame-options: deny"] {
-        assert!(r.headers.to_ascii_lowercase().contains(h), "{h} missing: {}", r.headers);
+        assert!(
+            r.headers.to_ascii_lowercase().contains(h),
+            "{h} missing: {}",
+            r.headers
+        );
     }
 
     let r = curl(
@@ -81,7 +106,11 @@ fn flow(db_url: Option<String>) {
         &[],
     );
     assert_eq!(r.status, 200, "{r:?}");
-    assert!(r.body.contains("Quarterly") && r.body.contains("rs:Command=Render"), "{}", r.body);
+    assert!(
+        r.body.contains("Quarterly") && r.body.contains("rs:Command=Render"),
+        "{}",
+        r.body
+    );
 
     let r = curl(&format!("{base}/Reports"), admin, &[]);
     assert_eq!(r.status, 200, "{r:?}");
@@ -89,16 +118,30 @@ fn flow(db_url: Option<String>) {
 
     // A Browser reads; it does not write.
     let rpw = inst.file("reader.pw", b"reader password 1\n");
-    inst.ok(&["user", "add", "reader", "--password-file", rpw.to_str().unwrap()]);
+    inst.ok(&[
+        "user",
+        "add",
+        "reader",
+        "--password-file",
+        rpw.to_str().unwrap(),
+    ]);
     let reader = Some("reader:reader password 1");
-    let r = curl(&format!("{base}/ReportServer?/Sales%20Reports"), reader, &[]);
+    let r = curl(
+        &format!("{base}/ReportServer?/Sales%20Reports"),
+        reader,
+        &[],
+    );
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body.contains("Quarterly"), "{}", r.body);
     let r = curl(&format!("{base}/Reports"), reader, &[]);
     assert_eq!(r.status, 200);
 
     // Traversal: refused, and no file served.
-    for bad in ["/ReportServer?/../../etc/passwd", "/ReportServer?%2f..%2f..%2fetc%2fpasswd", "/ReportServer/../../etc/passwd"] {
+    for bad in [
+        "/ReportServer?/../../etc/passwd",
+        "/ReportServer?%2f..%2f..%2fetc%2fpasswd",
+        "/ReportServer/../../etc/passwd",
+    ] {
         let r = curl(&format!("{base}{bad}"), admin, &[]);
         assert!((400..500).contains(&r.status), "{bad}: {r:?}");
         assert!(!r.body.contains("root:"), "{bad} served a file");
@@ -109,7 +152,11 @@ fn flow(db_url: Option<String>) {
     // Oversized request heads are refused, not buffered.
     let big = format!("X-Big: {}", "a".repeat(100 * 1024));
     let r = curl(&format!("{base}/ReportServer"), admin, &["-H", &big]);
-    assert!(r.status == 431 || r.status == 400 || r.status == 0, "oversized head: {}", r.status);
+    assert!(
+        r.status == 431 || r.status == 400 || r.status == 0,
+        "oversized head: {}",
+        r.status
+    );
     // Nothing matches → 400 page that says so.
     let r = curl(&format!("{base}/elsewhere"), None, &[]);
     assert_eq!(r.status, 400);
@@ -121,7 +168,10 @@ fn flow(db_url: Option<String>) {
         if let Some(s) = server.try_wait().unwrap() {
             break s;
         }
-        assert!(t.elapsed() < Duration::from_secs(5), "reportd did not exit within 5 s of SIGTERM");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "reportd did not exit within 5 s of SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status {status}");
@@ -132,10 +182,19 @@ fn flow(db_url: Option<String>) {
     let out = inst.ok(&["start"]);
     assert!(out.contains("running"), "{out}");
     let o = inst.ctl(&["status"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
-    let st: serde_json::Value = serde_json::from_slice(&inst.ctl(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let st: serde_json::Value =
+        serde_json::from_slice(&inst.ctl(&["status", "--json"]).stdout).unwrap();
     assert_eq!(st["state"], "running");
-    assert_eq!(curl(&format!("{base}/ReportServer"), admin, &[]).status, 200);
+    assert_eq!(
+        curl(&format!("{base}/ReportServer"), admin, &[]).status,
+        200
+    );
     inst.ok(&["stop"]);
     assert_eq!(inst.ctl(&["status"]).status.code(), Some(3));
     assert!(port_closed(port), "port {port} still open after stop");
@@ -146,8 +205,14 @@ fn json_logs_and_sigint() {
     let inst = Instance::new();
     let port = free_port();
     inst.ok(&["init", "--http-port", &port.to_string()]);
-    let mut child = std::process::Command::new(REPORTD)
-        .args(["--data-dir", inst.dir.to_str().unwrap(), "--log-format", "json", "serve"])
+    let child = std::process::Command::new(REPORTD)
+        .args([
+            "--data-dir",
+            inst.dir.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "serve",
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -159,7 +224,8 @@ fn json_logs_and_sigint() {
     let lines: Vec<&str> = err.lines().collect();
     assert!(lines.len() >= 2, "{err}");
     for l in lines {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
         assert!(v.get("level").is_some(), "{l}");
     }
 }
@@ -183,6 +249,10 @@ fn new_user_flow_postgres() {
     };
     flow(Some(url));
     let _ = std::process::Command::new("psql")
-        .args([base.as_str(), "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+        .args([
+            base.as_str(),
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        ])
         .output();
 }

@@ -30,10 +30,15 @@ fn s_client(port: u16, args: &[&str]) -> (bool, String) {
     // Closing stdin ends the session after the handshake.
     child.stdin.take().unwrap().write_all(b"").unwrap();
     let o = child.wait_with_output().unwrap();
-    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     // With -sess_in, s_client prints the loaded session even when the handshake failed:
     // a fatal alert or SSL error line is what tells.
-    let ok = out.contains("Cipher is ") && !out.contains("Cipher is (NONE)") && !out.contains(":error:");
+    let ok =
+        out.contains("Cipher is ") && !out.contains("Cipher is (NONE)") && !out.contains(":error:");
     (ok, out)
 }
 
@@ -56,7 +61,11 @@ fn served_thumbprint(port: u16, sni: Option<&str>) -> Option<String> {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    x.stdin.take().unwrap().write_all(out[begin..end].as_bytes()).unwrap();
+    x.stdin
+        .take()
+        .unwrap()
+        .write_all(&out.as_bytes()[begin..end])
+        .unwrap();
     let o = x.wait_with_output().unwrap();
     let fp = String::from_utf8_lossy(&o.stdout);
     Some(fp.split('=').nth(1)?.trim().replace(':', ""))
@@ -79,7 +88,15 @@ fn started() -> Running {
     let inst = Instance::new();
     let http = free_port();
     let pw = inst.file("admin.pw", b"admin password 1\n");
-    inst.ok(&["init", "--http-port", &http.to_string(), "--admin-user", "admin", "--admin-password-file", pw.to_str().unwrap()]);
+    inst.ok(&[
+        "init",
+        "--http-port",
+        &http.to_string(),
+        "--admin-user",
+        "admin",
+        "--admin-password-file",
+        pw.to_str().unwrap(),
+    ]);
     inst.ok(&["database", "create"]);
     let child = inst.spawn_server();
     wait_port(http);
@@ -95,62 +112,165 @@ fn seed_workflow_webservice_then_portal() {
     let https = free_port();
 
     // Install a server certificate: self-signed, exported to PFX, imported into Root.
-    let out = inst.ok(&["cert", "new-self-signed", "--dns-name", "localhost", "--dns-name", "127.0.0.1", "--friendly-name", "Test certificate"]);
+    let out = inst.ok(&[
+        "cert",
+        "new-self-signed",
+        "--dns-name",
+        "localhost",
+        "--dns-name",
+        "127.0.0.1",
+        "--friendly-name",
+        "Test certificate",
+    ]);
     let t = thumbprint_in(&out);
     let pw = inst.file("pfx.pw", b"pfx secret\n");
     let pfx = inst.tmp.path().join("certificate-export.pfx");
-    inst.ok(&["cert", "export", &t, "--pfx", pfx.to_str().unwrap(), "--password-file", pw.to_str().unwrap()]);
-    inst.ok(&["cert", "import", "--pfx", pfx.to_str().unwrap(), "--password-file", pw.to_str().unwrap(), "--store", "Root"]);
+    inst.ok(&[
+        "cert",
+        "export",
+        &t,
+        "--pfx",
+        pfx.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    inst.ok(&[
+        "cert",
+        "import",
+        "--pfx",
+        pfx.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+        "--store",
+        "Root",
+    ]);
     let pem = inst.tmp.path().join("trust.pem");
     inst.ok(&["cert", "export", &t, "--pem", pem.to_str().unwrap()]);
 
     // Web Service URL: select the certificate, Apply.
-    let out = inst.ok(&["webservice", "https", "--cert", &t, "--port", &https.to_string()]);
-    assert!(out.contains("Reserving URL") && out.contains("Binding certificate"), "{out}");
-    assert!(out.contains(&format!("https://localhost:{https}/ReportServer")), "{out}");
+    let out = inst.ok(&[
+        "webservice",
+        "https",
+        "--cert",
+        &t,
+        "--port",
+        &https.to_string(),
+    ]);
+    assert!(
+        out.contains("Reserving URL") && out.contains("Binding certificate"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("https://localhost:{https}/ReportServer")),
+        "{out}"
+    );
     let url = format!("https://localhost:{https}/ReportServer");
     let res = curl(&url, ADMIN, &["--cacert", pem.to_str().unwrap()]);
     assert_eq!(res.status, 200, "{res:?}");
-    assert!(res.body.contains("localhost/ReportServer - /"), "{}", res.body);
+    assert!(
+        res.body.contains("localhost/ReportServer - /"),
+        "{}",
+        res.body
+    );
     // The portal is not on https yet: 400 (no reservation of the portal matches).
-    let res = curl(&format!("https://localhost:{https}/Reports"), ADMIN, &["--cacert", pem.to_str().unwrap()]);
+    let res = curl(
+        &format!("https://localhost:{https}/Reports"),
+        ADMIN,
+        &["--cacert", pem.to_str().unwrap()],
+    );
     assert_eq!(res.status, 400, "{res:?}");
 
     // Web Portal URL: add an HTTPS identity with the same certificate.
-    let out = inst.ok(&["portal", "add-https-identity", "--cert", &t, "--port", &https.to_string()]);
+    let out = inst.ok(&[
+        "portal",
+        "add-https-identity",
+        "--cert",
+        &t,
+        "--port",
+        &https.to_string(),
+    ]);
     assert!(out.contains("/Reports"), "{out}");
-    let res = curl(&format!("https://localhost:{https}/Reports"), ADMIN, &["--cacert", pem.to_str().unwrap()]);
+    let res = curl(
+        &format!("https://localhost:{https}/Reports"),
+        ADMIN,
+        &["--cacert", pem.to_str().unwrap()],
+    );
     assert_eq!(res.status, 200, "{res:?}");
     // Over TLS: security headers, no compression even when asked.
-    let res = curl(&url, ADMIN, &["--cacert", pem.to_str().unwrap(), "-H", "Accept-Encoding: gzip, br"]);
+    let res = curl(
+        &url,
+        ADMIN,
+        &[
+            "--cacert",
+            pem.to_str().unwrap(),
+            "-H",
+            "Accept-Encoding: gzip, br",
+        ],
+    );
     let h = res.headers.to_ascii_lowercase();
-    assert!(h.contains("x-content-type-options: nosniff") && !h.contains("content-encoding"), "{h}");
+    assert!(
+        h.contains("x-content-type-options: nosniff") && !h.contains("content-encoding"),
+        "{h}"
+    );
 
     // Re-running is a no-op; the binding is shared and listed.
-    let out = inst.ok(&["ssl", "bind", "webservice", &t, "--ipport", &format!("0.0.0.0:{https}")]);
+    let out = inst.ok(&[
+        "ssl",
+        "bind",
+        "webservice",
+        &t,
+        "--ipport",
+        &format!("0.0.0.0:{https}"),
+    ]);
     assert!(out.contains("nothing to do"), "{out}");
-    let list: serde_json::Value = serde_json::from_str(&inst.ok(&["ssl", "list", "--json"])).unwrap();
-    assert_eq!(list[0]["applications"].as_array().unwrap().len(), 2, "{list}");
+    let list: serde_json::Value =
+        serde_json::from_str(&inst.ok(&["ssl", "list", "--json"])).unwrap();
+    assert_eq!(
+        list[0]["applications"].as_array().unwrap().len(),
+        2,
+        "{list}"
+    );
 
     // A bound certificate cannot be removed; the error names the binding.
     let err = inst.fails(&["cert", "remove", &t, "--store", "My"]);
     assert!(err.contains(&format!("0.0.0.0:{https}")), "{err}");
 
     // TLS 1.1 is refused; TLS 1.2 and 1.3 work.
-    let (ok, _) = s_client(https, &["-servername", "localhost", "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"]);
+    let (ok, _) = s_client(
+        https,
+        &[
+            "-servername",
+            "localhost",
+            "-tls1_1",
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+        ],
+    );
     assert!(!ok, "TLS 1.1 must be refused");
     assert!(s_client(https, &["-servername", "localhost", "-tls1_2"]).0);
     assert!(s_client(https, &["-servername", "localhost", "-tls1_3"]).0);
 
     // SecureConnectionLevel 1: http redirects to the https reservation.
     inst.ok(&["config", "set", "SecureConnectionLevel", "1"]);
-    let res = curl(&format!("http://localhost:{}/ReportServer?/", r.http), None, &[]);
+    let res = curl(
+        &format!("http://localhost:{}/ReportServer?/", r.http),
+        None,
+        &[],
+    );
     assert!(matches!(res.status, 301 | 308), "{res:?}");
-    assert!(res.headers.contains(&format!("https://localhost:{https}/ReportServer")), "{}", res.headers);
+    assert!(
+        res.headers
+            .contains(&format!("https://localhost:{https}/ReportServer")),
+        "{}",
+        res.headers
+    );
 
     // explain names application, reservation, binding, certificate.
     let out = inst.ok(&["explain", &url]);
-    assert!(out.contains("ReportServerWebService") && out.contains(&t), "{out}");
+    assert!(
+        out.contains("ReportServerWebService") && out.contains(&t),
+        "{out}"
+    );
 }
 
 #[test]
@@ -160,44 +280,155 @@ fn sni_choice_fallbacks_resumption_and_unbind() {
     let https = free_port();
     let t_any = thumbprint_in(&inst.ok(&["cert", "new-self-signed", "--dns-name", "localhost"]));
     let t_b = thumbprint_in(&inst.ok(&["cert", "new-self-signed", "--dns-name", "b.test"]));
-    let t_c = thumbprint_in(&inst.ok(&["cert", "new-self-signed", "--dns-name", "b.test", "--key-type", "rsa-2048"]));
-    inst.ok(&["url", "reserve", "webservice", &format!("https://+:{https}")]);
+    let t_c = thumbprint_in(&inst.ok(&[
+        "cert",
+        "new-self-signed",
+        "--dns-name",
+        "b.test",
+        "--key-type",
+        "rsa-2048",
+    ]));
+    inst.ok(&[
+        "url",
+        "reserve",
+        "webservice",
+        &format!("https://+:{https}"),
+    ]);
 
     // Nothing bound yet: the port listens but no handshake completes.
     wait_port(https);
     assert_eq!(served_thumbprint(https, Some("localhost")), None);
 
-    inst.ok(&["ssl", "bind", "webservice", &t_any, "--ipport", &format!("0.0.0.0:{https}")]);
-    inst.ok(&["ssl", "bind", "webservice", &t_b, "--hostnameport", &format!("b.test:{https}")]);
-    assert_eq!(served_thumbprint(https, Some("b.test")).as_deref(), Some(t_b.as_str()), "SNI match");
-    assert_eq!(served_thumbprint(https, Some("other.test")).as_deref(), Some(t_any.as_str()), "fallback to 0.0.0.0");
-    assert_eq!(served_thumbprint(https, None).as_deref(), Some(t_any.as_str()), "no SNI: fallback");
+    inst.ok(&[
+        "ssl",
+        "bind",
+        "webservice",
+        &t_any,
+        "--ipport",
+        &format!("0.0.0.0:{https}"),
+    ]);
+    inst.ok(&[
+        "ssl",
+        "bind",
+        "webservice",
+        &t_b,
+        "--hostnameport",
+        &format!("b.test:{https}"),
+    ]);
+    assert_eq!(
+        served_thumbprint(https, Some("b.test")).as_deref(),
+        Some(t_b.as_str()),
+        "SNI match"
+    );
+    assert_eq!(
+        served_thumbprint(https, Some("other.test")).as_deref(),
+        Some(t_any.as_str()),
+        "fallback to 0.0.0.0"
+    );
+    assert_eq!(
+        served_thumbprint(https, None).as_deref(),
+        Some(t_any.as_str()),
+        "no SNI: fallback"
+    );
 
     // Conflicting bind refused; a certificate that does not name the host refused.
-    let err = inst.fails(&["ssl", "bind", "webservice", &t_c, "--hostnameport", &format!("b.test:{https}")]);
+    let err = inst.fails(&[
+        "ssl",
+        "bind",
+        "webservice",
+        &t_c,
+        "--hostnameport",
+        &format!("b.test:{https}"),
+    ]);
     assert!(err.contains("ssl update"), "{err}");
-    let err = inst.fails(&["ssl", "bind", "webservice", &t_any, "--hostnameport", &format!("c.test:{https}")]);
+    let err = inst.fails(&[
+        "ssl",
+        "bind",
+        "webservice",
+        &t_any,
+        "--hostnameport",
+        &format!("c.test:{https}"),
+    ]);
     assert!(err.contains("does not cover host c.test"), "{err}");
-    let err = inst.fails(&["ssl", "bind", "webservice", &t_any, "--ipport", &format!("192.0.2.77:{https}")]);
+    let err = inst.fails(&[
+        "ssl",
+        "bind",
+        "webservice",
+        &t_any,
+        "--ipport",
+        &format!("192.0.2.77:{https}"),
+    ]);
     assert!(err.contains("not an address of this machine"), "{err}");
 
     // Renewal: ssl update, the next handshake has the new certificate.
-    let out = inst.ok(&["ssl", "update", "webservice", &t_c, "--hostnameport", &format!("b.test:{https}")]);
+    let out = inst.ok(&[
+        "ssl",
+        "update",
+        "webservice",
+        &t_c,
+        "--hostnameport",
+        &format!("b.test:{https}"),
+    ]);
     assert!(out.contains("ReportServerWebService"), "{out}");
-    assert_eq!(served_thumbprint(https, Some("b.test")).as_deref(), Some(t_c.as_str()));
+    assert_eq!(
+        served_thumbprint(https, Some("b.test")).as_deref(),
+        Some(t_c.as_str())
+    );
 
     // Resumption while bound; none after unbind.
     let sess = inst.tmp.path().join("sess.pem");
-    let (ok, _) = s_client(https, &["-servername", "localhost", "-tls1_2", "-sess_out", sess.to_str().unwrap()]);
+    let (ok, _) = s_client(
+        https,
+        &[
+            "-servername",
+            "localhost",
+            "-tls1_2",
+            "-sess_out",
+            sess.to_str().unwrap(),
+        ],
+    );
     assert!(ok);
-    let (ok, out) = s_client(https, &["-servername", "localhost", "-tls1_2", "-sess_in", sess.to_str().unwrap()]);
-    assert!(ok && out.contains("Reused"), "resumption while bound: {out}");
-    inst.ok(&["ssl", "unbind", "webservice", "--ipport", &format!("0.0.0.0:{https}")]);
-    let (ok, out) = s_client(https, &["-servername", "localhost", "-tls1_2", "-sess_in", sess.to_str().unwrap()]);
-    assert!(!ok || !out.contains("Reused"), "no resumption after unbind: {out}");
+    let (ok, out) = s_client(
+        https,
+        &[
+            "-servername",
+            "localhost",
+            "-tls1_2",
+            "-sess_in",
+            sess.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        ok && out.contains("Reused"),
+        "resumption while bound: {out}"
+    );
+    inst.ok(&[
+        "ssl",
+        "unbind",
+        "webservice",
+        "--ipport",
+        &format!("0.0.0.0:{https}"),
+    ]);
+    let (ok, out) = s_client(
+        https,
+        &[
+            "-servername",
+            "localhost",
+            "-tls1_2",
+            "-sess_in",
+            sess.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !ok || !out.contains("Reused"),
+        "no resumption after unbind: {out}"
+    );
     assert!(!ok, "no handshake for an unbound endpoint: {out}");
     // The SNI binding still serves b.test.
-    assert_eq!(served_thumbprint(https, Some("b.test")).as_deref(), Some(t_c.as_str()));
+    assert_eq!(
+        served_thumbprint(https, Some("b.test")).as_deref(),
+        Some(t_c.as_str())
+    );
 
     // A certificate deleted behind reportd's back: status says so, httpcfg delete removes it.
     for entry in std::fs::read_dir(inst.dir.join("certs/My")).unwrap() {
@@ -209,9 +440,23 @@ fn sni_choice_fallbacks_resumption_and_unbind() {
     let st = inst.ctl(&["status"]);
     let text = String::from_utf8_lossy(&st.stdout);
     assert!(text.contains("no longer in store My"), "{text}");
-    inst.ok(&["httpcfg", "delete", "ssl", "--hostnameport", &format!("b.test:{https}")]);
-    assert!(inst.ok(&["httpcfg", "query", "ssl"]).lines().all(|l| !l.contains("b.test")));
-    assert_eq!(served_thumbprint(https, Some("b.test")), None, "no binding left: no handshake");
+    inst.ok(&[
+        "httpcfg",
+        "delete",
+        "ssl",
+        "--hostnameport",
+        &format!("b.test:{https}"),
+    ]);
+    assert!(
+        inst.ok(&["httpcfg", "query", "ssl"])
+            .lines()
+            .all(|l| !l.contains("b.test"))
+    );
+    assert_eq!(
+        served_thumbprint(https, Some("b.test")),
+        None,
+        "no binding left: no handshake"
+    );
 }
 
 #[test]
@@ -223,7 +468,10 @@ fn port_conflict_and_drift() {
     let err = inst.fails(&["url", "reserve", "portal", &format!("http://+:{port}")]);
     assert!(err.contains(&format!("port {port}")), "{err}");
     let list = inst.ok(&["url", "list"]);
-    assert!(!list.contains(&port.to_string()), "reservation left behind: {list}");
+    assert!(
+        !list.contains(&port.to_string()),
+        "reservation left behind: {list}"
+    );
     drop(held);
 
     // A hand edit of the generated section is drift: reported, not applied.
@@ -234,7 +482,15 @@ fn port_conflict_and_drift() {
     std::fs::write(&cfg, edited).unwrap();
     let out = String::from_utf8_lossy(&inst.ctl(&["status"]).stdout).into_owned();
     assert!(out.contains("drift"), "{out}");
-    assert_eq!(curl(&format!("http://127.0.0.1:{}/ReportServer", r.http), ADMIN, &[]).status, 200);
+    assert_eq!(
+        curl(
+            &format!("http://127.0.0.1:{}/ReportServer", r.http),
+            ADMIN,
+            &[]
+        )
+        .status,
+        200
+    );
 }
 
 #[test]
@@ -243,7 +499,17 @@ fn quickstart_serves_https_and_redirects_http() {
     let (https, http) = (free_port(), free_port());
     let pw = inst.file("admin.pw", b"quickstart pass 1\n");
     let mut child = Command::new(REPORTD)
-        .args(["--data-dir", inst.dir.to_str().unwrap(), "quickstart", "--https-port", &https.to_string(), "--http-port", &http.to_string(), "--admin-password-file", pw.to_str().unwrap()])
+        .args([
+            "--data-dir",
+            inst.dir.to_str().unwrap(),
+            "quickstart",
+            "--https-port",
+            &https.to_string(),
+            "--http-port",
+            &http.to_string(),
+            "--admin-password-file",
+            pw.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -252,14 +518,19 @@ fn quickstart_serves_https_and_redirects_http() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
     let mut trust = None;
     let mut lines = Vec::new();
     while trust.is_none() {
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no Trust: line; got {lines:?}"));
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no Trust: line; got {lines:?}"));
         if let Some(p) = line.strip_prefix("Trust: ") {
             trust = Some(p.to_owned());
         }
@@ -267,15 +538,27 @@ fn quickstart_serves_https_and_redirects_http() {
     }
     let trust = trust.unwrap();
     assert!(std::path::Path::new(&trust).is_absolute(), "{trust}");
-    let res = curl(&format!("https://localhost:{https}/ReportServer"), Some("admin:quickstart pass 1"), &["--cacert", &trust]);
+    let res = curl(
+        &format!("https://localhost:{https}/ReportServer"),
+        Some("admin:quickstart pass 1"),
+        &["--cacert", &trust],
+    );
     assert_eq!(res.status, 200, "{res:?}");
     assert!(res.body.contains("Samples"), "{}", res.body);
-    let res = curl(&format!("https://localhost:{https}/Reports"), Some("admin:quickstart pass 1"), &["--cacert", &trust]);
+    let res = curl(
+        &format!("https://localhost:{https}/Reports"),
+        Some("admin:quickstart pass 1"),
+        &["--cacert", &trust],
+    );
     assert_eq!(res.status, 200, "{res:?}");
     let res = curl(&format!("http://localhost:{http}/Reports"), None, &[]);
     assert!(matches!(res.status, 301 | 308), "{res:?}");
     // Credentials are never accepted over http.
-    let res = curl(&format!("http://localhost:{http}/ReportServer"), Some("admin:quickstart pass 1"), &[]);
+    let res = curl(
+        &format!("http://localhost:{http}/ReportServer"),
+        Some("admin:quickstart pass 1"),
+        &[],
+    );
     assert_ne!(res.status, 200, "{res:?}");
     let _ = child.kill();
     let _ = child.wait();

@@ -172,7 +172,9 @@ impl AppState {
         let g = catalog.generation().await?;
         self.inner.generation.store(g, Ordering::Release);
         let until = now.saturating_add(GENERATION_TTL.as_nanos() as u64);
-        self.inner.generation_fresh_until.store(until, Ordering::Release);
+        self.inner
+            .generation_fresh_until
+            .store(until, Ordering::Release);
         Ok(g)
     }
 
@@ -180,7 +182,9 @@ impl AppState {
     /// that pages and credentials cached under the old one are not served. Called after
     /// every write this server makes, on reload, and when `reportctl` reports a change.
     pub fn catalog_changed(&self) {
-        self.inner.generation_fresh_until.store(0, Ordering::Release);
+        self.inner
+            .generation_fresh_until
+            .store(0, Ordering::Release);
     }
 
     /// The open catalog; while there is none, re-reads the configuration and opens the

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use datadir::DataDir;
 
 #[derive(Debug, Parser)]
-#[command(name = "reportd", version, about = "reportd: a native-mode report server")]
+#[command(
+    name = "reportd",
+    version,
+    about = "reportd: a native-mode report server"
+)]
 struct Cli {
     /// Data dir of the instance (else $REPORTD_DATA_DIR, else ./reportd-data).
     #[arg(long, global = true, value_name = "DIR")]
@@ -47,22 +51,33 @@ enum Cmd {
 fn main() {
     let cli = Cli::parse();
     let dd = DataDir::resolve(cli.data_dir.as_deref()).with_socket(cli.socket.clone());
-    let format = cli.log_format.unwrap_or_else(|| {
-        match dd.load_config().map(|c| c.settings.log_format) {
-            Ok(f) if f == "json" => LogFormat::Json,
-            _ => LogFormat::Human,
-        }
-    });
+    let format =
+        cli.log_format
+            .unwrap_or_else(|| match dd.load_config().map(|c| c.settings.log_format) {
+                Ok(f) if f == "json" => LogFormat::Json,
+                _ => LogFormat::Human,
+            });
     init_logging(format);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => fail(anyhow::anyhow!("cannot start the runtime: {e}")),
     };
     let result = rt.block_on(async move {
         match cli.command.unwrap_or(Cmd::Serve) {
             Cmd::Serve => reportd::serve::run(dd, Vec::new()).await,
-            Cmd::Quickstart { https_port, http_port, admin_password_file } => {
-                let opts = reportd::quickstart::QuickstartOptions { http_port, https_port, admin_password_file };
+            Cmd::Quickstart {
+                https_port,
+                http_port,
+                admin_password_file,
+            } => {
+                let opts = reportd::quickstart::QuickstartOptions {
+                    http_port,
+                    https_port,
+                    admin_password_file,
+                };
                 let banner = reportd::quickstart::prepare(&dd, &opts).await?;
                 reportd::serve::run(dd, banner).await
             }
@@ -76,7 +91,9 @@ fn main() {
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("REPORTD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => b.init(),
         LogFormat::Json => b.json().init(),

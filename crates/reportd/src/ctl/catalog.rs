@@ -47,7 +47,8 @@ struct Row<'a> {
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
@@ -73,13 +74,19 @@ pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
                 let item = cat.create_folder(&path, &by).await?;
                 println!("Created folder {}", item.path);
             }
-            CatalogCommand::Upload { file, path, overwrite } => {
+            CatalogCommand::Upload {
+                file,
+                path,
+                overwrite,
+            } => {
                 let name = file
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
-                let limit = u64::from(ctx.dd.load_config()?.settings.max_upload_size_mb) * 1024 * 1024;
+                let meta =
+                    std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
+                let limit =
+                    u64::from(ctx.dd.load_config()?.settings.max_upload_size_mb) * 1024 * 1024;
                 if meta.len() > limit {
                     bail!(
                         "{} is {} bytes, over the upload limit of {} MiB; raise it with `reportctl config set MaxUploadSizeMB N`",
@@ -88,13 +95,16 @@ pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
                         limit / 1024 / 1024
                     );
                 }
-                let content = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+                let content =
+                    std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
                 let item_type = ItemType::for_upload(&name);
                 webapp::validate_upload(item_type, &content)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
                 let target = ItemPath::parse(&path)?;
                 let target = match cat.get_item(&target).await? {
-                    Some(i) if i.item_type == ItemType::Folder => target.join(&item_name(&name, item_type))?,
+                    Some(i) if i.item_type == ItemType::Folder => {
+                        target.join(&item_name(&name, item_type))?
+                    }
                     _ => target,
                 };
                 let mime = webapp::guess_mime(&name);
@@ -109,7 +119,13 @@ pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
                         overwrite,
                     })
                     .await?;
-                println!("Uploaded {} as {} {} ({} bytes)", file.display(), item.item_type, item.path, item.size);
+                println!(
+                    "Uploaded {} as {} {} ({} bytes)",
+                    file.display(),
+                    item.item_type,
+                    item.path,
+                    item.size
+                );
             }
             CatalogCommand::Rm { path } => {
                 let path = ItemPath::parse(&path)?;
@@ -151,7 +167,10 @@ fn print_items(ctx: &Ctx, items: &[CatalogItem]) -> anyhow::Result<()> {
     }
     println!("{:<11} {:>10}  {:<25} PATH", "TYPE", "SIZE", "MODIFIED");
     for r in rows {
-        println!("{:<11} {:>10}  {:<25} {}", r.item_type, r.size, r.modified, r.path);
+        println!(
+            "{:<11} {:>10}  {:<25} {}",
+            r.item_type, r.size, r.modified, r.path
+        );
     }
     Ok(())
 }

@@ -51,7 +51,11 @@ pub fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<i32> {
                 key
             };
             let applied = mgmt::ops::apply(dd)?;
-            println!("{key} = {}; {}", dd.load_config()?.settings.get(key)?, applied.describe());
+            println!(
+                "{key} = {}; {}",
+                dd.load_config()?.settings.get(key)?,
+                applied.describe()
+            );
         }
     }
     Ok(0)

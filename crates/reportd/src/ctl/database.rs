@@ -47,8 +47,13 @@ pub fn resolved_url(dd: &DataDir, url: &str) -> String {
 /// and records the URL in reportd.toml. Nothing is recorded unless all of that worked.
 pub fn create_database(dd: &DataDir, url: &str) -> anyhow::Result<String> {
     dd.require_initialized()?;
-    if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        anyhow::bail!("unsupported database URL {url:?}; use sqlite:PATH or postgres://USER@HOST:PORT/DB");
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        anyhow::bail!(
+            "unsupported database URL {url:?}; use sqlite:PATH or postgres://USER@HOST:PORT/DB"
+        );
     }
     let _lock = dd.lock()?;
     let resolved = resolved_url(dd, url);
@@ -75,7 +80,10 @@ pub fn create_database(dd: &DataDir, url: &str) -> anyhow::Result<String> {
     let repo = Repository::load(dd)?;
     Config::write(&dd.config_path(), &cfg.settings, &repo.repr())?;
     dd.clear_pending_admin()?;
-    let mut s = format!("Report server database ready: {backend} {} (schema version {version})", display_url(&resolved));
+    let mut s = format!(
+        "Report server database ready: {backend} {} (schema version {version})",
+        display_url(&resolved)
+    );
     if let Some(p) = pending {
         s.push_str(&format!("\nSystem Administrator {} added", p.name));
     }
@@ -107,7 +115,14 @@ fn status(ctx: &Ctx) -> anyhow::Result<i32> {
     let cfg = ctx.dd.load_config()?;
     let Some(url) = cfg.settings.database_url else {
         if ctx.json {
-            print_json(&DbStatus { configured: false, url: None, backend: None, schema_version: None, item_count: None, error: None })?;
+            print_json(&DbStatus {
+                configured: false,
+                url: None,
+                backend: None,
+                schema_version: None,
+                item_count: None,
+                error: None,
+            })?;
         } else {
             println!("Database: not configured; run `reportctl database create`");
         }
@@ -116,7 +131,11 @@ fn status(ctx: &Ctx) -> anyhow::Result<i32> {
     let resolved = resolved_url(&ctx.dd, &url);
     let r = block_on(async {
         let cat = catalog::open(&resolved, false).await?;
-        anyhow::Ok((cat.backend(), cat.schema_version().await?, cat.item_count().await?))
+        anyhow::Ok((
+            cat.backend(),
+            cat.schema_version().await?,
+            cat.item_count().await?,
+        ))
     })?
     .with_context(|| format!("database {}", display_url(&resolved)));
     match r {

@@ -105,7 +105,10 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> anyhow::Result<i32> {
             owner: "reportctl init",
         },
     )?;
-    println!("Initialized report server instance in {}", ctx.dd.root().display());
+    println!(
+        "Initialized report server instance in {}",
+        ctx.dd.root().display()
+    );
     println!("  Web Service URL: http://+:{}/ReportServer", a.http_port);
     println!("  Web Portal URL:  http://+:{}/Reports", a.http_port);
     println!("  SecureConnectionLevel: 0");

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use httpsys::Repository;
-use mgmt::protocol::{Request, StatusInfo};
 use mgmt::Client;
+use mgmt::protocol::{Request, StatusInfo};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Serialize;
@@ -38,7 +38,10 @@ fn reportd_binary() -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe().context("cannot find the reportctl executable")?;
     let p = me.with_file_name("reportd");
     if !p.exists() {
-        bail!("{} not found; install reportd beside reportctl or set REPORTD_BIN", p.display());
+        bail!(
+            "{} not found; install reportd beside reportctl or set REPORTD_BIN",
+            p.display()
+        );
     }
     Ok(p)
 }
@@ -113,7 +116,11 @@ fn log_tail(path: &std::path::Path, from: u64) -> String {
         .iter()
         .filter(|l| l.contains("ERROR") || l.contains("error"))
         .collect();
-    let src: Vec<&String> = if picked.is_empty() { lines.iter().collect() } else { picked };
+    let src: Vec<&String> = if picked.is_empty() {
+        lines.iter().collect()
+    } else {
+        picked
+    };
     src.iter()
         .rev()
         .take(3)
@@ -145,7 +152,10 @@ pub fn stop(ctx: &Ctx) -> anyhow::Result<i32> {
     let deadline = Instant::now() + STOP_TIMEOUT;
     while pid_alive(pid) {
         if Instant::now() > deadline {
-            bail!("reportd (pid {pid}) did not stop within {}s", STOP_TIMEOUT.as_secs());
+            bail!(
+                "reportd (pid {pid}) did not stop within {}s",
+                STOP_TIMEOUT.as_secs()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -179,7 +189,10 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
         }
         warnings.extend(mgmt::ops::binding_problems(dd, &repo));
         if dd.load_config()?.settings.database_url.is_none() {
-            warnings.push("the report server database does not exist yet; run `reportctl database create`".into());
+            warnings.push(
+                "the report server database does not exist yet; run `reportctl database create`"
+                    .into(),
+            );
         }
     }
     let code = if info.is_some() { 0 } else { EXIT_STOPPED };
@@ -203,7 +216,13 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             println!("Started: {}", s.started_at);
             println!("Uptime: {}s", s.uptime_seconds);
             println!("Ports: {}", s.ports.join(", "));
-            println!("Database: {}{}", s.database, s.database_backend.map(|b| format!(" ({b})")).unwrap_or_default());
+            println!(
+                "Database: {}{}",
+                s.database,
+                s.database_backend
+                    .map(|b| format!(" ({b})"))
+                    .unwrap_or_default()
+            );
             println!("URLs:");
             for u in &s.urls {
                 println!("  {u}");

@@ -57,7 +57,11 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     fn flags(&self) -> anyhow::Result<PolicyFlags> {
         Ok(PolicyFlags {
-            min_tls: self.min_tls.as_deref().map(str::parse::<MinTls>).transpose()?,
+            min_tls: self
+                .min_tls
+                .as_deref()
+                .map(str::parse::<MinTls>)
+                .transpose()?,
             http2: self.http2.map(|v| matches!(v, OnOff::On)),
             hsts: self.hsts.map(|v| matches!(v, OnOff::On)),
         })
@@ -151,36 +155,65 @@ pub fn run_ssl(ctx: &Ctx, cmd: SslCommand) -> anyhow::Result<i32> {
     let dd = &ctx.dd;
     dd.require_initialized()?;
     match cmd {
-        SslCommand::Bind { app, thumbprint, endpoint, policy } => {
+        SslCommand::Bind {
+            app,
+            thumbprint,
+            endpoint,
+            policy,
+        } => {
             let t = thumb(&thumbprint)?;
             let ep = endpoint.endpoint()?;
             let (outcome, applied) = ops::ssl_bind(dd, app, &t, &ep, &policy.flags()?)?;
             match outcome {
-                BindOutcome::Created => println!("Bound certificate {t} to {ep} for {}; {}", app.ssrs_name(), applied.describe()),
-                BindOutcome::Updated => println!("{ep} (certificate {t}) now serves {}; {}", app.ssrs_name(), applied.describe()),
-                BindOutcome::Unchanged => println!("{ep} is already bound to {t} for {}; nothing to do", app.ssrs_name()),
+                BindOutcome::Created => println!(
+                    "Bound certificate {t} to {ep} for {}; {}",
+                    app.ssrs_name(),
+                    applied.describe()
+                ),
+                BindOutcome::Updated => println!(
+                    "{ep} (certificate {t}) now serves {}; {}",
+                    app.ssrs_name(),
+                    applied.describe()
+                ),
+                BindOutcome::Unchanged => println!(
+                    "{ep} is already bound to {t} for {}; nothing to do",
+                    app.ssrs_name()
+                ),
             }
         }
         SslCommand::Unbind { app, endpoint } => {
             let ep = endpoint.endpoint()?;
             let (outcome, applied) = ops::ssl_unbind(dd, app, &ep)?;
             match outcome {
-                UnbindOutcome::BindingRemoved => println!("Removed the SSL binding {ep}; {}", applied.describe()),
+                UnbindOutcome::BindingRemoved => {
+                    println!("Removed the SSL binding {ep}; {}", applied.describe())
+                }
                 UnbindOutcome::AppRemoved(rest) => println!(
                     "{} no longer uses {ep}; the binding stays for {}; {}",
                     app.ssrs_name(),
-                    rest.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", "),
+                    rest.iter()
+                        .map(|a| a.ssrs_name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     applied.describe()
                 ),
             }
         }
-        SslCommand::Update { app, thumbprint, endpoint, policy } => {
+        SslCommand::Update {
+            app,
+            thumbprint,
+            endpoint,
+            policy,
+        } => {
             let t = thumb(&thumbprint)?;
             let ep = endpoint.endpoint()?;
             let (apps, applied) = ops::ssl_update(dd, app, &t, &ep, &policy.flags()?)?;
             println!(
                 "{ep} now uses certificate {t} for {}; {}",
-                apps.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", "),
+                apps.iter()
+                    .map(|a| a.ssrs_name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 applied.describe()
             );
         }
@@ -229,7 +262,11 @@ fn rows(ctx: &Ctx) -> anyhow::Result<Vec<BindingRow>> {
                 },
                 http2: b.policy.http2,
                 hsts: b.policy.hsts,
-                state: if present { "ok".into() } else { "certificate missing".into() },
+                state: if present {
+                    "ok".into()
+                } else {
+                    "certificate missing".into()
+                },
             }
         })
         .collect())
@@ -240,7 +277,10 @@ fn list(ctx: &Ctx) -> anyhow::Result<()> {
     if ctx.json {
         return print_json(&rows);
     }
-    println!("{:<28} {:<40} {:<8} {:<5} {:<5} {:<20} APPLICATIONS", "ENDPOINT", "THUMBPRINT", "MIN TLS", "H2", "HSTS", "STATE");
+    println!(
+        "{:<28} {:<40} {:<8} {:<5} {:<5} {:<20} APPLICATIONS",
+        "ENDPOINT", "THUMBPRINT", "MIN TLS", "H2", "HSTS", "STATE"
+    );
     for r in rows {
         println!(
             "{:<28} {:<40} {:<8} {:<5} {:<5} {:<20} {}",
@@ -257,25 +297,57 @@ fn list(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 /// The Configuration Manager's Apply: reserve, bind, apply, one line each, then the URLs.
-fn https_identity(ctx: &Ctx, app: Application, a: &HttpsArgs, host: Option<&str>) -> anyhow::Result<i32> {
+fn https_identity(
+    ctx: &Ctx,
+    app: Application,
+    a: &HttpsArgs,
+    host: Option<&str>,
+) -> anyhow::Result<i32> {
     let dd = &ctx.dd;
     dd.require_initialized()?;
     let t = thumb(&a.cert)?;
-    let ip = if a.ip.eq_ignore_ascii_case("all") { None } else { Some(a.ip.parse::<std::net::IpAddr>().map_err(|_| anyhow::anyhow!("--ip must be `all` or an IP address, not {:?}", a.ip))?) };
+    let ip =
+        if a.ip.eq_ignore_ascii_case("all") {
+            None
+        } else {
+            Some(a.ip.parse::<std::net::IpAddr>().map_err(|_| {
+                anyhow::anyhow!("--ip must be `all` or an IP address, not {:?}", a.ip)
+            })?)
+        };
     let (url, endpoint): (UrlReservation, Endpoint) = match (host, ip) {
-        (Some(h), _) => (format!("https://{h}:{}", a.port).parse()?, Endpoint::parse_hostnameport(&format!("{h}:{}", a.port))?),
+        (Some(h), _) => (
+            format!("https://{h}:{}", a.port).parse()?,
+            Endpoint::parse_hostnameport(&format!("{h}:{}", a.port))?,
+        ),
         (None, Some(ip)) => {
-            let shown = if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() };
-            (format!("https://{shown}:{}", a.port).parse()?, Endpoint::IpPort(ip, a.port))
+            let shown = if ip.is_ipv6() {
+                format!("[{ip}]")
+            } else {
+                ip.to_string()
+            };
+            (
+                format!("https://{shown}:{}", a.port).parse()?,
+                Endpoint::IpPort(ip, a.port),
+            )
         }
-        (None, None) => (format!("https://+:{}", a.port).parse()?, Endpoint::IpPort(std::net::Ipv4Addr::UNSPECIFIED.into(), a.port)),
+        (None, None) => (
+            format!("https://+:{}", a.port).parse()?,
+            Endpoint::IpPort(std::net::Ipv4Addr::UNSPECIFIED.into(), a.port),
+        ),
     };
     // Check everything that can be checked before the first change.
     ops::check_certificate(dd, &t, &endpoint)?;
     ops::check_local_ip(&endpoint)?;
     println!("Reserving URL {url} for {}", app.ssrs_name());
     let (reserved, applied) = ops::reserve_url(dd, app, &url)?;
-    println!("  {}", if reserved { applied.describe() } else { "already reserved".into() });
+    println!(
+        "  {}",
+        if reserved {
+            applied.describe()
+        } else {
+            "already reserved".into()
+        }
+    );
     println!("Binding certificate {t} to {endpoint}");
     let bound = ops::ssl_bind(dd, app, &t, &endpoint, &a.policy.flags()?);
     let (outcome, applied) = match bound {
@@ -310,7 +382,9 @@ fn https_identity(ctx: &Ctx, app: Application, a: &HttpsArgs, host: Option<&str>
 /// A URL a person can open for a reservation: wildcards become `localhost`.
 pub fn browse_url(u: &UrlReservation, vdir: &str) -> String {
     let s = format!("{u}/{vdir}");
-    s.replace("://+:", "://localhost:").replace("://*:", "://localhost:").replace("://0.0.0.0:", "://localhost:")
+    s.replace("://+:", "://localhost:")
+        .replace("://*:", "://localhost:")
+        .replace("://0.0.0.0:", "://localhost:")
 }
 
 pub fn run_webservice(ctx: &Ctx, cmd: WebServiceCommand) -> anyhow::Result<i32> {
@@ -321,7 +395,9 @@ pub fn run_webservice(ctx: &Ctx, cmd: WebServiceCommand) -> anyhow::Result<i32> 
 
 pub fn run_portal(ctx: &Ctx, cmd: PortalCommand) -> anyhow::Result<i32> {
     match cmd {
-        PortalCommand::AddHttpsIdentity { https, host } => https_identity(ctx, Application::Portal, &https, host.as_deref()),
+        PortalCommand::AddHttpsIdentity { https, host } => {
+            https_identity(ctx, Application::Portal, &https, host.as_deref())
+        }
     }
 }
 
@@ -339,14 +415,26 @@ pub fn run_httpcfg(ctx: &Ctx, cmd: HttpCfgCommand) -> anyhow::Result<i32> {
             println!("-------------------------");
             for r in rows {
                 println!();
-                let label = if r.kind == "ipport" { "IP:port" } else { "Hostname:port" };
+                let label = if r.kind == "ipport" {
+                    "IP:port"
+                } else {
+                    "Hostname:port"
+                };
                 println!("    {label:<40}: {}", r.endpoint);
                 println!("    {:<40}: {}", "Certificate Hash", r.thumbprint);
                 println!("    {:<40}: {}", "Certificate Store Name", r.store);
                 println!("    {:<40}: {}", "Applications", r.applications.join(", "));
                 println!("    {:<40}: {}", "Minimum TLS Version", r.min_tls);
-                println!("    {:<40}: {}", "HTTP/2", if r.http2 { "Enabled" } else { "Disabled" });
-                println!("    {:<40}: {}", "HSTS", if r.hsts { "Enabled" } else { "Disabled" });
+                println!(
+                    "    {:<40}: {}",
+                    "HTTP/2",
+                    if r.http2 { "Enabled" } else { "Disabled" }
+                );
+                println!(
+                    "    {:<40}: {}",
+                    "HSTS",
+                    if r.hsts { "Enabled" } else { "Disabled" }
+                );
                 println!("    {:<40}: {}", "State", r.state);
             }
         }
@@ -356,7 +444,11 @@ pub fn run_httpcfg(ctx: &Ctx, cmd: HttpCfgCommand) -> anyhow::Result<i32> {
             println!(
                 "Deleted the SSL binding {ep} (certificate {}, used by {}); {}",
                 b.thumbprint,
-                b.apps.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", "),
+                b.apps
+                    .iter()
+                    .map(|a| a.ssrs_name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 applied.describe()
             );
         }
@@ -381,7 +473,9 @@ pub fn explain(ctx: &Ctx, url: &str) -> anyhow::Result<i32> {
     let dd = &ctx.dd;
     dd.require_initialized()?;
     let repo = Repository::load(dd)?;
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| anyhow::anyhow!("explain needs a full URL such as https://reports.example.com/ReportServer"))?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        anyhow::anyhow!("explain needs a full URL such as https://reports.example.com/ReportServer")
+    })?;
     let scheme = match scheme.to_ascii_lowercase().as_str() {
         "http" => Scheme::Http,
         "https" => Scheme::Https,
@@ -407,8 +501,14 @@ pub fn explain(ctx: &Ctx, url: &str) -> anyhow::Result<i32> {
         notes: vec![],
     };
     match table.scheme(port) {
-        None => e.notes.push(format!("no reservation uses port {port}: nothing listens there")),
-        Some(s) if s != scheme => e.notes.push(format!("port {port} serves {}, not {}", s.as_str(), scheme.as_str())),
+        None => e.notes.push(format!(
+            "no reservation uses port {port}: nothing listens there"
+        )),
+        Some(s) if s != scheme => e.notes.push(format!(
+            "port {port} serves {}, not {}",
+            s.as_str(),
+            scheme.as_str()
+        )),
         Some(_) => {}
     }
     if let Some(route) = table.route(port, local_ip, host, path) {
@@ -421,7 +521,8 @@ pub fn explain(ctx: &Ctx, url: &str) -> anyhow::Result<i32> {
             .min_by_key(|r| r.url.host.category())
             .map(|r| format!("{}/{}", r.url, repo.vdir(r.app)));
     } else if e.notes.is_empty() {
-        e.notes.push("no reservation matches this host and path: the server answers 400".into());
+        e.notes
+            .push("no reservation matches this host and path: the server answers 400".into());
     }
     if scheme == Scheme::Https {
         let sni = host_ip.is_none().then(|| host.to_ascii_lowercase());
@@ -432,19 +533,31 @@ pub fn explain(ctx: &Ctx, url: &str) -> anyhow::Result<i32> {
             .or_else(|| repo.ssl_bindings.iter().find(|b| matches!(&b.endpoint, Endpoint::IpPort(ip, p) if *p == port && Some(*ip) == host_ip)))
             .or_else(|| repo.ssl_bindings.iter().find(|b| matches!(&b.endpoint, Endpoint::IpPort(ip, p) if *p == port && ip.is_unspecified())));
         match chosen {
-            None => e.notes.push(format!("no SSL binding serves port {port} for this host: the TLS handshake fails")),
+            None => e.notes.push(format!(
+                "no SSL binding serves port {port} for this host: the TLS handshake fails"
+            )),
             Some(b) => {
                 e.binding = Some(b.endpoint.to_string());
                 e.certificate = Some(b.thumbprint.clone());
                 let store = CertStore::open(&dd.certs_dir())?;
-                match b.thumbprint.parse::<Thumbprint>().ok().and_then(|t| store.get(StoreName::My, &t).ok()) {
+                match b
+                    .thumbprint
+                    .parse::<Thumbprint>()
+                    .ok()
+                    .and_then(|t| store.get(StoreName::My, &t).ok())
+                {
                     Some(info) => {
                         e.certificate_subject = Some(info.subject.clone());
                         if host_ip.is_none() && !info.covers_host(host) {
-                            e.notes.push(format!("the certificate does not name {host}: clients will reject it"));
+                            e.notes.push(format!(
+                                "the certificate does not name {host}: clients will reject it"
+                            ));
                         }
                     }
-                    None => e.notes.push("the binding's certificate is missing from store My: the handshake fails".into()),
+                    None => e.notes.push(
+                        "the binding's certificate is missing from store My: the handshake fails"
+                            .into(),
+                    ),
                 }
             }
         }
@@ -455,11 +568,20 @@ pub fn explain(ctx: &Ctx, url: &str) -> anyhow::Result<i32> {
     }
     println!("URL: {}", e.url);
     println!("Application: {}", e.application.unwrap_or("(none)"));
-    println!("Virtual directory: {}", e.virtual_directory.as_deref().unwrap_or("(none)"));
-    println!("Reservation: {}", e.reservation.as_deref().unwrap_or("(none)"));
+    println!(
+        "Virtual directory: {}",
+        e.virtual_directory.as_deref().unwrap_or("(none)")
+    );
+    println!(
+        "Reservation: {}",
+        e.reservation.as_deref().unwrap_or("(none)")
+    );
     if scheme == Scheme::Https {
         println!("SSL binding: {}", e.binding.as_deref().unwrap_or("(none)"));
-        println!("Certificate: {}", e.certificate.as_deref().unwrap_or("(none)"));
+        println!(
+            "Certificate: {}",
+            e.certificate.as_deref().unwrap_or("(none)")
+        );
         if let Some(s) = &e.certificate_subject {
             println!("Certificate subject: {s}");
         }

@@ -49,7 +49,10 @@ pub fn run(ctx: &Ctx, cmd: UrlCommand) -> anyhow::Result<i32> {
             } else {
                 println!("{:<24} {:<14} URL", "APPLICATION", "VDIR");
                 for row in rows {
-                    println!("{:<24} {:<14} {}", row.application, row.virtual_directory, row.url);
+                    println!(
+                        "{:<24} {:<14} {}",
+                        row.application, row.virtual_directory, row.url
+                    );
                 }
             }
         }
@@ -57,21 +60,37 @@ pub fn run(ctx: &Ctx, cmd: UrlCommand) -> anyhow::Result<i32> {
             let url: UrlReservation = url.parse()?;
             let (changed, applied) = mgmt::ops::reserve_url(dd, app, &url)?;
             if changed {
-                println!("Reserved {url} for {}; {}", app.ssrs_name(), applied.describe());
+                println!(
+                    "Reserved {url} for {}; {}",
+                    app.ssrs_name(),
+                    applied.describe()
+                );
             } else {
-                println!("{url} is already reserved for {}; nothing to do", app.ssrs_name());
+                println!(
+                    "{url} is already reserved for {}; nothing to do",
+                    app.ssrs_name()
+                );
             }
         }
         UrlCommand::Remove { app, url } => {
             let url: UrlReservation = url.parse()?;
             let applied = mgmt::ops::remove_url(dd, app, &url)?;
-            println!("Removed {url} from {}; {}", app.ssrs_name(), applied.describe());
+            println!(
+                "Removed {url} from {}; {}",
+                app.ssrs_name(),
+                applied.describe()
+            );
         }
         UrlCommand::SetVdir { app, vdir } => {
             let vdir: VirtualDirectory = vdir.parse()?;
-            let (changed, applied) = mgmt::ops::change_repository(dd, |r| Ok(r.set_vdir(app, vdir.clone())?))?;
+            let (changed, applied) =
+                mgmt::ops::change_repository(dd, |r| Ok(r.set_vdir(app, vdir.clone())?))?;
             if changed {
-                println!("{} now serves /{vdir}; {}", app.ssrs_name(), applied.describe());
+                println!(
+                    "{} now serves /{vdir}; {}",
+                    app.ssrs_name(),
+                    applied.describe()
+                );
             } else {
                 println!("{} already serves /{vdir}; nothing to do", app.ssrs_name());
             }

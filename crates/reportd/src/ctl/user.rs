@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Subcommand;
 use catalog::{ItemPath, NewUser, Policy, Role};
+use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Ctx, block_on, print_json};
@@ -31,7 +31,9 @@ pub enum UserCommand {
 pub async fn open_configured(dd: &datadir::DataDir) -> anyhow::Result<catalog::SharedCatalog> {
     let cfg = dd.load_config()?;
     let url = cfg.settings.database_url.ok_or_else(|| {
-        anyhow::anyhow!("the report server database does not exist yet; run `reportctl database create`")
+        anyhow::anyhow!(
+            "the report server database does not exist yet; run `reportctl database create`"
+        )
     })?;
     Ok(catalog::open(&super::database::resolved_url(dd, &url), false).await?)
 }
@@ -45,10 +47,15 @@ struct UserRow {
 
 pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
     match cmd {
-        UserCommand::Add { name, password_file, role } => {
+        UserCommand::Add {
+            name,
+            password_file,
+            role,
+        } => {
             validate_user_name(&name)?;
             let role: Role = role.parse()?;
-            let password = datadir::read_password_file(&password_file).context("--password-file")?;
+            let password =
+                datadir::read_password_file(&password_file).context("--password-file")?;
             catalog::password::check_policy(&password)?;
             let hash = catalog::password::hash(&password)?;
             block_on(async {
@@ -62,24 +69,37 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
                 if !role.is_system() {
                     let root = ItemPath::root();
                     let mut policies = cat.get_policies(&root).await?.unwrap_or_default();
-                    match policies.iter_mut().find(|p| p.user.eq_ignore_ascii_case(&name)) {
+                    match policies
+                        .iter_mut()
+                        .find(|p| p.user.eq_ignore_ascii_case(&name))
+                    {
                         Some(p) if !p.roles.contains(&role) => p.roles.push(role),
                         Some(_) => {}
-                        None => policies.push(Policy { user: name.clone(), roles: vec![role] }),
+                        None => policies.push(Policy {
+                            user: name.clone(),
+                            roles: vec![role],
+                        }),
                     }
                     cat.set_policies(&root, Some(&policies)).await?;
                 }
                 anyhow::Ok(())
             })??;
             mgmt::ops::catalog_changed(&ctx.dd);
-            let scope = if role.is_system() { "system role" } else { "item role on /" };
+            let scope = if role.is_system() {
+                "system role"
+            } else {
+                "item role on /"
+            };
             println!("User {name} added ({scope}: {role})");
             Ok(0)
         }
         UserCommand::List => {
             let rows = block_on(async {
                 let cat = open_configured(&ctx.dd).await?;
-                let root = cat.get_policies(&ItemPath::root()).await?.unwrap_or_default();
+                let root = cat
+                    .get_policies(&ItemPath::root())
+                    .await?
+                    .unwrap_or_default();
                 let mut rows = Vec::new();
                 for u in cat.list_users().await? {
                     let root_roles = root
@@ -88,7 +108,11 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
                         .flat_map(|p| p.roles.iter().map(|r| r.name().to_string()))
                         .collect();
                     rows.push(UserRow {
-                        system_roles: u.system_roles.iter().map(|r| r.name().to_string()).collect(),
+                        system_roles: u
+                            .system_roles
+                            .iter()
+                            .map(|r| r.name().to_string())
+                            .collect(),
                         name: u.name,
                         root_roles,
                     });
@@ -100,7 +124,12 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
             } else {
                 println!("{:<24} {:<28} ROLES ON /", "NAME", "SYSTEM ROLES");
                 for r in rows {
-                    println!("{:<24} {:<28} {}", r.name, r.system_roles.join(", "), r.root_roles.join(", "));
+                    println!(
+                        "{:<24} {:<28} {}",
+                        r.name,
+                        r.system_roles.join(", "),
+                        r.root_roles.join(", ")
+                    );
                 }
             }
             Ok(0)

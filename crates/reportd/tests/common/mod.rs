@@ -56,7 +56,11 @@ impl Instance {
     /// Runs reportctl and asserts failure; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let o = self.ctl(args);
-        assert!(!o.status.success(), "reportctl {args:?} unexpectedly succeeded: {}", String::from_utf8_lossy(&o.stdout));
+        assert!(
+            !o.status.success(),
+            "reportctl {args:?} unexpectedly succeeded: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
 
@@ -76,7 +80,11 @@ impl Instance {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until something accepts on 127.0.0.1:port.
@@ -105,7 +113,9 @@ pub fn curl(url: &str, creds: Option<&str>, extra: &[&str]) -> Reply {
     let tmp = tempfile::tempdir().unwrap();
     let hdr = tmp.path().join("h");
     let mut c = Command::new("curl");
-    c.args(["-sS", "--path-as-is", "-o", "-", "-D"]).arg(&hdr).args(["-w", "\n%{http_code}"]);
+    c.args(["-sS", "--path-as-is", "-o", "-", "-D"])
+        .arg(&hdr)
+        .args(["-w", "\n%{http_code}"]);
     if let Some(u) = creds {
         c.args(["-u", u]);
     }
