@@ -93,15 +93,26 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
         }
     }
     let repo = httpsys::Repository::load(dd)?;
-    for r in &repo.reservations {
+    let secure = dd.load_config()?.settings.secure_connection_level >= 1;
+    let has_https = repo
+        .reservations
+        .iter()
+        .any(|r| r.url.scheme == httpsys::Scheme::Https);
+    // https first; http is only a redirect when SecureConnectionLevel says so.
+    let mut reservations: Vec<_> = repo.reservations.iter().collect();
+    reservations.sort_by_key(|r| (r.url.scheme != httpsys::Scheme::Https, r.app));
+    for r in reservations {
         let label = match r.app {
             httpsys::Application::WebService => "Web Service URL",
             httpsys::Application::Portal => "Web Portal URL",
         };
-        banner.push(format!(
-            "{label}: {}",
-            crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app))
-        ));
+        let note = if secure && has_https && r.url.scheme == httpsys::Scheme::Http {
+            " (redirects to https)"
+        } else {
+            ""
+        };
+        let url = crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app));
+        banner.push(format!("{label}: {url}{note}"));
     }
     let pem = dd.trust_pem_path();
     if pem.exists() {
