@@ -12,14 +12,16 @@
 # versions and suites; wrk keeps its connections alive, so handshakes are amortized. Goal over
 # https (issue 4): >= 0.7 (stretch 1.0).
 #
-# Usage: bench/folder-page.sh [--tls] [SECONDS] [CONNECTIONS]    (needs nginx, wrk, curl,
-#        taskset; openssl with --tls)
+# Usage: bench/folder-page.sh [--tls] [SECONDS] [CONNECTIONS] [ROUNDS]   (needs nginx, wrk,
+#        curl, taskset; openssl with --tls). ROUNDS (default 1) alternates the servers that
+#        many times, SECONDS each, and sums: steadier figures on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tls=
 if [ "${1:-}" = --tls ]; then tls=1; shift; fi
 secs=${1:-10}
 conns=${2:-32}
+rounds=${3:-1}
 for t in nginx wrk curl taskset ${tls:+openssl}; do
   command -v "$t" >/dev/null || { echo "bench: $t is required (apt-get install nginx-light wrk curl util-linux openssl)" >&2; exit 1; }
 done
@@ -94,23 +96,38 @@ cpu_ticks() { # sum of utime+stime of the given pids, in clock ticks
   echo "$t"
 }
 
-run() { # name url pids... → prints "requests cpu_seconds"
+measure() { # name url pids... → prints "requests cpu_ticks" of one wrk run
   local name=$1 url=$2; shift 2
   local c0 c1 out reqs
-  taskset -c 1 wrk -t1 -c"$conns" -d2s -H "$auth" "$url" >/dev/null # warm-up
   c0=$(cpu_ticks "$@")
   out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -H "$auth" "$url")
   c1=$(cpu_ticks "$@")
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   errs=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
   [ -z "$errs" ] || { echo "bench: $name answered non-2xx: $errs" >&2; exit 1; }
-  awk -v r="$reqs" -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$name" \
+  echo "$reqs $((c1 - c0))"
+}
+
+line() { # name requests ticks
+  awk -v r="$2" -v t="$3" -v hz="$(getconf CLK_TCK)" -v n="$1" \
     'BEGIN { s = t / hz; printf "%-8s %9d requests  %6.2f server-CPU-s  %9.0f req/CPU-s\n", n, r, s, r / s }'
 }
 
-echo "folder page: $bytes bytes, $scheme, keep-alive, $conns connections, ${secs}s each; servers on core 0, wrk on core 1"
-r_line=$(run reportd "$url_r" "$rpid")
-n_line=$(run nginx "$scheme://127.0.0.1:$port_n/ReportServer/index.html" $(nginx_pids))
+url_n="$scheme://127.0.0.1:$port_n/ReportServer/index.html"
+echo "folder page: $bytes bytes, $scheme, keep-alive, $conns connections; servers on core 0, wrk on core 1;" \
+  "$rounds round(s) of ${secs}s per server, alternating"
+taskset -c 1 wrk -t1 -c"$conns" -d2s -H "$auth" "$url_r" >/dev/null # warm-up
+taskset -c 1 wrk -t1 -c"$conns" -d2s -H "$auth" "$url_n" >/dev/null
+rr=0 rt=0 nr=0 nt=0
+# Alternating rounds: a slow phase of the machine hits both servers alike.
+for _ in $(seq 1 "$rounds"); do
+  read -r r t < <(measure reportd "$url_r" "$rpid")
+  rr=$((rr + r)) rt=$((rt + t))
+  read -r r t < <(measure nginx "$url_n" $(nginx_pids))
+  nr=$((nr + r)) nt=$((nt + t))
+done
+r_line=$(line reportd "$rr" "$rt")
+n_line=$(line nginx "$nr" "$nt")
 echo "$r_line"
 echo "$n_line"
 awk -v a="$(echo "$r_line" | awk '{print $(NF-1)}')" -v b="$(echo "$n_line" | awk '{print $(NF-1)}')" \

@@ -441,7 +441,10 @@ impl Conn {
             },
             _ = stopped(&mut self.stop) => return,
             // The binding went away mid-handshake: it completes no new handshake.
-            _ = closed(&mut serving) => return,
+            _ = closed(&mut serving) => {
+                tracing::debug!(peer = %self.peer, "SSL binding removed mid-handshake; connection closed");
+                return;
+            }
         };
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
         self.serve(tls, h2, Some(serving)).await;
