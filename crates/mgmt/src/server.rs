@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 
 use crate::protocol::{Request, Response};
@@ -82,5 +82,3 @@ pub async fn serve(listener: UnixListener, path: PathBuf, handler: Arc<dyn Handl
         });
     }
 }
-
-use tokio::io::AsyncReadExt as _;
