@@ -126,19 +126,32 @@ async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Response>, 
     let generation = state.generation(&catalog).await?;
     let principal = match state.credentials().get(&name, &password, generation) {
         Some(p) => p,
-        None => match verify(state, &catalog, &name, &password).await? {
-            Some(p) => {
-                let p = Arc::new(p);
-                state
-                    .credentials()
-                    .insert(&name, &password, generation, p.clone());
-                p
+        None => {
+            // One verification per user at a time; whoever waited finds it cached.
+            let gate = state.sign_in_gate(&name);
+            let turn = gate.lock().await;
+            let outcome = match state.credentials().get(&name, &password, generation) {
+                Some(p) => Ok(Some(p)),
+                None => verify(state, &catalog, &name, &password).await.map(|v| {
+                    v.map(|p| {
+                        let p = Arc::new(p);
+                        state
+                            .credentials()
+                            .insert(&name, &password, generation, p.clone());
+                        p
+                    })
+                }),
+            };
+            drop(turn);
+            state.release_sign_in_gate(&name, gate);
+            match outcome? {
+                Some(p) => p,
+                None => {
+                    tracing::info!(user = %name, %peer, "sign-in refused: unknown user or wrong password");
+                    return Err(Error::Unauthorized);
+                }
             }
-            None => {
-                tracing::info!(user = %name, %peer, "sign-in refused: unknown user or wrong password");
-                return Err(Error::Unauthorized);
-            }
-        },
+        }
     };
     req.extensions_mut().insert(Session {
         catalog,
@@ -199,6 +212,7 @@ async fn verify(
     password: &Zeroizing<String>,
 ) -> Result<Option<Principal>, Error> {
     let user = catalog.get_user(name).await?;
+    state.count_verification();
     let _permit = state
         .kdf_permits()
         .acquire()

@@ -10,6 +10,7 @@
 //!
 //! This module reads files (the configuration, the instance key) but writes none.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -71,6 +72,13 @@ struct Inner {
     /// Bounds concurrent password verifications (each costs ~19 MiB and a core for tens of
     /// milliseconds): a flood of wrong passwords queues instead of exhausting memory.
     kdf_permits: Semaphore,
+    /// One gate per user name being signed in: concurrent first requests with the same
+    /// user wait for one password verification and then hit the cache, instead of each
+    /// paying the KDF (a burst on a cold server would otherwise stall it for a second).
+    /// Entries live only while someone waits on them.
+    sign_in_gates: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Password verifications run (the KDF), for diagnostics and tests.
+    verifications: AtomicU64,
 }
 
 struct Db {
@@ -99,6 +107,8 @@ impl AppState {
                 generation_fresh_until: AtomicU64::new(0),
                 epoch: Instant::now(),
                 kdf_permits: Semaphore::new(kdf),
+                sign_in_gates: std::sync::Mutex::new(HashMap::new()),
+                verifications: AtomicU64::new(0),
                 dd,
             }),
         })
@@ -253,6 +263,39 @@ impl AppState {
 
     pub(crate) fn pages(&self) -> &PageCache {
         &self.inner.pages
+    }
+
+    /// The sign-in gate of `name` (see `Inner::sign_in_gates`).
+    pub(crate) fn sign_in_gate(&self, name: &str) -> Arc<Mutex<()>> {
+        let mut gates = self
+            .inner
+            .sign_in_gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        gates.entry(name.to_lowercase()).or_default().clone()
+    }
+
+    /// Drops the gate of `name` when nobody else holds it.
+    pub(crate) fn release_sign_in_gate(&self, name: &str, gate: Arc<Mutex<()>>) {
+        let mut gates = self
+            .inner
+            .sign_in_gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Ours and the map's: nobody else waits.
+        if Arc::strong_count(&gate) <= 2 {
+            gates.remove(&name.to_lowercase());
+        }
+    }
+
+    /// Counts one password verification.
+    pub(crate) fn count_verification(&self) {
+        self.inner.verifications.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Password verifications (KDF runs) since start.
+    pub fn verifications(&self) -> u64 {
+        self.inner.verifications.load(Ordering::Relaxed)
     }
 
     pub(crate) fn kdf_permits(&self) -> &Semaphore {

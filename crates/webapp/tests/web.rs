@@ -60,6 +60,34 @@ async fn user_without_a_role_is_forbidden() {
     assert!(r.body.contains("Access denied"), "portal look: {}", r.body);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_first_requests_verifies_the_password_once() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let burst = (0..16).map(|_| {
+        let app = app.clone();
+        tokio::spawn(async move { get(&app, "/ReportServer", Some(BROWSER)).await.status })
+    });
+    for h in burst.collect::<Vec<_>>() {
+        assert_eq!(h.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(
+        e.state.verifications(),
+        1,
+        "16 concurrent sign-ins share one KDF run"
+    );
+    // Wrong passwords are verified every time (and so throttled, one at a time per user).
+    for _ in 0..2 {
+        assert_eq!(
+            get(&app, "/ReportServer", Some((BROWSER.0, "wrong-password-1")))
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(e.state.verifications(), 3);
+}
+
 #[tokio::test]
 async fn verified_credentials_are_cached_and_invalidated_by_catalog_changes() {
     let e = env(true).await;
