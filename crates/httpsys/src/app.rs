@@ -95,5 +95,6 @@ pub struct RequestContext {
     pub local: SocketAddr,
     /// Base URL (`https://host:port/vdir`) of an https reservation of this application,
     /// when one exists: where SecureConnectionLevel >= 1 redirects plain-http requests.
+    /// Always None for a request that arrived over TLS.
     pub https_base: Option<String>,
 }

@@ -608,7 +608,12 @@ async fn dispatch(
         host: host.to_owned(),
         peer,
         local,
-        https_base: routes.https_base(route.app, host),
+        // Only a plain-http request can be redirected to https: skip the work over TLS.
+        https_base: if secure {
+            None
+        } else {
+            routes.https_base(route.app, host)
+        },
     };
     drop(routes);
     let rest = &path[route.prefix_len..];

@@ -7,3 +7,16 @@
 pub mod ctl;
 pub mod quickstart;
 pub mod serve;
+
+/// An error and its causes on one line, "what failed: why", each cause once: the one
+/// line both binaries print on stderr before exiting 1.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}

@@ -101,13 +101,6 @@ fn init_logging(format: LogFormat) {
 }
 
 fn fail(e: anyhow::Error) -> ! {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in e.chain() {
-        let s = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-    }
-    eprintln!("reportd: error: {}", parts.join(": ").replace('\n', " "));
+    eprintln!("reportd: error: {}", reportd::error_line(&e));
     std::process::exit(1);
 }
