@@ -11,6 +11,7 @@
 
 mod app;
 pub mod listener;
+pub mod logsafe;
 pub mod repo;
 mod reservation;
 pub mod route;
