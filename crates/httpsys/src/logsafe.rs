@@ -36,13 +36,11 @@ pub struct Escaped<'a> {
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = 0usize;
-        for c in self.value.chars() {
+        for (shown, c) in self.value.chars().enumerate() {
             if shown >= self.max {
                 return write!(f, "…({} bytes)", self.value.len());
             }
             write_char(f, c)?;
-            shown += 1;
         }
         Ok(())
     }
