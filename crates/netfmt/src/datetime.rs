@@ -1,0 +1,258 @@
+//! Date/time formatting: standard (`d D f F g G m M o O r R s t T u U y Y`) and custom
+//! (`yyyy MM dd HH hh mm ss fff FFF tt ddd dddd MMM MMMM g z K : / 'lit' \ %`) format
+//! strings, as .NET Framework 4.x's `DateTimeFormat.FormatCustomized` does it.
+//!
+//! Owns: the token rules (a run of one letter is one token; a one-character format string is
+//! a standard format, `%x` makes it custom), culture names, and the `FormatException` cases
+//! (unknown standard letter, unterminated quote, trailing `\` or `%`, `%%`, more than 7 `f`).
+//!
+//! Must not: consult the machine's time zone. Values are `DateTime`s of unspecified kind:
+//! `K` prints nothing, `z`/`zz`/`zzz` print a zero offset (reportd renders in UTC).
+
+use time::PrimitiveDateTime;
+
+use crate::culture::{Culture, DateTimeFormat};
+use crate::{FormatError, Num};
+
+fn bad(format: &str, reason: &'static str) -> FormatError {
+    FormatError::InvalidDateTimeFormat {
+        format: format.to_string(),
+        reason,
+    }
+}
+
+/// Formats `dt` with a .NET date/time format string.
+pub(crate) fn format(
+    dt: PrimitiveDateTime,
+    format: &str,
+    dtfi: &DateTimeFormat,
+) -> Result<String, FormatError> {
+    let mut chars = format.chars();
+    let (first, second) = (chars.next(), chars.next());
+    let (pattern, info): (String, &DateTimeFormat) = match (first, second) {
+        (None, _) => (format!("{} {}", dtfi.short_date, dtfi.long_time), dtfi),
+        (Some(c), None) => standard(c, dtfi).ok_or_else(|| FormatError::InvalidSpecifier {
+            format: format.to_string(),
+            value_type: "DateTime",
+        })?,
+        _ => (format.to_string(), dtfi),
+    };
+    let mut out = String::new();
+    custom(&mut out, dt, &pattern, info, format)?;
+    Ok(out)
+}
+
+/// Framework's `GetRealFormat`: the pattern a one-letter standard format stands for, and the
+/// culture data it is formatted with (`r`, `s`, `u`, `o` always use the invariant culture).
+fn standard(c: char, dtfi: &DateTimeFormat) -> Option<(String, &DateTimeFormat)> {
+    let inv = &Culture::invariant().datetime;
+    Some(match c {
+        'd' => (dtfi.short_date.to_string(), dtfi),
+        'D' => (dtfi.long_date.to_string(), dtfi),
+        'f' => (format!("{} {}", dtfi.long_date, dtfi.short_time), dtfi),
+        'F' | 'U' => (dtfi.full_date_time.to_string(), dtfi),
+        'g' => (format!("{} {}", dtfi.short_date, dtfi.short_time), dtfi),
+        'G' => (format!("{} {}", dtfi.short_date, dtfi.long_time), dtfi),
+        'm' | 'M' => (dtfi.month_day.to_string(), dtfi),
+        'o' | 'O' => ("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK".to_string(), inv),
+        'r' | 'R' => ("ddd, dd MMM yyyy HH':'mm':'ss 'GMT'".to_string(), inv),
+        's' => ("yyyy'-'MM'-'dd'T'HH':'mm':'ss".to_string(), inv),
+        't' => (dtfi.short_time.to_string(), dtfi),
+        'T' => (dtfi.long_time.to_string(), dtfi),
+        'u' => ("yyyy'-'MM'-'dd HH':'mm':'ss'Z'".to_string(), inv),
+        'y' | 'Y' => (dtfi.year_month.to_string(), dtfi),
+        _ => return None,
+    })
+}
+
+fn push_digits(out: &mut String, value: i64, len: usize) {
+    let len = len.min(2);
+    let s = value.unsigned_abs().to_string();
+    for _ in s.len()..len {
+        out.push('0');
+    }
+    out.push_str(&s);
+}
+
+/// Framework's `FormatCustomized`. `original` is only used in error messages.
+fn custom(
+    out: &mut String,
+    dt: PrimitiveDateTime,
+    f: &str,
+    dtfi: &DateTimeFormat,
+    original: &str,
+) -> Result<(), FormatError> {
+    let f: Vec<char> = f.chars().collect();
+    let mut i = 0;
+    while i < f.len() {
+        let ch = f[i];
+        let run = f[i..].iter().take_while(|&&c| c == ch).count();
+        let token_len;
+        match ch {
+            'g' => {
+                token_len = run;
+                out.push_str(dtfi.era);
+            }
+            'h' => {
+                token_len = run;
+                let h = i64::from(dt.hour() % 12);
+                push_digits(out, if h == 0 { 12 } else { h }, run);
+            }
+            'H' => {
+                token_len = run;
+                push_digits(out, i64::from(dt.hour()), run);
+            }
+            'm' => {
+                token_len = run;
+                push_digits(out, i64::from(dt.minute()), run);
+            }
+            's' => {
+                token_len = run;
+                push_digits(out, i64::from(dt.second()), run);
+            }
+            'f' | 'F' => {
+                token_len = run;
+                if run > 7 {
+                    return Err(bad(original, "more than seven f/F fraction digits"));
+                }
+                // .NET ticks are 100 ns.
+                let mut fraction = i64::from(dt.nanosecond() / 100) / 10i64.pow(7 - run as u32);
+                let mut digits = run;
+                if ch == 'F' {
+                    while digits > 0 && fraction % 10 == 0 {
+                        fraction /= 10;
+                        digits -= 1;
+                    }
+                }
+                if digits > 0 {
+                    let s = fraction.to_string();
+                    for _ in s.len()..digits {
+                        out.push('0');
+                    }
+                    out.push_str(&s);
+                } else if out.ends_with('.') {
+                    out.pop();
+                }
+            }
+            't' => {
+                token_len = run;
+                let designator = if dt.hour() < 12 { dtfi.am } else { dtfi.pm };
+                if run == 1 {
+                    if let Some(c) = designator.chars().next() {
+                        out.push(c);
+                    }
+                } else {
+                    out.push_str(designator);
+                }
+            }
+            'd' => {
+                token_len = run;
+                if run <= 2 {
+                    push_digits(out, i64::from(dt.day()), run);
+                } else {
+                    let wd = usize::from(dt.weekday().number_days_from_sunday());
+                    let names = if run == 3 {
+                        &dtfi.abbreviated_day_names
+                    } else {
+                        &dtfi.day_names
+                    };
+                    out.push_str(names.get(wd).copied().unwrap_or(""));
+                }
+            }
+            'M' => {
+                token_len = run;
+                let m = usize::from(u8::from(dt.month()));
+                if run <= 2 {
+                    push_digits(out, m as i64, run);
+                } else {
+                    let names = if run == 3 {
+                        &dtfi.abbreviated_month_names
+                    } else {
+                        &dtfi.month_names
+                    };
+                    out.push_str(names.get(m.wrapping_sub(1)).copied().unwrap_or(""));
+                }
+            }
+            'y' => {
+                token_len = run;
+                let year = i64::from(dt.year());
+                if run <= 2 {
+                    push_digits(out, year % 100, run);
+                } else {
+                    // Framework: year.ToString("D" + tokenLen, InvariantCulture) — beyond 99
+                    // digits that is a custom format, reproduced by the number formatter.
+                    let spec = format!("D{run}");
+                    let s =
+                        crate::number::format(Num::Int(year), &spec, &Culture::invariant().number)
+                            .unwrap_or_else(|_| year.to_string());
+                    out.push_str(&s);
+                }
+            }
+            'z' => {
+                token_len = run;
+                out.push_str(match run {
+                    1 => "+0",
+                    2 => "+00",
+                    _ => "+00:00",
+                });
+            }
+            'K' => {
+                token_len = 1;
+            }
+            ':' => {
+                token_len = 1;
+                out.push_str(dtfi.time_separator);
+            }
+            '/' => {
+                token_len = 1;
+                out.push_str(dtfi.date_separator);
+            }
+            '\'' | '"' => {
+                let mut p = i + 1;
+                let mut found = false;
+                while p < f.len() {
+                    let c = f[p];
+                    p += 1;
+                    if c == ch {
+                        found = true;
+                        break;
+                    } else if c == '\\' {
+                        match f.get(p) {
+                            Some(&n) => {
+                                out.push(n);
+                                p += 1;
+                            }
+                            None => return Err(bad(original, "a trailing \\ inside a quote")),
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                if !found {
+                    return Err(bad(original, "a quote without its closing quote"));
+                }
+                token_len = p - i;
+            }
+            '%' => match f.get(i + 1) {
+                Some(&n) if n != '%' => {
+                    custom(out, dt, &n.to_string(), dtfi, original)?;
+                    token_len = 2;
+                }
+                _ => return Err(bad(original, "a % not followed by one format character")),
+            },
+            '\\' => match f.get(i + 1) {
+                Some(&n) => {
+                    out.push(n);
+                    token_len = 2;
+                }
+                None => return Err(bad(original, "a trailing \\")),
+            },
+            c => {
+                token_len = 1;
+                out.push(c);
+            }
+        }
+        i += token_len.max(1);
+    }
+    Ok(())
+}

@@ -1,0 +1,995 @@
+//! Numeric formatting: standard (`C D E F G N P R X`) and custom (`0 # . , % ‰ E0 ; 'lit'`)
+//! format strings, as .NET Framework 4.x's `Number.Formatting` does it.
+//!
+//! Owns: the decimal digit model (.NET's internal `NUMBER`: digits `d1 d2 ...` meaning
+//! `0.d1d2... × 10^scale`), conversion of `i64`/`f64`/`Decimal` into it, .NET's rounding
+//! (half away from zero on the decimal digits; doubles first cut to 15 significant digits),
+//! and the section/sign rules of custom formats.
+//!
+//! Must not: panic on any format string. Every index into the format is checked.
+//!
+//! .NET Framework behaviours kept on purpose (they differ from .NET Core 3.0+):
+//! - a value that rounds to zero loses its sign: `(-0.001).ToString("F2")` is `0.00`
+//!   (`dotnet/core#4273`: Framework prints `0` for `(-0.1).ToString("0")`);
+//! - `Double` formats with 15 significant digits (`G`, `N`, custom), 17 only for `R`
+//!   fallback, `E` with precision > 14 and `G` with precision > 15;
+//! - a format like `N-1` or `N123` is not a standard format: it is a custom format whose
+//!   letters are literals (Framework's `ParseFormatSpecifier` accepts 0-2 digits only);
+//! - `R` is accepted for `Double` only, `D`/`X` for integers only (others: `FormatException`).
+
+use rust_decimal::Decimal;
+
+use crate::culture::NumberFormat;
+use crate::{FormatError, Num};
+
+/// .NET's `NUMBER`: `digits` are ASCII digits without a terminator; value =
+/// `0.digits × 10^scale`. Empty `digits` means zero.
+#[derive(Debug, Clone)]
+pub(crate) struct Number {
+    pub(crate) negative: bool,
+    pub(crate) digits: Vec<u8>,
+    pub(crate) scale: i32,
+    /// Significant digits of the source type (15 double, 19 Int64, 29 Decimal).
+    precision: i32,
+    is_decimal: bool,
+}
+
+impl Number {
+    /// The digit at `i`, or 0 (the terminator) past the end.
+    fn dig(&self, i: usize) -> u8 {
+        self.digits.get(i).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn from_i64(v: i64) -> Number {
+        let mut digits = v.unsigned_abs().to_string().into_bytes();
+        if v == 0 {
+            digits.clear();
+        }
+        let scale = digits.len() as i32;
+        Number {
+            negative: v < 0,
+            digits,
+            scale,
+            precision: 19,
+            is_decimal: false,
+        }
+    }
+
+    pub(crate) fn from_decimal(d: Decimal) -> Number {
+        let mantissa = d.mantissa().unsigned_abs();
+        let mut digits = mantissa.to_string().into_bytes();
+        if mantissa == 0 {
+            digits.clear();
+        }
+        let scale = digits.len() as i32 - d.scale() as i32;
+        Number {
+            negative: d.is_sign_negative() && mantissa != 0,
+            digits,
+            scale,
+            precision: 29,
+            is_decimal: true,
+        }
+    }
+
+    /// A finite double cut (correctly rounded) to `precision` significant digits, trailing
+    /// zeros removed — what Framework's `DoubleToNumber` (via `_ecvt`) gives.
+    pub(crate) fn from_f64(v: f64, precision: usize) -> Number {
+        let negative = v.is_sign_negative();
+        if v == 0.0 || !v.is_finite() {
+            return Number {
+                negative,
+                digits: Vec::new(),
+                scale: 0,
+                precision: 15,
+                is_decimal: false,
+            };
+        }
+        let s = format!("{:.*e}", precision.saturating_sub(1), v.abs());
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let mut digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        Number {
+            negative,
+            digits,
+            scale: exp + 1,
+            precision: 15,
+            is_decimal: false,
+        }
+    }
+
+    /// Framework's `RoundNumber`: keep `pos` digits, round half up on the next digit (away
+    /// from zero), strip trailing zeros; a zero result loses its sign and scale.
+    pub(crate) fn round(&mut self, pos: i32) {
+        let mut i: usize = 0;
+        while (i as i64) < pos as i64 && i < self.digits.len() {
+            i += 1;
+        }
+        if (i as i64) == pos as i64 && self.dig(i) >= b'5' {
+            while i > 0 && self.digits[i - 1] == b'9' {
+                i -= 1;
+            }
+            if i > 0 {
+                self.digits[i - 1] += 1;
+            } else {
+                self.scale += 1;
+                if self.digits.is_empty() {
+                    self.digits.push(b'1');
+                } else {
+                    self.digits[0] = b'1';
+                }
+                i = 1;
+            }
+        } else {
+            while i > 0 && self.digits[i - 1] == b'0' {
+                i -= 1;
+            }
+        }
+        if i == 0 {
+            self.scale = 0;
+            self.negative = false;
+        }
+        self.digits.truncate(i);
+    }
+}
+
+/// `ParseFormatSpecifier`: `Some((letter, precision or -1))` for a standard format, `None`
+/// for a custom one. An empty format is `G`.
+pub(crate) fn parse_standard(format: &str) -> Option<(char, i32)> {
+    let b = format.as_bytes();
+    if b.is_empty() {
+        return Some(('G', -1));
+    }
+    if !b[0].is_ascii_alphabetic() {
+        return None;
+    }
+    let mut p = 1;
+    let mut n: i32 = -1;
+    if p < b.len() && b[p].is_ascii_digit() {
+        n = i32::from(b[p] - b'0');
+        p += 1;
+        while p < b.len() && b[p].is_ascii_digit() {
+            n = n * 10 + i32::from(b[p] - b'0');
+            p += 1;
+            if n >= 10 {
+                break;
+            }
+        }
+    }
+    if p == b.len() {
+        Some((char::from(b[0]), n))
+    } else {
+        None
+    }
+}
+
+fn bad_specifier(format: &str, kind: &'static str) -> FormatError {
+    FormatError::InvalidSpecifier {
+        format: format.to_string(),
+        value_type: kind,
+    }
+}
+
+/// Formats `n` with a .NET numeric format string in the culture's number data.
+pub(crate) fn format(n: Num, format: &str, nfi: &NumberFormat) -> Result<String, FormatError> {
+    let standard = parse_standard(format);
+    match n {
+        Num::Int(v) => {
+            if let Some((fmt, digits)) = standard {
+                match fmt {
+                    'G' | 'g' if digits < 1 => return Ok(plain_int(v, 0, nfi)),
+                    'D' | 'd' => return Ok(plain_int(v, digits.max(0) as usize, nfi)),
+                    'X' | 'x' => return Ok(hex(v, digits.max(0) as usize, fmt == 'x')),
+                    _ => {}
+                }
+                let mut num = Number::from_i64(v);
+                number_to_string(&mut num, fmt, digits, nfi)
+                    .ok_or_else(|| bad_specifier(format, "Int64"))
+            } else {
+                Ok(custom(&mut Number::from_i64(v), format, nfi))
+            }
+        }
+        Num::Decimal(d) => {
+            let mut num = Number::from_decimal(d);
+            match standard {
+                Some((fmt, digits)) => number_to_string(&mut num, fmt, digits, nfi)
+                    .ok_or_else(|| bad_specifier(format, "Decimal")),
+                None => Ok(custom(&mut num, format, nfi)),
+            }
+        }
+        Num::Float(v) => {
+            if v.is_nan() {
+                return Ok(nfi.nan_symbol.to_string());
+            }
+            if v.is_infinite() {
+                let s = if v > 0.0 {
+                    nfi.positive_infinity
+                } else {
+                    nfi.negative_infinity
+                };
+                return Ok(s.to_string());
+            }
+            match standard {
+                Some((fmt, digits)) => {
+                    let precision = match fmt {
+                        'R' | 'r' => {
+                            let num = Number::from_f64(v, 15);
+                            let back = number_to_f64(&num);
+                            let (mut num, p) = if back == Some(v) {
+                                (num, 15)
+                            } else {
+                                (Number::from_f64(v, 17), 17)
+                            };
+                            let g = if fmt == 'R' { 'G' } else { 'g' };
+                            return number_to_string(&mut num, g, p, nfi)
+                                .ok_or_else(|| bad_specifier(format, "Double"));
+                        }
+                        'E' | 'e' if digits > 14 => 17,
+                        'G' | 'g' if digits > 15 => 17,
+                        _ => 15,
+                    };
+                    let mut num = Number::from_f64(v, precision);
+                    num.precision = 15;
+                    number_to_string(&mut num, fmt, digits, nfi)
+                        .ok_or_else(|| bad_specifier(format, "Double"))
+                }
+                None => Ok(custom(&mut Number::from_f64(v, 15), format, nfi)),
+            }
+        }
+    }
+}
+
+fn number_to_f64(num: &Number) -> Option<f64> {
+    if num.digits.is_empty() {
+        return Some(0.0);
+    }
+    let s = format!(
+        "{}0.{}e{}",
+        if num.negative { "-" } else { "" },
+        std::str::from_utf8(&num.digits).ok()?,
+        num.scale
+    );
+    s.parse().ok()
+}
+
+fn plain_int(v: i64, min_digits: usize, nfi: &NumberFormat) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len().max(min_digits) + 1);
+    if v < 0 {
+        out.push_str(nfi.negative_sign);
+    }
+    for _ in digits.len()..min_digits {
+        out.push('0');
+    }
+    out.push_str(&digits);
+    out
+}
+
+fn hex(v: i64, min_digits: usize, lower: bool) -> String {
+    let s = if lower {
+        format!("{:x}", v as u64)
+    } else {
+        format!("{:X}", v as u64)
+    };
+    let mut out = String::with_capacity(s.len().max(min_digits));
+    for _ in s.len()..min_digits {
+        out.push('0');
+    }
+    out.push_str(&s);
+    out
+}
+
+/// Framework's `NumberToString` for the standard formats common to all types. `None` is
+/// .NET's `FormatException` ("Format specifier was invalid").
+fn number_to_string(
+    num: &mut Number,
+    fmt: char,
+    digits: i32,
+    nfi: &NumberFormat,
+) -> Option<String> {
+    let mut out = String::new();
+    match fmt {
+        'C' | 'c' => {
+            let d = if digits < 0 {
+                i32::from(nfi.currency_decimal_digits)
+            } else {
+                digits
+            };
+            num.round(num.scale.saturating_add(d));
+            let pattern = if num.negative {
+                CURRENCY_NEGATIVE
+                    .get(usize::from(nfi.currency_negative_pattern))
+                    .copied()
+                    .unwrap_or("-$n")
+            } else {
+                CURRENCY_POSITIVE
+                    .get(usize::from(nfi.currency_positive_pattern))
+                    .copied()
+                    .unwrap_or("$n")
+            };
+            for ch in pattern.chars() {
+                match ch {
+                    'n' => format_fixed(
+                        &mut out,
+                        num,
+                        d,
+                        Some((nfi.currency_group_separator, nfi.currency_group_sizes)),
+                        nfi.currency_decimal_separator,
+                    ),
+                    '-' => out.push_str(nfi.negative_sign),
+                    '$' => out.push_str(nfi.currency_symbol),
+                    c => out.push(c),
+                }
+            }
+        }
+        'F' | 'f' => {
+            let d = if digits < 0 {
+                i32::from(nfi.decimal_digits)
+            } else {
+                digits
+            };
+            num.round(num.scale.saturating_add(d));
+            if num.negative {
+                out.push_str(nfi.negative_sign);
+            }
+            format_fixed(&mut out, num, d, None, nfi.decimal_separator);
+        }
+        'N' | 'n' => {
+            let d = if digits < 0 {
+                i32::from(nfi.decimal_digits)
+            } else {
+                digits
+            };
+            num.round(num.scale.saturating_add(d));
+            let pattern = if num.negative {
+                NUMBER_NEGATIVE
+                    .get(usize::from(nfi.negative_pattern))
+                    .copied()
+                    .unwrap_or("-n")
+            } else {
+                "n"
+            };
+            for ch in pattern.chars() {
+                match ch {
+                    'n' => format_fixed(
+                        &mut out,
+                        num,
+                        d,
+                        Some((nfi.group_separator, nfi.group_sizes)),
+                        nfi.decimal_separator,
+                    ),
+                    '-' => out.push_str(nfi.negative_sign),
+                    c => out.push(c),
+                }
+            }
+        }
+        'E' | 'e' => {
+            let d = if digits < 0 { 6 } else { digits } + 1;
+            num.round(d);
+            if num.negative {
+                out.push_str(nfi.negative_sign);
+            }
+            format_scientific(&mut out, num, d, fmt, nfi);
+        }
+        'G' | 'g' => {
+            let mut max_digits = digits;
+            let mut no_rounding = false;
+            if digits < 1 {
+                if num.is_decimal && digits == -1 {
+                    no_rounding = true;
+                } else {
+                    max_digits = num.precision;
+                }
+            }
+            if !no_rounding {
+                num.round(max_digits);
+            }
+            if num.negative && !num.digits.is_empty() {
+                out.push_str(nfi.negative_sign);
+            }
+            let exp_char = if fmt == 'G' { 'E' } else { 'e' };
+            format_general(&mut out, num, max_digits, exp_char, no_rounding, nfi);
+        }
+        'P' | 'p' => {
+            let d = if digits < 0 {
+                i32::from(nfi.percent_decimal_digits)
+            } else {
+                digits
+            };
+            if !num.digits.is_empty() {
+                num.scale += 2;
+            }
+            num.round(num.scale.saturating_add(d));
+            let pattern = if num.negative {
+                PERCENT_NEGATIVE
+                    .get(usize::from(nfi.percent_negative_pattern))
+                    .copied()
+                    .unwrap_or("-n %")
+            } else {
+                PERCENT_POSITIVE
+                    .get(usize::from(nfi.percent_positive_pattern))
+                    .copied()
+                    .unwrap_or("n %")
+            };
+            for ch in pattern.chars() {
+                match ch {
+                    'n' => format_fixed(
+                        &mut out,
+                        num,
+                        d,
+                        Some((nfi.percent_group_separator, nfi.percent_group_sizes)),
+                        nfi.percent_decimal_separator,
+                    ),
+                    '-' => out.push_str(nfi.negative_sign),
+                    '%' => out.push_str(nfi.percent_symbol),
+                    c => out.push(c),
+                }
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+// Pattern tables from the NumberFormatInfo property documentation (`$`/`%` = the symbol,
+// `n` = the number, `-` = NegativeSign).
+pub(crate) const CURRENCY_POSITIVE: [&str; 4] = ["$n", "n$", "$ n", "n $"];
+pub(crate) const CURRENCY_NEGATIVE: [&str; 16] = [
+    "($n)", "-$n", "$-n", "$n-", "(n$)", "-n$", "n-$", "n$-", "-n $", "-$ n", "n $-", "$ n-",
+    "$ -n", "n- $", "($ n)", "(n $)",
+];
+const NUMBER_NEGATIVE: [&str; 5] = ["(n)", "-n", "- n", "n-", "n -"];
+const PERCENT_POSITIVE: [&str; 4] = ["n %", "n%", "%n", "% n"];
+const PERCENT_NEGATIVE: [&str; 12] = [
+    "-n %", "-n%", "-%n", "%-n", "%n-", "n-%", "n%-", "-% n", "n %-", "% n-", "% -n", "n- %",
+];
+
+/// Integer digits of `num` (zero-padded up to its scale), grouped by `sizes` from the right.
+fn push_grouped(out: &mut String, int_digits: &[u8], sep: &str, sizes: &[u8]) {
+    if sizes.is_empty() {
+        out.extend(int_digits.iter().map(|&b| char::from(b)));
+        return;
+    }
+    // Split points counted from the right.
+    let mut cuts = Vec::new();
+    let mut idx = 0;
+    let mut total: usize = 0;
+    loop {
+        let size = usize::from(sizes[idx.min(sizes.len() - 1)]);
+        if size == 0 {
+            break;
+        }
+        total += size;
+        if total >= int_digits.len() {
+            break;
+        }
+        cuts.push(int_digits.len() - total);
+        idx += 1;
+    }
+    let mut next_cut = cuts.pop();
+    for (i, &b) in int_digits.iter().enumerate() {
+        if Some(i) == next_cut {
+            out.push_str(sep);
+            next_cut = cuts.pop();
+        }
+        out.push(char::from(b));
+    }
+}
+
+/// [`format_fixed`] for the VB helpers.
+pub(crate) fn fixed(
+    out: &mut String,
+    num: &Number,
+    decimals: i32,
+    group: Option<(&str, &[u8])>,
+    decimal_sep: &str,
+) {
+    format_fixed(out, num, decimals, group, decimal_sep);
+}
+
+/// Framework's `FormatFixed`: integer part (grouped if `group` is given), then `decimals`
+/// fraction digits.
+fn format_fixed(
+    out: &mut String,
+    num: &Number,
+    decimals: i32,
+    group: Option<(&str, &[u8])>,
+    decimal_sep: &str,
+) {
+    let mut dig = 0usize;
+    let mut dig_pos = num.scale;
+    if dig_pos > 0 {
+        let mut int_digits = Vec::with_capacity(dig_pos as usize);
+        while dig_pos > 0 {
+            let d = num.dig(dig);
+            if d != 0 {
+                dig += 1;
+                int_digits.push(d);
+            } else {
+                int_digits.push(b'0');
+            }
+            dig_pos -= 1;
+        }
+        match group {
+            Some((sep, sizes)) => push_grouped(out, &int_digits, sep, sizes),
+            None => out.extend(int_digits.iter().map(|&b| char::from(b))),
+        }
+    } else {
+        out.push('0');
+    }
+    if decimals > 0 {
+        out.push_str(decimal_sep);
+        let mut remaining = decimals;
+        if dig_pos < 0 {
+            let zeros = (-dig_pos).min(remaining);
+            for _ in 0..zeros {
+                out.push('0');
+            }
+            remaining -= zeros;
+        }
+        while remaining > 0 {
+            let d = num.dig(dig);
+            if d != 0 {
+                dig += 1;
+                out.push(char::from(d));
+            } else {
+                out.push('0');
+            }
+            remaining -= 1;
+        }
+    }
+}
+
+fn format_exponent(
+    out: &mut String,
+    value: i32,
+    exp_char: char,
+    min_digits: usize,
+    positive_sign: bool,
+    nfi: &NumberFormat,
+) {
+    out.push(exp_char);
+    if value < 0 {
+        out.push_str(nfi.negative_sign);
+    } else if positive_sign {
+        out.push_str(nfi.positive_sign);
+    }
+    let s = value.unsigned_abs().to_string();
+    for _ in s.len()..min_digits {
+        out.push('0');
+    }
+    out.push_str(&s);
+}
+
+/// Framework's `FormatScientific` (`E`): one digit, the decimal point (unless `E0`), the rest,
+/// then `E+ddd`.
+fn format_scientific(
+    out: &mut String,
+    num: &Number,
+    max_digits: i32,
+    fmt: char,
+    nfi: &NumberFormat,
+) {
+    let mut dig = 0usize;
+    let take = |dig: &mut usize| {
+        let d = num.dig(*dig);
+        if d != 0 {
+            *dig += 1;
+            char::from(d)
+        } else {
+            '0'
+        }
+    };
+    out.push(take(&mut dig));
+    if max_digits != 1 {
+        out.push_str(nfi.decimal_separator);
+    }
+    for _ in 1..max_digits {
+        out.push(take(&mut dig));
+    }
+    let e = if num.digits.is_empty() {
+        0
+    } else {
+        num.scale - 1
+    };
+    format_exponent(out, e, fmt, 3, true, nfi);
+}
+
+/// Framework's `FormatGeneral` (`G`): fixed notation unless the exponent is ≥ the precision
+/// or < -4, then `E+dd`.
+fn format_general(
+    out: &mut String,
+    num: &Number,
+    max_digits: i32,
+    exp_char: char,
+    suppress_scientific: bool,
+    nfi: &NumberFormat,
+) {
+    let mut dig_pos = num.scale;
+    let mut scientific = false;
+    if !suppress_scientific && (dig_pos > max_digits || dig_pos < -3) {
+        dig_pos = 1;
+        scientific = true;
+    }
+    let mut dig = 0usize;
+    if dig_pos > 0 {
+        while dig_pos > 0 {
+            let d = num.dig(dig);
+            if d != 0 {
+                dig += 1;
+                out.push(char::from(d));
+            } else {
+                out.push('0');
+            }
+            dig_pos -= 1;
+        }
+    } else {
+        out.push('0');
+    }
+    if dig < num.digits.len() || dig_pos < 0 {
+        out.push_str(nfi.decimal_separator);
+        while dig_pos < 0 {
+            out.push('0');
+            dig_pos += 1;
+        }
+        while dig < num.digits.len() {
+            out.push(char::from(num.digits[dig]));
+            dig += 1;
+        }
+    }
+    if scientific {
+        format_exponent(out, num.scale - 1, exp_char, 2, true, nfi);
+    }
+}
+
+/// Framework's `FindSection`: the byte offset of section `section` (0 positive, 1 negative,
+/// 2 zero), or 0 when that section is absent or empty.
+// The arms mirror Framework's `switch` one to one; guard-collapsed arms would read worse.
+#[allow(clippy::collapsible_match)]
+fn find_section(f: &[char], section: usize) -> usize {
+    if section == 0 {
+        return 0;
+    }
+    let mut left = section;
+    let mut i = 0;
+    while i < f.len() {
+        let ch = f[i];
+        i += 1;
+        match ch {
+            '\'' | '"' => {
+                while i < f.len() {
+                    let c = f[i];
+                    i += 1;
+                    if c == ch {
+                        break;
+                    }
+                }
+            }
+            '\\' => {
+                if i < f.len() {
+                    i += 1;
+                }
+            }
+            ';' => {
+                left -= 1;
+                if left == 0 {
+                    if i < f.len() && f[i] != ';' {
+                        return i;
+                    }
+                    return 0;
+                }
+            }
+            _ => {}
+        }
+    }
+    0
+}
+
+/// Framework's `NumberToStringFormat`: a custom numeric format.
+// The arms mirror Framework's `switch` one to one; guard-collapsed arms would read worse.
+#[allow(clippy::collapsible_match)]
+fn custom(num: &mut Number, format: &str, nfi: &NumberFormat) -> String {
+    let f: Vec<char> = format.chars().collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or('\0');
+
+    let mut digit_count: i32;
+    let mut decimal_pos: i32;
+    let mut first_digit: i32;
+    let mut last_digit: i32;
+    let mut scientific: bool;
+    let mut thousand_pos: i32;
+    let mut thousand_count: i32 = 0;
+    let mut thousand_seps: bool;
+    let mut scale_adjust: i32;
+    let mut section = find_section(
+        &f,
+        if num.digits.is_empty() {
+            2
+        } else if num.negative {
+            1
+        } else {
+            0
+        },
+    );
+    loop {
+        digit_count = 0;
+        decimal_pos = -1;
+        first_digit = i32::MAX;
+        last_digit = 0;
+        scientific = false;
+        thousand_pos = -1;
+        thousand_seps = false;
+        scale_adjust = 0;
+        let mut i = section;
+        while i < f.len() && f[i] != ';' {
+            let ch = f[i];
+            i += 1;
+            match ch {
+                '#' => digit_count += 1,
+                '0' => {
+                    if first_digit == i32::MAX {
+                        first_digit = digit_count;
+                    }
+                    digit_count += 1;
+                    last_digit = digit_count;
+                }
+                '.' => {
+                    if decimal_pos < 0 {
+                        decimal_pos = digit_count;
+                    }
+                }
+                ',' => {
+                    if digit_count > 0 && decimal_pos < 0 {
+                        if thousand_pos >= 0 {
+                            if thousand_pos == digit_count {
+                                thousand_count += 1;
+                                continue;
+                            }
+                            thousand_seps = true;
+                        }
+                        thousand_pos = digit_count;
+                        thousand_count = 1;
+                    }
+                }
+                '%' => scale_adjust += 2,
+                '\u{2030}' => scale_adjust += 3,
+                '\'' | '"' => {
+                    while i < f.len() {
+                        let c = f[i];
+                        i += 1;
+                        if c == ch {
+                            break;
+                        }
+                    }
+                }
+                '\\' => {
+                    if i < f.len() {
+                        i += 1;
+                    }
+                }
+                'E' | 'e' => {
+                    if at(i) == '0' || ((at(i) == '+' || at(i) == '-') && at(i + 1) == '0') {
+                        i += 1;
+                        while at(i) == '0' {
+                            i += 1;
+                        }
+                        scientific = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if decimal_pos < 0 {
+            decimal_pos = digit_count;
+        }
+        if thousand_pos >= 0 {
+            if thousand_pos == decimal_pos {
+                scale_adjust -= thousand_count * 3;
+            } else {
+                thousand_seps = true;
+            }
+        }
+        if !num.digits.is_empty() {
+            num.scale = num.scale.saturating_add(scale_adjust);
+            let pos = if scientific {
+                digit_count
+            } else {
+                num.scale
+                    .saturating_add(digit_count)
+                    .saturating_sub(decimal_pos)
+            };
+            num.round(pos);
+            if num.digits.is_empty() {
+                let zero_section = find_section(&f, 2);
+                if zero_section != section {
+                    section = zero_section;
+                    continue;
+                }
+            }
+        } else {
+            num.negative = false;
+            num.scale = 0;
+        }
+        break;
+    }
+
+    let first_digit = if first_digit < decimal_pos {
+        decimal_pos - first_digit
+    } else {
+        0
+    };
+    let last_digit = if last_digit > decimal_pos {
+        decimal_pos - last_digit
+    } else {
+        0
+    };
+    let (mut dig_pos, mut adjust) = if scientific {
+        (decimal_pos, 0)
+    } else {
+        (
+            num.scale.max(decimal_pos),
+            num.scale.saturating_sub(decimal_pos),
+        )
+    };
+
+    // Positions (digit counts from the decimal point) after which a group separator goes.
+    let mut sep_positions: Vec<i32> = Vec::new();
+    if thousand_seps && !nfi.group_sizes.is_empty() {
+        let sizes = nfi.group_sizes;
+        let mut idx = 0usize;
+        let mut total = i32::from(sizes[0]);
+        let mut size = total;
+        let total_digits = dig_pos + if adjust < 0 { adjust } else { 0 };
+        let num_digits = first_digit.max(total_digits);
+        while num_digits > total && size != 0 {
+            sep_positions.push(total);
+            if idx + 1 < sizes.len() {
+                idx += 1;
+                size = i32::from(sizes[idx]);
+            }
+            total = total.saturating_add(size);
+        }
+    }
+    let mut sep_next = sep_positions.len();
+
+    let mut out = String::new();
+    if num.negative && section == 0 {
+        out.push_str(nfi.negative_sign);
+    }
+    let mut decimal_written = false;
+    let mut dig = 0usize;
+    let mut i = section;
+
+    macro_rules! maybe_group {
+        () => {
+            if thousand_seps && dig_pos > 1 && sep_next > 0 {
+                if dig_pos == sep_positions[sep_next - 1] + 1 {
+                    out.push_str(nfi.group_separator);
+                    sep_next -= 1;
+                }
+            }
+        };
+    }
+
+    while i < f.len() && f[i] != ';' {
+        let ch = f[i];
+        i += 1;
+        if adjust > 0 && matches!(ch, '#' | '0' | '.') {
+            while adjust > 0 {
+                let d = num.dig(dig);
+                if d != 0 {
+                    dig += 1;
+                    out.push(char::from(d));
+                } else {
+                    out.push('0');
+                }
+                maybe_group!();
+                dig_pos -= 1;
+                adjust -= 1;
+            }
+        }
+        match ch {
+            '#' | '0' => {
+                let c = if adjust < 0 {
+                    adjust += 1;
+                    if dig_pos <= first_digit { b'0' } else { 0 }
+                } else {
+                    let d = num.dig(dig);
+                    if d != 0 {
+                        dig += 1;
+                        d
+                    } else if dig_pos > last_digit {
+                        b'0'
+                    } else {
+                        0
+                    }
+                };
+                if c != 0 {
+                    out.push(char::from(c));
+                    maybe_group!();
+                }
+                dig_pos -= 1;
+            }
+            '.' => {
+                if dig_pos != 0 || decimal_written {
+                    continue;
+                }
+                if last_digit < 0 || (decimal_pos < digit_count && num.dig(dig) != 0) {
+                    out.push_str(nfi.decimal_separator);
+                    decimal_written = true;
+                }
+            }
+            '\u{2030}' => out.push_str(nfi.per_mille_symbol),
+            '%' => out.push_str(nfi.percent_symbol),
+            ',' => {}
+            '\'' | '"' => {
+                while i < f.len() {
+                    let c = f[i];
+                    i += 1;
+                    if c == ch {
+                        break;
+                    }
+                    out.push(c);
+                }
+            }
+            '\\' => {
+                if i < f.len() {
+                    out.push(f[i]);
+                    i += 1;
+                }
+            }
+            'E' | 'e' => {
+                if scientific {
+                    let mut positive_sign = false;
+                    let mut zeros = 0usize;
+                    if at(i) == '0' {
+                        zeros += 1;
+                    } else if at(i) == '+' && at(i + 1) == '0' {
+                        positive_sign = true;
+                    } else if at(i) == '-' && at(i + 1) == '0' {
+                    } else {
+                        out.push(ch);
+                        continue;
+                    }
+                    i += 1;
+                    while at(i) == '0' {
+                        zeros += 1;
+                        i += 1;
+                    }
+                    let zeros = zeros.min(10);
+                    let exp = if num.digits.is_empty() {
+                        0
+                    } else {
+                        num.scale - decimal_pos
+                    };
+                    format_exponent(&mut out, exp, ch, zeros, positive_sign, nfi);
+                    scientific = false;
+                } else {
+                    out.push(ch);
+                    if at(i) == '+' || at(i) == '-' {
+                        out.push(at(i));
+                        i += 1;
+                    }
+                    while at(i) == '0' {
+                        out.push('0');
+                        i += 1;
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `Double.ToString()` / `Decimal.ToString()` / `Int64.ToString()` in a culture: `G`.
+pub(crate) fn default_string(n: Num, nfi: &NumberFormat) -> String {
+    // `G` is valid for every type, so this cannot fail; fall back to Rust's form regardless.
+    format(n, "G", nfi).unwrap_or_else(|_| match n {
+        Num::Int(v) => v.to_string(),
+        Num::Float(v) => v.to_string(),
+        Num::Decimal(d) => d.to_string(),
+    })
+}
