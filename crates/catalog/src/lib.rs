@@ -110,6 +110,17 @@ pub trait Catalog: Send + Sync + 'static {
     async fn put_item(&self, new: NewItem<'_>) -> Result<CatalogItem>;
     /// The content of a non-folder item.
     async fn get_content(&self, path: &ItemPath) -> Result<Vec<u8>>;
+    /// Up to `len` bytes of the content of the item `item` (as [`Catalog::get_item`]
+    /// returned it), from byte `offset`: what streams a download without holding the
+    /// whole content. Empty at or past the end. `Ok(None)` when the item is gone or its
+    /// content was replaced since (its `modified_at` differs), so a stream never mixes two
+    /// versions.
+    async fn read_content_range(
+        &self,
+        item: &CatalogItem,
+        offset: u64,
+        len: u32,
+    ) -> Result<Option<Vec<u8>>>;
     /// Deletes the item, and everything below it for a folder.
     async fn delete_item(&self, path: &ItemPath) -> Result<()>;
     /// Changes description and hidden flag.

@@ -2,7 +2,8 @@
 //!
 //! A path is parsed once, at the edge (URL, CLI argument, REST body), and from then on is
 //! known to be well formed: `/` or `/Seg/Seg...`, no empty, `.` or `..` segments, no
-//! backslashes or control characters, bounded lengths. Comparisons are case-insensitive,
+//! backslashes, control, invisible or formatting characters, bounded lengths, and in
+//! Unicode NFC (so no two names in a folder look the same but differ). Comparisons are case-insensitive,
 //! as in SSRS: `/Sales` and `/sales` are one item, shown with the spelling it was created
 //! with.
 //!
@@ -15,6 +16,7 @@ use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::{Error, Result};
 
@@ -35,8 +37,10 @@ pub const MAX_PATH_CHARS: usize = 1024;
 /// parsed. Serialized as that string; deserializing parses (and so refuses bad paths).
 ///
 /// Names may hold spaces, quotes, apostrophes, `&`, `%`, `#`, `?` and any Unicode letter;
-/// they may not hold `/` (the separator), `\`, control or bidirectional-override
-/// characters, may not be `.` or `..`, and may not start or end with white space.
+/// they may not hold `/` (the separator), `\`, control characters, invisible or formatting
+/// characters (Cf: zero-width, direction marks, bidirectional overrides), white space other
+/// than the ordinary (and ideographic) space, may not be `.` or `..`, and may not start or
+/// end with white space. Parsing normalizes to NFC.
 #[derive(Clone)]
 pub struct ItemPath {
     /// The stored spelling, normalized: "/" or "/A/B".
@@ -72,6 +76,10 @@ impl ItemPath {
         if input.len() > 4 * (MAX_PATH_CHARS + 2) {
             return Err(too_long(input));
         }
+        // One spelling per name: NFC, so that a decomposed "é" and a composed one are one
+        // name (and one key), as they look the same.
+        let nfc: String = input.nfc().collect();
+        let input = nfc.as_str();
         let rest = input.strip_prefix('/').unwrap_or(input);
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let mut path = String::with_capacity(rest.len() + 1);
@@ -134,6 +142,8 @@ impl ItemPath {
     /// The path of the child `name` of this folder. `name` is one segment: it may not
     /// contain `/` and is checked like any segment of [`parse`](ItemPath::parse).
     pub fn join(&self, name: &str) -> Result<ItemPath> {
+        let nfc: String = name.nfc().collect();
+        let name = nfc.as_str();
         let shown = format!("{}/{}", self.path.trim_end_matches('/'), name);
         if name.contains('/') {
             return Err(Error::Invalid(format!(
@@ -224,9 +234,24 @@ fn check_segment(whole: &str, segment: &str) -> Result<()> {
     if segment.contains('\\') {
         return bad("contains a backslash; use '/' to separate folders");
     }
-    if let Some(c) = segment.chars().find(|c| is_forbidden_char(*c)) {
+    if let Some(c) = segment.chars().find(|c| c.is_control()) {
         return bad(&format!(
             "contains the control character U+{:04X}; remove it",
+            c as u32
+        ));
+    }
+    if let Some(c) = segment.chars().find(|c| is_invisible(*c)) {
+        return bad(&format!(
+            "contains the invisible or formatting character U+{:04X}; remove it (it would make the name look like another one)",
+            c as u32
+        ));
+    }
+    if let Some(c) = segment
+        .chars()
+        .find(|c| c.is_whitespace() && !matches!(c, ' ' | '\u{3000}'))
+    {
+        return bad(&format!(
+            "contains the white-space character U+{:04X}; use an ordinary space",
             c as u32
         ));
     }
@@ -242,10 +267,44 @@ fn check_segment(whole: &str, segment: &str) -> Result<()> {
     Ok(())
 }
 
-/// Control characters, and the bidirectional overrides/isolates that make a name display
-/// as something it is not ("Trojan Source").
-fn is_forbidden_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// Characters that do not show, or change how their neighbours show: the Unicode format
+/// characters (general category Cf: zero-width space and joiners, direction marks, the
+/// bidirectional overrides and isolates of "Trojan Source", the BOM, tags...) and the
+/// blank letters that render as nothing (Hangul fillers, braille blank). `Sa\u{200B}les`
+/// would otherwise sit beside `Sales` looking the same.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        // Cf, Unicode 15.1
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+            // blank letters and marks that render as nothing
+            | '\u{034F}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FFA0}'
+    )
 }
 
 fn too_long(input: &str) -> Error {
@@ -426,6 +485,38 @@ mod tests {
         assert!(err("/A /B").contains("white space"));
         // The message escapes what it quotes.
         assert!(!err("/A\u{1b}[31m").contains('\u{1b}'));
+    }
+
+    #[test]
+    fn look_alike_names_are_refused_or_normalized() {
+        for bad in [
+            "/Sa\u{200B}les",
+            "/Sales\u{200E}",
+            "/\u{FEFF}Sales",
+            "/Sa\u{00AD}les",
+            "/a\u{2066}b",
+            "/x\u{E0041}",
+            "/\u{3164}",
+        ] {
+            let m = err(bad);
+            assert!(m.contains("invisible or formatting"), "{bad:?}: {m}");
+        }
+        assert!(err("/Sales\u{00A0}Data").contains("ordinary space"));
+        assert!(err("/a\u{2028}b").contains("U+2028"));
+        assert!(
+            matches!(ItemPath::root().join("Sa\u{200B}les"), Err(Error::Invalid(m)) if m.contains("U+200B"))
+        );
+        // NFC: the decomposed and the composed spelling are one name.
+        let decomposed = p("/Cafe\u{301}");
+        assert_eq!(decomposed.as_str(), "/Caf\u{E9}");
+        assert_eq!(decomposed, p("/Caf\u{E9}"));
+        assert_eq!(
+            ItemPath::root().join("Cafe\u{301}").unwrap().as_str(),
+            "/Caf\u{E9}"
+        );
+        // Ideographic space and emoji with variation selectors stay allowed.
+        assert_eq!(p("/日本\u{3000}語").name(), "日本\u{3000}語");
+        assert_eq!(p("/ok \u{2764}\u{FE0F}").name(), "ok \u{2764}\u{FE0F}");
     }
 
     #[test]

@@ -636,6 +636,36 @@ impl Catalog for PostgresCatalog {
         }
     }
 
+    async fn read_content_range(
+        &self,
+        item: &CatalogItem,
+        offset: u64,
+        len: u32,
+    ) -> Result<Option<Vec<u8>>> {
+        // substring() on the bytea reads only the range (TOAST slices); positions are
+        // 1-based. A bytea is at most 1 GiB, so both fit an int4.
+        let start = i64::try_from(offset)
+            .ok()
+            .and_then(|o| o.checked_add(1))
+            .ok_or_else(|| Error::Invalid(format!("content offset {offset} is out of range")))?;
+        let row: Option<(time::OffsetDateTime, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT i.modified_at, substring(c.content FROM $1::int4 FOR $2::int4) FROM items i \
+             JOIN item_content c ON c.item_id = i.id WHERE i.id = $3",
+        )
+        .bind(start)
+        .bind(i64::from(len))
+        .bind(item.id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(match row {
+            Some((modified_at, bytes)) if modified_at == item.modified_at => {
+                Some(bytes.unwrap_or_default())
+            }
+            _ => None,
+        })
+    }
+
     async fn delete_item(&self, path: &ItemPath) -> Result<()> {
         if path.is_root() {
             return Err(Error::Root);

@@ -618,6 +618,35 @@ impl Catalog for SqliteCatalog {
         }
     }
 
+    async fn read_content_range(
+        &self,
+        item: &CatalogItem,
+        offset: u64,
+        len: u32,
+    ) -> Result<Option<Vec<u8>>> {
+        // substr() on the blob reads only the range; positions are 1-based.
+        let start = i64::try_from(offset)
+            .ok()
+            .and_then(|o| o.checked_add(1))
+            .ok_or_else(|| Error::Invalid(format!("content offset {offset} is out of range")))?;
+        let row: Option<(time::OffsetDateTime, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT i.modified_at, substr(c.content, ?, ?) FROM items i \
+             JOIN item_content c ON c.item_id = i.id WHERE i.id = ?",
+        )
+        .bind(start)
+        .bind(i64::from(len))
+        .bind(item.id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(match row {
+            Some((modified_at, bytes)) if modified_at == item.modified_at => {
+                Some(bytes.unwrap_or_default())
+            }
+            _ => None,
+        })
+    }
+
     async fn delete_item(&self, path: &ItemPath) -> Result<()> {
         if path.is_root() {
             return Err(Error::Root);
