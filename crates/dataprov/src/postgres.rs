@@ -1,0 +1,439 @@
+//! The PostgreSQL provider over sqlx.
+//!
+//! One connection per execute (connect bounded by [`CONNECT_TIMEOUT`]); the query timeout is
+//! enforced twice: on the server (`statement_timeout`, sent at connect) and here
+//! (`tokio::time::timeout` around connect and fetch). Rows stream and the row/byte limits are
+//! checked per row. The connection is configured from the connect string only: no
+//! environment variable, `.pgpass` or Unix socket of the server's own account is used, and a
+//! user name is required. Values: `int2/4/8` → Int, `float4/8` → Float, `numeric` → Decimal
+//! (scale kept), text types → Str, `bool`, `date`/`timestamp` → DateTime, `timestamptz` →
+//! DateTime in UTC, `time` → Str, `bytea` → Bytes, `uuid` → Str; anything else is an error
+//! that says how to cast it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use rdl::Value;
+use rust_decimal::Decimal;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{
+    PgArgumentBuffer, PgConnectOptions, PgConnection, PgDatabaseError, PgRow, PgSslMode,
+    PgTypeInfo, Postgres,
+};
+use sqlx::{Column, ConnectOptions, Connection as _, Executor, Row, TypeInfo};
+
+use crate::connstr::{self, PgTarget, SslMode};
+use crate::sqltok::{self, Dialect};
+use crate::{
+    BoundParam, CONNECT_TIMEOUT, CommandType, Connection, DataError, DataProvider, DataTable,
+    FieldMeta, Limits, Query, RowBudget, with_timeout,
+};
+
+/// The PostgreSQL provider.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PostgresProvider;
+
+/// A NULL whose type the server infers from context (OID 0), so `col = @p` with a NULL
+/// works whatever `col`'s type is.
+struct UntypedNull;
+
+impl sqlx::Type<Postgres> for UntypedNull {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for UntypedNull {
+    fn encode_by_ref(&self, _buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        Ok(IsNull::Yes)
+    }
+}
+
+/// The target of `conn` with the stored credentials applied.
+fn target(conn: &Connection) -> Result<PgTarget, DataError> {
+    let mut t = connstr::parse_postgres(&conn.connect_string)?;
+    if let Some(c) = &conn.credentials {
+        if !c.user.is_empty() {
+            t.user = Some(c.user.clone());
+        }
+        t.password = Some(c.password.clone());
+    }
+    if t.user.is_none() {
+        return Err(DataError::ConnectString {
+            provider: "PostgreSQL",
+            message: "it names no user; add `Username=...` (or `user=...`) or store credentials \
+                      in the data source"
+                .into(),
+        });
+    }
+    Ok(t)
+}
+
+fn options(t: &PgTarget, statement_timeout: Option<Duration>) -> PgConnectOptions {
+    let user = t.user.as_deref().unwrap_or_default();
+    // new_without_pgpass: never the server account's ~/.pgpass. Every field that
+    // `new_without_pgpass` may have taken from the environment is overwritten below.
+    let mut o = PgConnectOptions::new_without_pgpass()
+        .host(&t.host)
+        .port(t.port)
+        .username(user)
+        .password(t.password.as_deref().map_or("", |p| p.as_str()))
+        .database(t.database.as_deref().unwrap_or(user))
+        .ssl_mode(match t.ssl_mode {
+            SslMode::Disable => PgSslMode::Disable,
+            SslMode::Allow => PgSslMode::Allow,
+            SslMode::Prefer => PgSslMode::Prefer,
+            SslMode::Require => PgSslMode::Require,
+            SslMode::VerifyCa => PgSslMode::VerifyCa,
+            SslMode::VerifyFull => PgSslMode::VerifyFull,
+        })
+        .application_name(t.application_name.as_deref().unwrap_or("reportd"))
+        .statement_cache_capacity(0)
+        .log_statements(tracing::log::LevelFilter::Off);
+    if let Some(d) = statement_timeout {
+        let ms = d.as_millis().clamp(1, i32::MAX as u128);
+        o = o.options([("statement_timeout", ms.to_string())]);
+    }
+    o
+}
+
+/// Removes the password from a driver message (belt and braces: sqlx does not echo it).
+fn scrub(message: String, t: &PgTarget) -> String {
+    match &t.password {
+        Some(p) if p.len() >= 3 => message.replace(p.as_str(), "<redacted>"),
+        _ => message,
+    }
+}
+
+async fn connect(
+    t: &PgTarget,
+    statement_timeout: Option<Duration>,
+) -> Result<PgConnection, DataError> {
+    let opts = options(t, statement_timeout);
+    let err = |message: String| DataError::Connect {
+        provider: "PostgreSQL",
+        target: t.endpoint(),
+        message: scrub(message, t),
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts)).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(sqlx::Error::Database(d))) => Err(err(d.message().to_string())),
+        Ok(Err(e)) => Err(err(e.to_string())),
+        Err(_) => Err(err(format!(
+            "no answer within {} seconds",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+fn query_err(e: sqlx::Error, t: &PgTarget, timeout: Option<Duration>) -> DataError {
+    match e {
+        sqlx::Error::Database(d) => {
+            if d.code().as_deref() == Some("57014")
+                && let Some(tm) = timeout
+            {
+                return DataError::Timeout {
+                    seconds: tm.as_secs_f64(),
+                };
+            }
+            let mut m = d.message().to_string();
+            if let Some(pg) = d.try_downcast_ref::<PgDatabaseError>() {
+                if let Some(detail) = pg.detail() {
+                    m.push_str(&format!(" ({detail})"));
+                }
+                if let Some(hint) = pg.hint() {
+                    m.push_str(&format!("; hint: {hint}"));
+                }
+                m.push_str(&format!(" [SQLSTATE {}]", pg.code()));
+            }
+            DataError::Query {
+                message: scrub(m, t),
+            }
+        }
+        other => DataError::Query {
+            message: scrub(other.to_string(), t),
+        },
+    }
+}
+
+/// `schema.name` / `"Quoted"."Name"`: an identifier chain safe to put in SQL as written.
+fn is_identifier_chain(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            if let Some(inner) = part.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                !inner.is_empty() && !inner.replace("\"\"", "").contains('"')
+            } else {
+                let mut cs = part.chars();
+                cs.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                    && cs.all(|c| c == '_' || c == '$' || c.is_alphanumeric())
+            }
+        })
+}
+
+fn is_plain_identifier(s: &str) -> bool {
+    !s.contains('.') && !s.starts_with('"') && is_identifier_chain(s)
+}
+
+fn command_sql(query: &Query, params: &[BoundParam]) -> Result<String, DataError> {
+    let name = query.command_text.trim();
+    let bad_name = |what: &str| DataError::Unsupported {
+        message: format!(
+            "'{name}' is not a valid {what} name; write it as name or schema.name (quote a part \
+             with \"...\"), or use the Text command type"
+        ),
+    };
+    Ok(match query.command_type {
+        CommandType::Text => query.command_text.clone(),
+        CommandType::TableDirect => {
+            if !is_identifier_chain(name) {
+                return Err(bad_name("table"));
+            }
+            format!("SELECT * FROM {name}")
+        }
+        CommandType::StoredProcedure => {
+            if !is_identifier_chain(name) {
+                return Err(bad_name("function"));
+            }
+            let mut args = Vec::with_capacity(params.len());
+            for p in params {
+                let pn = p.name.trim_start_matches('@');
+                if !is_plain_identifier(pn) {
+                    return Err(DataError::Parameter {
+                        name: pn.to_string(),
+                        message: "a stored procedure's parameter must be named like its argument \
+                                  (letters, digits, _)"
+                            .into(),
+                    });
+                }
+                args.push(format!("{pn} => @{pn}"));
+            }
+            format!("SELECT * FROM {name}({})", args.join(", "))
+        }
+    })
+}
+
+fn bind<'q>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    v: Value,
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    match v {
+        Value::Null | Value::Array(_) => q.bind(UntypedNull),
+        Value::Bool(b) => q.bind(b),
+        Value::Int(i) => q.bind(i),
+        Value::Float(x) => q.bind(x),
+        Value::Decimal(d) => q.bind(d),
+        Value::Str(s) => q.bind(s.to_string()),
+        Value::DateTime(t) => q.bind(t),
+        Value::Bytes(b) => q.bind(b.to_vec()),
+    }
+}
+
+/// How a column's values are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    I2,
+    I4,
+    I8,
+    F4,
+    F8,
+    Numeric,
+    Text,
+    Bool,
+    Date,
+    Timestamp,
+    Timestamptz,
+    Time,
+    Bytea,
+    Uuid,
+    Oid,
+    Char,
+    Unknown,
+}
+
+fn kind_of(type_name: &str) -> Kind {
+    match type_name {
+        "INT2" => Kind::I2,
+        "INT4" => Kind::I4,
+        "INT8" => Kind::I8,
+        "FLOAT4" => Kind::F4,
+        "FLOAT8" => Kind::F8,
+        "NUMERIC" => Kind::Numeric,
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "UNKNOWN" => Kind::Text,
+        "BOOL" => Kind::Bool,
+        "DATE" => Kind::Date,
+        "TIMESTAMP" => Kind::Timestamp,
+        "TIMESTAMPTZ" => Kind::Timestamptz,
+        "TIME" => Kind::Time,
+        "BYTEA" => Kind::Bytea,
+        "UUID" => Kind::Uuid,
+        "OID" => Kind::Oid,
+        "\"CHAR\"" | "CHAR" => Kind::Char,
+        _ => Kind::Unknown,
+    }
+}
+
+fn clr_of(k: Kind) -> &'static str {
+    match k {
+        Kind::I2 | Kind::I4 | Kind::I8 | Kind::Oid => "System.Int64",
+        Kind::F4 | Kind::F8 => "System.Double",
+        Kind::Numeric => "System.Decimal",
+        Kind::Bool => "System.Boolean",
+        Kind::Date | Kind::Timestamp | Kind::Timestamptz => "System.DateTime",
+        Kind::Bytea => "System.Byte[]",
+        Kind::Text | Kind::Time | Kind::Uuid | Kind::Char => "System.String",
+        Kind::Unknown => "System.Object",
+    }
+}
+
+fn convert(row: &PgRow, i: usize, kind: Kind) -> Result<Value, sqlx::Error> {
+    fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
+        row: &'r PgRow,
+        i: usize,
+    ) -> Result<Option<T>, sqlx::Error> {
+        row.try_get::<Option<T>, _>(i)
+    }
+    Ok(match kind {
+        Kind::I2 => get::<i16>(row, i)?.map_or(Value::Null, |v| Value::Int(v.into())),
+        Kind::I4 => get::<i32>(row, i)?.map_or(Value::Null, |v| Value::Int(v.into())),
+        Kind::I8 => get::<i64>(row, i)?.map_or(Value::Null, Value::Int),
+        Kind::Oid => get::<Oid>(row, i)?.map_or(Value::Null, |v| Value::Int(v.0.into())),
+        Kind::F4 => get::<f32>(row, i)?.map_or(Value::Null, |v| Value::Float(v.into())),
+        Kind::F8 => get::<f64>(row, i)?.map_or(Value::Null, Value::Float),
+        Kind::Numeric => get::<Decimal>(row, i)?.map_or(Value::Null, Value::Decimal),
+        Kind::Text => get::<String>(row, i)?.map_or(Value::Null, |v| Value::Str(Arc::from(v))),
+        Kind::Char => get::<i8>(row, i)?.map_or(Value::Null, |v| {
+            Value::Str(Arc::from(char::from(v as u8).to_string()))
+        }),
+        Kind::Bool => get::<bool>(row, i)?.map_or(Value::Null, Value::Bool),
+        Kind::Date => {
+            get::<time::Date>(row, i)?.map_or(Value::Null, |d| Value::DateTime(d.midnight()))
+        }
+        Kind::Timestamp => {
+            get::<time::PrimitiveDateTime>(row, i)?.map_or(Value::Null, Value::DateTime)
+        }
+        Kind::Timestamptz => get::<time::OffsetDateTime>(row, i)?.map_or(Value::Null, |t| {
+            let u = t.to_offset(time::UtcOffset::UTC);
+            Value::DateTime(time::PrimitiveDateTime::new(u.date(), u.time()))
+        }),
+        Kind::Time => get::<time::Time>(row, i)?.map_or(Value::Null, |t| {
+            let base = format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+            Value::Str(Arc::from(match t.microsecond() {
+                0 => base,
+                us => format!("{base}.{us:06}"),
+            }))
+        }),
+        Kind::Bytea => get::<Vec<u8>>(row, i)?.map_or(Value::Null, |v| Value::Bytes(Arc::from(v))),
+        Kind::Uuid => get::<uuid::Uuid>(row, i)?.map_or(Value::Null, |u| {
+            Value::Str(Arc::from(u.hyphenated().to_string()))
+        }),
+        Kind::Unknown => Value::Null,
+    })
+}
+
+fn fields_of<C: Column>(cols: &[C]) -> Result<(Vec<FieldMeta>, Vec<Kind>), DataError>
+where
+    C::Database: sqlx::Database<TypeInfo = PgTypeInfo>,
+{
+    let mut fields = Vec::with_capacity(cols.len());
+    let mut kinds = Vec::with_capacity(cols.len());
+    for c in cols {
+        let type_name = c.type_info().name();
+        let k = kind_of(type_name);
+        if k == Kind::Unknown {
+            return Err(DataError::ColumnType {
+                column: c.name().to_string(),
+                db_type: type_name.to_string(),
+            });
+        }
+        fields.push(FieldMeta {
+            name: c.name().to_string(),
+            type_name: clr_of(k).to_string(),
+        });
+        kinds.push(k);
+    }
+    Ok((fields, kinds))
+}
+
+async fn run(
+    conn: &Connection,
+    query: &Query,
+    params: &[BoundParam],
+    limits: &Limits,
+    timeout: Option<Duration>,
+) -> Result<DataTable, DataError> {
+    let t = target(conn)?;
+    let sql = command_sql(query, params)?;
+    let rw = sqltok::rewrite(&sql, params, Dialect::Postgres)?;
+    let mut c = connect(&t, timeout).await?;
+    let mut q = sqlx::query(&rw.sql);
+    for v in rw.values {
+        q = bind(q, v);
+    }
+    let mut fields: Option<(Vec<FieldMeta>, Vec<Kind>)> = None;
+    let mut rows: Vec<Box<[Value]>> = Vec::new();
+    let mut budget = RowBudget::new(limits);
+    {
+        let mut stream = q.fetch(&mut c);
+        while let Some(row) = stream
+            .try_next()
+            .await
+            .map_err(|e| query_err(e, &t, timeout))?
+        {
+            if fields.is_none() {
+                fields = Some(fields_of(row.columns())?);
+            }
+            let kinds = fields.as_ref().map_or(&[][..], |f| &f.1[..]);
+            let mut values = Vec::with_capacity(kinds.len());
+            for (i, k) in kinds.iter().enumerate() {
+                values.push(convert(&row, i, *k).map_err(|e| DataError::Query {
+                    message: format!("column '{}': {e}", row.columns()[i].name()),
+                })?);
+            }
+            budget.admit(rows.len(), &values)?;
+            rows.push(values.into_boxed_slice());
+        }
+    }
+    let fields = match fields {
+        Some((f, _)) => f,
+        // No rows: ask the server for the columns (parse only, nothing runs again).
+        None => {
+            let d = (&mut c)
+                .describe(&rw.sql)
+                .await
+                .map_err(|e| query_err(e, &t, timeout))?;
+            fields_of(d.columns())?.0
+        }
+    };
+    let _ = c.close().await;
+    Ok(DataTable { fields, rows })
+}
+
+#[async_trait]
+impl DataProvider for PostgresProvider {
+    fn names(&self) -> &'static [&'static str] {
+        &["POSTGRESQL", "PostgreSQL", "Npgsql", "PGSQL", "postgres"]
+    }
+
+    async fn execute(
+        &self,
+        conn: &Connection,
+        query: &Query,
+        params: &[BoundParam],
+        limits: &Limits,
+    ) -> Result<DataTable, DataError> {
+        let timeout = limits.timeout_for(query);
+        with_timeout(timeout, run(conn, query, params, limits, timeout)).await
+    }
+
+    async fn test_connection(&self, conn: &Connection, _limits: &Limits) -> Result<(), DataError> {
+        let t = target(conn)?;
+        let mut c = connect(&t, Some(CONNECT_TIMEOUT)).await?;
+        c.ping().await.map_err(|e| query_err(e, &t, None))?;
+        let _ = c.close().await;
+        Ok(())
+    }
+}
