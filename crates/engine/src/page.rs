@@ -1,0 +1,334 @@
+//! Soft pagination (HTML5 and the viewer, §2.2-8): cuts the instance tree into vertical pages
+//! of about `InteractiveHeight`, and evaluates page headers/footers per page.
+//!
+//! Owns: item heights (growing textboxes through a [`TextMeasurer`]), item placement when
+//! items above grow, splitting tablix rows over pages with repeated header rows, the
+//! header/footer visibility rule (§2.2-3) and the page context (`PageNumber`, `TotalPages`,
+//! `ReportItems` on the page). Must not: render anything, or copy the items (pages borrow).
+
+use crate::instance::{
+    GridRow, Instance, Item, ItemKind, Len, PageContext, Tablix, TextStyle, Textbox, Visibility,
+};
+
+/// Measures text for pagination.
+pub trait TextMeasurer {
+    /// The height of `text` laid out in `style` wrapped at `width` (one line at least).
+    fn text_height(&self, text: &str, style: &TextStyle, width: Len) -> Len;
+}
+
+/// A measurer for soft pages: every character is 0.5 em wide, lines are 1.2 em high.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AverageCharMeasurer;
+
+impl TextMeasurer for AverageCharMeasurer {
+    fn text_height(&self, text: &str, style: &TextStyle, width: Len) -> Len {
+        let char_w = (style.font_size / 2).max(1);
+        let per_line = (width / char_w).max(1) as usize;
+        let mut lines = 0usize;
+        for line in text.split('\n') {
+            let n = line.trim_end_matches('\r').chars().count();
+            lines += n.div_ceil(per_line).max(1);
+        }
+        lines.max(1) as Len * style.font_size * 12 / 10
+    }
+}
+
+/// Soft-page options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftPageOptions {
+    /// Page body height; `None` = each section's `InteractiveHeight`; `Some(0)` = one page
+    /// per section.
+    pub height: Option<Len>,
+}
+
+/// A top-level body item placed on a page.
+#[derive(Debug, Clone)]
+pub struct Placed<'a> {
+    /// The item.
+    pub item: &'a Item,
+    /// Top on this page (relative to the page body).
+    pub top: Len,
+    /// Height it takes on this page.
+    pub height: Len,
+    /// For a tablix: the grid rows on this page (repeated header rows first).
+    pub rows: Option<Vec<usize>>,
+}
+
+/// One soft page.
+#[derive(Debug, Clone)]
+pub struct Page<'a> {
+    /// Index of the report section.
+    pub section: usize,
+    /// Page number within the report (1-based).
+    pub number: u32,
+    /// Total pages.
+    pub total: u32,
+    /// Header items, when the header shows on this page.
+    pub header: Option<Vec<Item>>,
+    /// Footer items, when the footer shows on this page.
+    pub footer: Option<Vec<Item>>,
+    /// Body items on this page.
+    pub body: Vec<Placed<'a>>,
+    /// Height of the body on this page.
+    pub body_height: Len,
+}
+
+/// Height of an item as laid out (textboxes grow, tablixes sum their rows).
+pub fn item_height(item: &Item, m: &dyn TextMeasurer) -> Len {
+    match &item.kind {
+        ItemKind::Textbox(tb) => textbox_height(item, tb, m),
+        ItemKind::Tablix(t) => {
+            if t.rows.is_empty() {
+                return item.height;
+            }
+            (0..t.rows.len()).map(|r| row_height(t, r, m)).sum()
+        }
+        ItemKind::Rectangle(children) => {
+            let grown = layout_children(children, m).1;
+            item.height.max(grown)
+        }
+        _ => item.height,
+    }
+}
+
+fn textbox_height(item: &Item, tb: &Textbox, m: &dyn TextMeasurer) -> Len {
+    if !tb.can_grow {
+        return item.height;
+    }
+    let pad = item.style.padding;
+    let width = (item.width - pad[1] - pad[3]).max(1);
+    let mut h = pad[0] + pad[2];
+    for p in &tb.paragraphs {
+        let text: String = p.runs.iter().map(|r| r.text.as_str()).collect();
+        let style = p.runs.first().map(|r| r.style.clone()).unwrap_or_default();
+        h += m.text_height(&text, &style, width);
+    }
+    item.height.max(h)
+}
+
+/// Height of one grid row: its design height or the tallest single-row cell's content.
+pub fn row_height(t: &Tablix, row: usize, m: &dyn TextMeasurer) -> Len {
+    let Some(r) = t.rows.get(row) else { return 0 };
+    if !r.visibility.is_visible() && r.visibility != Visibility::AlwaysHidden {
+        return 0;
+    }
+    grid_row_height(r, m)
+}
+
+fn grid_row_height(r: &GridRow, m: &dyn TextMeasurer) -> Len {
+    let mut h = r.height;
+    for c in &r.cells {
+        if c.rowspan == 1
+            && let Some(item) = &c.item
+        {
+            h = h.max(item_height(item, m));
+        }
+    }
+    h
+}
+
+/// Lays out sibling items: returns each one's top after items above it grew, and the total
+/// height. An item moves down by the growth of every item that ends above its top.
+pub fn layout_children(items: &[Item], m: &dyn TextMeasurer) -> (Vec<(Len, Len)>, Len) {
+    let heights: Vec<Len> = items
+        .iter()
+        .map(|i| match i.visibility {
+            Visibility::Hidden | Visibility::ToggleHidden => 0,
+            _ => item_height(i, m),
+        })
+        .collect();
+    let mut out = Vec::with_capacity(items.len());
+    let mut bottom = 0;
+    for (i, item) in items.iter().enumerate() {
+        let mut shift: Len = 0;
+        for (j, other) in items.iter().enumerate() {
+            if j != i && other.top + other.height <= item.top {
+                shift += heights[j] - other.height;
+            }
+        }
+        let top = (item.top + shift).max(0);
+        bottom = bottom.max(top + heights[i]);
+        out.push((top, heights[i]));
+    }
+    (out, bottom)
+}
+
+/// Cuts every section of `inst` into soft pages and evaluates headers and footers.
+pub fn paginate<'a>(
+    inst: &'a Instance,
+    opts: SoftPageOptions,
+    m: &dyn TextMeasurer,
+) -> Vec<Page<'a>> {
+    let mut pages: Vec<Page<'a>> = Vec::new();
+    for (si, section) in inst.sections.iter().enumerate() {
+        let limit = opts.height.unwrap_or(section.page.interactive_height);
+        let (layout, _) = layout_children(&section.body, m);
+        let mut order: Vec<usize> = (0..section.body.len()).collect();
+        order.sort_by_key(|&i| (layout[i].0, section.body[i].left));
+        let mut cur: Vec<Placed<'a>> = Vec::new();
+        let mut page_start: Len = 0; // body offset where the current page begins
+        let mut cur_height: Len = 0;
+        let flush = |cur: &mut Vec<Placed<'a>>, h: &mut Len, pages: &mut Vec<Page<'a>>| {
+            pages.push(Page {
+                section: si,
+                number: 0,
+                total: 0,
+                header: None,
+                footer: None,
+                body: std::mem::take(cur),
+                body_height: *h,
+            });
+            *h = 0;
+        };
+        for i in order {
+            let item = &section.body[i];
+            let (top, height) = layout[i];
+            if matches!(
+                item.visibility,
+                Visibility::Hidden | Visibility::ToggleHidden
+            ) {
+                continue;
+            }
+            let mut rel_top = (top - page_start).max(0);
+            if limit > 0 && rel_top >= limit && !cur.is_empty() {
+                flush(&mut cur, &mut cur_height, &mut pages);
+                page_start = top;
+                rel_top = 0;
+            }
+            if let ItemKind::Tablix(t) = &item.kind
+                && limit > 0
+                && rel_top + height > limit
+                && !t.rows.is_empty()
+            {
+                // split the rows over pages, repeating the marked header rows
+                let repeat: Vec<usize> = (0..t.rows.len())
+                    .filter(|&r| t.rows[r].repeat_on_new_page)
+                    .collect();
+                let repeat_h: Len = repeat.iter().map(|&r| row_height(t, r, m)).sum();
+                let mut rows: Vec<usize> = Vec::new();
+                let mut y = rel_top;
+                let mut start_top = rel_top;
+                for r in 0..t.rows.len() {
+                    let h = row_height(t, r, m);
+                    if h == 0 {
+                        continue;
+                    }
+                    let only_repeats = rows.iter().all(|x| repeat.contains(x));
+                    if y + h > limit && !only_repeats {
+                        let used = y - start_top;
+                        cur.push(Placed {
+                            item,
+                            top: start_top,
+                            height: used,
+                            rows: Some(std::mem::take(&mut rows)),
+                        });
+                        cur_height = cur_height.max(y);
+                        flush(&mut cur, &mut cur_height, &mut pages);
+                        page_start = top + y - rel_top;
+                        start_top = 0;
+                        y = repeat_h;
+                        rows.extend(repeat.iter().copied().filter(|&x| x != r));
+                    }
+                    rows.push(r);
+                    y += h;
+                }
+                cur_height = cur_height.max(y);
+                cur.push(Placed {
+                    item,
+                    top: start_top,
+                    height: y - start_top,
+                    rows: Some(rows),
+                });
+                continue;
+            }
+            let rows = match &item.kind {
+                ItemKind::Tablix(t) => Some((0..t.rows.len()).collect()),
+                _ => None,
+            };
+            cur_height = cur_height.max(rel_top + height);
+            cur.push(Placed {
+                item,
+                top: rel_top,
+                height,
+                rows,
+            });
+        }
+        if !cur.is_empty() || pages.iter().all(|p| p.section != si) {
+            flush(&mut cur, &mut cur_height, &mut pages);
+        }
+    }
+    let total = pages.len() as u32;
+    // page numbers per section (ResetPageNumber is not modelled: numbers run through)
+    for (i, p) in pages.iter_mut().enumerate() {
+        p.number = i as u32 + 1;
+        p.total = total;
+    }
+    for p in pages.iter_mut() {
+        let section = &inst.sections[p.section];
+        let first_of_section = p.number == 1;
+        let last_of_section = p.number == total;
+        let ctx = PageContext {
+            page_number: p.number,
+            total_pages: total,
+            overall_page_number: p.number,
+            overall_total_pages: total,
+            page_name: String::new(),
+            report_items: page_report_items(&p.body),
+        };
+        let n = p.number;
+        if let Some(h) = &section.header {
+            let show = (n > 1 && !last_of_section)
+                || (h.print_on_first_page && first_of_section)
+                || (h.print_on_last_page && last_of_section && !first_of_section);
+            if show {
+                p.header = Some(h.items.evaluate(&ctx));
+            }
+        }
+        if let Some(f) = &section.footer {
+            let show = (n > 1 && !last_of_section)
+                || (f.print_on_first_page && first_of_section && !last_of_section)
+                || (f.print_on_last_page && last_of_section);
+            if show {
+                p.footer = Some(f.items.evaluate(&ctx));
+            }
+        }
+    }
+    pages
+}
+
+/// The textbox values on a page, in page order (for `ReportItems!X` in headers/footers).
+fn page_report_items(body: &[Placed<'_>]) -> Vec<(String, rdl::Value)> {
+    let mut out = Vec::new();
+    for p in body {
+        match (&p.item.kind, &p.rows) {
+            (ItemKind::Tablix(t), Some(rows)) => {
+                for &r in rows {
+                    for c in &t.rows[r].cells {
+                        if let Some(i) = &c.item {
+                            collect_items(i, &mut out);
+                        }
+                    }
+                }
+            }
+            _ => collect_items(p.item, &mut out),
+        }
+    }
+    out
+}
+
+fn collect_items(item: &Item, out: &mut Vec<(String, rdl::Value)>) {
+    match &item.kind {
+        ItemKind::Textbox(tb) => out.push((item.name.clone(), tb.value.clone())),
+        ItemKind::Rectangle(ch) => ch.iter().for_each(|c| collect_items(c, out)),
+        ItemKind::Tablix(t) => {
+            for r in &t.rows {
+                for c in &r.cells {
+                    if let Some(i) = &c.item {
+                        collect_items(i, out);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,405 @@
+//! CSV (`rs:Format=CSV`, design note §2.3).
+//!
+//! Owns: the CSV device information (`FieldDelimiter`, `RecordDelimiter`, `Qualifier`,
+//! `NoHeader`, `Encoding`, `ExcelMode`, `UseFormattedValues`, `SuppressLineBreaks`,
+//! `FileExtension`), checked before any byte is written; flattening the data tree into
+//! records (parents repeated on each detail record, sibling regions side by side
+//! "diagonally"); Excel-mode blocks (body textboxes once, then one block per top-level data
+//! region, each with its header, separated by an empty record) versus compliant mode (one
+//! header, invariant unformatted values); quoting only when needed.
+//! Must not: write page headers/footers, images, lines or constant labels.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use engine::instance::{Instance, Textbox};
+
+use crate::data::{Node, WalkOptions, report_children};
+use crate::{DeviceInfo, RenderError, invariant_text};
+
+/// Output encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 with a byte-order mark (what .NET's UTF-8 writer does).
+    Utf8,
+    /// ASCII: other characters become `?`.
+    Ascii,
+    /// UTF-16 little endian with a byte-order mark (`Unicode`).
+    Utf16,
+}
+
+/// CSV settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// Between fields (default `,`).
+    pub field_delimiter: String,
+    /// After each record (default CR LF).
+    pub record_delimiter: String,
+    /// Quote character (default `"`).
+    pub qualifier: String,
+    /// Omit header rows.
+    pub no_header: bool,
+    /// Output encoding.
+    pub encoding: Encoding,
+    /// Excel mode (default true).
+    pub excel_mode: bool,
+    /// Formatted values (default = `excel_mode`).
+    pub use_formatted_values: bool,
+    /// Remove CR and LF from values.
+    pub suppress_line_breaks: bool,
+    /// File extension for Content-Disposition (default `csv`).
+    pub file_extension: String,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            field_delimiter: ",".into(),
+            record_delimiter: "\r\n".into(),
+            qualifier: "\"".into(),
+            no_header: false,
+            encoding: Encoding::Utf8,
+            excel_mode: true,
+            use_formatted_values: true,
+            suppress_line_breaks: false,
+            file_extension: "csv".into(),
+        }
+    }
+}
+
+impl CsvOptions {
+    /// Parses and checks the device information.
+    pub fn from_device_info(d: &DeviceInfo) -> Result<CsvOptions, RenderError> {
+        let mut o = CsvOptions::default();
+        if let Some(v) = d.get("FieldDelimiter") {
+            o.field_delimiter = v.to_owned();
+        }
+        if let Some(v) = d.get("RecordDelimiter") {
+            o.record_delimiter = v.to_owned();
+        }
+        if let Some(v) = d.get("Qualifier") {
+            o.qualifier = v.to_owned();
+        }
+        o.no_header = d.bool("NoHeader", false)?;
+        o.excel_mode = d.bool("ExcelMode", true)?;
+        o.use_formatted_values = d.bool("UseFormattedValues", o.excel_mode)?;
+        o.suppress_line_breaks = d.bool("SuppressLineBreaks", false)?;
+        if let Some(v) = d.get("FileExtension") {
+            o.file_extension = v.to_owned();
+        }
+        if let Some(v) = d.get("Encoding") {
+            o.encoding = match v.to_ascii_lowercase().as_str() {
+                "utf-8" | "utf8" => Encoding::Utf8,
+                "ascii" | "us-ascii" => Encoding::Ascii,
+                "unicode" | "utf-16" | "utf-16le" => Encoding::Utf16,
+                _ => {
+                    return Err(RenderError::DeviceInfo {
+                        setting: "Encoding",
+                        problem: format!(
+                            "{v:?} is not supported; use UTF-8, ASCII or Unicode (UTF-16)"
+                        ),
+                    });
+                }
+            };
+        }
+        o.check()?;
+        Ok(o)
+    }
+
+    fn check(&self) -> Result<(), RenderError> {
+        let err = |setting, problem: &str| {
+            Err(RenderError::DeviceInfo {
+                setting,
+                problem: problem.to_owned(),
+            })
+        };
+        if self.field_delimiter.is_empty() {
+            return err("FieldDelimiter", "must not be empty");
+        }
+        if self.record_delimiter.is_empty() {
+            return err("RecordDelimiter", "must not be empty");
+        }
+        if self.qualifier.is_empty() {
+            return err("Qualifier", "must not be empty");
+        }
+        if self.field_delimiter == self.record_delimiter {
+            return err("FieldDelimiter", "must differ from RecordDelimiter");
+        }
+        if self.qualifier == self.field_delimiter {
+            return err("Qualifier", "must differ from FieldDelimiter");
+        }
+        if self.qualifier == self.record_delimiter {
+            return err("Qualifier", "must differ from RecordDelimiter");
+        }
+        if self.suppress_line_breaks
+            && (self.qualifier.trim().is_empty() || self.qualifier.contains('\n'))
+        {
+            return err(
+                "Qualifier",
+                "with SuppressLineBreaks=true the qualifier must not be blank or contain a line feed",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// One flattened record: (column index, textbox).
+type Record<'a> = Vec<(usize, &'a Textbox)>;
+
+#[derive(Default)]
+struct Columns<'a> {
+    by_key: HashMap<String, usize>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    fn id(&mut self, key: String, name: &'a str) -> usize {
+        let next = self.names.len();
+        *self.by_key.entry(key).or_insert_with(|| {
+            self.names.push(name);
+            next
+        })
+    }
+}
+
+fn flatten<'a, 'n>(
+    nodes: impl IntoIterator<Item = &'n Node<'a>>,
+    path: &str,
+    cols: &mut Columns<'a>,
+) -> Vec<Record<'a>>
+where
+    'a: 'n,
+{
+    let mut prefix: Record<'a> = Vec::new();
+    let mut subs: Vec<Vec<Record<'a>>> = Vec::new();
+    for n in nodes {
+        match n {
+            Node::Value { name, textbox, .. } => {
+                prefix.push((cols.id(format!("{path}/{name}"), name), *textbox));
+            }
+            Node::Element { name, children, .. } => {
+                subs.push(flatten(children, &format!("{path}/{name}"), cols));
+            }
+            Node::Collection {
+                name, instances, ..
+            } => {
+                let p = format!("{path}/{name}");
+                let mut rows = Vec::new();
+                for inst in instances {
+                    if let Node::Element { children, .. } = inst {
+                        rows.extend(flatten(children, &p, cols));
+                    }
+                }
+                subs.push(rows);
+            }
+        }
+    }
+    let mut rows: Vec<Record<'a>> = Vec::new();
+    for sub in subs {
+        for r in sub {
+            let mut rec = prefix.clone();
+            rec.extend(r);
+            rows.push(rec);
+        }
+    }
+    if rows.is_empty() && !prefix.is_empty() {
+        rows.push(prefix);
+    }
+    rows
+}
+
+struct Out<'w, W: Write> {
+    w: &'w mut W,
+    enc: Encoding,
+}
+
+impl<W: Write> Out<'_, W> {
+    fn put(&mut self, s: &str) -> std::io::Result<()> {
+        match self.enc {
+            Encoding::Utf8 => self.w.write_all(s.as_bytes()),
+            Encoding::Ascii => {
+                let b: Vec<u8> = s
+                    .chars()
+                    .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
+                    .collect();
+                self.w.write_all(&b)
+            }
+            Encoding::Utf16 => {
+                let b: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+                self.w.write_all(&b)
+            }
+        }
+    }
+}
+
+/// Renders `inst` as CSV.
+pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<(), RenderError> {
+    o.check()?;
+    let nodes = report_children(
+        inst,
+        WalkOptions {
+            transparent_rectangles: true,
+        },
+    );
+    let mut out = Out { w, enc: o.encoding };
+    match o.encoding {
+        Encoding::Utf8 => out.w.write_all(b"\xEF\xBB\xBF")?,
+        Encoding::Utf16 => out.w.write_all(b"\xFF\xFE")?,
+        Encoding::Ascii => {}
+    }
+    if o.excel_mode {
+        // block 1: the top-level textboxes; then one block per top-level data region
+        let mut blocks: Vec<Vec<&Node<'_>>> = Vec::new();
+        let values: Vec<&Node<'_>> = nodes
+            .iter()
+            .filter(|n| matches!(n, Node::Value { .. }))
+            .collect();
+        if !values.is_empty() {
+            blocks.push(values);
+        }
+        for n in nodes.iter().filter(|n| !matches!(n, Node::Value { .. })) {
+            blocks.push(vec![n]);
+        }
+        let mut first = true;
+        for block in blocks {
+            let mut cols = Columns::default();
+            let rows = flatten(block, "", &mut cols);
+            if !first {
+                out.put(&o.record_delimiter)?;
+            }
+            first = false;
+            write_block(&mut out, o, &cols, &rows)?;
+        }
+    } else {
+        let mut cols = Columns::default();
+        let rows = flatten(&nodes, "", &mut cols);
+        write_block(&mut out, o, &cols, &rows)?;
+    }
+    out.w.flush()?;
+    Ok(())
+}
+
+fn write_block<W: Write>(
+    out: &mut Out<'_, W>,
+    o: &CsvOptions,
+    cols: &Columns<'_>,
+    rows: &[Record<'_>],
+) -> Result<(), RenderError> {
+    if cols.names.is_empty() {
+        return Ok(());
+    }
+    if !o.no_header {
+        for (i, name) in cols.names.iter().enumerate() {
+            if i > 0 {
+                out.put(&o.field_delimiter)?;
+            }
+            out.put(&field(name, o))?;
+        }
+        out.put(&o.record_delimiter)?;
+    }
+    let mut line: Vec<Option<&Textbox>> = vec![None; cols.names.len()];
+    for rec in rows {
+        line.iter_mut().for_each(|c| *c = None);
+        for &(c, tb) in rec {
+            line[c] = Some(tb);
+        }
+        for (i, cell) in line.iter().enumerate() {
+            if i > 0 {
+                out.put(&o.field_delimiter)?;
+            }
+            if let Some(tb) = cell {
+                if !o.use_formatted_values && tb.value.is_null() {
+                    continue;
+                }
+                let text = if o.use_formatted_values {
+                    tb.text()
+                } else {
+                    invariant_text(&tb.value)
+                };
+                out.put(&field(&text, o))?;
+            }
+        }
+        out.put(&o.record_delimiter)?;
+    }
+    Ok(())
+}
+
+/// One field: qualified only when it contains the qualifier, CR, LF or the first character
+/// of a delimiter; embedded qualifiers doubled.
+pub fn field(value: &str, o: &CsvOptions) -> String {
+    let mut v: String = if o.excel_mode {
+        value.replace('\t', " ")
+    } else {
+        value.to_owned()
+    };
+    if o.suppress_line_breaks {
+        v.retain(|c| c != '\r' && c != '\n');
+    }
+    let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
+        .map(|d| d.chars().next().unwrap_or('\u{0}'));
+    let needs = v.contains(&o.qualifier)
+        || v.contains(['\r', '\n'])
+        || v.chars().any(|c| firsts.contains(&c));
+    if needs {
+        let doubled = format!("{0}{0}", o.qualifier);
+        format!(
+            "{q}{}{q}",
+            v.replace(&o.qualifier, &doubled),
+            q = o.qualifier
+        )
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_only_when_needed() {
+        let o = CsvOptions::default();
+        assert_eq!(field("plain text", &o), "plain text");
+        assert_eq!(field("a,b", &o), "\"a,b\"");
+        assert_eq!(field("say \"hi\"", &o), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("two\r\nlines", &o), "\"two\r\nlines\"");
+        assert_eq!(field("tab\there", &o), "tab here");
+        let tab = CsvOptions {
+            field_delimiter: "\t".into(),
+            excel_mode: false,
+            ..o.clone()
+        };
+        assert_eq!(field("a,b", &tab), "a,b");
+        assert_eq!(field("a\tb", &tab), "\"a\tb\"");
+        let s = CsvOptions {
+            suppress_line_breaks: true,
+            ..o
+        };
+        assert_eq!(field("two\r\nlines", &s), "twolines");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_before_output() {
+        let mut m = HashMap::new();
+        m.insert("rc:Qualifier".to_owned(), ",".to_owned());
+        let e = CsvOptions::from_device_info(&DeviceInfo::new(&m))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Qualifier") && e.contains("FieldDelimiter"),
+            "{e}"
+        );
+        let mut m = HashMap::new();
+        m.insert("FieldDelimiter".to_owned(), "\r\n".to_owned());
+        let e = CsvOptions::from_device_info(&DeviceInfo::new(&m))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("RecordDelimiter"), "{e}");
+        let mut m = HashMap::new();
+        m.insert("Encoding".to_owned(), "EBCDIC".to_owned());
+        let e = CsvOptions::from_device_info(&DeviceInfo::new(&m))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Encoding") && e.contains("EBCDIC"), "{e}");
+    }
+}

@@ -1,0 +1,278 @@
+//! The data walk shared by CSV, XML and JSON (§2.3-3..5, §2.4-2..6): the instance tree
+//! reduced to named values, elements and collections, by the `DataElementName` and
+//! `DataElementOutput` rules.
+//!
+//! Owns: which items are written (constant textboxes dropped under `Auto`, always-hidden and
+//! conditionally hidden items omitted, toggle-hidden ones kept, page headers/footers, images
+//! and lines never), the tablix member walk (dynamic members → `<X>_Collection` of `<X>`,
+//! static members transparent unless they carry a name, matrix column members nested in
+//! row members), and the duplicate-name check. Must not: format output.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use engine::instance::{
+    DataOutput, ElementStyle, Instance, Item, ItemKind, Member, Tablix, Textbox,
+};
+
+use crate::RenderError;
+
+/// One node of the data tree.
+#[derive(Debug)]
+pub enum Node<'a> {
+    /// A textbox value.
+    Value {
+        /// Element/attribute name.
+        name: &'a str,
+        /// The item's name (for error messages).
+        item: &'a str,
+        /// The textbox.
+        textbox: &'a Textbox,
+        /// Attribute or element.
+        style: ElementStyle,
+    },
+    /// An element with children (data region, rectangle, subreport, group instance, named
+    /// static member).
+    Element {
+        /// Element name.
+        name: Cow<'a, str>,
+        /// The item's name (for error messages).
+        item: &'a str,
+        /// Children in definition order.
+        children: Vec<Node<'a>>,
+    },
+    /// A dynamic member's instances.
+    Collection {
+        /// Collection element name.
+        name: Cow<'a, str>,
+        /// The item's name (for error messages).
+        item: &'a str,
+        /// One element per group instance.
+        instances: Vec<Node<'a>>,
+    },
+}
+
+impl Node<'_> {
+    /// The node's element name.
+    pub fn name(&self) -> &str {
+        match self {
+            Node::Value { name, .. } => name,
+            Node::Element { name, .. } | Node::Collection { name, .. } => name,
+        }
+    }
+    fn item(&self) -> &str {
+        match self {
+            Node::Value { item, .. }
+            | Node::Element { item, .. }
+            | Node::Collection { item, .. } => item,
+        }
+    }
+}
+
+/// Walk options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalkOptions {
+    /// Rectangles are transparent (CSV) instead of elements (XML, JSON).
+    pub transparent_rectangles: bool,
+}
+
+/// The report's children (sections are transparent).
+pub fn report_children<'a>(inst: &'a Instance, opts: WalkOptions) -> Vec<Node<'a>> {
+    let mut out = Vec::new();
+    for s in &inst.sections {
+        for item in &s.body {
+            walk_item(item, inst.data_element_style, opts, &mut out);
+        }
+    }
+    out
+}
+
+/// Appends the nodes of one item.
+pub fn walk_item<'a>(
+    item: &'a Item,
+    report_style: ElementStyle,
+    opts: WalkOptions,
+    out: &mut Vec<Node<'a>>,
+) {
+    if !item.visibility.in_data() || item.data_element_output == DataOutput::NoOutput {
+        return;
+    }
+    let out_mode = item.data_element_output;
+    match &item.kind {
+        ItemKind::Textbox(tb) => {
+            if out_mode == DataOutput::Auto && tb.constant {
+                return;
+            }
+            out.push(Node::Value {
+                name: &item.data_element_name,
+                item: &item.name,
+                textbox: tb,
+                style: tb.element_style.unwrap_or(report_style),
+            });
+        }
+        ItemKind::Rectangle(children) => {
+            let transparent = out_mode == DataOutput::ContentsOnly
+                || (opts.transparent_rectangles && out_mode == DataOutput::Auto);
+            if transparent {
+                for c in children {
+                    walk_item(c, report_style, opts, out);
+                }
+            } else {
+                let mut ch = Vec::new();
+                for c in children {
+                    walk_item(c, report_style, opts, &mut ch);
+                }
+                out.push(Node::Element {
+                    name: Cow::Borrowed(&item.data_element_name),
+                    item: &item.name,
+                    children: ch,
+                });
+            }
+        }
+        ItemKind::Subreport(Ok(sub)) => {
+            let ch = report_children(sub, opts);
+            if out_mode == DataOutput::ContentsOnly {
+                out.extend(ch);
+            } else {
+                out.push(Node::Element {
+                    name: Cow::Borrowed(&item.data_element_name),
+                    item: &item.name,
+                    children: ch,
+                });
+            }
+        }
+        ItemKind::Tablix(t) => {
+            let mut ch = Vec::new();
+            let w = TablixWalk {
+                t,
+                item: &item.name,
+                report_style,
+                opts,
+            };
+            w.members(&t.row_members, None, &mut ch);
+            if out_mode == DataOutput::ContentsOnly {
+                out.extend(ch);
+            } else {
+                out.push(Node::Element {
+                    name: Cow::Borrowed(&item.data_element_name),
+                    item: &item.name,
+                    children: ch,
+                });
+            }
+        }
+        ItemKind::Subreport(Err(_))
+        | ItemKind::Line { .. }
+        | ItemKind::Image(_)
+        | ItemKind::Placeholder(_) => {}
+    }
+}
+
+struct TablixWalk<'a> {
+    t: &'a Tablix,
+    item: &'a str,
+    report_style: ElementStyle,
+    opts: WalkOptions,
+}
+
+impl<'a> TablixWalk<'a> {
+    /// Walks members; `row` is the leaf grid row when walking the column hierarchy.
+    fn members(&self, members: &'a [Member], row: Option<usize>, out: &mut Vec<Node<'a>>) {
+        for m in members {
+            if m.data_element_output == DataOutput::NoOutput {
+                continue;
+            }
+            if m.dynamic {
+                let mut instances = Vec::with_capacity(m.instances.len());
+                for inst in &m.instances {
+                    if !inst.visibility.in_data() {
+                        continue;
+                    }
+                    let mut ch = Vec::new();
+                    self.instance(inst, row, &mut ch);
+                    instances.push(Node::Element {
+                        name: Cow::Borrowed(&m.instance_name),
+                        item: self.item,
+                        children: ch,
+                    });
+                }
+                let name = match &m.collection_name {
+                    Some(n) => Cow::Borrowed(n.as_str()),
+                    None => Cow::Owned(format!("{}_Collection", m.instance_name)),
+                };
+                out.push(Node::Collection {
+                    name,
+                    item: self.item,
+                    instances,
+                });
+            } else {
+                for inst in &m.instances {
+                    if !inst.visibility.in_data() {
+                        continue;
+                    }
+                    match &m.collection_name {
+                        Some(n) if m.data_element_output != DataOutput::ContentsOnly => {
+                            let mut ch = Vec::new();
+                            self.instance(inst, row, &mut ch);
+                            out.push(Node::Element {
+                                name: Cow::Borrowed(n),
+                                item: self.item,
+                                children: ch,
+                            });
+                        }
+                        _ => self.instance(inst, row, out),
+                    }
+                }
+            }
+        }
+    }
+
+    fn instance(
+        &self,
+        inst: &'a engine::instance::MemberInstance,
+        row: Option<usize>,
+        out: &mut Vec<Node<'a>>,
+    ) {
+        if let Some((r, c)) = inst.header
+            && let Some(item) = self.t.cell(r, c).and_then(|c| c.item.as_ref())
+        {
+            walk_item(item, self.report_style, self.opts, out);
+        }
+        if !inst.children.is_empty() {
+            self.members(&inst.children, row, out);
+            return;
+        }
+        match (row, inst.leaf) {
+            (None, Some(leaf_row)) => self.members(&self.t.column_members, Some(leaf_row), out),
+            (Some(r), Some(col)) => {
+                if let Some(item) = self.t.cell(r, col).and_then(|c| c.item.as_ref()) {
+                    walk_item(item, self.report_style, self.opts, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Checks that no two children of one element share a name (SSRS refuses such a report).
+pub fn check_unique(nodes: &[Node<'_>]) -> Result<(), RenderError> {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for n in nodes {
+        if let Some(first) = seen.insert(n.name(), n.item()) {
+            return Err(RenderError::DuplicateElementName {
+                name: n.name().to_owned(),
+                first: first.to_owned(),
+                second: n.item().to_owned(),
+            });
+        }
+        match n {
+            Node::Element { children, .. } => check_unique(children)?,
+            Node::Collection { instances, .. } => {
+                if let Some(Node::Element { children, .. }) = instances.first() {
+                    check_unique(children)?;
+                }
+            }
+            Node::Value { .. } => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,808 @@
+//! HTML5 (`rs:Format=HTML5`, the default and the viewer's fragment; design note §2.6).
+//!
+//! Owns: the full page and the fragment (`HTMLFragment`, `PrefixId`), soft pages
+//! (`Section=N`, 0 = all; page height from `InteractiveHeight` or the caller), absolute
+//! positioning in millimetres inside relatively positioned containers, real `<table>`s for
+//! tablixes, the CSS (every style is a class in one style sheet: the server's CSP allows no
+//! inline `style` attributes, so the sheet goes into `<style nonce=…>` or is served
+//! separately, [`stylesheet`] + `StyleStream`), links (hyperlinks only to http/https/mailto or
+//! relative URLs, drillthrough to the server, bookmarks as anchors), drilldown toggles and
+//! interactive sort as plain links back to the server (they work with scripts off).
+//! Must not: write anything from the report unescaped; CSS only ever contains numbers,
+//! validated colours and validated font names.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use engine::instance::{
+    Action, BorderStyle, BoxStyle, Color, ImageSource, Instance, Item, ItemKind, Len, Tablix,
+    TextAlign, TextStyle, Textbox, VerticalAlign, Visibility, to_pt,
+};
+use engine::page::{Page, Placed, SoftPageOptions, TextMeasurer, layout_children, paginate};
+
+use crate::{DeviceInfo, RenderError, safe_url};
+
+/// HTML settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HtmlOptions {
+    /// Only the report's content (no `html`/`head`/`body`), for embedding.
+    pub fragment: bool,
+    /// Prefix for every `id` and class (`PrefixId`; letters, digits, `_`, `-`).
+    pub prefix: String,
+    /// Soft page to render (1-based); 0 = all pages.
+    pub section: u32,
+    /// Soft page height override (`None` = the report's `InteractiveHeight`, `Some(0)` = one
+    /// page).
+    pub page_height: Option<Len>,
+    /// Nonce for the `<style>` element (the server's CSP `style-src 'nonce-…'`).
+    pub nonce: Option<String>,
+    /// `StyleStream`: link this style sheet URL instead of embedding the CSS.
+    pub stylesheet_href: Option<String>,
+    /// URL of this rendering, for toggle and sort links (`…&rs:ShowHideToggle=id`); `None`
+    /// draws toggles without links.
+    pub self_url: Option<String>,
+    /// Prefix of drillthrough links: the target's path is appended, then its parameters
+    /// (`?`-terminated prefix ⇒ `prefix/Path&p=v`, else `prefix/Path?p=v`).
+    pub drillthrough_prefix: String,
+    /// Prefix for embedded image URLs (`…name`); `None` embeds them as `data:` URIs.
+    pub image_prefix: Option<String>,
+    /// `LinkTarget` for hyperlinks (`_blank`, `_self`, `_parent`, `_top` or a frame name).
+    pub link_target: Option<String>,
+}
+
+impl HtmlOptions {
+    /// Parses the device information (`HTMLFragment`, `PrefixId`, `Section`, `StyleStream`,
+    /// `LinkTarget`; viewer options `Toolbar`, `Parameters`, `JavaScript`, `DocMap`,
+    /// `FindString`, `Zoom` are accepted and left to the server).
+    pub fn from_device_info(d: &DeviceInfo) -> Result<HtmlOptions, RenderError> {
+        let mut o = HtmlOptions {
+            fragment: d.bool("HTMLFragment", false)?,
+            section: d.uint("Section", 1)?,
+            drillthrough_prefix: "?".into(),
+            ..HtmlOptions::default()
+        };
+        if let Some(p) = d.get("PrefixId") {
+            if !p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(RenderError::DeviceInfo {
+                    setting: "PrefixId",
+                    problem: format!("{p:?} may contain only letters, digits, '_' and '-'"),
+                });
+            }
+            o.prefix = p.to_owned();
+        }
+        if let Some(t) = d.get("LinkTarget") {
+            if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(RenderError::DeviceInfo {
+                    setting: "LinkTarget",
+                    problem: format!("{t:?}: use _blank, _self, _parent, _top or a frame name"),
+                });
+            }
+            o.link_target = Some(t.to_owned());
+        }
+        for b in [
+            "Toolbar",
+            "Parameters",
+            "JavaScript",
+            "DocMap",
+            "StyleStream",
+        ] {
+            d.bool(b, false)?;
+        }
+        Ok(o)
+    }
+}
+
+/// HTML-escapes text and attribute values.
+pub fn escape(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    escape(s, &mut o);
+    o
+}
+
+/// A `[A-Za-z0-9_-]` id from any text (other characters as `_xHH`).
+fn id_part(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' {
+            o.push(c);
+        } else {
+            let _ = write!(o, "_{:x}", c as u32);
+        }
+    }
+    o
+}
+
+fn url_component(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn font_stack(family: &str) -> String {
+    let clean: String = family
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .collect();
+    let clean = clean.trim();
+    match clean.to_ascii_lowercase().as_str() {
+        "" | "arial" => "Arial,\"Liberation Sans\",Helvetica,sans-serif".into(),
+        "segoe ui" => "\"Segoe UI\",\"DejaVu Sans\",sans-serif".into(),
+        "times new roman" => "\"Times New Roman\",\"Liberation Serif\",serif".into(),
+        "courier new" => "\"Courier New\",\"Liberation Mono\",monospace".into(),
+        "calibri" => "Calibri,Carlito,sans-serif".into(),
+        "cambria" => "Cambria,Caladea,serif".into(),
+        _ => format!("\"{clean}\",sans-serif"),
+    }
+}
+
+fn mm(l: Len) -> String {
+    format!("{:.2}mm", l as f64 / 1000.0)
+}
+
+/// The style sheet: declarations deduplicated into classes.
+#[derive(Default)]
+struct Css {
+    classes: HashMap<String, usize>,
+    order: Vec<String>,
+}
+
+impl Css {
+    fn class(&mut self, prefix: &str, decl: String) -> String {
+        let next = self.order.len();
+        let n = *self.classes.entry(decl.clone()).or_insert_with(|| {
+            self.order.push(decl);
+            next
+        });
+        format!("{prefix}r{n}")
+    }
+
+    fn sheet(&self, prefix: &str) -> String {
+        let mut s = String::new();
+        let p = prefix;
+        let _ = writeln!(
+            s,
+            ".{p}rpt{{position:relative}}.{p}pg{{position:relative;margin:0 0 8mm 0}}\
+             .{p}abs{{position:absolute;box-sizing:border-box;overflow:hidden}}\
+             .{p}tbl{{border-collapse:collapse;table-layout:fixed}}\
+             .{p}tbl td{{padding:0;vertical-align:top;box-sizing:border-box}}\
+             .{p}tb{{display:flex;flex-direction:column;box-sizing:border-box;width:100%;height:100%;overflow:hidden}}\
+             .{p}para{{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}}\
+             .{p}tg,.{p}srt{{text-decoration:none;margin-right:1mm}}\
+             .{p}ph{{display:flex;align-items:center;justify-content:center;border:1px dashed #888;color:#555;box-sizing:border-box}}"
+        );
+        for (i, decl) in self.order.iter().enumerate() {
+            let _ = writeln!(s, ".{p}r{i}{{{decl}}}");
+        }
+        s
+    }
+}
+
+fn color(c: Color) -> String {
+    c.hex()
+}
+
+fn box_decl(b: &BoxStyle, with_padding: bool) -> String {
+    let mut d = String::new();
+    for (side, border) in ["top", "right", "bottom", "left"]
+        .iter()
+        .zip(b.borders.iter())
+    {
+        let style = match border.style {
+            BorderStyle::None => continue,
+            BorderStyle::Solid => "solid",
+            BorderStyle::Dotted => "dotted",
+            BorderStyle::Dashed => "dashed",
+            BorderStyle::Double => "double",
+        };
+        let _ = write!(
+            d,
+            "border-{side}:{:.2}pt {style} {};",
+            to_pt(border.width).max(0.25),
+            color(border.color)
+        );
+    }
+    if let Some(bg) = b.background {
+        let _ = write!(d, "background-color:{};", color(bg));
+    }
+    if with_padding {
+        let _ = write!(
+            d,
+            "padding:{} {} {} {};",
+            mm(b.padding[0]),
+            mm(b.padding[1]),
+            mm(b.padding[2]),
+            mm(b.padding[3])
+        );
+    }
+    d
+}
+
+fn text_decl(t: &TextStyle) -> String {
+    let mut d = format!(
+        "font-family:{};font-size:{:.2}pt;color:{};",
+        font_stack(&t.font_family),
+        to_pt(t.font_size),
+        color(t.color)
+    );
+    if t.font_weight != 400 {
+        let _ = write!(d, "font-weight:{};", t.font_weight.clamp(100, 900));
+    }
+    if t.italic {
+        d.push_str("font-style:italic;");
+    }
+    match (t.underline, t.line_through) {
+        (true, true) => d.push_str("text-decoration:underline line-through;"),
+        (true, false) => d.push_str("text-decoration:underline;"),
+        (false, true) => d.push_str("text-decoration:line-through;"),
+        _ => {}
+    }
+    d
+}
+
+struct Ctx<'o> {
+    o: &'o HtmlOptions,
+    css: Css,
+    out: String,
+    /// Pass 1 only collects CSS; pass 2 writes.
+    writing: bool,
+    m: &'o dyn TextMeasurer,
+}
+
+impl Ctx<'_> {
+    fn class(&mut self, decl: String) -> String {
+        self.css.class(&self.o.prefix, decl)
+    }
+
+    fn push(&mut self, s: &str) {
+        if self.writing {
+            self.out.push_str(s);
+        }
+    }
+
+    fn action_href(&self, a: &Action) -> Option<String> {
+        match a {
+            Action::Hyperlink(u) => safe_url(u).then(|| u.clone()),
+            Action::BookmarkLink(b) => Some(format!("#{}bm_{}", self.o.prefix, id_part(b))),
+            Action::Drillthrough { report, params } => {
+                let path: String = report
+                    .split('/')
+                    .map(url_component)
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let prefix = &self.o.drillthrough_prefix;
+                let mut u = format!("{prefix}{path}");
+                let mut sep = if prefix.ends_with('?') { '&' } else { '?' };
+                for (k, v) in params {
+                    let _ = write!(u, "{sep}{}={}", url_component(k), url_component(v));
+                    sep = '&';
+                }
+                Some(u)
+            }
+        }
+    }
+
+    fn open_link(&mut self, a: &Action) -> bool {
+        let Some(href) = self.action_href(a) else {
+            return false;
+        };
+        let target = match (a, &self.o.link_target) {
+            (Action::Hyperlink(_), Some(t)) => format!(" target=\"{}\"", esc(t)),
+            _ => String::new(),
+        };
+        let rel = if matches!(a, Action::Hyperlink(_)) {
+            " rel=\"noopener noreferrer\""
+        } else {
+            ""
+        };
+        self.push(&format!("<a href=\"{}\"{target}{rel}>", esc(&href)));
+        true
+    }
+
+    fn self_link(&self, param: &str) -> Option<String> {
+        let base = self.o.self_url.as_ref()?;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Some(format!("{base}{sep}{param}"))
+    }
+
+    /// An item positioned absolutely at (top, left) with its laid-out height.
+    fn positioned(&mut self, item: &Item, top: Len, height: Len) {
+        if !item.visibility.is_visible() {
+            return;
+        }
+        let pos = self.class(format!(
+            "top:{};left:{};width:{};height:{};",
+            mm(top),
+            mm(item.left),
+            mm(item.width),
+            mm(height)
+        ));
+        self.push(&format!("<div class=\"{}abs {pos}\"", self.o.prefix));
+        self.bookmark(item);
+        self.push(">");
+        self.item_body(item, None);
+        self.push("</div>");
+    }
+
+    fn bookmark(&mut self, item: &Item) {
+        if let Some(b) = &item.bookmark {
+            let id = format!(" id=\"{}bm_{}\"", self.o.prefix, id_part(b));
+            self.push(&id);
+        }
+    }
+
+    /// The inside of an item (its box fills the container). `rows` limits a tablix.
+    fn item_body(&mut self, item: &Item, rows: Option<&[usize]>) {
+        match &item.kind {
+            ItemKind::Textbox(tb) => self.textbox(item, tb),
+            ItemKind::Rectangle(children) => {
+                let cls = self.class(
+                    box_decl(&item.style, false)
+                        + "position:relative;width:100%;height:100%;box-sizing:border-box;",
+                );
+                self.push(&format!("<div class=\"{cls}\">"));
+                let (layout, _) = layout_children(children, self.m);
+                for (c, (top, h)) in children.iter().zip(layout) {
+                    self.positioned(c, top, h);
+                }
+                self.push("</div>");
+            }
+            ItemKind::Line { border } => {
+                let cls = if item.height == 0 || item.width == 0 {
+                    let side = if item.height == 0 { "top" } else { "left" };
+                    self.class(format!(
+                        "border-{side}:{:.2}pt solid {};width:100%;height:100%;box-sizing:border-box;",
+                        to_pt(border.width).max(0.25),
+                        color(border.color)
+                    ))
+                } else {
+                    self.class(format!(
+                        "background:linear-gradient(to bottom right,transparent calc(50% - 0.5px),{} 50%,transparent calc(50% + 0.5px));width:100%;height:100%;",
+                        color(border.color)
+                    ))
+                };
+                self.push(&format!("<div class=\"{cls}\"></div>"));
+            }
+            ItemKind::Image(img) => {
+                let fit = match img.sizing {
+                    engine::instance::Sizing::AutoSize | engine::instance::Sizing::Clip => "none",
+                    engine::instance::Sizing::Fit => "fill",
+                    engine::instance::Sizing::FitProportional => "contain",
+                };
+                let cls = self.class(format!(
+                    "width:100%;height:100%;object-fit:{fit};object-position:left top;"
+                ));
+                let src = match &img.source {
+                    ImageSource::Embedded { name, mime, data } => match &self.o.image_prefix {
+                        Some(p) => Some(format!("{p}{}", url_component(name))),
+                        None => data_uri(mime, data),
+                    },
+                    ImageSource::Database { mime, data } => data_uri(mime, data),
+                    ImageSource::External(u) => safe_url(u).then(|| u.clone()),
+                    ImageSource::Empty => None,
+                };
+                if let Some(src) = src {
+                    let linked = img.action.as_ref().is_some_and(|a| self.open_link(a));
+                    self.push(&format!(
+                        "<img class=\"{cls}\" src=\"{}\" alt=\"{}\">",
+                        esc(&src),
+                        esc(&item.name)
+                    ));
+                    if linked {
+                        self.push("</a>");
+                    }
+                }
+            }
+            ItemKind::Subreport(Ok(sub)) => {
+                let cls = self.class("position:relative;width:100%;height:100%;".into());
+                self.push(&format!("<div class=\"{cls}\">"));
+                for s in &sub.sections {
+                    let (layout, _) = layout_children(&s.body, self.m);
+                    for (c, (top, h)) in s.body.iter().zip(layout) {
+                        self.positioned(c, top, h);
+                    }
+                }
+                self.push("</div>");
+            }
+            ItemKind::Subreport(Err(msg)) => {
+                let p = self.o.prefix.clone();
+                self.push(&format!("<div class=\"{p}ph\">{}</div>", esc(msg)));
+            }
+            ItemKind::Tablix(t) => self.tablix(item, t, rows),
+            ItemKind::Placeholder(kind) => {
+                let p = self.o.prefix.clone();
+                let cls = self.class("width:100%;height:100%;".into());
+                self.push(&format!(
+                    "<div class=\"{p}ph {cls}\">{}: {}</div>",
+                    kind.label(),
+                    esc(&item.name)
+                ));
+            }
+        }
+    }
+
+    fn textbox(&mut self, item: &Item, tb: &Textbox) {
+        let valign = match item.style.vertical_align {
+            VerticalAlign::Top => "flex-start",
+            VerticalAlign::Middle => "center",
+            VerticalAlign::Bottom => "flex-end",
+        };
+        let p = self.o.prefix.clone();
+        let cls = self.class(box_decl(&item.style, true) + &format!("justify-content:{valign};"));
+        self.push(&format!("<div class=\"{p}tb {cls}\">"));
+        let linked = tb.action.as_ref().is_some_and(|a| self.open_link(a));
+        for (pi, para) in tb.paragraphs.iter().enumerate() {
+            let align = match para.align {
+                TextAlign::Left => "left",
+                TextAlign::Center => "center",
+                TextAlign::Right => "right",
+            };
+            let pcls = self.class(format!(
+                "text-align:{align};padding-left:{};",
+                mm(para.left_indent)
+            ));
+            self.push(&format!("<p class=\"{p}para {pcls}\">"));
+            if pi == 0 {
+                if let Some(t) = &tb.toggle {
+                    let sign = if t.expanded { "&#8722;" } else { "+" };
+                    match self.self_link(&format!("rs:ShowHideToggle={}", url_component(&t.id))) {
+                        Some(href) => self.push(&format!(
+                            "<a class=\"{p}tg\" href=\"{}\">{sign}</a>",
+                            esc(&href)
+                        )),
+                        None => self.push(&format!("<span class=\"{p}tg\">{sign}</span>")),
+                    }
+                }
+                if let Some(s) = &tb.sort {
+                    let (icon, next) = match s.ascending {
+                        None => ("&#8693;", "Ascending"),
+                        Some(true) => ("&#9650;", "Descending"),
+                        Some(false) => ("&#9660;", "Ascending"),
+                    };
+                    if let Some(href) = self.self_link(&format!(
+                        "rs:SortId={}&rs:SortDirection={next}",
+                        url_component(&s.id)
+                    )) {
+                        self.push(&format!(
+                            "<a class=\"{p}srt\" href=\"{}\">{icon}</a>",
+                            esc(&href)
+                        ));
+                    }
+                }
+            }
+            for run in &para.runs {
+                let rcls = self.class(text_decl(&run.style));
+                let run_link = !linked && run.action.as_ref().is_some_and(|a| self.open_link(a));
+                self.push(&format!("<span class=\"{rcls}\">"));
+                if self.writing {
+                    escape(&run.text, &mut self.out);
+                }
+                self.push("</span>");
+                if run_link {
+                    self.push("</a>");
+                }
+            }
+            if para.runs.iter().all(|r| r.text.is_empty()) {
+                self.push("&#8203;");
+            }
+            self.push("</p>");
+        }
+        if linked {
+            self.push("</a>");
+        }
+        self.push("</div>");
+    }
+
+    fn tablix(&mut self, item: &Item, t: &Tablix, rows: Option<&[usize]>) {
+        let p = self.o.prefix.clone();
+        let no_rows = t.rows.is_empty()
+            || t.row_members
+                .iter()
+                .all(|m| m.dynamic && m.instances.is_empty());
+        if no_rows && let Some(msg) = &t.no_rows_message {
+            let cls = self.class(box_decl(&item.style, false));
+            self.push(&format!("<div class=\"{cls}\">"));
+            if self.writing {
+                escape(msg, &mut self.out);
+            }
+            self.push("</div>");
+            return;
+        }
+        let all: Vec<usize> = (0..t.rows.len()).collect();
+        let rows = rows.unwrap_or(&all);
+        let total_w: Len = t.columns.iter().sum();
+        let tcls = self.class(box_decl(&item.style, false) + &format!("width:{};", mm(total_w)));
+        self.push(&format!("<table class=\"{p}tbl {tcls}\"><colgroup>"));
+        for w in &t.columns {
+            let c = self.class(format!("width:{};", mm(*w)));
+            self.push(&format!("<col class=\"{c}\">"));
+        }
+        self.push("</colgroup>");
+        for (pos, &r) in rows.iter().enumerate() {
+            let row = &t.rows[r];
+            if matches!(
+                row.visibility,
+                Visibility::Hidden | Visibility::ToggleHidden
+            ) {
+                continue;
+            }
+            let h = engine::page::row_height(t, r, self.m);
+            let rc = self.class(format!("height:{};", mm(h)));
+            self.push(&format!("<tr class=\"{rc}\">"));
+            for cell in &row.cells {
+                // rows of this span that are on this page
+                let span = rows[pos..]
+                    .iter()
+                    .take_while(|&&x| x < r + cell.rowspan)
+                    .count()
+                    .max(1);
+                let mut attrs = String::new();
+                if cell.colspan > 1 {
+                    let _ = write!(attrs, " colspan=\"{}\"", cell.colspan);
+                }
+                if span > 1 {
+                    let _ = write!(attrs, " rowspan=\"{span}\"");
+                }
+                match &cell.item {
+                    Some(ci) if ci.visibility.is_visible() => {
+                        let w: Len = t.columns
+                            [cell.col..(cell.col + cell.colspan).min(t.columns.len())]
+                            .iter()
+                            .sum();
+                        let hh: Len = rows[pos..pos + span]
+                            .iter()
+                            .map(|&x| engine::page::row_height(t, x, self.m))
+                            .sum();
+                        let cc = self.class(format!("width:{};height:{};", mm(w), mm(hh)));
+                        self.push(&format!("<td{attrs}"));
+                        self.bookmark(ci);
+                        self.push(&format!("><div class=\"{cc}\">"));
+                        self.item_body(ci, None);
+                        self.push("</div></td>");
+                    }
+                    _ => self.push(&format!("<td{attrs}></td>")),
+                }
+            }
+            self.push("</tr>");
+        }
+        self.push("</table>");
+    }
+
+    fn page(&mut self, inst: &Instance, page: &Page<'_>) {
+        let p = self.o.prefix.clone();
+        let section = &inst.sections[page.section];
+        let width = section.body_width.max(
+            section
+                .page
+                .interactive_width
+                .min(section.body_width.max(1)),
+        );
+        let pc = self.class(format!("width:{};", mm(width)));
+        self.push(&format!(
+            "<div class=\"{p}pg {pc}\" id=\"{p}page{}\">",
+            page.number
+        ));
+        if let (Some(h), Some(items)) = (&section.header, &page.header) {
+            self.band(items, h.height, &h.style, "hdr");
+        }
+        let bc = self.class(
+            box_decl(&section.body_style, false)
+                + &format!("position:relative;height:{};", mm(page.body_height)),
+        );
+        self.push(&format!("<div class=\"{bc}\">"));
+        for placed in &page.body {
+            self.placed(placed);
+        }
+        self.push("</div>");
+        if let (Some(f), Some(items)) = (&section.footer, &page.footer) {
+            self.band(items, f.height, &f.style, "ftr");
+        }
+        self.push("</div>");
+    }
+
+    fn band(&mut self, items: &[Item], height: Len, style: &BoxStyle, role: &str) {
+        let (layout, grown) = layout_children(items, self.m);
+        let cls = self.class(
+            box_decl(style, false)
+                + &format!("position:relative;height:{};", mm(height.max(grown))),
+        );
+        self.push(&format!("<div class=\"{}{role} {cls}\">", self.o.prefix));
+        for (c, (top, h)) in items.iter().zip(layout) {
+            self.positioned(c, top, h);
+        }
+        self.push("</div>");
+    }
+
+    fn placed(&mut self, placed: &Placed<'_>) {
+        let item = placed.item;
+        if !item.visibility.is_visible() {
+            return;
+        }
+        let pos = self.class(format!(
+            "top:{};left:{};width:{};height:{};",
+            mm(placed.top),
+            mm(item.left),
+            mm(item.width),
+            mm(placed.height)
+        ));
+        let extra = if matches!(item.kind, ItemKind::Tablix(_)) {
+            "overflow:visible;"
+        } else {
+            ""
+        };
+        let ex = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.class(extra.into()))
+        };
+        self.push(&format!("<div class=\"{}abs {pos}{ex}\"", self.o.prefix));
+        self.bookmark(item);
+        self.push(">");
+        self.item_body(item, placed.rows.as_deref());
+        self.push("</div>");
+    }
+}
+
+fn data_uri(mime: &str, data: &[u8]) -> Option<String> {
+    let ok = matches!(
+        mime.to_ascii_lowercase().as_str(),
+        "image/png"
+            | "image/jpeg"
+            | "image/jpg"
+            | "image/gif"
+            | "image/bmp"
+            | "image/x-png"
+            | "image/webp"
+    );
+    if !ok {
+        return None;
+    }
+    use base64::Engine as _;
+    Some(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(data)
+    ))
+}
+
+fn selected<'p, 'a>(pages: &'p [Page<'a>], section: u32) -> Result<Vec<&'p Page<'a>>, RenderError> {
+    if section == 0 {
+        return Ok(pages.iter().collect());
+    }
+    match pages.get(section as usize - 1) {
+        Some(p) => Ok(vec![p]),
+        None => Err(RenderError::NoSuchPage {
+            requested: section,
+            pages: pages.len() as u32,
+        }),
+    }
+}
+
+/// The number of soft pages `inst` has with these options (the viewer's "of N").
+pub fn page_count(inst: &Instance, o: &HtmlOptions, m: &dyn TextMeasurer) -> u32 {
+    paginate(
+        inst,
+        SoftPageOptions {
+            height: o.page_height,
+        },
+        m,
+    )
+    .len() as u32
+}
+
+/// The CSS of the selected page(s), for `StyleStream` (serve it at `o.stylesheet_href`).
+pub fn stylesheet(
+    inst: &Instance,
+    o: &HtmlOptions,
+    m: &dyn TextMeasurer,
+) -> Result<String, RenderError> {
+    let pages = paginate(
+        inst,
+        SoftPageOptions {
+            height: o.page_height,
+        },
+        m,
+    );
+    let sel = selected(&pages, o.section)?;
+    let mut c = Ctx {
+        o,
+        css: Css::default(),
+        out: String::new(),
+        writing: false,
+        m,
+    };
+    for p in &sel {
+        c.page(inst, p);
+    }
+    Ok(c.css.sheet(&o.prefix))
+}
+
+/// Renders the selected soft page(s) of `inst` as HTML5.
+pub fn render<W: Write>(
+    inst: &Instance,
+    o: &HtmlOptions,
+    m: &dyn TextMeasurer,
+    w: &mut W,
+) -> Result<(), RenderError> {
+    let pages = paginate(
+        inst,
+        SoftPageOptions {
+            height: o.page_height,
+        },
+        m,
+    );
+    let sel = selected(&pages, o.section)?;
+    // pass 1: the style sheet
+    let mut c = Ctx {
+        o,
+        css: Css::default(),
+        out: String::new(),
+        writing: false,
+        m,
+    };
+    for p in &sel {
+        c.page(inst, p);
+    }
+    let css = c.css.sheet(&o.prefix);
+    let p = &o.prefix;
+    let mut head = String::new();
+    if !o.fragment {
+        let lang: String = inst
+            .language
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let _ = write!(
+            head,
+            "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>",
+            esc(&inst.name)
+        );
+    }
+    match &o.stylesheet_href {
+        Some(href) => {
+            let _ = write!(head, "<link rel=\"stylesheet\" href=\"{}\">", esc(href));
+        }
+        None => {
+            let nonce = o
+                .nonce
+                .as_ref()
+                .map(|n| format!(" nonce=\"{}\"", esc(n)))
+                .unwrap_or_default();
+            let _ = write!(head, "<style{nonce}>{css}</style>");
+        }
+    }
+    if !o.fragment {
+        head.push_str("</head><body>");
+    }
+    let _ = write!(head, "<div class=\"{p}rpt\" id=\"{p}report\">");
+    w.write_all(head.as_bytes())?;
+    // pass 2: the pages, flushed as they grow
+    c.writing = true;
+    for page in &sel {
+        c.page(inst, page);
+        w.write_all(c.out.as_bytes())?;
+        c.out.clear();
+    }
+    let mut tail = String::from("</div>");
+    if !o.fragment {
+        tail.push_str("</body></html>\n");
+    }
+    w.write_all(tail.as_bytes())?;
+    w.flush()?;
+    Ok(())
+}
