@@ -52,6 +52,12 @@ pub struct Settings {
 fn default_max_upload() -> u32 {
     64
 }
+
+/// Largest `MaxUploadSizeMB` accepted. An upload is held whole while it is checked and
+/// stored, and both catalogs keep content in one value (a SQLite blob is at most 10^9
+/// bytes, a PostgreSQL bytea 1 GiB): 512 MiB keeps well inside both and bounds what one
+/// request may make the server hold.
+pub const MAX_UPLOAD_SIZE_MB: u32 = 512;
 fn default_log_format() -> String {
     "human".into()
 }
@@ -96,7 +102,7 @@ pub const SETTINGS: &[SettingInfo] = &[
     SettingInfo {
         key: "MaxUploadSizeMB",
         settable: true,
-        help: "largest upload accepted, in MiB (1-4096)",
+        help: "largest upload accepted, in MiB (1-512)",
     },
     SettingInfo {
         key: "LogFormat",
@@ -154,10 +160,10 @@ impl Settings {
             }
             "MaxUploadSizeMB" => {
                 self.max_upload_size_mb = match value.trim().parse::<u32>() {
-                    Ok(n @ 1..=4096) => n,
+                    Ok(n @ 1..=MAX_UPLOAD_SIZE_MB) => n,
                     _ => {
                         return Err(Error::Setting(format!(
-                            "MaxUploadSizeMB must be a whole number from 1 to 4096, not {value:?}"
+                            "MaxUploadSizeMB must be a whole number from 1 to {MAX_UPLOAD_SIZE_MB}, not {value:?}"
                         )));
                     }
                 }
@@ -385,6 +391,18 @@ mod tests {
             e.contains("reportd.toml") && e.contains("invalid configuration"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn max_upload_has_a_sane_range() {
+        let mut s = Settings::new("x".into());
+        s.set("MaxUploadSizeMB", "512").unwrap();
+        assert_eq!(s.max_upload_size_mb, 512);
+        for bad in ["4096", "513", "0", "-1", "lots"] {
+            let e = s.set("MaxUploadSizeMB", bad).unwrap_err().to_string();
+            assert!(e.contains("from 1 to 512"), "{bad}: {e}");
+        }
+        assert_eq!(s.max_upload_size_mb, 512, "unchanged by refused values");
     }
 
     #[test]
