@@ -16,4 +16,5 @@ pub mod value;
 
 pub use check::{CheckError, CheckSummary, Limits, check_upload, check_upload_with};
 pub use error::{Location, ParseError, Warning};
+pub use model::{Expression, Report, Size};
 pub use value::Value;
