@@ -16,14 +16,17 @@
 //!   "The default for InvariantInfo is 0"; NumberFormatInfo.CurrencySymbol "¤" for invariant).
 //! - Invariant dates: `MM/dd/yyyy`, `dddd, dd MMMM yyyy`, `HH:mm`, `HH:mm:ss`, `MMMM dd`,
 //!   `yyyy MMMM` (DateTimeFormatInfo property pages, InvariantInfo values).
-//! - en-US numbers: `($n)` currency negative pattern 0 (issues above); `n%` / `-n%` percent
-//!   patterns 1/1 — NLS `LOCALE_IPOSITIVEPERCENT`/`LOCALE_INEGATIVEPERCENT`, which .NET
-//!   Framework 4 reads from the OS; `dotnet/corefx#20496` shows Windows PowerShell (.NET
-//!   Framework) printing `95.00%` for `0.95.ToString("p")`.
+//! - en-US numbers: `($n)` currency negative pattern 0 (issues above); percent patterns 0/0
+//!   `n %` / `-n %`: the NLS value. The .NET docs' standard-numeric-format table written in
+//!   the NLS era shows `1 ("P", en-US) -> 100.00 %` and `-0.39678 ("P1", en-US) -> -39.7 %`
+//!   (`dotnet/docs` standard-numeric-format-strings.md; `dotnet/docs#21884` notes those
+//!   outputs change under .NET 5's ICU, which prints `100.00%`).
 //! - en-US dates: `M/d/yyyy`, `dddd, MMMM d, yyyy`, `h:mm tt`, `h:mm:ss tt`, `MMMM d`
 //!   (DateTimeFormatInfo.MonthDayPattern example output "en-US MMMM d"; the 1.1-era docs show
 //!   `MMMM dd`, which older NLS tables had), `MMMM yyyy`.
-//! - de-DE, fr-FR, en-GB: NLS values as Windows 10 reports them (verify): de-DE `dd.MM.yyyy`,
+//! - fr-FR currency `123,46 €` / `-123,456 €` (patterns 3/8) and percent `100,00 %`: the same
+//!   NLS-era table.
+//! - de-DE, fr-FR, en-GB, es-ES: other NLS values as Windows 10 reports them (verify): de-DE `dd.MM.yyyy`,
 //!   `dddd, d. MMMM yyyy`, currency `n €`/`-n €` (patterns 3/8), percent `n %`; fr-FR
 //!   group separator U+00A0 (NLS; ICU uses U+202F), `dddd d MMMM yyyy`; en-GB `dd/MM/yyyy`,
 //!   `dd MMMM yyyy`, `£`, currency negative pattern 1 `-£n`.
@@ -266,7 +269,7 @@ static INVARIANT: Culture = Culture {
 
 static EN_US: Culture = Culture {
     name: "en-US",
-    number: numbers(".", ",", "$", (0, 0), (1, 1)),
+    number: numbers(".", ",", "$", (0, 0), (0, 0)),
     datetime: DateTimeFormat {
         short_date: "M/d/yyyy",
         long_date: "dddd, MMMM d, yyyy",
@@ -289,7 +292,7 @@ static EN_US: Culture = Culture {
 
 static EN_GB: Culture = Culture {
     name: "en-GB",
-    number: numbers(".", ",", "\u{a3}", (0, 1), (1, 1)),
+    number: numbers(".", ",", "\u{a3}", (0, 1), (0, 0)),
     datetime: DateTimeFormat {
         short_date: "dd/MM/yyyy",
         long_date: "dd MMMM yyyy",
