@@ -30,6 +30,10 @@
 //!   `dddd, d. MMMM yyyy`, currency `n €`/`-n €` (patterns 3/8), percent `n %`; fr-FR
 //!   group separator U+00A0 (NLS; ICU uses U+202F), `dddd d MMMM yyyy`; en-GB `dd/MM/yyyy`,
 //!   `dd MMMM yyyy`, `£`, currency negative pattern 1 `-£n`.
+//! - nl-NL short date `d-M-yyyy` under net48 (`dotnet/runtime#59251`: .NET 5 ICU changed it
+//!   to `dd-MM-yyyy`); currency `€ n` / `€ -n` (patterns 2/12, verify).
+//! - ja-JP currency `¥123` and `-¥123.456` (0 currency decimals, patterns 0/1: the NLS-era
+//!   standard-numeric-format table); percent `n%`, dates `yyyy/MM/dd`, `H:mm`, 午前/午後 (verify).
 
 /// Number formatting data (the fields of .NET's `NumberFormatInfo` that formatting reads).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,12 +176,16 @@ impl Culture {
     }
 }
 
-static ALL: [&Culture; 6] = [&INVARIANT, &EN_US, &EN_GB, &DE_DE, &FR_FR, &ES_ES];
-static NEUTRALS: [(&str, &Culture); 4] = [
+static ALL: [&Culture; 8] = [
+    &INVARIANT, &EN_US, &EN_GB, &DE_DE, &FR_FR, &ES_ES, &NL_NL, &JA_JP,
+];
+static NEUTRALS: [(&str, &Culture); 6] = [
     ("en", &EN_US),
     ("de", &DE_DE),
     ("fr", &FR_FR),
     ("es", &ES_ES),
+    ("nl", &NL_NL),
+    ("ja", &JA_JP),
 ];
 
 const EN_MONTHS: [&str; 12] = [
@@ -454,5 +462,102 @@ static ES_ES: Culture = Culture {
         ],
         abbreviated_day_names: ["do.", "lu.", "ma.", "mi.", "ju.", "vi.", "s\u{e1}."],
         era: "d. C.",
+    },
+};
+
+static NL_NL: Culture = Culture {
+    name: "nl-NL",
+    number: numbers(",", ".", "\u{20ac}", (2, 12), (0, 0)),
+    datetime: DateTimeFormat {
+        short_date: "d-M-yyyy",
+        long_date: "dddd d MMMM yyyy",
+        short_time: "H:mm",
+        long_time: "H:mm:ss",
+        full_date_time: "dddd d MMMM yyyy H:mm:ss",
+        month_day: "d MMMM",
+        year_month: "MMMM yyyy",
+        date_separator: "-",
+        time_separator: ":",
+        am: "",
+        pm: "",
+        month_names: [
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ],
+        abbreviated_month_names: [
+            "jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+        ],
+        day_names: [
+            "zondag",
+            "maandag",
+            "dinsdag",
+            "woensdag",
+            "donderdag",
+            "vrijdag",
+            "zaterdag",
+        ],
+        abbreviated_day_names: ["zo", "ma", "di", "wo", "do", "vr", "za"],
+        era: "n.Chr.",
+    },
+};
+
+static JA_JP: Culture = Culture {
+    name: "ja-JP",
+    number: NumberFormat {
+        currency_decimal_digits: 0,
+        ..numbers(".", ",", "\u{a5}", (0, 1), (1, 1))
+    },
+    datetime: DateTimeFormat {
+        short_date: "yyyy/MM/dd",
+        long_date: "yyyy'\u{5e74}'M'\u{6708}'d'\u{65e5}'",
+        short_time: "H:mm",
+        long_time: "H:mm:ss",
+        full_date_time: "yyyy'\u{5e74}'M'\u{6708}'d'\u{65e5}' H:mm:ss",
+        month_day: "M'\u{6708}'d'\u{65e5}'",
+        year_month: "yyyy'\u{5e74}'M'\u{6708}'",
+        date_separator: "/",
+        time_separator: ":",
+        am: "\u{5348}\u{524d}",
+        pm: "\u{5348}\u{5f8c}",
+        month_names: [
+            "1\u{6708}",
+            "2\u{6708}",
+            "3\u{6708}",
+            "4\u{6708}",
+            "5\u{6708}",
+            "6\u{6708}",
+            "7\u{6708}",
+            "8\u{6708}",
+            "9\u{6708}",
+            "10\u{6708}",
+            "11\u{6708}",
+            "12\u{6708}",
+        ],
+        abbreviated_month_names: [
+            "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+        ],
+        day_names: [
+            "\u{65e5}\u{66dc}\u{65e5}",
+            "\u{6708}\u{66dc}\u{65e5}",
+            "\u{706b}\u{66dc}\u{65e5}",
+            "\u{6c34}\u{66dc}\u{65e5}",
+            "\u{6728}\u{66dc}\u{65e5}",
+            "\u{91d1}\u{66dc}\u{65e5}",
+            "\u{571f}\u{66dc}\u{65e5}",
+        ],
+        abbreviated_day_names: [
+            "\u{65e5}", "\u{6708}", "\u{706b}", "\u{6c34}", "\u{6728}", "\u{91d1}", "\u{571f}",
+        ],
+        era: "\u{897f}\u{66a6}",
     },
 };

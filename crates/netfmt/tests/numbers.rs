@@ -3,6 +3,9 @@
 //! i.e. what .NET Framework prints), the shapes the shared sample reports use, and the
 //! Framework-specific rules (15-digit doubles, signless zero, section fallback).
 
+// The documentation's literals are kept as written (e.g. -1234567890.12345678 for `R`).
+#![allow(clippy::excessive_precision)]
+
 use std::str::FromStr;
 
 use netfmt::{Culture, FormatError, Num, format_number, to_string_default, to_string_in};
@@ -73,6 +76,9 @@ fn standard_formats_match_the_documentation_table() {
         (i(255), "X", "en-US", "FF"),
         (i(-1), "x", "en-US", "ffffffffffffffff"),
         (i(255), "x4", "en-US", "00ff"),
+        (f(123.456), "C", "ja-JP", "\u{a5}123"),
+        (f(-123.456), "C3", "ja-JP", "-\u{a5}123.456"),
+        (f(-1234.5), "C", "nl-NL", "\u{20ac} -1.234,50"),
         // NumberFormatInfo class page example (Decimal, en-US).
         (dec("1345.6538"), "C2", "en-US", "$1,345.65"),
         (dec("1345.6538"), "E1", "en-US", "1.3E+003"),
