@@ -10,6 +10,8 @@
 //! It must not know what the applications do: no catalog, no HTML beyond its own 400 page.
 
 mod app;
+pub mod body;
+mod conn;
 pub mod listener;
 pub mod logsafe;
 pub mod repo;
@@ -18,6 +20,7 @@ pub mod route;
 pub mod tls;
 
 pub use app::{Application, RequestContext, UnknownApplication};
+pub use body::{BodyError, RequestBody};
 pub use listener::{Body, Handler, Limits, Listener};
 pub use repo::{BindOutcome, Endpoint, MinTls, Repository, SslBinding, TlsPolicy, UnbindOutcome};
 pub use reservation::{HostSpec, Scheme, UrlReservation, VirtualDirectory, parse_host};

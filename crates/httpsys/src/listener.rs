@@ -16,6 +16,14 @@
 //!
 //! Request handling and handshakes do no I/O beyond the socket: the routing and TLS tables
 //! are in-memory values behind `ArcSwap`s, read once per request or handshake.
+//!
+//! Every phase of a connection is bounded by [`Limits`] ([`crate::conn`] watches them):
+//! handshake, request head, request body (idle time and minimum rate, [`crate::body`]),
+//! keep-alive and HTTP/2 idle time, a response the client does not read, the connection's
+//! age; the total and per-address connection limits shed the oldest idle connection first.
+//! [`Listener::set_limits`] changes them live for new connections.
+//! Client-controlled values (SNI, error texts) are logged escaped and truncated
+//! ([`crate::logsafe`]); warnings a client can trigger at will are rate-limited.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -39,10 +47,13 @@ use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::LazyConfigAcceptor;
 
+use crate::body::{BodyBounds, Leftover, RequestBody, Tracked};
+use crate::conn::{Activity, Close, FrameMeter, Metered, Refused, Registry, Slot};
+use crate::logsafe::{DEFAULT_MAX, RateLimited, escape};
 use crate::reservation::Scheme;
 use crate::route::{RouteTable, split_host_header};
 use crate::tls::{BindingState, CertSource, Serving, TlsTable};
@@ -62,40 +73,106 @@ pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 /// [`RequestContext`] in its extensions), a response out. Errors are the application's to
 /// render; the listener never sees them.
 pub trait Handler: Send + Sync + 'static {
-    fn call(&self, req: Request<Incoming>) -> ResponseFuture;
+    fn call(&self, req: Request<RequestBody>) -> ResponseFuture;
 }
 
-/// Limits that keep slow or greedy clients from pinning the server.
+/// Limits that keep slow or greedy clients from pinning the server. The defaults are no
+/// looser than nginx's (handshake and header 10 s, keep-alive and HTTP/2 idle 60 s).
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Whole request head (request line and headers) must arrive within this time; also the
-    /// idle time allowed between keep-alive requests.
+    /// A TLS handshake (ClientHello included) must complete within this time; a client that
+    /// connects and sends nothing is closed then.
+    pub tls_handshake_timeout: Duration,
+    /// A request head (request line and headers) must arrive within this time of its first
+    /// byte (the first head: of the connection's start).
     pub header_read_timeout: Duration,
+    /// HTTP/1.1: idle time allowed between keep-alive requests.
+    pub keep_alive_timeout: Duration,
+    /// HTTP/2: a connection with no stream open this long gets GOAWAY and is closed.
+    pub h2_idle_timeout: Duration,
+    /// A request body that delivers no data this long fails (the application sees a failed
+    /// body read).
+    pub body_read_timeout: Duration,
+    /// A request body slower than this many bytes per second (after `body_rate_grace`)
+    /// fails; 0 turns the check off.
+    pub min_body_rate: u32,
+    /// How long a body may start slowly before `min_body_rate` applies.
+    pub body_rate_grace: Duration,
+    /// A response body that makes no progress this long (the client reads nothing: zero
+    /// HTTP/2 window, full TCP buffer) closes its connection.
+    pub send_timeout: Duration,
+    /// A connection older than this is closed gracefully (GOAWAY / `Connection: close`).
+    pub max_connection_age: Duration,
     /// Largest request head accepted (bytes); larger heads get 431/close.
     pub max_header_bytes: usize,
-    /// A whole request (including reading its body) must complete within this time.
+    /// The application must produce a response head within this time.
     pub request_timeout: Duration,
-    /// Open connections at most; further accepts wait.
+    /// Open connections at most; when reached, the oldest idle connection is shed for a new
+    /// one, and a new one is refused when none is idle.
     pub max_connections: usize,
+    /// Open connections from one client address at most (shedding as above).
+    pub max_connections_per_ip: usize,
     /// How long draining connections get on shutdown, when their port closes or when their
     /// SSL binding is removed; then they are closed.
     pub drain_timeout: Duration,
-    /// A TLS handshake (ClientHello included) must complete within this time.
-    pub tls_handshake_timeout: Duration,
+    /// HTTP/2: streams one connection may have open at once.
+    pub h2_max_concurrent_streams: u32,
+    /// HTTP/2: response bytes buffered per stream (what a zero-window client pins).
+    pub h2_stream_send_buffer: usize,
+    /// HTTP/2: receive window per stream (request bytes buffered before the app reads).
+    pub h2_stream_window: u32,
+    /// HTTP/2: PING, SETTINGS, RST_STREAM, PRIORITY and empty frames per second allowed
+    /// (bursts of five times that); a connection sending more is closed.
+    pub h2_max_control_frames_per_second: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            tls_handshake_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(60),
+            h2_idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            min_body_rate: 1024,
+            body_rate_grace: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(60),
+            max_connection_age: Duration::from_secs(3600),
             max_header_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(300),
             max_connections: 10_000,
+            max_connections_per_ip: 1_000,
             drain_timeout: Duration::from_secs(4),
-            tls_handshake_timeout: Duration::from_secs(10),
+            h2_max_concurrent_streams: 100,
+            h2_stream_send_buffer: 64 * 1024,
+            h2_stream_window: 256 * 1024,
+            h2_max_control_frames_per_second: 100,
         }
     }
 }
+
+/// Unread request bodies are read (and discarded) up to this many bytes before the
+/// response goes out; see [`crate::body`].
+const DRAIN_MAX: usize = 256 * 1024;
+/// ... and for at most this long.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+/// HTTP/2 streams reset by the client before the application saw them, at most (hyper's
+/// rapid-reset bound).
+const H2_PENDING_RESETS: usize = 20;
+/// HTTP/2 streams the server resets for protocol errors of the client, at most per
+/// connection; then GOAWAY.
+const H2_LOCAL_RESETS: usize = 256;
+/// HTTP/2 keep-alive: a PING after this much silence while streams are open...
+const H2_PING_INTERVAL: Duration = Duration::from_secs(30);
+/// ... that must be answered within this time, or the connection is closed.
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// Grace for in-flight requests when a connection closes for its age or idle time.
+const AGE_DRAIN: Duration = Duration::from_secs(60);
+
+/// "connection limit reached" warnings: one per 10 s with the count held back.
+static REFUSED: RateLimited = RateLimited::new(Duration::from_secs(10));
+/// "accept failed" warnings (EMFILE under a flood): likewise.
+static ACCEPT_FAILED: RateLimited = RateLimited::new(Duration::from_secs(10));
 
 struct PortTask {
     scheme: Scheme,
@@ -107,8 +184,9 @@ struct Shared {
     routes: ArcSwap<RouteTable>,
     tls: ArcSwap<TlsTable>,
     handlers: HashMap<Application, Arc<dyn Handler>>,
-    limits: Limits,
-    connections: Arc<Semaphore>,
+    /// Read once per connection: a change applies to connections accepted after it.
+    limits: ArcSwap<Limits>,
+    connections: Arc<Registry>,
     certs: Arc<dyn CertSource>,
     provider: Arc<CryptoProvider>,
     /// Used when no binding matches: the handshake ends with an alert.
@@ -130,14 +208,14 @@ impl Listener {
         limits: Limits,
         certs: Arc<dyn CertSource>,
     ) -> Listener {
-        let connections = Arc::new(Semaphore::new(limits.max_connections));
+        let connections = Registry::new();
         let provider = crate::tls::provider();
         Listener {
             shared: Arc::new(Shared {
                 routes: ArcSwap::from_pointee(RouteTable::default()),
                 tls: ArcSwap::from_pointee(TlsTable::default()),
                 handlers,
-                limits,
+                limits: ArcSwap::from_pointee(limits),
                 connections,
                 certs,
                 refuse: crate::tls::refusing_config(&provider),
@@ -234,6 +312,22 @@ impl Listener {
         Ok(changes)
     }
 
+    /// Changes the limits; connections accepted from now on use them (open ones keep the
+    /// limits they started with, except the connection limits, which apply at once).
+    pub fn set_limits(&self, limits: Limits) {
+        self.shared.limits.store(Arc::new(limits));
+    }
+
+    /// The limits new connections get.
+    pub fn limits(&self) -> Limits {
+        (**self.shared.limits.load()).clone()
+    }
+
+    /// Connections open now (all ports).
+    pub fn open_connections(&self) -> usize {
+        self.shared.connections.len()
+    }
+
     /// Every SSL binding of the last applied state with whether it serves handshakes, sorted
     /// by endpoint (for `status`).
     pub fn binding_states(&self) -> Vec<(Endpoint, BindingState)> {
@@ -324,19 +418,12 @@ async fn accept_loop(
     // Every connection task holds a sender; when all are gone, the port has drained.
     let (done, mut drained) = mpsc::channel::<()>(1);
     loop {
-        let permit = tokio::select! {
-            p = shared.connections.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            _ = stop.changed() => break,
-        };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(port, error = %e, "accept failed");
+                    crate::warn_limited!(ACCEPT_FAILED, "port {port}: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -349,14 +436,37 @@ async fn accept_loop(
             Ok(a) => canonical(a),
             Err(_) => continue,
         };
+        let peer = canonical(peer);
+        let limits = shared.limits.load_full();
+        let activity = Activity::new();
+        let slot = match shared.connections.admit(peer.ip(), &limits, &activity) {
+            Ok(s) => s,
+            Err(why) => {
+                let why = match why {
+                    Refused::Total(n) => format!("{n} connections are open and none is idle"),
+                    Refused::PerIp(n) => {
+                        format!("{n} connections from this address are open and none is idle")
+                    }
+                };
+                crate::warn_limited!(
+                    REFUSED,
+                    "connection from {} refused: {why} (settings MaxConnections, MaxConnectionsPerIp)",
+                    peer.ip()
+                );
+                drop(stream);
+                continue;
+            }
+        };
         let conn = Conn {
             shared: shared.clone(),
+            limits,
+            activity,
             port,
             local,
-            peer: canonical(peer),
+            peer,
             stop: stop.clone(),
             _done: done.clone(),
-            _permit: permit,
+            _slot: slot,
         };
         match scheme {
             Scheme::Http => tokio::spawn(conn.serve(stream, false, None)),
@@ -366,7 +476,7 @@ async fn accept_loop(
     drop(listener);
     drop(done);
     // Each connection closes itself within the drain timeout of the stop signal.
-    let bound = shared.limits.drain_timeout + Duration::from_secs(1);
+    let bound = shared.limits.load().drain_timeout.max(AGE_DRAIN) + Duration::from_secs(1);
     if tokio::time::timeout(bound, drained.recv()).await.is_err() {
         tracing::warn!(port, "connections did not close within {bound:?}");
     }
@@ -375,6 +485,10 @@ async fn accept_loop(
 /// One accepted connection: where it arrived, and what tells it to finish.
 struct Conn {
     shared: Arc<Shared>,
+    /// The limits when the connection was accepted.
+    limits: Arc<Limits>,
+    /// What the connection is doing, for its bounds and for shedding.
+    activity: Arc<Activity>,
     port: u16,
     local: SocketAddr,
     peer: SocketAddr,
@@ -382,21 +496,22 @@ struct Conn {
     stop: watch::Receiver<bool>,
     /// Dropped when the connection ends: the accept loop waits for all of them.
     _done: mpsc::Sender<()>,
-    /// The connection's place under `Limits::max_connections`.
-    _permit: OwnedSemaphorePermit,
+    /// The connection's place under the connection limits.
+    _slot: Slot,
 }
 
 impl Conn {
     /// Completes the TLS handshake with the binding chosen from the ClientHello, then serves
     /// HTTP over it. No binding matches → the handshake ends with a fatal alert.
     async fn serve_tls(mut self, stream: TcpStream) {
-        let deadline = tokio::time::Instant::now() + self.shared.limits.tls_handshake_timeout;
+        let deadline = tokio::time::Instant::now() + self.limits.tls_handshake_timeout;
         let hello = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
         let start = tokio::select! {
             r = tokio::time::timeout_at(deadline, hello) => match r {
                 Ok(Ok(start)) => start,
                 Ok(Err(e)) => {
-                    tracing::debug!(peer = %self.peer, error = %e, "no valid TLS ClientHello");
+                    let e = e.to_string();
+                    tracing::debug!(peer = %self.peer, error = %escape(&e, DEFAULT_MAX), "no valid TLS ClientHello");
                     return;
                 }
                 Err(_) => {
@@ -405,6 +520,7 @@ impl Conn {
                 }
             },
             _ = stopped(&mut self.stop) => return,
+            _ = shed(self.activity.clone()) => return,
         };
         let (chosen, sni) = {
             let table = self.shared.tls.load();
@@ -419,7 +535,7 @@ impl Conn {
             tracing::debug!(
                 port = self.port,
                 local = %self.local.ip(),
-                sni = sni.as_deref().unwrap_or("-"),
+                sni = %escape(sni.as_deref().unwrap_or("-"), DEFAULT_MAX),
                 "no SSL binding matches; refusing the handshake"
             );
             // Sends the alert; the result is the refusal itself.
@@ -431,7 +547,8 @@ impl Conn {
             r = tokio::time::timeout_at(deadline, start.into_stream(config)) => match r {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed");
+                    let e = e.to_string();
+                    tracing::debug!(peer = %self.peer, error = %escape(&e, DEFAULT_MAX), "TLS handshake failed");
                     return;
                 }
                 Err(_) => {
@@ -440,6 +557,7 @@ impl Conn {
                 }
             },
             _ = stopped(&mut self.stop) => return,
+            _ = shed(self.activity.clone()) => return,
             // The binding went away mid-handshake: it completes no new handshake.
             _ = closed(&mut serving) => {
                 tracing::debug!(peer = %self.peer, "SSL binding removed mid-handshake; connection closed");
@@ -451,48 +569,76 @@ impl Conn {
     }
 
     /// Serves HTTP/1.1 (or HTTP/2 when `h2`) on `io` until the client leaves, the port
-    /// closes, or the SSL binding (`binding`, for TLS connections) is removed; then finishes
-    /// gracefully within the drain timeout.
+    /// closes, the SSL binding (`binding`, for TLS connections) is removed or a bound of
+    /// [`Limits`] is crossed; then finishes gracefully within the drain timeout (or closes at
+    /// once, for bounds that mean the client is stalling).
     async fn serve<IO>(mut self, io: IO, h2: bool, binding: Option<watch::Receiver<Serving>>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let limits = self.shared.limits.clone();
+        let limits = self.limits.clone();
+        self.activity.serving();
         let builder = auto::Builder::new(TokioExecutor::new());
         let mut builder = if h2 {
             builder.http2_only()
         } else {
             builder.http1_only()
         };
+        // hyper's own head timeout also runs between keep-alive requests; the supervisor
+        // applies the header and keep-alive timeouts separately, this is only a backstop.
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .max_buf_size(limits.max_header_bytes)
+            .header_read_timeout(
+                limits.keep_alive_timeout.max(limits.header_read_timeout)
+                    + limits.header_read_timeout,
+            )
+            .max_buf_size(limits.max_header_bytes.max(8192))
             .keep_alive(true);
         builder
             .http2()
             .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            .max_concurrent_streams(limits.h2_max_concurrent_streams)
+            .max_send_buf_size(limits.h2_stream_send_buffer)
+            .initial_stream_window_size(limits.h2_stream_window)
+            .max_pending_accept_reset_streams(H2_PENDING_RESETS)
+            .max_local_error_reset_streams(H2_LOCAL_RESETS)
+            .keep_alive_interval(H2_PING_INTERVAL)
+            .keep_alive_timeout(H2_PING_TIMEOUT);
+        let bounds = BodyBounds {
+            idle: limits.body_read_timeout,
+            min_rate: limits.min_body_rate,
+            grace: limits.body_rate_grace,
+        };
         let svc = {
             let shared = self.shared.clone();
+            let activity = self.activity.clone();
             let (port, local, peer) = (self.port, self.local, self.peer);
             let binding = binding.clone();
-            service_fn(move |req| {
+            service_fn(move |req: Request<Incoming>| {
                 let shared = shared.clone();
+                let activity = activity.clone();
                 let tls = binding.as_ref().map(|b| *b.borrow());
                 async move {
+                    let in_flight = activity.request_started();
+                    let leftover: Leftover = Arc::default();
+                    let req = req.map(|b| RequestBody::new(b, bounds, Some(leftover.clone())));
                     let mut resp = dispatch(&shared, req, port, local, peer, tls.is_some()).await;
+                    crate::body::drain(&leftover, DRAIN_MAX, DRAIN_TIME).await;
                     if tls == Some(Serving::Yes { hsts: true }) {
                         resp.headers_mut().insert(
                             header::STRICT_TRANSPORT_SECURITY,
                             HeaderValue::from_static(HSTS),
                         );
                     }
+                    let resp = resp.map(|b| Tracked::new(b, activity, in_flight));
                     Ok::<_, Infallible>(resp)
                 }
             })
         };
+        let meter = h2.then(|| FrameMeter::new(limits.h2_max_control_frames_per_second));
+        let io = Metered::new(io, self.activity.clone(), meter);
         let conn = builder.serve_connection(TokioIo::new(io), svc);
         tokio::pin!(conn);
         let mut binding = binding;
@@ -502,25 +648,47 @@ impl Conn {
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
+        let activity = self.activity.clone();
+        let drain = tokio::select! {
             r = conn.as_mut() => {
                 if let Err(e) = r {
-                    tracing::debug!(peer = %self.peer, error = %e, "connection ended with an error");
+                    let e = e.to_string();
+                    tracing::debug!(peer = %self.peer, error = %escape(&e, DEFAULT_MAX), "connection ended with an error");
                 }
                 return;
             }
-            _ = stopped(&mut self.stop) => {}
-            _ = unbound => {}
-        }
+            _ = stopped(&mut self.stop) => limits.drain_timeout,
+            _ = unbound => limits.drain_timeout,
+            why = crate::conn::supervise(activity.clone(), limits.clone(), h2) => {
+                tracing::debug!(peer = %self.peer, "closing the connection: {}", why.as_str());
+                if !why.graceful() {
+                    return;
+                }
+                if why == Close::MaxAge { AGE_DRAIN } else { limits.drain_timeout }
+            }
+        };
         // HTTP/1.1: the response in flight says `Connection: close`; HTTP/2: GOAWAY.
         conn.as_mut().graceful_shutdown();
-        if tokio::time::timeout(limits.drain_timeout, conn)
-            .await
-            .is_err()
-        {
+        let finish = async {
+            tokio::select! {
+                _ = conn => {}
+                // Still bounded while draining: a stalled response or a shed ends it.
+                why = crate::conn::supervise(activity.clone(), limits.clone(), h2) => {
+                    if why.graceful() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        };
+        if tokio::time::timeout(drain, finish).await.is_err() {
             tracing::debug!(peer = %self.peer, "connection did not finish within the drain timeout; closed");
         }
     }
+}
+
+/// Resolves once the registry sheds the connection (during the handshake).
+async fn shed(activity: Arc<Activity>) {
+    activity.wait_shed().await;
 }
 
 /// Resolves once the port closes (or its accept loop is gone).
@@ -540,7 +708,7 @@ fn canonical(a: SocketAddr) -> SocketAddr {
 
 async fn dispatch(
     shared: &Shared,
-    mut req: Request<Incoming>,
+    mut req: Request<RequestBody>,
     port: u16,
     local: SocketAddr,
     peer: SocketAddr,
@@ -554,7 +722,8 @@ async fn dispatch(
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum::<usize>()
         + req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    if head_bytes > shared.limits.max_header_bytes {
+    let limits = shared.limits.load();
+    if head_bytes > limits.max_header_bytes {
         return finish(plain_page(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "Request Header Fields Too Large",
@@ -633,7 +802,9 @@ async fn dispatch(
         }
     }
     req.extensions_mut().insert(ctx);
-    let resp = match tokio::time::timeout(shared.limits.request_timeout, handler.call(req)).await {
+    let request_timeout = limits.request_timeout;
+    drop(limits);
+    let resp = match tokio::time::timeout(request_timeout, handler.call(req)).await {
         Ok(r) => r,
         Err(_) => plain_page(
             StatusCode::REQUEST_TIMEOUT,

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty};
+use httpsys::RequestBody;
 use httpsys::listener::{ResponseFuture, full};
 use httpsys::{
     Application, BindingState, CertSource, Endpoint, Handler, Limits, Listener, MinTls, Repository,
     RequestContext, SslBinding, TlsPolicy,
 };
-use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -139,7 +139,7 @@ impl CertSource for Certs {
 struct Echo;
 
 impl Handler for Echo {
-    fn call(&self, req: Request<Incoming>) -> ResponseFuture {
+    fn call(&self, req: Request<RequestBody>) -> ResponseFuture {
         Box::pin(async move {
             let ctx = req.extensions().get::<RequestContext>().cloned().unwrap();
             if req.uri().path() == "/slow" {

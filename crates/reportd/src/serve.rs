@@ -14,7 +14,6 @@ use datadir::DataDir;
 use http_body_util::BodyExt;
 use httpsys::listener::ResponseFuture;
 use httpsys::{Application, Handler, Limits, Listener, Repository};
-use hyper::body::Incoming;
 use mgmt::protocol::{Request as MgmtRequest, Response as MgmtResponse, StatusInfo};
 use tokio::sync::Notify;
 use tower::ServiceExt;
@@ -26,7 +25,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 struct AxumApp(axum::Router);
 
 impl Handler for AxumApp {
-    fn call(&self, req: http::Request<Incoming>) -> ResponseFuture {
+    fn call(&self, req: http::Request<httpsys::RequestBody>) -> ResponseFuture {
         let router = self.0.clone();
         Box::pin(async move {
             let resp = match router.oneshot(req.map(axum::body::Body::new)).await {
