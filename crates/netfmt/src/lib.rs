@@ -22,7 +22,7 @@ pub use rust_decimal::Decimal;
 pub use time::PrimitiveDateTime;
 pub use vb::{
     NamedFormat, Tristate, format_currency_vb, format_datetime_vb, format_number_vb,
-    format_percent_vb,
+    format_percent_vb, format_vb, format_vb_datetime,
 };
 
 use std::fmt;

@@ -280,3 +280,66 @@ pub fn format_datetime_vb(dt: PrimitiveDateTime, named: NamedFormat, culture: &C
     crate::datetime::format(dt, format, &culture.datetime)
         .unwrap_or_else(|_: FormatError| dt.to_string())
 }
+
+/// VB `Format(number, style)`: the named numeric formats of the VB runtime, compared
+/// case-insensitively, else `style` as a .NET format string (`Format(x, "N2")`). Named formats
+/// format the value as a Double, as the VB runtime does: `General Number` → `G`, `Currency` →
+/// `C`, `Fixed` → `0.00`, `Standard` → `N2`, `Percent` → `0.00%` (no space, unlike `P`),
+/// `Scientific` → `0.00E+00`, `Yes/No`, `True/False`, `On/Off` (zero → No/False/Off after
+/// rounding to an integer as `CInt` does). Source: "Predefined Numeric Formats (Format
+/// Function)" (Visual Basic language reference).
+pub fn format_vb(n: Num, style: &str, culture: &Culture) -> Result<String, FormatError> {
+    let as_double = Num::Float(match n {
+        Num::Int(v) => v as f64,
+        Num::Float(v) => v,
+        // A Decimal's value as the nearest Double (the VB runtime's `DoubleType.FromObject`).
+        Num::Decimal(d) => d.to_string().parse::<f64>().unwrap_or(f64::NAN),
+    });
+    let choice = |yes: &'static str, no: &'static str| -> Result<String, FormatError> {
+        let Num::Float(v) = as_double else {
+            return Ok(yes.to_string());
+        };
+        // CInt: banker's rounding to an integer; only the zero test matters here.
+        Ok(if v.abs() <= 0.5 || v.is_nan() {
+            no
+        } else {
+            yes
+        }
+        .to_string())
+    };
+    let nfi = &culture.number;
+    match style.to_ascii_lowercase().as_str() {
+        "general number" => crate::number::format(as_double, "G", nfi),
+        "currency" => crate::number::format(as_double, "C", nfi),
+        "fixed" => crate::number::format(as_double, "0.00", nfi),
+        "standard" => crate::number::format(as_double, "N2", nfi),
+        "percent" => crate::number::format(as_double, "0.00%", nfi),
+        "scientific" => crate::number::format(as_double, "0.00E+00", nfi),
+        "yes/no" => choice("Yes", "No"),
+        "true/false" => choice("True", "False"),
+        "on/off" => choice("On", "Off"),
+        _ => crate::number::format(n, style, nfi),
+    }
+}
+
+/// VB `Format(date, style)`: the named date/time formats (`General Date` `G`, `Long Date`
+/// `D`, `Medium Date` `dd-MMM-yy`, `Short Date` `d`, `Long Time` `T`, `Medium Time`
+/// `hh:mm tt`, `Short Time` `HH:mm`; "Predefined Date/Time Formats (Format Function)", the
+/// two medium forms verify), else `style` as a .NET date/time format string.
+pub fn format_vb_datetime(
+    dt: PrimitiveDateTime,
+    style: &str,
+    culture: &Culture,
+) -> Result<String, FormatError> {
+    let format = match style.to_ascii_lowercase().as_str() {
+        "general date" => "G",
+        "long date" => "D",
+        "medium date" => "dd-MMM-yy",
+        "short date" => "d",
+        "long time" => "T",
+        "medium time" => "hh:mm tt",
+        "short time" => "HH:mm",
+        _ => style,
+    };
+    crate::datetime::format(dt, format, &culture.datetime)
+}

@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use netfmt::{
     Culture, NamedFormat, Num, PrimitiveDateTime, Tristate, format_currency_vb, format_datetime_vb,
-    format_number_vb, format_percent_vb, parse_bool, parse_datetime, parse_number,
+    format_number_vb, format_percent_vb, format_vb, format_vb_datetime, parse_bool, parse_datetime,
+    parse_number,
 };
 use rust_decimal::Decimal;
 use time::{Date, Month, Time};
@@ -266,4 +267,55 @@ fn vb_format_datetime_named_formats() {
     assert_eq!(format_datetime_vb(v, NamedFormat::ShortTime, us), "14:03");
     assert_eq!(NamedFormat::from_vb(4), Some(NamedFormat::ShortTime));
     assert_eq!(NamedFormat::from_vb(5), None);
+}
+
+#[test]
+fn vb_format_named_styles() {
+    let us = Culture::en_us();
+    let v = Num::Float(12345.67);
+    let ok = |r: Result<String, netfmt::FormatError>| r.expect("valid style");
+    assert_eq!(ok(format_vb(v, "General Number", us)), "12345.67");
+    assert_eq!(ok(format_vb(v, "Currency", us)), "$12,345.67");
+    assert_eq!(ok(format_vb(v, "fixed", us)), "12345.67");
+    assert_eq!(ok(format_vb(v, "Standard", us)), "12,345.67");
+    assert_eq!(ok(format_vb(v, "Percent", us)), "1234567.00%");
+    assert_eq!(ok(format_vb(v, "Scientific", us)), "1.23E+04");
+    assert_eq!(ok(format_vb(Num::Int(0), "Yes/No", us)), "No");
+    assert_eq!(ok(format_vb(dec("2"), "True/False", us)), "True");
+    assert_eq!(ok(format_vb(Num::Float(0.4), "On/Off", us)), "Off");
+    assert_eq!(ok(format_vb(dec("1234.5"), "#,##0.00", us)), "1,234.50");
+    assert!(format_vb(Num::Float(1.0), "D", us).is_err());
+    let d = dt(2009, 1, 5, 14, 3, 7);
+    assert_eq!(
+        ok(format_vb_datetime(d, "Long Date", us)),
+        "Monday, January 5, 2009"
+    );
+    assert_eq!(ok(format_vb_datetime(d, "Short Time", us)), "14:03");
+    assert_eq!(ok(format_vb_datetime(d, "Medium Date", us)), "05-Jan-09");
+    assert_eq!(ok(format_vb_datetime(d, "yyyy-MM-dd", us)), "2009-01-05");
+}
+
+#[test]
+fn group_sizes_follow_the_culture() {
+    // en-IN style 3;2 grouping and a trailing 0 that stops grouping.
+    let mut indian = Culture::en_us().clone();
+    indian.number.group_sizes = &[3, 2];
+    assert_eq!(
+        netfmt::format_number(Num::Int(123_456_789), "N0", &indian).as_deref(),
+        Ok("12,34,56,789")
+    );
+    assert_eq!(
+        netfmt::format_number(Num::Int(123_456_789), "#,##0", &indian).as_deref(),
+        Ok("12,34,56,789")
+    );
+    let mut once = Culture::en_us().clone();
+    once.number.group_sizes = &[3, 0];
+    assert_eq!(
+        netfmt::format_number(Num::Int(123_456_789), "N0", &once).as_deref(),
+        Ok("123456,789")
+    );
+    assert_eq!(
+        netfmt::format_number(Num::Int(123_456_789), "#,#", &once).as_deref(),
+        Ok("123456,789")
+    );
 }
