@@ -134,6 +134,23 @@ pub fn check_upload(bytes: &[u8]) -> Result<CheckSummary, CheckError> {
 
 /// Checks an upload against `limits`: bounded and linear in `bytes.len()`.
 pub fn check_upload_with(bytes: &[u8], limits: &Limits) -> Result<CheckSummary, CheckError> {
+    let (text, elements) = text_of(bytes, limits)?;
+    let doc = xml_document(text, limits)?;
+    let schema = root_schema(&doc)?;
+    let warnings = crate::parse::check_document(&doc, text)?;
+    Ok(CheckSummary {
+        schema,
+        elements,
+        warnings,
+    })
+}
+
+/// Size and UTF-8 checks, then the bounding pre-scan: the text the XML parser may see, and
+/// its element count.
+pub(crate) fn text_of<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+) -> Result<(&'a str, usize), CheckError> {
     if bytes.len() > limits.max_bytes {
         return Err(CheckError::TooLarge {
             size: bytes.len(),
@@ -149,14 +166,7 @@ pub fn check_upload_with(bytes: &[u8], limits: &Limits) -> Result<CheckSummary, 
         }
     };
     let elements = prescan(text.as_bytes(), limits)?;
-    let doc = xml_document(text, limits)?;
-    let schema = root_schema(&doc)?;
-    let warnings = Vec::new();
-    Ok(CheckSummary {
-        schema,
-        elements,
-        warnings,
-    })
+    Ok((text, elements))
 }
 
 /// roxmltree with DTDs refused and a node backstop; errors mapped to located [`CheckError`]s.

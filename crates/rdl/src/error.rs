@@ -35,7 +35,6 @@ impl fmt::Display for Location {
 /// `path` names the element like `Report/DataSets/DataSet[@Name=Sales]/Fields`, so a user
 /// can find it even when the file was reformatted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{at}, at {path}: {problem}. Fix: {fix}")]
 pub struct ParseError {
     /// Where the offending element or text starts.
     pub at: Location,
@@ -45,6 +44,20 @@ pub struct ParseError {
     pub problem: String,
     /// What to change so the definition is accepted.
     pub fix: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.at)?;
+        if !self.path.is_empty() {
+            write!(f, ", at {}", self.path)?;
+        }
+        write!(f, ": {}", self.problem)?;
+        if !self.fix.is_empty() {
+            write!(f, ". Fix: {}", self.fix)?;
+        }
+        Ok(())
+    }
 }
 
 /// Something in a definition that was ignored or approximated; the report still runs.

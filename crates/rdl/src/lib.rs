@@ -12,9 +12,11 @@
 pub mod check;
 pub mod error;
 pub mod model;
+pub mod parse;
 pub mod value;
 
 pub use check::{CheckError, CheckSummary, Limits, check_upload, check_upload_with};
 pub use error::{Location, ParseError, Warning};
 pub use model::{Expression, Report, Size};
+pub use parse::{parse_data_source, parse_report};
 pub use value::Value;
