@@ -246,9 +246,10 @@ fn with_body(status: StatusCode, content_type: &'static str, body: String) -> Re
     resp
 }
 
-/// Outermost layer of each application: renders [`ErrorPage`]s in the application's look
-/// and marks every response `Cache-Control: no-store` unless the handler chose otherwise
-/// (the embedded assets are the only cacheable responses).
+/// Outermost layer of each application: renders [`ErrorPage`]s in the application's look,
+/// marks every response `Cache-Control: no-store` unless the handler chose otherwise
+/// (the embedded assets are the only cacheable responses) and adds the security headers
+/// ([`crate::headers`]).
 pub(crate) async fn render_errors(
     State(state): State<AppState>,
     req: Request,
@@ -297,6 +298,7 @@ pub(crate) async fn render_errors(
     resp.headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    crate::headers::secure(resp.headers_mut());
     resp
 }
 

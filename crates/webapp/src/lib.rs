@@ -20,12 +20,16 @@
 //!   `benches/auth.rs`).
 //! - `webservice`: the Web Service; `portal`: the Web Portal and its REST API.
 //! - `error`: [`Error`], the one error type, and how errors render.
-//! - `pagecache`: rendered folder pages per catalog generation; `html`: escaping, URL
-//!   encoding of paths, dates.
+//! - `pagecache`: rendered folder pages per catalog generation, capped in bytes; `html`:
+//!   escaping, URL encoding of paths, dates.
+//! - `host`: the Host / `:authority` validation every request passes first; `headers`: the
+//!   security headers (CSP) of every response and the HSTS decision.
 
 mod auth;
 pub mod credentials;
 mod error;
+mod headers;
+mod host;
 mod html;
 mod pagecache;
 mod portal;
@@ -37,19 +41,23 @@ use std::net::{Ipv4Addr, SocketAddr};
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::IntoResponse;
-use http::{HeaderValue, Uri, header};
+use http::{Uri, header};
 use httpsys::{Application, RequestContext};
 use tower::ServiceExt;
 
 pub use error::Error;
 pub use state::{AppState, GENERATION_TTL};
+pub use headers::{CONTENT_SECURITY_POLICY, hsts_value};
 
-/// Checks an upload before it is stored, whoever uploads it (portal, REST, `reportctl catalog
-/// upload`): a report must be well-formed RDL (XML whose root is `Report`, no DOCTYPE or
+/// Checks an upload before it is stored (portal; `reportctl catalog upload` calls
+/// [`rdl::check_upload`] itself): a report must pass the report definition check, which is
+/// linear in its input and bounded (elements, attributes per element, depth; no DOCTYPE or
 /// entities). The error says what is wrong in words a user can act on.
 pub fn validate_upload(item_type: catalog::ItemType, bytes: &[u8]) -> Result<(), String> {
     match item_type {
-        catalog::ItemType::Report => portal::rdl::validate(bytes),
+        catalog::ItemType::Report => rdl::check_upload(bytes)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         _ => Ok(()),
     }
 }
@@ -74,8 +82,8 @@ pub fn portal(state: AppState) -> Router {
 /// Both applications at their default virtual directories (`/ReportServer`, `/Reports`,
 /// matched case-insensitively, as HTTP.sys does) over plain http, with a synthesized
 /// [`RequestContext`]: for tests and tools that run without the listener. Anything else is
-/// a 404. Adds the two headers the listener would add (`X-Content-Type-Options`,
-/// `X-Frame-Options`).
+/// a 404. Every response carries the security headers ([`CONTENT_SECURITY_POLICY`] and
+/// the rest), as behind the listener.
 pub fn standalone(state: AppState) -> Router {
     let ws = webservice(state.clone());
     let portal = portal(state);
@@ -84,7 +92,9 @@ pub fn standalone(state: AppState) -> Router {
         let portal = portal.clone();
         async move {
             let Some((app, rest)) = split_vdir(req.uri()) else {
-                return Error::NotFound(req.uri().path().to_owned()).into_response();
+                let mut resp = Error::NotFound(req.uri().path().to_owned()).into_response();
+                headers::secure(resp.headers_mut());
+                return resp;
             };
             let (mut parts, body) = req.into_parts();
             let host = parts
@@ -120,12 +130,7 @@ pub fn standalone(state: AppState) -> Router {
                 Ok(r) => r,
                 Err(never) => match never {},
             };
-            let h = resp.headers_mut();
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            headers::secure(resp.headers_mut());
             resp
         }
     })

@@ -231,6 +231,12 @@ impl AppState {
         self.inner.settings.load_full()
     }
 
+    /// The folder-page cache now: (pages, bytes). Bounded by a byte cap whatever the
+    /// clients send (for tests and diagnostics).
+    pub fn page_cache_stats(&self) -> (usize, usize) {
+        self.inner.pages.stats()
+    }
+
     /// How many verified credentials are cached now (for tests and diagnostics).
     pub fn cached_credentials(&self) -> usize {
         self.inner.credentials.len()
@@ -240,9 +246,14 @@ impl AppState {
         self.inner.settings.load().secure_connection_level
     }
 
-    /// Largest accepted upload in bytes.
+    /// Largest accepted upload in MiB (a hand-edited reportd.toml cannot raise it past
+    /// [`datadir::config::MAX_UPLOAD_SIZE_MB`]).
     pub(crate) fn max_upload_mb(&self) -> u32 {
-        self.inner.settings.load().max_upload_size_mb
+        self.inner
+            .settings
+            .load()
+            .max_upload_size_mb
+            .clamp(1, datadir::config::MAX_UPLOAD_SIZE_MB)
     }
 
     pub(crate) fn version(&self) -> &'static str {

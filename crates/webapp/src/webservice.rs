@@ -10,8 +10,8 @@
 //!
 //! Paths are parsed by [`ItemPath::parse`] before anything else happens, and only the
 //! catalog is consulted: this module never touches the file system. Children the user
-//! cannot read are left out. Rendered folder pages are cached per (user, path, host,
-//! vdir) for one catalog generation ([`crate::pagecache`]).
+//! cannot read are left out. Rendered folder pages are cached per (user, path, vdir) for
+//! one catalog generation ([`crate::pagecache`]); the host is put in when served.
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -24,7 +24,9 @@ use http::{HeaderValue, StatusCode, header};
 use httpsys::RequestContext;
 
 use crate::auth::{self, Session};
+use crate::host::Authority;
 use crate::html::{decode_component, encode_component, escape, ssrs_date};
+use crate::pagecache::{HOST_MARK, Template};
 use crate::{AppState, Error, error, pagecache};
 
 /// Largest request body the Web Service reads (it takes none today).
@@ -36,6 +38,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/", get(access))
         .fallback(unknown_route)
         .layer(from_fn_with_state(state.clone(), auth::gate))
+        .layer(axum::middleware::from_fn(crate::host::guard))
         .layer(from_fn_with_state(state.clone(), error::render_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
@@ -112,9 +115,16 @@ async fn access(State(state): State<AppState>, req: Request) -> Result<Response,
     };
     let wants_listing = matches!(access.command, None | Some(Command::ListChildren));
     let user_lower = session.principal.name.to_lowercase();
-    let cache_key = pagecache::key(&user_lower, access.path.key(), &ctx.host, &ctx.vdir);
+    let cache_key = pagecache::key(&user_lower, access.path.key(), &ctx.vdir);
+    // The host was validated by `host::guard`; the page shows it, the cache key does not.
+    let shown = req
+        .extensions()
+        .get::<Authority>()
+        .map_or(ctx.host.as_str(), |a| a.host());
+    let mut host = String::with_capacity(shown.len());
+    escape(shown, &mut host);
     if wants_listing && let Some(page) = state.pages().get(session.generation, &cache_key) {
-        return Ok(html_response(page));
+        return Ok(html_response(page.render(&host)));
     }
 
     let path = &access.path;
@@ -136,11 +146,10 @@ async fn access(State(state): State<AppState>, req: Request) -> Result<Response,
                 }
                 children = readable;
             }
-            let page = Bytes::from(folder_page(&state, ctx, path, &children));
-            state
-                .pages()
-                .insert(session.generation, cache_key, page.clone());
-            Ok(html_response(page))
+            let page = Template::new(&folder_page(&state, ctx, path, &children));
+            let body = page.render(&host);
+            state.pages().insert(session.generation, cache_key, page);
+            Ok(html_response(body))
         }
         (ItemType::Folder, Some(Command::Render)) => Err(Error::BadRequest(format!(
             "'{path}' is a folder; rs:Command=Render applies to reports, use rs:Command=ListChildren"
@@ -196,7 +205,7 @@ fn link(out: &mut String, vdir: &str, path: &ItemPath, command: &str, text: &str
 /// Width of the date column: the longest date ("Wednesday, September 30, 2026 12:00 PM").
 const DATE_WIDTH: usize = 38;
 
-/// The SSRS-shaped folder page.
+/// The SSRS-shaped folder page, with [`HOST_MARK`] where the host goes.
 fn folder_page(
     state: &AppState,
     ctx: &RequestContext,
@@ -205,7 +214,8 @@ fn folder_page(
 ) -> String {
     let mut b = String::with_capacity(1024 + children.len() * 200);
     let mut heading = String::with_capacity(64);
-    escape(&ctx.host, &mut heading);
+    // The host is put in when the page is served (see `pagecache::Template`).
+    heading.push_str(HOST_MARK);
     heading.push('/');
     escape(&ctx.vdir, &mut heading);
     heading.push_str(" - ");

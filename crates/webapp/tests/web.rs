@@ -573,7 +573,8 @@ async fn upload_makes_the_right_item_types() {
     let app = standalone(e.state.clone());
     let page = get(&app, "/Reports/browse/Sales", Some(PUBLISHER)).await;
     assert!(
-        page.body.contains("action=\"/Reports/upload\""),
+        page.body
+            .contains("action=\"/Reports/upload?folder=%2FSales\""),
         "a Publisher gets the upload form"
     );
     let token = csrf_in(&page.body);
@@ -798,14 +799,26 @@ async fn browser_can_read_but_not_change() {
     );
 }
 
-/// The CSRF token a page would give `user` (read from a page rendered for a user who has
-/// forms: tokens depend only on the instance key and the user name).
+/// The CSRF token a page would give `user` now: tokens depend only on the instance key,
+/// the user name and the 4-hour window (`portal::csrf`).
 fn token_of(e: &Env, user: &str) -> String {
+    token_in_window(e, user, 0)
+}
+
+/// The token of `user` for the window `back` windows before the current one.
+fn token_in_window(e: &Env, user: &str, back: u64) -> String {
     use hmac::{Hmac, Mac};
     let key = e.dd.instance_key().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let window = now / (4 * 3600) - back;
     let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key[..]).unwrap();
-    m.update(b"reportd csrf v1\0");
+    m.update(b"reportd csrf v2\0");
     m.update(user.to_lowercase().as_bytes());
+    m.update(b"\0");
+    m.update(&window.to_be_bytes());
     hex::encode(m.finalize().into_bytes())
 }
 

@@ -98,8 +98,15 @@ pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
                 let content =
                     std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
                 let item_type = ItemType::for_upload(&name);
-                webapp::validate_upload(item_type, &content)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                if item_type == ItemType::Report {
+                    // The same linear, bounded check as the portal's, without the web stack.
+                    rdl::check_upload(&content).map_err(|e| {
+                        anyhow::anyhow!(
+                            "{} is not a valid report definition (RDL): {e}",
+                            file.display()
+                        )
+                    })?;
+                }
                 let target = ItemPath::parse(&path)?;
                 let target = match cat.get_item(&target).await? {
                     Some(i) if i.item_type == ItemType::Folder => {

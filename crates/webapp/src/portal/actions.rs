@@ -3,9 +3,9 @@
 //!
 //! Every change needs `Permission::Write` on the folder it changes (and on the item it
 //! replaces or deletes). After a change the browser is sent back (303) to the folder or
-//! item page, so reloading does not repeat the action. Uploads are limited to
-//! `MaxUploadSizeMB` while they stream in; `.rdl` content must be a well-formed report
-//! definition ([`super::rdl`]).
+//! item page, so reloading does not repeat the action. Uploads are authorized before their
+//! body is read and limited to `MaxUploadSizeMB` chunk by chunk while they stream in;
+//! `.rdl` content must pass the report definition check (`rdl::check`).
 
 use axum::body::Body;
 use axum::extract::multipart::MultipartError;
@@ -16,7 +16,8 @@ use http::{HeaderValue, header};
 use serde::Deserialize;
 
 use super::pages::parts;
-use super::{PortalForm, browse_url, csrf, form_path, item_path_from_uri, item_url, rdl};
+use super::{PortalForm, browse_url, csrf, form_path, item_path_from_uri, item_url};
+use crate::host::Authority;
 use crate::{AppState, Error};
 
 /// Room for the multipart framing and the small fields around the file, on top of the
@@ -36,7 +37,7 @@ pub(crate) async fn create_folder(
     req: Request,
 ) -> Result<Response, Error> {
     let (session, ctx) = parts(&req)?;
-    csrf::check_origin(req.headers(), &ctx)?;
+    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
     let PortalForm(form) = PortalForm::<FolderForm>::from_request(req, &state).await?;
     csrf::check_token(&state, &session.principal, form.csrf.as_deref())?;
     let parent = form_path("parent", &form.parent)?;
@@ -62,7 +63,7 @@ pub(crate) struct PathForm {
 /// `POST /delete`: deletes an item (a folder with everything below it).
 pub(crate) async fn delete(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
     let (session, ctx) = parts(&req)?;
-    csrf::check_origin(req.headers(), &ctx)?;
+    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
     let PortalForm(form) = PortalForm::<PathForm>::from_request(req, &state).await?;
     csrf::check_token(&state, &session.principal, form.csrf.as_deref())?;
     let path = form_path("path", &form.path)?;
@@ -99,7 +100,7 @@ pub(crate) async fn properties(
     req: Request,
 ) -> Result<Response, Error> {
     let (session, ctx) = parts(&req)?;
-    csrf::check_origin(req.headers(), &ctx)?;
+    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
     let PortalForm(form) = PortalForm::<PropertiesForm>::from_request(req, &state).await?;
     csrf::check_token(&state, &session.principal, form.csrf.as_deref())?;
     let path = form_path("path", &form.path)?;
@@ -130,13 +131,25 @@ struct Upload {
     csrf: Option<String>,
     folder: Option<String>,
     overwrite: bool,
-    file: Option<(String, bytes::Bytes)>,
+    file: Option<(String, Vec<u8>)>,
 }
 
-/// `POST /upload` (multipart: `csrf`, `folder`, optional `overwrite`, `file`).
+/// Longest small field (`csrf`, `folder`, `overwrite`) of the upload form, in bytes.
+const SMALL_FIELD_LIMIT: usize = 8 * 1024;
+
+/// `POST /upload[?folder=/Path]` (multipart: `csrf`, `folder`, optional `overwrite`,
+/// `file`).
+///
+/// Refused as early as possible, in this order: a cross-site request; a declared
+/// Content-Length over the limit (413, before any of the body is read); without Write on
+/// the folder named in the URL (403, before any of the body is read — the portal's form
+/// names it there); a `file` part sent before the `csrf` token (the token and the folder
+/// are checked before one byte of the file is read); a file that grows past
+/// `MaxUploadSizeMB` (413 as soon as the chunk that crosses it arrives). Only then is the
+/// content checked (RDL, on the blocking pool) and stored.
 pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
     let (session, ctx) = parts(&req)?;
-    csrf::check_origin(req.headers(), &ctx)?;
+    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
     let limit_mb = state.max_upload_mb();
     let limit = u64::from(limit_mb) * 1024 * 1024;
     let declared = req
@@ -147,6 +160,14 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
     if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD) {
         return Err(Error::TooLarge(limit_mb));
     }
+    // Authorization before the body: the folder the form names in its URL.
+    let url_folder = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "folder")
+        .map(|(_, v)| form_path("folder", &v))
+        .transpose()?;
+    if let Some(folder) = &url_folder {
+        require_writable_folder(&session, folder).await?;
+    }
     // The declared length may be absent (chunked) or a lie: the body is also cut off as it
     // streams in.
     let body_limit = usize::try_from(limit + MULTIPART_OVERHEAD).unwrap_or(usize::MAX);
@@ -156,7 +177,8 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
     })?;
 
     let mut up = Upload::default();
-    while let Some(field) = multipart
+    let mut checked: Option<ItemPath> = url_folder.clone();
+    while let Some(mut field) = multipart
         .next_field()
         .await
         .map_err(|e| multipart_error(e, limit_mb))?
@@ -164,45 +186,62 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
             "file" => {
-                // The form puts its small fields first: refuse a forged or forbidden upload
-                // before reading megabytes of it.
-                if let (Some(token), Some(folder)) = (&up.csrf, &up.folder) {
-                    csrf::check_token(&state, &session.principal, Some(token))?;
-                    session
-                        .require(&form_path("folder", folder)?, Permission::Write)
-                        .await?;
+                if up.file.is_some() {
+                    return Err(Error::BadRequest(
+                        "the upload has more than one file; upload one file at a time".into(),
+                    ));
+                }
+                // Nothing of the file is read before the token and the folder are checked.
+                if up.csrf.is_none() {
+                    return Err(Error::CrossSite);
+                }
+                csrf::check_token(&state, &session.principal, up.csrf.as_deref())?;
+                let folder = upload_folder(url_folder.as_ref(), up.folder.as_deref())?;
+                if checked.as_ref() != Some(&folder) {
+                    require_writable_folder(&session, &folder).await?;
+                    checked = Some(folder);
                 }
                 let file_name = field.file_name().unwrap_or("").to_owned();
-                let data = field
-                    .bytes()
+                let mut data = Vec::new();
+                while let Some(chunk) = field
+                    .chunk()
                     .await
-                    .map_err(|e| multipart_error(e, limit_mb))?;
+                    .map_err(|e| multipart_error(e, limit_mb))?
+                {
+                    if (data.len() + chunk.len()) as u64 > limit {
+                        tracing::info!(user = %session.principal.name.escape_debug(), limit_mb, "upload refused: over MaxUploadSizeMB");
+                        return Err(Error::TooLarge(limit_mb));
+                    }
+                    data.extend_from_slice(&chunk);
+                }
                 up.file = Some((file_name, data));
             }
             "csrf" | "folder" | "overwrite" => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| multipart_error(e, limit_mb))?;
+                let text = small_field(&mut field, &name, limit_mb).await?;
                 match name.as_str() {
                     "csrf" => up.csrf = Some(text),
                     "folder" => up.folder = Some(text),
                     _ => up.overwrite = !text.is_empty(),
                 }
             }
-            _ => {} // unknown fields are ignored (and bounded by the body limit)
+            _ => {
+                // Unknown fields are read and dropped (bounded by the body limit).
+                while field
+                    .chunk()
+                    .await
+                    .map_err(|e| multipart_error(e, limit_mb))?
+                    .is_some()
+                {}
+            }
         }
     }
     csrf::check_token(&state, &session.principal, up.csrf.as_deref())?;
-    let folder = form_path("folder", up.folder.as_deref().unwrap_or("/"))?;
+    let folder = upload_folder(url_folder.as_ref(), up.folder.as_deref())?;
     let Some((file_name, data)) = up.file.filter(|(n, _)| !n.trim().is_empty()) else {
         return Err(Error::BadRequest(
             "no file was chosen; choose a file to upload".into(),
         ));
     };
-    if data.len() as u64 > limit {
-        return Err(Error::TooLarge(limit_mb));
-    }
     // Browsers may send a full client path ("C:\\Users\\me\\Sales.rdl"): keep the last part.
     let file_name = file_name
         .rsplit(['/', '\\'])
@@ -216,24 +255,32 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
         ItemType::Report | ItemType::DataSource => strip_extension(&file_name),
         _ => file_name.as_str(),
     };
-    if item_type == ItemType::Report {
-        rdl::validate(&data).map_err(|why| {
+    let path = folder
+        .join(item_name)
+        .map_err(|e| Error::BadRequest(format!("the file name cannot be an item name: {e}")))?;
+    if checked.as_ref() != Some(&folder) {
+        require_writable_folder(&session, &folder).await?;
+    }
+    if up.overwrite && session.catalog.get_item(&path).await?.is_some() {
+        session.require(&path, Permission::Write).await?;
+    }
+    let data = if item_type == ItemType::Report {
+        // Linear and bounded, but megabytes of XML still take milliseconds: off the runtime.
+        let (data, checked) = tokio::task::spawn_blocking(move || {
+            let r = crate::validate_upload(ItemType::Report, &data);
+            (data, r)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("the RDL check panicked: {e}")))?;
+        checked.map_err(|why| {
             Error::BadRequest(format!(
                 "'{file_name}' is not a valid report definition (RDL): {why}"
             ))
         })?;
-    }
-    let path = folder
-        .join(item_name)
-        .map_err(|e| Error::BadRequest(format!("the file name cannot be an item name: {e}")))?;
-
-    if session.catalog.get_item(&folder).await?.is_none() {
-        return Err(Error::NotFound(folder.to_string()));
-    }
-    session.require(&folder, Permission::Write).await?;
-    if up.overwrite && session.catalog.get_item(&path).await?.is_some() {
-        session.require(&path, Permission::Write).await?;
-    }
+        data
+    } else {
+        data
+    };
     let mime = (item_type == ItemType::Resource).then(|| guess_mime(&file_name));
     let item = session
         .catalog
@@ -250,6 +297,55 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
     state.catalog_changed();
     tracing::info!(user = %session.principal.name, path = %item.path, kind = %item.item_type, size = item.size, "item uploaded");
     Ok(Redirect::to(&browse_url(&ctx, &folder)).into_response())
+}
+
+/// The folder an upload goes to: the URL's, the form's (they must agree when both are
+/// given), else the root.
+fn upload_folder(url: Option<&ItemPath>, form: Option<&str>) -> Result<ItemPath, Error> {
+    let form = form.map(|f| form_path("folder", f)).transpose()?;
+    match (url, form) {
+        (Some(u), Some(f)) if *u != f => Err(Error::BadRequest(
+            "the folder in the upload URL and the folder in the form differ; upload from the folder's page".into(),
+        )),
+        (Some(u), _) => Ok(u.clone()),
+        (None, Some(f)) => Ok(f),
+        (None, None) => Ok(ItemPath::root()),
+    }
+}
+
+/// 404 when `folder` is missing or not a folder, 403 without Write on it.
+async fn require_writable_folder(
+    session: &crate::auth::Session,
+    folder: &ItemPath,
+) -> Result<(), Error> {
+    match session.catalog.get_item(folder).await? {
+        Some(i) if i.item_type == ItemType::Folder => {}
+        _ => return Err(Error::NotFound(folder.to_string())),
+    }
+    session.require(folder, Permission::Write).await
+}
+
+/// A small text field, read chunk by chunk and refused past [`SMALL_FIELD_LIMIT`].
+async fn small_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+    limit_mb: u32,
+) -> Result<String, Error> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| multipart_error(e, limit_mb))?
+    {
+        if buf.len() + chunk.len() > SMALL_FIELD_LIMIT {
+            return Err(Error::BadRequest(format!(
+                "the form field '{name}' is longer than {SMALL_FIELD_LIMIT} bytes"
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf)
+        .map_err(|_| Error::BadRequest(format!("the form field '{name}' is not UTF-8 text")))
 }
 
 fn multipart_error(e: MultipartError, limit_mb: u32) -> Error {
@@ -334,14 +430,15 @@ pub(crate) async fn download(req: Request) -> Result<Response, Error> {
             "'{path}' is a folder; only reports, data sources and resources can be downloaded"
         )));
     }
-    let content = session.catalog.get_content(&path).await?;
+    let size = u64::try_from(item.size).unwrap_or(0);
     let file_name = match item.item_type {
         ItemType::Report => format!("{}.rdl", item.name),
         ItemType::DataSource => format!("{}.rds", item.name),
         _ => item.name.clone(),
     };
-    let mut resp = Response::new(Body::from(content));
+    let mut resp = Response::new(content_stream(session.catalog.clone(), item.clone(), size));
     let h = resp.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(download_type(item.item_type, item.mime_type.as_deref())),
@@ -350,9 +447,52 @@ pub(crate) async fn download(req: Request) -> Result<Response, Error> {
     // Even if a browser were to render it, nothing in it may run.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox"),
+        HeaderValue::from_static("sandbox; default-src 'none'"),
     );
     Ok(resp)
+}
+
+/// Bytes read from the catalog per chunk of a download.
+const DOWNLOAD_CHUNK: u32 = 64 * 1024;
+
+/// The content of `item` as a body read [`DOWNLOAD_CHUNK`] bytes at a time, each chunk only
+/// when the connection asks for the next one (HTTP/2 flow control, TCP back-pressure): a
+/// download holds one chunk, whatever the size of the item and however slow the client.
+/// If the item is replaced or deleted mid-way the body ends with an error, so the client
+/// sees a truncated response (shorter than its Content-Length), never a mix of versions.
+fn content_stream(catalog: catalog::SharedCatalog, item: catalog::CatalogItem, size: u64) -> Body {
+    let stream = futures_util::stream::unfold(0u64, move |offset| {
+        let catalog = catalog.clone();
+        let item = item.clone();
+        async move {
+            if offset >= size {
+                return None;
+            }
+            let outcome = catalog
+                .read_content_range(&item, offset, DOWNLOAD_CHUNK)
+                .await;
+            Some(match outcome {
+                Ok(Some(chunk)) if !chunk.is_empty() => {
+                    let next = offset + chunk.len() as u64;
+                    (Ok(bytes::Bytes::from(chunk)), next)
+                }
+                Ok(Some(_)) | Ok(None) => {
+                    tracing::info!(path = %item.path, "download cut: the item changed while it was sent");
+                    (
+                        Err(std::io::Error::other(
+                            "the item was replaced or deleted during the download",
+                        )),
+                        size,
+                    )
+                }
+                Err(e) => {
+                    tracing::error!(path = %item.path, error = %e, "download cut: the catalog failed");
+                    (Err(std::io::Error::other(e.to_string())), size)
+                }
+            })
+        }
+    });
+    Body::from_stream(stream)
 }
 
 /// `attachment; filename="ascii-fallback"; filename*=UTF-8''percent-encoded` (RFC 6266).

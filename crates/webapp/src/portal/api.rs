@@ -21,6 +21,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::pages::{parts, readable_children};
 use crate::auth::Session;
+use crate::host::Authority;
 use crate::{AppState, Error};
 
 /// `GET /api/v2.0/{*rest}`.
@@ -35,7 +36,7 @@ pub(crate) async fn get(State(state): State<AppState>, req: Request) -> Result<R
 
     let json = match resource.as_ref() {
         "Me" => me(&state, &session, &api_base),
-        "System" => system(&state, &ctx, req.headers(), &api_base),
+        "System" => system(&state, &ctx, req.extensions().get::<Authority>(), &api_base),
         "CatalogItems" => collection(&session, &ItemPath::root(), &api_base).await?,
         r => {
             let (entity, key, tail) = split_entity(r).ok_or_else(not_found)?;
@@ -176,17 +177,16 @@ fn me(state: &AppState, session: &Session, api_base: &str) -> Value {
     })
 }
 
+/// `System`: absolute URLs are built from the validated authority the client named, port
+/// included (HTTP/2 `:authority` or `Host`, see [`crate::host`]).
 fn system(
     state: &AppState,
     ctx: &httpsys::RequestContext,
-    headers: &http::HeaderMap,
+    authority: Option<&Authority>,
     api_base: &str,
 ) -> Value {
     let scheme = if ctx.secure { "https" } else { "http" };
-    let authority = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or(&ctx.host);
+    let authority = authority.map_or(ctx.host.as_str(), |a| a.text.as_str());
     let ws = state.webservice_vdir();
     json!({
         "@odata.context": format!("{api_base}/$metadata#Model.SystemInfo"),

@@ -19,7 +19,6 @@ mod assets;
 pub(crate) mod csrf;
 pub(crate) mod layout;
 mod pages;
-pub(crate) mod rdl;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
@@ -54,6 +53,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::gate))
         // Added after the gate: served without credentials.
         .route("/assets/{file}", get(assets::serve))
+        // Before everything but error rendering: no unchecked Host reaches anything.
+        .layer(axum::middleware::from_fn(crate::host::guard))
         .layer(from_fn_with_state(state.clone(), error::render_errors))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .with_state(state)

@@ -135,7 +135,7 @@ async fn folder_view(
                 }
                 details.action {
                     summary { "Upload" }
-                    form.panel method="post" action={ (b) "/upload" } enctype="multipart/form-data" {
+                    form.panel method="post" action={ (b) "/upload?folder=" (encode_component(path.as_str())) } enctype="multipart/form-data" {
                         input type="hidden" name=(csrf::FIELD) value=(token);
                         input type="hidden" name="folder" value=(path.as_str());
                         label { "File" input type="file" name="file" required; }
