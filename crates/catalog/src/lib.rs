@@ -18,6 +18,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use path::{ItemPath, MAX_PATH_CHARS, MAX_SEGMENT_CHARS};
 pub use types::*;
@@ -77,6 +78,20 @@ pub enum Error {
     /// The database could not be reached (host, port, credentials, timeout).
     #[error("cannot connect to the report server database at {target}: {cause}")]
     Connect { target: String, cause: String },
+    /// An open catalog stopped answering: no pooled connection within the acquire timeout
+    /// (server down, wrong port, network), a connection lost mid-statement, or a statement
+    /// that waited longer than the statement timeout for a lock. Retrying later may work;
+    /// web surfaces answer 503. The text names the problem, never a password.
+    #[error(
+        "the report server database is not answering ({0}); check it with `reportctl database status`"
+    )]
+    Unavailable(String),
+    /// Removing the user, or their System Administrator role, would leave the report
+    /// server without any System Administrator.
+    #[error(
+        "'{0}' is the last System Administrator; add another one first (`reportctl user add NAME --role \"System Administrator\"`)"
+    )]
+    LastAdministrator(String),
     /// Any other database failure.
     #[error("report server database error: {0}")]
     Db(String),
@@ -146,12 +161,49 @@ pub trait Catalog: Send + Sync + 'static {
     async fn get_user(&self, name: &str) -> Result<Option<User>>;
     async fn list_users(&self) -> Result<Vec<User>>;
     async fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<()>;
+    /// Sets the system roles of `name`. Refuses ([`Error::LastAdministrator`]) to take
+    /// System Administrator from the last user who holds it.
     async fn set_system_roles(&self, name: &str, roles: &[Role]) -> Result<()>;
+    /// Deletes the user and their role assignments. Refuses
+    /// ([`Error::LastAdministrator`]) to delete the last System Administrator; the check
+    /// and the delete are one transaction, so two concurrent removals of the last two
+    /// administrators cannot both succeed.
     async fn delete_user(&self, name: &str) -> Result<()>;
+    /// How many users hold the System Administrator role.
+    async fn count_system_administrators(&self) -> Result<i64>;
 }
 
 /// A shared handle to whichever implementation the configuration names.
 pub type SharedCatalog = Arc<dyn Catalog>;
+
+/// Default of [`OpenOptions::statement_timeout`].
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a catalog is opened. [`open`] uses [`OpenOptions::new`]; a server passes a short
+/// `connect_timeout` so that a database that is down is answered within a second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Create a missing SQLite file or PostgreSQL database (see [`open`]).
+    pub create: bool,
+    /// Longest wait to open the catalog, and later for a pooled connection (sqlx
+    /// `acquire_timeout`): past it a request fails with [`Error::Connect`] or
+    /// [`Error::Unavailable`] instead of waiting behind another request's reconnect.
+    pub connect_timeout: Duration,
+    /// Longest a statement may run or wait for a lock: PostgreSQL `statement_timeout` and
+    /// `lock_timeout` on every pooled connection, SQLite `busy_timeout`.
+    pub statement_timeout: Duration,
+}
+
+impl OpenOptions {
+    /// `create` with the defaults: 10 s to connect, [`DEFAULT_STATEMENT_TIMEOUT`].
+    pub fn new(create: bool) -> Self {
+        OpenOptions {
+            create,
+            connect_timeout: postgres::CONNECT_TIMEOUT,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+        }
+    }
+}
 
 /// Opens (and migrates forward) the catalog at `url`: `sqlite:PATH` or `postgres://...`.
 ///
@@ -162,11 +214,18 @@ pub type SharedCatalog = Arc<dyn Catalog>;
 /// host and port (or file) and the cause. Relative SQLite paths are taken as given: resolve
 /// them against the data dir first.
 pub async fn open(url: &str, create: bool) -> Result<SharedCatalog> {
+    open_with(url, &OpenOptions::new(create)).await
+}
+
+/// [`open`] with explicit timeouts ([`OpenOptions`]).
+pub async fn open_with(url: &str, options: &OpenOptions) -> Result<SharedCatalog> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteCatalog::open(url, create).await?))
+        Ok(Arc::new(
+            sqlite::SqliteCatalog::open_with(url, options).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(
-            postgres::PostgresCatalog::open(url, create).await?,
+            postgres::PostgresCatalog::open_with(url, options).await?,
         ))
     } else {
         // Only the scheme is shown: the rest may hold a password.

@@ -91,6 +91,16 @@ enum ConnectFailure {
 impl PostgresCatalog {
     /// Opens the catalog at a `postgres://` URL. See [`crate::open`] for `create`.
     pub async fn open(url: &str, create: bool) -> Result<Self> {
+        Self::open_with(url, &crate::OpenOptions::new(create)).await
+    }
+
+    /// [`open`](PostgresCatalog::open) with explicit timeouts: opening and later each pool
+    /// acquire give up after `connect_timeout` (so a request never waits long behind a
+    /// reconnect), and every pooled connection runs with `statement_timeout` and
+    /// `lock_timeout` set to `statement_timeout`.
+    pub async fn open_with(url: &str, options: &crate::OpenOptions) -> Result<Self> {
+        let create = options.create;
+        let connect_timeout = options.connect_timeout;
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| {
                 Error::Invalid(format!(
@@ -99,13 +109,13 @@ impl PostgresCatalog {
             })?
             .application_name("reportd");
         let target = Target::of(&opts);
-        let deadline = Instant::now() + CONNECT_TIMEOUT;
+        let deadline = Instant::now() + connect_timeout;
 
-        let mut conn = match connect_once(&opts, &target, deadline).await {
+        let mut conn = match connect_once(&opts, &target, deadline, connect_timeout).await {
             Ok(c) => c,
             Err(ConnectFailure::NoDatabase) if create => {
-                create_database(&opts, &target, deadline).await?;
-                match connect_once(&opts, &target, deadline).await {
+                create_database(&opts, &target, deadline, connect_timeout).await?;
+                match connect_once(&opts, &target, deadline, connect_timeout).await {
                     Ok(c) => c,
                     Err(ConnectFailure::NoDatabase) => {
                         return Err(Error::Db(format!(
@@ -129,10 +139,16 @@ impl PostgresCatalog {
         prepared?;
 
         // The probe just connected, so the pool may connect lazily. Acquiring waits at most
-        // CONNECT_TIMEOUT later on too (a pool exhausted or a server gone).
+        // connect_timeout later on too (a pool exhausted or a server gone): the request then
+        // fails with Error::Unavailable instead of queueing behind reconnect attempts.
+        let ms = options.statement_timeout.as_millis().max(1);
+        let opts = opts.options([
+            ("statement_timeout", format!("{ms}ms")),
+            ("lock_timeout", format!("{ms}ms")),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(connect_timeout)
             .connect_lazy_with(opts);
         Ok(PostgresCatalog {
             pool,
@@ -168,6 +184,7 @@ async fn connect_once(
     opts: &PgConnectOptions,
     target: &Target,
     deadline: Instant,
+    timeout: Duration,
 ) -> std::result::Result<PgConnection, ConnectFailure> {
     match tokio::time::timeout_at(deadline, PgConnection::connect_with(opts)).await {
         Ok(Ok(c)) => Ok(c),
@@ -178,8 +195,8 @@ async fn connect_once(
         Err(_) => Err(ConnectFailure::Other(Error::Connect {
             target: target.full(),
             cause: format!(
-                "no answer within {} seconds; check that the host is reachable and PostgreSQL listens on that port",
-                CONNECT_TIMEOUT.as_secs()
+                "no answer within {:.1} seconds; check that the host is reachable and PostgreSQL listens on that port",
+                timeout.as_secs_f64()
             ),
         })),
     }
@@ -212,6 +229,7 @@ async fn create_database(
     opts: &PgConnectOptions,
     target: &Target,
     deadline: Instant,
+    timeout: Duration,
 ) -> Result<()> {
     let name = &target.database;
     if name.is_empty() || name.len() > 63 || name.contains('\0') {
@@ -223,7 +241,7 @@ async fn create_database(
     let mut last = None;
     for maintenance in ["postgres", "template1"] {
         let admin_opts = opts.clone().database(maintenance);
-        let mut admin = match connect_once(&admin_opts, target, deadline).await {
+        let mut admin = match connect_once(&admin_opts, target, deadline, timeout).await {
             Ok(c) => c,
             Err(ConnectFailure::NoDatabase) => continue,
             Err(ConnectFailure::Other(e)) => {
@@ -389,8 +407,34 @@ async fn insert_root(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
+/// Maps a driver error. Failures of the connection rather than of the statement (no pooled
+/// connection in time, connection lost, server shutting down, statement or lock timeout)
+/// are [`Error::Unavailable`], naming the problem.
 fn db(e: sqlx::Error) -> Error {
-    Error::Db(e.to_string())
+    let problem = match &e {
+        sqlx::Error::PoolTimedOut => {
+            "no connection to PostgreSQL within the connect timeout: the server is down, refuses connections or is unreachable"
+        }
+        sqlx::Error::PoolClosed => "the catalog is being closed",
+        sqlx::Error::Io(_) => "the connection to PostgreSQL was lost",
+        sqlx::Error::Tls(_) => "the TLS connection to PostgreSQL failed",
+        sqlx::Error::Database(d) => match d.code().as_deref() {
+            Some("57014") => {
+                "a statement ran longer than the statement timeout (probably waiting for a lock another session holds)"
+            }
+            Some("55P03") => {
+                "a statement waited longer than the lock timeout for a lock another session holds"
+            }
+            Some("57P01" | "57P02" | "57P03") => {
+                "the PostgreSQL server is shutting down, restarting or terminated the connection"
+            }
+            Some("53300") => "PostgreSQL has no free connection slot (max_connections)",
+            Some(c) if c.starts_with("08") => "the connection to PostgreSQL failed",
+            _ => return Error::Db(e.to_string()),
+        },
+        _ => return Error::Db(e.to_string()),
+    };
+    Error::Unavailable(problem.to_owned())
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -868,6 +912,9 @@ impl Catalog for PostgresCatalog {
     async fn set_system_roles(&self, name: &str, roles: &[Role]) -> Result<()> {
         let roles = common::check_system_roles(roles)?;
         let mut tx = self.write().await?;
+        if !roles.contains(&Role::SystemAdministrator) {
+            refuse_last_admin(&mut tx, name).await?;
+        }
         let done = sqlx::query("UPDATE users SET system_roles = $1 WHERE name_key = $2")
             .bind(common::roles_to_text(&roles))
             .bind(common::user_key(name))
@@ -883,6 +930,7 @@ impl Catalog for PostgresCatalog {
     async fn delete_user(&self, name: &str) -> Result<()> {
         let key = common::user_key(name);
         let mut tx = self.write().await?;
+        refuse_last_admin(&mut tx, name).await?;
         let done = sqlx::query("DELETE FROM users WHERE name_key = $1")
             .bind(&key)
             .execute(&mut *tx)
@@ -899,4 +947,39 @@ impl Catalog for PostgresCatalog {
             .map_err(db)?;
         tx.commit().await.map_err(db)
     }
+
+    async fn count_system_administrators(&self) -> Result<i64> {
+        sqlx::query_scalar(COUNT_ADMINS)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+}
+
+/// Users holding System Administrator (roles are stored as comma-joined tokens).
+const COUNT_ADMINS: &str =
+    "SELECT COUNT(*) FROM users WHERE ',' || system_roles || ',' LIKE '%,SystemAdministrator,%'";
+
+/// [`Error::LastAdministrator`] when `name` is the only System Administrator. Runs inside
+/// a write transaction, which holds the generation row lock: no other write (from any
+/// node) can change the answer before commit.
+async fn refuse_last_admin(conn: &mut PgConnection, name: &str) -> Result<()> {
+    let is_admin: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM users WHERE name_key = $1 AND ',' || system_roles || ',' LIKE '%,SystemAdministrator,%'",
+    )
+    .bind(common::user_key(name))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let Some(stored) = is_admin else {
+        return Ok(());
+    };
+    let admins: i64 = sqlx::query_scalar(COUNT_ADMINS)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+    if admins <= 1 {
+        return Err(Error::LastAdministrator(stored));
+    }
+    Ok(())
 }

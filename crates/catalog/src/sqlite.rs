@@ -30,7 +30,8 @@ use crate::{
 };
 
 /// How long a statement waits for another connection's (or process's) lock before failing
-/// with "database is locked". Writes are short; 5 s covers a burst of them.
+/// with "database is locked" when opened with [`SqliteCatalog::open`]. Writes are short;
+/// 5 s covers a burst of them. [`crate::OpenOptions::statement_timeout`] sets it otherwise.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Pool size. SQLite has one writer at a time; the extra connections let page renders
@@ -54,6 +55,16 @@ impl SqliteCatalog {
     /// Opens `sqlite:PATH` (also `sqlite://PATH`; a `?query` is ignored). See
     /// [`open_path`](SqliteCatalog::open_path).
     pub async fn open(url: &str, create: bool) -> Result<Self> {
+        let options = crate::OpenOptions {
+            statement_timeout: BUSY_TIMEOUT,
+            ..crate::OpenOptions::new(create)
+        };
+        Self::open_with(url, &options).await
+    }
+
+    /// [`open`](SqliteCatalog::open) with explicit timeouts: `statement_timeout` is the busy
+    /// timeout, `connect_timeout` the pool's acquire timeout.
+    pub async fn open_with(url: &str, options: &crate::OpenOptions) -> Result<Self> {
         // The URL is not echoed: a mistaken postgres:// one may hold a password.
         let rest = url.strip_prefix("sqlite:").ok_or_else(|| {
             Error::Invalid("the database URL is not a SQLite URL; use sqlite:PATH".into())
@@ -66,7 +77,7 @@ impl SqliteCatalog {
                     .into(),
             ));
         }
-        Self::open_path(Path::new(rest), create).await
+        Self::open_path_with(Path::new(rest), options).await
     }
 
     /// Opens the catalog in the file `path`, migrating it forward if needed.
@@ -76,9 +87,18 @@ impl SqliteCatalog {
     /// `reportctl database create`. A file holding other tables is refused
     /// ([`Error::Foreign`]) and left untouched.
     pub async fn open_path(path: &Path, create: bool) -> Result<Self> {
+        let options = crate::OpenOptions {
+            statement_timeout: BUSY_TIMEOUT,
+            ..crate::OpenOptions::new(create)
+        };
+        Self::open_path_with(path, &options).await
+    }
+
+    async fn open_path_with(path: &Path, options: &crate::OpenOptions) -> Result<Self> {
+        let create = options.create;
         let target = path.display().to_string();
         let created_now = ensure_file(path, &target, create)?;
-        match Self::open_existing(path.to_owned(), target, create).await {
+        match Self::open_existing(path.to_owned(), target, options).await {
             Ok(c) => Ok(c),
             Err(e) => {
                 if created_now {
@@ -94,7 +114,13 @@ impl SqliteCatalog {
         }
     }
 
-    async fn open_existing(path: PathBuf, target: String, create: bool) -> Result<Self> {
+    async fn open_existing(
+        path: PathBuf,
+        target: String,
+        options: &crate::OpenOptions,
+    ) -> Result<Self> {
+        let create = options.create;
+        let busy = options.statement_timeout;
         let connect_err = |e: sqlx::Error| Error::Connect {
             target: target.clone(),
             cause: e.to_string(),
@@ -104,7 +130,7 @@ impl SqliteCatalog {
         let base = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(false)
-            .busy_timeout(BUSY_TIMEOUT)
+            .busy_timeout(busy)
             .foreign_keys(true);
 
         let mut probe = SqliteConnection::connect_with(&base)
@@ -119,7 +145,9 @@ impl SqliteCatalog {
         let opts = base.synchronous(SqliteSynchronous::Normal);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
+            // No reconnects for a local file: a connection is busy only while a statement
+            // runs or waits for the write lock, so wait as long as that may take.
+            .acquire_timeout(options.statement_timeout + options.connect_timeout)
             // A connection to a local file does not go stale: skip the ping that sqlx would
             // otherwise run on every acquire (it doubled the cost of each query).
             .test_before_acquire(false)
@@ -341,17 +369,24 @@ async fn insert_root(conn: &mut SqliteConnection) -> Result<()> {
     Ok(())
 }
 
-/// Maps a driver error. "Database is locked" gets a message saying what happened.
+/// Maps a driver error. "Database is locked" (the busy timeout passed) and a pool that
+/// gave no connection in time are [`Error::Unavailable`], naming what happened.
 fn db(e: sqlx::Error) -> Error {
     if let sqlx::Error::Database(d) = &e
         && matches!(d.code().as_deref(), Some("5" | "517" | "6"))
     {
-        return Error::Db(format!(
-            "the catalog file stayed locked by another writer for more than {} s; try again",
-            BUSY_TIMEOUT.as_secs()
-        ));
+        return Error::Unavailable(
+            "the catalog file stayed locked by another writer for longer than the statement timeout; try again".into(),
+        );
     }
-    Error::Db(e.to_string())
+    match e {
+        sqlx::Error::PoolTimedOut => Error::Unavailable(
+            "no connection to the catalog file became free in time (the pool is busy)".into(),
+        ),
+        sqlx::Error::PoolClosed => Error::Unavailable("the catalog is being closed".into()),
+        sqlx::Error::Io(io) => Error::Unavailable(format!("the catalog file cannot be read: {io}")),
+        e => Error::Db(e.to_string()),
+    }
 }
 
 /// True for a UNIQUE constraint failure.
@@ -844,6 +879,9 @@ impl Catalog for SqliteCatalog {
     async fn set_system_roles(&self, name: &str, roles: &[Role]) -> Result<()> {
         let roles = common::check_system_roles(roles)?;
         let mut tx = self.write().await?;
+        if !roles.contains(&Role::SystemAdministrator) {
+            refuse_last_admin(&mut tx, name).await?;
+        }
         let done = sqlx::query("UPDATE users SET system_roles = ? WHERE name_key = ?")
             .bind(common::roles_to_text(&roles))
             .bind(common::user_key(name))
@@ -859,6 +897,7 @@ impl Catalog for SqliteCatalog {
     async fn delete_user(&self, name: &str) -> Result<()> {
         let key = common::user_key(name);
         let mut tx = self.write().await?;
+        refuse_last_admin(&mut tx, name).await?;
         let done = sqlx::query("DELETE FROM users WHERE name_key = ?")
             .bind(&key)
             .execute(&mut *tx)
@@ -875,4 +914,38 @@ impl Catalog for SqliteCatalog {
             .map_err(db)?;
         tx.commit().await.map_err(db)
     }
+
+    async fn count_system_administrators(&self) -> Result<i64> {
+        sqlx::query_scalar(COUNT_ADMINS)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+}
+
+/// Users holding System Administrator (roles are stored as comma-joined tokens).
+const COUNT_ADMINS: &str =
+    "SELECT COUNT(*) FROM users WHERE ',' || system_roles || ',' LIKE '%,SystemAdministrator,%'";
+
+/// [`Error::LastAdministrator`] when `name` is the only System Administrator. Runs inside
+/// the write transaction (which holds the write lock), so the answer stays true until commit.
+async fn refuse_last_admin(conn: &mut SqliteConnection, name: &str) -> Result<()> {
+    let is_admin: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM users WHERE name_key = ? AND ',' || system_roles || ',' LIKE '%,SystemAdministrator,%'",
+    )
+    .bind(common::user_key(name))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let Some(stored) = is_admin else {
+        return Ok(());
+    };
+    let admins: i64 = sqlx::query_scalar(COUNT_ADMINS)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+    if admins <= 1 {
+        return Err(Error::LastAdministrator(stored));
+    }
+    Ok(())
 }

@@ -162,6 +162,8 @@ conformance!(
     concurrent_writers_on_two_handles_all_succeed,
     hostile_inputs_are_refused,
     reopening_with_create_keeps_the_catalog,
+    the_last_system_administrator_stays,
+    concurrent_removals_keep_one_administrator,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -982,6 +984,86 @@ async fn users_add_get_roles_and_hashes(f: Fixture) {
     assert_eq!(c.list_users().await.unwrap().len(), 1);
 }
 
+async fn add(c: &SharedCatalog, name: &str, roles: &[Role]) {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = HASH.get_or_init(|| password::hash("a long password").unwrap());
+    c.add_user(&NewUser {
+        name: name.into(),
+        password_hash: hash.clone(),
+        system_roles: roles.to_vec(),
+    })
+    .await
+    .unwrap();
+}
+
+async fn the_last_system_administrator_stays(f: Fixture) {
+    let c = &f.cat;
+    add(c, "Root", &[Role::SystemAdministrator]).await;
+    add(c, "reader", &[]).await;
+    assert_eq!(c.count_system_administrators().await.unwrap(), 1);
+    let before = c.generation().await.unwrap();
+    let e = c.delete_user("root").await.unwrap_err();
+    assert!(
+        matches!(&e, Error::LastAdministrator(n) if n == "Root"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("add another one first"), "{e}");
+    let e = c
+        .set_system_roles("ROOT", &[Role::SystemUser])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::LastAdministrator(_)), "{e:?}");
+    assert_eq!(
+        c.generation().await.unwrap(),
+        before,
+        "refused writes change nothing"
+    );
+    assert!(c.get_user("root").await.unwrap().unwrap().is_system_admin());
+    // Users who are not the last administrator go as before.
+    c.delete_user("reader").await.unwrap();
+    // With a second administrator the first may go, or lose the role.
+    add(c, "second", &[Role::SystemAdministrator, Role::SystemUser]).await;
+    assert_eq!(c.count_system_administrators().await.unwrap(), 2);
+    c.set_system_roles("Root", &[Role::SystemUser])
+        .await
+        .unwrap();
+    assert_eq!(c.count_system_administrators().await.unwrap(), 1);
+    assert!(matches!(
+        c.delete_user("second").await,
+        Err(Error::LastAdministrator(_))
+    ));
+    c.set_system_roles("Root", &[Role::SystemAdministrator])
+        .await
+        .unwrap();
+    c.delete_user("second").await.unwrap();
+    assert_eq!(c.count_system_administrators().await.unwrap(), 1);
+    // A changed password invalidates: the generation moves.
+    let g = c.generation().await.unwrap();
+    c.set_password_hash("root", &password::hash("another long one").unwrap())
+        .await
+        .unwrap();
+    assert!(c.generation().await.unwrap() > g);
+}
+
+async fn concurrent_removals_keep_one_administrator(f: Fixture) {
+    let c = &f.cat;
+    add(c, "a1", &[Role::SystemAdministrator]).await;
+    add(c, "a2", &[Role::SystemAdministrator]).await;
+    // Two handles, as two processes (or nodes) would remove at once.
+    let other = f.reopen().await;
+    let (r1, r2) = tokio::join!(c.delete_user("a1"), other.delete_user("a2"));
+    assert!(
+        r1.is_ok() != r2.is_ok(),
+        "exactly one removal succeeds: {r1:?} {r2:?}"
+    );
+    let refused = if r1.is_err() { r1 } else { r2 };
+    assert!(
+        matches!(refused, Err(Error::LastAdministrator(_))),
+        "{refused:?}"
+    );
+    assert_eq!(c.count_system_administrators().await.unwrap(), 1);
+}
+
 async fn generation_changes_on_every_write_and_never_on_reads(f: Fixture) {
     let c = &f.cat;
     let mut last = c.generation().await.unwrap();
@@ -1531,4 +1613,217 @@ async fn postgres_database_name_needing_quotes_is_created() {
         std::panic::resume_unwind(e.into_panic());
     }
     assert!(existed, "the database was created under its exact name");
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL outages: a server that stops answering, a long lock, killed connections
+
+/// A TCP forwarder on 127.0.0.1:0 to `upstream` that can be cut: `cut()` closes the
+/// listener and every forwarded connection, so the port refuses connections as a stopped
+/// server's would.
+struct Cuttable {
+    port: u16,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Cuttable {
+    async fn start(upstream: std::net::SocketAddr) -> Cuttable {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => return, // drops the listener: refused from now
+                    accepted = listener.accept() => {
+                        let Ok((mut inbound, _)) = accepted else { return };
+                        let mut stop_conn = stopped.clone();
+                        tokio::spawn(async move {
+                            let Ok(mut out) = tokio::net::TcpStream::connect(upstream).await else {
+                                return;
+                            };
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut inbound, &mut out) => {}
+                                _ = stop_conn.changed() => {}
+                            }
+                        });
+                    }
+                }
+            }
+        });
+        Cuttable { port, stop }
+    }
+
+    fn cut(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+fn pg_upstream(base: &str) -> std::net::SocketAddr {
+    let opts = sqlx::postgres::PgConnectOptions::from_str(base).unwrap();
+    let host = if opts.get_host() == "localhost" {
+        "127.0.0.1"
+    } else {
+        opts.get_host()
+    };
+    format!("{host}:{}", opts.get_port()).parse().unwrap()
+}
+
+/// `url` pointed at 127.0.0.1:`port` instead of its host and port.
+fn via_port(url: &str, port: u16) -> String {
+    let scheme_end = url.find("://").unwrap() + 3;
+    let rest = &url[scheme_end..];
+    let auth_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..auth_end];
+    let userinfo = authority.rsplit_once('@').map(|(u, _)| format!("{u}@"));
+    format!(
+        "{}{}127.0.0.1:{port}{}",
+        &url[..scheme_end],
+        userinfo.unwrap_or_default(),
+        &rest[auth_end..]
+    )
+}
+
+/// Runs `test(base, url of a fresh catalog)` and drops the database afterwards.
+async fn with_pg_catalog<F, Fut>(test: F)
+where
+    F: FnOnce(String, String) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(base) = pg_base_url() else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("REPORTD_TEST_PG_URL must be set in CI");
+        }
+        println!("skipped: REPORTD_TEST_PG_URL not set");
+        return;
+    };
+    let name = unique_db_name();
+    let url = pg_url_with_db(&base, &name);
+    drop(catalog::open(&url, true).await.expect("create the catalog"));
+    let outcome = tokio::spawn(test(base.clone(), url)).await;
+    drop_pg_database(&base, &name).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn server_options() -> catalog::OpenOptions {
+    catalog::OpenOptions {
+        create: false,
+        connect_timeout: Duration::from_millis(750),
+        statement_timeout: Duration::from_secs(1),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_that_stops_answering_is_unavailable_within_a_second() {
+    with_pg_catalog(|base, url| async move {
+        let proxy = Cuttable::start(pg_upstream(&base)).await;
+        let c = catalog::open_with(&via_port(&url, proxy.port), &server_options())
+            .await
+            .expect("open through the forwarder");
+        c.item_count().await.expect("served while up");
+        proxy.cut();
+        // Every request fails fast and by itself, also several at once: none waits behind
+        // another's reconnect attempts.
+        let started = Instant::now();
+        let results = futures_join_all((0..8).map(|_| {
+            let c = c.clone();
+            async move {
+                let t = Instant::now();
+                (c.list_users().await, t.elapsed())
+            }
+        }))
+        .await;
+        for (r, took) in results {
+            let e = r.expect_err("the server is gone");
+            assert!(matches!(e, Error::Unavailable(_)), "{e:?}");
+            assert!(e.to_string().contains("reportctl database status"), "{e}");
+            assert!(took < Duration::from_secs(1), "took {took:?}");
+        }
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        // Opening anew fails fast too, naming host and port.
+        let t = Instant::now();
+        let e = catalog::open_with(&via_port(&url, proxy.port), &server_options())
+            .await
+            .err()
+            .unwrap();
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+        assert!(
+            e.to_string().contains(&format!("127.0.0.1:{}", proxy.port)),
+            "{e}"
+        );
+    })
+    .await;
+}
+
+/// `join_all` without a futures dependency: spawn each, await in order.
+async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_long_lock_is_bounded_by_the_statement_timeout() {
+    with_pg_catalog(|_base, url| async move {
+        let c = catalog::open_with(&url, &server_options()).await.unwrap();
+        // Another session holds the row every write locks first.
+        let opts = sqlx::postgres::PgConnectOptions::from_str(&url).unwrap();
+        let mut other = sqlx::PgConnection::connect_with(&opts).await.unwrap();
+        (&mut other)
+            .execute(sqlx::raw_sql(
+                "BEGIN; UPDATE generation SET value = value + 1 WHERE id = 1;",
+            ))
+            .await
+            .unwrap();
+        let t = Instant::now();
+        let e = c.create_folder(&p("/Blocked"), "t").await.unwrap_err();
+        let took = t.elapsed();
+        assert!(matches!(e, Error::Unavailable(_)), "{e:?}");
+        assert!(e.to_string().contains("lock"), "{e}");
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        // Reads do not wait for the writer.
+        c.list_children(&ItemPath::root()).await.unwrap();
+        (&mut other)
+            .execute(sqlx::raw_sql("ROLLBACK"))
+            .await
+            .unwrap();
+        c.create_folder(&p("/Blocked"), "t").await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_terminated_connections_are_replaced() {
+    with_pg_catalog(|base, url| async move {
+        let c = catalog::open_with(&url, &server_options()).await.unwrap();
+        c.item_count().await.unwrap();
+        let db = url.rsplit('/').next().unwrap().to_owned();
+        let mut admin = pg_admin(&base).await;
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&db)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        assert!(!killed.is_empty(), "the pool had a connection to kill");
+        // The pool notices the dead connection and makes a new one.
+        let t = Instant::now();
+        c.item_count().await.expect("served after the connections were killed");
+        assert!(t.elapsed() < Duration::from_secs(1));
+    })
+    .await;
 }

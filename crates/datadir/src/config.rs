@@ -47,6 +47,74 @@ pub struct Settings {
     /// Log format of the server: `human` or `json`.
     #[serde(default = "default_log_format")]
     pub log_format: String,
+    // Connection limits and log rotation: ranges and defaults in `crate::limits`.
+    /// A TLS handshake must complete within this many seconds (a silent client is closed then).
+    #[serde(default = "crate::limits::defaults::tls_handshake_timeout_seconds")]
+    pub tls_handshake_timeout_seconds: u32,
+    /// A request head must arrive within this many seconds of its first byte.
+    #[serde(default = "crate::limits::defaults::header_timeout_seconds")]
+    pub header_timeout_seconds: u32,
+    /// HTTP/1.1: idle seconds allowed between keep-alive requests.
+    #[serde(default = "crate::limits::defaults::keep_alive_timeout_seconds")]
+    pub keep_alive_timeout_seconds: u32,
+    /// HTTP/2: seconds with no stream open before GOAWAY and close.
+    #[serde(default = "crate::limits::defaults::http2_idle_timeout_seconds")]
+    pub http2_idle_timeout_seconds: u32,
+    /// Seconds a request body may deliver no data before the request fails.
+    #[serde(default = "crate::limits::defaults::body_read_timeout_seconds")]
+    pub body_read_timeout_seconds: u32,
+    /// Slowest request body accepted after a 10 s grace, bytes/s (0: no check).
+    #[serde(default = "crate::limits::defaults::min_body_rate_bytes_per_second")]
+    pub min_body_rate_bytes_per_second: u32,
+    /// Seconds a response may make no progress (client not reading) before the connection closes.
+    #[serde(default = "crate::limits::defaults::send_timeout_seconds")]
+    pub send_timeout_seconds: u32,
+    /// Connections older than this are closed gracefully.
+    #[serde(default = "crate::limits::defaults::max_connection_age_seconds")]
+    pub max_connection_age_seconds: u32,
+    /// Open connections at most; the oldest idle one is shed for a new one.
+    #[serde(default = "crate::limits::defaults::max_connections")]
+    pub max_connections: u32,
+    /// Open connections from one client address at most (shedding likewise).
+    #[serde(default = "crate::limits::defaults::max_connections_per_ip")]
+    pub max_connections_per_ip: u32,
+    /// HTTP/2 streams open at once per connection.
+    #[serde(default = "crate::limits::defaults::http2_max_concurrent_streams")]
+    pub http2_max_concurrent_streams: u32,
+    /// HTTP/2 response bytes buffered per stream, KiB.
+    #[serde(rename = "Http2StreamBufferKB", default = "crate::limits::defaults::http2_stream_buffer_kb")]
+    pub http2_stream_buffer_kb: u32,
+    /// HTTP/2 PING/SETTINGS/RST_STREAM/empty frames per second per connection.
+    #[serde(default = "crate::limits::defaults::http2_max_control_frames_per_second")]
+    pub http2_max_control_frames_per_second: u32,
+    /// The log file (when stderr is a file) rotates at this size, MiB.
+    #[serde(rename = "LogMaxSizeMB", default = "crate::limits::defaults::log_max_size_mb")]
+    pub log_max_size_mb: u32,
+    /// Rotated log files kept.
+    #[serde(default = "crate::limits::defaults::log_max_files")]
+    pub log_max_files: u32,
+    /// Failed sign-ins per user name before it is locked out for `SignInLockoutSeconds`
+    /// (each failure before that waits twice as long as the last); a source address may
+    /// fail four times as often (it may carry several users).
+    #[serde(default = "default_sign_in_max_failures")]
+    pub sign_in_max_failures: u32,
+    /// How long a user name or address stays locked out, and how long a failure counts.
+    #[serde(default = "default_sign_in_lockout_seconds")]
+    pub sign_in_lockout_seconds: u32,
+    /// Longest a catalog statement may run or wait for a lock, in seconds (PostgreSQL
+    /// `statement_timeout`/`lock_timeout`, SQLite busy timeout); SSRS's DatabaseQueryTimeout.
+    #[serde(default = "default_database_query_timeout")]
+    pub database_query_timeout: u32,
+}
+
+fn default_sign_in_max_failures() -> u32 {
+    5
+}
+fn default_sign_in_lockout_seconds() -> u32 {
+    120
+}
+fn default_database_query_timeout() -> u32 {
+    30
 }
 
 fn default_max_upload() -> u32 {
@@ -71,6 +139,24 @@ impl Settings {
             database_url: None,
             max_upload_size_mb: default_max_upload(),
             log_format: default_log_format(),
+            tls_handshake_timeout_seconds: crate::limits::defaults::tls_handshake_timeout_seconds(),
+            header_timeout_seconds: crate::limits::defaults::header_timeout_seconds(),
+            keep_alive_timeout_seconds: crate::limits::defaults::keep_alive_timeout_seconds(),
+            http2_idle_timeout_seconds: crate::limits::defaults::http2_idle_timeout_seconds(),
+            body_read_timeout_seconds: crate::limits::defaults::body_read_timeout_seconds(),
+            min_body_rate_bytes_per_second: crate::limits::defaults::min_body_rate_bytes_per_second(),
+            send_timeout_seconds: crate::limits::defaults::send_timeout_seconds(),
+            max_connection_age_seconds: crate::limits::defaults::max_connection_age_seconds(),
+            max_connections: crate::limits::defaults::max_connections(),
+            max_connections_per_ip: crate::limits::defaults::max_connections_per_ip(),
+            http2_max_concurrent_streams: crate::limits::defaults::http2_max_concurrent_streams(),
+            http2_stream_buffer_kb: crate::limits::defaults::http2_stream_buffer_kb(),
+            http2_max_control_frames_per_second: crate::limits::defaults::http2_max_control_frames_per_second(),
+            log_max_size_mb: crate::limits::defaults::log_max_size_mb(),
+            log_max_files: crate::limits::defaults::log_max_files(),
+            sign_in_max_failures: default_sign_in_max_failures(),
+            sign_in_lockout_seconds: default_sign_in_lockout_seconds(),
+            database_query_timeout: default_database_query_timeout(),
         }
     }
 }
@@ -109,6 +195,96 @@ pub const SETTINGS: &[SettingInfo] = &[
         settable: true,
         help: "server log format: human or json",
     },
+    SettingInfo {
+        key: "TlsHandshakeTimeoutSeconds",
+        settable: true,
+        help: "seconds a TLS handshake may take; a silent client is closed then (1-60)",
+    },
+    SettingInfo {
+        key: "HeaderTimeoutSeconds",
+        settable: true,
+        help: "seconds a request head may take from its first byte (1-60)",
+    },
+    SettingInfo {
+        key: "KeepAliveTimeoutSeconds",
+        settable: true,
+        help: "HTTP/1.1 idle seconds between keep-alive requests (1-3600)",
+    },
+    SettingInfo {
+        key: "Http2IdleTimeoutSeconds",
+        settable: true,
+        help: "HTTP/2 seconds with no stream open before GOAWAY and close (1-3600)",
+    },
+    SettingInfo {
+        key: "BodyReadTimeoutSeconds",
+        settable: true,
+        help: "seconds a request body may send nothing before the request fails (1-300)",
+    },
+    SettingInfo {
+        key: "MinBodyRateBytesPerSecond",
+        settable: true,
+        help: "slowest request body accepted after a 10 s grace, bytes/s; 0 = no check",
+    },
+    SettingInfo {
+        key: "SendTimeoutSeconds",
+        settable: true,
+        help: "seconds a response may make no progress (client not reading) before the connection closes (1-3600)",
+    },
+    SettingInfo {
+        key: "MaxConnectionAgeSeconds",
+        settable: true,
+        help: "connections older than this are closed gracefully (10-604800)",
+    },
+    SettingInfo {
+        key: "MaxConnections",
+        settable: true,
+        help: "open connections at most; when full the oldest idle one is shed (1-1000000)",
+    },
+    SettingInfo {
+        key: "MaxConnectionsPerIp",
+        settable: true,
+        help: "open connections from one client address at most (1-1000000)",
+    },
+    SettingInfo {
+        key: "Http2MaxConcurrentStreams",
+        settable: true,
+        help: "HTTP/2 streams per connection at once (1-1000)",
+    },
+    SettingInfo {
+        key: "Http2StreamBufferKB",
+        settable: true,
+        help: "HTTP/2 response bytes buffered per stream, KiB (16-16384)",
+    },
+    SettingInfo {
+        key: "Http2MaxControlFramesPerSecond",
+        settable: true,
+        help: "HTTP/2 PING/SETTINGS/RST_STREAM/empty frames per second per connection (10-100000)",
+    },
+    SettingInfo {
+        key: "LogMaxSizeMB",
+        settable: true,
+        help: "the server log file rotates at this size, MiB (1-4096)",
+    },
+    SettingInfo {
+        key: "LogMaxFiles",
+        settable: true,
+        help: "rotated log files kept (1-100)",
+    },
+    SettingInfo {
+        key: "SignInMaxFailures",
+        settable: true,
+        help: "failed sign-ins per user name before a lockout (1-1000; an address may fail 4 times as often)",
+    },
+    SettingInfo {
+        key: "SignInLockoutSeconds",
+        settable: true,
+        help: "how long a locked-out user name or address waits, in seconds (1-86400)",
+    },
+    SettingInfo {
+        key: "DatabaseQueryTimeout",
+        settable: true,
+        help: "longest a catalog statement may run or wait for a lock, in seconds (1-3600)",
+    },
 ];
 
 fn canonical_key(key: &str) -> Result<&'static SettingInfo> {
@@ -128,12 +304,18 @@ impl Settings {
     /// The value of `key` as text (`reportctl config get`); unset values are empty.
     pub fn get(&self, key: &str) -> Result<String> {
         let info = canonical_key(key)?;
+        if let Some(v) = crate::limits::get(self, info.key) {
+            return Ok(v);
+        }
         Ok(match info.key {
             "SecureConnectionLevel" => self.secure_connection_level.to_string(),
             "DatabaseUrl" => self.database_url.clone().unwrap_or_default(),
             "InstanceId" => self.instance_id.clone(),
             "MaxUploadSizeMB" => self.max_upload_size_mb.to_string(),
             "LogFormat" => self.log_format.clone(),
+            "SignInMaxFailures" => self.sign_in_max_failures.to_string(),
+            "SignInLockoutSeconds" => self.sign_in_lockout_seconds.to_string(),
+            "DatabaseQueryTimeout" => self.database_query_timeout.to_string(),
             other => unreachable!("SETTINGS lists {other} without a getter"),
         })
     }
@@ -146,6 +328,9 @@ impl Settings {
                 "{} cannot be set by hand: {}",
                 info.key, info.help
             )));
+        }
+        if let Some(r) = crate::limits::set(self, info.key, value) {
+            return r.map(|()| info.key);
         }
         match info.key {
             "SecureConnectionLevel" => {
@@ -177,9 +362,26 @@ impl Settings {
                 }
                 self.log_format = v;
             }
+            "SignInMaxFailures" => self.sign_in_max_failures = ranged(info.key, value, 1, 1000)?,
+            "SignInLockoutSeconds" => {
+                self.sign_in_lockout_seconds = ranged(info.key, value, 1, 86_400)?
+            }
+            "DatabaseQueryTimeout" => {
+                self.database_query_timeout = ranged(info.key, value, 1, 3600)?
+            }
             other => unreachable!("{other} is settable without a setter"),
         }
         Ok(info.key)
+    }
+}
+
+/// `value` as a whole number from `min` to `max`, else an error naming `key` and the range.
+fn ranged(key: &str, value: &str, min: u32, max: u32) -> Result<u32> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(Error::Setting(format!(
+            "{key} must be a whole number from {min} to {max}, not {value:?}"
+        ))),
     }
 }
 
@@ -247,6 +449,12 @@ impl Config {
             return Err(Error::Config {
                 path: path.to_owned(),
                 message: "SecureConnectionLevel must be 0-3".into(),
+            });
+        }
+        if let Err(message) = crate::limits::validate(&shape.settings) {
+            return Err(Error::Config {
+                path: path.to_owned(),
+                message,
             });
         }
         let url_reservations = shape
@@ -382,18 +590,6 @@ mod tests {
     }
 
     #[test]
-    fn garbage_file_is_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("reportd.toml");
-        fs::write(&p, "SecureConnectionLevel = [").unwrap();
-        let e = Config::load(&p).unwrap_err().to_string();
-        assert!(
-            e.contains("reportd.toml") && e.contains("invalid configuration"),
-            "{e}"
-        );
-    }
-
-    #[test]
     fn max_upload_has_a_sane_range() {
         let mut s = Settings::new("x".into());
         s.set("MaxUploadSizeMB", "512").unwrap();
@@ -403,6 +599,18 @@ mod tests {
             assert!(e.contains("from 1 to 512"), "{bad}: {e}");
         }
         assert_eq!(s.max_upload_size_mb, 512, "unchanged by refused values");
+    }
+
+    #[test]
+    fn garbage_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("reportd.toml");
+        fs::write(&p, "SecureConnectionLevel = [").unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("reportd.toml") && e.contains("invalid configuration"),
+            "{e}"
+        );
     }
 
     #[test]
