@@ -160,6 +160,12 @@ impl Culture {
             })
     }
 
+    /// [`Culture::get`], falling back to en-US (SSRS's default) for a name not in the table —
+    /// what a report's `Language` needs when it names a culture this crate does not carry.
+    pub fn get_or_en_us(name: &str) -> &'static Culture {
+        Culture::get(name).unwrap_or(&EN_US)
+    }
+
     /// The invariant culture (`CultureInfo.InvariantCulture`).
     pub fn invariant() -> &'static Culture {
         &INVARIANT

@@ -39,6 +39,30 @@ pub enum Num {
     Decimal(Decimal),
 }
 
+impl From<i64> for Num {
+    fn from(v: i64) -> Num {
+        Num::Int(v)
+    }
+}
+
+impl From<i32> for Num {
+    fn from(v: i32) -> Num {
+        Num::Int(i64::from(v))
+    }
+}
+
+impl From<f64> for Num {
+    fn from(v: f64) -> Num {
+        Num::Float(v)
+    }
+}
+
+impl From<Decimal> for Num {
+    fn from(v: Decimal) -> Num {
+        Num::Decimal(v)
+    }
+}
+
 /// A format string .NET would reject with a `FormatException`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FormatError {
