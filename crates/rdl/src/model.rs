@@ -241,6 +241,22 @@ pub struct Report {
     pub sections: Vec<ReportSection>,
     /// How many `=` expressions the model holds ([`ExprId`]s are `0..expression_count`).
     pub expression_count: u32,
+    /// Every `=` expression, indexed by [`ExprId`]: what [`crate::compile`] compiles, with
+    /// where each one is for messages.
+    pub expressions: Vec<ExprSite>,
+}
+
+/// One `=` expression of a report and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprSite {
+    /// The VB source after the `=` (the same text as in its [`Expression::Expr`]).
+    pub src: String,
+    /// Where the source starts.
+    pub at: Location,
+    /// The nearest named element around it, e.g. `Textbox[@Name=Total]` (or `Report`).
+    pub owner: String,
+    /// The element holding it, e.g. `Value`, `Hidden`, `FontSize`.
+    pub property: String,
 }
 
 impl Report {

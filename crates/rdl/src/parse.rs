@@ -104,6 +104,7 @@ fn report_from_document(
         warnings: Vec::new(),
         dropped: 0,
         next_id: 0,
+        sites: Vec::new(),
     };
     if root.tag_name().name() != "Report" {
         return Err(cx.error(
@@ -130,6 +131,7 @@ fn report_from_document(
     report.name = name.to_owned();
     report.schema = Some(schema);
     report.expression_count = cx.next_id;
+    report.expressions = std::mem::take(&mut cx.sites);
     let mut warnings = cx.warnings;
     if cx.dropped > 0 {
         warnings.push(Warning {
@@ -149,12 +151,25 @@ struct Cx<'t> {
     warnings: Vec<Warning>,
     dropped: usize,
     next_id: u32,
+    sites: Vec<ExprSite>,
 }
 
 type R<T> = Result<T, ParseError>;
 
 /// 2005 table rows with their row visibility.
 type BandRows = Vec<(TablixRow, Option<Visibility>)>;
+
+/// The nearest named ancestor of `node` (itself excluded), as `Kind[@Name=...]`.
+fn owner_of(node: Node<'_, '_>) -> String {
+    node.ancestors()
+        .skip(1)
+        .filter(Node::is_element)
+        .find_map(|n| {
+            n.attribute("Name")
+                .map(|name| format!("{}[@Name={name}]", n.tag_name().name()))
+        })
+        .unwrap_or_else(|| "Report".to_owned())
+}
 
 /// The element path of `node`: `Report/DataSets/DataSet[@Name=Sales]/Fields`.
 fn path_of(node: Node<'_, '_>) -> String {
@@ -302,7 +317,7 @@ impl<'t> Cx<'t> {
                 s.push_str(c.text().unwrap_or(""));
             }
         }
-        if s.chars().all(char::is_whitespace) && !preserves_space(node) {
+        if !s.is_empty() && s.chars().all(char::is_whitespace) && !preserves_space(node) {
             s.clear();
         }
         s
@@ -319,9 +334,16 @@ impl<'t> Cx<'t> {
             let lead = text.len() - trimmed.len() + 1;
             let id = ExprId(self.next_id);
             self.next_id = self.next_id.saturating_add(1);
+            let at = self.pos.at(start + lead);
+            self.sites.push(ExprSite {
+                src: src.to_owned(),
+                at,
+                owner: owner_of(node),
+                property: node.tag_name().name().to_owned(),
+            });
             Expression::Expr {
                 src: src.to_owned(),
-                at: self.pos.at(start + lead),
+                at,
                 id,
             }
         } else {

@@ -174,6 +174,18 @@ fn labels_sample() {
     );
     // Expression ids are dense and unique.
     assert_eq!(r.expression_count, 9);
+    assert_eq!(r.expressions.len(), 9);
+    let site = &r.expressions[0];
+    assert_eq!(site.src, "Fields!FirstName.Value");
+    assert_eq!(
+        (site.owner.as_str(), site.property.as_str()),
+        ("Textbox[@Name=LabelCell]", "Value")
+    );
+    let Expression::Expr { id, at, .. } = &runs[2].value else {
+        panic!()
+    };
+    assert_eq!(r.expressions[id.0 as usize].src, "Fields!MiddleName.Value");
+    assert_eq!(r.expressions[id.0 as usize].at, *at);
 }
 
 #[test]
