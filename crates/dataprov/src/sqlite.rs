@@ -10,6 +10,8 @@
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -250,11 +252,25 @@ fn format_datetime(t: time::PrimitiveDateTime) -> String {
     }
 }
 
+/// Sets its flag when dropped: the progress handler then interrupts the running statement,
+/// so a timed-out or abandoned query stops burning the worker thread.
+struct InterruptOnDrop(Arc<AtomicBool>);
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// VM instructions between progress-handler calls (a few microseconds of work).
+const PROGRESS_OPS: i32 = 1000;
+
 async fn run(
     conn: &Connection,
     query: &Query,
     params: &[BoundParam],
     limits: &Limits,
+    timeout: Option<Duration>,
 ) -> Result<DataTable, DataError> {
     let sql = command_sql(query)?;
     if let Some(k) = sqltok::find_keyword(&sql, Dialect::Sqlite, FORBIDDEN) {
@@ -267,6 +283,22 @@ async fn run(
     }
     let rw = sqltok::rewrite(&sql, params, Dialect::Sqlite)?;
     let (mut c, _path) = open(conn, limits).await?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let _interrupt = InterruptOnDrop(Arc::clone(&interrupted));
+    let deadline = timeout.map(|t| Instant::now() + t);
+    {
+        let flag = Arc::clone(&interrupted);
+        let mut h = c.lock_handle().await.map_err(query_err)?;
+        h.set_progress_handler(PROGRESS_OPS, move || {
+            !flag.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d)
+        });
+    }
+    let query_err = |e: sqlx::Error| match (deadline, timeout) {
+        (Some(d), Some(t)) if Instant::now() >= d => DataError::Timeout {
+            seconds: t.as_secs_f64(),
+        },
+        _ => query_err(e),
+    };
     let stmt = (&mut c).prepare(rw.sql.as_str()).await.map_err(query_err)?;
     let decls: Vec<Decl> = stmt
         .columns()
@@ -322,7 +354,8 @@ impl DataProvider for SqliteProvider {
         params: &[BoundParam],
         limits: &Limits,
     ) -> Result<DataTable, DataError> {
-        with_timeout(limits.timeout_for(query), run(conn, query, params, limits)).await
+        let timeout = limits.timeout_for(query);
+        with_timeout(timeout, run(conn, query, params, limits, timeout)).await
     }
 
     async fn test_connection(&self, conn: &Connection, limits: &Limits) -> Result<(), DataError> {
