@@ -693,3 +693,69 @@ fn shared_data_sources() {
     assert_eq!(e.at.line, 1);
     assert!(e.fix.contains("true or false"));
 }
+
+#[test]
+fn matrix_2005_static_rows_under_a_subtotalled_group_map_onto_matrix_rows() {
+    let m = format!(
+        r#"<Matrix Name="M"><Corner><ReportItems>{c}</ReportItems></Corner>
+        <ColumnGroupings><ColumnGrouping><Height>0.25in</Height><DynamicColumns>
+          <Grouping Name="Y"><GroupExpressions><GroupExpression>=Fields!Y.Value</GroupExpression></GroupExpressions></Grouping>
+          <ReportItems>{yh}</ReportItems></DynamicColumns></ColumnGrouping></ColumnGroupings>
+        <RowGroupings>
+          <RowGrouping><Width>1in</Width><DynamicRows>
+            <Grouping Name="Cat"><GroupExpressions><GroupExpression>=Fields!Cat.Value</GroupExpression></GroupExpressions></Grouping>
+            <Subtotal><ReportItems>{tot}</ReportItems></Subtotal>
+            <ReportItems>{ch}</ReportItems></DynamicRows></RowGrouping>
+          <RowGrouping><Width>0.5in</Width><StaticRows>
+            <StaticRow><ReportItems>{s1}</ReportItems></StaticRow><StaticRow><ReportItems>{s2}</ReportItems></StaticRow>
+          </StaticRows></RowGrouping>
+        </RowGroupings>
+        <MatrixColumns><MatrixColumn><Width>1in</Width></MatrixColumn></MatrixColumns>
+        <MatrixRows>
+          <MatrixRow><Height>0.2in</Height><MatrixCells><MatrixCell><ReportItems>{v1}</ReportItems></MatrixCell></MatrixCells></MatrixRow>
+          <MatrixRow><Height>0.3in</Height><MatrixCells><MatrixCell><ReportItems>{v2}</ReportItems></MatrixCell></MatrixCells></MatrixRow>
+        </MatrixRows></Matrix>"#,
+        c = tb("C", ""),
+        yh = tb("YH", "=Fields!Y.Value"),
+        tot = tb("Tot", "Total"),
+        ch = tb("CH", "=Fields!Cat.Value"),
+        s1 = tb("S1", "Sales"),
+        s2 = tb("S2", "Qty"),
+        v1 = tb("V1", "=Sum(Fields!Sales.Value)"),
+        v2 = tb("V2", "=Sum(Fields!Qty.Value)"),
+    );
+    let rdl = format!(
+        "<Report xmlns=\"{NS2005}\"><Body><ReportItems>{m}</ReportItems><Height>1in</Height></Body><Width>5in</Width></Report>"
+    );
+    let (r, warnings) = parse_report("M", rdl.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let t = tablix(&r.sections[0].body.items[0]);
+    // Rows: Cat group {Sales, Qty}, then the subtotal {Sales, Qty}: four body rows.
+    assert_eq!(t.row_hierarchy.len(), 2);
+    let cat = &t.row_hierarchy[0];
+    assert_eq!(cat.group.as_ref().unwrap().name, "Cat");
+    let statics: Vec<&str> = cat
+        .members
+        .iter()
+        .map(|m| m.header.as_ref().unwrap().contents.item.name.as_str())
+        .collect();
+    assert_eq!(statics, ["S1", "S2"]);
+    let total = &t.row_hierarchy[1];
+    assert!(total.group.is_none());
+    assert_eq!(total.header.as_ref().unwrap().contents.item.name, "Tot");
+    assert_eq!(total.members.len(), 2);
+    let cells: Vec<&str> = t
+        .rows
+        .iter()
+        .map(|r| r.cells[0].as_ref().unwrap().item.name.as_str())
+        .collect();
+    assert_eq!(cells, ["V1", "V2", "V1", "V2"]);
+    let heights: Vec<Size> = t.rows.iter().map(|r| r.height).collect();
+    assert_eq!(
+        heights,
+        [sz("0.2in"), sz("0.3in"), sz("0.2in"), sz("0.3in")]
+    );
+    assert_eq!(t.corner.len(), 1);
+    assert_eq!(t.corner[0].len(), 2);
+    assert_eq!(t.corner[0][0].as_ref().unwrap().col_span, 2);
+}
