@@ -82,13 +82,19 @@ pub struct Settings {
     #[serde(default = "crate::limits::defaults::http2_max_concurrent_streams")]
     pub http2_max_concurrent_streams: u32,
     /// HTTP/2 response bytes buffered per stream, KiB.
-    #[serde(rename = "Http2StreamBufferKB", default = "crate::limits::defaults::http2_stream_buffer_kb")]
+    #[serde(
+        rename = "Http2StreamBufferKB",
+        default = "crate::limits::defaults::http2_stream_buffer_kb"
+    )]
     pub http2_stream_buffer_kb: u32,
     /// HTTP/2 PING/SETTINGS/RST_STREAM/empty frames per second per connection.
     #[serde(default = "crate::limits::defaults::http2_max_control_frames_per_second")]
     pub http2_max_control_frames_per_second: u32,
     /// The log file (when stderr is a file) rotates at this size, MiB.
-    #[serde(rename = "LogMaxSizeMB", default = "crate::limits::defaults::log_max_size_mb")]
+    #[serde(
+        rename = "LogMaxSizeMB",
+        default = "crate::limits::defaults::log_max_size_mb"
+    )]
     pub log_max_size_mb: u32,
     /// Rotated log files kept.
     #[serde(default = "crate::limits::defaults::log_max_files")]
@@ -144,14 +150,16 @@ impl Settings {
             keep_alive_timeout_seconds: crate::limits::defaults::keep_alive_timeout_seconds(),
             http2_idle_timeout_seconds: crate::limits::defaults::http2_idle_timeout_seconds(),
             body_read_timeout_seconds: crate::limits::defaults::body_read_timeout_seconds(),
-            min_body_rate_bytes_per_second: crate::limits::defaults::min_body_rate_bytes_per_second(),
+            min_body_rate_bytes_per_second: crate::limits::defaults::min_body_rate_bytes_per_second(
+            ),
             send_timeout_seconds: crate::limits::defaults::send_timeout_seconds(),
             max_connection_age_seconds: crate::limits::defaults::max_connection_age_seconds(),
             max_connections: crate::limits::defaults::max_connections(),
             max_connections_per_ip: crate::limits::defaults::max_connections_per_ip(),
             http2_max_concurrent_streams: crate::limits::defaults::http2_max_concurrent_streams(),
             http2_stream_buffer_kb: crate::limits::defaults::http2_stream_buffer_kb(),
-            http2_max_control_frames_per_second: crate::limits::defaults::http2_max_control_frames_per_second(),
+            http2_max_control_frames_per_second:
+                crate::limits::defaults::http2_max_control_frames_per_second(),
             log_max_size_mb: crate::limits::defaults::log_max_size_mb(),
             log_max_files: crate::limits::defaults::log_max_files(),
             sign_in_max_failures: default_sign_in_max_failures(),

@@ -9,6 +9,7 @@
 //! blocking file I/O only; async callers wrap it in `spawn_blocking`.
 
 pub mod config;
+pub mod limits;
 mod fsutil;
 
 use std::fmt;

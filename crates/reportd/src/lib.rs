@@ -5,6 +5,7 @@
 //! libraries together; it owns no file format and no policy beyond exit codes and output.
 
 pub mod ctl;
+pub mod logfile;
 pub mod quickstart;
 pub mod serve;
 

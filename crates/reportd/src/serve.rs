@@ -68,6 +68,9 @@ impl Server {
     /// Re-reads the binding repository and settings and applies them.
     async fn apply(&self) -> anyhow::Result<Vec<String>> {
         let repo = load_repo(&self.dd).await?;
+        if let Ok(cfg) = self.dd.load_config() {
+            apply_limits(&self.listener, &cfg.settings);
+        }
         let mut changes = self.listener.apply(&repo).await?;
         self.apps.reload().await?;
         if let Some(w) = drift_warning(&self.dd, &repo) {
@@ -165,6 +168,38 @@ pub fn drift_warning(dd: &DataDir, repo: &Repository) -> Option<String> {
     cfg.drift(&repo.repr())
 }
 
+/// The listener's limits from the settings (`crate::limits` of datadir has their ranges).
+pub fn limits_from(s: &datadir::Settings) -> Limits {
+    use std::time::Duration;
+    let secs = |n: u32| Duration::from_secs(u64::from(n));
+    Limits {
+        tls_handshake_timeout: secs(s.tls_handshake_timeout_seconds),
+        header_read_timeout: secs(s.header_timeout_seconds),
+        keep_alive_timeout: secs(s.keep_alive_timeout_seconds),
+        h2_idle_timeout: secs(s.http2_idle_timeout_seconds),
+        body_read_timeout: secs(s.body_read_timeout_seconds),
+        min_body_rate: s.min_body_rate_bytes_per_second,
+        send_timeout: secs(s.send_timeout_seconds),
+        max_connection_age: secs(s.max_connection_age_seconds),
+        max_connections: s.max_connections as usize,
+        max_connections_per_ip: s.max_connections_per_ip as usize,
+        h2_max_concurrent_streams: s.http2_max_concurrent_streams,
+        h2_stream_send_buffer: s.http2_stream_buffer_kb as usize * 1024,
+        h2_max_control_frames_per_second: s.http2_max_control_frames_per_second,
+        ..Limits::default()
+    }
+}
+
+/// Applies the connection limits and log rotation of `s` to the running server: new
+/// connections get the new limits; the log rotates by the new size from its next line.
+fn apply_limits(listener: &Listener, s: &datadir::Settings) {
+    listener.set_limits(limits_from(s));
+    crate::logfile::LogSink::set_rotation(
+        u64::from(s.log_max_size_mb) * 1024 * 1024,
+        s.log_max_files,
+    );
+}
+
 /// Removes the pid file when the server exits (normally or by error).
 struct PidFile(std::path::PathBuf);
 
@@ -202,7 +237,11 @@ pub async fn run(dd: DataDir, banner: Vec<String>) -> anyhow::Result<()> {
         Arc::new(AxumApp(webapp::portal(apps.clone()))),
     );
     let certs: Arc<dyn httpsys::tls::CertSource> = Arc::new(StoreCerts(dd.clone()));
-    let listener = Listener::new(handlers, Limits::default(), certs);
+    let limits = match dd.load_config() {
+        Ok(cfg) => limits_from(&cfg.settings),
+        Err(_) => Limits::default(),
+    };
+    let listener = Listener::new(handlers, limits, certs);
     let repo = load_repo(&dd).await?;
     for line in listener.apply(&repo).await? {
         tracing::info!("{line}");

@@ -51,13 +51,19 @@ enum Cmd {
 fn main() {
     let cli = Cli::parse();
     let dd = DataDir::resolve(cli.data_dir.as_deref()).with_socket(cli.socket.clone());
-    let format =
-        cli.log_format
-            .unwrap_or_else(|| match dd.load_config().map(|c| c.settings.log_format) {
-                Ok(f) if f == "json" => LogFormat::Json,
-                _ => LogFormat::Human,
-            });
-    init_logging(format);
+    let settings = dd.load_config().ok().map(|c| c.settings);
+    let format = cli.log_format.unwrap_or_else(|| match &settings {
+        Some(s) if s.log_format == "json" => LogFormat::Json,
+        _ => LogFormat::Human,
+    });
+    let (max_mb, keep) = settings.as_ref().map_or(
+        (
+            datadir::limits::defaults::log_max_size_mb(),
+            datadir::limits::defaults::log_max_files(),
+        ),
+        |s| (s.log_max_size_mb, s.log_max_files),
+    );
+    init_logging(format, u64::from(max_mb) * 1024 * 1024, keep);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,12 +94,17 @@ fn main() {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr through the bounded sink (rotation by size when stderr is a file,
+/// repeats held back, long lines cut): see `reportd::logfile`.
+fn init_logging(format: LogFormat, max_bytes: u64, keep: u32) {
+    use reportd::logfile::{LogSink, SinkHandle};
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("REPORTD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let sink = LogSink::install(matches!(format, LogFormat::Json), max_bytes, keep);
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(sink.ansi())
+        .with_writer(SinkHandle(sink));
     match format {
         LogFormat::Human => b.init(),
         LogFormat::Json => b.json().init(),
