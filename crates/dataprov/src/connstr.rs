@@ -377,3 +377,65 @@ pub fn parse_sqlite(s: &str) -> Result<String, DataError> {
         .filter(|v| !v.is_empty())
         .ok_or_else(|| err("it has no `Data Source=`; write `Data Source=/path/to/file.db`"))
 }
+
+fn is_password_key(k: &str) -> bool {
+    matches!(norm_key(k).as_str(), "password" | "pwd" | "passwd")
+}
+
+/// `connect_string` with every password replaced by `***`, for `Debug` and logs. A string
+/// that cannot be parsed is replaced entirely.
+pub fn redact(connect_string: &str) -> String {
+    let s = connect_string.trim();
+    if s.contains("://") {
+        let Ok(mut u) = url::Url::parse(s) else {
+            return "<unparsable connect string>".into();
+        };
+        if u.password().is_some() {
+            let _ = u.set_password(Some("***"));
+        }
+        if u.query().is_some() {
+            let pairs: Vec<(String, String)> = u
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if is_password_key(&k) {
+                        "***".into()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            u.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        return u.to_string();
+    }
+    let show = |k: &str, v: &str| {
+        if is_password_key(k) {
+            "***".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    if s.contains(';') || !s.contains('=') {
+        if !s.contains('=') {
+            return s.to_string();
+        }
+        return ado_pairs(s)
+            .iter()
+            .map(|(k, v)| format!("{k}={}", show(k, v)))
+            .collect::<Vec<_>>()
+            .join(";");
+    }
+    let join = |pairs: &[(String, String)], sep: &str| {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", show(k, v)))
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    match libpq_pairs(s) {
+        Ok(pairs) => join(&pairs, " "),
+        // `Data Source=/x.db` (one ADO.NET pair, no `;`).
+        Err(_) => join(&ado_pairs(s), ";"),
+    }
+}

@@ -56,8 +56,8 @@ pub trait DataProvider: Send + Sync {
 }
 
 /// A data source's connection: `<ConnectionProperties>` or a shared data source, with the
-/// credentials resolved.
-#[derive(Clone, Debug, Default)]
+/// credentials resolved. `Debug` shows the connect string with its passwords replaced.
+#[derive(Clone, Default)]
 pub struct Connection {
     /// `<DataProvider>`: the extension name (`SQLITE`, `POSTGRESQL`, `ENTERDATA`, ...).
     pub extension: String,
@@ -65,6 +65,16 @@ pub struct Connection {
     pub connect_string: String,
     /// Stored or prompted credentials; they override a user/password in the connect string.
     pub credentials: Option<Credentials>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("extension", &self.extension)
+            .field("connect_string", &connstr::redact(&self.connect_string))
+            .field("credentials", &self.credentials)
+            .finish()
+    }
 }
 
 /// A user name and password for a data source. `Debug` never shows the password; it is

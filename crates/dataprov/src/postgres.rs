@@ -223,7 +223,12 @@ fn bind<'q>(
     match v {
         Value::Null | Value::Array(_) => q.bind(UntypedNull),
         Value::Bool(b) => q.bind(b),
-        Value::Int(i) => q.bind(i),
+        // int4 when it fits: it widens implicitly to int8/numeric/float8 where compared, and
+        // matches `integer` function arguments (int8 would not).
+        Value::Int(i) => match i32::try_from(i) {
+            Ok(small) => q.bind(small),
+            Err(_) => q.bind(i),
+        },
         Value::Float(x) => q.bind(x),
         Value::Decimal(d) => q.bind(d),
         Value::Str(s) => q.bind(s.to_string()),
@@ -262,7 +267,7 @@ fn kind_of(type_name: &str) -> Kind {
         "FLOAT4" => Kind::F4,
         "FLOAT8" => Kind::F8,
         "NUMERIC" => Kind::Numeric,
-        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "UNKNOWN" => Kind::Text,
+        "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "UNKNOWN" => Kind::Text,
         "BOOL" => Kind::Bool,
         "DATE" => Kind::Date,
         "TIMESTAMP" => Kind::Timestamp,
@@ -271,7 +276,7 @@ fn kind_of(type_name: &str) -> Kind {
         "BYTEA" => Kind::Bytea,
         "UUID" => Kind::Uuid,
         "OID" => Kind::Oid,
-        "\"CHAR\"" | "CHAR" => Kind::Char,
+        "\"CHAR\"" => Kind::Char,
         _ => Kind::Unknown,
     }
 }
