@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod limits;
+pub mod sealed;
 mod fsutil;
 
 use std::fmt;
