@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod error;
+pub mod expr;
 pub mod model;
 pub mod parse;
 pub mod value;
