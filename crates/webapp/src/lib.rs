@@ -110,6 +110,16 @@ pub fn standalone(state: AppState) -> Router {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0)
                 .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+            // HTTP/2 (and an absolute-form request) names the authority in the URI, which
+            // loses it when the vdir is stripped: keep it as the Host the apps read.
+            if !parts.headers.contains_key(header::HOST)
+                && let Some(v) = parts
+                    .uri
+                    .authority()
+                    .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+            {
+                parts.headers.insert(header::HOST, v);
+            }
             parts.uri = rest;
             parts.extensions.insert(RequestContext {
                 app,

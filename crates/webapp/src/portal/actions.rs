@@ -171,7 +171,10 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
     // The declared length may be absent (chunked) or a lie: the body is also cut off as it
     // streams in.
     let body_limit = usize::try_from(limit + MULTIPART_OVERHEAD).unwrap_or(usize::MAX);
-    let req = req.map(|b| Body::new(http_body_util::Limited::new(b, body_limit)));
+    let req = req.map(|b| {
+        let paced = Body::from_stream(Paced::new(b.into_data_stream()));
+        Body::new(http_body_util::Limited::new(paced, body_limit))
+    });
     let mut multipart = Multipart::from_request(req, &state).await.map_err(|e| {
         Error::BadRequest(format!("the upload could not be read: {}", e.body_text()))
     })?;
@@ -297,6 +300,45 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
     state.catalog_changed();
     tracing::info!(user = %session.principal.name, path = %item.path, kind = %item.item_type, size = item.size, "item uploaded");
     Ok(Redirect::to(&browse_url(&ctx, &folder)).into_response())
+}
+
+/// A body stream that hands over one chunk per poll: after each chunk it answers
+/// `Pending` once (and wakes itself at once). The multipart parser reads greedily while
+/// its stream is ready, so without this a fast client would have the whole body buffered
+/// before the handler could look at the fields and refuse it; with it, the parser holds
+/// about one chunk beyond what the handler consumed.
+struct Paced<S> {
+    inner: S,
+    just_yielded: bool,
+}
+
+impl<S> Paced<S> {
+    fn new(inner: S) -> Self {
+        Paced {
+            inner,
+            just_yielded: false,
+        }
+    }
+}
+
+impl<S: futures_util::Stream + Unpin> futures_util::Stream for Paced<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        if self.just_yielded {
+            self.just_yielded = false;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        let polled = std::pin::Pin::new(&mut self.inner).poll_next(cx);
+        if let std::task::Poll::Ready(Some(_)) = &polled {
+            self.just_yielded = true;
+        }
+        polled
+    }
 }
 
 /// The folder an upload goes to: the URL's, the form's (they must agree when both are
