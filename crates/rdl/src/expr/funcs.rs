@@ -809,15 +809,18 @@ pub(crate) fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, E
                     v = Value::DateTime(d);
                 }
             }
-            let f = vb_named_format(&f, &v);
             if f.is_empty() {
                 return Ok(str_val(s(&v, culture)));
             }
-            Ok(str_val(format::format_value(&v, &f, culture)))
+            format::format_vb(&v, &f, culture).map(str_val)
         }
         "formatnumber" | "formatcurrency" | "formatpercent" => {
             arity("FormatNumber", args, 1, 5)?;
-            let d = to_decimal(&args[0])?;
+            let n = match num(&args[0], "FormatNumber")? {
+                Num::I(i) => netfmt::Num::Int(i),
+                Num::D(d) => netfmt::Num::Decimal(d),
+                Num::F(x) => netfmt::Num::Float(x),
+            };
             let get = |i: usize, def: i64| -> Result<i64, EvalError> {
                 match opt(args, i) {
                     Some(Value::Bool(b)) => Ok(if *b { -1 } else { 0 }),
@@ -831,12 +834,13 @@ pub(crate) fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, E
                 _ => 'P',
             };
             Ok(str_val(format::format_vb_number(
-                d,
+                n,
                 kind,
                 get(1, -1)?,
                 get(2, -2)?,
                 get(3, -2)?,
                 get(4, -2)?,
+                culture,
             )))
         }
         "formatdatetime" => {
@@ -846,20 +850,14 @@ pub(crate) fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, E
                 Some(v) => to_i64(v)?,
                 None => 0,
             };
-            let f = match kind {
-                0 => return Ok(str_val(format::cstr(&Value::DateTime(d), culture))),
-                1 => "D",
-                2 => "d",
-                3 => "T",
-                4 => "HH:mm",
-                _ => {
-                    return Err(arg_err(
+            format::format_datetime_vb(d, kind, culture)
+                .map(str_val)
+                .ok_or_else(|| {
+                    arg_err(
                         "FormatDateTime",
                         "NamedFormat must be 0 to 4 (DateFormat.GeneralDate ... ShortTime)",
-                    ));
-                }
-            };
-            Ok(str_val(format::format_date(&d, f, culture)))
+                    )
+                })
         }
         // --- dates
         "now" | "datetime.now" => {
@@ -1004,35 +1002,6 @@ pub(crate) fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, E
     }
 }
 
-/// VB's named formats (`Format(x, "Currency")`).
-fn vb_named_format(f: &str, v: &Value) -> String {
-    match f.to_ascii_lowercase().as_str() {
-        "general number" => "G".into(),
-        "currency" => "C".into(),
-        "fixed" => "F".into(),
-        "standard" => "N".into(),
-        "percent" => "0.00%".into(),
-        "scientific" => "0.00E+00".into(),
-        "general date" => "G".into(),
-        "long date" => "D".into(),
-        "medium date" => "dd-MMM-yy".into(),
-        "short date" => "d".into(),
-        "long time" => "T".into(),
-        "medium time" => "hh:mm tt".into(),
-        "short time" => "HH:mm".into(),
-        "yes/no" | "true/false" | "on/off" => {
-            let t = convert::to_bool(v).unwrap_or(false);
-            let (y, n) = match f.to_ascii_lowercase().as_str() {
-                "yes/no" => ("Yes", "No"),
-                "true/false" => ("True", "False"),
-                _ => ("On", "Off"),
-            };
-            format!("'{}'", if t { y } else { n })
-        }
-        _ => f.to_string(),
-    }
-}
-
 fn case_fold(t: &str, cmp: Option<&Value>) -> Result<String, EvalError> {
     let text = match cmp {
         Some(v) if !v.is_null() => to_i64(v)? == 1,
@@ -1112,7 +1081,7 @@ fn composite_format(f: &str, args: &[Value], culture: &str) -> Result<String, Ev
                 let text = if fmt.is_empty() {
                     format::default_string(v, culture)
                 } else {
-                    format::format_value(v, fmt, culture)
+                    format::format_value(v, fmt, culture)?
                 };
                 let w: i64 = if align.trim().is_empty() {
                     0
@@ -1469,7 +1438,7 @@ pub(crate) fn method(
             arity(&func, args, 0, 2)?;
             return Ok(str_val(match args.first() {
                 None => format::default_string(t, culture),
-                Some(f) => format::format_value(t, &s(f, culture), culture),
+                Some(f) => format::format_value(t, &s(f, culture), culture)?,
             }));
         }
         "value" if args.is_empty() => return Ok(t.clone()),
@@ -1749,10 +1718,10 @@ fn date_method(
             let months = if name == "addyears" { n * 12 } else { n };
             date_val(&func, add_months(d, months))
         })(),
-        "toshortdatestring" => Ok(str_val(format::format_date(&d, "d", culture))),
-        "tolongdatestring" => Ok(str_val(format::format_date(&d, "D", culture))),
-        "toshorttimestring" => Ok(str_val(format::format_date(&d, "t", culture))),
-        "tolongtimestring" => Ok(str_val(format::format_date(&d, "T", culture))),
+        "toshortdatestring" => format::format_date(&d, "d", culture).map(str_val),
+        "tolongdatestring" => format::format_date(&d, "D", culture).map(str_val),
+        "toshorttimestring" => format::format_date(&d, "t", culture).map(str_val),
+        "tolongtimestring" => format::format_date(&d, "T", culture).map(str_val),
         _ => return None,
     })
 }
