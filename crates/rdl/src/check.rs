@@ -3,7 +3,8 @@
 //!
 //! Order: size → a linear pre-scan of the markup (element count, attributes per element,
 //! nesting depth, namespace declarations, DOCTYPE) → a full XML parse (roxmltree, DTDs off)
-//! → root `Report` in an RDL namespace → the report parser ([`crate::parse`]). The pre-scan
+//! → root `Report` in an RDL namespace → the report parser ([`crate::parse`]) → expression
+//! compilation ([`crate::compile`], whose errors are warnings of the summary). The pre-scan
 //! exists so the XML parser, whose duplicate-attribute check is quadratic per element, only
 //! ever sees bounded elements: a 100,000-attribute element is refused in one pass.
 //!
@@ -50,7 +51,8 @@ pub struct CheckSummary {
     pub schema: Schema,
     /// Elements in the document.
     pub elements: usize,
-    /// Things the parser ignored (unknown extension elements...).
+    /// Things the parser ignored (unknown extension elements...), expressions that do not
+    /// parse, and `<Code>` constructs outside the supported subset.
     pub warnings: Vec<crate::error::Warning>,
 }
 
@@ -137,7 +139,16 @@ pub fn check_upload_with(bytes: &[u8], limits: &Limits) -> Result<CheckSummary, 
     let (text, elements) = text_of(bytes, limits)?;
     let doc = xml_document(text, limits)?;
     let schema = root_schema(&doc)?;
-    let warnings = crate::parse::check_document(&doc, text)?;
+    let (report, mut warnings) = crate::parse::check_document(&doc, text)?;
+    // Expressions that do not parse do not refuse the upload (the expression language is a
+    // subset of VB, and SSRS reports may use more): they are reported, and render as #Error.
+    let compiled = crate::compile::compile(&report);
+    warnings.extend(compiled.errors.iter().map(|e| crate::error::Warning {
+        at: e.at,
+        path: format!("{}/{}", e.owner, e.property),
+        message: e.to_string(),
+    }));
+    warnings.extend(compiled.warnings);
     Ok(CheckSummary {
         schema,
         elements,
@@ -470,6 +481,17 @@ mod tests {
         let s = check_upload(rdl.as_bytes()).unwrap();
         assert_eq!(s.schema, Schema::V2016);
         assert_eq!(s.elements, 9);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        // An expression that does not parse is a located warning, not a refusal.
+        let rdl = minimal("<Style><Color>=IIf(</Color></Style>");
+        let s = check_upload(rdl.as_bytes()).unwrap();
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert_eq!(s.warnings[0].path, "Report/Color");
+        assert!(
+            s.warnings[0].message.contains("does not parse"),
+            "{}",
+            s.warnings[0]
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! input.
 
 pub mod check;
+pub mod compile;
 pub mod error;
 pub mod expr;
 pub mod model;
@@ -17,6 +18,7 @@ pub mod parse;
 pub mod value;
 
 pub use check::{CheckError, CheckSummary, Limits, check_upload, check_upload_with};
+pub use compile::{CompileError, Compiled, compile};
 pub use error::{Location, ParseError, Warning};
 pub use model::{Expression, Report, Size};
 pub use parse::{parse_data_source, parse_report};

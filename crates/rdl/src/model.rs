@@ -281,6 +281,76 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Every report item of every section (body, page header, page footer), depth first in
+    /// document order, with an explicit stack (no recursion).
+    pub fn all_items(&self) -> Vec<&ReportItem> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&ReportItem> = Vec::new();
+        for s in &self.sections {
+            let mut roots: Vec<&ReportItem> = s.body.items.iter().collect();
+            for ps in [&s.page.header, &s.page.footer].into_iter().flatten() {
+                roots.extend(ps.items.iter());
+            }
+            stack.extend(roots.into_iter().rev());
+            while let Some(item) = stack.pop() {
+                out.push(item);
+                stack.extend(item.children().into_iter().rev());
+            }
+        }
+        out
+    }
+
+    /// The report item called `name` anywhere in the report (names are unique in RDL).
+    pub fn find_item(&self, name: &str) -> Option<&ReportItem> {
+        self.all_items().into_iter().find(|i| i.name == name)
+    }
+}
+
+impl ReportItem {
+    /// The items directly inside this one: a rectangle's items; a tablix's corner cells,
+    /// member headers (column hierarchy, then row hierarchy) and body cells.
+    pub fn children(&self) -> Vec<&ReportItem> {
+        match &self.kind {
+            ItemKind::Rectangle(r) => r.items.iter().collect(),
+            ItemKind::Tablix(t) => {
+                let mut out: Vec<&ReportItem> = t
+                    .corner
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .map(|c| &*c.item)
+                    .collect();
+                let mut members: Vec<&TablixMember> = Vec::new();
+                members.extend(t.column_hierarchy.iter().rev());
+                let mut headers = Vec::new();
+                while let Some(m) = members.pop() {
+                    if let Some(h) = &m.header {
+                        headers.push(&*h.contents.item);
+                    }
+                    members.extend(m.members.iter().rev());
+                }
+                members.extend(t.row_hierarchy.iter().rev());
+                while let Some(m) = members.pop() {
+                    if let Some(h) = &m.header {
+                        headers.push(&*h.contents.item);
+                    }
+                    members.extend(m.members.iter().rev());
+                }
+                out.extend(headers);
+                out.extend(
+                    t.rows
+                        .iter()
+                        .flat_map(|r| r.cells.iter().flatten())
+                        .map(|c| &*c.item),
+                );
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// XML output of textboxes (report-wide default and per textbox).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DataElementStyle {

@@ -57,8 +57,8 @@ pub fn parse_report(name: &str, bytes: &[u8]) -> Result<(Report, Vec<Warning>), 
 pub(crate) fn check_document(
     doc: &roxmltree::Document<'_>,
     text: &str,
-) -> Result<Vec<Warning>, ParseError> {
-    report_from_document("upload", doc, text).map(|(_, w)| w)
+) -> Result<(Report, Vec<Warning>), ParseError> {
+    report_from_document("upload", doc, text)
 }
 
 fn from_check(e: CheckError) -> ParseError {

@@ -759,3 +759,42 @@ fn matrix_2005_static_rows_under_a_subtotalled_group_map_onto_matrix_rows() {
     assert_eq!(t.corner[0].len(), 2);
     assert_eq!(t.corner[0][0].as_ref().unwrap().col_span, 2);
 }
+
+#[test]
+fn sample_expressions_compile() {
+    for name in ["Invoice.rdl", "Labels.rdl", "Transcript.rdl"] {
+        let Some(bytes) = sample(name) else { return };
+        let (r, _) = parse_report(name, &bytes).unwrap();
+        let c = rdl::compile(&r);
+        assert_eq!(c.len(), r.expressions.len());
+        let errors: Vec<String> = c.errors.iter().map(ToString::to_string).collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        assert!(c.warnings.is_empty(), "{name}: {:?}", c.warnings);
+    }
+}
+
+#[test]
+fn items_are_found_anywhere() {
+    let Some(bytes) = sample("Invoice.rdl") else {
+        return;
+    };
+    let (r, _) = parse_report("Invoice", &bytes).unwrap();
+    let all = r.all_items();
+    let textboxes = all
+        .iter()
+        .filter(|i| matches!(i.kind, ItemKind::Textbox(_)))
+        .count();
+    // Every <Textbox Name=...> of the file, body, header and footer included.
+    let in_file = String::from_utf8_lossy(&bytes)
+        .matches("<Textbox Name=")
+        .count();
+    assert_eq!(textboxes, in_file);
+    assert!(r.find_item("SalesPrice").is_some());
+    assert!(r.find_item("Image1").is_some());
+    assert!(r.find_item("NoSuchItem").is_none());
+    let mut names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+    let n = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), n, "item names are unique");
+}
