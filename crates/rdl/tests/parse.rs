@@ -798,3 +798,44 @@ fn items_are_found_anywhere() {
     names.dedup();
     assert_eq!(names.len(), n, "item names are unique");
 }
+
+/// Truncated and corrupted samples: always a result (Ok or a located error), never a panic.
+#[test]
+fn damaged_samples_never_panic() {
+    let Some(bytes) = sample("Invoice.rdl") else {
+        return;
+    };
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut refused = 0;
+    for i in 0..150 {
+        let mut b = bytes.clone();
+        if i % 2 == 0 {
+            b.truncate((next() as usize) % bytes.len());
+        } else {
+            for _ in 0..4 {
+                let at = (next() as usize) % b.len();
+                b[at] = b"<>/=\"&;x 1"[(next() as usize) % 10];
+            }
+        }
+        match rdl::check_upload(&b) {
+            Ok(_) => {}
+            Err(e) => {
+                refused += 1;
+                assert!(!e.to_string().is_empty());
+            }
+        }
+        if let Err(e) = parse_report("x", &b) {
+            assert!(e.at.line >= 1, "{e}");
+        }
+    }
+    assert!(
+        refused >= 75,
+        "every truncation must be refused ({refused})"
+    );
+}
