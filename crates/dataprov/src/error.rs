@@ -116,6 +116,14 @@ pub enum DataError {
         message: String,
     },
 
+    /// A shared data source definition (`.rds`/`.rsds`) or a `DataSourceReference` is
+    /// invalid.
+    #[error("invalid shared data source: {message}")]
+    DataSourceDefinition {
+        /// What is wrong and the fix.
+        message: String,
+    },
+
     /// A result column has a database type this server cannot read.
     #[error(
         "column '{column}' has the database type {db_type}, which reports cannot read; cast it \

@@ -3,7 +3,8 @@
 //! Owns: the [`DataProvider`] trait and its implementations (ENTERDATA, SQLite, PostgreSQL),
 //! parameter binding (`@name` rewritten to placeholders by a tokenizer that skips quotes and
 //! comments; multi-value `IN (@p)` expanded), query timeouts, row limits, connection-string
-//! parsing, the SQLite directory allow-list.
+//! parsing, the SQLite directory allow-list, shared data source (`.rds`/`.rsds`) definitions
+//! and `DataSourceReference` resolution.
 //!
 //! Must not: render, evaluate report expressions, or know HTTP. Secrets (passwords) never
 //! appear in a `Debug` output, a log line or an error message.
@@ -16,6 +17,7 @@ pub mod connstr;
 pub mod enterdata;
 mod error;
 pub mod postgres;
+pub mod rds;
 pub mod sqlite;
 pub mod sqltok;
 

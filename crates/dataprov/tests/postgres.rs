@@ -239,6 +239,15 @@ async fn multi_value_in_expands() {
         .await
         .unwrap();
         assert_eq!(&*t.rows[0], &[Value::Int(3)]);
+        // Compared with an integer column, a NULL needs no cast (it is sent untyped).
+        let t = exec(
+            &url,
+            "SELECT count(*) FROM generate_series(1, 3) g WHERE g = @p",
+            &[p("p", Value::Null)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(&*t.rows[0], &[Value::Int(0)]);
     })
     .await;
 }
