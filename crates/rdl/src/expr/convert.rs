@@ -340,3 +340,20 @@ pub fn val(v: &Value) -> f64 {
     }
     chars[..end].parse().unwrap_or(0.0)
 }
+
+/// `v.ToString(format)` with .NET Framework semantics in a culture (what a textbox's
+/// `Format` property does); an empty format is `ToString()`. A format string .NET rejects
+/// (`"Z"` on a number) is an error, shown as `#Error`.
+pub fn format(v: &Value, format: &str, culture: &str) -> Result<String, EvalError> {
+    if format.is_empty() {
+        return Ok(format::default_string(v, culture));
+    }
+    format::format_value(v, format, culture)
+}
+
+/// Compares two values as VB's `<`/`=` do (numbers across Integer/Decimal/Double, strings
+/// ordinally, dates, `Nothing` as 0/""/the zero date); `None` when unordered (NaN). An error
+/// for values VB cannot compare (a string that is not a number against a number).
+pub fn compare(a: &Value, b: &Value) -> Result<Option<std::cmp::Ordering>, EvalError> {
+    super::eval::compare(a, b)
+}

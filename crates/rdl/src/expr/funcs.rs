@@ -315,9 +315,61 @@ fn date_val(func: &str, r: Option<PrimitiveDateTime>) -> Result<Value, EvalError
         .ok_or_else(|| arg_err(func, "the resulting date is outside the supported range"))
 }
 
+/// Functions whose string argument is read in the report's culture.
+const LOCALIZED: &[&str] = &[
+    "cdbl",
+    "cdec",
+    "cint",
+    "clng",
+    "csng",
+    "cshort",
+    "cbyte",
+    "isnumeric",
+    "cdate",
+    "datevalue",
+    "isdate",
+];
+
+/// The first argument parsed in `culture` when it is text that culture reads as a number
+/// (or a date); unchanged otherwise.
+fn localize(args: &[Value], culture: &str, date: bool) -> Vec<Value> {
+    let mut out = args.to_vec();
+    if let Some(Value::Str(s)) = args.first() {
+        let c = netfmt::Culture::get_or_en_us(culture);
+        let parsed = if date {
+            netfmt::parse_datetime(s, c).map(Value::DateTime)
+        } else {
+            netfmt::parse_number(s, c).map(|n| match n {
+                netfmt::Num::Int(i) => Value::Int(i),
+                netfmt::Num::Float(x) => Value::Float(x),
+                netfmt::Num::Decimal(d) => Value::Decimal(d),
+            })
+        };
+        if let Some(v) = parsed {
+            out[0] = v;
+        }
+    }
+    out
+}
+
 /// Calls a runtime function with evaluated arguments.
 pub(crate) fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, EvalError> {
     let culture = env.culture();
+    // Conversions read strings in the report's culture (`CDbl("1,5")` is 1.5 in de-DE).
+    let localized;
+    let args = if !culture.eq_ignore_ascii_case("en-US")
+        && LOCALIZED.contains(&name)
+        && matches!(args.first(), Some(Value::Str(_)))
+    {
+        localized = localize(
+            args,
+            culture,
+            matches!(name, "cdate" | "datevalue" | "isdate"),
+        );
+        localized.as_slice()
+    } else {
+        args
+    };
     let a0 = || args.first().cloned().unwrap_or(Value::Null);
     let one = |n: &str| arity(n, args, 1, 1);
     // Bare math names are the Math functions.

@@ -20,6 +20,7 @@ struct Fake {
     rows: Vec<HashMap<String, Value>>,
     items: HashMap<String, Value>,
     code: Option<CodeInstance>,
+    culture: Option<&'static str>,
 }
 
 impl Fake {
@@ -196,6 +197,9 @@ impl Context for Fake {
     }
     fn code(&self) -> Option<&CodeInstance> {
         self.code.as_ref()
+    }
+    fn culture(&self) -> &str {
+        self.culture.unwrap_or("en-US")
     }
 }
 
@@ -1112,4 +1116,32 @@ End Function
         eval(&parse("Code.Broken()").unwrap(), &f),
         Err(EvalError::Unsupported { .. })
     ));
+}
+
+#[test]
+fn culture_from_the_context() {
+    let f = Fake {
+        culture: Some("de-DE"),
+        ..Fake::new()
+    };
+    let de = |src: &str| eval(&parse(src).unwrap(), &f).unwrap();
+    assert_eq!(de(r#"Format(1234.5, "N2")"#), Value::str("1.234,50"));
+    assert_eq!(de(r#"(1234.5).ToString("C")"#), Value::str("1.234,50 €"));
+    assert_eq!(de(r#""x" & 1.5"#), Value::str("x1,5"));
+    assert_eq!(de(r#"CDbl("1,5")"#), Value::Float(1.5));
+    assert_eq!(de(r#"CDec("1.234,5")"#), dec("1234.5"));
+    assert_eq!(de("MonthName(3)"), Value::str("März"));
+    assert_eq!(de(r#"Format(#1/5/2024#, "d")"#), Value::str("05.01.2024"));
+    assert!(matches!(
+        eval(&parse(r#"(1).ToString("Z")"#).unwrap(), &f),
+        Err(EvalError::Argument { .. })
+    ));
+    assert_eq!(
+        convert::format(&Value::Float(0.5), "P0", "en-US").unwrap(),
+        "50 %"
+    );
+    assert_eq!(
+        convert::compare(&Value::Int(2), &dec("2.0")).unwrap(),
+        Some(std::cmp::Ordering::Equal)
+    );
 }
