@@ -72,7 +72,7 @@ pub enum DataError {
     /// The query returned more rows than allowed.
     #[error(
         "the data set returned more than {limit} rows; filter it in the query or raise the \
-         server setting MaxDataSetRows"
+         server setting MaxReportRows (`reportctl config set MaxReportRows N`)"
     )]
     RowLimit {
         /// The limit that applied.
@@ -81,8 +81,8 @@ pub enum DataError {
 
     /// The rows held more bytes than allowed.
     #[error(
-        "the data set holds more than {limit} bytes; select fewer rows or columns, or raise the \
-         server setting MaxDataSetBytes"
+        "the data set holds more than {limit} bytes, the server's memory bound for one data \
+         set; select fewer rows or columns, or shorter values"
     )]
     ByteLimit {
         /// The limit that applied.

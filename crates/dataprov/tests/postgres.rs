@@ -311,7 +311,8 @@ async fn the_row_limit_is_checked_while_streaming() {
         assert!(matches!(e, DataError::RowLimit { limit: 100 }), "{e}");
         let msg = e.to_string();
         assert!(
-            msg.contains("more than 100 rows") && msg.contains("MaxDataSetRows"),
+            msg.contains("more than 100 rows")
+                && msg.contains("reportctl config set MaxReportRows"),
             "{msg}"
         );
         assert!(started.elapsed() < Duration::from_secs(20));

@@ -370,7 +370,10 @@ async fn the_row_limit_stops_the_fetch() {
         .await
         .unwrap_err();
     assert!(matches!(e, DataError::RowLimit { limit: 2 }), "{e}");
-    assert!(e.to_string().contains("MaxDataSetRows"), "{e}");
+    assert!(
+        e.to_string().contains("reportctl config set MaxReportRows"),
+        "{e}"
+    );
     l.max_rows = 3;
     let t = SqliteProvider
         .execute(
