@@ -24,8 +24,9 @@ pub enum CredentialRetrieval {
     Prompt,
     /// Stored on the server, sealed with the instance key.
     Store,
-    /// The server's own identity ("Windows integrated security"); reportd refuses it for
-    /// databases (a report must not borrow the server account).
+    /// The server's own identity ("Windows integrated security"). reportd has none to lend:
+    /// callers treat it as "no credentials", and the PostgreSQL provider then requires a user
+    /// in the connect string (it never uses the server account's environment or `.pgpass`).
     Integrated,
 }
 
