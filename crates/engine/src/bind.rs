@@ -2060,8 +2060,24 @@ impl Shared {
             }
             out.rows[grid_row].cells.sort_by_key(|c| c.col);
         }
-        for r in &mut out.rows {
+        // cell items take the size of their cells
+        let widths = out.columns.clone();
+        let heights: Vec<Len> = out.rows.iter().map(|r| r.height).collect();
+        for (ri, r) in out.rows.iter_mut().enumerate() {
             r.cells.sort_by_key(|c| c.col);
+            for cell in &mut r.cells {
+                if let Some(i) = &mut cell.item {
+                    let end = (cell.col + cell.colspan).min(widths.len());
+                    i.width = widths
+                        .get(cell.col..end)
+                        .map(|w| w.iter().sum())
+                        .unwrap_or(0);
+                    let rend = (ri + cell.rowspan).min(heights.len());
+                    i.height = heights[ri..rend].iter().sum();
+                    i.top = 0;
+                    i.left = 0;
+                }
+            }
         }
         if rows.is_empty()
             && let Some(m) = &t.no_rows_message

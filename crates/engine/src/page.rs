@@ -92,7 +92,7 @@ pub fn item_height(item: &Item, m: &dyn TextMeasurer) -> Len {
 }
 
 fn textbox_height(item: &Item, tb: &Textbox, m: &dyn TextMeasurer) -> Len {
-    if !tb.can_grow {
+    if !tb.can_grow || item.width <= 0 {
         return item.height;
     }
     let pad = item.style.padding;
