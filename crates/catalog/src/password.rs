@@ -12,8 +12,9 @@
 //! Callers keep passwords in `Zeroizing` buffers.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use zeroize::Zeroizing;
 
 use crate::{Error, Result};
 
@@ -87,18 +88,93 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
+/// Largest memory cost (KiB) [`verify_with`] accepts from a stored hash: a damaged or
+/// hostile hash asking for gigabytes does not verify instead of allocating them.
+pub const MAX_M_COST_KIB: u32 = 64 * 1024;
+
+/// Memory for argon2 that a long-lived thread keeps and reuses across hashes
+/// ([`verify_with`]). Allocated once at its first use (19 MiB with our parameters): a
+/// fresh allocation per hash is kept by the allocator's per-thread arenas anyway, and
+/// several threads then hold several copies.
+#[derive(Default)]
+pub struct KdfMemory(Vec<Block>);
+
+impl std::fmt::Debug for KdfMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KdfMemory({} KiB)", self.0.len())
+    }
+}
+
+/// [`verify`], computing the hash in `memory` (grown to the stored hash's memory cost at
+/// most once). Same answers: false for a wrong password, a damaged hash, or one whose
+/// memory cost exceeds [`MAX_M_COST_KIB`]. The comparison is constant-time.
+pub fn verify_with(password: &str, phc: &str, memory: &mut KdfMemory) -> bool {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return false;
+    }
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else {
+        return false;
+    };
+    if params.m_cost() > MAX_M_COST_KIB {
+        return false;
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if memory.0.len() < blocks {
+        memory.0.resize(blocks, Block::default());
+    }
+    let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt,
+        &mut out[..],
+        &mut memory.0[..blocks],
+    );
+    // Output's equality is constant-time.
+    computed.is_ok() && Output::new(&out).is_ok_and(|o| o == expected)
+}
+
+/// [`verify_nothing`] in `memory` (see [`verify_with`]).
+pub fn verify_nothing_with(password: &str, memory: &mut KdfMemory) {
+    if let Some(h) = dummy_hash() {
+        let _ = verify_with(password, h, memory);
+    }
+}
+
+/// A hash of a random password with our parameters, computed once per process.
+fn dummy_hash() -> Option<&'static str> {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| {
+            let mut bytes = [0u8; 24];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+            let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            hash(&random).ok()
+        })
+        .as_deref()
+}
+
 /// Spends the time of one [`verify`] without a stored hash, for a user name that does not
 /// exist, so that response times do not tell which user names exist.
 pub fn verify_nothing(password: &str) {
-    // A hash of a random password with our parameters, computed once per process.
-    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| {
-        let mut bytes = [0u8; 24];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-        let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        hash(&random).ok()
-    });
-    if let Some(h) = dummy {
+    if let Some(h) = dummy_hash() {
         let _ = verify(password, h);
     }
 }
@@ -124,6 +200,39 @@ mod tests {
         assert!(verify("correct horse battery", &h));
         assert!(!verify("correct horse batterY", &h));
         assert!(!verify("", &h));
+    }
+
+    #[test]
+    fn verify_with_reused_memory_agrees_with_verify() {
+        let mut mem = KdfMemory::default();
+        let h = hash("correct horse battery").unwrap();
+        for _ in 0..2 {
+            assert!(verify_with("correct horse battery", &h, &mut mem));
+            assert!(!verify_with("correct horse batterY", &h, &mut mem));
+        }
+        assert_eq!(mem.0.len(), 19 * 1024, "allocated once, our parameters");
+        assert!(!verify_with("pw", "", &mut mem));
+        assert!(!verify_with(
+            "pw",
+            "$argon2id$v=19$m=19456,t=2,p=1$broken",
+            &mut mem
+        ));
+        // A stored hash asking for too much memory does not verify (nothing allocated).
+        let greedy = h.replace("m=19456", "m=4000000");
+        assert!(!verify_with("correct horse battery", &greedy, &mut mem));
+        assert_eq!(mem.0.len(), 19 * 1024);
+        // Other parameters are read from the hash.
+        let small = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"x y z", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(verify_with("x y z", &small, &mut mem));
+        assert!(verify("x y z", &small));
+        verify_nothing_with("whatever", &mut mem);
     }
 
     #[test]

@@ -7,9 +7,16 @@
 //!    `reportctl webservice https`.
 //! 2. **Database present**: otherwise 503 naming `reportctl database create`.
 //! 3. **HTTP Basic** against catalog users: 401 with `WWW-Authenticate: Basic` without or
-//!    with wrong credentials. Verified credentials are cached ([`crate::credentials`]);
-//!    a miss verifies with argon2id on the blocking pool, bounded by a semaphore. An unknown
-//!    user costs the same KDF as a wrong password, so timing does not reveal user names.
+//!    with wrong credentials. Verified credentials are cached ([`crate::credentials`]) and
+//!    a hit is served at once, even while the name is throttled. A miss goes through
+//!    [`crate::signin`]: refused with 429 and `Retry-After` while the name or the source
+//!    address is locked out; else it waits for the name's gate (one verification per name
+//!    at a time), is charged to the throttle, waits its delay, and is verified with argon2id
+//!    on the KDF workers. An unknown name is answered after the same time without a hash,
+//!    so timing does not reveal user names.
+//!
+//! User names are client-controlled: they are logged only through
+//! [`httpsys::logsafe::escape`].
 //!
 //! The gate leaves a [`Session`] in the request extensions. Authorization is the handlers'
 //! job, through [`Session::can`]: System Administrators may do everything; others need an
@@ -19,7 +26,9 @@
 //! "access denied" too), and an unknown path 404; this tells a signed-in user whether a
 //! path exists, which SSRS's URL access also does.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -27,10 +36,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use catalog::{ItemPath, Permission, Role, SharedCatalog};
 use http::{HeaderMap, Method, header};
-use httpsys::RequestContext;
+use httpsys::logsafe::{self, RateLimited};
+use httpsys::{RequestContext, warn_limited};
 use zeroize::Zeroizing;
 
 use crate::credentials::Principal;
+use crate::signin::{self, Policy};
 use crate::{AppState, Error};
 
 /// Who is asking, and the catalog snapshot counter their request was checked against.
@@ -126,32 +137,7 @@ async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Response>, 
     let generation = state.generation(&catalog).await?;
     let principal = match state.credentials().get(&name, &password, generation) {
         Some(p) => p,
-        None => {
-            // One verification per user at a time; whoever waited finds it cached.
-            let gate = state.sign_in_gate(&name);
-            let turn = gate.lock().await;
-            let outcome = match state.credentials().get(&name, &password, generation) {
-                Some(p) => Ok(Some(p)),
-                None => verify(state, &catalog, &name, &password).await.map(|v| {
-                    v.map(|p| {
-                        let p = Arc::new(p);
-                        state
-                            .credentials()
-                            .insert(&name, &password, generation, p.clone());
-                        p
-                    })
-                }),
-            };
-            drop(turn);
-            state.release_sign_in_gate(&name, gate);
-            match outcome? {
-                Some(p) => p,
-                None => {
-                    tracing::info!(user = %name, %peer, "sign-in refused: unknown user or wrong password");
-                    return Err(Error::Unauthorized);
-                }
-            }
-        }
+        None => sign_in(state, &catalog, &name, &password, generation, peer).await?,
     };
     req.extensions_mut().insert(Session {
         catalog,
@@ -159,6 +145,79 @@ async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Response>, 
         principal,
     });
     Ok(None)
+}
+
+/// Held back: lines about refused sign-ins that a client can cause at will.
+static LOCKED_OUT: RateLimited = RateLimited::new(Duration::from_secs(10));
+
+fn retry_after(wait: Duration) -> Error {
+    Error::TooManySignIns(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+}
+
+/// A credential that missed the cache: throttle, gate, delay, verification (see the module
+/// documentation). Cancel-safe: the gate and the charge are settled by RAII and the
+/// throttle's own expiry; a hash that started finishes on its worker within the bound.
+async fn sign_in(
+    state: &AppState,
+    catalog: &SharedCatalog,
+    name: &str,
+    password: &Zeroizing<String>,
+    generation: i64,
+    peer: SocketAddr,
+) -> Result<Arc<Principal>, Error> {
+    let signin = state.sign_in();
+    let policy = Policy::of(&state.settings());
+    let key = signin::name_key(name);
+    let addr = signin::address_key(peer.ip());
+    let shown = logsafe::escape(name, logsafe::DEFAULT_MAX);
+    if let Some(wait) = signin.locked(&key, addr, &policy) {
+        warn_limited!(
+            LOCKED_OUT,
+            "sign-in refused while locked out: user {shown} from {peer}"
+        );
+        return Err(retry_after(wait));
+    }
+    let Some(gate) = signin.gate(&key) else {
+        warn_limited!(LOCKED_OUT, "sign-in refused: too many sign-ins in progress");
+        return Err(Error::TooManySignIns(1));
+    };
+    // One verification per name at a time; whoever waited finds it cached.
+    let _turn = gate.turn().await;
+    if let Some(p) = state.credentials().get(name, password, generation) {
+        return Ok(p);
+    }
+    let delay = match signin.begin(&key, addr, &policy) {
+        Ok(d) => d,
+        Err(wait) => {
+            warn_limited!(
+                LOCKED_OUT,
+                "sign-in refused while locked out: user {shown} from {peer}"
+            );
+            return Err(retry_after(wait));
+        }
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match verify(state, catalog, name, password).await {
+        Ok(Some(p)) => {
+            signin.refund(&key, addr, true, &policy);
+            let p = Arc::new(p);
+            state
+                .credentials()
+                .insert(name, password, generation, p.clone());
+            Ok(p)
+        }
+        Ok(None) => {
+            tracing::info!(user = %shown, %peer, "sign-in refused: unknown user or wrong password");
+            Err(Error::Unauthorized)
+        }
+        Err(e) => {
+            // No verdict (the database failed): not the client's failure.
+            signin.refund(&key, addr, false, &policy);
+            Err(e)
+        }
+    }
 }
 
 /// `https_base` + the vdir-relative path + query. `https_base` already ends with the vdir.
@@ -203,32 +262,22 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, Zeroizing<String>)>
     Some((user.to_owned(), Zeroizing::new(password.to_owned())))
 }
 
-/// Verifies `password` against the catalog's hash for `name` with the KDF on the blocking
-/// pool. Unknown users are verified against a fixed dummy hash, so they cost the same.
+/// Verifies `password` against the catalog's hash for `name` on the KDF workers. Unknown
+/// users take the same time without a hash ([`crate::signin`]). A name longer than any
+/// catalog user name is not looked up.
 async fn verify(
     state: &AppState,
     catalog: &SharedCatalog,
     name: &str,
     password: &Zeroizing<String>,
 ) -> Result<Option<Principal>, Error> {
-    let user = catalog.get_user(name).await?;
-    state.count_verification();
-    let _permit = state
-        .kdf_permits()
-        .acquire()
-        .await
-        .map_err(|e| Error::Internal(format!("KDF semaphore closed: {e}")))?;
-    let password = password.clone();
+    let user = if name.chars().count() <= signin::MAX_NAME_KEY_CHARS {
+        catalog.get_user(name).await?
+    } else {
+        None
+    };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => catalog::password::verify(&password, &h),
-        None => {
-            catalog::password::verify_nothing(&password);
-            false
-        }
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("password verification panicked: {e}")))?;
+    let ok = state.sign_in().check_password(hash, password).await?;
     Ok(match (ok, user) {
         (true, Some(u)) => Some(Principal {
             name: u.name,

@@ -72,6 +72,19 @@ pub enum Error {
         "the report server database cannot be reached; an administrator checks `reportctl database status` and the server log"
     )]
     DatabaseUnavailable,
+    /// The database refuses connections, lost them, or a statement hit the statement timeout
+    /// (503, within the connect timeout, never a 500). Holds the problem in words (no host,
+    /// port or password: those are logged).
+    #[error(
+        "the report server database is not answering: {0}; an administrator checks `reportctl database status` and the server log"
+    )]
+    DatabaseNotAnswering(String),
+    /// Too many failed sign-ins for this user name or from this address, or too many
+    /// sign-ins in progress (429 with `Retry-After`). Holds the seconds to wait.
+    #[error(
+        "too many failed sign-ins for this user name or from this address; try again in {0} seconds"
+    )]
+    TooManySignIns(u64),
     /// A feature that arrives in a later version (501). The text says what exists now.
     #[error("{0}")]
     NotImplemented(String),
@@ -99,10 +112,19 @@ impl From<catalog::Error> for Error {
                 tracing::warn!(error = %e, "report server database not created yet");
                 Error::NoDatabase
             }
-            C::Connect { .. } | C::SchemaTooNew { .. } => {
+            C::SchemaTooNew { .. } => {
                 tracing::error!(error = %e, "report server database unavailable");
                 Error::DatabaseUnavailable
             }
+            C::Connect { ref cause, .. } => {
+                tracing::error!(error = %e, "report server database unavailable");
+                Error::DatabaseNotAnswering(cause.clone())
+            }
+            C::Unavailable(ref problem) => {
+                tracing::error!(error = %e, "report server database not answering");
+                Error::DatabaseNotAnswering(problem.clone())
+            }
+            C::LastAdministrator(_) => Error::Conflict(e.to_string()),
             C::Foreign(_) | C::Db(_) => Error::Internal(e.to_string()),
         }
     }
@@ -122,9 +144,11 @@ impl Error {
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::NoDatabase | Error::DatabaseUnavailable | Error::DataDir(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Error::NoDatabase
+            | Error::DatabaseUnavailable
+            | Error::DatabaseNotAnswering(_)
+            | Error::DataDir(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooManySignIns(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -143,7 +167,10 @@ impl Error {
             Error::Conflict(_) => "rsItemAlreadyExists",
             Error::TooLarge(_) => "rsRequestTooLarge",
             Error::NoDatabase => "rsReportServerDatabaseUnavailable",
-            Error::DatabaseUnavailable | Error::DataDir(_) => "rsReportServerDatabaseUnavailable",
+            Error::DatabaseUnavailable | Error::DatabaseNotAnswering(_) | Error::DataDir(_) => {
+                "rsReportServerDatabaseUnavailable"
+            }
+            Error::TooManySignIns(_) => "rsLogonFailed",
             Error::NotImplemented(_) => "rsNotImplemented",
             Error::Internal(_) => "rsInternalError",
         }
@@ -159,6 +186,7 @@ impl Error {
             StatusCode::CONFLICT => "Already exists",
             StatusCode::PAYLOAD_TOO_LARGE => "Upload too large",
             StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+            StatusCode::TOO_MANY_REQUESTS => "Too many sign-in attempts",
             StatusCode::NOT_IMPLEMENTED => "Not implemented yet",
             _ => "Internal error",
         }
@@ -219,6 +247,10 @@ impl IntoResponse for Error {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"reportd\", charset=\"UTF-8\""),
             );
+        }
+        if let Error::TooManySignIns(secs) = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         resp.extensions_mut().insert(page);
         resp

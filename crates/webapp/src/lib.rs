@@ -17,7 +17,8 @@
 //! - `state`: [`AppState`], settings and the lazily opened catalog.
 //! - `auth`: the per-request gate (https policy, database present, credentials) and
 //!   authorization helpers; [`credentials`]: the verified-credential cache (public for
-//!   `benches/auth.rs`).
+//!   `benches/auth.rs`); `signin`: what a cache miss costs and its bounds (KDF workers,
+//!   per-name gates, the failure throttle, timing of unknown names).
 //! - `webservice`: the Web Service; `portal`: the Web Portal and its REST API.
 //! - `error`: [`Error`], the one error type, and how errors render.
 //! - `pagecache`: rendered folder pages per catalog generation, capped in bytes; `html`:
@@ -33,6 +34,7 @@ mod host;
 mod html;
 mod pagecache;
 mod portal;
+mod signin;
 mod state;
 mod webservice;
 
@@ -46,8 +48,9 @@ use httpsys::{Application, RequestContext};
 use tower::ServiceExt;
 
 pub use error::Error;
-pub use state::{AppState, GENERATION_TTL};
 pub use headers::{CONTENT_SECURITY_POLICY, hsts_value};
+pub use signin::SignInStats;
+pub use state::{AppState, CATALOG_CONNECT_TIMEOUT, GENERATION_TTL};
 
 /// Checks an upload before it is stored (portal; `reportctl catalog upload` calls
 /// [`rdl::check_upload`] itself): a report must pass the report definition check, which is

@@ -10,7 +10,6 @@
 //!
 //! This module reads files (the configuration, the instance key) but writes none.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -18,12 +17,13 @@ use std::time::{Duration, Instant};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use catalog::SharedCatalog;
 use datadir::{Config, DataDir, Settings};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::credentials::CredentialCache;
 use crate::pagecache::PageCache;
+use crate::signin::{SignIn, SignInStats};
 
 /// State shared by both applications. Cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -69,22 +69,27 @@ struct Inner {
     generation: AtomicI64,
     generation_fresh_until: AtomicU64,
     epoch: Instant,
-    /// Bounds concurrent password verifications (each costs ~19 MiB and a core for tens of
-    /// milliseconds): a flood of wrong passwords queues instead of exhausting memory.
-    kdf_permits: Semaphore,
-    /// One gate per user name being signed in: concurrent first requests with the same
-    /// user wait for one password verification and then hit the cache, instead of each
-    /// paying the KDF (a burst on a cold server would otherwise stall it for a second).
-    /// Entries live only while someone waits on them.
-    sign_in_gates: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
-    /// Password verifications run (the KDF), for diagnostics and tests.
-    verifications: AtomicU64,
+    /// Sign-in work and its bounds: the KDF workers and their permits, the per-name
+    /// gates, the failure throttle ([`crate::signin`]).
+    sign_in: SignIn,
+    /// Until when (nanoseconds after `epoch`) a failed attempt to open the catalog is
+    /// answered from `open_error` without trying again, so that while the database is down
+    /// no request waits behind another's reconnect.
+    open_failed_until: AtomicU64,
+    open_error: std::sync::Mutex<Option<String>>,
 }
 
 struct Db {
     url: String,
+    /// `DatabaseQueryTimeout` it was opened with (a change reopens it).
+    query_timeout: u32,
     catalog: SharedCatalog,
 }
+
+/// How long opening the catalog, and later each wait for a pooled connection, may take
+/// before the request is answered 503 (`Error::DatabaseNotAnswering`): a database that is
+/// down costs a request less than a second, never a queue behind reconnects.
+pub const CATALOG_CONNECT_TIMEOUT: Duration = Duration::from_millis(750);
 
 impl AppState {
     /// Loads settings and the instance key from the data dir; the catalog is opened lazily
@@ -92,7 +97,6 @@ impl AppState {
     pub fn new(dd: DataDir, server_version: &'static str) -> Result<AppState, Error> {
         let config = dd.load_config()?;
         let key = dd.instance_key()?;
-        let kdf = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(AppState {
             inner: Arc::new(Inner {
                 credentials: CredentialCache::new(&key),
@@ -106,9 +110,9 @@ impl AppState {
                 generation: AtomicI64::new(0),
                 generation_fresh_until: AtomicU64::new(0),
                 epoch: Instant::now(),
-                kdf_permits: Semaphore::new(kdf),
-                sign_in_gates: std::sync::Mutex::new(HashMap::new()),
-                verifications: AtomicU64::new(0),
+                sign_in: SignIn::new()?,
+                open_failed_until: AtomicU64::new(0),
+                open_error: std::sync::Mutex::new(None),
                 dd,
             }),
         })
@@ -132,6 +136,7 @@ impl AppState {
             .webservice_vdir
             .store(Arc::new(webservice_vdir_of(&config)));
         let url = config.settings.database_url.clone();
+        let query_timeout = config.settings.database_query_timeout.max(1);
         self.inner.settings.store(Arc::new(config.settings));
         let current = self.inner.db.load_full();
         match (url, current) {
@@ -141,12 +146,21 @@ impl AppState {
                 self.replace_db(None);
                 Ok(())
             }
-            (Some(url), Some(db)) if db.url == url => Ok(()),
+            (Some(url), Some(db)) if db.url == url && db.query_timeout == query_timeout => Ok(()),
             (Some(url), _) => {
                 let resolved = self.resolve_url(&url);
-                let catalog = catalog::open(&resolved, false).await?;
+                let options = catalog::OpenOptions {
+                    create: false,
+                    connect_timeout: CATALOG_CONNECT_TIMEOUT,
+                    statement_timeout: Duration::from_secs(u64::from(query_timeout)),
+                };
+                let catalog = catalog::open_with(&resolved, &options).await?;
                 tracing::info!(backend = catalog.backend(), "report server database opened");
-                self.replace_db(Some(Arc::new(Db { url, catalog })));
+                self.replace_db(Some(Arc::new(Db {
+                    url,
+                    query_timeout,
+                    catalog,
+                })));
                 Ok(())
             }
         }
@@ -203,7 +217,20 @@ impl AppState {
         if let Some(db) = &*self.inner.db.load() {
             return Ok(db.catalog.clone());
         }
-        let _guard = self.inner.open_lock.lock().await;
+        if let Some(problem) = self.recent_open_failure() {
+            return Err(Error::DatabaseNotAnswering(problem));
+        }
+        // Whoever holds the lock is opening the catalog within CATALOG_CONNECT_TIMEOUT;
+        // wait a little longer than that, never behind a queue of reconnects.
+        let wait = CATALOG_CONNECT_TIMEOUT + Duration::from_millis(200);
+        let Ok(_guard) = tokio::time::timeout(wait, self.inner.open_lock.lock()).await else {
+            return Err(Error::DatabaseNotAnswering(
+                "another request is still trying to connect".into(),
+            ));
+        };
+        if let Some(problem) = self.recent_open_failure() {
+            return Err(Error::DatabaseNotAnswering(problem));
+        }
         if self.inner.db.load().is_none()
             && let Err(e) = self.reload_locked().await
         {
@@ -214,6 +241,10 @@ impl AppState {
                 }
                 Error::DatabaseUnavailable => Error::DatabaseUnavailable,
                 Error::NoDatabase => Error::NoDatabase,
+                Error::DatabaseNotAnswering(problem) => {
+                    self.remember_open_failure(&problem);
+                    Error::DatabaseNotAnswering(problem)
+                }
                 other => {
                     tracing::error!(error = %other, "cannot open the report server database");
                     Error::DatabaseUnavailable
@@ -224,6 +255,30 @@ impl AppState {
             Some(db) => Ok(db.catalog.clone()),
             None => Err(Error::NoDatabase),
         }
+    }
+
+    /// The problem of the last failed open, while it is recent (one connect timeout).
+    fn recent_open_failure(&self) -> Option<String> {
+        let now = self.inner.epoch.elapsed().as_nanos() as u64;
+        if now >= self.inner.open_failed_until.load(Ordering::Acquire) {
+            return None;
+        }
+        self.inner
+            .open_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn remember_open_failure(&self, problem: &str) {
+        *self
+            .inner
+            .open_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(problem.to_owned());
+        let now = self.inner.epoch.elapsed().as_nanos() as u64;
+        let until = now.saturating_add(CATALOG_CONNECT_TIMEOUT.as_nanos() as u64);
+        self.inner.open_failed_until.store(until, Ordering::Release);
     }
 
     /// The settings as last read.
@@ -276,41 +331,19 @@ impl AppState {
         &self.inner.pages
     }
 
-    /// The sign-in gate of `name` (see `Inner::sign_in_gates`).
-    pub(crate) fn sign_in_gate(&self, name: &str) -> Arc<Mutex<()>> {
-        let mut gates = self
-            .inner
-            .sign_in_gates
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        gates.entry(name.to_lowercase()).or_default().clone()
+    pub(crate) fn sign_in(&self) -> &SignIn {
+        &self.inner.sign_in
     }
 
-    /// Drops the gate of `name` when nobody else holds it.
-    pub(crate) fn release_sign_in_gate(&self, name: &str, gate: Arc<Mutex<()>>) {
-        let mut gates = self
-            .inner
-            .sign_in_gates
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        // Ours and the map's: nobody else waits.
-        if Arc::strong_count(&gate) <= 2 {
-            gates.remove(&name.to_lowercase());
-        }
-    }
-
-    /// Counts one password verification.
-    pub(crate) fn count_verification(&self) {
-        self.inner.verifications.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Password verifications (KDF runs) since start.
+    /// Password hashes run (the KDF) since start: verifications, dummy verifications of
+    /// unknown names, hashes of new passwords.
     pub fn verifications(&self) -> u64 {
-        self.inner.verifications.load(Ordering::Relaxed)
+        self.inner.sign_in.stats().kdf_runs
     }
 
-    pub(crate) fn kdf_permits(&self) -> &Semaphore {
-        &self.inner.kdf_permits
+    /// The sign-in counters: KDFs running and their bound, gates, throttle tables.
+    pub fn sign_in_stats(&self) -> SignInStats {
+        self.inner.sign_in.stats()
     }
 }
 

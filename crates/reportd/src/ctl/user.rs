@@ -1,4 +1,9 @@
-//! `reportctl user add`: users live in the catalog.
+//! `reportctl user add|remove|passwd|list`: users live in the catalog.
+//!
+//! Every change is written to the catalog (which bumps its generation) and then reported
+//! to a running server over the management socket (`CatalogChanged`), so credentials it
+//! cached for a removed user or an old password stop working at its next request. The
+//! catalog refuses to remove the last System Administrator.
 
 use std::path::PathBuf;
 
@@ -23,7 +28,16 @@ pub enum UserCommand {
         #[arg(long, default_value = "Browser")]
         role: String,
     },
-    /// List users and their roles.
+    /// Remove a user and their role assignments (not the last System Administrator).
+    Remove { name: String },
+    /// Change a user's password, read from a file.
+    Passwd {
+        name: String,
+        /// File whose first line is the new password.
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+    },
+    /// List users and their roles (`--json` for machine-readable output).
     List,
 }
 
@@ -91,6 +105,37 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
                 "item role on /"
             };
             println!("User {name} added ({scope}: {role})");
+            Ok(0)
+        }
+        UserCommand::Remove { name } => {
+            block_on(async {
+                let cat = open_configured(&ctx.dd).await?;
+                cat.delete_user(&name).await?;
+                anyhow::Ok(())
+            })??;
+            mgmt::ops::catalog_changed(&ctx.dd);
+            println!("User {name} removed");
+            Ok(0)
+        }
+        UserCommand::Passwd {
+            name,
+            password_file,
+        } => {
+            let password =
+                datadir::read_password_file(&password_file).context("--password-file")?;
+            catalog::password::check_policy(&password)?;
+            block_on(async {
+                let cat = open_configured(&ctx.dd).await?;
+                // Hash only for a user that exists: the error names the user at once.
+                if cat.get_user(&name).await?.is_none() {
+                    return Err(catalog::Error::UnknownUser(name.clone()).into());
+                }
+                let hash = catalog::password::hash(&password)?;
+                cat.set_password_hash(&name, &hash).await?;
+                anyhow::Ok(())
+            })??;
+            mgmt::ops::catalog_changed(&ctx.dd);
+            println!("Password of {name} changed");
             Ok(0)
         }
         UserCommand::List => {

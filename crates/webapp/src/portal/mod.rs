@@ -7,6 +7,8 @@
 //! - `POST /folder`, `POST /upload` (multipart), `POST /delete`, `POST /properties`, each
 //!   with a CSRF token ([`csrf`]) and refused when sent cross-site;
 //! - `GET /api/v2.0/...` ([`api`]), JSON;
+//! - `GET /manage/users` and `POST /manage/users/{add,remove,password}`, and
+//!   `GET /api/v2.0/Users` ([`users`]): System Administrators only;
 //! - `GET /assets/{file}`: the embedded stylesheet and icon, public and cacheable.
 //!
 //! Everything works without JavaScript: every action is a plain HTML form. Every asset is
@@ -19,6 +21,7 @@ mod assets;
 pub(crate) mod csrf;
 pub(crate) mod layout;
 mod pages;
+mod users;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
@@ -49,6 +52,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/delete", post(actions::delete))
         .route("/properties", post(actions::properties))
         .route("/api/v2.0/{*rest}", get(api::get))
+        .route("/api/v2.0/Users", get(users::api_list))
+        .route("/manage/users", get(users::page))
+        .route("/manage/users/add", post(users::add))
+        .route("/manage/users/remove", post(users::remove))
+        .route("/manage/users/password", post(users::password))
         .fallback(unknown_route)
         .layer(from_fn_with_state(state.clone(), auth::gate))
         // Added after the gate: served without credentials.
