@@ -188,6 +188,17 @@ impl Env<'_> {
     }
 }
 
+/// Refuses to build a string longer than [`funcs::MAX_STRING`] bytes (a `<Code>` loop
+/// doubling a string would otherwise exhaust memory).
+pub(crate) fn check_len(len: usize) -> Result<(), EvalError> {
+    if len > funcs::MAX_STRING {
+        return Err(EvalError::Limit {
+            what: format!("the {}-byte string limit", funcs::MAX_STRING),
+        });
+    }
+    Ok(())
+}
+
 /// Indexes an array (or a string, giving a one-character string).
 pub(crate) fn index_value(t: &Value, i: &Value) -> Result<Value, EvalError> {
     let n = convert::to_i32(i)?;
@@ -394,11 +405,16 @@ pub(crate) fn binary(
     match op {
         B::Concat => {
             let mut s = convert::to_string(a, culture);
-            s.push_str(&convert::to_string(b, culture));
+            let t = convert::to_string(b, culture);
+            check_len(s.len() + t.len())?;
+            s.push_str(&t);
             Ok(Value::str(s))
         }
         B::Add => match (a, b) {
-            (Value::Str(x), Value::Str(y)) => Ok(Value::str(format!("{x}{y}"))),
+            (Value::Str(x), Value::Str(y)) => {
+                check_len(x.len() + y.len())?;
+                Ok(Value::str(format!("{x}{y}")))
+            }
             (Value::Str(_), Value::Null) => Ok(a.clone()),
             (Value::Null, Value::Str(_)) => Ok(b.clone()),
             (Value::DateTime(_), _) | (_, Value::DateTime(_)) => Err(EvalError::Unsupported {

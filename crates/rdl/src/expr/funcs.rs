@@ -706,7 +706,9 @@ pub(crate) fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, E
                 .get(5)
                 .map(|v| to_i64(v).unwrap_or(0) == 1)
                 .unwrap_or(false);
-            Ok(str_val(replace_n(&tail, &find, &repl, count, text_cmp)))
+            let r = replace_n(&tail, &find, &repl, count, text_cmp);
+            super::eval::check_len(r.len())?;
+            Ok(str_val(r))
         }
         "space" => {
             one("Space")?;
@@ -771,7 +773,9 @@ pub(crate) fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, E
                 Value::Null => Vec::new(),
                 other => vec![s(other, culture)],
             };
-            Ok(str_val(items.join(&sep)))
+            let r = items.join(&sep);
+            super::eval::check_len(r.len())?;
+            Ok(str_val(r))
         }
         "asc" | "ascw" => {
             one("Asc")?;
@@ -1091,12 +1095,19 @@ fn replace_n(t: &str, find: &str, repl: &str, count: i64, text_cmp: bool) -> Str
         if i < last {
             continue;
         }
-        out.push_str(&t[last..i]);
+        // Folding may move char boundaries even when the total length stays the same.
+        let Some(seg) = t.get(last..i) else {
+            return t.replace(find, repl);
+        };
+        out.push_str(seg);
         out.push_str(repl);
         last = i + needle.len();
         done += 1;
     }
-    out.push_str(&t[last..]);
+    match t.get(last..) {
+        Some(rest) => out.push_str(rest),
+        None => return t.replace(find, repl),
+    }
     out
 }
 
@@ -1645,7 +1656,9 @@ fn string_method(
                 if find.is_empty() {
                     return Err(arg_err(&func, "the string to replace must not be empty"));
                 }
-                str_val(st.replace(&find, &a(1)))
+                let r = st.replace(&find, &a(1));
+                super::eval::check_len(r.len())?;
+                str_val(r)
             }
             "split" => {
                 let seps: Vec<char> = args

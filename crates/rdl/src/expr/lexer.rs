@@ -245,7 +245,7 @@ pub(crate) fn lex(src: &str, statements: bool) -> Result<Vec<Token>, ExprError> 
                 });
             }
             b'<' | b'>' | b'=' | b'&' | b'+' | b'-' | b'*' | b'/' | b'\\' | b'^' => {
-                let two = if i + 1 < b.len() { &src[i..i + 2] } else { "" };
+                let two = src.get(i..i + 2).unwrap_or("");
                 let op: &'static str = match two {
                     "<>" => "<>",
                     "<=" => "<=",
@@ -419,7 +419,7 @@ fn lex_number(src: &str, start: usize) -> Result<(Value, usize), ExprError> {
     // Type suffixes: D/@ Decimal, R/# Double, F/! Single, I/% S L/& UI UL US Integer types.
     let suffix_len = |s: &str| -> bool {
         let end = i + s.len();
-        end <= b.len() && src[i..end].eq_ignore_ascii_case(s) && !is_ident_byte(b, end)
+        src.get(i..end).is_some_and(|t| t.eq_ignore_ascii_case(s)) && !is_ident_byte(b, end)
     };
     let (kind, len) = if suffix_len("d") || (i < b.len() && b[i] == b'@') {
         ('d', 1)

@@ -1145,3 +1145,209 @@ fn culture_from_the_context() {
         Some(std::cmp::Ordering::Equal)
     );
 }
+
+/// A deterministic xorshift generator for the no-panic sweeps.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[(self.next() % xs.len() as u64) as usize]
+    }
+}
+
+const FRAGMENTS: &[&str] = &[
+    "1",
+    "0",
+    "-1",
+    "2.5",
+    "1.5D",
+    "\"a\"",
+    "\"\"",
+    "\"é\"",
+    "#1/31/2024#",
+    "Nothing",
+    "True",
+    "(",
+    ")",
+    ",",
+    " + ",
+    " - ",
+    " * ",
+    " / ",
+    " \\ ",
+    " Mod ",
+    " ^ ",
+    " & ",
+    " = ",
+    " <> ",
+    " < ",
+    " >= ",
+    " Like ",
+    " Is ",
+    " And ",
+    " OrElse ",
+    " Not ",
+    "Fields!Qty.Value",
+    "Fields!Name.Value",
+    "Fields!Empty.Value",
+    "Parameters!Region.Value(",
+    "Globals!PageNumber",
+    "IIf(",
+    "Switch(",
+    "Choose(",
+    "CInt(",
+    "CDec(",
+    "CStr(",
+    "CDate(",
+    "Left(",
+    "Mid(",
+    "InStr(",
+    "Replace(",
+    "Split(",
+    "Join(",
+    "Format(",
+    "FormatNumber(",
+    "DateAdd(\"m\", ",
+    "DateDiff(\"d\", ",
+    "DatePart(\"ww\", ",
+    "DateSerial(",
+    "Math.Round(",
+    "Math.Max(",
+    "Sum(",
+    "Count(",
+    "RunningValue(",
+    "Previous(",
+    "Lookup(",
+    ".ToString(",
+    ".Length",
+    ".Substring(",
+    ".ToUpper()",
+    "\"N2\"",
+    "\"#,##0.00;(#)\"",
+    "\"yyyy-MM-dd\"",
+    "Code.Grade(",
+    "Space(",
+    "StrDup(",
+    "9223372036854775807",
+    "1e308",
+    "-9223372036854775808",
+    "é",
+    "<é",
+    "1é",
+    "#",
+    "[",
+    "_\n",
+    "'",
+    "Level(",
+    "InScope(\"x\")",
+    "Val(",
+    "Chr(",
+    "Asc(",
+];
+
+#[test]
+fn random_expressions_never_panic() {
+    let f = Fake::new().with_code(CODE);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut parsed = 0;
+    for _ in 0..20_000 {
+        let n = 1 + rng.next() % 12;
+        let src: String = (0..n).map(|_| rng.pick(FRAGMENTS)).collect();
+        if let Ok(e) = parse(&src) {
+            parsed += 1;
+            let _ = eval(&e, &f);
+        }
+    }
+    // The sweep must exercise the evaluator, not only the parser's error paths.
+    assert!(
+        parsed > 300,
+        "only {parsed} of the random expressions parsed"
+    );
+    // Arbitrary bytes, including multi-byte characters next to operators and suffixes.
+    let alphabet: Vec<char> = "1aé#\"(),.!_ \n<>=&@%Dd[]'".chars().collect();
+    for _ in 0..5_000 {
+        let n = rng.next() % 16;
+        let src: String = (0..n)
+            .map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize])
+            .collect();
+        if let Ok(e) = parse(&src) {
+            let _ = eval(&e, &f);
+        }
+        let _ = CodeModule::parse(&src);
+    }
+}
+
+#[test]
+fn random_code_blocks_never_panic() {
+    const LINES: &[&str] = &[
+        "Function F(x As Integer) As Integer",
+        "Sub S()",
+        "End Function",
+        "End Sub",
+        "Dim a As Integer = 1",
+        "Dim s() As String = {\"a\", \"b\"}",
+        "a = a + 1",
+        "a += 2",
+        "If a > 1 Then",
+        "ElseIf a = 0 Then",
+        "Else",
+        "End If",
+        "For i = 1 To 3",
+        "Next",
+        "For Each v In s",
+        "Select Case a",
+        "Case 1 To 3",
+        "Case Is > 4",
+        "Case Else",
+        "End Select",
+        "While a < 5",
+        "End While",
+        "Do",
+        "Loop Until a > 3",
+        "Return a",
+        "Exit For",
+        "Try",
+        "Catch",
+        "End Try",
+        "Public Class C",
+        "End Class",
+        "F = 3",
+        "ReDim Preserve s(5)",
+        "s(1) = \"z\"",
+        "Return Code.F(a)",
+        "Return F(x - 1)",
+    ];
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    for _ in 0..3_000 {
+        let n = 1 + rng.next() % 14;
+        let src: Vec<&str> = (0..n).map(|_| rng.pick(LINES)).collect();
+        let (m, _) = CodeModule::parse(&src.join("\n"));
+        let mut f = Fake::new();
+        f.code = Some(CodeInstance::new(Arc::new(m)));
+        for call in ["Code.F(2)", "Code.S()"] {
+            let _ = eval(&parse(call).unwrap(), &f);
+        }
+    }
+}
+
+#[test]
+fn code_cannot_exhaust_memory() {
+    let f = Fake::new().with_code(
+        "Function Grow() As String\n    Dim s As String = \"ab\"\n    For i = 1 To 64\n        s = s & s\n    Next\n    Return s\nEnd Function\n\
+         Function Big() As Integer\n    Dim a(100000000) As Integer\n    Return 1\nEnd Function\n",
+    );
+    assert!(matches!(
+        eval(&parse("Code.Grow()").unwrap(), &f),
+        Err(EvalError::Limit { .. })
+    ));
+    assert!(matches!(
+        eval(&parse("Code.Big()").unwrap(), &f),
+        Err(EvalError::Limit { .. })
+    ));
+}
