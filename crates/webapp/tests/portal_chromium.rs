@@ -25,6 +25,7 @@ async fn chromium(profile: &Path, mode_args: &[&str], url: &str) -> String {
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
+        "--enable-logging=stderr",
     ])
     .arg(format!("--user-data-dir={}", profile.display()))
     .args(mode_args)
@@ -39,6 +40,13 @@ async fn chromium(profile: &Path, mode_args: &[&str], url: &str) -> String {
         "chromium failed: {}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Every response carries a strict Content-Security-Policy: the pages must need nothing
+    // it forbids (the browser logs each violation).
+    assert!(
+        !stderr.contains("Content Security Policy") && !stderr.contains("Refused to"),
+        "CSP violation on {url}:\n{stderr}"
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -71,7 +79,7 @@ async fn portal_renders_in_headless_chromium() {
     );
     assert!(dom.contains("System Administrator"), "role missing:\n{dom}");
     assert!(
-        dom.contains("action=\"/Reports/upload\""),
+        dom.contains("action=\"/Reports/upload?folder=%2F\""),
         "upload form missing:\n{dom}"
     );
 
