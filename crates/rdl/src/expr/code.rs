@@ -14,7 +14,8 @@
 //! [`CodeModule::parse`] returns a warning for it. Never a failed render.
 //!
 //! Bounds: [`MAX_STEPS`] statements per call from a report expression (nested calls share
-//! it), [`MAX_CALL_DEPTH`] nested calls, arrays ≤ [`MAX_ARRAY`] elements.
+//! it), [`MAX_CALL_DEPTH`] nested calls and [`STACK_BUDGET`] bytes of stack for them,
+//! arrays ≤ [`MAX_ARRAY`] elements, strings ≤ 16 MiB.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -32,6 +33,9 @@ pub const MAX_STEPS: u64 = 1_000_000;
 
 /// Nested `<Code>` calls (recursion) allowed.
 pub const MAX_CALL_DEPTH: u32 = 64;
+
+/// Stack the nested calls of one run may use (1 MiB: half a default 2 MiB thread stack).
+pub const STACK_BUDGET: usize = 1 << 20;
 
 /// The largest array a `Dim a(n)`/`ReDim` may create.
 pub const MAX_ARRAY: usize = 1 << 20;
@@ -971,6 +975,8 @@ fn parse_stmt_no_eol(p: &mut Parser) -> Result<Stmt, BodyError> {
 pub(crate) struct Run {
     steps: Cell<u64>,
     depth: Cell<u32>,
+    /// The stack address at the first call (0 until then).
+    base: Cell<usize>,
 }
 
 impl Run {
@@ -978,6 +984,7 @@ impl Run {
         Run {
             steps: Cell::new(0),
             depth: Cell::new(0),
+            base: Cell::new(0),
         }
     }
 
@@ -1100,6 +1107,19 @@ impl CodeInstance {
         if run.depth.get() >= MAX_CALL_DEPTH {
             return Err(EvalError::Limit {
                 what: format!("{MAX_CALL_DEPTH} nested calls (endless recursion?)"),
+            });
+        }
+        // Stack used since the first call of this run: a `<Code>` function's frames are
+        // large in debug builds, so the depth limit alone does not bound the stack. The
+        // address of a local is only compared, never dereferenced.
+        let here = 0u8;
+        let addr = std::ptr::from_ref(&here) as usize;
+        if run.base.get() == 0 {
+            run.base.set(addr);
+        }
+        if addr.abs_diff(run.base.get()) > STACK_BUDGET {
+            return Err(EvalError::Limit {
+                what: format!("{} KiB of stack (recursion too deep)", STACK_BUDGET >> 10),
             });
         }
         run.depth.set(run.depth.get() + 1);
@@ -1249,7 +1269,41 @@ impl CodeInstance {
         Ok(Flow::Normal)
     }
 
+    // `exec` is on every recursion path of the interpreter (and `<Code>` calls recurse through
+    // it), so it only dispatches; each statement runs in its own function, keeping this frame
+    // small also in debug builds.
     fn exec(
+        &self,
+        s: &Stmt,
+        frame: &mut Frame,
+        ctx: &dyn Context,
+        run: &Run,
+    ) -> Result<Flow, EvalError> {
+        match s {
+            Stmt::Dim(_) => self.exec_dim(s, frame, ctx, run),
+            Stmt::ReDim { .. } => self.exec_redim(s, frame, ctx, run),
+            Stmt::Assign { .. } => self.exec_assign(s, frame, ctx, run),
+            Stmt::If { .. } => self.exec_if(s, frame, ctx, run),
+            Stmt::Select { .. } => self.exec_select(s, frame, ctx, run),
+            Stmt::For { .. } => self.exec_for(s, frame, ctx, run),
+            Stmt::ForEach { .. } => self.exec_foreach(s, frame, ctx, run),
+            Stmt::Loop { .. } => self.exec_loop(s, frame, ctx, run),
+            Stmt::Return(v) => Ok(match v {
+                Some(e) => Flow::Return(self.eval(e, frame, ctx, run)?),
+                None => Flow::ExitFunction,
+            }),
+            Stmt::Exit(None) => Ok(Flow::ExitFunction),
+            Stmt::Exit(Some(k)) => Ok(Flow::Exit(*k)),
+            Stmt::Continue(k) => Ok(Flow::Continue(*k)),
+            Stmt::Eval(e) => {
+                self.eval(e, frame, ctx, run)?;
+                Ok(Flow::Normal)
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn exec_dim(
         &self,
         s: &Stmt,
         frame: &mut Frame,
@@ -1275,6 +1329,19 @@ impl CodeInstance {
                 }
                 Ok(Flow::Normal)
             }
+            _ => Ok(Flow::Normal),
+        }
+    }
+
+    #[inline(never)]
+    fn exec_redim(
+        &self,
+        s: &Stmt,
+        frame: &mut Frame,
+        ctx: &dyn Context,
+        run: &Run,
+    ) -> Result<Flow, EvalError> {
+        match s {
             Stmt::ReDim {
                 name,
                 bound,
@@ -1292,6 +1359,19 @@ impl CodeInstance {
                 self.assign(frame, name, Value::Array(v.into()))?;
                 Ok(Flow::Normal)
             }
+            _ => Ok(Flow::Normal),
+        }
+    }
+
+    #[inline(never)]
+    fn exec_assign(
+        &self,
+        s: &Stmt,
+        frame: &mut Frame,
+        ctx: &dyn Context,
+        run: &Run,
+    ) -> Result<Flow, EvalError> {
+        match s {
             Stmt::Assign { target, op, value } => {
                 let rhs = self.eval(value, frame, ctx, run)?;
                 match target {
@@ -1338,6 +1418,19 @@ impl CodeInstance {
                 }
                 Ok(Flow::Normal)
             }
+            _ => Ok(Flow::Normal),
+        }
+    }
+
+    #[inline(never)]
+    fn exec_if(
+        &self,
+        s: &Stmt,
+        frame: &mut Frame,
+        ctx: &dyn Context,
+        run: &Run,
+    ) -> Result<Flow, EvalError> {
+        match s {
             Stmt::If {
                 branches,
                 otherwise,
@@ -1349,6 +1442,19 @@ impl CodeInstance {
                 }
                 self.exec_block(otherwise, frame, ctx, run)
             }
+            _ => Ok(Flow::Normal),
+        }
+    }
+
+    #[inline(never)]
+    fn exec_select(
+        &self,
+        s: &Stmt,
+        frame: &mut Frame,
+        ctx: &dyn Context,
+        run: &Run,
+    ) -> Result<Flow, EvalError> {
+        match s {
             Stmt::Select {
                 subject,
                 cases,
@@ -1379,6 +1485,19 @@ impl CodeInstance {
                 }
                 self.exec_block(otherwise, frame, ctx, run)
             }
+            _ => Ok(Flow::Normal),
+        }
+    }
+
+    #[inline(never)]
+    fn exec_for(
+        &self,
+        s: &Stmt,
+        frame: &mut Frame,
+        ctx: &dyn Context,
+        run: &Run,
+    ) -> Result<Flow, EvalError> {
+        match s {
             Stmt::For {
                 var,
                 from,
@@ -1427,6 +1546,19 @@ impl CodeInstance {
                     self.assign(frame, var, next)?;
                 }
             }
+            _ => Ok(Flow::Normal),
+        }
+    }
+
+    #[inline(never)]
+    fn exec_foreach(
+        &self,
+        s: &Stmt,
+        frame: &mut Frame,
+        ctx: &dyn Context,
+        run: &Run,
+    ) -> Result<Flow, EvalError> {
+        match s {
             Stmt::ForEach { var, items, body } => {
                 let items = match self.eval(items, frame, ctx, run)? {
                     Value::Array(a) => a.to_vec(),
@@ -1453,6 +1585,19 @@ impl CodeInstance {
                 }
                 Ok(Flow::Normal)
             }
+            _ => Ok(Flow::Normal),
+        }
+    }
+
+    #[inline(never)]
+    fn exec_loop(
+        &self,
+        s: &Stmt,
+        frame: &mut Frame,
+        ctx: &dyn Context,
+        run: &Run,
+    ) -> Result<Flow, EvalError> {
+        match s {
             Stmt::Loop {
                 kind,
                 pre,
@@ -1477,17 +1622,7 @@ impl CodeInstance {
                     return Ok(Flow::Normal);
                 }
             },
-            Stmt::Return(v) => Ok(match v {
-                Some(e) => Flow::Return(self.eval(e, frame, ctx, run)?),
-                None => Flow::ExitFunction,
-            }),
-            Stmt::Exit(None) => Ok(Flow::ExitFunction),
-            Stmt::Exit(Some(k)) => Ok(Flow::Exit(*k)),
-            Stmt::Continue(k) => Ok(Flow::Continue(*k)),
-            Stmt::Eval(e) => {
-                self.eval(e, frame, ctx, run)?;
-                Ok(Flow::Normal)
-            }
+            _ => Ok(Flow::Normal),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::ast::{BinaryOp, Expr, FieldProp, UnaryOp};
+use super::ast::{BinaryOp, Expr, FieldProp, ParamProp, UnaryOp};
 use super::code::Run;
 use super::convert::{self, to_bool, to_f64};
 use super::{Context, EvalError, funcs};
@@ -60,117 +60,25 @@ impl Env<'_> {
         self.ctx.culture()
     }
 
+    // `eval` is on every recursion path (and `<Code>` calls recurse through it), so it only
+    // dispatches: each arm's work lives in its own function and this frame stays small, also
+    // in debug builds.
     pub(crate) fn eval(&self, e: &Expr) -> Result<Value, EvalError> {
         match e {
             Expr::Literal(v) => Ok(v.clone()),
-            Expr::Field { name, prop } => match prop {
-                FieldProp::Value => self.ctx.field(name),
-                FieldProp::IsMissing => Ok(Value::Bool(self.ctx.field_is_missing(name))),
-                FieldProp::Other(p) => self.ctx.field_property(name, p),
-            },
-            Expr::Parameter { name, prop, index } => {
-                let idx = match index {
-                    None => None,
-                    Some(i) => {
-                        let n = convert::to_i64(&self.eval(i)?)?;
-                        Some(usize::try_from(n).map_err(|_| EvalError::Argument {
-                            func: format!("Parameters!{name}"),
-                            message: format!("index {n} is negative"),
-                        })?)
-                    }
-                };
-                self.ctx.parameter(name, *prop, idx)
-            }
+            Expr::Field { name, prop } => self.field(name, prop),
+            Expr::Parameter { name, prop, index } => self.parameter(name, *prop, index.as_deref()),
             Expr::Global(g) => self.ctx.global(g),
             Expr::User(u) => self.ctx.user(u),
             Expr::ReportItem(r) => self.ctx.report_item(r),
             Expr::Variable(v) => self.ctx.variable(v),
-            Expr::Unary(op, x) => unary(*op, &self.eval(x)?),
-            Expr::Binary(BinaryOp::AndAlso, a, b) => Ok(Value::Bool(
-                to_bool(&self.eval(a)?)? && to_bool(&self.eval(b)?)?,
-            )),
-            Expr::Binary(BinaryOp::OrElse, a, b) => Ok(Value::Bool(
-                to_bool(&self.eval(a)?)? || to_bool(&self.eval(b)?)?,
-            )),
-            Expr::Binary(op, a, b) => {
-                let (x, y) = (self.eval(a)?, self.eval(b)?);
-                binary(*op, &x, &y, self.culture())
-            }
-            Expr::Call { name, args } => {
-                // `If(c, a, b)` is VB's short-circuit conditional operator.
-                if name == "if" {
-                    return match args.as_slice() {
-                        [c, a, b] => {
-                            if to_bool(&self.eval(c)?)? {
-                                self.eval(a)
-                            } else {
-                                self.eval(b)
-                            }
-                        }
-                        [a, b] => {
-                            let v = self.eval(a)?;
-                            if v.is_null() { self.eval(b) } else { Ok(v) }
-                        }
-                        _ => Err(EvalError::Argument {
-                            func: "If".into(),
-                            message: "takes (condition, then, else) or (value, default)".into(),
-                        }),
-                    };
-                }
-                let vals = args
-                    .iter()
-                    .map(|a| self.eval(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                funcs::call(name, &vals, self)
-            }
-            Expr::Method { target, name, args } => {
-                let t = self.eval(target)?;
-                let vals = args
-                    .iter()
-                    .map(|a| self.eval(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                funcs::method(&t, name, &vals, self.culture())
-            }
-            Expr::Index { target, index } => {
-                let t = self.eval(target)?;
-                let i = self.eval(index)?;
-                index_value(&t, &i)
-            }
-            Expr::Code { name, args } => {
-                let key = name.to_ascii_lowercase();
-                // `arr(i)` on a local array (a function's own name is a local too, but
-                // `F(n - 1)` inside `F` is a recursive call).
-                if let Some(v) = self
-                    .lookup_local(&key)
-                    .filter(|v| matches!(v, Value::Array(_)) || args.is_empty())
-                {
-                    return match args.as_slice() {
-                        [i] => index_value(&v, &self.eval(i)?),
-                        [] => Ok(v),
-                        _ => Err(EvalError::Unsupported {
-                            construct: format!("multi-dimensional indexing of '{name}'"),
-                        }),
-                    };
-                }
-                let vals = args
-                    .iter()
-                    .map(|a| self.eval(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let Some(code) = self.ctx.code() else {
-                    return Err(EvalError::NotFound {
-                        what: "Code function",
-                        name: name.clone(),
-                    });
-                };
-                code.call_in(name, &vals, self.ctx, self.run)
-            }
-            Expr::Local(name) => {
-                let key = name.to_ascii_lowercase();
-                self.lookup_local(&key).ok_or_else(|| EvalError::NotFound {
-                    what: "variable",
-                    name: name.clone(),
-                })
-            }
+            Expr::Unary(op, x) => self.unary(*op, x),
+            Expr::Binary(op, a, b) => self.binary(*op, a, b),
+            Expr::Call { name, args } => self.call(name, args),
+            Expr::Method { target, name, args } => self.method(target, name, args),
+            Expr::Index { target, index } => self.index(target, index),
+            Expr::Code { name, args } => self.code(name, args),
+            Expr::Local(name) => self.local(name),
             Expr::Aggregate(a) => self.ctx.aggregate(a),
             Expr::RowNumber(s) => self.ctx.row_number(s),
             Expr::Previous { expr, scope } => self.ctx.previous(expr, scope),
@@ -178,6 +86,142 @@ impl Env<'_> {
             Expr::Level(s) => self.ctx.level(s),
             Expr::Lookup(l) => self.ctx.lookup(l),
         }
+    }
+
+    #[inline(never)]
+    fn field(&self, name: &str, prop: &FieldProp) -> Result<Value, EvalError> {
+        match prop {
+            FieldProp::Value => self.ctx.field(name),
+            FieldProp::IsMissing => Ok(Value::Bool(self.ctx.field_is_missing(name))),
+            FieldProp::Other(p) => self.ctx.field_property(name, p),
+        }
+    }
+
+    #[inline(never)]
+    fn parameter(
+        &self,
+        name: &str,
+        prop: ParamProp,
+        index: Option<&Expr>,
+    ) -> Result<Value, EvalError> {
+        let idx = match index {
+            None => None,
+            Some(i) => {
+                let n = convert::to_i64(&self.eval(i)?)?;
+                Some(usize::try_from(n).map_err(|_| EvalError::Argument {
+                    func: format!("Parameters!{name}"),
+                    message: format!("index {n} is negative"),
+                })?)
+            }
+        };
+        self.ctx.parameter(name, prop, idx)
+    }
+
+    #[inline(never)]
+    fn unary(&self, op: UnaryOp, x: &Expr) -> Result<Value, EvalError> {
+        let v = self.eval(x)?;
+        unary(op, &v)
+    }
+
+    #[inline(never)]
+    fn binary(&self, op: BinaryOp, a: &Expr, b: &Expr) -> Result<Value, EvalError> {
+        match op {
+            BinaryOp::AndAlso => Ok(Value::Bool(
+                to_bool(&self.eval(a)?)? && to_bool(&self.eval(b)?)?,
+            )),
+            BinaryOp::OrElse => Ok(Value::Bool(
+                to_bool(&self.eval(a)?)? || to_bool(&self.eval(b)?)?,
+            )),
+            _ => {
+                let x = self.eval(a)?;
+                let y = self.eval(b)?;
+                binary(op, &x, &y, self.culture())
+            }
+        }
+    }
+
+    fn args(&self, args: &[Expr]) -> Result<Vec<Value>, EvalError> {
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            out.push(self.eval(a)?);
+        }
+        Ok(out)
+    }
+
+    #[inline(never)]
+    fn call(&self, name: &str, args: &[Expr]) -> Result<Value, EvalError> {
+        // `If(c, a, b)` is VB's short-circuit conditional operator.
+        if name == "if" {
+            return match args {
+                [c, a, b] => {
+                    if to_bool(&self.eval(c)?)? {
+                        self.eval(a)
+                    } else {
+                        self.eval(b)
+                    }
+                }
+                [a, b] => {
+                    let v = self.eval(a)?;
+                    if v.is_null() { self.eval(b) } else { Ok(v) }
+                }
+                _ => Err(EvalError::Argument {
+                    func: "If".into(),
+                    message: "takes (condition, then, else) or (value, default)".into(),
+                }),
+            };
+        }
+        let vals = self.args(args)?;
+        funcs::call(name, &vals, self)
+    }
+
+    #[inline(never)]
+    fn method(&self, target: &Expr, name: &str, args: &[Expr]) -> Result<Value, EvalError> {
+        let t = self.eval(target)?;
+        let vals = self.args(args)?;
+        funcs::method(&t, name, &vals, self.culture())
+    }
+
+    #[inline(never)]
+    fn index(&self, target: &Expr, index: &Expr) -> Result<Value, EvalError> {
+        let t = self.eval(target)?;
+        let i = self.eval(index)?;
+        index_value(&t, &i)
+    }
+
+    #[inline(never)]
+    fn code(&self, name: &str, args: &[Expr]) -> Result<Value, EvalError> {
+        let key = name.to_ascii_lowercase();
+        // `arr(i)` on a local array (a function's own name is a local too, but
+        // `F(n - 1)` inside `F` is a recursive call).
+        if let Some(v) = self
+            .lookup_local(&key)
+            .filter(|v| matches!(v, Value::Array(_)) || args.is_empty())
+        {
+            return match args {
+                [i] => index_value(&v, &self.eval(i)?),
+                [] => Ok(v),
+                _ => Err(EvalError::Unsupported {
+                    construct: format!("multi-dimensional indexing of '{name}'"),
+                }),
+            };
+        }
+        let vals = self.args(args)?;
+        let Some(code) = self.ctx.code() else {
+            return Err(EvalError::NotFound {
+                what: "Code function",
+                name: name.to_string(),
+            });
+        };
+        code.call_in(name, &vals, self.ctx, self.run)
+    }
+
+    #[inline(never)]
+    fn local(&self, name: &str) -> Result<Value, EvalError> {
+        let key = name.to_ascii_lowercase();
+        self.lookup_local(&key).ok_or_else(|| EvalError::NotFound {
+            what: "variable",
+            name: name.to_string(),
+        })
     }
 
     fn lookup_local(&self, key: &str) -> Option<Value> {

@@ -1351,3 +1351,25 @@ fn code_cannot_exhaust_memory() {
         Err(EvalError::Limit { .. })
     ));
 }
+
+#[test]
+fn deep_code_recursion_fits_a_2mb_stack() {
+    let worst = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let f = Fake::new().with_code(
+                "Function R(n As Integer) As Integer\n    If n <= 0 Then\n        Return 0\n    Else\n        Select Case n\n            Case Else\n                For i = 1 To 1\n                    Return CInt(Trim(CStr(1 + IIf(n > 0, R(n - 1), 0))))\n                Next\n        End Select\n    End If\nEnd Function\n",
+            );
+            assert_eq!(eval(&parse("Code.R(12)").unwrap(), &f).unwrap(), Value::Int(12));
+            // The deepest recursion either completes or stops at a bound, never overflows.
+            let depth = i64::from(code::MAX_CALL_DEPTH) - 1;
+            match eval(&parse(&format!("Code.R({depth})")).unwrap(), &f) {
+                Ok(v) => assert_eq!(v, Value::Int(depth)),
+                Err(e) => assert!(matches!(e, EvalError::Limit { .. }), "{e}"),
+            }
+            assert!(matches!(eval(&parse("Code.R(1000)").unwrap(), &f), Err(EvalError::Limit { .. })));
+        })
+        .unwrap()
+        .join();
+    assert!(worst.is_ok(), "deep Code recursion overflowed a 2 MB stack");
+}
