@@ -22,6 +22,22 @@ use crate::Value;
 /// The longest string a function may build (16 Mi characters).
 pub(crate) const MAX_STRING: usize = 16 << 20;
 
+/// The folded `MidpointRounding` constants.
+const MODE_TO_EVEN: &str = "MidpointRounding.ToEven";
+const MODE_AWAY: &str = "MidpointRounding.AwayFromZero";
+
+fn is_mode(v: &Value) -> bool {
+    matches!(v, Value::Str(s) if s.as_ref() == MODE_TO_EVEN || s.as_ref() == MODE_AWAY)
+}
+
+fn mode_is_away(v: &Value) -> Result<bool, EvalError> {
+    match v {
+        Value::Str(s) if s.as_ref() == MODE_AWAY => Ok(true),
+        Value::Str(s) if s.as_ref() == MODE_TO_EVEN => Ok(false),
+        other => Ok(to_i64(other)? == 1),
+    }
+}
+
 /// Every function name [`call`] accepts (canonical, lower-case).
 const KNOWN: &[&str] = &[
     // conversion
@@ -232,8 +248,10 @@ pub(crate) fn constant(name: &str) -> Option<Value> {
         "dateinterval.hour" => s("h"),
         "dateinterval.minute" => s("n"),
         "dateinterval.second" => s("s"),
-        "midpointrounding.toeven" => i(0),
-        "midpointrounding.awayfromzero" => i(1),
+        // Kept apart from integers so `Math.Round(x, MidpointRounding.AwayFromZero)` picks
+        // the (value, mode) overload as .NET does.
+        "midpointrounding.toeven" => s(MODE_TO_EVEN),
+        "midpointrounding.awayfromzero" => s(MODE_AWAY),
         "firstdayofweek.system" => i(0),
         "firstdayofweek.sunday" | "vbsunday" => i(1),
         "firstdayofweek.monday" | "vbmonday" => i(2),
@@ -1355,18 +1373,17 @@ fn math(m: &str, args: &[Value]) -> Result<Value, EvalError> {
         }
         "round" => {
             arity(&func, args, 1, 3)?;
-            // Round(x[, digits][, mode]) where a lone second argument may be the mode when it
-            // came from MidpointRounding (it is then 0 or 1 — indistinguishable from digits,
-            // so, as .NET resolves the overload by type, an Int second argument is digits).
-            let digits = match args.get(1) {
-                Some(v) => to_i32(v)?,
-                None => 0,
+            // Round(x), Round(x, digits), Round(x, mode), Round(x, digits, mode).
+            let (digits, mode) = match (args.get(1), args.get(2)) {
+                (Some(m), None) if is_mode(m) => (0, Some(m)),
+                (Some(d), m) => (to_i32(d)?, m),
+                (None, _) => (0, None),
             };
             if !(0..=28).contains(&digits) {
                 return Err(arg_err(&func, "digits must be 0 to 28 (15 for a Double)"));
             }
-            let away = match args.get(2) {
-                Some(v) => to_i64(v)? == 1,
+            let away = match mode {
+                Some(m) => mode_is_away(m)?,
                 None => false,
             };
             let digits = u32::try_from(digits).unwrap_or(0);

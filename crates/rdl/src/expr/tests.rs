@@ -614,7 +614,19 @@ fn math() {
     assert_eq!(v("Math.Round(3.5)"), Value::Float(4.0));
     assert_eq!(
         v("Math.Round(2.5, MidpointRounding.AwayFromZero)"),
-        Value::Float(2.5)
+        Value::Float(3.0)
+    );
+    assert_eq!(
+        v("Math.Round(-2.5, MidpointRounding.AwayFromZero)"),
+        Value::Float(-3.0)
+    );
+    assert_eq!(
+        v("Math.Round(2.25D, 1, MidpointRounding.ToEven)"),
+        dec("2.2")
+    );
+    assert_eq!(
+        v("Math.Round(2.25D, 1, MidpointRounding.AwayFromZero)"),
+        dec("2.3")
     );
     assert_eq!(
         v("Math.Round(2.5, 0, MidpointRounding.AwayFromZero)"),
