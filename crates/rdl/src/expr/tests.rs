@@ -1385,3 +1385,62 @@ fn deep_code_recursion_fits_a_2mb_stack() {
         .join();
     assert!(worst.is_ok(), "deep Code recursion overflowed a 2 MB stack");
 }
+
+/// Every `=expression` of the shared sample reports parses (they are real SSRS reports).
+#[test]
+fn sample_report_expressions_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/rdl");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "samples missing at {}",
+            dir.display()
+        );
+        println!("skipped: no samples at {}", dir.display());
+        return;
+    };
+    let mut count = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rdl") {
+            continue;
+        }
+        let xml = std::fs::read_to_string(&path).unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        for node in doc.descendants().filter(|n| n.is_element()) {
+            let Some(text) = node.text() else { continue };
+            if node.children().any(|c| c.is_element()) {
+                continue;
+            }
+            let text = text.trim_start();
+            if let Some(src) = text.strip_prefix('=') {
+                count += 1;
+                if let Err(e) = parse(src) {
+                    panic!(
+                        "{}: <{}> {text:?}: {e}",
+                        path.display(),
+                        node.tag_name().name()
+                    );
+                }
+            }
+        }
+    }
+    assert!(count > 50, "only {count} expressions found");
+    // A few of them, evaluated (the fake's page 2 of 5, row 7).
+    assert_eq!(
+        st(r#"="Page" & Space(1) & CStr(Globals!PageNumber) & Space(1) & "of" & Space(1) & CStr(Globals!TotalPages)"#.trim_start_matches('=')),
+        "Page 2 of 5"
+    );
+    assert_eq!(
+        st(r#"IIf(RowNumber(Nothing) MOD 2 = 0, "Grey", "White")"#),
+        "White"
+    );
+    assert_eq!(
+        st(r#"FormatDateTime(#1/5/2024#, Microsoft.VisualBasic.DateFormat.LongDate)"#),
+        "Friday, January 5, 2024"
+    );
+    assert_eq!(
+        v("0.04 * Sum(Fields!Price.Value) + Sum(Fields!Price.Value)"),
+        Value::Float(0.624)
+    );
+}
