@@ -247,3 +247,46 @@ fn postgres_that_stops_answering_gives_503_within_a_second() {
         ])
         .output();
 }
+
+#[test]
+fn a_user_name_with_a_newline_cannot_forge_a_log_line() {
+    let mut r = start();
+    let forged = "bob\n2026-01-01T00:00:00Z  INFO forged: admin signed in";
+    let b64 = base64_encode(format!("{forged}:wrong password").as_bytes());
+    let page = format!("{}/ReportServer", r.base);
+    let reply = curl(&page, None, &["-H", &format!("Authorization: Basic {b64}")]);
+    assert_eq!(reply.status, 401, "{reply:?}");
+    let mut stderr = r.server.stderr.take().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(r.server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = r.server.wait();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    assert!(log.contains("sign-in refused"), "{log}");
+    assert!(
+        log.contains("bob\\n2026-01-01"),
+        "the name is escaped: {log}"
+    );
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("INFO forged") && !l.contains("bob\\n")),
+        "a forged line: {log}"
+    );
+}
+
+/// Base64 by coreutils' `base64` (an outside tool, as curl is).
+fn base64_encode(data: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("base64")
+        .arg("-w0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("coreutils base64 runs");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}

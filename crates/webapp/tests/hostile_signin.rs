@@ -6,6 +6,8 @@
 //! - the real administrator, already signed in, is served during 300 concurrent wrong
 //!   attempts on `admin` with p99 under [`CACHED_P99_CEILING`];
 //! - unknown and known user names take the same time (medians within a loose factor);
+//! - a flood of 300 random names does not delay new sign-ins past [`NEW_SIGNIN_CEILING`]
+//!   and gets no KDF;
 //! - removing a user or changing a password (portal) takes effect at the next request.
 //!
 //! Attackers use source addresses all over 127.0.0.0/8 (Linux routes the whole block to
@@ -15,8 +17,8 @@
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use catalog::{NewUser, Role};
@@ -499,4 +501,53 @@ async fn removing_a_user_or_changing_a_password_takes_effect_at_once() {
         .collect();
     assert_eq!(names, ["admin", "bob", "carol", "nobody"]);
     assert_eq!(v["value"][2]["RootRoles"][0], "Browser");
+}
+
+/// A new (uncached) sign-in during a flood of random names from all over 127.0.0.0/8.
+const NEW_SIGNIN_CEILING: Duration = Duration::from_millis(1000);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_random_name_flood_does_not_delay_new_signins() {
+    let _turn = TURN.lock().await;
+    let s = server(5, 120).await;
+    // Calibrate the unknown-name timing first (a few real verifications).
+    for _ in 0..4 {
+        request(
+            s.addr,
+            random_loopback(),
+            "/ReportServer",
+            (ADMIN.0, "wrong"),
+        )
+        .await;
+    }
+    let flood: Vec<_> = (0..300)
+        .map(|i| {
+            let addr = s.addr;
+            tokio::spawn(async move {
+                let name = format!("flood-{i}-{}", rand::random::<u32>());
+                request(addr, random_loopback(), "/ReportServer", (&name, "pw"))
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let before = state(&s).verifications();
+    let mut took = Vec::new();
+    for who in [BROWSER, PUBLISHER] {
+        let a = request(s.addr, random_loopback(), "/ReportServer", who).await;
+        assert_eq!(a.status, 200);
+        took.push(a.took);
+    }
+    for f in flood {
+        assert_eq!(f.await.unwrap(), 401);
+    }
+    let kdfs = state(&s).verifications() - before;
+    println!("new sign-ins during the flood took {took:?}; {kdfs} KDFs");
+    assert!(
+        took.iter().all(|t| *t < NEW_SIGNIN_CEILING),
+        "new sign-ins were delayed: {took:?}"
+    );
+    assert!(kdfs <= 2, "the flood's unknown names got KDFs: {kdfs}");
+    settle(&s).await;
 }
