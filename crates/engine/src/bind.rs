@@ -85,6 +85,9 @@ pub(crate) struct SetRows {
     rows: Vec<Box<[Value]>>,
 }
 
+/// A running aggregate: the rows added so far and the accumulator.
+type Running = (HashSet<u32>, Accumulator);
+
 /// Rows of a lookup data set by destination key.
 type LookupIndex = HashMap<String, Vec<u32>>;
 
@@ -132,7 +135,8 @@ pub(crate) struct Shared {
     cells: AtomicUsize,
     toggle_targets: HashSet<String>,
     agg_cache: Mutex<HashMap<(usize, u64), Value>>,
-    running: Mutex<HashMap<(usize, u64), (usize, Accumulator)>>,
+    running: Mutex<HashMap<(usize, u64), Running>>,
+    row_numbers: Mutex<HashMap<(usize, u64), HashMap<u32, i64>>>,
     positions: Mutex<HashMap<u64, Arc<HashMap<u32, u32>>>>,
     lookup_index: Mutex<HashMap<usize, Arc<LookupIndex>>>,
     variables: Mutex<HashMap<String, Value>>,
@@ -178,6 +182,7 @@ pub fn bind(
         toggle_targets,
         agg_cache: Mutex::new(HashMap::new()),
         running: Mutex::new(HashMap::new()),
+        row_numbers: Mutex::new(HashMap::new()),
         positions: Mutex::new(HashMap::new()),
         lookup_index: Mutex::new(HashMap::new()),
         variables: Mutex::new(HashMap::new()),
@@ -627,37 +632,30 @@ impl Context for Ev<'_> {
             None => vec![frame.clone()],
         };
         if call.running {
-            // accumulate up to the current row (or the last row of the current scope)
-            let upto_row = match self.row {
-                Some(r) => Some(r),
-                None => self.frames.last().and_then(|f| f.rows.last().copied()),
+            // accumulate in display order: the rows of the current row/instance not yet seen
+            let (mut seen, mut acc) = lock(&self.sh.running)
+                .remove(&key)
+                .unwrap_or_else(|| (HashSet::new(), Accumulator::new(call.func)));
+            let new_rows: Vec<u32> = match self.row {
+                Some(r) => vec![r],
+                None => self
+                    .frames
+                    .last()
+                    .map(|f| f.rows.to_vec())
+                    .unwrap_or_default(),
             };
-            let Some(upto_row) = upto_row else {
-                return Ok(Value::Null);
-            };
-            let pos = self.positions(&frame);
-            let Some(&upto) = pos.get(&upto_row) else {
-                return Ok(Value::Null);
-            };
-            let upto = upto as usize;
-            let (mut start, mut acc) = lock(&self.sh.running)
-                .get(&key)
-                .filter(|(done, _)| *done <= upto + 1)
-                .cloned()
-                .unwrap_or_else(|| (0, Accumulator::new(call.func)));
-            if start > upto + 1 {
-                start = 0;
-                acc = Accumulator::new(call.func);
-            }
-            for &r in &frame.rows[start..=upto] {
-                let v = match &call.arg {
-                    Some(a) => expr::eval(a, &self.at_row(&frames, r))?,
-                    None => Value::Null,
-                };
-                acc.push(&v)?;
+            let in_scope = self.positions(&frame);
+            for r in new_rows {
+                if in_scope.contains_key(&r) && seen.insert(r) {
+                    let v = match &call.arg {
+                        Some(a) => expr::eval(a, &self.at_row(&frames, r))?,
+                        None => Value::Null,
+                    };
+                    acc.push(&v)?;
+                }
             }
             let out = acc.value();
-            lock(&self.sh.running).insert(key, (upto + 1, acc));
+            lock(&self.sh.running).insert(key, (seen, acc));
             return Ok(out);
         }
         if let Some(v) = lock(&self.sh.agg_cache).get(&key) {
@@ -683,14 +681,16 @@ impl Context for Ev<'_> {
     }
 
     fn row_number(&self, scope: &Scope) -> Result<Value, EvalError> {
+        // rows of the scope processed so far, in display order, the current one included
         let frame = self.scope_frame(scope)?;
         let Some((_, row)) = self.current() else {
             return Ok(Value::Int(0));
         };
-        let pos = self.positions(&frame);
-        Ok(Value::Int(
-            pos.get(&row).map(|p| i64::from(*p) + 1).unwrap_or(0),
-        ))
+        let key = (scope as *const Scope as usize, frame.id);
+        let mut map = lock(&self.sh.row_numbers);
+        let seen = map.entry(key).or_default();
+        let next = seen.len() as i64 + 1;
+        Ok(Value::Int(*seen.entry(row).or_insert(next)))
     }
 
     fn previous(&self, e: &Expr, scope: &Scope) -> Result<Value, EvalError> {
