@@ -111,6 +111,23 @@ pub struct Settings {
     /// `statement_timeout`/`lock_timeout`, SQLite busy timeout); SSRS's DatabaseQueryTimeout.
     #[serde(default = "default_database_query_timeout")]
     pub database_query_timeout: u32,
+    /// Longest one report render may take, in seconds (SSRS's execution timeout).
+    #[serde(default = "default_render_timeout_seconds")]
+    pub render_timeout_seconds: u32,
+    /// Directories SQLite data source files may be opened in, separated by `:`
+    /// (empty: no SQLite file may be opened by a report).
+    #[serde(default)]
+    pub data_source_directories: String,
+    /// Most rows one report execution may read from all its data sets together.
+    #[serde(default = "default_max_report_rows")]
+    pub max_report_rows: u32,
+}
+
+fn default_render_timeout_seconds() -> u32 {
+    600
+}
+fn default_max_report_rows() -> u32 {
+    1_000_000
 }
 
 fn default_sign_in_max_failures() -> u32 {
@@ -165,6 +182,9 @@ impl Settings {
             sign_in_max_failures: default_sign_in_max_failures(),
             sign_in_lockout_seconds: default_sign_in_lockout_seconds(),
             database_query_timeout: default_database_query_timeout(),
+            render_timeout_seconds: default_render_timeout_seconds(),
+            data_source_directories: String::new(),
+            max_report_rows: default_max_report_rows(),
         }
     }
 }
@@ -293,6 +313,21 @@ pub const SETTINGS: &[SettingInfo] = &[
         settable: true,
         help: "longest a catalog statement may run or wait for a lock, in seconds (1-3600)",
     },
+    SettingInfo {
+        key: "RenderTimeoutSeconds",
+        settable: true,
+        help: "longest one report render may take, in seconds (1-86400)",
+    },
+    SettingInfo {
+        key: "DataSourceDirectories",
+        settable: true,
+        help: "absolute directories SQLite data source files may be opened in, separated by ':' (empty: none)",
+    },
+    SettingInfo {
+        key: "MaxReportRows",
+        settable: true,
+        help: "most rows one report execution may read from its data sets (1-100000000)",
+    },
 ];
 
 fn canonical_key(key: &str) -> Result<&'static SettingInfo> {
@@ -324,6 +359,9 @@ impl Settings {
             "SignInMaxFailures" => self.sign_in_max_failures.to_string(),
             "SignInLockoutSeconds" => self.sign_in_lockout_seconds.to_string(),
             "DatabaseQueryTimeout" => self.database_query_timeout.to_string(),
+            "RenderTimeoutSeconds" => self.render_timeout_seconds.to_string(),
+            "DataSourceDirectories" => self.data_source_directories.clone(),
+            "MaxReportRows" => self.max_report_rows.to_string(),
             other => unreachable!("SETTINGS lists {other} without a getter"),
         })
     }
@@ -377,6 +415,23 @@ impl Settings {
             "DatabaseQueryTimeout" => {
                 self.database_query_timeout = ranged(info.key, value, 1, 3600)?
             }
+            "RenderTimeoutSeconds" => {
+                self.render_timeout_seconds = ranged(info.key, value, 1, 86_400)?
+            }
+            "DataSourceDirectories" => {
+                let v = value.trim();
+                if let Some(bad) = v
+                    .split(':')
+                    .filter(|d| !d.is_empty())
+                    .find(|d| !d.starts_with('/') || d.split('/').any(|s| s == ".."))
+                {
+                    return Err(Error::Setting(format!(
+                        "DataSourceDirectories takes absolute directories separated by ':'; {bad:?} is not absolute or contains '..'"
+                    )));
+                }
+                self.data_source_directories = v.to_owned();
+            }
+            "MaxReportRows" => self.max_report_rows = ranged(info.key, value, 1, 100_000_000)?,
             other => unreachable!("{other} is settable without a setter"),
         }
         Ok(info.key)

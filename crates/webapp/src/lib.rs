@@ -34,6 +34,7 @@ mod host;
 mod html;
 mod pagecache;
 mod portal;
+mod report;
 mod signin;
 mod state;
 mod webservice;

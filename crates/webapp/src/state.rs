@@ -77,6 +77,8 @@ struct Inner {
     /// no request waits behind another's reconnect.
     open_failed_until: AtomicU64,
     open_error: std::sync::Mutex<Option<String>>,
+    /// Report rendering: the pool, the compiled-report and execution caches.
+    reports: crate::report::Reports,
 }
 
 struct Db {
@@ -113,6 +115,7 @@ impl AppState {
                 sign_in: SignIn::new()?,
                 open_failed_until: AtomicU64::new(0),
                 open_error: std::sync::Mutex::new(None),
+                reports: crate::report::Reports::default(),
                 dd,
             }),
         })
@@ -329,6 +332,10 @@ impl AppState {
 
     pub(crate) fn pages(&self) -> &PageCache {
         &self.inner.pages
+    }
+
+    pub(crate) fn reports(&self) -> &crate::report::Reports {
+        &self.inner.reports
     }
 
     pub(crate) fn sign_in(&self) -> &SignIn {

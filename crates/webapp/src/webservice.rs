@@ -53,6 +53,8 @@ async fn unknown_route(req: Request) -> Error {
 enum Command {
     ListChildren,
     Render,
+    GetResourceContents,
+    GetDataSourceContents,
 }
 
 /// A parsed URL-access request.
@@ -83,9 +85,11 @@ fn parse_query(query: Option<&str>) -> Result<Access, Error> {
                     command = Some(match value.to_ascii_lowercase().as_str() {
                         "listchildren" => Command::ListChildren,
                         "render" => Command::Render,
+                        "getresourcecontents" => Command::GetResourceContents,
+                        "getdatasourcecontents" => Command::GetDataSourceContents,
                         _ => {
                             return Err(Error::BadRequest(format!(
-                                "the command rs:Command={value} is not supported by this report server; use rs:Command=ListChildren (folders) or rs:Command=Render (reports)"
+                                "the command rs:Command={value} is not supported by this report server; use rs:Command=ListChildren (folders), Render (reports), GetResourceContents (resources) or GetDataSourceContents (data sources)"
                             )));
                         }
                     });
@@ -154,9 +158,35 @@ async fn access(State(state): State<AppState>, req: Request) -> Result<Response,
         (ItemType::Folder, Some(Command::Render)) => Err(Error::BadRequest(format!(
             "'{path}' is a folder; rs:Command=Render applies to reports, use rs:Command=ListChildren"
         ))),
-        (ItemType::Report, None | Some(Command::Render)) => Err(Error::NotImplemented(format!(
-            "rendering of reports arrives in a later version of reportd; the report '{path}' exists"
-        ))),
+        (ItemType::Report, None | Some(Command::Render)) => Ok(crate::report::url_access(
+            &state,
+            session,
+            ctx,
+            path,
+            req.uri().query().unwrap_or(""),
+        )
+        .await
+        .unwrap_or_else(axum::response::IntoResponse::into_response)),
+        (ItemType::DataSource, None | Some(Command::GetDataSourceContents)) => Ok(
+            crate::report::data_source_contents(session, path)
+                .await
+                .unwrap_or_else(axum::response::IntoResponse::into_response),
+        ),
+        (ItemType::Resource, None | Some(Command::GetResourceContents)) => {
+            let bytes = session.catalog.get_content(path).await?;
+            let mime = item
+                .mime_type
+                .as_deref()
+                .and_then(|m| HeaderValue::from_str(m).ok())
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            let mut resp = Response::new(axum::body::Body::from(bytes));
+            resp.headers_mut().insert(header::CONTENT_TYPE, mime);
+            resp.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox; default-src 'none'"),
+            );
+            Ok(resp)
+        }
         (other, Some(Command::ListChildren)) => Err(Error::BadRequest(format!(
             "'{path}' is a {other}, not a folder; rs:Command=ListChildren applies to folders"
         ))),
@@ -304,8 +334,8 @@ mod tests {
             assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{q}");
             assert!(e.to_string().contains("invalid item path"), "{e}");
         }
-        let e = parse_query(Some("/x&rs:Command=GetDataSourceContents")).unwrap_err();
-        assert!(e.to_string().contains("GetDataSourceContents"), "{e}");
+        let e = parse_query(Some("/x&rs:Command=GetComponentDefinition")).unwrap_err();
+        assert!(e.to_string().contains("GetComponentDefinition"), "{e}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! Routes (vdir-stripped):
 //! - `GET /` home (the root folder), `GET /browse/{*path}` a folder with breadcrumbs,
-//!   `GET /item/{*path}` an item's properties, `GET /download/{*path}` its content;
+//!   `GET /item/{*path}` an item's properties, `GET /report/{*path}` the report viewer
+//!   ([`viewer`]), `GET /download/{*path}` its content;
 //! - `POST /folder`, `POST /upload` (multipart), `POST /delete`, `POST /properties`, each
 //!   with a CSRF token ([`csrf`]) and refused when sent cross-site;
 //! - `GET /api/v2.0/...` ([`api`]), JSON;
@@ -22,6 +23,7 @@ pub(crate) mod csrf;
 pub(crate) mod layout;
 mod pages;
 mod users;
+pub(crate) mod viewer;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
@@ -43,6 +45,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/browse/", get(pages::home))
         .route("/browse/{*path}", get(pages::browse))
         .route("/item/{*path}", get(pages::item))
+        .route("/report/{*path}", get(viewer::page))
         .route("/download/{*path}", get(actions::download))
         .route("/folder", post(actions::create_folder))
         .route(

@@ -157,7 +157,7 @@ async fn folder_view(
                     ul.tiles {
                         @for c in items {
                             li.tile.hidden[c.hidden] {
-                                @let href = if kind == ItemType::Folder { browse_url(ctx, &c.path) } else { item_url(ctx, &c.path) };
+                                @let href = match kind { ItemType::Folder => browse_url(ctx, &c.path), ItemType::Report => super::viewer::viewer_url(ctx, &c.path), _ => item_url(ctx, &c.path) };
                                 a.main href=(href) {
                                     (layout::icon(kind))
                                     span.name { (c.name) }

@@ -1,0 +1,578 @@
+//! Report rendering on the web side: URL access (`rs:Command=Render`), the executions the
+//! portal's viewer reuses, and the bounded pool renders run on.
+//!
+//! One request: [`urlaccess::parse`] reads `rs:`/`rc:`/parameters → the compiled report for
+//! this catalog generation (parsed once, [`execution`] caches it) → parameters resolved,
+//! with the data sets cascading parameters need fetched first ([`datasources`]) → the
+//! queries run (`dataprov`, limits from the settings) → the execution kept for a few minutes
+//! → bind + render on the [`pool`] (off the async runtime, time limit, cancelled when the
+//! client goes away), output streamed in chunks.
+//!
+//! Errors are [`ReportError`]s: an SSRS code, a status and words naming the problem; a
+//! parameter problem is a 400, a definition that does not parse or a data/processing limit a
+//! 422, the render time limit and a database that does not answer a 503. Never a 500 for
+//! anything a report or a request can contain.
+//! Must not: lay out or format anything (the `render` crate does), or touch files.
+
+pub(crate) mod datasources;
+pub(crate) mod execution;
+pub(crate) mod pool;
+pub(crate) mod urlaccess;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use catalog::ItemPath;
+use engine::{Compiled, EngineError, ParamError};
+use http::{HeaderValue, StatusCode, header};
+use httpsys::RequestContext;
+use render::RenderError;
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::error::ErrorPage;
+use execution::{ByteCache, Execution, ExecutionKey};
+use pool::{Cancel, CancelOnDrop, Pool};
+use urlaccess::{Format, RenderRequest};
+
+/// Most rounds of "fetch the data sets the parameters need" (cascading depth).
+const MAX_PARAMETER_ROUNDS: usize = 32;
+
+/// The report side of the application state.
+pub(crate) struct Reports {
+    pub(crate) pool: Pool,
+    compiled: ByteCache<(String, i64), Compiled>,
+    executions: ByteCache<ExecutionKey, Execution>,
+    registry: dataprov::Registry,
+}
+
+impl Default for Reports {
+    fn default() -> Self {
+        Reports {
+            pool: Pool::default(),
+            compiled: ByteCache::new(execution::COMPILED_CACHE_BYTES, Duration::from_secs(3600)),
+            executions: ByteCache::new(execution::EXECUTION_CACHE_BYTES, execution::EXECUTION_TTL),
+            registry: dataprov::Registry::with_defaults(),
+        }
+    }
+}
+
+/// A report that could not be rendered: status, SSRS code, words.
+#[derive(Debug, Clone)]
+pub(crate) struct ReportError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The SSRS error code (`rsReportParameterValueNotSet`...).
+    pub code: &'static str,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl ReportError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: String) -> Self {
+        ReportError {
+            status,
+            code,
+            message,
+        }
+    }
+
+    pub(crate) fn internal(what: &str) -> Self {
+        tracing::error!(cause = what, "report processing failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "rsInternalError",
+            "an internal error occurred while processing the report; the server log has the details".into(),
+        )
+    }
+
+    pub(crate) fn timeout(limit: Duration) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "rsExecutionTimeout",
+            format!(
+                "the report did not finish within the time limit of {} seconds (RenderTimeoutSeconds); \
+                 narrow it with parameters, or an administrator raises the limit with \
+                 `reportctl config set RenderTimeoutSeconds N`",
+                limit.as_secs()
+            ),
+        )
+    }
+
+    pub(crate) fn cancelled() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "rsProcessingAborted",
+            "the report processing was cancelled".into(),
+        )
+    }
+
+    /// A timeout if the flag was set by the time limit, else `self`.
+    pub(crate) fn or_timeout(self, cancel: &Cancel, limit: Duration) -> Self {
+        if cancel.timed_out.load(std::sync::atomic::Ordering::Relaxed) {
+            Self::timeout(limit)
+        } else {
+            self
+        }
+    }
+
+    pub(crate) fn catalog(e: catalog::Error) -> Self {
+        let e = crate::Error::from(e);
+        Self::new(e.status(), "rsReportServerDatabaseError", e.to_string())
+    }
+
+    pub(crate) fn param(e: &ParamError) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, e.code(), e.to_string())
+    }
+
+    pub(crate) fn engine(e: &EngineError) -> Self {
+        match e {
+            EngineError::Parameter(p) => Self::param(p),
+            EngineError::Cancelled => Self::cancelled(),
+            EngineError::Limit { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.code(),
+                format!("{e} (MaxReportRows)"),
+            ),
+            other => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                other.code(),
+                other.to_string(),
+            ),
+        }
+    }
+
+    pub(crate) fn data(dataset: &str, e: &dataprov::DataError) -> Self {
+        use dataprov::DataError as D;
+        let code = match e {
+            D::UnknownExtension { .. } => "rsDataExtensionNotFound",
+            D::PathNotAllowed { .. } | D::ConnectString { .. } | D::Connect { .. } => {
+                "rsErrorOpeningConnection"
+            }
+            D::RowLimit { .. } | D::ByteLimit { .. } => "rsProcessingLimitExceeded",
+            D::Timeout { .. } => "rsQueryTimeout",
+            _ => "rsErrorExecutingCommand",
+        };
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            format!("Query execution failed for dataset '{dataset}': {e}"),
+        )
+    }
+
+    pub(crate) fn render(e: &RenderError) -> Self {
+        match e {
+            RenderError::DeviceInfo { .. } | RenderError::NoSuchPage { .. } => Self::new(
+                StatusCode::BAD_REQUEST,
+                "rsInvalidDeviceInfo",
+                e.to_string(),
+            ),
+            RenderError::Io(io) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "rsProcessingAborted",
+                format!("the output could not be written: {io}"),
+            ),
+            other => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rsRenderingError",
+                other.to_string(),
+            ),
+        }
+    }
+
+    pub(crate) fn from_io(e: std::io::Error) -> Self {
+        Self::render(&RenderError::Io(e))
+    }
+
+    fn bad(code: &'static str, message: String) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// The page title for this status.
+    pub(crate) fn title(&self) -> &'static str {
+        match self.status {
+            StatusCode::BAD_REQUEST => "Report parameter or request error",
+            StatusCode::UNPROCESSABLE_ENTITY => "Report processing error",
+            StatusCode::SERVICE_UNAVAILABLE => "Report processing limit",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::FORBIDDEN => "Access denied",
+            _ => "Report error",
+        }
+    }
+}
+
+impl IntoResponse for ReportError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            status: self.status,
+            title: self.title(),
+            message: self.message.clone(),
+            code: self.code,
+        };
+        let mut body = String::with_capacity(256 + self.message.len());
+        body.push_str("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>");
+        crate::html::escape(page.title, &mut body);
+        body.push_str("</title></head><body><h1>");
+        crate::html::escape(page.title, &mut body);
+        body.push_str("</h1><p>");
+        crate::html::escape(&self.message, &mut body);
+        body.push_str(" (");
+        body.push_str(self.code);
+        body.push_str(")</p></body></html>");
+        let mut resp = Response::new(Body::from(body));
+        *resp.status_mut() = self.status;
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        resp.extensions_mut().insert(page);
+        resp
+    }
+}
+
+/// The render time limit from the settings.
+pub(crate) fn time_limit(state: &AppState) -> Duration {
+    Duration::from_secs(u64::from(state.settings().render_timeout_seconds.max(1)))
+}
+
+/// The compiled report at `path` for this catalog generation (parsed once per generation).
+pub(crate) async fn compiled(
+    state: &AppState,
+    session: &Session,
+    path: &ItemPath,
+) -> Result<Arc<Compiled>, ReportError> {
+    let reports = state.reports();
+    let key = (path.key().to_owned(), session.generation);
+    if let Some(c) = reports.compiled.get(&key) {
+        return Ok(c);
+    }
+    let bytes = session
+        .catalog
+        .get_content(path)
+        .await
+        .map_err(ReportError::catalog)?;
+    let size = bytes.len().saturating_mul(8) + 1024;
+    let name = path.as_str().to_owned();
+    let c = reports
+        .pool
+        .run(time_limit(state), &Cancel::default(), move |_| {
+            engine::parse_and_prepare(&name, &bytes).map_err(|e| match e {
+                EngineError::Definition(d) => ReportError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "rsInvalidReportDefinition",
+                    format!(
+                        "the stored report definition cannot be processed: {d}. Upload a corrected definition"
+                    ),
+                ),
+                other => ReportError::engine(&other),
+            })
+        })
+        .await?;
+    let c = Arc::new(c);
+    reports.compiled.insert(key, c.clone(), size);
+    Ok(c)
+}
+
+/// The outcome of resolving parameters: the tables fetched on the way are kept either way
+/// (the viewer fills drop-downs from them).
+pub(crate) struct Resolved {
+    pub params: Result<engine::ResolvedParams, ParamError>,
+    pub tables: HashMap<String, Arc<engine::DataTable>>,
+}
+
+/// Resolves the parameters of `req`, fetching the data sets defaults and valid values need.
+pub(crate) async fn resolve(
+    state: &AppState,
+    session: &Session,
+    path: &ItemPath,
+    c: &Compiled,
+    input: &HashMap<String, Vec<Option<String>>>,
+) -> Result<Resolved, ReportError> {
+    let reports = state.reports();
+    let limits = datasources::limits(&state.settings());
+    let mut tables = HashMap::new();
+    for _ in 0..MAX_PARAMETER_ROUNDS {
+        match c.resolve_parameters(input, &tables) {
+            Err(ParamError::NeedsData { requests }) => {
+                for q in &requests {
+                    let t = datasources::run(&reports.registry, session, path, q, &limits).await?;
+                    tables.insert(q.dataset.clone(), t);
+                }
+            }
+            params => return Ok(Resolved { params, tables }),
+        }
+    }
+    Err(ReportError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "rsReportParameterProcessingError",
+        format!(
+            "the parameters need more than {MAX_PARAMETER_ROUNDS} rounds of data sets; check the parameters' data set dependencies"
+        ),
+    ))
+}
+
+/// The execution of `req` for this user: reused while it lives, else parameters resolved
+/// and the queries run.
+pub(crate) async fn execute(
+    state: &AppState,
+    session: &Session,
+    path: &ItemPath,
+    c: &Compiled,
+    req: &RenderRequest,
+) -> Result<Arc<Execution>, ReportError> {
+    let reports = state.reports();
+    let key = ExecutionKey {
+        user: session.principal.name.to_lowercase(),
+        path: path.key().to_owned(),
+        params: req.param_key(),
+        generation: session.generation,
+    };
+    let fresh = req.server.contains_key("clearsession") || req.server.contains_key("resetsession");
+    if !fresh && let Some(e) = reports.executions.get(&key) {
+        return Ok(e);
+    }
+    let Resolved { params, mut tables } =
+        resolve(state, session, path, c, &req.param_map()).await?;
+    let params = params.map_err(|e| ReportError::param(&e))?;
+    let limits = datasources::limits(&state.settings());
+    for q in c.queries(&params).map_err(|e| ReportError::engine(&e))? {
+        if tables.contains_key(&q.dataset) {
+            continue;
+        }
+        let t = datasources::run(&reports.registry, session, path, &q, &limits).await?;
+        tables.insert(q.dataset.clone(), t);
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let e = Arc::new(Execution {
+        params,
+        tables,
+        execution_time: time::PrimitiveDateTime::new(now.date(), now.time()),
+    });
+    reports.executions.insert(key, e.clone(), e.size());
+    Ok(e)
+}
+
+/// The globals of one render.
+pub(crate) fn globals(
+    session: &Session,
+    ctx: &RequestContext,
+    e: &Execution,
+    format: Format,
+) -> engine::Globals {
+    let scheme = if ctx.secure { "https" } else { "http" };
+    engine::Globals {
+        execution_time: e.execution_time,
+        user_id: session.principal.name.clone(),
+        language: "en-US".into(),
+        report_server_url: format!("{scheme}://{}/{}", ctx.host, ctx.vdir),
+        render_format: format.name().into(),
+    }
+}
+
+/// Bind options of one render.
+pub(crate) fn bind_options(
+    state: &AppState,
+    req: &RenderRequest,
+    cancel: &Cancel,
+) -> engine::BindOptions {
+    let mut o = engine::BindOptions {
+        max_rows: state.settings().max_report_rows.max(1) as usize,
+        cancel: Some(cancel.flag.clone()),
+        ..engine::BindOptions::default()
+    };
+    if let Some(t) = req.server.get("showhidetoggle") {
+        for id in t.split(',').filter(|s| !s.is_empty()) {
+            o.toggles.insert(id.to_owned());
+        }
+    }
+    o
+}
+
+/// A fresh CSP nonce (128 random bits, hex).
+pub(crate) fn nonce() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}
+
+/// The policy of a page that carries a report's `<style nonce=…>`.
+pub(crate) fn csp_with_style_nonce(nonce: &str) -> HeaderValue {
+    let v = format!(
+        "default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    // hex digits and ASCII punctuation only
+    HeaderValue::from_str(&v)
+        .unwrap_or_else(|_| HeaderValue::from_static(crate::CONTENT_SECURITY_POLICY))
+}
+
+/// The query string for `path` with `pairs` (the Web Service's URL of a rendering).
+pub(crate) fn url_access_query(
+    path: &ItemPath,
+    pairs: &[(String, Option<String>)],
+    extra: &str,
+) -> String {
+    let mut q = String::new();
+    for seg in path.segments() {
+        q.push_str("%2f");
+        q.push_str(&crate::html::encode_component(seg).to_string());
+    }
+    for (k, v) in pairs {
+        q.push('&');
+        q.push_str(&crate::html::encode_component(k).to_string());
+        match v {
+            Some(v) => {
+                q.push('=');
+                q.push_str(&crate::html::encode_component(v).to_string());
+            }
+            None => q.push_str(":isnull=true"),
+        }
+    }
+    q.push_str(extra);
+    q
+}
+
+/// The format-specific last step of a render (options already checked).
+type RenderJob =
+    Box<dyn FnOnce(&mut pool::ChannelWriter, engine::Instance) -> Result<(), RenderError> + Send>;
+
+/// `GET /ReportServer?/Path&rs:Command=Render...`: the report in the requested format,
+/// streamed.
+pub(crate) async fn url_access(
+    state: &AppState,
+    session: &Session,
+    ctx: &RequestContext,
+    path: &ItemPath,
+    query: &str,
+) -> Result<Response, ReportError> {
+    let req = urlaccess::parse(query).map_err(|m| ReportError::bad("rsInvalidParameter", m))?;
+    let format = req
+        .format()
+        .map_err(|m| ReportError::bad("rsRenderingExtensionNotFound", m))?;
+    let c = compiled(state, session, path).await?;
+    let exec = execute(state, session, path, &c, &req).await?;
+    let device = render::DeviceInfo::new(&req.device);
+    let globals = globals(session, ctx, &exec, format);
+    let cancel = Cancel::default();
+    let guard = CancelOnDrop(cancel.flag.clone());
+    let opts = bind_options(state, &req, &cancel);
+    let name = path.name().to_owned();
+    let mut nonce_used = None;
+    // Device information is checked before anything is rendered: a bad setting is a 400.
+    let job: RenderJob = match format {
+        Format::Csv => {
+            let o = render::csv::CsvOptions::from_device_info(&device)
+                .map_err(|e| ReportError::render(&e))?;
+            Box::new(move |w, inst| render::csv::render(&inst, &o, w))
+        }
+        Format::Xml => {
+            let o = render::xml::XmlOptions::from_device_info(&device, None)
+                .map_err(|e| ReportError::render(&e))?;
+            Box::new(move |w, inst| render::xml::render(&inst, &o, w))
+        }
+        Format::Json => {
+            let o = render::json::JsonOptions::from_device_info(&device)
+                .map_err(|e| ReportError::render(&e))?;
+            Box::new(move |w, inst| render::json::render(&inst, &o, w))
+        }
+        Format::Html5 => {
+            let mut o = render::html::HtmlOptions::from_device_info(&device)
+                .map_err(|e| ReportError::render(&e))?;
+            let n = nonce();
+            o.nonce = Some(n.clone());
+            nonce_used = Some(n);
+            let pairs = exec.params.to_pairs();
+            o.self_url = Some(format!(
+                "/{}?{}",
+                ctx.vdir,
+                url_access_query(path, &pairs, "&rs:Command=Render")
+            ));
+            o.drillthrough_prefix = format!("/{}?", ctx.vdir);
+            Box::new(move |w, inst| {
+                render::html::render(&inst, &o, &engine::page::AverageCharMeasurer, w)
+            })
+        }
+    };
+    let limit = time_limit(state);
+    let streamed = state
+        .reports()
+        .pool
+        .stream(limit, &cancel, move |_, w| {
+            let inst = engine::bind(&c, &exec.params, &exec.tables, &globals, &opts)
+                .map_err(|e| ReportError::engine(&e))?;
+            job(w, inst).map_err(|e| ReportError::render(&e))
+        })
+        .await?;
+    let content_type = match format {
+        Format::Html5 => "text/html; charset=utf-8",
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Xml => "text/xml; charset=utf-8",
+        Format::Json => "application/json; charset=utf-8",
+    };
+    let first = streamed.first;
+    let rest = streamed.rest;
+    let body = futures_util::stream::unfold(
+        (Some(first), rest, guard),
+        |(first, mut rest, guard)| async move {
+            if let Some(f) = first {
+                return Some((Ok::<Bytes, std::io::Error>(f), (None, rest, guard)));
+            }
+            match rest.recv().await {
+                Some(Ok(b)) => Some((Ok(b), (None, rest, guard))),
+                Some(Err(e)) => {
+                    tracing::warn!(code = e.code, message = %e.message, "report render failed after output began");
+                    Some((Err(std::io::Error::other(e.message)), (None, rest, guard)))
+                }
+                None => None,
+            }
+        },
+    );
+    let mut resp = Response::new(Body::from_stream(body));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(n) = nonce_used {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp_with_style_nonce(&n));
+    }
+    if format != Format::Html5 {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            attachment(&name, format.extension()),
+        );
+    }
+    Ok(resp)
+}
+
+/// `attachment; filename="Name.csv"; filename*=UTF-8''Name.csv`.
+pub(crate) fn attachment(name: &str, ext: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " -_.()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}.{ext}\"; filename*=UTF-8''{encoded}.{ext}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// `rs:Command=GetDataSourceContents`: the definition without secrets.
+pub(crate) async fn data_source_contents(
+    session: &Session,
+    path: &ItemPath,
+) -> Result<Response, ReportError> {
+    let ds = datasources::shared(session, path).await?;
+    let mut resp = Response::new(Body::from(datasources::definition_xml(&ds)));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    Ok(resp)
+}
