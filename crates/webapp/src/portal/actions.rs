@@ -502,7 +502,11 @@ const DOWNLOAD_CHUNK: u32 = 64 * 1024;
 /// download holds one chunk, whatever the size of the item and however slow the client.
 /// If the item is replaced or deleted mid-way the body ends with an error, so the client
 /// sees a truncated response (shorter than its Content-Length), never a mix of versions.
-fn content_stream(catalog: catalog::SharedCatalog, item: catalog::CatalogItem, size: u64) -> Body {
+pub(crate) fn content_stream(
+    catalog: catalog::SharedCatalog,
+    item: catalog::CatalogItem,
+    size: u64,
+) -> Body {
     let stream = futures_util::stream::unfold(0u64, move |offset| {
         let catalog = catalog.clone();
         let item = item.clone();
