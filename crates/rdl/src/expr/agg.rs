@@ -4,7 +4,8 @@
 //! `CountRows`, `First` and `Last`; `Sum`/`Avg`/`Min`/`Max` of no values are `Nothing`;
 //! `Count`/`CountDistinct`/`CountRows` of none are 0. Integer sums stay Integer (on i64
 //! overflow they continue exactly as Decimal), Decimal sums are exact (0.1 + 0.2 = 0.3), a
-//! Double anywhere makes the result Double. `StDev`/`Var` are Doubles (Welford's method).
+//! Double anywhere makes the result Double. `Var`/`VarP` of Decimals are exact Decimals (as
+//! SSRS computes them), otherwise Doubles (Welford's method); `StDev`/`StDevP` are Doubles.
 //! `RunningValue` reads [`Accumulator::value`] after each row's [`Accumulator::push`].
 //!
 //! Must not: iterate data or evaluate expressions (the engine does both).
@@ -121,8 +122,9 @@ enum State {
     MinMax(Option<Value>),
     First(Option<Value>),
     Last(Option<Value>),
-    /// Welford: count, mean, M2.
-    Moments(u64, f64, f64),
+    /// Welford (count, mean, M2) for Doubles, and exact Decimal sums (Σx, Σx²) while every
+    /// value is a Decimal: SSRS computes Var/VarP of Decimals in Decimal.
+    Moments(u64, f64, f64, Option<(Decimal, Decimal)>),
 }
 
 /// Accumulates one aggregate over a sequence of values.
@@ -143,7 +145,9 @@ impl Accumulator {
             AggFn::Min | AggFn::Max => State::MinMax(None),
             AggFn::First | AggFn::Aggregate => State::First(None),
             AggFn::Last => State::Last(None),
-            AggFn::StDev | AggFn::StDevP | AggFn::Var | AggFn::VarP => State::Moments(0, 0.0, 0.0),
+            AggFn::StDev | AggFn::StDevP | AggFn::Var | AggFn::VarP => {
+                State::Moments(0, 0.0, 0.0, Some((Decimal::ZERO, Decimal::ZERO)))
+            }
         };
         Accumulator { func, state }
     }
@@ -195,7 +199,13 @@ impl Accumulator {
                     *m = Some(v.clone());
                 }
             }
-            State::Moments(n, mean, m2) => {
+            State::Moments(n, mean, m2, exact) => {
+                *exact = match (v, *exact) {
+                    (Value::Decimal(d), Some((s, q))) => d
+                        .checked_mul(*d)
+                        .and_then(|sq| Some((s.checked_add(*d)?, q.checked_add(sq)?))),
+                    _ => None,
+                };
                 let x = match v {
                     Value::Int(i) => *i as f64,
                     Value::Float(x) => *x,
@@ -226,8 +236,22 @@ impl Accumulator {
             State::Count(n) => Value::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
             State::Distinct(set) => Value::Int(i64::try_from(set.len()).unwrap_or(i64::MAX)),
             State::MinMax(m) | State::First(m) | State::Last(m) => m.clone().unwrap_or(Value::Null),
-            State::Moments(n, _, m2) => {
+            State::Moments(n, _, m2, exact) => {
                 let population = matches!(self.func, AggFn::StDevP | AggFn::VarP);
+                if let (Some((s, q)), true) = (exact, *n > 0) {
+                    if let Some(var) = exact_variance(*n, *s, *q, population) {
+                        return match self.func {
+                            AggFn::Var | AggFn::VarP => Value::Decimal(var),
+                            // Through the text: correctly rounded, as `Convert.ToDouble(Decimal)`.
+                            _ => Value::Float(
+                                var.to_string().parse::<f64>().unwrap_or(f64::NAN).sqrt(),
+                            ),
+                        };
+                    }
+                    if !population && *n == 1 {
+                        return Value::Null;
+                    }
+                }
                 let denom = if population {
                     *n as f64
                 } else {
@@ -251,6 +275,22 @@ impl Accumulator {
     pub fn finish(self) -> Value {
         self.value()
     }
+}
+
+/// `(nΣx² − (Σx)²) / (n(n−1))` (or `/ n²` for the population) in Decimal, as SSRS does
+/// for Decimal data; `None` for a single value of a sample, or on Decimal overflow.
+fn exact_variance(n: u64, s: Decimal, q: Decimal, population: bool) -> Option<Decimal> {
+    let nd = Decimal::from(n);
+    let denom = if population {
+        nd.checked_mul(nd)?
+    } else {
+        nd.checked_mul(Decimal::from(n.checked_sub(1)?))?
+    };
+    if denom.is_zero() {
+        return None;
+    }
+    let num = nd.checked_mul(q)?.checked_sub(s.checked_mul(s)?)?;
+    num.checked_div(denom)
 }
 
 /// Aggregates a whole sequence at once (convenience for tests and small scopes).

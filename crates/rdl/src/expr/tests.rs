@@ -778,6 +778,30 @@ fn accumulators() {
         aggregate(AggFn::CountDistinct, &mixed).unwrap(),
         Value::Int(5)
     );
+    let decs = [d("1.5"), d("2.5"), d("4.0")];
+    assert_eq!(
+        aggregate(AggFn::VarP, &decs).unwrap(),
+        d("1.0555555555555555555555555556")
+    );
+    assert_eq!(
+        aggregate(AggFn::Var, &decs).unwrap(),
+        d("1.5833333333333333333333333333")
+    );
+    assert_eq!(
+        aggregate(AggFn::StDev, &decs).unwrap(),
+        Value::Float(
+            "1.5833333333333333333333333333"
+                .parse::<f64>()
+                .unwrap()
+                .sqrt()
+        )
+    );
+    assert_eq!(aggregate(AggFn::Var, &[d("1")]).unwrap(), Value::Null);
+    assert_eq!(aggregate(AggFn::VarP, &[d("1")]).unwrap(), d("0"));
+    assert_eq!(
+        aggregate(AggFn::StDevP, &[Value::Int(3)]).unwrap(),
+        Value::Float(0.0)
+    );
     assert_eq!(
         aggregate(AggFn::CountDistinct, &[d("1.0"), d("1.00")]).unwrap(),
         Value::Int(1)
