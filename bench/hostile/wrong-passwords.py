@@ -8,7 +8,8 @@ answer; rounds repeat for DURATION seconds. The server should answer a few 401s 
 locks after SignInMaxFailures) and then 429 with Retry-After, without delaying signed-in
 clients. Prints the answers by status.
 
-Environment: HTTP_URL or HTTPS_URL (+ CACERT), ADMIN_USER, DURATION (seconds, default 20).
+Environment: HTTPS_URL (+ CACERT; preferred, as plain http may only redirect) or
+HTTP_URL, ADMIN_USER, DURATION (seconds, default 20).
 Python 3 standard library only.
 """
 
@@ -27,7 +28,7 @@ CONCURRENT = 300
 
 
 def target():
-    url = os.environ.get("HTTP_URL") or os.environ.get("HTTPS_URL")
+    url = os.environ.get("HTTPS_URL") or os.environ.get("HTTP_URL")
     if not url:
         sys.exit("wrong-passwords: set HTTP_URL or HTTPS_URL")
     u = urllib.parse.urlsplit(url)
@@ -37,6 +38,11 @@ def target():
         tls = ssl.create_default_context(cafile=os.environ.get("CACERT"))
     port = u.port or (443 if u.scheme == "https" else 80)
     return u.hostname, port, u.netloc, path, tls
+
+
+def connect_host(host):
+    """localhost as IPv4, so that the source can be any 127.x.y.z address."""
+    return "127.0.0.1" if host == "localhost" else host
 
 
 def source_for(host):
@@ -59,7 +65,8 @@ async def attempt(host, port, netloc, path, tls, admin, counts):
     try:
         r, w = await asyncio.wait_for(
             asyncio.open_connection(
-                host, port, ssl=tls, local_addr=source_for(host),
+                connect_host(host), port, ssl=tls,
+                local_addr=source_for(connect_host(host)),
                 server_hostname=host if tls else None,
             ),
             timeout=10,
