@@ -399,6 +399,15 @@ async fn removing_a_user_or_changing_a_password_takes_effect_at_once() {
             .status,
         StatusCode::FORBIDDEN
     );
+    // Linked from the portal's pages for System Administrators only.
+    let home = get(&app, "/Reports/", Some(ADMIN)).await;
+    assert!(
+        home.body.contains("href=\"/Reports/manage/users\""),
+        "{}",
+        home.body
+    );
+    let home = get(&app, "/Reports/", Some(BROWSER)).await;
+    assert!(!home.body.contains("/manage/users"), "{}", home.body);
     let page = get(&app, "/Reports/manage/users", Some(ADMIN)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("bob") && page.body.contains("pat"));

@@ -67,6 +67,10 @@ pub(crate) fn page(
                     a href={ "/" (state.webservice_vdir()) } { "Web Service" }
                     " · "
                     a href={ (base) "/api/v2.0/System" } { "REST API" }
+                    @if badge.is_some_and(|b| b.roles.contains(&Role::SystemAdministrator)) {
+                        " · "
+                        a href={ (base) "/manage/users" } { "Users" }
+                    }
                 }
             }
         }
