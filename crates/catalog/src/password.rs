@@ -151,6 +151,45 @@ pub fn verify_with(password: &str, phc: &str, memory: &mut KdfMemory) -> bool {
     computed.is_ok() && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
+/// [`hash`], computing in `memory` (see [`verify_with`]).
+pub fn hash_with(password: &str, memory: &mut KdfMemory) -> Result<String> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::Invalid(format!(
+            "the password is too long; passwords are at most {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    let failed =
+        |e: &dyn std::fmt::Display| Error::Invalid(format!("cannot hash the password: {e}"));
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).map_err(|e| failed(&e))?;
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_buf = [0u8; 64];
+    let raw_salt = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| failed(&e))?;
+    let blocks = params.block_count();
+    if memory.0.len() < blocks {
+        memory.0.resize(blocks, Block::default());
+    }
+    let mut out = Zeroizing::new([0u8; Params::DEFAULT_OUTPUT_LEN]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            raw_salt,
+            &mut out[..],
+            &mut memory.0[..blocks],
+        )
+        .map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out[..]).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
 /// [`verify_nothing`] in `memory` (see [`verify_with`]).
 pub fn verify_nothing_with(password: &str, memory: &mut KdfMemory) {
     if let Some(h) = dummy_hash() {
@@ -233,6 +272,19 @@ mod tests {
         assert!(verify_with("x y z", &small, &mut mem));
         assert!(verify("x y z", &small));
         verify_nothing_with("whatever", &mut mem);
+        let made = hash_with("correct horse battery", &mut mem).unwrap();
+        assert!(
+            made.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{made}"
+        );
+        assert!(is_phc(&made));
+        assert!(verify("correct horse battery", &made));
+        assert!(!verify("correct horse batterY", &made));
+        assert_ne!(
+            made,
+            hash_with("correct horse battery", &mut mem).unwrap(),
+            "fresh salt"
+        );
     }
 
     #[test]

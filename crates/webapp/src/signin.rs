@@ -224,7 +224,7 @@ impl SignIn {
     ) -> Result<String, Error> {
         let password = password.clone();
         self.kdf
-            .run(move |_| catalog::password::hash(&password))
+            .run(move |mem| catalog::password::hash_with(&password, mem))
             .await?
             .map_err(Error::from)
     }
