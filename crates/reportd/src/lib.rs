@@ -7,6 +7,7 @@
 pub mod ctl;
 pub mod logfile;
 pub mod quickstart;
+pub mod sampledb;
 pub mod serve;
 
 /// An error and its causes on one line, "what failed: why", each cause once: the one

@@ -28,9 +28,33 @@ pub const ADMIN: &str = "admin";
 
 const SAMPLES: &[(&str, ItemType, &[u8], Option<&str>)] = &[
     (
-        "Welcome",
+        "Sales Table",
         ItemType::Report,
-        include_bytes!("../samples/Welcome.rdl"),
+        include_bytes!("../samples/Sales Table.rdl"),
+        None,
+    ),
+    (
+        "Sales Matrix",
+        ItemType::Report,
+        include_bytes!("../samples/Sales Matrix.rdl"),
+        None,
+    ),
+    (
+        "Orders by Customer",
+        ItemType::Report,
+        include_bytes!("../samples/Orders by Customer.rdl"),
+        None,
+    ),
+    (
+        "Customers",
+        ItemType::Report,
+        include_bytes!("../samples/Customers.rdl"),
+        None,
+    ),
+    (
+        "Customer Orders",
+        ItemType::Report,
+        include_bytes!("../samples/Customer Orders.rdl"),
         None,
     ),
     (
@@ -46,6 +70,9 @@ const SAMPLES: &[(&str, ItemType, &[u8], Option<&str>)] = &[
         Some("text/plain"),
     ),
 ];
+
+/// The shared data source of the SQLite samples; `{{DATA_DIR}}` becomes the data dir.
+const SAMPLE_ORDERS_RDS: &str = include_str!("../samples/Sample Orders.rds");
 
 /// Creates the instance if needed; returns the lines to print once the server listens.
 pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<Vec<String>> {
@@ -71,6 +98,7 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
         })
         .await??;
         tracing::info!("{}", summary.replace('\n', "; "));
+        crate::sampledb::create(&sample_data_dir(dd)?.join("samples.db")).await?;
         add_samples(dd).await?;
         let dd2 = dd.clone();
         let https_port = opts.https_port;
@@ -162,6 +190,10 @@ fn secure(dd: &DataDir, https_port: u16) -> anyhow::Result<certstore::Thumbprint
     let _lock = dd.lock()?;
     let mut cfg = dd.load_config()?;
     cfg.settings.set("SecureConnectionLevel", "1")?;
+    // The SQLite samples read <data dir>/data/samples.db, and nothing else.
+    let data = sample_data_dir(dd)?;
+    cfg.settings
+        .set("DataSourceDirectories", &data.display().to_string())?;
     let repo = httpsys::Repository::load(dd)?;
     datadir::Config::write(&dd.config_path(), &cfg.settings, &repo.repr())?;
     Ok(thumb)
@@ -183,7 +215,35 @@ async fn add_samples(dd: &DataDir) -> anyhow::Result<()> {
         })
         .await?;
     }
+    let rds = SAMPLE_ORDERS_RDS.replace(
+        "{{DATA_DIR}}",
+        &xml_text(&sample_data_dir(dd)?.display().to_string()),
+    );
+    cat.put_item(NewItem {
+        path: &folder.join("Sample Orders")?,
+        item_type: ItemType::DataSource,
+        content: rds.as_bytes(),
+        mime_type: None,
+        description: "The SQLite sample database of reportd quickstart",
+        by: "quickstart",
+        overwrite: false,
+    })
+    .await?;
     Ok(())
+}
+
+/// `<data dir>/data`, absolute: where the sample SQLite database lives.
+fn sample_data_dir(dd: &DataDir) -> anyhow::Result<PathBuf> {
+    Ok(std::path::absolute(dd.root())
+        .context("the data dir's absolute path")?
+        .join("data"))
+}
+
+/// `s` escaped as XML character data.
+fn xml_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// 20 characters from an unambiguous alphabet: about 110 bits.
