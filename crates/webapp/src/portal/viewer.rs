@@ -146,6 +146,7 @@ async fn viewer_body(
     // the pane: current values, choices from the data fetched so far
     let empty = engine::ResolvedParams::default();
     let current = resolved.params.as_ref().unwrap_or(&empty);
+    let mut tables = resolved.tables.clone();
     let mut pane = Vec::new();
     for def in c
         .report
@@ -166,15 +167,27 @@ async fn viewer_body(
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default(),
         };
-        let choices = c
-            .parameter_choices(&def.name, current, &resolved.tables)
-            .ok()
-            .flatten()
-            .map(|cs| {
-                cs.into_iter()
-                    .map(|(v, l)| (engine::params::value_text(&v), l))
-                    .collect()
-            });
+        let mut choices = None;
+        for _ in 0..4 {
+            match c.parameter_choices(&def.name, current, &tables) {
+                Ok(cs) => {
+                    choices = cs;
+                    break;
+                }
+                Err(engine::ParamError::NeedsData { requests }) => {
+                    for q in &requests {
+                        let t = report::fetch(state, session, path, q).await?;
+                        tables.insert(q.dataset.clone(), t);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let choices = choices.map(|cs| {
+            cs.into_iter()
+                .map(|(v, l)| (engine::params::value_text(&v), l))
+                .collect()
+        });
         pane.push(PaneParam {
             def,
             values,
@@ -206,7 +219,11 @@ async fn viewer_body(
             acc
         },
     );
-    let exec = match report::execute(state, session, path, &c, &run).await {
+    let limit = report::time_limit(state);
+    let exec = match tokio::time::timeout(limit, report::execute(state, session, path, &c, &run))
+        .await
+        .unwrap_or_else(|_| Err(ReportError::timeout(limit)))
+    {
         Ok(e) => e,
         Err(e) => return Ok(html! { (error_box(&e)) (pane_markup) }),
     };
@@ -232,7 +249,6 @@ async fn viewer_body(
     let cancel = Cancel::default();
     let _guard = report::pool::CancelOnDrop(cancel.flag.clone());
     let opts = report::bind_options(state, &req, &cancel);
-    let limit = report::time_limit(state);
     let (fragment, pages, shown) = state
         .reports()
         .pool

@@ -277,6 +277,17 @@ pub(crate) async fn compiled(
     Ok(c)
 }
 
+/// Runs one query with the server's limits.
+pub(crate) async fn fetch(
+    state: &AppState,
+    session: &Session,
+    path: &ItemPath,
+    q: &engine::QueryRequest,
+) -> Result<Arc<engine::DataTable>, ReportError> {
+    let limits = datasources::limits(&state.settings());
+    datasources::run(&state.reports().registry, session, path, q, &limits).await
+}
+
 /// The outcome of resolving parameters: the tables fetched on the way are kept either way
 /// (the viewer fills drop-downs from them).
 pub(crate) struct Resolved {
@@ -452,7 +463,11 @@ pub(crate) async fn url_access(
         .format()
         .map_err(|m| ReportError::bad("rsRenderingExtensionNotFound", m))?;
     let c = compiled(state, session, path).await?;
-    let exec = execute(state, session, path, &c, &req).await?;
+    // The queries count against the time limit too (a dropped query is interrupted).
+    let limit = time_limit(state);
+    let exec = tokio::time::timeout(limit, execute(state, session, path, &c, &req))
+        .await
+        .map_err(|_| ReportError::timeout(limit))??;
     let device = render::DeviceInfo::new(&req.device);
     let globals = globals(session, ctx, &exec, format);
     let cancel = Cancel::default();
@@ -495,7 +510,6 @@ pub(crate) async fn url_access(
             })
         }
     };
-    let limit = time_limit(state);
     let streamed = state
         .reports()
         .pool

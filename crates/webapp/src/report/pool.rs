@@ -254,7 +254,7 @@ mod tests {
                     while !c.is_set() {
                         std::thread::sleep(Duration::from_millis(5));
                     }
-                    Err(ReportError::cancelled())
+                    Err::<(), _>(ReportError::cancelled())
                 })
                 .await
             })
@@ -266,6 +266,7 @@ mod tests {
         let e = slow.await.unwrap().unwrap_err();
         assert_eq!(e.code, "rsExecutionTimeout", "{e:?}");
         assert!(e.message.contains("RenderTimeoutSeconds"), "{}", e.message);
+        assert_eq!(pool.running(), 0, "the cancelled job returned its permit");
     }
 
     #[tokio::test]
@@ -274,7 +275,7 @@ mod tests {
         let mut s = pool
             .stream(Duration::from_secs(5), &Cancel::default(), |_, w| {
                 for i in 0..100_000u32 {
-                    write!(w, "{i}\n").map_err(ReportError::from_io)?;
+                    writeln!(w, "{i}").map_err(ReportError::from_io)?;
                 }
                 Ok(())
             })
