@@ -1,0 +1,1064 @@
+//! Fonts for hard-page renderers (PDF, later IMAGE): a registry over configured font
+//! directories, the substitution table from the Windows family names reports use to
+//! metric-compatible free fonts, per-script fallback, the OS/2 `fsType` embedding rule, and
+//! text layout with real metrics (shaped with rustybuzz, wrapped greedily at spaces) behind
+//! [`engine::page::TextMeasurer`].
+//!
+//! Owns: scanning font files (`.ttf`, `.otf`, `.ttc`, recursively, no fontconfig, no C), the
+//! substitution table (also as CSS font stacks for HTML, [`css_font_stack`]), the per-render
+//! cache of shaped runs ([`TextLayout`], bounded in bytes). Must not: write any output format
+//! or know the instance tree beyond [`engine::instance::TextStyle`].
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use engine::instance::{Len, TextStyle, to_pt};
+use rustybuzz::ttf_parser;
+
+/// The font directories scanned when none are configured.
+pub const DEFAULT_DIRS: &[&str] = &["/usr/share/fonts", "/usr/local/share/fonts"];
+
+/// The Debian packages that provide the fonts the substitution table names.
+pub const DEBIAN_PACKAGES: &str =
+    "fonts-liberation2 fonts-dejavu-core fonts-crosextra-carlito fonts-crosextra-caladea";
+
+/// Largest font file read (bytes); bigger files are skipped with a warning.
+pub const MAX_FONT_FILE: u64 = 64 << 20;
+/// Most font files scanned.
+pub const MAX_FONT_FILES: usize = 20_000;
+/// Deepest directory nesting scanned.
+const MAX_DEPTH: usize = 8;
+
+/// Why a font registry cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FontError {
+    /// No font file in the configured directories could be read.
+    #[error(
+        "no usable font was found in {dirs}; install the Debian packages {DEBIAN_PACKAGES} \
+         (apt-get install {DEBIAN_PACKAGES}) or configure a font directory that has .ttf/.otf files"
+    )]
+    NoFonts {
+        /// The directories scanned, comma separated.
+        dirs: String,
+    },
+}
+
+/// Index of a face in a [`FontRegistry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FaceId(pub u32);
+
+/// What the registry knows of one face (file data is loaded on first use).
+#[derive(Debug)]
+pub struct FaceInfo {
+    /// Family name (typographic family when present).
+    pub family: String,
+    /// Weight class (400 regular, 700 bold).
+    pub weight: u16,
+    /// Italic or oblique.
+    pub italic: bool,
+    /// The file.
+    pub path: PathBuf,
+    /// Index in a collection (`.ttc`).
+    pub index: u32,
+    /// The OS/2 `fsType` allows embedding (not "restricted license").
+    pub embeddable: bool,
+    data: OnceLock<Option<Arc<[u8]>>>,
+}
+
+/// A font registry: every face found in the font directories.
+#[derive(Debug)]
+pub struct FontRegistry {
+    faces: Vec<FaceInfo>,
+    by_family: HashMap<String, Vec<FaceId>>,
+    /// Problems found while scanning (corrupt or unreadable files), for the render log.
+    pub warnings: Vec<String>,
+}
+
+/// A family resolved through the substitution table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The face to use.
+    pub face: FaceId,
+    /// A warning when the family was replaced by one that is not metric-compatible.
+    pub warning: Option<String>,
+}
+
+/// Metric-compatible (or named fallback) families for the Windows names reports use; the
+/// flag says whether the substitute is metric-compatible (no warning needed).
+const SUBSTITUTES: &[(&str, &[&str], bool, &str)] = &[
+    ("arial", &["Liberation Sans", "Arimo"], true, "sans-serif"),
+    (
+        "helvetica",
+        &["Liberation Sans", "Arimo"],
+        true,
+        "sans-serif",
+    ),
+    (
+        "arial narrow",
+        &["Liberation Sans Narrow", "Liberation Sans"],
+        true,
+        "sans-serif",
+    ),
+    (
+        "times new roman",
+        &["Liberation Serif", "Tinos"],
+        true,
+        "serif",
+    ),
+    ("times", &["Liberation Serif", "Tinos"], true, "serif"),
+    (
+        "courier new",
+        &["Liberation Mono", "Cousine"],
+        true,
+        "monospace",
+    ),
+    (
+        "courier",
+        &["Liberation Mono", "Cousine"],
+        true,
+        "monospace",
+    ),
+    ("calibri", &["Carlito"], true, "sans-serif"),
+    ("cambria", &["Caladea"], true, "serif"),
+    (
+        "segoe ui",
+        &["Liberation Sans", "DejaVu Sans"],
+        false,
+        "sans-serif",
+    ),
+    (
+        "tahoma",
+        &["DejaVu Sans", "Liberation Sans"],
+        false,
+        "sans-serif",
+    ),
+    (
+        "verdana",
+        &["DejaVu Sans", "Liberation Sans"],
+        false,
+        "sans-serif",
+    ),
+    (
+        "microsoft sans serif",
+        &["Liberation Sans"],
+        false,
+        "sans-serif",
+    ),
+    (
+        "consolas",
+        &["Liberation Mono", "DejaVu Sans Mono"],
+        false,
+        "monospace",
+    ),
+    (
+        "sans-serif",
+        &["Liberation Sans", "DejaVu Sans"],
+        true,
+        "sans-serif",
+    ),
+    (
+        "serif",
+        &["Liberation Serif", "DejaVu Serif"],
+        true,
+        "serif",
+    ),
+    (
+        "monospace",
+        &["Liberation Mono", "DejaVu Sans Mono"],
+        true,
+        "monospace",
+    ),
+];
+
+/// Families tried for characters the chosen face has no glyph for (per-script fallback).
+const FALLBACKS: &[&str] = &[
+    "DejaVu Sans",
+    "Noto Sans",
+    "Noto Sans CJK SC",
+    "Noto Sans Arabic",
+    "Noto Sans Hebrew",
+    "Noto Sans Devanagari",
+    "Noto Sans Thai",
+    "Liberation Sans",
+    "Noto Sans Symbols",
+    "Noto Sans Symbols2",
+];
+
+/// The last resort for a family not in the table and not installed.
+const UNKNOWN_FALLBACK: &[&str] = &["DejaVu Sans", "Liberation Sans"];
+
+fn table_entry(
+    family: &str,
+) -> Option<&'static (&'static str, &'static [&'static str], bool, &'static str)> {
+    let key = family.trim().to_ascii_lowercase();
+    SUBSTITUTES.iter().find(|e| e.0 == key)
+}
+
+/// The CSS `font-family` value for an RDL family: the family itself, then its substitutes,
+/// then the generic family. Names are quoted; characters outside letters, digits, space,
+/// `-` and `_` are dropped (the engine already validated them).
+pub fn css_font_stack(family: &str) -> String {
+    let clean: String = family
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .collect();
+    let clean = clean.trim();
+    let mut parts: Vec<String> = Vec::new();
+    let entry = table_entry(clean);
+    if !clean.is_empty() && !matches!(clean, "sans-serif" | "serif" | "monospace") {
+        parts.push(format!("\"{clean}\""));
+    }
+    let (subs, generic): (&[&str], &str) = match entry {
+        Some(e) => (e.1, e.3),
+        None => (UNKNOWN_FALLBACK, "sans-serif"),
+    };
+    for s in subs {
+        let q = format!("\"{s}\"");
+        if !parts.contains(&q) {
+            parts.push(q);
+        }
+    }
+    parts.push(generic.to_owned());
+    parts.join(", ")
+}
+
+impl FontRegistry {
+    /// Scans the default directories ([`DEFAULT_DIRS`]).
+    pub fn load_default() -> Result<FontRegistry, FontError> {
+        let dirs: Vec<PathBuf> = DEFAULT_DIRS.iter().map(PathBuf::from).collect();
+        FontRegistry::load(&dirs)
+    }
+
+    /// Scans `dirs` recursively for `.ttf`, `.otf` and `.ttc` files. Corrupt or unreadable
+    /// files are skipped with a warning; no usable face at all is [`FontError::NoFonts`].
+    pub fn load(dirs: &[PathBuf]) -> Result<FontRegistry, FontError> {
+        let mut files = Vec::new();
+        let mut warnings = Vec::new();
+        for d in dirs {
+            collect_files(d, 0, &mut files, &mut warnings);
+        }
+        files.sort();
+        let mut reg = FontRegistry {
+            faces: Vec::new(),
+            by_family: HashMap::new(),
+            warnings,
+        };
+        for path in files {
+            reg.scan_file(&path);
+        }
+        if reg.faces.is_empty() {
+            return Err(FontError::NoFonts {
+                dirs: dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        Ok(reg)
+    }
+
+    fn scan_file(&mut self, path: &Path) {
+        let data = match std::fs::read(path) {
+            Ok(d) => d,
+            Err(e) => {
+                self.warnings
+                    .push(format!("font file {} skipped: {e}", path.display()));
+                return;
+            }
+        };
+        let count = ttf_parser::fonts_in_collection(&data).unwrap_or(1).min(256);
+        for index in 0..count {
+            let face = match ttf_parser::Face::parse(&data, index) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.warnings.push(format!(
+                        "font file {} (face {index}) skipped: it is not a valid font ({e})",
+                        path.display()
+                    ));
+                    continue;
+                }
+            };
+            let Some(family) = family_name(&face) else {
+                self.warnings.push(format!(
+                    "font file {} (face {index}) skipped: it has no family name",
+                    path.display()
+                ));
+                continue;
+            };
+            if face.glyph_index('a').is_none() && face.glyph_index('\u{4e00}').is_none() {
+                // symbol or icon fonts never serve as text faces
+                if face.number_of_glyphs() == 0 {
+                    continue;
+                }
+            }
+            let embeddable = !matches!(
+                face.permissions(),
+                Some(ttf_parser::Permissions::Restricted)
+            );
+            let id = FaceId(self.faces.len() as u32);
+            self.by_family
+                .entry(family.to_ascii_lowercase())
+                .or_default()
+                .push(id);
+            self.faces.push(FaceInfo {
+                family,
+                weight: face.weight().to_number(),
+                italic: face.is_italic() || face.is_oblique(),
+                path: path.to_owned(),
+                index,
+                embeddable,
+                data: OnceLock::new(),
+            });
+        }
+    }
+
+    /// Every face.
+    pub fn faces(&self) -> &[FaceInfo] {
+        &self.faces
+    }
+
+    /// The face's description.
+    pub fn info(&self, id: FaceId) -> Option<&FaceInfo> {
+        self.faces.get(id.0 as usize)
+    }
+
+    /// The face's file data (read on first use; `None` when it cannot be read any more).
+    pub fn data(&self, id: FaceId) -> Option<Arc<[u8]>> {
+        let info = self.faces.get(id.0 as usize)?;
+        info.data
+            .get_or_init(|| {
+                let meta = std::fs::metadata(&info.path).ok()?;
+                if meta.len() > MAX_FONT_FILE {
+                    return None;
+                }
+                std::fs::read(&info.path).ok().map(Arc::from)
+            })
+            .clone()
+    }
+
+    /// The installed face of `family` closest to the weight and style, if the family exists.
+    pub fn exact(&self, family: &str, weight: u16, italic: bool) -> Option<FaceId> {
+        let ids = self.by_family.get(&family.trim().to_ascii_lowercase())?;
+        ids.iter().copied().min_by_key(|id| {
+            let f = &self.faces[id.0 as usize];
+            let style = if f.italic == italic { 0 } else { 10_000 };
+            style + (i32::from(f.weight) - i32::from(weight)).unsigned_abs()
+        })
+    }
+
+    /// Resolves an RDL family: installed as named, else through the substitution table,
+    /// else DejaVu Sans (with a warning), else any face.
+    pub fn resolve(&self, family: &str, weight: u16, italic: bool) -> Resolved {
+        let entry = table_entry(family);
+        // the real family, when installed, is best (a real Arial beats Liberation Sans)
+        if let Some(face) = self.exact(family, weight, italic) {
+            return Resolved {
+                face,
+                warning: None,
+            };
+        }
+        let (subs, compatible): (&[&str], bool) = match entry {
+            Some(e) => (e.1, e.2),
+            None => (UNKNOWN_FALLBACK, false),
+        };
+        for s in subs {
+            if let Some(face) = self.exact(s, weight, italic) {
+                let warning = (!compatible).then(|| {
+                    format!(
+                        "the font {family:?} is not installed and has no metric-compatible free \
+                         font; {s:?} is used instead, so text may wrap differently than in SSRS"
+                    )
+                });
+                return Resolved { face, warning };
+            }
+        }
+        let face = UNKNOWN_FALLBACK
+            .iter()
+            .find_map(|s| self.exact(s, weight, italic))
+            .unwrap_or(FaceId(0));
+        let name = self
+            .info(face)
+            .map(|f| f.family.clone())
+            .unwrap_or_default();
+        Resolved {
+            face,
+            warning: Some(format!(
+                "the font {family:?} and its substitutes {subs:?} are not installed; {name:?} is \
+                 used instead (install {DEBIAN_PACKAGES})"
+            )),
+        }
+    }
+
+    /// A face that has a glyph for `c`, trying the fallback families, then every face.
+    pub fn fallback_for(&self, c: char, weight: u16, italic: bool) -> Option<FaceId> {
+        let has = |id: FaceId| -> bool {
+            let Some(data) = self.data(id) else {
+                return false;
+            };
+            let idx = self.faces[id.0 as usize].index;
+            ttf_parser::Face::parse(&data, idx)
+                .map(|f| f.glyph_index(c).is_some())
+                .unwrap_or(false)
+        };
+        for fam in FALLBACKS {
+            if let Some(id) = self.exact(fam, weight, italic)
+                && has(id)
+            {
+                return Some(id);
+            }
+        }
+        None
+    }
+}
+
+fn family_name(face: &ttf_parser::Face<'_>) -> Option<String> {
+    let mut best: Option<(u8, String)> = None;
+    for name in face.names() {
+        let rank = match name.name_id {
+            ttf_parser::name_id::TYPOGRAPHIC_FAMILY => 0,
+            ttf_parser::name_id::FAMILY => 1,
+            _ => continue,
+        };
+        if !name.is_unicode() {
+            continue;
+        }
+        if let Some(s) = name.to_string()
+            && !s.trim().is_empty()
+            && best.as_ref().is_none_or(|b| rank < b.0)
+        {
+            best = Some((rank, s.trim().to_owned()));
+        }
+    }
+    best.map(|b| b.1)
+}
+
+fn collect_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
+    if depth > MAX_DEPTH || out.len() >= MAX_FONT_FILES {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return; // a configured directory that does not exist is not an error
+    };
+    for e in rd.flatten() {
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            collect_files(&path, depth + 1, out, warnings);
+        } else if ft.is_file() || ft.is_symlink() {
+            let ext = path
+                .extension()
+                .and_then(|x| x.to_str())
+                .map(str::to_ascii_lowercase);
+            if !matches!(ext.as_deref(), Some("ttf" | "otf" | "ttc")) {
+                continue;
+            }
+            match std::fs::metadata(&path) {
+                Ok(m) if m.len() > MAX_FONT_FILE => warnings.push(format!(
+                    "font file {} skipped: larger than {MAX_FONT_FILE} bytes",
+                    path.display()
+                )),
+                Ok(_) => out.push(path),
+                Err(_) => {}
+            }
+            if out.len() >= MAX_FONT_FILES {
+                warnings.push(format!(
+                    "more than {MAX_FONT_FILES} font files: the rest are not scanned"
+                ));
+                return;
+            }
+        }
+    }
+}
+
+/// One shaped glyph; advances and offsets are in em (divided by units per em).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShapedGlyph {
+    /// Glyph id.
+    pub id: u16,
+    /// Byte offset of its cluster in the run's text.
+    pub cluster: u32,
+    /// Advance.
+    pub x_advance: f32,
+    /// Offset.
+    pub x_offset: f32,
+    /// Offset.
+    pub y_offset: f32,
+}
+
+/// A run of text shaped in one face.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapedRun {
+    /// The face.
+    pub face: FaceId,
+    /// The text this run covers.
+    pub text: String,
+    /// The glyphs.
+    pub glyphs: Vec<ShapedGlyph>,
+    /// Sum of the advances, in em.
+    pub width_em: f32,
+}
+
+/// Vertical metrics of a face, in em.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VMetrics {
+    /// Ascender (positive).
+    pub ascent: f32,
+    /// Descender (positive, below the baseline).
+    pub descent: f32,
+    /// Line gap.
+    pub gap: f32,
+}
+
+/// A piece of a laid-out line: shaped runs of one source text run, placed at `x`.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    /// Index of the source run in the paragraph.
+    pub run: usize,
+    /// X offset from the line start, in [`Len`].
+    pub x: Len,
+    /// Width in [`Len`].
+    pub width: Len,
+    /// Font size in points.
+    pub size_pt: f32,
+    /// Shaped runs (more than one when fallback faces cover some characters).
+    pub shaped: Vec<Arc<ShapedRun>>,
+}
+
+/// One laid-out line.
+#[derive(Debug, Clone, Default)]
+pub struct LineLayout {
+    /// Pieces from left to right.
+    pub pieces: Vec<Piece>,
+    /// Total width.
+    pub width: Len,
+    /// Distance from the line top to the baseline.
+    pub ascent: Len,
+    /// Line height.
+    pub height: Len,
+}
+
+/// Largest shaped-run cache, in bytes (approximate).
+pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
+
+/// Text layout for one render: resolves fonts, shapes text (each distinct
+/// (text, face, size) once — the cache is bounded in bytes and cleared when full), wraps
+/// lines and collects warnings (substitutions, missing glyphs).
+pub struct TextLayout<'r> {
+    reg: &'r FontRegistry,
+    cache: RefCell<Cache>,
+    max_bytes: usize,
+    warnings: RefCell<BTreeSet<String>>,
+    resolved: RefCell<HashMap<(String, u16, bool), FaceId>>,
+    metrics: RefCell<HashMap<FaceId, VMetrics>>,
+    used: RefCell<BTreeSet<FaceId>>,
+}
+
+impl std::fmt::Debug for TextLayout<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextLayout")
+            .field("cache_bytes", &self.cache.borrow().bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    runs: HashMap<(String, FaceId), Arc<ShapedRun>>,
+    heights: HashMap<(String, String, u16, bool, Len, Len), Len>,
+    bytes: usize,
+    hits: u64,
+    misses: u64,
+}
+
+impl<'r> TextLayout<'r> {
+    /// A layout over `reg` with the default cache bound.
+    pub fn new(reg: &'r FontRegistry) -> TextLayout<'r> {
+        TextLayout::with_cache_bytes(reg, DEFAULT_CACHE_BYTES)
+    }
+
+    /// A layout whose shaped-run cache holds at most about `max_bytes`.
+    pub fn with_cache_bytes(reg: &'r FontRegistry, max_bytes: usize) -> TextLayout<'r> {
+        TextLayout {
+            reg,
+            cache: RefCell::new(Cache::default()),
+            max_bytes,
+            warnings: RefCell::new(BTreeSet::new()),
+            resolved: RefCell::new(HashMap::new()),
+            metrics: RefCell::new(HashMap::new()),
+            used: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &'r FontRegistry {
+        self.reg
+    }
+
+    /// Warnings so far (sorted, each once).
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.borrow().iter().cloned().collect()
+    }
+
+    /// Faces used so far (for embedding checks).
+    pub fn used_faces(&self) -> Vec<FaceId> {
+        self.used.borrow().iter().copied().collect()
+    }
+
+    /// (hits, misses, bytes) of the shaped-run cache.
+    pub fn cache_stats(&self) -> (u64, u64, usize) {
+        let c = self.cache.borrow();
+        (c.hits, c.misses, c.bytes)
+    }
+
+    /// The face for a style (resolved once per family/weight/style).
+    pub fn face_for(&self, style: &TextStyle) -> FaceId {
+        let bold = if style.font_weight >= 600 { 700 } else { 400 };
+        let key = (style.font_family.clone(), bold, style.italic);
+        if let Some(id) = self.resolved.borrow().get(&key) {
+            return *id;
+        }
+        let r = self.reg.resolve(&style.font_family, bold, style.italic);
+        if let Some(w) = r.warning {
+            self.warnings.borrow_mut().insert(w);
+        }
+        self.resolved.borrow_mut().insert(key, r.face);
+        r.face
+    }
+
+    /// Vertical metrics of a face (hhea; OS/2 typo metrics when hhea is empty).
+    pub fn vmetrics(&self, id: FaceId) -> VMetrics {
+        if let Some(m) = self.metrics.borrow().get(&id) {
+            return *m;
+        }
+        let m = self
+            .reg
+            .data(id)
+            .and_then(|data| {
+                let info = self.reg.info(id)?;
+                let f = ttf_parser::Face::parse(&data, info.index).ok()?;
+                let upm = f32::from(f.units_per_em().max(1));
+                Some(VMetrics {
+                    ascent: f32::from(f.ascender()) / upm,
+                    descent: -f32::from(f.descender()) / upm,
+                    gap: f32::from(f.line_gap()) / upm,
+                })
+            })
+            .unwrap_or(VMetrics {
+                ascent: 0.9,
+                descent: 0.25,
+                gap: 0.0,
+            });
+        self.metrics.borrow_mut().insert(id, m);
+        m
+    }
+
+    /// Shapes `text` in the style's face, splitting off characters the face lacks to a
+    /// fallback face (a warning names characters no installed face has).
+    pub fn shape(&self, text: &str, style: &TextStyle) -> Vec<Arc<ShapedRun>> {
+        let primary = self.face_for(style);
+        let bold = if style.font_weight >= 600 { 700 } else { 400 };
+        let Some(data) = self.reg.data(primary) else {
+            return Vec::new();
+        };
+        let index = self.reg.info(primary).map(|i| i.index).unwrap_or(0);
+        let Ok(face) = ttf_parser::Face::parse(&data, index) else {
+            return Vec::new();
+        };
+        // segment by face
+        let mut segs: Vec<(FaceId, usize, usize)> = Vec::new();
+        for (i, c) in text.char_indices() {
+            let id = if c.is_control() || face.glyph_index(c).is_some() || c.is_whitespace() {
+                primary
+            } else {
+                match self.reg.fallback_for(c, bold, style.italic) {
+                    Some(f) => f,
+                    None => {
+                        self.warnings.borrow_mut().insert(format!(
+                            "no installed font has a glyph for {c:?} (U+{:04X}); it prints as a box \
+                             (install fonts-noto-core / fonts-noto-cjk)",
+                            c as u32
+                        ));
+                        primary
+                    }
+                }
+            };
+            match segs.last_mut() {
+                Some(s) if s.0 == id => s.2 = i + c.len_utf8(),
+                _ => segs.push((id, i, i + c.len_utf8())),
+            }
+        }
+        segs.into_iter()
+            .map(|(id, a, b)| self.shape_in(&text[a..b], id))
+            .collect()
+    }
+
+    fn shape_in(&self, text: &str, id: FaceId) -> Arc<ShapedRun> {
+        self.used.borrow_mut().insert(id);
+        let key = (text.to_owned(), id);
+        {
+            let mut c = self.cache.borrow_mut();
+            if let Some(r) = c.runs.get(&key).cloned() {
+                c.hits += 1;
+                return r;
+            }
+            c.misses += 1;
+        }
+        let run = Arc::new(shape_uncached(self.reg, text, id));
+        let mut c = self.cache.borrow_mut();
+        let cost = text.len() * 2 + run.glyphs.len() * std::mem::size_of::<ShapedGlyph>() + 96;
+        if c.bytes + cost > self.max_bytes {
+            c.runs.clear();
+            c.heights.clear();
+            c.bytes = 0;
+        }
+        c.bytes += cost;
+        c.runs.insert(key, run.clone());
+        run
+    }
+
+    /// Lays out a paragraph of styled runs wrapped at `width` (greedy at spaces, a word
+    /// longer than the line broken between characters; `\n` breaks lines).
+    pub fn layout(&self, runs: &[(&str, &TextStyle)], width: Len) -> Vec<LineLayout> {
+        let mut lines: Vec<LineLayout> = Vec::new();
+        let mut cur = LineLayout::default();
+        let mut line_ascent: f32 = 0.0;
+        let mut line_height: f32 = 0.0;
+        let finish =
+            |cur: &mut LineLayout, lines: &mut Vec<LineLayout>, a: &mut f32, h: &mut f32| {
+                cur.ascent = engine::instance::pt(f64::from(*a));
+                cur.height = engine::instance::pt(f64::from(*h));
+                // trailing spaces do not count for alignment
+                lines.push(std::mem::take(cur));
+                *a = 0.0;
+                *h = 0.0;
+            };
+        for (ri, (text, style)) in runs.iter().enumerate() {
+            let size_pt = to_pt(style.font_size) as f32;
+            let face = self.face_for(style);
+            let vm = self.vmetrics(face);
+            let (asc, hgt) = (
+                vm.ascent * size_pt,
+                (vm.ascent + vm.descent + vm.gap) * size_pt,
+            );
+            for (li, part) in text.split('\n').enumerate() {
+                if li > 0 {
+                    line_ascent = line_ascent.max(asc);
+                    line_height = line_height.max(hgt);
+                    finish(&mut cur, &mut lines, &mut line_ascent, &mut line_height);
+                }
+                let part = part.trim_end_matches('\r');
+                for word in split_words(part) {
+                    let shaped = self.shape(word, style);
+                    let w_em: f32 = shaped.iter().map(|s| s.width_em).sum();
+                    let w = engine::instance::pt(f64::from(w_em * size_pt));
+                    let trimmed = word.trim_end();
+                    let w_visible = if trimmed.len() == word.len() {
+                        w
+                    } else {
+                        let s = self.shape(trimmed, style);
+                        let e: f32 = s.iter().map(|s| s.width_em).sum();
+                        engine::instance::pt(f64::from(e * size_pt))
+                    };
+                    if cur.width + w_visible > width && !cur.pieces.is_empty() {
+                        finish(&mut cur, &mut lines, &mut line_ascent, &mut line_height);
+                    }
+                    if w_visible > width && cur.pieces.is_empty() && trimmed.chars().count() > 1 {
+                        // break a long word between characters
+                        for ch in split_chars(word) {
+                            let s = self.shape(ch, style);
+                            let e: f32 = s.iter().map(|s| s.width_em).sum();
+                            let cw = engine::instance::pt(f64::from(e * size_pt));
+                            if cur.width + cw > width && !cur.pieces.is_empty() {
+                                finish(&mut cur, &mut lines, &mut line_ascent, &mut line_height);
+                            }
+                            line_ascent = line_ascent.max(asc);
+                            line_height = line_height.max(hgt);
+                            cur.pieces.push(Piece {
+                                run: ri,
+                                x: cur.width,
+                                width: cw,
+                                size_pt,
+                                shaped: s,
+                            });
+                            cur.width += cw;
+                        }
+                        continue;
+                    }
+                    line_ascent = line_ascent.max(asc);
+                    line_height = line_height.max(hgt);
+                    cur.pieces.push(Piece {
+                        run: ri,
+                        x: cur.width,
+                        width: w,
+                        size_pt,
+                        shaped,
+                    });
+                    cur.width += w;
+                }
+                if part.is_empty() {
+                    line_ascent = line_ascent.max(asc);
+                    line_height = line_height.max(hgt);
+                }
+            }
+        }
+        if !cur.pieces.is_empty() || line_height > 0.0 || lines.is_empty() {
+            if line_height == 0.0 {
+                let st = runs.first().map(|r| r.1.clone()).unwrap_or_default();
+                let vm = self.vmetrics(self.face_for(&st));
+                let s = to_pt(st.font_size) as f32;
+                line_ascent = vm.ascent * s;
+                line_height = (vm.ascent + vm.descent + vm.gap) * s;
+            }
+            finish(&mut cur, &mut lines, &mut line_ascent, &mut line_height);
+        }
+        // visible widths (without trailing spaces) for alignment
+        for l in &mut lines {
+            if let Some(last) = l.pieces.last() {
+                let trailing: f32 = last
+                    .shaped
+                    .iter()
+                    .flat_map(|s| {
+                        let t = s.text.trim_end().len() as u32;
+                        s.glyphs
+                            .iter()
+                            .filter(move |g| g.cluster >= t)
+                            .map(|g| g.x_advance)
+                    })
+                    .sum();
+                l.width -= engine::instance::pt(f64::from(trailing * last.size_pt));
+            }
+        }
+        lines
+    }
+}
+
+/// Words with their trailing spaces ("a b  c" → "a ", "b  ", "c").
+fn split_words(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut in_space = false;
+    for (i, c) in s.char_indices() {
+        if c == ' ' || c == '\t' {
+            in_space = true;
+        } else if in_space {
+            out.push(&s[start..i]);
+            start = i;
+            in_space = false;
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+fn split_chars(s: &str) -> Vec<&str> {
+    s.char_indices()
+        .map(|(i, c)| &s[i..i + c.len_utf8()])
+        .collect()
+}
+
+fn shape_uncached(reg: &FontRegistry, text: &str, id: FaceId) -> ShapedRun {
+    let empty = ShapedRun {
+        face: id,
+        text: text.to_owned(),
+        glyphs: Vec::new(),
+        width_em: 0.0,
+    };
+    let Some(data) = reg.data(id) else {
+        return empty;
+    };
+    let index = reg.info(id).map(|i| i.index).unwrap_or(0);
+    let Some(face) = rustybuzz::Face::from_slice(&data, index) else {
+        return empty;
+    };
+    let upm = face.units_per_em().max(1) as f32;
+    let mut buf = rustybuzz::UnicodeBuffer::new();
+    // tabs and other controls shape as spaces
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    buf.push_str(&clean);
+    let out = rustybuzz::shape(&face, &[], buf);
+    let mut width = 0.0;
+    let glyphs = out
+        .glyph_infos()
+        .iter()
+        .zip(out.glyph_positions())
+        .map(|(i, p)| {
+            let g = ShapedGlyph {
+                id: u16::try_from(i.glyph_id).unwrap_or(0),
+                cluster: i.cluster,
+                x_advance: p.x_advance as f32 / upm,
+                x_offset: p.x_offset as f32 / upm,
+                y_offset: p.y_offset as f32 / upm,
+            };
+            width += g.x_advance;
+            g
+        })
+        .collect();
+    ShapedRun {
+        face: id,
+        text: text.to_owned(),
+        glyphs,
+        width_em: width,
+    }
+}
+
+impl engine::page::TextMeasurer for TextLayout<'_> {
+    fn text_height(&self, text: &str, style: &TextStyle, width: Len) -> Len {
+        let key = (
+            text.to_owned(),
+            style.font_family.clone(),
+            style.font_weight,
+            style.italic,
+            style.font_size,
+            width,
+        );
+        if let Some(h) = self.cache.borrow().heights.get(&key) {
+            return *h;
+        }
+        let h: Len = self
+            .layout(&[(text, style)], width)
+            .iter()
+            .map(|l| l.height)
+            .sum();
+        let mut c = self.cache.borrow_mut();
+        c.bytes += text.len() + style.font_family.len() + 64;
+        c.heights.insert(key, h);
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::page::TextMeasurer;
+
+    fn reg() -> Option<FontRegistry> {
+        match FontRegistry::load_default() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!("{e}");
+                }
+                println!("skipped: {e}");
+                None
+            }
+        }
+    }
+
+    fn style(family: &str, size: f64) -> TextStyle {
+        TextStyle {
+            font_family: family.into(),
+            font_size: engine::instance::pt(size),
+            ..TextStyle::default()
+        }
+    }
+
+    #[test]
+    fn css_stacks() {
+        assert_eq!(
+            css_font_stack("Arial"),
+            "\"Arial\", \"Liberation Sans\", \"Arimo\", sans-serif"
+        );
+        assert_eq!(
+            css_font_stack("Calibri"),
+            "\"Calibri\", \"Carlito\", sans-serif"
+        );
+        assert_eq!(
+            css_font_stack("Foo\"Bar"),
+            "\"FooBar\", \"DejaVu Sans\", \"Liberation Sans\", sans-serif"
+        );
+        assert!(css_font_stack("Courier New").ends_with("monospace"));
+    }
+
+    #[test]
+    fn substitution_table_with_installed_fonts() {
+        let Some(r) = reg() else { return };
+        let fam = |n: &str| {
+            let res = r.resolve(n, 400, false);
+            (r.info(res.face).unwrap().family.clone(), res.warning)
+        };
+        assert_eq!(fam("Arial"), ("Liberation Sans".into(), None));
+        assert_eq!(fam("Helvetica").0, "Liberation Sans");
+        assert_eq!(fam("Times New Roman").0, "Liberation Serif");
+        assert_eq!(fam("Courier New").0, "Liberation Mono");
+        assert_eq!(fam("Calibri"), ("Carlito".into(), None));
+        assert_eq!(fam("Cambria").0, "Caladea");
+        let (f, w) = fam("Segoe UI");
+        assert_eq!(f, "Liberation Sans");
+        assert!(w.unwrap().contains("\"Segoe UI\""));
+        let (f, w) = fam("No Such Font 123");
+        assert_eq!(f, "DejaVu Sans");
+        assert!(w.is_some());
+        let bold = r.resolve("Arial", 700, false).face;
+        assert_eq!(r.info(bold).unwrap().weight, 700);
+        assert!(r.info(bold).unwrap().embeddable);
+    }
+
+    #[test]
+    fn real_metrics_wrap() {
+        let Some(r) = reg() else { return };
+        let l = TextLayout::new(&r);
+        let s = style("Arial", 10.0);
+        // "Hello" in Liberation Sans 10pt: H 1479 + e 1139 + l 455 ×2 + o 1139 = 4667/2048 em
+        let lines = l.layout(&[("Hello", &s)], engine::instance::pt(500.0));
+        assert_eq!(lines.len(), 1);
+        let expect = engine::instance::pt(4667.0 / 2048.0 * 10.0);
+        assert!(
+            (lines[0].width - expect).abs() <= 2,
+            "{} vs {expect}",
+            lines[0].width
+        );
+        let one = l.text_height("Hello", &s, engine::instance::pt(500.0));
+        let three = l.text_height("Hello Hello Hello", &s, engine::instance::pt(30.0));
+        assert_eq!(three, one * 3);
+        // Arial's line height is 1.149 em
+        assert!((one - engine::instance::pt(11.49)).abs() < 40, "{one}");
+        let (hits, _, bytes) = l.cache_stats();
+        assert!(hits > 0 && bytes > 0);
+    }
+
+    #[test]
+    fn fallback_for_missing_glyphs() {
+        let Some(r) = reg() else { return };
+        let l = TextLayout::new(&r);
+        // Liberation Sans has no U+2654 (chess king); DejaVu Sans has it
+        let runs = l.shape("a\u{2654}b", &style("Arial", 10.0));
+        assert_eq!(runs.len(), 3);
+        assert_eq!(r.info(runs[1].face).unwrap().family, "DejaVu Sans");
+        assert!(runs[1].glyphs.iter().all(|g| g.id != 0));
+    }
+
+    #[test]
+    fn corrupt_font_is_skipped_and_no_font_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("broken.ttf"), b"this is not a font").unwrap();
+        let e = FontRegistry::load(&[dir.path().to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("fonts-liberation2") && e.contains("fonts-dejavu-core"),
+            "{e}"
+        );
+        let Some(r) = reg() else { return };
+        let good = r
+            .info(r.resolve("Arial", 400, false).face)
+            .unwrap()
+            .path
+            .clone();
+        std::fs::copy(&good, dir.path().join("good.ttf")).unwrap();
+        let r2 = FontRegistry::load(&[dir.path().to_owned()]).unwrap();
+        assert_eq!(r2.faces().len(), 1);
+        assert!(
+            r2.warnings.iter().any(|w| w.contains("broken.ttf")),
+            "{:?}",
+            r2.warnings
+        );
+    }
+}
