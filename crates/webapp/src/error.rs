@@ -85,6 +85,12 @@ pub enum Error {
         "too many failed sign-ins for this user name or from this address; try again in {0} seconds"
     )]
     TooManySignIns(u64),
+    /// Uploads in progress already hold the server's upload memory budget (503 with
+    /// `Retry-After`); the upload was cut off as soon as it would have exceeded it.
+    #[error(
+        "too many uploads are in progress on this report server right now; try again in a few seconds"
+    )]
+    UploadsBusy,
     /// A feature that arrives in a later version (501). The text says what exists now.
     #[error("{0}")]
     NotImplemented(String),
@@ -147,6 +153,7 @@ impl Error {
             Error::NoDatabase
             | Error::DatabaseUnavailable
             | Error::DatabaseNotAnswering(_)
+            | Error::UploadsBusy
             | Error::DataDir(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::TooManySignIns(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -171,6 +178,7 @@ impl Error {
                 "rsReportServerDatabaseUnavailable"
             }
             Error::TooManySignIns(_) => "rsLogonFailed",
+            Error::UploadsBusy => "rsServerBusy",
             Error::NotImplemented(_) => "rsNotImplemented",
             Error::Internal(_) => "rsInternalError",
         }
@@ -247,6 +255,10 @@ impl IntoResponse for Error {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"reportd\", charset=\"UTF-8\""),
             );
+        }
+        if matches!(self, Error::UploadsBusy) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if let Error::TooManySignIns(secs) = self {
             resp.headers_mut()

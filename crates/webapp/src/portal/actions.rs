@@ -7,6 +7,8 @@
 //! body is read and limited to `MaxUploadSizeMB` chunk by chunk while they stream in;
 //! `.rdl` content must pass the report definition check (`rdl::check`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use axum::body::Body;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -134,6 +136,44 @@ struct Upload {
     file: Option<(String, Vec<u8>)>,
 }
 
+/// Most upload bytes the process holds at once, over all uploads in progress. One upload
+/// alone may always use its whole `MaxUploadSizeMB` (at most 512 MiB); beside others, an
+/// upload that would push the total past this is cut off with a 503.
+const UPLOAD_MEMORY_BUDGET: u64 = 160 * 1024 * 1024;
+
+/// Upload bytes held now by all uploads of the process.
+static UPLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// One upload's share of [`UPLOAD_BYTES`], given back when dropped (with the content).
+struct UploadShare {
+    held: u64,
+}
+
+impl UploadShare {
+    fn new() -> Self {
+        UploadShare { held: 0 }
+    }
+
+    /// Takes `n` more bytes, or refuses: when the total would pass `budget` while other
+    /// uploads hold some of it.
+    fn take(&mut self, n: u64, budget: u64) -> Result<(), Error> {
+        let total = UPLOAD_BYTES.fetch_add(n, Ordering::AcqRel) + n;
+        let others = total - self.held - n;
+        if total > budget && others > 0 {
+            UPLOAD_BYTES.fetch_sub(n, Ordering::AcqRel);
+            return Err(Error::UploadsBusy);
+        }
+        self.held += n;
+        Ok(())
+    }
+}
+
+impl Drop for UploadShare {
+    fn drop(&mut self) {
+        UPLOAD_BYTES.fetch_sub(self.held, Ordering::AcqRel);
+    }
+}
+
 /// Longest small field (`csrf`, `folder`, `overwrite`) of the upload form, in bytes.
 const SMALL_FIELD_LIMIT: usize = 8 * 1024;
 
@@ -180,6 +220,7 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
     })?;
 
     let mut up = Upload::default();
+    let mut share = UploadShare::new();
     let mut checked: Option<ItemPath> = url_folder.clone();
     while let Some(mut field) = multipart
         .next_field()
@@ -214,6 +255,10 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
                     if (data.len() + chunk.len()) as u64 > limit {
                         tracing::info!(user = %session.principal.name.escape_debug(), limit_mb, "upload refused: over MaxUploadSizeMB");
                         return Err(Error::TooLarge(limit_mb));
+                    }
+                    if let Err(busy) = share.take(chunk.len() as u64, UPLOAD_MEMORY_BUDGET) {
+                        tracing::warn!(user = %session.principal.name.escape_debug(), "upload refused: the upload memory budget is in use");
+                        return Err(busy);
                     }
                     data.extend_from_slice(&chunk);
                 }
@@ -297,6 +342,8 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
             overwrite: up.overwrite,
         })
         .await?;
+    drop(data);
+    drop(share);
     state.catalog_changed();
     tracing::info!(user = %session.principal.name, path = %item.path, kind = %item.item_type, size = item.size, "item uploaded");
     Ok(Redirect::to(&browse_url(&ctx, &folder)).into_response())
@@ -563,6 +610,32 @@ fn content_disposition(name: &str) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_upload_may_use_its_limit_but_not_beside_others() {
+        // Budgets far above what other tests of this process hold at once.
+        let big = 1 << 40;
+        let mut a = UploadShare::new();
+        a.take(10, big).unwrap();
+        let base = UPLOAD_BYTES.load(Ordering::Acquire);
+        // Alone past the budget: allowed (base counts only `a` when no other test uploads).
+        let mut b = UploadShare::new();
+        let busy = b.take(100, base + 50);
+        assert!(
+            matches!(busy, Err(Error::UploadsBusy)),
+            "a holds some: refused"
+        );
+        assert_eq!(b.held, 0);
+        drop(a);
+        drop(b);
+        let mut c = UploadShare::new();
+        let before = UPLOAD_BYTES.load(Ordering::Acquire);
+        if before == 0 {
+            c.take(1000, 10).unwrap();
+            assert_eq!(UPLOAD_BYTES.load(Ordering::Acquire), 1000);
+        }
+        drop(c);
+    }
 
     #[test]
     fn resources_never_download_as_html() {
