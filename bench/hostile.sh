@@ -16,7 +16,7 @@
 # still runs. Python attacks run in bench/.venv (created here, with the `h2` package).
 #
 # Usage: bench/hostile.sh [DURATION] [ATTACK...]      (default 30 s, every attack)
-#   env: CEILING_MS (default 1000), BENCH_NO_BUILD=1 (use target/release as is), and the
+#   env: CEILING_MS (default 1000), BENCH_NO_BUILD=1 (use the binaries as built), BENCH_BIN, the
 #   attacks' own knobs (IDLE_H2_CONNS, SLOW_BODY_CONNS, PING_CONNS, ZERO_WINDOW_CONNS, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,8 +29,8 @@ for t in curl python3; do
 done
 # 10,000 idle connections need the descriptors (client and server share this limit here).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 25000 ]; then
-  echo "bench: warning: ulimit -n is $(ulimit -n); idle-h2 with 10,000 connections needs about 25,000" >&2
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 12000 ]; then
+  echo "bench: warning: ulimit -n is $(ulimit -n); idle-h2 with 10,000 connections needs about 12,000 per process" >&2
 fi
 
 venv=$root/bench/.venv
@@ -41,7 +41,7 @@ fi
 export PATH="$venv/bin:$PATH"
 
 [ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q --bin reportd --bin reportctl
-bin=$root/target/release
+bin=${BENCH_BIN:-$root/target/release} # BENCH_BIN=target/debug with BENCH_NO_BUILD=1 to try the scripts
 work=$(mktemp -d)
 spid=
 trap 'kill $spid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Attack: SLOW_BODY_CONNS (default 300) signed-in Browser uploads that announce a 10 MB
-body and send it at SLOW_BODY_RATE bytes/s (default 10), reconnecting when closed, for
+"""Attack: SLOW_BODY_CONNS (default 300) uploads by the administrator (who may write to /,
+so the body is really read) that announce a 10 MB body and send it at SLOW_BODY_RATE bytes/s (default 10), reconnecting when closed, for
 DURATION seconds.
 
 The server must end each one soon after the body-rate grace period (MinBodyRateBytesPerSecond,
@@ -24,7 +24,8 @@ RATE = float(c.env("SLOW_BODY_RATE", "10"))
 async def one(stats: dict, held: list, until: float) -> None:
     _, host, port = c.target()
     ctx = c.ssl_context()
-    auth = c.basic(*c.browser())
+    auth = c.basic(*c.admin())
+    token = c.csrf_token(c.admin()) or "0"
     while time.monotonic() < until:
         try:
             r, w = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname=host)
@@ -32,10 +33,10 @@ async def one(stats: dict, held: list, until: float) -> None:
             await asyncio.sleep(0.5)
             continue
         head = (
-            f"POST /Reports/upload HTTP/1.1\r\nHost: {c.authority()}\r\nAuthorization: {auth}\r\n"
+            f"POST /Reports/upload?folder=%2F HTTP/1.1\r\nHost: {c.authority()}\r\nAuthorization: {auth}\r\n"
             f"Origin: https://{c.authority()}\r\nContent-Type: {c.multipart_type()}\r\n"
             f"Content-Length: 10000000\r\n\r\n"
-        ).encode() + c.multipart_head({"folder": "/"}, "slow.bin")
+        ).encode() + c.multipart_head({"csrf": token, "folder": "/"}, "slow.bin")
         t = time.monotonic()
         stats["started"] += 1
         status = "closed"
