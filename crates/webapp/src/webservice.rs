@@ -167,20 +167,24 @@ async fn access(State(state): State<AppState>, req: Request) -> Result<Response,
         )
         .await
         .unwrap_or_else(axum::response::IntoResponse::into_response)),
-        (ItemType::DataSource, None | Some(Command::GetDataSourceContents)) => Ok(
-            crate::report::data_source_contents(session, path)
+        (ItemType::DataSource, None | Some(Command::GetDataSourceContents)) => {
+            Ok(crate::report::data_source_contents(session, path)
                 .await
-                .unwrap_or_else(axum::response::IntoResponse::into_response),
-        ),
+                .unwrap_or_else(axum::response::IntoResponse::into_response))
+        }
         (ItemType::Resource, None | Some(Command::GetResourceContents)) => {
-            let bytes = session.catalog.get_content(path).await?;
-            let mime = item
-                .mime_type
-                .as_deref()
-                .and_then(|m| HeaderValue::from_str(m).ok())
-                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            let mut resp = Response::new(axum::body::Body::from(bytes));
-            resp.headers_mut().insert(header::CONTENT_TYPE, mime);
+            // Streamed 64 KiB at a time (never the whole item per connection or stream),
+            // with a type that cannot run script in a browser.
+            let size = u64::try_from(item.size).unwrap_or(0);
+            let mime =
+                crate::portal::actions::download_type(item.item_type, item.mime_type.as_deref());
+            let body =
+                crate::portal::actions::content_stream(session.catalog.clone(), item.clone(), size);
+            let mut resp = Response::new(body);
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
             resp.headers_mut().insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static("sandbox; default-src 'none'"),

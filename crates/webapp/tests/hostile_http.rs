@@ -228,6 +228,31 @@ async fn a_download_streams_the_content_in_chunks() {
     }
     assert_eq!(got, data);
     assert!(frames >= 48, "{frames} frames");
+
+    // The Web Service's GetResourceContents streams the same way.
+    let req = Request::get("/ReportServer?/big.bin&rs:Command=GetResourceContents")
+        .header("host", "reports.test:8080")
+        .header("authorization", basic(ADMIN))
+        .body(Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-length"], data.len().to_string());
+    assert_eq!(resp.headers()["content-type"], "application/octet-stream");
+    assert!(
+        resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    let mut body = resp.into_body();
+    let mut got = Vec::new();
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        let chunk = frame.unwrap().into_data().unwrap();
+        assert!(chunk.len() <= 64 * 1024, "a frame of {} bytes", chunk.len());
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(got, data);
 }
 
 // ------------------------------------------------------------------------- caches

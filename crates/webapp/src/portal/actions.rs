@@ -481,7 +481,7 @@ pub(crate) fn guess_mime(file_name: &str) -> &'static str {
 
 /// The Content-Type a download is served with: the stored type only when it cannot run
 /// script in a browser; never `text/html`, SVG or XML for a resource.
-fn download_type(item_type: ItemType, stored: Option<&str>) -> &'static str {
+pub(crate) fn download_type(item_type: ItemType, stored: Option<&str>) -> &'static str {
     const SAFE: [&str; 12] = [
         "image/png",
         "image/jpeg",
