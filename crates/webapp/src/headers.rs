@@ -1,11 +1,12 @@
 //! The security headers every response of both applications carries — pages, error pages,
-//! REST JSON, assets and downloads — and the HSTS decision.
+//! REST JSON, assets and downloads. (`Strict-Transport-Security` is the listener's: only it
+//! knows the binding and its certificate.)
 //!
 //! The Content-Security-Policy allows nothing but our own stylesheet and images (and
-//! `data:` images): no script at all, no inline style, no frames, forms only to ourselves.
-//! The pages are built to need no more (the portal works without JavaScript; its look is
-//! `assets/portal.css`). A handler that sets a stricter policy of its own (downloads:
-//! `sandbox`) keeps it.
+//! `data:` images), scripts only from our own assets, no inline script or style, no frames,
+//! forms only to ourselves. The pages are built to need no more (the portal works without
+//! JavaScript; its look is `assets/portal.css`). A handler that sets a policy of its own
+//! (downloads: `sandbox`; a rendered report: a `style-src` nonce) keeps it.
 //!
 //! Pure: header values in, no I/O.
 
@@ -38,44 +39,9 @@ pub(crate) fn secure(h: &mut HeaderMap) {
     );
 }
 
-/// `Strict-Transport-Security` for a response sent over TLS to `host`, when it should carry
-/// one: on by default for an https reservation with a real host name, off for `localhost`
-/// (and `*.localhost`), IP literals, and connections whose certificate is self-signed (a
-/// browser pinned to https could then never click through the warning again).
-///
-/// Only the listener knows the certificate a connection was served with, so it is the one
-/// to call this (with the bound certificate's self-signed flag) for TLS responses.
-pub fn hsts_value(host: &str, self_signed: bool) -> Option<HeaderValue> {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let is_ip = bare.parse::<std::net::IpAddr>().is_ok();
-    let is_local = host == "localhost" || host.ends_with(".localhost");
-    let is_name = !host.is_empty() && host.contains('.');
-    if self_signed || is_ip || is_local || !is_name {
-        return None;
-    }
-    Some(HeaderValue::from_static("max-age=31536000"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hsts_only_for_real_names_with_real_certificates() {
-        assert!(hsts_value("reports.example.com", false).is_some());
-        assert!(hsts_value("reports.example.com", true).is_none());
-        for h in [
-            "localhost",
-            "app.localhost",
-            "127.0.0.1",
-            "[::1]",
-            "::1",
-            "intranet",
-        ] {
-            assert!(hsts_value(h, false).is_none(), "{h}");
-        }
-    }
 
     #[test]
     fn handler_policy_is_kept() {

@@ -24,7 +24,7 @@
 //! - `pagecache`: rendered folder pages per catalog generation, capped in bytes; `html`:
 //!   escaping, URL encoding of paths, dates.
 //! - `host`: the Host / `:authority` validation every request passes first; `headers`: the
-//!   security headers (CSP) of every response and the HSTS decision.
+//!   security headers (CSP) of every response.
 
 mod auth;
 pub mod credentials;
@@ -49,7 +49,7 @@ use httpsys::{Application, RequestContext};
 use tower::ServiceExt;
 
 pub use error::Error;
-pub use headers::{CONTENT_SECURITY_POLICY, hsts_value};
+pub use headers::CONTENT_SECURITY_POLICY;
 pub use signin::SignInStats;
 pub use state::{AppState, CATALOG_CONNECT_TIMEOUT, GENERATION_TTL};
 
