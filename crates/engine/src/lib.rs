@@ -25,6 +25,7 @@
 
 pub mod bind;
 pub mod compile;
+pub mod hardpage;
 pub mod instance;
 pub mod page;
 pub mod params;

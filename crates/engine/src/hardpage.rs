@@ -1,0 +1,892 @@
+//! Hard pagination (PDF, IMAGE; design note §2.2): cuts the instance tree into physical
+//! pages of a fixed size and flattens each page into positioned primitives (§6.4) that the
+//! PDF and image renderers draw without knowing the instance tree.
+//!
+//! Owns: page size and margins (report settings overridden by [`HardPageOptions`] from
+//! device info), the usable-area rule with its margin collapse, newsletter columns (each
+//! column a logical page), header/footer visibility (§2.2-3, a hidden one keeps its height),
+//! `TotalPages` (the body is paginated first, headers and footers are evaluated after, so
+//! the count is known), tablix rows split over pages with `RepeatOnNewPage` header rows,
+//! `KeepTogether` and atomic items, `StartPage`/`EndPage`, and warnings naming the item that
+//! is wider than the page. Must not: shape text or know fonts — text stays paragraphs of
+//! runs; heights come from a [`TextMeasurer`], which the renderer implements with real fonts.
+//!
+//! Not modelled yet: `PageBreak` (the instance tree carries no breaks), `KeepWithGroup`,
+//! horizontal pages (content wider than the usable width is clipped, with a warning), and
+//! items taller than a page other than tablixes (drawn clipped at the page bottom).
+
+use crate::instance::{
+    Action, Border, BoxStyle, Image, Instance, Item, ItemKind, Len, PageContext, PageSection,
+    PageSettings, Paragraph, Tablix, UM_PER_INCH, Visibility,
+};
+use crate::page::{TextMeasurer, item_height, layout_children, row_height};
+
+/// Largest page side (MS-RDL: 160in).
+pub const MAX_PAGE_SIDE: Len = 160 * UM_PER_INCH;
+/// Smallest page side accepted (smaller sizes are clamped with a warning).
+pub const MIN_PAGE_SIDE: Len = UM_PER_INCH / 2;
+/// Smallest usable body height per page (a smaller one is raised with a warning).
+const MIN_BODY_HEIGHT: Len = UM_PER_INCH / 4;
+/// Most pages one render produces (a guard against runaway layouts).
+pub const MAX_PAGES: usize = 100_000;
+
+/// Overrides from device information (`rc:PageWidth`, …); `None` keeps the report's value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HardPageOptions {
+    /// `PageWidth`.
+    pub page_width: Option<Len>,
+    /// `PageHeight`.
+    pub page_height: Option<Len>,
+    /// `MarginTop`.
+    pub margin_top: Option<Len>,
+    /// `MarginRight`.
+    pub margin_right: Option<Len>,
+    /// `MarginBottom`.
+    pub margin_bottom: Option<Len>,
+    /// `MarginLeft`.
+    pub margin_left: Option<Len>,
+    /// `Columns`.
+    pub columns: Option<u32>,
+    /// `ColumnSpacing`.
+    pub column_spacing: Option<Len>,
+    /// `StartPage` (0 or absent = from the first page).
+    pub start_page: u32,
+    /// `EndPage` (0 or absent = to the last page; below `StartPage` = `StartPage`).
+    pub end_page: u32,
+}
+
+/// A rectangle in page coordinates (origin top-left of the physical page), micrometres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rect {
+    /// Left.
+    pub x: Len,
+    /// Top.
+    pub y: Len,
+    /// Width.
+    pub w: Len,
+    /// Height.
+    pub h: Len,
+}
+
+/// A positioned primitive of a hard page.
+#[derive(Debug, Clone)]
+pub enum PageItem {
+    /// A background and borders.
+    Box {
+        /// Where.
+        rect: Rect,
+        /// Borders and background (padding is ignored).
+        style: BoxStyle,
+    },
+    /// Text: paragraphs of styled runs laid out inside `rect` minus `padding`, clipped to
+    /// `rect`.
+    Text {
+        /// Where (the textbox's border box).
+        rect: Rect,
+        /// Padding: top, right, bottom, left.
+        padding: [Len; 4],
+        /// Vertical alignment.
+        valign: crate::instance::VerticalAlign,
+        /// The paragraphs.
+        paragraphs: Vec<Paragraph>,
+    },
+    /// A line.
+    Line {
+        /// Start.
+        from: (Len, Len),
+        /// End.
+        to: (Len, Len),
+        /// Style.
+        border: Border,
+    },
+    /// An image.
+    Image {
+        /// Where.
+        rect: Rect,
+        /// The image.
+        image: Image,
+    },
+    /// A hyperlink area.
+    Link {
+        /// Where.
+        rect: Rect,
+        /// The checked URL.
+        url: String,
+    },
+    /// A bookmark target.
+    Anchor {
+        /// The bookmark id.
+        bookmark: String,
+        /// Its top.
+        y: Len,
+    },
+}
+
+/// One physical page.
+#[derive(Debug, Clone)]
+pub struct HardPage {
+    /// Page width and height.
+    pub size: (Len, Len),
+    /// Body items (all columns).
+    pub items: Vec<PageItem>,
+    /// Header items when the header shows on this page.
+    pub header: Vec<PageItem>,
+    /// Footer items when the footer shows on this page.
+    pub footer: Vec<PageItem>,
+    /// Page number (1-based, over the whole report).
+    pub number: u32,
+    /// Total pages of the report.
+    pub total: u32,
+    /// `Globals!PageName`.
+    pub name: String,
+    /// Index of the report section.
+    pub section: usize,
+}
+
+/// The pages of a render and the warnings found while cutting them.
+#[derive(Debug, Clone, Default)]
+pub struct HardPages {
+    /// Pages in order (only `StartPage..=EndPage`).
+    pub pages: Vec<HardPage>,
+    /// Total pages before `StartPage`/`EndPage` were applied.
+    pub total: u32,
+    /// Problems (clamped sizes, items wider than the page).
+    pub warnings: Vec<String>,
+}
+
+/// The resolved geometry of a section's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageGeometry {
+    /// Page width.
+    pub width: Len,
+    /// Page height.
+    pub height: Len,
+    /// Margins: top, right, bottom, left (after the collapse rule).
+    pub margins: [Len; 4],
+    /// Number of columns (≥ 1).
+    pub columns: u32,
+    /// Space between columns.
+    pub column_spacing: Len,
+    /// Width of one column (a logical page).
+    pub column_width: Len,
+    /// Body height per page (page minus margins, header and footer).
+    pub body_height: Len,
+    /// Top of the body on the page.
+    pub body_top: Len,
+}
+
+fn clamp_side(v: Len, what: &str, warnings: &mut Vec<String>) -> Len {
+    if v < MIN_PAGE_SIDE {
+        warnings.push(format!(
+            "the page {what} {:.2}in is too small; {:.2}in is used (set PageWidth/PageHeight \
+             between 0.5in and 160in)",
+            v as f64 / UM_PER_INCH as f64,
+            MIN_PAGE_SIDE as f64 / UM_PER_INCH as f64
+        ));
+        MIN_PAGE_SIDE
+    } else if v > MAX_PAGE_SIDE {
+        warnings.push(format!(
+            "the page {what} {:.2}in is larger than 160in, the largest page RDL allows; 160in is used",
+            v as f64 / UM_PER_INCH as f64
+        ));
+        MAX_PAGE_SIDE
+    } else {
+        v
+    }
+}
+
+/// The usable area of a section's pages (§2.2-1), with sizes clamped to 0.5in..160in.
+pub fn geometry(
+    settings: &PageSettings,
+    header: Option<&PageSection>,
+    footer: Option<&PageSection>,
+    opts: &HardPageOptions,
+    warnings: &mut Vec<String>,
+) -> PageGeometry {
+    let width = clamp_side(opts.page_width.unwrap_or(settings.width), "width", warnings);
+    let height = clamp_side(
+        opts.page_height.unwrap_or(settings.height),
+        "height",
+        warnings,
+    );
+    let m = settings.margins;
+    let mut top = opts.margin_top.unwrap_or(m[0]).max(0);
+    let mut right = opts.margin_right.unwrap_or(m[1]).max(0);
+    let mut bottom = opts.margin_bottom.unwrap_or(m[2]).max(0);
+    let mut left = opts.margin_left.unwrap_or(m[3]).max(0);
+    if top + bottom >= height {
+        top = 0;
+        bottom = 0;
+    }
+    if left + right >= width {
+        left = 0;
+        right = 0;
+    }
+    let columns = opts.columns.unwrap_or(settings.columns).clamp(1, 100);
+    let mut spacing = opts
+        .column_spacing
+        .unwrap_or(settings.column_spacing)
+        .max(0);
+    let usable = width - left - right;
+    if spacing * Len::from(columns - 1) >= usable {
+        spacing = 0;
+    }
+    let column_width = ((usable - spacing * Len::from(columns - 1)) / Len::from(columns)).max(1);
+    let hh = header.map_or(0, |h| h.height.max(0));
+    let fh = footer.map_or(0, |f| f.height.max(0));
+    let mut body_height = height - top - bottom - hh - fh;
+    if body_height < MIN_BODY_HEIGHT {
+        warnings.push(format!(
+            "the page header and footer leave {:.2}in for the body; {:.2}in is used (make the \
+             header or footer smaller or the page taller)",
+            body_height as f64 / UM_PER_INCH as f64,
+            MIN_BODY_HEIGHT as f64 / UM_PER_INCH as f64
+        ));
+        body_height = MIN_BODY_HEIGHT;
+    }
+    PageGeometry {
+        width,
+        height,
+        margins: [top, right, bottom, left],
+        columns,
+        column_spacing: spacing,
+        column_width,
+        body_height,
+        body_top: top + hh,
+    }
+}
+
+/// Header shown on page `p` of `n` (§2.2-3).
+pub fn header_shows(s: &PageSection, p: u32, n: u32) -> bool {
+    (1 < p && p < n)
+        || (s.print_on_first_page && p == 1)
+        || (s.print_on_last_page && p == n && p != 1)
+}
+
+/// Footer shown on page `p` of `n` (§2.2-3).
+pub fn footer_shows(s: &PageSection, p: u32, n: u32) -> bool {
+    (1 < p && p < n)
+        || (s.print_on_first_page && p == 1 && p != n)
+        || (s.print_on_last_page && p == n)
+}
+
+/// One logical page (a column) while cutting.
+#[derive(Default)]
+struct Logical {
+    items: Vec<PageItem>,
+    report_items: Vec<(String, rdl::Value)>,
+}
+
+struct Cutter<'m> {
+    m: &'m dyn TextMeasurer,
+    logical: Vec<Logical>,
+    limit: Len,
+}
+
+impl Cutter<'_> {
+    fn cur(&mut self) -> &mut Logical {
+        if self.logical.is_empty() {
+            self.logical.push(Logical::default());
+        }
+        let n = self.logical.len() - 1;
+        &mut self.logical[n]
+    }
+    fn new_page(&mut self) -> bool {
+        if self.logical.len() >= MAX_PAGES * 4 {
+            return false;
+        }
+        self.logical.push(Logical::default());
+        true
+    }
+}
+
+/// Cuts every section of `inst` into hard pages.
+pub fn paginate_hard(inst: &Instance, opts: &HardPageOptions, m: &dyn TextMeasurer) -> HardPages {
+    let mut warnings = Vec::new();
+    let mut all: Vec<HardPage> = Vec::new();
+    let mut stores: Vec<Vec<(String, rdl::Value)>> = Vec::new();
+    for (si, section) in inst.sections.iter().enumerate() {
+        let g = geometry(
+            &section.page,
+            section.header.as_ref(),
+            section.footer.as_ref(),
+            opts,
+            &mut warnings,
+        );
+        // the usable-width rule (§2.2-2)
+        if let Some(wide) = section
+            .body
+            .iter()
+            .filter(|i| i.visibility != Visibility::Hidden)
+            .max_by_key(|i| i.left + i.width)
+            && wide.left + wide.width > g.column_width
+        {
+            warnings.push(format!(
+                "the item {} ends {:.2}in from the body's left edge, but the usable page width is \
+                 {:.2}in (page width minus margins{}); SSRS prints blank extra pages for this, \
+                 reportd clips it: make the item narrower or the margins smaller",
+                wide.name,
+                (wide.left + wide.width) as f64 / UM_PER_INCH as f64,
+                g.column_width as f64 / UM_PER_INCH as f64,
+                if g.columns > 1 { ", per column" } else { "" }
+            ));
+        }
+        let mut c = Cutter {
+            m,
+            logical: vec![Logical::default()],
+            limit: g.body_height,
+        };
+        cut_body(&mut c, &section.body);
+        // logical pages → physical pages
+        let cols = g.columns as usize;
+        let mut logical = std::mem::take(&mut c.logical);
+        while logical.len() > 1 && logical.last().is_some_and(|l| l.items.is_empty()) {
+            logical.pop();
+        }
+        let n_phys = logical.len().div_ceil(cols).max(1);
+        let mut it = logical.into_iter();
+        for _ in 0..n_phys {
+            let mut page = HardPage {
+                size: (g.width, g.height),
+                items: Vec::new(),
+                header: Vec::new(),
+                footer: Vec::new(),
+                number: 0,
+                total: 0,
+                name: String::new(),
+                section: si,
+            };
+            let mut report_items = Vec::new();
+            for col in 0..cols {
+                let Some(l) = it.next() else { break };
+                let dx = g.margins[3] + col as Len * (g.column_width + g.column_spacing);
+                for mut item in l.items {
+                    translate(&mut item, dx, g.body_top);
+                    page.items.push(item);
+                }
+                report_items.extend(l.report_items);
+            }
+            all.push(page);
+            // keep the page's ReportItems for header/footer evaluation
+            stores.push(report_items);
+        }
+        if all.len() > MAX_PAGES {
+            warnings.push(format!(
+                "the report has more than {MAX_PAGES} pages; only the first {MAX_PAGES} are rendered"
+            ));
+            all.truncate(MAX_PAGES);
+            break;
+        }
+    }
+    let total = all.len() as u32;
+    // headers and footers now that the total is known
+    for (i, p) in all.iter_mut().enumerate() {
+        p.number = i as u32 + 1;
+        p.total = total;
+        let section = &inst.sections[p.section];
+        let g = geometry(
+            &section.page,
+            section.header.as_ref(),
+            section.footer.as_ref(),
+            opts,
+            &mut Vec::new(),
+        );
+        let ctx = PageContext {
+            page_number: p.number,
+            total_pages: total,
+            overall_page_number: p.number,
+            overall_total_pages: total,
+            page_name: String::new(),
+            report_items: stores.get_mut(i).map(std::mem::take).unwrap_or_default(),
+        };
+        let inner_w = g.width - g.margins[1] - g.margins[3];
+        if let Some(h) = &section.header
+            && header_shows(h, p.number, total)
+        {
+            let items = h.items.evaluate(&ctx);
+            let mut out = Vec::new();
+            emit_band(m, &h.style, &items, inner_w, h.height, &mut out);
+            for it in &mut out {
+                translate(it, g.margins[3], g.margins[0]);
+            }
+            p.header = out;
+        }
+        if let Some(f) = &section.footer
+            && footer_shows(f, p.number, total)
+        {
+            let items = f.items.evaluate(&ctx);
+            let mut out = Vec::new();
+            emit_band(m, &f.style, &items, inner_w, f.height, &mut out);
+            let top = g.height - g.margins[2] - f.height;
+            for it in &mut out {
+                translate(it, g.margins[3], top);
+            }
+            p.footer = out;
+        }
+    }
+    let (start, end) = page_range(opts.start_page, opts.end_page, total);
+    let pages = all
+        .into_iter()
+        .filter(|p| p.number >= start && p.number <= end)
+        .collect();
+    HardPages {
+        pages,
+        total,
+        warnings,
+    }
+}
+
+/// `StartPage`/`EndPage` → the inclusive range of page numbers rendered (§2.7-2).
+pub fn page_range(start: u32, end: u32, total: u32) -> (u32, u32) {
+    let s = if start == 0 { 1 } else { start };
+    let e = if end == 0 {
+        if start == 0 { total } else { total.max(s) }
+    } else {
+        end.max(s)
+    };
+    (s, e.min(total.max(1)))
+}
+
+fn emit_band(
+    m: &dyn TextMeasurer,
+    style: &BoxStyle,
+    items: &[Item],
+    width: Len,
+    height: Len,
+    out: &mut Vec<PageItem>,
+) {
+    if style.background.is_some() || style.borders.iter().any(|b| b.style != Default::default()) {
+        out.push(PageItem::Box {
+            rect: Rect {
+                x: 0,
+                y: 0,
+                w: width,
+                h: height,
+            },
+            style: *style,
+        });
+    }
+    let (layout, _) = layout_children(items, m);
+    let mut sink = Vec::new();
+    for (item, (top, h)) in items.iter().zip(layout) {
+        if top >= height {
+            continue; // fixed height: contents clipped
+        }
+        emit_item(m, item, item.left, top, h.min(height - top), out, &mut sink);
+    }
+}
+
+fn translate(item: &mut PageItem, dx: Len, dy: Len) {
+    match item {
+        PageItem::Box { rect, .. }
+        | PageItem::Text { rect, .. }
+        | PageItem::Image { rect, .. }
+        | PageItem::Link { rect, .. } => {
+            rect.x += dx;
+            rect.y += dy;
+        }
+        PageItem::Line { from, to, .. } => {
+            from.0 += dx;
+            from.1 += dy;
+            to.0 += dx;
+            to.1 += dy;
+        }
+        PageItem::Anchor { y, .. } => *y += dy,
+    }
+}
+
+/// True for items that never split over pages (§2.2-6).
+fn atomic(item: &Item) -> bool {
+    matches!(
+        item.kind,
+        ItemKind::Image(_) | ItemKind::Line { .. } | ItemKind::Placeholder(_)
+    )
+}
+
+fn cut_body(c: &mut Cutter<'_>, body: &[Item]) {
+    let (layout, _) = layout_children(body, c.m);
+    let mut order: Vec<usize> = (0..body.len()).collect();
+    order.sort_by_key(|&i| (layout[i].0, body[i].left));
+    // body offset where the current logical page begins
+    let mut page_start: Len = 0;
+    for i in order {
+        let item = &body[i];
+        let (top, height) = layout[i];
+        if matches!(
+            item.visibility,
+            Visibility::Hidden | Visibility::ToggleHidden
+        ) {
+            continue;
+        }
+        let mut rel = (top - page_start).max(0);
+        if rel >= c.limit {
+            if !c.new_page() {
+                return;
+            }
+            page_start = top;
+            rel = 0;
+        }
+        if let ItemKind::Tablix(t) = &item.kind
+            && !t.rows.is_empty()
+            && rel + height > c.limit
+        {
+            // KeepTogether: move to a fresh page when it fits there
+            if item.keep_together && height <= c.limit && rel > 0 {
+                if !c.new_page() {
+                    return;
+                }
+                page_start = top;
+                rel = 0;
+            }
+            if rel + height > c.limit {
+                let end_y = cut_tablix(c, item, t, rel);
+                page_start = top + height - end_y;
+                continue;
+            }
+        }
+        if rel + height > c.limit
+            && rel > 0
+            && height <= c.limit
+            && (item.keep_together || atomic(item) || matches!(item.kind, ItemKind::Textbox(_)))
+        {
+            if !c.new_page() {
+                return;
+            }
+            page_start = top;
+            rel = 0;
+        }
+        let h = height.min(c.limit - rel);
+        let m = c.m;
+        let l = c.cur();
+        let (items, ri) = (&mut l.items, &mut l.report_items);
+        emit_item(m, item, item.left, rel, h, items, ri);
+    }
+}
+
+/// Splits a tablix over logical pages starting at `rel`; returns where it ends on the last
+/// page.
+fn cut_tablix(c: &mut Cutter<'_>, item: &Item, t: &Tablix, rel: Len) -> Len {
+    let heights: Vec<Len> = (0..t.rows.len()).map(|r| row_height(t, r, c.m)).collect();
+    let repeat: Vec<usize> = (0..t.rows.len())
+        .filter(|&r| t.rows[r].repeat_on_new_page)
+        .collect();
+    let repeat_h: Len = repeat.iter().map(|&r| heights[r]).sum();
+    let mut rows: Vec<usize> = Vec::new();
+    let mut y = rel;
+    let mut start = rel;
+    for r in 0..t.rows.len() {
+        let h = heights[r];
+        if h == 0 {
+            continue;
+        }
+        let only_repeats = rows.iter().all(|x| repeat.contains(x));
+        // header rows stay with the first data row (implicit keep-together)
+        if y + h > c.limit && !only_repeats {
+            let m = c.m;
+            let l = c.cur();
+            emit_rows(
+                m,
+                item,
+                t,
+                &rows,
+                &heights,
+                (item.left, start),
+                &mut l.items,
+                &mut l.report_items,
+            );
+            rows.clear();
+            if !c.new_page() {
+                return 0;
+            }
+            start = 0;
+            y = 0;
+            if !repeat.contains(&r) && repeat_h + h <= c.limit {
+                rows.extend(repeat.iter().copied());
+                y = repeat_h;
+            }
+        } else if y + h > c.limit && only_repeats && start > 0 && !rows.is_empty() {
+            // the header rows alone do not go at the bottom of a page
+            rows.clear();
+            if !c.new_page() {
+                return 0;
+            }
+            start = 0;
+            y = 0;
+            for &x in &repeat {
+                if x < r {
+                    rows.push(x);
+                    y += heights[x];
+                }
+            }
+        }
+        rows.push(r);
+        y += h;
+    }
+    let m = c.m;
+    let l = c.cur();
+    emit_rows(
+        m,
+        item,
+        t,
+        &rows,
+        &heights,
+        (item.left, start),
+        &mut l.items,
+        &mut l.report_items,
+    );
+    y
+}
+
+#[allow(clippy::too_many_arguments)] // reason: one call site shape, all plain data
+fn emit_rows(
+    m: &dyn TextMeasurer,
+    item: &Item,
+    t: &Tablix,
+    rows: &[usize],
+    heights: &[Len],
+    (left, top): (Len, Len),
+    out: &mut Vec<PageItem>,
+    ri: &mut Vec<(String, rdl::Value)>,
+) {
+    let mut xs = vec![0 as Len];
+    for w in &t.columns {
+        xs.push(xs[xs.len() - 1] + w);
+    }
+    let total_h: Len = rows.iter().map(|&r| heights[r]).sum();
+    push_box(
+        out,
+        &item.style,
+        Rect {
+            x: left,
+            y: top,
+            w: item.width,
+            h: total_h,
+        },
+    );
+    let mut y = top;
+    for (k, &r) in rows.iter().enumerate() {
+        let h = heights[r];
+        if h == 0 {
+            continue;
+        }
+        for cell in &t.rows[r].cells {
+            let Some(ci) = &cell.item else { continue };
+            let x0 = xs.get(cell.col).copied().unwrap_or(0);
+            let x1 = xs
+                .get(cell.col + cell.colspan.max(1))
+                .copied()
+                .unwrap_or(x0 + ci.width);
+            // a row-spanning cell covers the following rows on this page
+            let mut ch = h;
+            for next in rows.iter().skip(k + 1).take(cell.rowspan.max(1) - 1) {
+                ch += heights[*next];
+            }
+            let mut cell_item = ci.clone();
+            cell_item.width = x1 - x0;
+            emit_item(m, &cell_item, left + x0, y, ch, out, ri);
+        }
+        y += h;
+    }
+}
+
+fn push_box(out: &mut Vec<PageItem>, style: &BoxStyle, rect: Rect) {
+    let has_border = style
+        .borders
+        .iter()
+        .any(|b| b.style != crate::instance::BorderStyle::None && b.width > 0);
+    if style.background.is_some() || has_border {
+        out.push(PageItem::Box {
+            rect,
+            style: *style,
+        });
+    }
+}
+
+/// Flattens one item at (x, y) with the laid-out height `h`.
+fn emit_item(
+    m: &dyn TextMeasurer,
+    item: &Item,
+    x: Len,
+    y: Len,
+    h: Len,
+    out: &mut Vec<PageItem>,
+    ri: &mut Vec<(String, rdl::Value)>,
+) {
+    if !item.visibility.is_visible() {
+        return;
+    }
+    let rect = Rect {
+        x,
+        y,
+        w: item.width,
+        h,
+    };
+    if let Some(b) = &item.bookmark {
+        out.push(PageItem::Anchor {
+            bookmark: b.clone(),
+            y,
+        });
+    }
+    match &item.kind {
+        ItemKind::Textbox(tb) => {
+            ri.push((item.name.clone(), tb.value.clone()));
+            push_box(out, &item.style, rect);
+            out.push(PageItem::Text {
+                rect,
+                padding: item.style.padding,
+                valign: item.style.vertical_align,
+                paragraphs: tb.paragraphs.clone(),
+            });
+            if let Some(Action::Hyperlink(u)) = &tb.action {
+                out.push(PageItem::Link {
+                    rect,
+                    url: u.clone(),
+                });
+            }
+        }
+        ItemKind::Rectangle(children) => {
+            push_box(out, &item.style, rect);
+            let (layout, _) = layout_children(children, m);
+            for (ch, (top, chh)) in children.iter().zip(layout) {
+                if top >= h {
+                    continue;
+                }
+                emit_item(m, ch, x + ch.left, y + top, chh.min(h - top), out, ri);
+            }
+        }
+        ItemKind::Line { border } => out.push(PageItem::Line {
+            from: (x, y),
+            to: (x + item.width, y + item.height),
+            border: *border,
+        }),
+        ItemKind::Image(img) => {
+            push_box(out, &item.style, rect);
+            out.push(PageItem::Image {
+                rect,
+                image: (**img).clone(),
+            });
+            if let Some(Action::Hyperlink(u)) = &img.action {
+                out.push(PageItem::Link {
+                    rect,
+                    url: u.clone(),
+                });
+            }
+        }
+        ItemKind::Tablix(t) => {
+            if t.rows.is_empty() {
+                if let Some(msg) = &t.no_rows_message {
+                    out.push(text_item(rect, msg));
+                }
+                return;
+            }
+            let heights: Vec<Len> = (0..t.rows.len()).map(|r| row_height(t, r, m)).collect();
+            let rows: Vec<usize> = (0..t.rows.len()).collect();
+            emit_rows(m, item, t, &rows, &heights, (x, y), out, ri);
+        }
+        ItemKind::Subreport(Ok(sub)) => {
+            if let Some(s) = sub.sections.first() {
+                let (layout, _) = layout_children(&s.body, m);
+                for (ch, (top, chh)) in s.body.iter().zip(layout) {
+                    if top >= h {
+                        continue;
+                    }
+                    emit_item(m, ch, x + ch.left, y + top, chh.min(h - top), out, ri);
+                }
+            }
+        }
+        ItemKind::Subreport(Err(e)) => out.push(text_item(rect, e)),
+        ItemKind::Placeholder(k) => {
+            let mut st = BoxStyle::default();
+            for b in &mut st.borders {
+                b.style = crate::instance::BorderStyle::Dashed;
+                b.color = crate::instance::Color {
+                    r: 128,
+                    g: 128,
+                    b: 128,
+                    a: 255,
+                };
+            }
+            out.push(PageItem::Box { rect, style: st });
+            out.push(text_item(rect, k.label()));
+        }
+    }
+}
+
+fn text_item(rect: Rect, text: &str) -> PageItem {
+    PageItem::Text {
+        rect,
+        padding: [crate::instance::pt(2.0); 4],
+        valign: Default::default(),
+        paragraphs: vec![Paragraph {
+            runs: vec![crate::instance::Run {
+                text: text.to_owned(),
+                value: rdl::Value::Null,
+                style: Default::default(),
+                action: None,
+            }],
+            align: Default::default(),
+            left_indent: 0,
+        }],
+    }
+}
+
+/// The laid-out height of an item (re-exported for renderers that size boxes).
+pub fn laid_out_height(item: &Item, m: &dyn TextMeasurer) -> Len {
+    item_height(item, m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_footer_rule() {
+        let s = |f: bool, l: bool| PageSection {
+            height: 0,
+            print_on_first_page: f,
+            print_on_last_page: l,
+            style: BoxStyle::default(),
+            items: std::sync::Arc::new(crate::instance::StaticItems::default()),
+        };
+        // single page: header needs PrintOnFirstPage, footer needs PrintOnLastPage
+        assert!(header_shows(&s(true, false), 1, 1));
+        assert!(!header_shows(&s(false, true), 1, 1));
+        assert!(!footer_shows(&s(true, false), 1, 1));
+        assert!(footer_shows(&s(false, true), 1, 1));
+        assert!(header_shows(&s(false, false), 2, 3));
+        assert!(!header_shows(&s(false, false), 3, 3));
+        assert!(header_shows(&s(false, true), 3, 3));
+    }
+
+    #[test]
+    fn page_ranges() {
+        assert_eq!(page_range(0, 0, 7), (1, 7));
+        assert_eq!(page_range(3, 0, 7), (3, 7));
+        assert_eq!(page_range(3, 2, 7), (3, 3));
+        assert_eq!(page_range(2, 4, 7), (2, 4));
+        assert_eq!(page_range(2, 40, 7), (2, 7));
+    }
+
+    #[test]
+    fn margins_collapse_and_sizes_clamp() {
+        let mut w = Vec::new();
+        let s = PageSettings {
+            margins: [6 * UM_PER_INCH; 4],
+            ..PageSettings::default()
+        };
+        let g = geometry(&s, None, None, &HardPageOptions::default(), &mut w);
+        assert_eq!(g.margins, [0; 4]);
+        assert_eq!(g.column_width, 85 * UM_PER_INCH / 10);
+        let o = HardPageOptions {
+            page_width: Some(0),
+            page_height: Some(1000 * UM_PER_INCH),
+            columns: Some(3),
+            column_spacing: Some(UM_PER_INCH / 2),
+            ..Default::default()
+        };
+        let g = geometry(&PageSettings::default(), None, None, &o, &mut w);
+        assert_eq!((g.width, g.height), (MIN_PAGE_SIDE, MAX_PAGE_SIDE));
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[1].contains("160in"));
+    }
+}
