@@ -43,6 +43,14 @@ fn sqlite_report(db: &str, query: &str) -> String {
     )
 }
 
+/// The same report on the shared data source `reference`.
+fn shared_report(reference: &str, query: &str) -> String {
+    sqlite_report("unused", query).replace(
+        "<ConnectionProperties><DataProvider>SQLITE</DataProvider><ConnectString>Data Source=unused</ConnectString></ConnectionProperties>",
+        &format!("<DataSourceReference>{reference}</DataSourceReference>"),
+    )
+}
+
 async fn set(e: &Env, key: &str, value: &str) {
     let mut cfg = e.dd.load_config().unwrap();
     cfg.settings.set(key, value).unwrap();
@@ -386,4 +394,77 @@ async fn broken_stored_report_and_data_source_contents() {
     // a browser-role user without rights on the item sees nothing
     let r = get(&app, "/ReportServer?/Broken", Some(NOBODY)).await;
     assert_ne!(r.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_data_sources_resolve_relative_to_the_report_folder() {
+    let e = env(true).await;
+    let allowed = e.dir.path().join("data");
+    std::fs::create_dir_all(&allowed).unwrap();
+    std::fs::write(allowed.join("s.db"), b"").unwrap();
+    let c = e.catalog.as_ref().unwrap();
+    c.create_folder(&catalog::ItemPath::parse("/Finance").unwrap(), "admin")
+        .await
+        .unwrap();
+    let rds = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><RptDataSource Name="Main"><ConnectionProperties><Extension>SQLITE</Extension><ConnectString>Data Source={}</ConnectString></ConnectionProperties></RptDataSource>"#,
+        allowed.join("s.db").display()
+    );
+    put(c, "/Finance/Main", ItemType::DataSource, rds.as_bytes()).await;
+    let q = "SELECT 'shared ' || 7 AS n";
+    put(
+        c,
+        "/Finance/Relative",
+        ItemType::Report,
+        shared_report("Main", q).as_bytes(),
+    )
+    .await;
+    put(
+        c,
+        "/Absolute",
+        ItemType::Report,
+        shared_report("/Finance/Main", q).as_bytes(),
+    )
+    .await;
+    put(
+        c,
+        "/Dangling",
+        ItemType::Report,
+        shared_report("Nowhere", q).as_bytes(),
+    )
+    .await;
+    put(
+        c,
+        "/Finance/logo.txt",
+        ItemType::Resource,
+        b"resource bytes",
+    )
+    .await;
+    set(&e, "DataSourceDirectories", &allowed.display().to_string()).await;
+    let app = webapp::standalone(e.state.clone());
+    for report in ["/Finance/Relative", "/Absolute"] {
+        let r = get(
+            &app,
+            &format!("/ReportServer?{report}&rs:Format=CSV"),
+            Some(ADMIN),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{report}: {}", r.body);
+        assert!(r.body.contains("shared 7"), "{report}: {}", r.body);
+    }
+    let r = get(&app, "/ReportServer?/Dangling&rs:Format=CSV", Some(ADMIN)).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains("&#39;/Nowhere&#39;") && r.body.contains("does not exist"),
+        "{}",
+        r.body
+    );
+    let r = get(
+        &app,
+        "/ReportServer?/Finance/logo.txt&rs:Command=GetResourceContents",
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, "resource bytes");
 }

@@ -272,17 +272,17 @@ async fn viewer_body(
         (pane_markup)
         nav.viewer-toolbar aria-label="Report toolbar" {
             @if shown > 1 {
-                a.tb href=(page_link(1)) title="First page" { "⏮" }
-                a.tb href=(page_link(shown - 1)) title="Previous page" { "◀" }
+                a.tb href=(page_link(1)) title="First page" { "«" }
+                a.tb href=(page_link(shown - 1)) title="Previous page" { "‹" }
             } @else {
-                span.tb.off { "⏮" } span.tb.off { "◀" }
+                span.tb.off { "«" } span.tb.off { "‹" }
             }
             span.pages { "Page " span.n { (shown) } " of " span.of { (pages) } }
             @if shown < pages {
-                a.tb href=(page_link(shown + 1)) title="Next page" { "▶" }
-                a.tb href=(page_link(pages)) title="Last page" { "⏭" }
+                a.tb href=(page_link(shown + 1)) title="Next page" { "›" }
+                a.tb href=(page_link(pages)) title="Last page" { "»" }
             } @else {
-                span.tb.off { "▶" } span.tb.off { "⏭" }
+                span.tb.off { "›" } span.tb.off { "»" }
             }
             a.tb href={ (page_link(shown)) "&rs:ClearSession=true" } title="Refresh" { "⟳ Refresh" }
             span.export {
