@@ -188,8 +188,8 @@ fn convert(row: &SqliteRow, i: usize, decl: Decl) -> Result<Value, DataError> {
     if raw.is_null() {
         return Ok(Value::Null);
     }
-    let storage = raw.type_info().name().to_string();
-    Ok(match storage.as_str() {
+    let storage = raw.type_info();
+    Ok(match storage.name() {
         "INTEGER" => {
             let v: i64 = row.try_get_unchecked(i).map_err(query_err)?;
             match decl {
