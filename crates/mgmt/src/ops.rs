@@ -245,12 +245,45 @@ pub fn ssl_bind(
     endpoint: &Endpoint,
     flags: &PolicyFlags,
 ) -> Result<(BindOutcome, Applied)> {
-    check_certificate(dd, thumb, endpoint)?;
+    let info = check_certificate(dd, thumb, endpoint)?;
     check_local_ip(endpoint)?;
     change_repository(dd, |r| {
-        let policy = flags.over(r.binding(endpoint).map(|b| &b.policy));
+        let existing = r.binding(endpoint).map(|b| &b.policy);
+        let mut flags = flags.clone();
+        // A new binding gets HSTS unless told otherwise when browsers can keep it safely:
+        // a CA-issued certificate for a real host name. Pinning `localhost`, an IP or a
+        // self-signed test certificate to https for a year would outlive the test.
+        if existing.is_none() && flags.hsts.is_none() {
+            flags.hsts = Some(hsts_by_default(&info, endpoint));
+        }
+        let policy = flags.over(existing);
         Ok(r.bind_ssl(app, endpoint.clone(), &thumb.to_string(), policy)?)
     })
+}
+
+/// Whether a new binding of `info` on `endpoint` sends `Strict-Transport-Security` when
+/// `--hsts` is not given: on for a certificate that is not self-signed and names a real DNS
+/// host (one with a dot, not `localhost`/`*.localhost`, not an IP literal); for a
+/// `HOST:PORT` binding that host decides, for `IP:PORT` the certificate's DNS names.
+pub fn hsts_by_default(info: &CertInfo, endpoint: &Endpoint) -> bool {
+    fn real_host(h: &str) -> bool {
+        let h = h.trim_end_matches('.').to_ascii_lowercase();
+        let h = h.strip_prefix("*.").unwrap_or(&h);
+        h.contains('.')
+            && h.parse::<IpAddr>().is_err()
+            && h != "localhost"
+            && !h.ends_with(".localhost")
+    }
+    if info.self_signed {
+        return false;
+    }
+    match endpoint {
+        Endpoint::HostnamePort(host, _) => real_host(host),
+        Endpoint::IpPort(..) => info
+            .sans
+            .iter()
+            .any(|s| matches!(s, certstore::San::Dns(d) if real_host(d))),
+    }
 }
 
 /// `ssl update`: replaces the certificate of the binding of `endpoint` for every
@@ -342,4 +375,64 @@ fn refused(msg: String) -> Error {
 
 fn cert_err(e: certstore::Error) -> Error {
     Error::Refused(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certstore::San;
+
+    fn cert(sans: &[San], self_signed: bool) -> CertInfo {
+        let epoch = std::time::UNIX_EPOCH.into();
+        CertInfo {
+            thumbprint: "00112233445566778899AABBCCDDEEFF00112233".parse().unwrap(),
+            sha256: String::new(),
+            subject: "CN=test".into(),
+            issuer: if self_signed { "CN=test" } else { "CN=Some CA" }.into(),
+            sans: sans.to_vec(),
+            not_before: epoch,
+            not_after: epoch,
+            key_type: "ECDSA P-256".into(),
+            has_private_key: true,
+            server_auth: true,
+            is_ca: false,
+            self_signed,
+            friendly_name: None,
+            store: StoreName::My,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn hsts_is_on_by_default_only_for_ca_certificates_of_real_host_names() {
+        let any = |p| Endpoint::IpPort("0.0.0.0".parse().unwrap(), p);
+        let host = |h: &str| Endpoint::HostnamePort(h.into(), 443);
+        let real = [San::Dns("reports.example.com".into())];
+        let local = [
+            San::Dns("localhost".into()),
+            San::Ip("127.0.0.1".parse().unwrap()),
+        ];
+        assert!(hsts_by_default(&cert(&real, false), &any(443)));
+        assert!(hsts_by_default(
+            &cert(&real, false),
+            &host("reports.example.com")
+        ));
+        assert!(
+            !hsts_by_default(&cert(&real, true), &any(443)),
+            "self-signed"
+        );
+        assert!(
+            !hsts_by_default(&cert(&local, false), &any(443)),
+            "localhost/IP only"
+        );
+        assert!(!hsts_by_default(
+            &cert(&real, false),
+            &host("app.localhost")
+        ));
+        assert!(!hsts_by_default(&cert(&real, false), &host("127.0.0.1")));
+        assert!(!hsts_by_default(
+            &cert(&[San::Dns("intranet".into())], false),
+            &any(443)
+        ));
+    }
 }
