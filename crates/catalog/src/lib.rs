@@ -116,6 +116,9 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// The item at `path` (the root `/` is a folder that always exists).
     async fn get_item(&self, path: &ItemPath) -> Result<Option<CatalogItem>>;
+    /// The item whose [`CatalogItem::id`] is `id` (ids are stable: replacing content keeps
+    /// them), as the REST API addresses items by GUID.
+    async fn get_item_by_id(&self, id: uuid::Uuid) -> Result<Option<CatalogItem>>;
     /// The children of the folder at `path`, folders first, then by name (case-insensitive).
     async fn list_children(&self, path: &ItemPath) -> Result<Vec<CatalogItem>>;
     /// Creates a folder; the parent must exist.

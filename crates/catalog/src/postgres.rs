@@ -517,6 +517,16 @@ impl Catalog for PostgresCatalog {
         get_item_in(&mut conn, path).await
     }
 
+    async fn get_item_by_id(&self, id: uuid::Uuid) -> Result<Option<CatalogItem>> {
+        sqlx::query_as::<_, ItemRow>(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(ItemRow::into_item)
+            .transpose()
+    }
+
     async fn list_children(&self, path: &ItemPath) -> Result<Vec<CatalogItem>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let (id, item_type) = id_and_type(&mut conn, path.key())

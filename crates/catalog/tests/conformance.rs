@@ -164,6 +164,7 @@ conformance!(
     reopening_with_create_keeps_the_catalog,
     the_last_system_administrator_stays,
     concurrent_removals_keep_one_administrator,
+    items_are_found_by_their_stable_id,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1826,4 +1827,35 @@ async fn postgres_terminated_connections_are_replaced() {
         assert!(t.elapsed() < Duration::from_secs(1));
     })
     .await;
+}
+
+async fn items_are_found_by_their_stable_id(f: Fixture) {
+    let c = &f.cat;
+    let dir = folder(c, "/ById").await;
+    let r = report(c, "/ById/R", b"<Report/>").await;
+    assert_eq!(
+        c.get_item_by_id(dir.id).await.unwrap().unwrap().path,
+        p("/ById")
+    );
+    let found = c.get_item_by_id(r.id).await.unwrap().unwrap();
+    assert_eq!(found, r);
+    // Replacing the content keeps the id.
+    let path = p("/ById/R");
+    let mut again = item(&path, ItemType::Report, b"<Report>2</Report>");
+    again.overwrite = true;
+    let replaced = c.put_item(again).await.unwrap();
+    assert_eq!(replaced.id, r.id);
+    assert_eq!(c.get_item_by_id(r.id).await.unwrap().unwrap().size, 18);
+    let root = c.get_item(&ItemPath::root()).await.unwrap().unwrap();
+    assert!(
+        c.get_item_by_id(root.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .path
+            .is_root()
+    );
+    c.delete_item(&p("/ById")).await.unwrap();
+    assert!(c.get_item_by_id(r.id).await.unwrap().is_none());
+    assert!(c.get_item_by_id(uuid::Uuid::nil()).await.unwrap().is_none());
 }
