@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Rendering throughput and memory: a 100,000-row, 6-column table report through URL access.
+#
+# Starts `reportd quickstart` (https, temp data dir), creates a PostgreSQL database with
+# `orders` (id, customer, product, qty, price numeric(10,2), order_date) filled by
+# generate_series, copies the same rows into a SQLite file under the allowed directory
+# (<data dir>/data, quickstart's DataSourceDirectories), uploads two table reports (one per
+# data source, InteractiveHeight 0: one HTML page) and renders each to CSV, XML, JSON and HTML5
+# with curl. Each measured request is a fresh execution (rs:ClearSession=true: the query runs
+# again, fetch included). For each it prints rows per server CPU-second (utime+stime of the
+# server process from /proc/PID/stat, before/after), wall time, peak RSS during the request
+# (VmHWM after resetting it through /proc/PID/clear_refs) and its growth over the RSS before
+# the request, the data set's size (bytes of the CSV output), and peak RSS / data size both
+# for the whole process (which includes the idle server, ~100 MiB) and for the growth; the
+# memory goal is judged on the growth.
+# Then the first (cold) HTML5 page time of every quickstart sample and of the shared samples
+# in ../shared/samples/rdl when present.
+# Goals (issue 8): CSV >= 1,000,000 and HTML5 >= 300,000 rows per server CPU-second;
+# peak RSS <= 4x the data set; first HTML5 page of every sample < 200 ms.
+#
+# Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
+#        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=${1:-100000}
+pg=${REPORTD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+for t in curl psql sqlite3; do
+  command -v "$t" >/dev/null || { echo "bench: $t is required (apt-get install curl postgresql-client sqlite3)" >&2; exit 1; }
+done
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q --bin reportd --bin reportctl
+bin=${BENCH_BIN:-$PWD/target/release} # BENCH_BIN: another build (e.g. target/debug) to check the script
+work=$(mktemp -d)
+db=reportd_bench_$$
+rpid=
+cleanup() {
+  [ -z "$rpid" ] || kill "$rpid" 2>/dev/null || true
+  psql -q "$pg" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+dd=$work/data
+https=$((20000 + RANDOM % 10000)); http=$((https + 1))
+printf 'bench password 1\n' > "$work/pw"
+
+# --- the data: PostgreSQL, then the same rows in SQLite ---
+psql -q "$pg" -c "CREATE DATABASE $db" >/dev/null
+pgdb=${pg%/*}/$db
+psql -q -v ON_ERROR_STOP=1 "$pgdb" >/dev/null <<SQL
+CREATE TABLE orders (id int PRIMARY KEY, customer text NOT NULL, product text NOT NULL,
+  qty int NOT NULL, price numeric(10,2) NOT NULL, order_date date NOT NULL);
+INSERT INTO orders
+SELECT i, 'Customer ' || lpad((i % 997)::text, 4, '0'), 'Product ' || (i % 53),
+       1 + i % 20, ((i * 37) % 100000) / 100.0, date '2024-01-01' + (i % 730)
+FROM generate_series(1, $rows) AS i;
+SQL
+psql -q "$pgdb" -c "\\copy orders TO '$work/orders.csv' WITH (FORMAT csv)"
+
+# --- the server ---
+REPORTD_LOG=warn $bin/reportd --data-dir "$dd" quickstart --https-port $https --http-port $http \
+  --admin-password-file "$work/pw" >"$work/quickstart.out" 2>"$work/reportd.log" &
+rpid=$!
+for _ in $(seq 1 300); do grep -q '^Trust: ' "$work/quickstart.out" 2>/dev/null && break; sleep 0.1; done
+trust=$(sed -n 's/^Trust: //p' "$work/quickstart.out")
+[ -n "$trust" ] || { echo "bench: quickstart did not start" >&2; cat "$work/reportd.log" >&2; exit 1; }
+for _ in $(seq 1 100); do curl -s -o /dev/null --cacert "$trust" "https://localhost:$https/ReportServer" && break; sleep 0.1; done
+base="https://localhost:$https/ReportServer"
+cu=(curl -sS --cacert "$trust" -u "admin:bench password 1")
+
+sqlite3 "$dd/data/bench.db" <<SQL
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, product TEXT NOT NULL,
+  qty INTEGER NOT NULL, price REAL NOT NULL, order_date DATE NOT NULL);
+.import --csv $work/orders.csv orders
+SQL
+[ "$(sqlite3 "$dd/data/bench.db" 'SELECT count(*) FROM orders')" = "$rows" ]
+
+report() { # NAME PROVIDER CONNECTSTRING
+  cat > "$work/$1.rdl" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition" xmlns:rd="http://schemas.microsoft.com/SQLServer/reporting/reportdesigner">
+  <DataSources><DataSource Name="DB"><ConnectionProperties><DataProvider>$2</DataProvider><ConnectString>$3</ConnectString></ConnectionProperties></DataSource></DataSources>
+  <DataSets><DataSet Name="Orders"><Query><DataSourceName>DB</DataSourceName>
+    <CommandText>SELECT id, customer, product, qty, price, order_date FROM orders ORDER BY id</CommandText></Query>
+    <Fields>
+      <Field Name="id"><DataField>id</DataField><rd:TypeName>System.Int32</rd:TypeName></Field>
+      <Field Name="customer"><DataField>customer</DataField><rd:TypeName>System.String</rd:TypeName></Field>
+      <Field Name="product"><DataField>product</DataField><rd:TypeName>System.String</rd:TypeName></Field>
+      <Field Name="qty"><DataField>qty</DataField><rd:TypeName>System.Int32</rd:TypeName></Field>
+      <Field Name="price"><DataField>price</DataField><rd:TypeName>System.Decimal</rd:TypeName></Field>
+      <Field Name="order_date"><DataField>order_date</DataField><rd:TypeName>System.DateTime</rd:TypeName></Field>
+    </Fields></DataSet></DataSets>
+  <ReportSections><ReportSection>
+    <Body><ReportItems>
+      <Tablix Name="Orders">
+        <TablixBody>
+          <TablixColumns>$(for w in 0.7 1.5 1.2 0.6 1 1.2; do printf '<TablixColumn><Width>%sin</Width></TablixColumn>' $w; done)</TablixColumns>
+          <TablixRows>
+            <TablixRow><Height>0.25in</Height><TablixCells>$(for h in Id Customer Product Qty Price Date; do printf '<TablixCell><CellContents><Textbox Name="H%s"><Paragraphs><Paragraph><TextRuns><TextRun><Value>%s</Value><Style><FontWeight>Bold</FontWeight></Style></TextRun></TextRuns></Paragraph></Paragraphs></Textbox></CellContents></TablixCell>' $h $h; done)</TablixCells></TablixRow>
+            <TablixRow><Height>0.25in</Height><TablixCells>$(for f in id:Id customer:Customer product:Product qty:Qty price:Price order_date:Date; do fmt=; [ "${f%%:*}" = price ] && fmt='<Format>N2</Format>'; [ "${f%%:*}" = order_date ] && fmt='<Format>d</Format>'; printf '<TablixCell><CellContents><Textbox Name="%s"><Paragraphs><Paragraph><TextRuns><TextRun><Value>=Fields!%s.Value</Value><Style>%s</Style></TextRun></TextRuns></Paragraph></Paragraphs></Textbox></CellContents></TablixCell>' "${f##*:}" "${f%%:*}" "$fmt"; done)</TablixCells></TablixRow>
+          </TablixRows>
+        </TablixBody>
+        <TablixColumnHierarchy><TablixMembers>$(printf '<TablixMember />%.0s' 1 2 3 4 5 6)</TablixMembers></TablixColumnHierarchy>
+        <TablixRowHierarchy><TablixMembers><TablixMember><KeepWithGroup>After</KeepWithGroup><RepeatOnNewPage>true</RepeatOnNewPage></TablixMember><TablixMember><Group Name="Details" /></TablixMember></TablixMembers></TablixRowHierarchy>
+        <DataSetName>Orders</DataSetName>
+        <Top>0in</Top><Left>0in</Left><Height>0.5in</Height><Width>6.2in</Width>
+      </Tablix>
+    </ReportItems><Height>0.5in</Height></Body>
+    <Width>6.5in</Width>
+    <Page><PageHeight>11in</PageHeight><PageWidth>8.5in</PageWidth><InteractiveHeight>0in</InteractiveHeight></Page>
+  </ReportSection></ReportSections>
+</Report>
+EOF
+  $bin/reportctl --data-dir "$dd" catalog upload "$work/$1.rdl" / >/dev/null
+}
+report "Orders PG" POSTGRESQL "$pgdb"
+report "Orders SQLite" SQLITE "Data Source=$dd/data/bench.db"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$rpid/stat"; }
+kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$rpid/status"; }
+hz=$(getconf CLK_TCK)
+
+measure() { # ITEM FORMAT OUTFILE -> prints one line
+  local item=$1 fmt=$2 out=$3
+  echo 5 > "/proc/$rpid/clear_refs" # resets VmHWM to the current RSS
+  local rss0 t0 wall t1 hwm cpu
+  rss0=$(kib VmRSS); t0=$(cpu_ticks)
+  wall=$("${cu[@]}" -o "$out" -w '%{time_total}' "$base?/$item&rs:Format=$fmt&rs:ClearSession=true")
+  t1=$(cpu_ticks); hwm=$(kib VmHWM)
+  cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN {printf "%.3f", (b - a) / hz}')
+  echo "$cpu $wall $hwm $rss0 $(wc -c < "$out")"
+}
+
+printf '\n%d rows x 6 columns, one request at a time, fresh execution each (rs:ClearSession)\n' "$rows"
+printf 'goals: CSV >= 1,000,000 and HTML5 >= 300,000 rows per server CPU-second; peak RSS <= 4x data set\n\n'
+printf '%-10s %-6s %7s %7s %11s %9s %9s %8s %8s %9s %9s  %s\n' source format cpu_s wall_s rows/cpu_s peak_MiB grow_MiB out_MiB data_MiB peak/data grow/data goals
+for src in "Orders PG:PostgreSQL" "Orders SQLite:SQLite"; do
+  item=${src%%:*}; item=${item// /%20}; name=${src##*:}
+  "${cu[@]}" -o /dev/null "$base?/$item&rs:Format=CSV" # warm: the report compiled once
+  data=
+  for fmt in CSV XML JSON HTML5; do
+    read -r cpu wall hwm rss0 bytes < <(measure "$item" "$fmt" "$work/out.$fmt")
+    head -c 300 "$work/out.$fmt" | grep -q 'Error' && { echo "bench: $name $fmt failed:" >&2; head -c 600 "$work/out.$fmt" >&2; echo >&2; }
+    [ -n "$data" ] || data=$bytes # the CSV output's size stands for the data set's
+    awk -v s="$name" -v f="$fmt" -v c="$cpu" -v w="$wall" -v r="$rows" -v h="$hwm" -v r0="$rss0" \
+        -v b="$bytes" -v d="$data" 'BEGIN {
+      rate = (c > 0) ? r / c : 0
+      goal = (f == "CSV") ? 1000000 : (f == "HTML5" ? 300000 : 0)
+      ratio = (h * 1024) / d; grow = ((h - r0) * 1024) / d
+      g = ""
+      if (goal) g = sprintf("rate %s (>= %d); ", (rate >= goal ? "met" : "MISSED"), goal)
+      g = g sprintf("memory %s (growth <= 4x data)", (grow <= 4 ? "met" : "MISSED"))
+      printf "%-10s %-6s %7.3f %7.3f %11.0f %9.1f %9.1f %8.2f %8.2f %9.2f %9.2f  %s\n", s, f, c, w, rate,
+        h / 1024, (h - r0) / 1024, b / 1048576, d / 1048576, ratio, grow, g
+    }'
+  done
+done
+
+# --- first HTML5 page of every sample (cold: the first request compiles and fetches) ---
+printf '\nfirst HTML5 page (goal < 200 ms), cold then warm:\n'
+shared=../shared/samples/rdl
+samples=("Samples/Sales Table" "Samples/Sales Matrix" "Samples/Orders by Customer" "Samples/Customers" "Samples/Customer Orders")
+if [ -d "$shared" ]; then
+  $bin/reportctl --data-dir "$dd" catalog mkdir /Shared >/dev/null
+  for f in Invoice Transcript Labels; do
+    [ -f "$shared/$f.rdl" ] && $bin/reportctl --data-dir "$dd" catalog upload "$shared/$f.rdl" /Shared >/dev/null
+  done
+  samples+=("Shared/Invoice&Company=Contoso%20Suites" "Shared/Transcript" "Shared/Labels&Names=Ebony%20E.%20Gill")
+else
+  echo "(shared samples not found under $shared: skipped)"
+fi
+for s in "${samples[@]}"; do
+  u="$base?/${s// /%20}&rs:Format=HTML5"
+  cold=$("${cu[@]}" -o "$work/page.html" -w '%{http_code} %{time_total}' "$u")
+  warm=$("${cu[@]}" -o /dev/null -w '%{time_total}' "$u&rs:ClearSession=true")
+  awk -v s="${s%%&*}" -v c="$cold" -v w="$warm" 'BEGIN {
+    split(c, a, " "); ms = a[2] * 1000; wm = w * 1000
+    printf "  %-30s %s %7.1f ms  %7.1f ms  %s\n", s, a[1], ms, wm, (a[1] == 200 && ms < 200) ? "met" : "MISSED"
+  }'
+done
