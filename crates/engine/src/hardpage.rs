@@ -27,6 +27,8 @@ pub const MAX_PAGE_SIDE: Len = 160 * UM_PER_INCH;
 pub const MIN_PAGE_SIDE: Len = UM_PER_INCH / 2;
 /// Smallest usable body height per page (a smaller one is raised with a warning).
 const MIN_BODY_HEIGHT: Len = UM_PER_INCH / 4;
+/// Rounding slack for the usable-width rule (0.01in): designers type margins like 0.21975in.
+const WIDTH_TOLERANCE: Len = UM_PER_INCH / 100;
 /// Most pages one render produces (a guard against runaway layouts).
 pub const MAX_PAGES: usize = 100_000;
 
@@ -319,7 +321,7 @@ pub fn paginate_hard(inst: &Instance, opts: &HardPageOptions, m: &dyn TextMeasur
             .iter()
             .filter(|i| i.visibility != Visibility::Hidden)
             .max_by_key(|i| i.left + i.width)
-            && wide.left + wide.width > g.column_width
+            && wide.left + wide.width > g.column_width + WIDTH_TOLERANCE
         {
             warnings.push(format!(
                 "the item {} ends {:.2}in from the body's left edge, but the usable page width is \

@@ -15,6 +15,7 @@ pub mod csv;
 pub mod data;
 pub mod html;
 pub mod json;
+pub mod pdf;
 pub mod xml;
 
 /// Why a render failed.

@@ -1,0 +1,693 @@
+//! PDF (`rs:Format=PDF`, design note §2.7): draws the hard pages of
+//! [`engine::hardpage`] with krilla.
+//!
+//! Owns: PDF device information (`PageWidth`, `PageHeight`, `Margin*`, `Columns`,
+//! `ColumnSpacing`, `StartPage`, `EndPage`, `HumanReadablePDF`), text drawn from glyph runs
+//! shaped once per render by [`fonts::TextLayout`] (fonts subset-embedded with ToUnicode by
+//! krilla; a face whose OS/2 `fsType` forbids embedding is drawn as outlines), vector
+//! borders, lines and backgrounds, PNG/JPEG/GIF images (a broken or oversized image is a
+//! warning and an empty box), hyperlinks as link annotations, and the document metadata
+//! (CreationDate = ExecutionTime, so two renders of one execution are byte-identical).
+//! Must not: open files or sockets (fonts come from a caller's [`fonts::FontRegistry`], the
+//! output goes to a caller's writer), or evaluate expressions.
+//!
+//! Not done yet: the document map as an outline, bookmarks as named destinations, charts and
+//! gauges (drawn as labelled placeholders), external images (a warning), streaming pages
+//! out (all pages are built in memory before writing), tagged PDF (`AccessiblePDF`).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use engine::Instance;
+use engine::hardpage::{HardPageOptions, PageItem, Rect, paginate_hard};
+use engine::instance::{
+    Border, BorderStyle, BoxStyle, Color, Image, ImageSource, Len, Paragraph, Sizing, TextAlign,
+    VerticalAlign, to_pt,
+};
+use fonts::{FaceId, FontRegistry, TextLayout};
+use krilla::color::rgb;
+use krilla::geom::{Path, PathBuilder, Point, Transform};
+use krilla::num::NormalizedF32;
+use krilla::paint::{Fill, FillRule, Stroke, StrokeDash};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
+
+use crate::{DeviceInfo, RenderError};
+
+/// Largest decoded image accepted (pixels); bigger images are a warning and an empty box.
+pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
+
+/// Why a PDF render failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    /// A device-information setting is invalid; nothing was written.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// No font can be used.
+    #[error(transparent)]
+    Fonts(#[from] fonts::FontError),
+    /// krilla could not write the document (a font or image it could not process).
+    #[error("the PDF could not be written: {0}; report this with the report definition")]
+    Pdf(String),
+    /// Writing the output failed (the client went away).
+    #[error("writing the rendered output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// PDF options from device information.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PdfOptions {
+    /// Page size, margins, columns, page range.
+    pub pages: HardPageOptions,
+    /// `HumanReadablePDF`: uncompressed content streams.
+    pub human_readable: bool,
+}
+
+fn size_setting(d: &DeviceInfo, name: &'static str) -> Result<Option<Len>, RenderError> {
+    match d.get(name) {
+        None => Ok(None),
+        Some(v) => match engine::style::size(v) {
+            Some(l) => Ok(Some(l)),
+            None => Err(RenderError::DeviceInfo {
+                setting: name,
+                problem: format!(
+                    "{v:?} is not a size; use a number with a unit, like 8.5in or 21cm"
+                ),
+            }),
+        },
+    }
+}
+
+impl PdfOptions {
+    /// Reads `PageWidth`, `PageHeight`, `MarginTop|Right|Bottom|Left`, `Columns`,
+    /// `ColumnSpacing`, `StartPage`, `EndPage` and `HumanReadablePDF`. Sizes outside
+    /// 0.5in..160in are clamped by pagination, with a warning.
+    pub fn from_device_info(d: &DeviceInfo) -> Result<PdfOptions, RenderError> {
+        let columns = match d.get("Columns") {
+            None => None,
+            Some(_) => {
+                let n = d.uint("Columns", 1)?;
+                if !(1..=100).contains(&n) {
+                    return Err(RenderError::DeviceInfo {
+                        setting: "Columns",
+                        problem: format!("{n} columns; use 1 to 100"),
+                    });
+                }
+                Some(n)
+            }
+        };
+        Ok(PdfOptions {
+            pages: HardPageOptions {
+                page_width: size_setting(d, "PageWidth")?,
+                page_height: size_setting(d, "PageHeight")?,
+                margin_top: size_setting(d, "MarginTop")?,
+                margin_right: size_setting(d, "MarginRight")?,
+                margin_bottom: size_setting(d, "MarginBottom")?,
+                margin_left: size_setting(d, "MarginLeft")?,
+                columns,
+                column_spacing: size_setting(d, "ColumnSpacing")?,
+                start_page: d.uint("StartPage", 0)?,
+                end_page: d.uint("EndPage", 0)?,
+            },
+            human_readable: d.bool("HumanReadablePDF", false)?,
+        })
+    }
+}
+
+/// What a PDF render produced.
+#[derive(Debug, Clone, Default)]
+pub struct PdfSummary {
+    /// Pages written.
+    pub pages: u32,
+    /// Pages the report has (before `StartPage`/`EndPage`).
+    pub total_pages: u32,
+    /// Non-fatal problems (font substitutions, clamped sizes, broken images).
+    pub warnings: Vec<String>,
+}
+
+struct Bytes(Arc<[u8]>);
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+fn data(b: &Arc<[u8]>) -> krilla::Data {
+    let a: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(Bytes(b.clone()));
+    krilla::Data::from(a)
+}
+
+fn pt(l: Len) -> f32 {
+    to_pt(l) as f32
+}
+
+fn rgb_of(c: Color) -> rgb::Color {
+    rgb::Color::new(c.r, c.g, c.b)
+}
+
+/// Renders `inst` as PDF into `out`.
+pub fn render(
+    inst: &Instance,
+    fonts: &FontRegistry,
+    opts: &PdfOptions,
+    out: &mut impl Write,
+) -> Result<PdfSummary, PdfError> {
+    let layout = TextLayout::new(fonts);
+    let pages = paginate_hard(inst, &opts.pages, &layout);
+    let mut warnings = inst.warnings.clone();
+    warnings.extend(pages.warnings.iter().cloned());
+    let settings = krilla::SerializeSettings {
+        compress_content_streams: !opts.human_readable,
+        pretty: opts.human_readable,
+        enable_tagging: false,
+        ..krilla::SerializeSettings::default()
+    };
+    let mut doc = krilla::Document::new_with(settings);
+    let mut d = Drawer {
+        layout: &layout,
+        fonts: HashMap::new(),
+        warnings: Vec::new(),
+        images: HashMap::new(),
+    };
+    for page in &pages.pages {
+        let Some(ps) = krilla::page::PageSettings::from_wh(pt(page.size.0), pt(page.size.1)) else {
+            return Err(PdfError::Pdf(format!(
+                "page size {}x{} pt is not drawable",
+                pt(page.size.0),
+                pt(page.size.1)
+            )));
+        };
+        let mut p = doc.start_page_with(ps);
+        let mut links = Vec::new();
+        {
+            let mut s = p.surface();
+            for item in page.header.iter().chain(&page.items).chain(&page.footer) {
+                d.draw(&mut s, item, &mut links);
+            }
+            s.finish();
+        }
+        for (rect, url) in links {
+            if let Some(r) =
+                krilla::geom::Rect::from_xywh(pt(rect.x), pt(rect.y), pt(rect.w), pt(rect.h))
+            {
+                let target = krilla::annotation::Target::Action(krilla::action::Action::Link(
+                    krilla::action::LinkAction::new(url),
+                ));
+                p.add_annotation(krilla::annotation::Annotation::new_link(
+                    krilla::annotation::LinkAnnotation::new(r, target),
+                    None,
+                ));
+            }
+        }
+        p.finish();
+    }
+    doc.set_metadata(metadata(inst));
+    let bytes = doc.finish().map_err(|e| PdfError::Pdf(format!("{e:?}")))?;
+    out.write_all(&bytes)?;
+    warnings.extend(layout.warnings());
+    warnings.extend(d.warnings);
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
+    Ok(PdfSummary {
+        pages: pages.pages.len() as u32,
+        total_pages: pages.total,
+        warnings,
+    })
+}
+
+fn metadata(inst: &Instance) -> krilla::metadata::Metadata {
+    let t = inst.execution_time;
+    let date = krilla::metadata::DateTime::new(u16::try_from(t.year()).unwrap_or(2000))
+        .month(u8::from(t.month()))
+        .day(t.day())
+        .hour(t.hour())
+        .minute(t.minute())
+        .second(t.second());
+    let mut m = krilla::metadata::Metadata::new()
+        .title(inst.name.clone())
+        .creator(format!("reportd {}", env!("CARGO_PKG_VERSION")))
+        .producer(format!("reportd {} (krilla)", env!("CARGO_PKG_VERSION")))
+        .creation_date(date);
+    if !inst.author.is_empty() {
+        m = m.authors(vec![inst.author.clone()]);
+    }
+    if !inst.description.is_empty() {
+        m = m.description(inst.description.clone());
+    }
+    if !inst.language.is_empty() {
+        m = m.language(inst.language.clone());
+    }
+    m
+}
+
+struct Drawer<'a, 'r> {
+    layout: &'a TextLayout<'r>,
+    fonts: HashMap<FaceId, Option<(Font, bool)>>,
+    warnings: Vec<String>,
+    images: HashMap<usize, Option<krilla::image::Image>>,
+}
+
+fn rect_path(r: Rect) -> Option<Path> {
+    let rr = krilla::geom::Rect::from_xywh(pt(r.x), pt(r.y), pt(r.w).max(0.01), pt(r.h).max(0.01))?;
+    let mut pb = PathBuilder::new();
+    pb.push_rect(rr);
+    pb.finish()
+}
+
+fn line_path(a: (f32, f32), b: (f32, f32)) -> Option<Path> {
+    let mut pb = PathBuilder::new();
+    pb.move_to(a.0, a.1);
+    pb.line_to(b.0, b.1);
+    pb.finish()
+}
+
+fn stroke_for(b: &Border) -> Stroke {
+    let w = pt(b.width).max(0.1);
+    Stroke {
+        paint: rgb_of(b.color).into(),
+        width: if b.style == BorderStyle::Double {
+            w / 3.0
+        } else {
+            w
+        },
+        opacity: NormalizedF32::new(f32::from(b.color.a) / 255.0).unwrap_or(NormalizedF32::ONE),
+        dash: match b.style {
+            BorderStyle::Dotted => Some(StrokeDash {
+                array: vec![w, w],
+                offset: 0.0,
+            }),
+            BorderStyle::Dashed => Some(StrokeDash {
+                array: vec![3.0 * w, 2.0 * w],
+                offset: 0.0,
+            }),
+            _ => None,
+        },
+        ..Stroke::default()
+    }
+}
+
+impl Drawer<'_, '_> {
+    fn font(&mut self, id: FaceId) -> Option<(Font, bool)> {
+        if let Some(f) = self.fonts.get(&id) {
+            return f.clone();
+        }
+        let reg = self.layout.registry();
+        let f = reg.data(id).and_then(|d| {
+            let info = reg.info(id)?;
+            let font = Font::new(data(&d), info.index)?;
+            if !info.embeddable {
+                self.warnings.push(format!(
+                    "the font {} ({}) does not allow embedding (OS/2 fsType); its text is drawn \
+                     as outlines and cannot be searched",
+                    info.family,
+                    info.path.display()
+                ));
+            }
+            Some((font, info.embeddable))
+        });
+        self.fonts.insert(id, f.clone());
+        f
+    }
+
+    fn draw(
+        &mut self,
+        s: &mut krilla::surface::Surface<'_>,
+        item: &PageItem,
+        links: &mut Vec<(Rect, String)>,
+    ) {
+        match item {
+            PageItem::Box { rect, style } => draw_box(s, *rect, style),
+            PageItem::Line { from, to, border } => {
+                if border.style == BorderStyle::None {
+                    return;
+                }
+                if let Some(p) = line_path((pt(from.0), pt(from.1)), (pt(to.0), pt(to.1))) {
+                    s.set_fill(None);
+                    s.set_stroke(Some(stroke_for(border)));
+                    s.draw_path(&p);
+                    s.set_stroke(None);
+                }
+            }
+            PageItem::Text {
+                rect,
+                padding,
+                valign,
+                paragraphs,
+            } => self.draw_text(s, *rect, *padding, *valign, paragraphs),
+            PageItem::Image { rect, image } => self.draw_image(s, *rect, image),
+            PageItem::Link { rect, url } => {
+                if crate::safe_url(url) {
+                    links.push((*rect, url.clone()));
+                }
+            }
+            PageItem::Anchor { .. } => {}
+        }
+    }
+
+    fn draw_text(
+        &mut self,
+        s: &mut krilla::surface::Surface<'_>,
+        rect: Rect,
+        pad: [Len; 4],
+        valign: VerticalAlign,
+        paragraphs: &[Paragraph],
+    ) {
+        let inner_w = (rect.w - pad[1] - pad[3]).max(1);
+        let mut laid = Vec::with_capacity(paragraphs.len());
+        let mut total_h = 0;
+        for p in paragraphs {
+            let runs: Vec<(&str, &engine::instance::TextStyle)> =
+                p.runs.iter().map(|r| (r.text.as_str(), &r.style)).collect();
+            let lines = self.layout.layout(&runs, (inner_w - p.left_indent).max(1));
+            total_h += lines.iter().map(|l| l.height).sum::<Len>();
+            laid.push((p, lines));
+        }
+        if laid
+            .iter()
+            .all(|(p, _)| p.runs.iter().all(|r| r.text.trim().is_empty()))
+        {
+            return;
+        }
+        let inner_h = rect.h - pad[0] - pad[2];
+        let mut y = rect.y
+            + pad[0]
+            + match valign {
+                VerticalAlign::Top => 0,
+                VerticalAlign::Middle => ((inner_h - total_h) / 2).max(0),
+                VerticalAlign::Bottom => (inner_h - total_h).max(0),
+            };
+        let clip = rect_path(rect);
+        if let Some(c) = &clip {
+            s.push_clip_path(c, &FillRule::NonZero);
+        }
+        for (p, lines) in &laid {
+            for line in lines {
+                let avail = inner_w - p.left_indent;
+                let dx = match p.align {
+                    TextAlign::Left => 0,
+                    TextAlign::Center => (avail - line.width) / 2,
+                    TextAlign::Right => avail - line.width,
+                };
+                let x0 = rect.x + pad[3] + p.left_indent + dx;
+                let baseline = y + line.ascent;
+                // merge consecutive pieces of one run and face into one glyph run
+                let mut i = 0;
+                while i < line.pieces.len() {
+                    let run_idx = line.pieces[i].run;
+                    let mut j = i;
+                    while j + 1 < line.pieces.len() && line.pieces[j + 1].run == run_idx {
+                        j += 1;
+                    }
+                    let run = &p.runs[run_idx];
+                    let size = line.pieces[i].size_pt;
+                    let mut x = pt(x0 + line.pieces[i].x);
+                    let start_x = x;
+                    // group shaped runs by face
+                    let shaped: Vec<&Arc<fonts::ShapedRun>> = line.pieces[i..=j]
+                        .iter()
+                        .flat_map(|p| p.shaped.iter())
+                        .collect();
+                    let mut k = 0;
+                    while k < shaped.len() {
+                        let face = shaped[k].face;
+                        let mut text = String::new();
+                        let mut glyphs: Vec<KrillaGlyph> = Vec::new();
+                        let mut width = 0.0f32;
+                        while k < shaped.len() && shaped[k].face == face {
+                            let sr = shaped[k];
+                            let base = text.len();
+                            text.push_str(&sr.text);
+                            for (gi, g) in sr.glyphs.iter().enumerate() {
+                                let start = g.cluster as usize;
+                                let end = sr
+                                    .glyphs
+                                    .iter()
+                                    .skip(gi + 1)
+                                    .map(|n| n.cluster as usize)
+                                    .find(|&c| c > start)
+                                    .unwrap_or(sr.text.len());
+                                glyphs.push(KrillaGlyph::new(
+                                    GlyphId::new(u32::from(g.id)),
+                                    g.x_advance,
+                                    g.x_offset,
+                                    g.y_offset,
+                                    0.0,
+                                    base + start..base + end.max(start),
+                                    None,
+                                ));
+                                width += g.x_advance * size;
+                            }
+                            k += 1;
+                        }
+                        if glyphs.is_empty() || text.trim().is_empty() {
+                            x += width;
+                            continue;
+                        }
+                        let Some((font, embeddable)) = self.font(face) else {
+                            x += width;
+                            continue;
+                        };
+                        s.set_stroke(None);
+                        s.set_fill(Some(Fill {
+                            paint: rgb_of(run.style.color).into(),
+                            ..Fill::default()
+                        }));
+                        s.draw_glyphs(
+                            Point::from_xy(x, pt(baseline)),
+                            &glyphs,
+                            font,
+                            &text,
+                            size,
+                            !embeddable,
+                        );
+                        x += width;
+                    }
+                    if run.style.underline || run.style.line_through {
+                        let vm = self
+                            .layout
+                            .vmetrics(shaped.first().map(|r| r.face).unwrap_or(fonts::FaceId(0)));
+                        let b = pt(baseline);
+                        let mut stroke = Stroke {
+                            paint: rgb_of(run.style.color).into(),
+                            width: (size / 14.0).max(0.5),
+                            ..Stroke::default()
+                        };
+                        stroke.dash = None;
+                        s.set_fill(None);
+                        s.set_stroke(Some(stroke));
+                        if run.style.underline
+                            && let Some(path) =
+                                line_path((start_x, b + size * 0.12), (x, b + size * 0.12))
+                        {
+                            s.draw_path(&path);
+                        }
+                        if run.style.line_through
+                            && let Some(path) = line_path(
+                                (start_x, b - size * vm.ascent * 0.3),
+                                (x, b - size * vm.ascent * 0.3),
+                            )
+                        {
+                            s.draw_path(&path);
+                        }
+                        s.set_stroke(None);
+                    }
+                    i = j + 1;
+                }
+                y += line.height;
+            }
+        }
+        if clip.is_some() {
+            s.pop();
+        }
+    }
+
+    fn draw_image(&mut self, s: &mut krilla::surface::Surface<'_>, rect: Rect, img: &Image) {
+        let bytes = match &img.source {
+            ImageSource::Embedded { data, .. } | ImageSource::Database { data, .. } => data,
+            ImageSource::External(url) => {
+                self.warnings.push(format!(
+                    "the external image {url:?} is not fetched for PDF; an empty box is drawn"
+                ));
+                return;
+            }
+            ImageSource::Empty => return,
+        };
+        let key = Arc::as_ptr(bytes) as *const u8 as usize;
+        let image = match self.images.get(&key) {
+            Some(i) => i.clone(),
+            None => {
+                let i = decode_image(bytes);
+                let i = match i {
+                    Ok(i) => Some(i),
+                    Err(e) => {
+                        self.warnings.push(format!("an image is not drawn: {e}"));
+                        None
+                    }
+                };
+                self.images.insert(key, i.clone());
+                i
+            }
+        };
+        let Some(image) = image else { return };
+        let (iw, ih) = image.size();
+        let (rw, rh) = (pt(rect.w), pt(rect.h));
+        // natural size at 96 dpi
+        let (nw, nh) = (iw as f32 * 0.75, ih as f32 * 0.75);
+        let (w, h) = match img.sizing {
+            Sizing::Fit => (rw, rh),
+            Sizing::FitProportional => {
+                let k = (rw / nw.max(0.01)).min(rh / nh.max(0.01));
+                (nw * k, nh * k)
+            }
+            Sizing::AutoSize | Sizing::Clip => (nw, nh),
+        };
+        let Some(size) = krilla::geom::Size::from_wh(w.max(0.01), h.max(0.01)) else {
+            return;
+        };
+        let clip = rect_path(rect);
+        if let Some(c) = &clip {
+            s.push_clip_path(c, &FillRule::NonZero);
+        }
+        s.push_transform(&Transform::from_translate(pt(rect.x), pt(rect.y)));
+        s.draw_image(image, size);
+        s.pop();
+        if clip.is_some() {
+            s.pop();
+        }
+    }
+}
+
+/// Decodes an image's header and hands it to krilla, refusing what is not PNG/JPEG/GIF or
+/// is larger than [`MAX_IMAGE_PIXELS`].
+fn decode_image(b: &Arc<[u8]>) -> Result<krilla::image::Image, String> {
+    let (w, h) = image_dimensions(b).ok_or_else(|| {
+        "its data is not a PNG, JPEG or GIF image (check the image's MIME type and contents)"
+            .to_owned()
+    })?;
+    if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS || w == 0 || h == 0 {
+        return Err(format!(
+            "it is {w}x{h} pixels, more than the {MAX_IMAGE_PIXELS} pixels allowed; use a smaller image"
+        ));
+    }
+    let r = if b.starts_with(b"\x89PNG") {
+        krilla::image::Image::from_png(data(b), true)
+    } else if b.starts_with(&[0xFF, 0xD8]) {
+        krilla::image::Image::from_jpeg(data(b), true)
+    } else {
+        krilla::image::Image::from_gif(data(b), true)
+    };
+    r.map_err(|e| format!("it cannot be decoded ({e})"))
+}
+
+/// Width and height from a PNG, GIF or JPEG header.
+fn image_dimensions(b: &[u8]) -> Option<(u32, u32)> {
+    if b.len() >= 24 && b.starts_with(b"\x89PNG\r\n\x1a\n") && &b[12..16] == b"IHDR" {
+        let w = u32::from_be_bytes([b[16], b[17], b[18], b[19]]);
+        let h = u32::from_be_bytes([b[20], b[21], b[22], b[23]]);
+        return Some((w, h));
+    }
+    if b.len() >= 10 && (b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")) {
+        return Some((
+            u32::from(u16::from_le_bytes([b[6], b[7]])),
+            u32::from(u16::from_le_bytes([b[8], b[9]])),
+        ));
+    }
+    if b.len() >= 4 && b[0] == 0xFF && b[1] == 0xD8 {
+        let mut i = 2;
+        while i + 9 < b.len() {
+            if b[i] != 0xFF {
+                return None;
+            }
+            let marker = b[i + 1];
+            let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+            if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
+                let h = u32::from(u16::from_be_bytes([b[i + 5], b[i + 6]]));
+                let w = u32::from(u16::from_be_bytes([b[i + 7], b[i + 8]]));
+                return Some((w, h));
+            }
+            if len < 2 {
+                return None;
+            }
+            i += 2 + len;
+        }
+    }
+    None
+}
+
+fn draw_box(s: &mut krilla::surface::Surface<'_>, rect: Rect, style: &BoxStyle) {
+    if let Some(bg) = style.background
+        && bg.a > 0
+        && let Some(p) = rect_path(rect)
+    {
+        s.set_stroke(None);
+        s.set_fill(Some(Fill {
+            paint: rgb_of(bg).into(),
+            opacity: NormalizedF32::new(f32::from(bg.a) / 255.0).unwrap_or(NormalizedF32::ONE),
+            ..Fill::default()
+        }));
+        s.draw_path(&p);
+    }
+    let (l, t, r, b) = (
+        pt(rect.x),
+        pt(rect.y),
+        pt(rect.x + rect.w),
+        pt(rect.y + rect.h),
+    );
+    // borders: top, right, bottom, left
+    let sides = [
+        ((l, t), (r, t)),
+        ((r, t), (r, b)),
+        ((l, b), (r, b)),
+        ((l, t), (l, b)),
+    ];
+    for (border, (a, z)) in style.borders.iter().zip(sides) {
+        if border.style == BorderStyle::None || border.width <= 0 {
+            continue;
+        }
+        s.set_fill(None);
+        s.set_stroke(Some(stroke_for(border)));
+        if border.style == BorderStyle::Double {
+            let w = pt(border.width) / 3.0;
+            let (dx, dy) = if a.1 == z.1 { (0.0, w) } else { (w, 0.0) };
+            for k in [-1.0f32, 1.0] {
+                if let Some(p) =
+                    line_path((a.0 + k * dx, a.1 + k * dy), (z.0 + k * dx, z.1 + k * dy))
+                {
+                    s.draw_path(&p);
+                }
+            }
+        } else if let Some(p) = line_path(a, z) {
+            s.draw_path(&p);
+        }
+        s.set_stroke(None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_headers() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&50_000u32.to_be_bytes());
+        png.extend_from_slice(&50_000u32.to_be_bytes());
+        assert_eq!(image_dimensions(&png), Some((50_000, 50_000)));
+        let e = decode_image(&Arc::from(png.as_slice())).unwrap_err();
+        assert!(e.contains("50000x50000"), "{e}");
+        let e = decode_image(&Arc::from(&b"not an image"[..])).unwrap_err();
+        assert!(e.contains("not a PNG"), "{e}");
+    }
+
+    #[test]
+    fn device_info() {
+        let mut m = HashMap::new();
+        m.insert("rc:PageWidth".to_owned(), "11in".to_owned());
+        m.insert("rc:Columns".to_owned(), "2".to_owned());
+        let o = PdfOptions::from_device_info(&DeviceInfo::new(&m)).unwrap();
+        assert_eq!(o.pages.page_width, Some(11 * 25_400));
+        assert_eq!(o.pages.columns, Some(2));
+        m.insert("rc:PageHeight".to_owned(), "tall".to_owned());
+        let e = PdfOptions::from_device_info(&DeviceInfo::new(&m)).unwrap_err();
+        assert!(e.to_string().contains("PageHeight"), "{e}");
+    }
+}
