@@ -533,6 +533,10 @@ impl Ctx<'_> {
             self.push(&format!("<col class=\"{c}\">"));
         }
         self.push("</colgroup>");
+        let heights: Vec<Len> = rows
+            .iter()
+            .map(|&r| engine::page::row_height(t, r, self.m))
+            .collect();
         for (pos, &r) in rows.iter().enumerate() {
             let row = &t.rows[r];
             if matches!(
@@ -541,7 +545,7 @@ impl Ctx<'_> {
             ) {
                 continue;
             }
-            let h = engine::page::row_height(t, r, self.m);
+            let h = heights[pos];
             let rc = self.class(format!("height:{};", mm(h)));
             self.push(&format!("<tr class=\"{rc}\">"));
             for cell in &row.cells {
@@ -564,10 +568,7 @@ impl Ctx<'_> {
                             [cell.col..(cell.col + cell.colspan).min(t.columns.len())]
                             .iter()
                             .sum();
-                        let hh: Len = rows[pos..pos + span]
-                            .iter()
-                            .map(|&x| engine::page::row_height(t, x, self.m))
-                            .sum();
+                        let hh: Len = heights[pos..pos + span].iter().sum();
                         let cc = self.class(format!("width:{};height:{};", mm(w), mm(hh)));
                         self.push(&format!("<td{attrs}"));
                         self.bookmark(ci);
