@@ -44,7 +44,7 @@ export PATH="$venv/bin:$PATH"
 bin=${BENCH_BIN:-$root/target/release} # BENCH_BIN=target/debug with BENCH_NO_BUILD=1 to try the scripts
 work=$(mktemp -d)
 spid=
-trap 'kill $spid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $spid 2>/dev/null || true; [ -n "${BENCH_KEEP:-}" ] && echo "bench: kept $work" >&2 || rm -rf "$work"' EXIT
 dd=$work/data
 https_port=$((30000 + RANDOM % 10000)); http_port=$((https_port + 1))
 admin_pass='bench admin password 1'

@@ -31,7 +31,7 @@ pub const BURST: u32 = 20;
 /// The window of [`BURST`].
 pub const WINDOW: Duration = Duration::from_secs(10);
 /// Longest log event written, bytes.
-pub const MAX_LINE: usize = 8 * 1024;
+pub const MAX_LINE: usize = 2 * 1024;
 
 /// Where lines go.
 enum Target {

@@ -99,7 +99,11 @@ fn main() {
 fn init_logging(format: LogFormat, max_bytes: u64, keep: u32) {
     use reportd::logfile::{LogSink, SinkHandle};
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("REPORTD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // rustls warns about misbehaving peers with what they sent (a 15 KB server name, in
+    // full): client-controlled, so only its errors by default; the listener logs handshake
+    // failures itself (escaped, at debug).
+    let filter = EnvFilter::try_from_env("REPORTD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,rustls=error"));
     let sink = LogSink::install(matches!(format, LogFormat::Json), max_bytes, keep);
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
