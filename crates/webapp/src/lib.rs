@@ -19,7 +19,8 @@
 //!   authorization helpers; [`credentials`]: the verified-credential cache (public for
 //!   `benches/auth.rs`); `signin`: what a cache miss costs and its bounds (KDF workers,
 //!   per-name gates, the failure throttle, timing of unknown names).
-//! - `webservice`: the Web Service; `portal`: the Web Portal and its REST API.
+//! - `webservice`: the Web Service; `portal`: the Web Portal; `rest`: the REST API under
+//!   the portal (`/Reports/api/v2.0`).
 //! - `error`: [`Error`], the one error type, and how errors render.
 //! - `pagecache`: rendered folder pages per catalog generation, capped in bytes; `html`:
 //!   escaping, URL encoding of paths, dates.
@@ -35,6 +36,7 @@ mod html;
 mod pagecache;
 mod portal;
 mod report;
+mod rest;
 mod signin;
 mod state;
 mod webservice;

@@ -1033,8 +1033,9 @@ async fn rest_api_me_system_and_catalog_items() {
         .iter()
         .map(|v| v["Name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["Sales", "Secret", "Overview"]);
-    let sales = &root["value"][0];
+    // The whole catalog, by path (as SSRS lists CatalogItems).
+    assert_eq!(names, ["Overview", "Sales", "Quarterly", "Secret"]);
+    let sales = &root["value"][1];
     for key in [
         "Id",
         "Name",

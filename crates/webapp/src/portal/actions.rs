@@ -139,24 +139,24 @@ struct Upload {
 /// Most upload bytes the process holds at once, over all uploads in progress. One upload
 /// alone may always use its whole `MaxUploadSizeMB` (at most 512 MiB); beside others, an
 /// upload that would push the total past this is cut off with a 503.
-const UPLOAD_MEMORY_BUDGET: u64 = 160 * 1024 * 1024;
+pub(crate) const UPLOAD_MEMORY_BUDGET: u64 = 160 * 1024 * 1024;
 
 /// Upload bytes held now by all uploads of the process.
 static UPLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// One upload's share of [`UPLOAD_BYTES`], given back when dropped (with the content).
-struct UploadShare {
+pub(crate) struct UploadShare {
     held: u64,
 }
 
 impl UploadShare {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         UploadShare { held: 0 }
     }
 
     /// Takes `n` more bytes, or refuses: when the total would pass `budget` while other
     /// uploads hold some of it.
-    fn take(&mut self, n: u64, budget: u64) -> Result<(), Error> {
+    pub(crate) fn take(&mut self, n: u64, budget: u64) -> Result<(), Error> {
         let total = UPLOAD_BYTES.fetch_add(n, Ordering::AcqRel) + n;
         let others = total - self.held - n;
         if total > budget && others > 0 {
@@ -312,7 +312,47 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
     if up.overwrite && session.catalog.get_item(&path).await?.is_some() {
         session.require(&path, Permission::Write).await?;
     }
-    let data = if item_type == ItemType::Report {
+    let mime = (item_type == ItemType::Resource).then(|| guess_mime(&file_name));
+    store_upload(
+        &state,
+        &session,
+        Stored {
+            path: &path,
+            item_type,
+            mime_type: mime,
+            description: "",
+            overwrite: up.overwrite,
+            shown_name: &file_name,
+        },
+        data,
+    )
+    .await?;
+    drop(share);
+    Ok(Redirect::to(&browse_url(&ctx, &folder)).into_response())
+}
+
+/// What [`store_upload`] stores, besides the bytes.
+pub(crate) struct Stored<'a> {
+    pub path: &'a ItemPath,
+    pub item_type: ItemType,
+    pub mime_type: Option<&'a str>,
+    pub description: &'a str,
+    pub overwrite: bool,
+    /// How the upload is named in errors (the file name, or the item path).
+    pub shown_name: &'a str,
+}
+
+/// The one way uploaded content reaches the catalog (portal upload and REST API): a report
+/// must pass the RDL check (on the blocking pool), then the item is stored and the caches
+/// are told. Authorization (Write on the folder, and on the item it replaces) is the
+/// caller's, before the body is read.
+pub(crate) async fn store_upload(
+    state: &AppState,
+    session: &crate::auth::Session,
+    what: Stored<'_>,
+    data: Vec<u8>,
+) -> Result<catalog::CatalogItem, Error> {
+    let data = if what.item_type == ItemType::Report {
         // Linear and bounded, but megabytes of XML still take milliseconds: off the runtime.
         let (data, checked) = tokio::task::spawn_blocking(move || {
             let r = crate::validate_upload(ItemType::Report, &data);
@@ -322,31 +362,30 @@ pub(crate) async fn upload(State(state): State<AppState>, req: Request) -> Resul
         .map_err(|e| Error::Internal(format!("the RDL check panicked: {e}")))?;
         checked.map_err(|why| {
             Error::BadRequest(format!(
-                "'{file_name}' is not a valid report definition (RDL): {why}"
+                "'{}' is not a valid report definition (RDL): {why}",
+                what.shown_name
             ))
         })?;
         data
     } else {
         data
     };
-    let mime = (item_type == ItemType::Resource).then(|| guess_mime(&file_name));
     let item = session
         .catalog
         .put_item(NewItem {
-            path: &path,
-            item_type,
+            path: what.path,
+            item_type: what.item_type,
             content: &data,
-            mime_type: mime,
-            description: "",
+            mime_type: what.mime_type,
+            description: what.description,
             by: &session.principal.name,
-            overwrite: up.overwrite,
+            overwrite: what.overwrite,
         })
         .await?;
     drop(data);
-    drop(share);
     state.catalog_changed();
     tracing::info!(user = %session.principal.name, path = %item.path, kind = %item.item_type, size = item.size, "item uploaded");
-    Ok(Redirect::to(&browse_url(&ctx, &folder)).into_response())
+    Ok(item)
 }
 
 /// A body stream that hands over one chunk per poll: after each chunk it answers
@@ -403,7 +442,7 @@ fn upload_folder(url: Option<&ItemPath>, form: Option<&str>) -> Result<ItemPath,
 }
 
 /// 404 when `folder` is missing or not a folder, 403 without Write on it.
-async fn require_writable_folder(
+pub(crate) async fn require_writable_folder(
     session: &crate::auth::Session,
     folder: &ItemPath,
 ) -> Result<(), Error> {

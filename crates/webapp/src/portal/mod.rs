@@ -7,7 +7,7 @@
 //!   ([`viewer`]), `GET /download/{*path}` its content;
 //! - `POST /folder`, `POST /upload` (multipart), `POST /delete`, `POST /properties`, each
 //!   with a CSRF token ([`csrf`]) and refused when sent cross-site;
-//! - `GET /api/v2.0/...` ([`api`]), JSON;
+//! - `/api/v2.0/...` and `/api/v1.0/...`, any method: the REST API ([`crate::rest`]);
 //! - `GET /manage/users` and `POST /manage/users/{add,remove,password}`, and
 //!   `GET /api/v2.0/Users` ([`users`]): System Administrators only;
 //! - `GET /assets/{file}`: the embedded stylesheet and icon, public and cacheable.
@@ -17,7 +17,6 @@
 //! which escapes every interpolated value.
 
 pub(crate) mod actions;
-mod api;
 mod assets;
 pub(crate) mod csrf;
 pub(crate) mod layout;
@@ -25,10 +24,12 @@ mod pages;
 mod users;
 pub(crate) mod viewer;
 
+pub(crate) use pages::{parts, readable_children};
+
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use catalog::ItemPath;
 use serde::de::DeserializeOwned;
 
@@ -54,7 +55,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/delete", post(actions::delete))
         .route("/properties", post(actions::properties))
-        .route("/api/v2.0/{*rest}", get(api::get))
+        .route("/api/{*rest}", any(crate::rest::handle))
         .route("/api/v2.0/Users", get(users::api_list))
         .route("/manage/users", get(users::page))
         .route("/manage/users/add", post(users::add))

@@ -1,0 +1,781 @@
+//! The operations of the REST API on catalog items, `Me` and `System`.
+//!
+//! Each operation resolves its key (GUID or path; 404 `rsItemNotFound` when nothing is
+//! there), checks the user's permission on the item or the folder it changes (403
+//! `rsAccessDenied`) before anything changes, and changes the catalog only through the
+//! operations the portal uses: [`crate::portal::actions::store_upload`] for content,
+//! `create_folder`, `set_properties`, `delete_item`. It must not write error bodies
+//! ([`crate::error`] does) nor parse URLs ([`super::keys`]).
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use catalog::{CatalogItem, ItemPath, ItemProperties, ItemType, Permission};
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+
+use super::keys::Key;
+use super::odata::{Options, SELECTABLE};
+use super::{Op, Set};
+use crate::auth::Session;
+use crate::host::Authority;
+use crate::portal::actions::{self, Stored, UPLOAD_MEMORY_BUDGET, UploadShare};
+use crate::{AppState, Error};
+
+/// Most items one listing walks (`GET CatalogItems` lists the whole catalog).
+const MAX_LISTED: usize = 200_000;
+/// Room for the JSON around the base64 content, in bytes.
+const JSON_OVERHEAD: u64 = 64 * 1024;
+/// Most paths one `Model.DeleteItems` takes.
+const MAX_DELETE_ITEMS: usize = 1000;
+
+/// One request, resolved by the dispatcher.
+pub(super) struct Call<'a> {
+    pub state: &'a AppState,
+    pub session: &'a Session,
+    pub ctx: &'a httpsys::RequestContext,
+    pub authority: Option<&'a Authority>,
+    pub api_base: String,
+    pub set: Set,
+    pub key: Option<Key>,
+    /// The argument of a function segment (`searchText`).
+    pub arg: Option<String>,
+    pub options: Options,
+}
+
+pub(super) async fn run(c: Call<'_>, op: Op, req: Request) -> Result<Response, Error> {
+    let keyed_only = !matches!(op, Op::List | Op::Children | Op::Search);
+    if keyed_only {
+        c.options.for_entity()?;
+    }
+    match op {
+        Op::Me => Ok(json_ok(me(&c))),
+        Op::System => Ok(json_ok(system(&c))),
+        Op::OpenApi => Ok(json_ok(super::openapi::document(&c.api_base))),
+        Op::List => list(&c).await,
+        Op::Get => {
+            let item = resolve(&c, Permission::Read).await?;
+            let parent = parent_id(c.session, &item).await?;
+            let mut v = item_json(&c, &item, parent);
+            v["@odata.context"] =
+                json!(format!("{}/$metadata#{}/$entity", c.api_base, c.set.name()));
+            Ok(json_ok(v))
+        }
+        Op::Children => {
+            let folder = resolve(&c, Permission::Read).await?;
+            let kids = crate::portal::readable_children(c.session, &folder.path).await?;
+            let items = kids.into_iter().map(|k| (k, Some(folder.id))).collect();
+            collection(&c, items, "CatalogItems")
+        }
+        Op::Search => search(&c).await,
+        Op::Content => content(&c).await,
+        Op::Create => create(&c, req).await,
+        Op::Replace => replace(&c, req).await,
+        Op::Update => update(&c, req).await,
+        Op::Delete => {
+            let item = resolve(&c, Permission::Write).await?;
+            delete(&c, &item.path).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Op::DeleteItems => delete_items(&c, req).await,
+    }
+}
+
+fn json_ok(v: Value) -> Response {
+    axum::Json(v).into_response()
+}
+
+/// The item the key names, checked against the set's type and `need`.
+async fn resolve(c: &Call<'_>, need: Permission) -> Result<CatalogItem, Error> {
+    let item = match &c.key {
+        Some(Key::Id(id)) => c
+            .session
+            .catalog
+            .get_item_by_id(*id)
+            .await?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?,
+        Some(Key::Path(p)) => c
+            .session
+            .catalog
+            .get_item(p)
+            .await?
+            .ok_or_else(|| Error::NotFound(p.to_string()))?,
+        None => return Err(Error::Internal("a keyed operation without a key".into())),
+    };
+    // Read first: a user who may not see the item learns no more than "denied".
+    c.session.require(&item.path, Permission::Read).await?;
+    if need != Permission::Read {
+        c.session.require(&item.path, need).await?;
+    }
+    if let Some(t) = c.set.item_type()
+        && item.item_type != t
+    {
+        return Err(Error::BadRequest(format!(
+            "'{}' is a {}, not a {t}; address it through {} or CatalogItems",
+            item.path,
+            item.item_type,
+            set_of(item.item_type).name()
+        )));
+    }
+    Ok(item)
+}
+
+fn set_of(t: ItemType) -> Set {
+    match t {
+        ItemType::Folder => Set::Folders,
+        ItemType::Report => Set::Reports,
+        ItemType::DataSource => Set::DataSources,
+        ItemType::Resource => Set::Resources,
+    }
+}
+
+async fn parent_id(session: &Session, item: &CatalogItem) -> Result<Option<uuid::Uuid>, Error> {
+    Ok(match item.path.parent() {
+        Some(p) => session.catalog.get_item(&p).await?.map(|i| i.id),
+        None => None,
+    })
+}
+
+fn date(t: time::OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// An item as SSRS shows it, with `$select` and `$expand=Properties` applied.
+fn item_json(c: &Call<'_>, item: &CatalogItem, parent: Option<uuid::Uuid>) -> Value {
+    let full = json!({
+        "Id": item.id,
+        "Name": item.name,
+        "Description": if item.description.is_empty() { Value::Null } else { json!(item.description) },
+        "Path": item.path.as_str(),
+        "Type": item.item_type.as_str(),
+        "Hidden": item.hidden,
+        "Size": item.size,
+        "ModifiedBy": item.modified_by,
+        "ModifiedDate": date(item.modified_at),
+        "CreatedBy": item.created_by,
+        "CreatedDate": date(item.created_at),
+        "ParentFolderId": parent,
+        "ContentType": item.mime_type,
+        "Content": "",
+        "IsFavorite": false,
+    });
+    let mut out = Map::new();
+    out.insert(
+        "@odata.type".into(),
+        json!(format!("#Model.{}", item.item_type.as_str())),
+    );
+    let keys: &[&str] = c.options.select.as_deref().unwrap_or(&SELECTABLE);
+    for k in keys {
+        if let Some(v) = full.get(*k) {
+            out.insert((*k).to_owned(), v.clone());
+        }
+    }
+    if c.options.expand_properties {
+        out.insert(
+            "Properties".into(),
+            json!([
+                {"Name": "Description", "Value": item.description},
+                {"Name": "Hidden", "Value": item.hidden.to_string()},
+            ]),
+        );
+    }
+    Value::Object(out)
+}
+
+/// A collection response: options applied, `@odata.count` when asked.
+fn collection(
+    c: &Call<'_>,
+    mut items: Vec<(CatalogItem, Option<uuid::Uuid>)>,
+    set: &str,
+) -> Result<Response, Error> {
+    let count = c.options.apply(&mut items);
+    let value: Vec<Value> = items.iter().map(|(i, p)| item_json(c, i, *p)).collect();
+    let mut v = json!({
+        "@odata.context": format!("{}/$metadata#{set}", c.api_base),
+        "value": value,
+    });
+    if c.options.count {
+        v["@odata.count"] = json!(count);
+    }
+    Ok(json_ok(v))
+}
+
+/// Every item below `top` (itself excluded) the user may read, with its parent's id;
+/// folders first, then by name, depth first.
+async fn walk(
+    session: &Session,
+    top: &CatalogItem,
+) -> Result<Vec<(CatalogItem, Option<uuid::Uuid>)>, Error> {
+    let mut out = Vec::new();
+    let mut stack = vec![(top.path.clone(), top.id)];
+    while let Some((path, id)) = stack.pop() {
+        let kids = crate::portal::readable_children(session, &path).await?;
+        for k in kids.into_iter().rev() {
+            if k.item_type == ItemType::Folder {
+                stack.push((k.path.clone(), k.id));
+            }
+            out.push((k, Some(id)));
+            if out.len() > MAX_LISTED {
+                return Err(Error::BadRequest(format!(
+                    "the catalog has more than {MAX_LISTED} items; list one folder at a time with Folders(Path='...')/CatalogItems"
+                )));
+            }
+        }
+    }
+    out.sort_by(|(a, _), (b, _)| a.path.key().cmp(b.path.key()));
+    Ok(out)
+}
+
+async fn list(c: &Call<'_>) -> Result<Response, Error> {
+    let root = c
+        .session
+        .catalog
+        .get_item(&ItemPath::root())
+        .await?
+        .ok_or_else(|| Error::NotFound("/".into()))?;
+    let mut items = walk(c.session, &root).await?;
+    if let Some(t) = c.set.item_type() {
+        items.retain(|(i, _)| i.item_type == t);
+    }
+    collection(c, items, c.set.name())
+}
+
+async fn search(c: &Call<'_>) -> Result<Response, Error> {
+    let folder = resolve(c, Permission::Read).await?;
+    let text = c.arg.clone().unwrap_or_default().to_lowercase();
+    let mut items = walk(c.session, &folder).await?;
+    items.retain(|(i, _)| {
+        i.name.to_lowercase().contains(&text) || i.description.to_lowercase().contains(&text)
+    });
+    collection(c, items, "CatalogItems")
+}
+
+async fn content(c: &Call<'_>) -> Result<Response, Error> {
+    let item = resolve(c, Permission::Read).await?;
+    if item.item_type == ItemType::Folder {
+        return Err(Error::BadRequest(format!(
+            "'{}' is a folder; folders have no content",
+            item.path
+        )));
+    }
+    let size = u64::try_from(item.size).unwrap_or(0);
+    let kind = actions::download_type(item.item_type, item.mime_type.as_deref());
+    let mut resp = Response::new(actions::content_stream(
+        c.session.catalog.clone(),
+        item,
+        size,
+    ));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(resp)
+}
+
+// ------------------------------------------------------------------------------- writes
+
+/// The body of a write: JSON, read while it streams in against the upload limit (413) and
+/// the process's upload memory budget (503).
+async fn read_json(c: &Call<'_>, req: Request) -> Result<(Map<String, Value>, UploadShare), Error> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(Error::BadRequest(format!(
+            "the request body must be application/json (Content-Type was '{ct}')"
+        )));
+    }
+    let limit_mb = c.state.max_upload_mb();
+    let limit = (u64::from(limit_mb) * 1024 * 1024).div_ceil(3) * 4 + JSON_OVERHEAD;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::TooLarge(limit_mb));
+    }
+    let mut share = UploadShare::new();
+    let mut body = req.into_body();
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| Error::BadRequest(format!("the request body could not be read: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > limit {
+                return Err(Error::TooLarge(limit_mb));
+            }
+            share.take(data.len() as u64, UPLOAD_MEMORY_BUDGET)?;
+            buf.extend_from_slice(&data);
+        }
+    }
+    let v: Value = serde_json::from_slice(&buf)
+        .map_err(|e| Error::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    match v {
+        Value::Object(m) => Ok((m, share)),
+        _ => Err(Error::BadRequest(
+            "the request body must be a JSON object".into(),
+        )),
+    }
+}
+
+fn string_field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Error> {
+    match body
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+    {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(Error::BadRequest(format!(
+            "{name} must be a string, not {other}"
+        ))),
+    }
+}
+
+fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, Error> {
+    match body
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+    {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(Error::BadRequest(format!(
+            "{name} must be true or false, not {other}"
+        ))),
+    }
+}
+
+/// The item type `@odata.type` names (`#Model.Report`), or the set's.
+fn body_type(set: Set, body: &Map<String, Value>) -> Result<ItemType, Error> {
+    let given = string_field(body, "@odata.type")?;
+    let t = match given {
+        None => set.item_type().ok_or_else(|| {
+            Error::BadRequest("@odata.type is missing; say what to create: #Model.Folder, #Model.Report, #Model.DataSource or #Model.Resource".into())
+        })?,
+        Some(s) => {
+            let name = s.trim_start_matches('#');
+            let name = name.strip_prefix("Model.").unwrap_or(name);
+            match name.to_ascii_lowercase().as_str() {
+                "folder" => ItemType::Folder,
+                "report" => ItemType::Report,
+                "datasource" => ItemType::DataSource,
+                "resource" => ItemType::Resource,
+                _ => {
+                    return Err(Error::BadRequest(format!(
+                        "@odata.type '{s}' is not a type reportd stores; use #Model.Folder, #Model.Report, #Model.DataSource or #Model.Resource"
+                    )));
+                }
+            }
+        }
+    };
+    if let Some(want) = set.item_type()
+        && want != t
+    {
+        return Err(Error::BadRequest(format!(
+            "@odata.type says {t} but {} holds {want} items; post it to {} or CatalogItems",
+            set.name(),
+            set_of(t).name()
+        )));
+    }
+    Ok(t)
+}
+
+/// The base64 `Content`, decoded (413 past the upload limit).
+fn body_content(
+    c: &Call<'_>,
+    body: &Map<String, Value>,
+    t: ItemType,
+    share: &mut UploadShare,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some(text) = string_field(body, "Content")? else {
+        return Ok(None);
+    };
+    if text.is_empty() && t == ItemType::Folder {
+        return Ok(None);
+    }
+    let limit_mb = c.state.max_upload_mb();
+    if (text.len() as u64 / 4) * 3 > u64::from(limit_mb) * 1024 * 1024 {
+        return Err(Error::TooLarge(limit_mb));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| Error::BadRequest(format!("Content is not valid base64: {e}")))?;
+    share.take(bytes.len() as u64, UPLOAD_MEMORY_BUDGET)?;
+    Ok(Some(bytes))
+}
+
+/// `Path` is the parent's or the item's own (SSRS takes both): the item's when its last
+/// segment is `Name`.
+fn target_path(body: &Map<String, Value>) -> Result<ItemPath, Error> {
+    let name = string_field(body, "Name")?
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::BadRequest("Name is missing; give the item a name".into()))?;
+    let base = match string_field(body, "Path")? {
+        Some(p) if !p.is_empty() => {
+            ItemPath::parse(p).map_err(|e| Error::BadRequest(format!("invalid Path: {e}")))?
+        }
+        _ => ItemPath::root(),
+    };
+    if !base.is_root() && base.name().to_lowercase() == name.to_lowercase() {
+        return Ok(base);
+    }
+    base.join(name)
+        .map_err(|e| Error::BadRequest(format!("invalid Name: {e}")))
+}
+
+fn created(
+    c: &Call<'_>,
+    item: &CatalogItem,
+    parent: Option<uuid::Uuid>,
+    status: StatusCode,
+) -> Response {
+    let set = set_of(item.item_type).name();
+    let mut v = item_json(c, item, parent);
+    v["@odata.context"] = json!(format!("{}/$metadata#{set}/$entity", c.api_base));
+    let mut resp = (status, axum::Json(v)).into_response();
+    if let Ok(loc) = HeaderValue::from_str(&format!("{}/{set}({})", c.api_base, item.id)) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    resp
+}
+
+async fn create(c: &Call<'_>, req: Request) -> Result<Response, Error> {
+    let (body, mut share) = read_json(c, req).await?;
+    let t = body_type(c.set, &body)?;
+    let path = target_path(&body)?;
+    let parent = path
+        .parent()
+        .ok_or(Error::BadRequest("the root folder already exists".into()))?;
+    actions::require_writable_folder(c.session, &parent).await?;
+    let description = string_field(&body, "Description")?.unwrap_or("");
+    let hidden = bool_field(&body, "Hidden")?.unwrap_or(false);
+    let item = if t == ItemType::Folder {
+        let item = c
+            .session
+            .catalog
+            .create_folder(&path, &c.session.principal.name)
+            .await?;
+        c.state.catalog_changed();
+        item
+    } else {
+        let data = body_content(c, &body, t, &mut share)?.ok_or_else(|| missing_content(t))?;
+        let mime = mime_of(&body, t, path.name())?;
+        store(c, &path, t, mime.as_deref(), description, false, data).await?
+    };
+    let item = finish_properties(
+        c,
+        item,
+        (!description.is_empty() && t == ItemType::Folder).then_some(description),
+        hidden.then_some(true),
+    )
+    .await?;
+    drop(share);
+    let parent_id = parent_id(c.session, &item).await?;
+    Ok(created(c, &item, parent_id, StatusCode::CREATED))
+}
+
+fn missing_content(t: ItemType) -> Error {
+    match t {
+        ItemType::DataSource => Error::BadRequest(
+            "Content is missing: a data source is created from the base64 of its .rds file; bodies with DataSourceType and ConnectionString are not supported yet".into(),
+        ),
+        _ => Error::BadRequest(format!("Content is missing: send the {t}'s bytes in base64")),
+    }
+}
+
+fn mime_of(body: &Map<String, Value>, t: ItemType, name: &str) -> Result<Option<String>, Error> {
+    if t != ItemType::Resource {
+        return Ok(None);
+    }
+    Ok(Some(match string_field(body, "ContentType")? {
+        Some(m) if !m.trim().is_empty() => {
+            if m.len() > 255 || !m.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+                return Err(Error::BadRequest(
+                    "ContentType must be a MIME type such as image/png".into(),
+                ));
+            }
+            m.trim().to_owned()
+        }
+        _ => actions::guess_mime(name).to_owned(),
+    }))
+}
+
+async fn store(
+    c: &Call<'_>,
+    path: &ItemPath,
+    t: ItemType,
+    mime: Option<&str>,
+    description: &str,
+    overwrite: bool,
+    data: Vec<u8>,
+) -> Result<CatalogItem, Error> {
+    let shown = path.to_string();
+    actions::store_upload(
+        c.state,
+        c.session,
+        Stored {
+            path,
+            item_type: t,
+            mime_type: mime,
+            description,
+            overwrite,
+            shown_name: &shown,
+        },
+        data,
+    )
+    .await
+}
+
+/// Sets Description and Hidden when asked (one `set_properties`), keeping what is not given.
+async fn finish_properties(
+    c: &Call<'_>,
+    item: CatalogItem,
+    description: Option<&str>,
+    hidden: Option<bool>,
+) -> Result<CatalogItem, Error> {
+    if description.is_none() && hidden.is_none() {
+        return Ok(item);
+    }
+    let props = ItemProperties {
+        description: description.map_or_else(|| item.description.clone(), str::to_owned),
+        hidden: hidden.unwrap_or(item.hidden),
+    };
+    if props.description == item.description && props.hidden == item.hidden {
+        return Ok(item);
+    }
+    let item = c
+        .session
+        .catalog
+        .set_properties(&item.path, &props, &c.session.principal.name)
+        .await?;
+    c.state.catalog_changed();
+    Ok(item)
+}
+
+/// `PUT Set(key)`: the ReportingServicesTools overwrite after a 409 — the POST body again.
+async fn replace(c: &Call<'_>, req: Request) -> Result<Response, Error> {
+    let item = resolve(c, Permission::Write).await?;
+    let (body, mut share) = read_json(c, req).await?;
+    if string_field(&body, "@odata.type")?.is_some() {
+        let t = body_type(Set::CatalogItems, &body)?;
+        if t != item.item_type {
+            return Err(Error::BadRequest(format!(
+                "'{}' is a {}; a PUT cannot turn it into a {t} (delete it first)",
+                item.path, item.item_type
+            )));
+        }
+    }
+    let description = string_field(&body, "Description")?;
+    let hidden = bool_field(&body, "Hidden")?;
+    let item = if item.item_type == ItemType::Folder {
+        item
+    } else {
+        let data = body_content(c, &body, item.item_type, &mut share)?
+            .ok_or_else(|| missing_content(item.item_type))?;
+        let mime = match item.item_type {
+            ItemType::Resource => mime_of(&body, item.item_type, &item.name)?,
+            _ => None,
+        };
+        let mime = mime.or(item.mime_type.clone());
+        store(
+            c,
+            &item.path,
+            item.item_type,
+            mime.as_deref(),
+            description.unwrap_or(&item.description),
+            true,
+            data,
+        )
+        .await?
+    };
+    let item = finish_properties(c, item, description, hidden).await?;
+    drop(share);
+    let parent = parent_id(c.session, &item).await?;
+    Ok(created(c, &item, parent, StatusCode::OK))
+}
+
+/// `PATCH Set(key)`: Description, Hidden, Content; a Name other than the current one is
+/// refused (renaming is not offered yet).
+async fn update(c: &Call<'_>, req: Request) -> Result<Response, Error> {
+    let item = resolve(c, Permission::Write).await?;
+    let (body, mut share) = read_json(c, req).await?;
+    for k in body.keys() {
+        let known = [
+            "Name",
+            "Description",
+            "Hidden",
+            "Content",
+            "ContentType",
+            "Path",
+            "Id",
+            "Type",
+        ]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(k));
+        if !known && !k.starts_with("@odata.") {
+            return Err(Error::BadRequest(format!(
+                "the property '{k}' cannot be changed; PATCH takes Description, Hidden and Content"
+            )));
+        }
+    }
+    if let Some(name) = string_field(&body, "Name")?
+        && name != item.name
+    {
+        return Err(Error::NotImplemented(
+            "renaming an item is not offered yet; Name must be the current name".into(),
+        ));
+    }
+    if let Some(p) = string_field(&body, "Path")?
+        && ItemPath::parse(p).ok().as_ref().map(ItemPath::key) != Some(item.path.key())
+    {
+        return Err(Error::NotImplemented(
+            "moving an item is not offered yet; Path must be the current path".into(),
+        ));
+    }
+    let description = string_field(&body, "Description")?;
+    let hidden = bool_field(&body, "Hidden")?;
+    let mut item = item;
+    if let Some(data) = body_content(c, &body, item.item_type, &mut share)? {
+        if item.item_type == ItemType::Folder {
+            return Err(Error::BadRequest(format!(
+                "'{}' is a folder; folders have no content",
+                item.path
+            )));
+        }
+        let mime = mime_of(&body, item.item_type, &item.name)?.or(item.mime_type.clone());
+        let desc = item.description.clone();
+        item = store(
+            c,
+            &item.path,
+            item.item_type,
+            mime.as_deref(),
+            &desc,
+            true,
+            data,
+        )
+        .await?;
+    }
+    finish_properties(c, item, description, hidden).await?;
+    drop(share);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete(c: &Call<'_>, path: &ItemPath) -> Result<(), Error> {
+    if path.is_root() {
+        return Err(Error::BadRequest(
+            "the root folder cannot be deleted".into(),
+        ));
+    }
+    c.session.catalog.delete_item(path).await?;
+    c.state.catalog_changed();
+    tracing::info!(user = %c.session.principal.name, %path, "item deleted (REST)");
+    Ok(())
+}
+
+/// `POST CatalogItems/Model.DeleteItems {"CatalogItemPaths": [...]}`: every path is
+/// checked (exists, Write) before the first is deleted.
+async fn delete_items(c: &Call<'_>, req: Request) -> Result<Response, Error> {
+    let (body, _share) = read_json(c, req).await?;
+    let paths =
+        match body
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("CatalogItemPaths"))
+            .map(|(_, v)| v)
+        {
+            Some(Value::Array(a)) => a,
+            _ => return Err(Error::BadRequest(
+                "CatalogItemPaths is missing; send {\"CatalogItemPaths\": [\"/Folder/Item\", ...]}"
+                    .into(),
+            )),
+        };
+    if paths.len() > MAX_DELETE_ITEMS {
+        return Err(Error::BadRequest(format!(
+            "CatalogItemPaths has more than {MAX_DELETE_ITEMS} paths; delete in several requests"
+        )));
+    }
+    let mut checked = Vec::with_capacity(paths.len());
+    for p in paths {
+        let Value::String(s) = p else {
+            return Err(Error::BadRequest(format!(
+                "CatalogItemPaths holds {p}, which is not a path string"
+            )));
+        };
+        let path = ItemPath::parse(s)
+            .map_err(|e| Error::BadRequest(format!("invalid path in CatalogItemPaths: {e}")))?;
+        if path.is_root() {
+            return Err(Error::BadRequest(
+                "the root folder cannot be deleted".into(),
+            ));
+        }
+        if c.session.catalog.get_item(&path).await?.is_none() {
+            return Err(Error::NotFound(path.to_string()));
+        }
+        c.session.require(&path, Permission::Write).await?;
+        checked.push(path);
+    }
+    for path in &checked {
+        // A path below one deleted before it is already gone.
+        match delete(c, path).await {
+            Ok(()) | Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(json_ok(json!({
+        "@odata.context": format!("{}/$metadata#Edm.Boolean", c.api_base),
+        "value": true,
+    })))
+}
+
+// ------------------------------------------------------------------------ Me and System
+
+fn me(c: &Call<'_>) -> Value {
+    // Users have no id in the catalog; a stable one is derived from the instance key and
+    // the name, so that it is the same on every request and different per instance.
+    let mut h = Sha256::new();
+    h.update(b"reportd user id\0");
+    h.update(c.state.key());
+    h.update(c.session.principal.name.to_lowercase().as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    json!({
+        "@odata.context": format!("{}/$metadata#Model.User", c.api_base),
+        "Id": id,
+        "Username": c.session.principal.name,
+        "DisplayName": c.session.principal.name,
+        "HasFavoriteItems": false,
+        // reportd has no My Reports folders (SSRS: null when My Reports is off).
+        "MyReportsPath": Value::Null,
+    })
+}
+
+/// `System`: absolute URLs are built from the validated authority the client named, port
+/// included (HTTP/2 `:authority` or `Host`, see [`crate::host`]).
+fn system(c: &Call<'_>) -> Value {
+    let scheme = if c.ctx.secure { "https" } else { "http" };
+    let authority = c.authority.map_or(c.ctx.host.as_str(), |a| a.text.as_str());
+    let ws = c.state.webservice_vdir();
+    json!({
+        "@odata.context": format!("{}/$metadata#Model.SystemInfo", c.api_base),
+        "ReportServerAbsoluteUrl": format!("{scheme}://{authority}/{ws}"),
+        "ReportServerRelativeUrl": format!("/{ws}"),
+        "WebPortalRelativeUrl": format!("/{}", c.ctx.vdir),
+        "ProductName": "reportd",
+        "ProductVersion": c.state.version(),
+        "ProductType": "SqlServerReportingServices",
+        "TimeZone": "UTC",
+    })
+}

@@ -1,0 +1,350 @@
+//! The REST API (`/Reports/api/v2.0/...`, `api/v1.0` as an alias), modelled on SSRS REST
+//! API v2.0 (`shared/contracts/ssrs-rest-api-v2.0.swagger.json`): JSON with the swagger's
+//! property names, collections as `{"@odata.context": ..., "value": [...]}`, errors as
+//! OData errors (rendered by [`crate::error`]), 201 with the entity on create, 204 on
+//! delete and update.
+//!
+//! - [`keys`] splits a URL into entity set, key (GUID or path) and navigation;
+//! - [`odata`] parses and applies the query options;
+//! - [`items`] runs the operations, all through the catalog operations the portal uses
+//!   (uploads through [`crate::portal::actions::store_upload`]);
+//! - [`openapi`] describes [`routes`] — the table the dispatcher itself matches against, so
+//!   the document cannot drift from what is served.
+//!
+//! Names of entity sets, navigation properties, actions and options match any case
+//! (`api/v2.0/me` is what ReportingServicesTools sends). Operations of the SSRS API that
+//! reportd does not offer answer 501 with an OData error; unknown names 404.
+//!
+//! XSRF as SSRS: every GET sets an `XSRF-TOKEN` cookie (the portal's CSRF token, bound to
+//! the user and rotated, see [`crate::portal::csrf`]). A write that carries cookies or
+//! comes from a browser (`Origin`, `Sec-Fetch-Site`) — or that sends `X-XSRF-TOKEN` at all
+//! — must send the right token in `X-XSRF-TOKEN` and be same-origin; a script that uses
+//! Basic authentication without cookies needs neither. Bodies of writes must be
+//! `application/json`, which a cross-site HTML form cannot send.
+//!
+//! Authorization is the handlers' (Browser reads; Publisher and Content Manager write;
+//! otherwise 403 `rsAccessDenied`), checked before anything is changed.
+
+mod items;
+mod keys;
+mod odata;
+mod openapi;
+
+use std::sync::OnceLock;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use catalog::ItemType;
+use http::{HeaderValue, Method, header};
+
+use crate::auth::Session;
+use crate::host::Authority;
+use crate::portal::csrf;
+use crate::{AppState, Error};
+
+/// An entity set or singleton reportd serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Set {
+    CatalogItems,
+    Folders,
+    Reports,
+    DataSources,
+    Resources,
+    Me,
+    System,
+    OpenApi,
+}
+
+impl Set {
+    const ALL: [Set; 8] = [
+        Set::CatalogItems,
+        Set::Folders,
+        Set::Reports,
+        Set::DataSources,
+        Set::Resources,
+        Set::Me,
+        Set::System,
+        Set::OpenApi,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Set::CatalogItems => "CatalogItems",
+            Set::Folders => "Folders",
+            Set::Reports => "Reports",
+            Set::DataSources => "DataSources",
+            Set::Resources => "Resources",
+            Set::Me => "Me",
+            Set::System => "System",
+            Set::OpenApi => "openapi.json",
+        }
+    }
+
+    /// The item type a typed set holds (`None`: every type).
+    pub(crate) fn item_type(self) -> Option<ItemType> {
+        match self {
+            Set::Folders => Some(ItemType::Folder),
+            Set::Reports => Some(ItemType::Report),
+            Set::DataSources => Some(ItemType::DataSource),
+            Set::Resources => Some(ItemType::Resource),
+            _ => None,
+        }
+    }
+}
+
+/// What a route does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Me,
+    System,
+    OpenApi,
+    List,
+    Create,
+    Get,
+    Replace,
+    Update,
+    Delete,
+    Content,
+    Children,
+    Search,
+    DeleteItems,
+}
+
+/// One operation: method, set, whether it takes a key, the navigation after it (as
+/// written in the swagger), and what it does.
+#[derive(Clone, Debug)]
+pub(crate) struct Route {
+    pub method: Method,
+    pub set: Set,
+    pub keyed: bool,
+    /// `""`, `"Content/$value"`, `"CatalogItems"`, `"Model.SearchItems"`, ...
+    pub nav: &'static str,
+    pub op: Op,
+    pub summary: String,
+}
+
+impl Route {
+    /// The swagger-style path: `/Folders({Id})/CatalogItems`.
+    pub(crate) fn path(&self) -> String {
+        let mut p = format!("/{}", self.set.name());
+        if self.keyed {
+            p.push_str("({Id})");
+        }
+        if !self.nav.is_empty() {
+            p.push('/');
+            p.push_str(self.nav);
+            if self.op == Op::Search {
+                p.push_str("(searchText='{searchText}')");
+            }
+        }
+        p
+    }
+}
+
+/// The operations reportd serves: the dispatcher matches requests against this table and
+/// [`openapi`] describes it.
+pub(crate) fn routes() -> &'static [Route] {
+    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let mut r = Vec::new();
+        let mut add = |method: Method, set: Set, keyed: bool, nav: &'static str, op: Op, summary: String| {
+            r.push(Route {
+                method,
+                set,
+                keyed,
+                nav,
+                op,
+                summary,
+            });
+        };
+        add(Method::GET, Set::Me, false, "", Op::Me, "The signed-in user.".into());
+        add(Method::GET, Set::System, false, "", Op::System, "The report server: product, version, absolute URLs.".into());
+        add(Method::GET, Set::OpenApi, false, "", Op::OpenApi, "This document.".into());
+        for set in [Set::CatalogItems, Set::Folders, Set::Reports, Set::DataSources, Set::Resources] {
+            let what = match set.item_type() {
+                Some(t) => format!("{t} items"),
+                None => "catalog items of every type".into(),
+            };
+            let n = set.name();
+            add(Method::GET, set, false, "", Op::List, format!("Every {what} the user may read, with $filter, $orderby, $top, $skip, $count, $select."));
+            add(Method::POST, set, false, "", Op::Create, format!("Creates one of the {what} (@odata.type, Name, Path of the parent or of the item, base64 Content)."));
+            add(Method::GET, set, true, "", Op::Get, format!("One of the {what}, by GUID or (Path='...')."));
+            add(Method::PUT, set, true, "", Op::Replace, format!("Replaces the content (and Description, Hidden) of one of the {what}."));
+            add(Method::PATCH, set, true, "", Op::Update, format!("Changes Description, Hidden or Content of one of the {what}."));
+            add(Method::DELETE, set, true, "", Op::Delete, format!("Deletes one of the {what} (a folder with everything below it)."));
+            if set != Set::Folders {
+                add(Method::GET, set, true, "Content/$value", Op::Content, format!("The content bytes of one of the {what} ({n})."));
+            }
+        }
+        add(Method::GET, Set::Folders, true, "CatalogItems", Op::Children, "The children of a folder the user may read.".into());
+        add(Method::GET, Set::Folders, true, "Model.SearchItems", Op::Search, "Items below a folder whose name or description contains searchText (any case).".into());
+        add(Method::POST, Set::Folders, true, "Model.SearchItems", Op::Search, "As GET (the swagger's method).".into());
+        add(Method::POST, Set::CatalogItems, false, "Model.DeleteItems", Op::DeleteItems, "Deletes the items at CatalogItemPaths (all checked first; none deleted if one is refused).".into());
+        r
+    })
+}
+
+/// Entity sets and navigation names of the SSRS API that reportd does not offer (501).
+const NOT_OFFERED: [&str; 23] = [
+    "Kpis",
+    "MobileReports",
+    "PowerBIReports",
+    "ExcelWorkbooks",
+    "LinkedReports",
+    "DataSets",
+    "Subscriptions",
+    "Schedules",
+    "CacheRefreshPlans",
+    "Extensions",
+    "FavoriteItems",
+    "Session",
+    "Comments",
+    "Policies",
+    "Properties",
+    "AllowedActions",
+    "DataSources",
+    "ParameterDefinitions",
+    "DependentItems",
+    "HistorySnapshots",
+    "Model.MoveItems",
+    "Model.CheckConnection",
+    "$metadata",
+];
+
+/// `ANY /api/{*rest}`: the dispatcher.
+pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
+    let (session, ctx) = crate::portal::parts(&req)?;
+    let raw = req.uri().path().strip_prefix("/api/").unwrap_or("");
+    let Some((version, rest)) = raw.split_once('/') else {
+        return Err(Error::NotFound(req.uri().path().to_owned()));
+    };
+    if !(version.eq_ignore_ascii_case("v2.0") || version.eq_ignore_ascii_case("v1.0")) {
+        return Err(Error::NotFound(format!(
+            "api/{version} (this server offers api/v2.0, and api/v1.0 as an alias)"
+        )));
+    }
+    let resource = percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .map_err(|_| Error::BadRequest("the API path is not valid UTF-8".into()))?
+        .into_owned();
+    let options = odata::parse(req.uri().query())?;
+    let addr = keys::parse(&resource, &|n| options.alias(n))?;
+
+    // CatalogItemByPath(path=@path) is v1.0's CatalogItems(Path=...).
+    let set_name = if addr.set.eq_ignore_ascii_case("CatalogItemByPath") {
+        "CatalogItems"
+    } else {
+        addr.set.as_str()
+    };
+    let method = req.method().clone();
+    let Some(set) = Set::ALL
+        .into_iter()
+        .find(|s| s.name().eq_ignore_ascii_case(set_name))
+    else {
+        return Err(not_offered_or_missing(&addr.set, &resource));
+    };
+    let nav: Vec<&str> = addr.nav.iter().map(|s| s.name.as_str()).collect();
+    let nav_text = nav.join("/");
+    let candidates: Vec<&Route> = routes()
+        .iter()
+        .filter(|r| {
+            r.set == set && r.keyed == addr.key.is_some() && r.nav.eq_ignore_ascii_case(&nav_text)
+        })
+        .collect();
+    let route = match candidates
+        .iter()
+        .find(|r| r.method == method || (method == Method::HEAD && r.method == Method::GET))
+    {
+        Some(r) => *r,
+        None if candidates.is_empty() => {
+            let last = nav.last().copied().unwrap_or(&addr.set);
+            return Err(not_offered_or_missing(last, &resource));
+        }
+        None => {
+            let allow: Vec<&str> = candidates.iter().map(|r| r.method.as_str()).collect();
+            let mut resp = Error::MethodNotAllowed(method.to_string()).into_response();
+            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                resp.headers_mut().insert(header::ALLOW, v);
+            }
+            return Ok(resp);
+        }
+    };
+    let authority = req.extensions().get::<Authority>().cloned();
+    let write = !matches!(method, Method::GET | Method::HEAD);
+    if write {
+        check_xsrf(&state, &session, &ctx, authority.as_ref(), req.headers())?;
+    }
+    let call = items::Call {
+        state: &state,
+        session: &session,
+        ctx: &ctx,
+        authority: authority.as_ref(),
+        api_base: format!("/{}/api/{}", ctx.vdir, version.to_ascii_lowercase()),
+        set,
+        key: addr.key.clone(),
+        arg: addr.nav.last().and_then(|s| s.arg.clone()),
+        options,
+    };
+    let mut resp = items::run(call, route.op, req).await?;
+    if !write {
+        set_xsrf_cookie(&state, &session, &ctx, &mut resp);
+    }
+    Ok(resp)
+}
+
+/// 501 for what SSRS offers and reportd does not, 404 for names that exist nowhere.
+fn not_offered_or_missing(name: &str, resource: &str) -> Error {
+    if NOT_OFFERED.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        Error::NotImplemented(format!(
+            "{name} is part of the SSRS REST API but reportd does not offer it yet; GET api/v2.0/openapi.json lists what it offers"
+        ))
+    } else {
+        Error::NotFound(format!("api/v2.0/{resource}"))
+    }
+}
+
+/// Name of the XSRF cookie and header (as SSRS and Angular name them).
+const XSRF_COOKIE: &str = "XSRF-TOKEN";
+const XSRF_HEADER: &str = "x-xsrf-token";
+
+fn set_xsrf_cookie(
+    state: &AppState,
+    session: &Session,
+    ctx: &httpsys::RequestContext,
+    resp: &mut Response,
+) {
+    let token = csrf::token(state, &session.principal);
+    let secure = if ctx.secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{XSRF_COOKIE}={token}; Path=/{}; SameSite=Strict{secure}",
+        ctx.vdir
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// See the module documentation: which writes must carry the XSRF token.
+fn check_xsrf(
+    state: &AppState,
+    session: &Session,
+    ctx: &httpsys::RequestContext,
+    authority: Option<&Authority>,
+    headers: &http::HeaderMap,
+) -> Result<(), Error> {
+    let sent = headers.get(XSRF_HEADER);
+    let browser = headers.contains_key(header::COOKIE)
+        || headers.contains_key(header::ORIGIN)
+        || headers.contains_key("sec-fetch-site");
+    if !(browser || sent.is_some()) {
+        return Ok(());
+    }
+    let refused = || {
+        Error::Forbidden(
+            "this write carries cookies or comes from a browser, so it must send the XSRF-TOKEN cookie's value (set by any GET, e.g. api/v2.0/Me) in the X-XSRF-TOKEN header; scripts using Basic authentication without cookies need neither".into(),
+        )
+    };
+    csrf::check_origin(headers, ctx, authority).map_err(|_| refused())?;
+    let sent = sent.and_then(|v| v.to_str().ok());
+    csrf::check_token(state, &session.principal, sent).map_err(|_| refused())
+}

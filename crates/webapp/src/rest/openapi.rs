@@ -1,0 +1,209 @@
+//! `GET api/v2.0/openapi.json`: an OpenAPI 3.0 document generated from [`super::routes`],
+//! the table the dispatcher matches requests against, so it describes exactly what is
+//! served. Pure: builds JSON, no I/O.
+
+use serde_json::{Map, Value, json};
+
+use super::{Op, Route, Set, routes};
+
+/// The document, with `api_base` (`/Reports/api/v2.0`) as its server URL.
+pub(super) fn document(api_base: &str) -> Value {
+    let mut paths = Map::new();
+    for r in routes() {
+        let entry = paths
+            .entry(r.path())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = entry {
+            m.insert(r.method.as_str().to_ascii_lowercase(), operation(r));
+        }
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "reportd REST API (SSRS REST API v2.0 subset)",
+            "version": "2.0",
+            "description": "The operations of the SSRS REST API v2.0 that reportd serves. Names match any case; keys are GUIDs or (Path='/Folder/Item'). Writes from browsers or with cookies must send X-XSRF-TOKEN (the XSRF-TOKEN cookie set by every GET).",
+        },
+        "servers": [{"url": api_base}],
+        "security": [{"basic": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn operation(r: &Route) -> Value {
+    let tag = match r.set {
+        Set::OpenApi => "OpenApi",
+        s => s.name(),
+    };
+    let mut params = Vec::new();
+    if r.keyed {
+        params.push(json!({
+            "name": "Id", "in": "path", "required": true,
+            "description": "A GUID, or Path='/Folder/Item' (quotes doubled inside).",
+            "schema": {"type": "string"},
+        }));
+    }
+    if r.op == Op::Search {
+        params.push(json!({"name": "searchText", "in": "path", "required": true, "schema": {"type": "string"}}));
+    }
+    if matches!(r.op, Op::List | Op::Children | Op::Search) {
+        for (name, schema, what) in [
+            (
+                "$filter",
+                json!({"type": "string"}),
+                "eq ne gt ge lt le and or not, contains startswith endswith tolower toupper; on Id Name Path Type Hidden Description CreatedDate ModifiedDate CreatedBy ModifiedBy Size ContentType",
+            ),
+            (
+                "$orderby",
+                json!({"type": "string"}),
+                "Property [asc|desc], comma-separated",
+            ),
+            (
+                "$top",
+                json!({"type": "integer", "minimum": 0}),
+                "At most this many items",
+            ),
+            (
+                "$skip",
+                json!({"type": "integer", "minimum": 0}),
+                "Skip this many items",
+            ),
+            ("$count", json!({"type": "boolean"}), "Add @odata.count"),
+            (
+                "$select",
+                json!({"type": "string"}),
+                "Properties to return, comma-separated",
+            ),
+            (
+                "$expand",
+                json!({"type": "string", "enum": ["Properties"]}),
+                "Properties only",
+            ),
+        ] {
+            params.push(json!({"name": name, "in": "query", "required": false, "description": what, "schema": schema}));
+        }
+    } else if matches!(r.op, Op::Get) {
+        params.push(json!({"name": "$select", "in": "query", "required": false, "schema": {"type": "string"}}));
+    }
+    let ok = |code: &str, schema: Value| json!({code: {"description": "OK", "content": {"application/json": {"schema": schema}}}});
+    let item_ref = json!({"$ref": "#/components/schemas/CatalogItem"});
+    let mut responses = match r.op {
+        Op::Me => ok("200", json!({"$ref": "#/components/schemas/User"})),
+        Op::System => ok("200", json!({"$ref": "#/components/schemas/SystemInfo"})),
+        Op::OpenApi => ok("200", json!({"type": "object"})),
+        Op::List | Op::Children | Op::Search => ok(
+            "200",
+            json!({"$ref": "#/components/schemas/CatalogItemList"}),
+        ),
+        Op::Get | Op::Replace => ok("200", item_ref.clone()),
+        Op::Create => ok("201", item_ref.clone()),
+        Op::Update | Op::Delete => json!({"204": {"description": "Done"}}),
+        Op::Content => {
+            json!({"200": {"description": "The bytes", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+        }
+        Op::DeleteItems => ok(
+            "200",
+            json!({"type": "object", "properties": {"value": {"type": "boolean"}}}),
+        ),
+    };
+    if let Value::Object(m) = &mut responses {
+        m.insert(
+            "default".into(),
+            json!({"description": "An OData error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ODataError"}}}}),
+        );
+    }
+    let mut op = json!({
+        "tags": [tag],
+        "summary": r.summary,
+        "operationId": format!("{}{}{}", r.method.as_str().to_ascii_lowercase(), r.set.name().replace('.', ""), op_suffix(r)),
+        "parameters": params,
+        "responses": responses,
+    });
+    let body = match r.op {
+        Op::Create | Op::Replace | Op::Update => {
+            Some(json!({"$ref": "#/components/schemas/CatalogItem"}))
+        }
+        Op::DeleteItems => Some(
+            json!({"type": "object", "required": ["CatalogItemPaths"], "properties": {"CatalogItemPaths": {"type": "array", "items": {"type": "string"}}}}),
+        ),
+        _ => None,
+    };
+    if let Some(schema) = body {
+        op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    }
+    op
+}
+
+fn op_suffix(r: &Route) -> String {
+    let mut s = String::new();
+    if r.keyed {
+        s.push_str("ByKey");
+    }
+    for c in r.nav.chars().filter(|c| c.is_ascii_alphanumeric()) {
+        s.push(c);
+    }
+    s
+}
+
+fn schemas() -> Value {
+    let s = json!({"type": "string"});
+    let ns = json!({"type": "string", "nullable": true});
+    json!({
+        "CatalogItem": {
+            "type": "object",
+            "properties": {
+                "@odata.type": {"type": "string", "enum": ["#Model.Folder", "#Model.Report", "#Model.DataSource", "#Model.Resource"]},
+                "Id": {"type": "string", "format": "uuid"},
+                "Name": s, "Description": ns, "Path": s,
+                "Type": {"type": "string", "enum": ["Folder", "Report", "DataSource", "Resource"]},
+                "Hidden": {"type": "boolean"}, "Size": {"type": "integer", "format": "int64"},
+                "ModifiedBy": s, "ModifiedDate": {"type": "string", "format": "date-time"},
+                "CreatedBy": s, "CreatedDate": {"type": "string", "format": "date-time"},
+                "ParentFolderId": {"type": "string", "format": "uuid", "nullable": true},
+                "ContentType": ns, "Content": {"type": "string", "format": "byte"},
+                "IsFavorite": {"type": "boolean"},
+            },
+        },
+        "CatalogItemList": {
+            "type": "object",
+            "properties": {
+                "@odata.context": s,
+                "@odata.count": {"type": "integer"},
+                "value": {"type": "array", "items": {"$ref": "#/components/schemas/CatalogItem"}},
+            },
+        },
+        "User": {
+            "type": "object",
+            "properties": {"Id": {"type": "string", "format": "uuid"}, "Username": s, "DisplayName": s, "HasFavoriteItems": {"type": "boolean"}, "MyReportsPath": ns},
+        },
+        "SystemInfo": {
+            "type": "object",
+            "properties": {"ReportServerAbsoluteUrl": s, "ReportServerRelativeUrl": s, "WebPortalRelativeUrl": s, "ProductName": s, "ProductVersion": s, "ProductType": s, "TimeZone": s},
+        },
+        "ODataError": {
+            "type": "object",
+            "properties": {"error": {"type": "object", "properties": {"code": s, "message": s, "details": {"type": "array", "items": {}}}}},
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_once() {
+        let doc = document("/Reports/api/v2.0");
+        let paths = doc["paths"].as_object().unwrap();
+        let ops: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(ops, routes().len());
+        assert!(paths["/Folders({Id})/CatalogItems"]["get"].is_object());
+        assert!(paths["/CatalogItems({Id})/Content/$value"]["get"].is_object());
+        assert!(paths.get("/Kpis").is_none());
+    }
+}
