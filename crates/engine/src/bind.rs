@@ -26,6 +26,8 @@ use crate::params::ResolvedParams;
 use crate::style;
 use crate::{DataTable, EngineError};
 
+mod subreport;
+
 /// What an execution knows about its environment (all inputs: the engine reads no clock).
 #[derive(Debug, Clone)]
 pub struct Globals {
@@ -64,6 +66,8 @@ pub struct BindOptions {
     pub toggles: HashSet<String>,
     /// Set to cancel the bind (client gone, time limit); checked in every loop.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Where `Subreport` items get their definitions and data (`None`: they show a message).
+    pub subreports: Option<crate::subreport::Subreports>,
 }
 
 impl Default for BindOptions {
@@ -73,6 +77,7 @@ impl Default for BindOptions {
             max_cells: 20_000_000,
             toggles: HashSet::new(),
             cancel: None,
+            subreports: None,
         }
     }
 }
@@ -1385,10 +1390,7 @@ impl Shared {
             model::ItemKind::Image(img) => {
                 inst::ItemKind::Image(Box::new(self.image(img, &ev, name)?))
             }
-            model::ItemKind::Subreport(s) => inst::ItemKind::Subreport(Err(format!(
-                "Subreport {}: subreports are not rendered yet",
-                s.report_name
-            ))),
+            model::ItemKind::Subreport(s) => self.subreport(s, &ev, name)?,
             model::ItemKind::Tablix(t) => {
                 inst::ItemKind::Tablix(Box::new(self.tablix(def, t, frames)?))
             }

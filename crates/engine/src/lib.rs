@@ -30,6 +30,7 @@ pub mod instance;
 pub mod page;
 pub mod params;
 pub mod style;
+pub mod subreport;
 
 pub use bind::{BindOptions, Globals, bind};
 pub use compile::{Compiled, QueryField, QueryRequest, parse_and_prepare, prepare};

@@ -1,0 +1,387 @@
+//! Hand-written reports for subreports (parameters from the parent's row, NoRowsMessage,
+//! no own header/footer, recursion refused) with exact expected output. Data comes from
+//! the ENTERDATA provider's parser; the subreport's query parameter is applied as a `WHERE
+//! column = value` by the test's catalog (what a database would do with `@Region`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use engine::page::AverageCharMeasurer;
+use engine::subreport::{SubreportSource, Subreports};
+use engine::{BindOptions, Compiled, DataTable, Globals, Instance, QueryRequest};
+use rdl::Value;
+use render::{DeviceInfo, csv, html, xml};
+
+const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition";
+
+fn textbox(name: &str, value: &str) -> String {
+    format!(
+        r#"<Textbox Name="{name}"><CanGrow>true</CanGrow><Paragraphs><Paragraph><TextRuns><TextRun><Value>{value}</Value></TextRun></TextRuns></Paragraph></Paragraphs><Height>0.25in</Height><Width>2in</Width></Textbox>"#
+    )
+}
+
+/// A report with one ENTERDATA data set `name` of `fields` (all strings) and `rows`, a query
+/// parameter per entry of `query_params`, report parameters `params`, `body` items and an
+/// optional page header text.
+fn report(
+    dataset: (&str, &[&str], &[&[&str]]),
+    query_params: &[(&str, &str)],
+    params: &str,
+    body: &str,
+    header: Option<&str>,
+) -> String {
+    let (name, fields, rows) = dataset;
+    let xml_rows: String = rows
+        .iter()
+        .map(|r| {
+            let cols: String = fields
+                .iter()
+                .zip(r.iter())
+                .map(|(f, v)| format!("<{f}>{v}</{f}>"))
+                .collect();
+            format!(
+                "&lt;Row&gt;{}&lt;/Row&gt;",
+                cols.replace('<', "&lt;").replace('>', "&gt;")
+            )
+        })
+        .collect();
+    let field_defs: String = fields
+        .iter()
+        .map(|f| format!("<Field Name=\"{f}\"><DataField>{f}</DataField><rd:TypeName>System.String</rd:TypeName></Field>"))
+        .collect();
+    let qp: String = query_params
+        .iter()
+        .map(|(n, v)| format!("<QueryParameter Name=\"@{n}\"><Value>{v}</Value></QueryParameter>"))
+        .collect();
+    let qp = if qp.is_empty() {
+        String::new()
+    } else {
+        format!("<QueryParameters>{qp}</QueryParameters>")
+    };
+    let header = header
+        .map(|h| {
+            format!(
+                "<PageHeader><Height>0.3in</Height><PrintOnFirstPage>true</PrintOnFirstPage><PrintOnLastPage>true</PrintOnLastPage><ReportItems>{}</ReportItems></PageHeader>",
+                textbox("Hdr", h)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="{NS}" xmlns:rd="http://schemas.microsoft.com/SQLServer/reporting/reportdesigner">
+  <DataSources><DataSource Name="DS"><ConnectionProperties><DataProvider>ENTERDATA</DataProvider><ConnectString /></ConnectionProperties></DataSource></DataSources>
+  <DataSets><DataSet Name="{name}"><Query><DataSourceName>DS</DataSourceName>{qp}<CommandText>&lt;Query&gt;&lt;XmlData&gt;&lt;Rows&gt;{xml_rows}&lt;/Rows&gt;&lt;/XmlData&gt;&lt;/Query&gt;</CommandText></Query>
+    <Fields>{field_defs}</Fields></DataSet></DataSets>
+  <ReportSections><ReportSection>
+    <Body><ReportItems>{body}</ReportItems><Height>2in</Height></Body>
+    <Width>6in</Width><Page>{header}<InteractiveHeight>0in</InteractiveHeight></Page>
+  </ReportSection></ReportSections>
+  {params}
+</Report>"#
+    )
+}
+
+fn string_param(name: &str) -> String {
+    format!(
+        "<ReportParameters><ReportParameter Name=\"{name}\"><DataType>String</DataType><Prompt>{name}</Prompt></ReportParameter></ReportParameters>"
+    )
+}
+
+/// A one-column table over `dataset` whose details cell is `cell` (any report item).
+fn list(name: &str, dataset: &str, cell: &str) -> String {
+    format!(
+        r#"<Tablix Name="{name}"><TablixBody><TablixColumns><TablixColumn><Width>4in</Width></TablixColumn></TablixColumns>
+  <TablixRows><TablixRow><Height>0.5in</Height><TablixCells><TablixCell><CellContents>{cell}</CellContents></TablixCell></TablixCells></TablixRow></TablixRows></TablixBody>
+  <TablixColumnHierarchy><TablixMembers><TablixMember /></TablixMembers></TablixColumnHierarchy>
+  <TablixRowHierarchy><TablixMembers><TablixMember><Group Name="{name}Details" /></TablixMember></TablixMembers></TablixRowHierarchy>
+  <DataSetName>{dataset}</DataSetName><Top>0in</Top><Left>0in</Left><Height>0.5in</Height><Width>4in</Width></Tablix>"#
+    )
+}
+
+fn subreport(name: &str, report: &str, params: &[(&str, &str)], no_rows: Option<&str>) -> String {
+    let p: String = params
+        .iter()
+        .map(|(n, v)| format!("<Parameter Name=\"{n}\"><Value>{v}</Value></Parameter>"))
+        .collect();
+    let p = if p.is_empty() {
+        String::new()
+    } else {
+        format!("<Parameters>{p}</Parameters>")
+    };
+    let nr = no_rows
+        .map(|m| format!("<NoRowsMessage>{m}</NoRowsMessage>"))
+        .unwrap_or_default();
+    format!(
+        "<Subreport Name=\"{name}\"><ReportName>{report}</ReportName>{p}{nr}<Top>0in</Top><Left>0in</Left><Height>0.5in</Height><Width>4in</Width></Subreport>"
+    )
+}
+
+/// The test's catalog: definitions by path; `fetch` runs ENTERDATA and applies each query
+/// parameter as `column = value`. Records every fetch (path, parameters) it served.
+#[derive(Default)]
+struct Catalog {
+    reports: HashMap<String, Arc<Compiled>>,
+    fetched: Mutex<Vec<String>>,
+}
+
+impl Catalog {
+    fn add(&mut self, path: &str, rdl: &str) {
+        let c = engine::parse_and_prepare(path, rdl.as_bytes()).unwrap();
+        self.reports.insert(path.to_owned(), Arc::new(c));
+    }
+}
+
+fn run_queries(req: &[QueryRequest]) -> Result<HashMap<String, Arc<DataTable>>, String> {
+    let mut out = HashMap::new();
+    for q in req {
+        let hints: Vec<dataprov::FieldHint> = q
+            .fields
+            .iter()
+            .map(|f| dataprov::FieldHint {
+                name: f.name.clone(),
+                data_field: f.data_field.clone(),
+                type_name: f.type_name.clone(),
+            })
+            .collect();
+        let t =
+            dataprov::enterdata::parse_table(&q.command_text, &hints).map_err(|e| e.to_string())?;
+        let mut table = DataTable {
+            fields: t.fields.into_iter().map(|f| f.name).collect(),
+            rows: t.rows,
+        };
+        for (name, value) in &q.params {
+            let col = table
+                .fields
+                .iter()
+                .position(|f| f == name.trim_start_matches('@'))
+                .ok_or_else(|| format!("no column {name}"))?;
+            table.rows.retain(|r| r[col] == *value);
+        }
+        out.insert(q.dataset.clone(), Arc::new(table));
+    }
+    Ok(out)
+}
+
+impl SubreportSource for Catalog {
+    fn definition(&self, path: &str) -> Result<Arc<Compiled>, String> {
+        self.reports
+            .get(path)
+            .cloned()
+            .ok_or_else(|| format!("the item {path} does not exist"))
+    }
+
+    fn fetch(
+        &self,
+        report: &Compiled,
+        requests: &[QueryRequest],
+    ) -> Result<HashMap<String, Arc<DataTable>>, String> {
+        let params: Vec<String> = requests
+            .iter()
+            .flat_map(|q| q.params.iter().map(|(n, v)| format!("{n}={v:?}")))
+            .collect();
+        self.fetched
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", report.path, params.join(",")));
+        run_queries(requests)
+    }
+}
+
+fn bind(catalog: Arc<Catalog>, path: &str) -> Instance {
+    let c = catalog.reports[path].clone();
+    let p = c
+        .resolve_parameters(&HashMap::new(), &HashMap::new())
+        .unwrap();
+    let data = run_queries(&c.queries(&p).unwrap()).unwrap();
+    let opts = BindOptions {
+        subreports: Some(Subreports::new(catalog)),
+        ..Default::default()
+    };
+    engine::bind(&c, &p, &data, &Globals::default(), &opts).unwrap()
+}
+
+fn to_html(i: &Instance) -> String {
+    let mut v = Vec::new();
+    html::render(
+        i,
+        &html::HtmlOptions::default(),
+        &AverageCharMeasurer,
+        &mut v,
+    )
+    .unwrap();
+    String::from_utf8(v).unwrap()
+}
+
+fn to_csv(i: &Instance) -> String {
+    let o = csv::CsvOptions::from_device_info(&DeviceInfo::new(&HashMap::new())).unwrap();
+    let mut v = Vec::new();
+    csv::render(i, &o, &mut v).unwrap();
+    String::from_utf8(v)
+        .unwrap()
+        .trim_start_matches('\u{feff}')
+        .to_owned()
+}
+
+/// Parent: Regions A, B, C in a table whose cell is the subreport `Sales`, passed
+/// `Region = Fields!Code.Value` of that row. Sales: A 10 + 25, B 7, none for C.
+fn sales_catalog() -> Catalog {
+    let mut cat = Catalog::default();
+    let sales_rows: &[&[&str]] = &[&["A", "10"], &["B", "7"], &["A", "25"]];
+    cat.add(
+        "/Tests/Sales",
+        &report(
+            ("Sales", &["Region", "Amount"], sales_rows),
+            &[("Region", "=Parameters!Region.Value")],
+            &string_param("Region"),
+            &textbox(
+                "SubTotal",
+                "=\"Region \" &amp; Parameters!Region.Value &amp; \": \" &amp; CountRows(\"Sales\") &amp; \" sales, \" &amp; Format(Sum(CDec(Fields!Amount.Value), \"Sales\"), \"N2\")",
+            ),
+            Some("SUB HEADER"),
+        ),
+    );
+    let region_rows: &[&[&str]] = &[&["A"], &["B"], &["C"]];
+    let cell = subreport(
+        "Sub",
+        "Sales",
+        &[("Region", "=Fields!Code.Value")],
+        Some("=\"No sales in \" &amp; Fields!Code.Value"),
+    );
+    cat.add(
+        "/Tests/Regions",
+        &report(
+            ("Regions", &["Code"], region_rows),
+            &[],
+            "",
+            &list("T", "Regions", &cell),
+            Some("PARENT HEADER"),
+        ),
+    );
+    cat
+}
+
+#[test]
+fn subreport_in_a_table_cell_gets_the_rows_parameters_and_its_own_data() {
+    let cat = Arc::new(sales_catalog());
+    let i = bind(cat.clone(), "/Tests/Regions");
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    // one fetch per row, with that row's value bound to the query parameter
+    let expected: Vec<String> = ["A", "B", "C"]
+        .iter()
+        .map(|r| format!("/Tests/Sales @Region={:?}", Value::str(*r)))
+        .collect();
+    assert_eq!(*cat.fetched.lock().unwrap(), expected);
+    let h = to_html(&i);
+    assert!(h.contains(">Region A: 2 sales, 35.00<"), "{h}");
+    assert!(h.contains(">Region B: 1 sales, 7.00<"), "{h}");
+    // C: the subreport's data set has no rows → the NoRowsMessage, evaluated in the row
+    assert!(h.contains(">No sales in C<"), "{h}");
+    assert!(!h.contains("Region C:"), "{h}");
+    // the parent's header is drawn, the subreport's never
+    assert!(h.contains(">PARENT HEADER<"), "{h}");
+    assert!(!h.contains("SUB HEADER"), "{h}");
+    // data renderers walk into the subreport's items
+    let c = to_csv(&i);
+    assert!(c.contains("Region A: 2 sales, 35.00"), "{c}");
+    assert!(c.contains("Region B: 1 sales, 7.00"), "{c}");
+    let mut x = Vec::new();
+    xml::render(&i, &xml::XmlOptions::default(), &mut x).unwrap();
+    let x = String::from_utf8(x).unwrap();
+    assert!(x.contains("SubTotal=\"Region A: 2 sales, 35.00\""), "{x}");
+}
+
+#[test]
+fn a_report_that_includes_itself_is_refused_in_place() {
+    let mut cat = Catalog::default();
+    let rows: &[&[&str]] = &[&["x"]];
+    cat.add(
+        "/Tests/Loop",
+        &report(
+            ("D", &["V"], rows),
+            &[],
+            "",
+            &format!(
+                "{}{}",
+                textbox("Before", "Loop body"),
+                subreport("Again", "/Tests/Loop", &[], None)
+            ),
+            None,
+        ),
+    );
+    // A → B → A: refused when A comes round again, B's own content still shown
+    cat.add(
+        "/Tests/A",
+        &report(
+            ("D", &["V"], rows),
+            &[],
+            "",
+            &subreport("ToB", "B", &[], None),
+            None,
+        ),
+    );
+    cat.add(
+        "/Tests/B",
+        &report(
+            ("D", &["V"], rows),
+            &[],
+            "",
+            &format!(
+                "{}{}",
+                textbox("InB", "Inside B"),
+                subreport("ToA", "A", &[], None)
+            ),
+            None,
+        ),
+    );
+    let cat = Arc::new(cat);
+    let i = bind(cat.clone(), "/Tests/Loop");
+    let msg = "the subreport /Tests/Loop includes itself (/Tests/Loop → /Tests/Loop); point \
+               the Subreport's ReportName at another report";
+    assert_eq!(i.warnings, [format!("Again: {msg}")]);
+    let h = to_html(&i);
+    assert!(h.contains(">Loop body<"), "{h}");
+    assert!(
+        h.contains(&format!(">{}<", msg.replace('\'', "&#39;"))),
+        "{h}"
+    );
+    let h = to_html(&bind(cat, "/Tests/A"));
+    assert!(h.contains(">Inside B<"), "{h}");
+    assert!(
+        h.contains("the subreport /Tests/A includes itself (/Tests/A → /Tests/B → /Tests/A)"),
+        "{h}"
+    );
+}
+
+#[test]
+fn subreport_without_a_source_or_missing_shows_why() {
+    let mut cat = Catalog::default();
+    let rows: &[&[&str]] = &[&["x"]];
+    cat.add(
+        "/Tests/P",
+        &report(
+            ("D", &["V"], rows),
+            &[],
+            "",
+            &subreport("Missing", "Nowhere", &[], None),
+            None,
+        ),
+    );
+    let cat = Arc::new(cat);
+    let i = bind(cat.clone(), "/Tests/P");
+    assert_eq!(
+        i.warnings,
+        [
+            "Missing: the subreport /Tests/Nowhere cannot be loaded: the item /Tests/Nowhere does not exist"
+        ]
+    );
+    // no source given: a message, not a failed render
+    let c = cat.reports["/Tests/P"].clone();
+    let p = c
+        .resolve_parameters(&HashMap::new(), &HashMap::new())
+        .unwrap();
+    let data = run_queries(&c.queries(&p).unwrap()).unwrap();
+    let i = engine::bind(&c, &p, &data, &Globals::default(), &BindOptions::default()).unwrap();
+    assert!(
+        to_html(&i).contains("the subreport /Tests/Nowhere cannot be shown: this server was not given a way to load subreports here"),
+    );
+}
