@@ -699,3 +699,77 @@ fn samples_pass_the_upload_check_without_warnings() {
         );
     }
 }
+
+#[test]
+fn shared_data_source_password_in_the_connect_string_is_never_shown() {
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin, "rdscs");
+    let secret = format!("Hunter2-{}-pw", std::process::id());
+    let u = url::Url::parse(&db.url).unwrap();
+    // libpq key=value pairs with a password (the test server trusts 127.0.0.1, so it is
+    // accepted whatever it is; what matters is where it shows up)
+    let cs = format!(
+        "host={} port={} user={} password={secret} dbname={}",
+        u.host_str().unwrap(),
+        u.port().unwrap_or(5432),
+        if u.username().is_empty() {
+            "postgres"
+        } else {
+            u.username()
+        },
+        db.name
+    );
+    let rds = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<RptDataSource xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" Name="Warehouse">
+  <ConnectionProperties>
+    <Extension>POSTGRESQL</Extension>
+    <ConnectString>{}</ConnectString>
+  </ConnectionProperties>
+  <DataSourceID>3f0c1b2a-1111-4c3d-9e8f-0a1b2c3d4e5f</DataSourceID>
+</RptDataSource>
+"#,
+        xml_escape(&cs)
+    );
+    let q = Quick::start();
+    q.upload("Warehouse.rds", rds.as_bytes(), "/Samples");
+    let ds =
+        "<DataSource Name=\"DB\"><DataSourceReference>Warehouse</DataSourceReference></DataSource>";
+    q.upload(
+        "Products Shared.rdl",
+        products_report(ds).as_bytes(),
+        "/Samples",
+    );
+    let item = "/Samples/Products%20Shared";
+    let mut seen = vec![q.render(item, "rs:Format=CSV")];
+    assert_eq!(seen[0], PRODUCTS_CSV);
+    for f in ["XML", "JSON", "HTML5"] {
+        seen.push(q.render(item, &format!("rs:Format={f}")));
+    }
+    let def = q.get("/ReportServer?/Samples/Warehouse&rs:Command=GetDataSourceContents");
+    assert_eq!(def.status, 200, "{def:?}");
+    assert!(
+        def.body.contains("<Extension>POSTGRESQL</Extension>"),
+        "{}",
+        def.body
+    );
+    assert!(
+        def.body.contains(&format!("dbname={}", db.name)),
+        "{}",
+        def.body
+    );
+    seen.push(def.body);
+    seen.push(q.get("/Reports/browse/Samples").body);
+    seen.push(q.get("/Reports/report/Samples/Products%20Shared").body);
+    // a failing query against the same source: its error names the dataset, not the secret
+    let r = q.get(&format!(
+        "{}&MinPrice=x",
+        "/ReportServer?/Samples/Products%20Shared"
+    ));
+    assert_eq!(r.status, 400, "{r:?}");
+    seen.push(r.body);
+    seen.push(q.server_log());
+    for s in &seen {
+        assert!(!s.contains(&secret), "the password leaked: {s}");
+    }
+}
