@@ -822,7 +822,7 @@ mod tests {
         assert!(e(&many).contains("more than"));
         let huge = vec!["Size eq 1"; 10_000].join(" or ");
         assert!(e(&huge).contains("longer than"));
-        let compact = vec!["Hidden"; 2_000].join(" or ");
+        let compact = vec!["Hidden"; 1_000].join(" or ");
         assert!(e(&compact).contains("more than"));
         let deep = format!("{}Hidden{}", "(".repeat(40), ")".repeat(40));
         assert!(e(&deep).contains("nested"));
