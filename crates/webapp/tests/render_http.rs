@@ -125,6 +125,19 @@ async fn samples_render_through_url_access_in_every_format() {
         r.body.contains(&format!("<style nonce=\"{nonce}\">")),
         "{csp}"
     );
+    // rc:Toolbar (default true): page n of N and the exports; rc:Toolbar=false: the bare page.
+    assert!(r.body.contains("<nav class=\"rs-toolbar\""), "{}", r.body);
+    assert!(r.body.contains("Page 1 of 1"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("&amp;rs:Command=Render&amp;rs:Format=CSV\">CSV</a>"),
+        "{}",
+        r.body
+    );
+    let bare = get(&app, &format!("{base}&rc:Toolbar=false"), Some(ADMIN)).await;
+    assert_eq!(bare.status, 200);
+    assert!(!bare.body.contains("rs-toolbar") && bare.body.contains("Owl Wholesales"));
+    assert!(bare.body.starts_with("<!DOCTYPE html>"));
 
     // Labels without its required parameter: SSRS's code, naming the parameter.
     let r = get(

@@ -20,6 +20,7 @@ pub(crate) mod pool;
 pub(crate) mod urlaccess;
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -505,9 +506,38 @@ pub(crate) async fn url_access(
                 url_access_query(path, &pairs, "&rs:Command=Render")
             ));
             o.drillthrough_prefix = format!("/{}?", ctx.vdir);
-            Box::new(move |w, inst| {
-                render::html::render(&inst, &o, &engine::page::AverageCharMeasurer, w)
-            })
+            // rc:Toolbar (default true) frames the report with SSRS's toolbar: page n of
+            // N, first/previous/next/last, refresh and exports.
+            let toolbar = !o.fragment
+                && device
+                    .bool("Toolbar", true)
+                    .map_err(|e| ReportError::render(&e))?;
+            if toolbar {
+                o.fragment = true;
+                let base = format!(
+                    "/{}?{}",
+                    ctx.vdir,
+                    url_access_query(path, &pairs, "&rs:Command=Render")
+                );
+                let title = name.clone();
+                Box::new(move |w, inst| {
+                    let m = engine::page::AverageCharMeasurer;
+                    let pages = render::html::page_count(&inst, &o, &m).max(1);
+                    if o.section > pages {
+                        o.section = pages;
+                    }
+                    let bar =
+                        toolbar_page_head(&title, &base, o.section, pages, o.nonce.as_deref());
+                    w.write_all(bar.as_bytes())?;
+                    render::html::render(&inst, &o, &m, w)?;
+                    w.write_all(b"</div></body></html>\n")?;
+                    Ok(())
+                })
+            } else {
+                Box::new(move |w, inst| {
+                    render::html::render(&inst, &o, &engine::page::AverageCharMeasurer, w)
+                })
+            }
         }
     };
     let streamed = state
@@ -556,6 +586,101 @@ pub(crate) async fn url_access(
         );
     }
     Ok(resp)
+}
+
+/// The CSS of the URL-access toolbar (inline, under the response's nonce).
+const TOOLBAR_CSS: &str = "body{margin:0;font-family:system-ui,sans-serif}\
+.rs-toolbar{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;padding:.35rem .75rem;\
+border-bottom:1px solid #cbd5e1;background:#f8fafc;font-size:14px}\
+.rs-toolbar a{text-decoration:none;color:#0f766e;padding:.1rem .4rem;border-radius:4px}\
+.rs-toolbar a:hover{background:#e2e8f0}.rs-toolbar .off{color:#cbd5e1;padding:.1rem .4rem}\
+.rs-toolbar .export{margin-left:auto}.rs-report{padding:1rem}";
+
+/// The head of a URL-access HTML5 page with the toolbar: everything up to the report's
+/// fragment (closed by `</div></body></html>`). `base` is the rendering's URL.
+fn toolbar_page_head(
+    title: &str,
+    base: &str,
+    section: u32,
+    pages: u32,
+    nonce: Option<&str>,
+) -> String {
+    use crate::html::escape;
+    let mut b = String::with_capacity(2048);
+    b.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+    escape(title, &mut b);
+    b.push_str("</title><style");
+    if let Some(n) = nonce {
+        b.push_str(" nonce=\"");
+        escape(n, &mut b);
+        b.push('"');
+    }
+    b.push('>');
+    b.push_str(TOOLBAR_CSS);
+    b.push_str("</style></head><body><nav class=\"rs-toolbar\" aria-label=\"Report toolbar\">");
+    let link = |b: &mut String, n: u32, text: &str, label: &str, on: bool| {
+        if on {
+            b.push_str("<a href=\"");
+            escape(&format!("{base}&rc:Section={n}"), b);
+            b.push_str("\" title=\"");
+            b.push_str(label);
+            b.push_str("\">");
+            b.push_str(text);
+            b.push_str("</a>");
+        } else {
+            b.push_str("<span class=\"off\">");
+            b.push_str(text);
+            b.push_str("</span>");
+        }
+    };
+    let shown = section.max(1);
+    link(&mut b, 1, "«", "First page", section > 1);
+    link(
+        &mut b,
+        shown.saturating_sub(1).max(1),
+        "‹",
+        "Previous page",
+        section > 1,
+    );
+    if section == 0 {
+        b.push_str(&format!("<span class=\"pages\">All {pages} pages</span>"));
+    } else {
+        b.push_str(&format!(
+            "<span class=\"pages\">Page {shown} of {pages}</span>"
+        ));
+    }
+    link(
+        &mut b,
+        (shown + 1).min(pages),
+        "›",
+        "Next page",
+        section != 0 && shown < pages,
+    );
+    link(
+        &mut b,
+        pages,
+        "»",
+        "Last page",
+        section != 0 && shown < pages,
+    );
+    b.push_str("<a href=\"");
+    escape(
+        &format!("{base}&rc:Section={shown}&rs:ClearSession=true"),
+        &mut b,
+    );
+    b.push_str("\" title=\"Refresh\">⟳ Refresh</a><span class=\"export\">Export:");
+    for f in urlaccess::SUPPORTED_FORMATS
+        .iter()
+        .filter(|f| **f != "HTML5")
+    {
+        b.push_str(" <a href=\"");
+        escape(&format!("{base}&rs:Format={f}"), &mut b);
+        b.push_str("\">");
+        b.push_str(f);
+        b.push_str("</a>");
+    }
+    b.push_str("</span></nav><div class=\"rs-report\">");
+    b
 }
 
 /// `attachment; filename="Name.csv"; filename*=UTF-8''Name.csv`.
