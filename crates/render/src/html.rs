@@ -255,9 +255,25 @@ fn text_decl(t: &TextStyle) -> String {
     d
 }
 
+/// Class names already looked up for a style, so a cell's classes are found by comparing
+/// plain values instead of rebuilding (and hashing) their CSS text. Bounded: past
+/// [`MEMO_MAX`] entries a style is looked up the slow way (same result, only slower).
+#[derive(Default)]
+struct Memo {
+    boxes: Vec<(BoxStyle, String)>,
+    texts: Vec<(TextStyle, String)>,
+    paras: HashMap<(u8, Len), String>,
+    cells: HashMap<(Len, Len), String>,
+    heights: HashMap<Len, String>,
+}
+
+/// Entries per [`Memo`] table.
+const MEMO_MAX: usize = 256;
+
 struct Ctx<'o> {
     o: &'o HtmlOptions,
     css: Css,
+    memo: Memo,
     out: String,
     /// Pass 1 only collects CSS; pass 2 writes.
     writing: bool,
@@ -267,6 +283,76 @@ struct Ctx<'o> {
 impl Ctx<'_> {
     fn class(&mut self, decl: String) -> String {
         self.css.class(&self.o.prefix, decl)
+    }
+
+    /// The class of a textbox's box style.
+    fn textbox_class(&mut self, b: &BoxStyle) -> String {
+        if let Some((_, c)) = self.memo.boxes.iter().find(|(k, _)| k == b) {
+            return c.clone();
+        }
+        let valign = match b.vertical_align {
+            VerticalAlign::Top => "flex-start",
+            VerticalAlign::Middle => "center",
+            VerticalAlign::Bottom => "flex-end",
+        };
+        let cls = self.class(box_decl(b, true) + &format!("justify-content:{valign};"));
+        if self.memo.boxes.len() < MEMO_MAX {
+            self.memo.boxes.push((*b, cls.clone()));
+        }
+        cls
+    }
+
+    /// The class of a run's text style.
+    fn text_class(&mut self, t: &TextStyle) -> String {
+        if let Some((_, c)) = self.memo.texts.iter().find(|(k, _)| k == t) {
+            return c.clone();
+        }
+        let cls = self.class(text_decl(t));
+        if self.memo.texts.len() < MEMO_MAX {
+            self.memo.texts.push((t.clone(), cls.clone()));
+        }
+        cls
+    }
+
+    /// The class of a paragraph's alignment and indent.
+    fn para_class(&mut self, align: TextAlign, indent: Len) -> String {
+        if let Some(c) = self.memo.paras.get(&(align as u8, indent)) {
+            return c.clone();
+        }
+        let a = match align {
+            TextAlign::Left => "left",
+            TextAlign::Center => "center",
+            TextAlign::Right => "right",
+        };
+        let cls = self.class(format!("text-align:{a};padding-left:{};", mm(indent)));
+        if self.memo.paras.len() < MEMO_MAX {
+            self.memo.paras.insert((align as u8, indent), cls.clone());
+        }
+        cls
+    }
+
+    /// The class of a table cell's box (width, height).
+    fn cell_class(&mut self, w: Len, h: Len) -> String {
+        if let Some(c) = self.memo.cells.get(&(w, h)) {
+            return c.clone();
+        }
+        let cls = self.class(format!("width:{};height:{};", mm(w), mm(h)));
+        if self.memo.cells.len() < MEMO_MAX {
+            self.memo.cells.insert((w, h), cls.clone());
+        }
+        cls
+    }
+
+    /// The class of a table row's height.
+    fn row_class(&mut self, h: Len) -> String {
+        if let Some(c) = self.memo.heights.get(&h) {
+            return c.clone();
+        }
+        let cls = self.class(format!("height:{};", mm(h)));
+        if self.memo.heights.len() < MEMO_MAX {
+            self.memo.heights.insert(h, cls.clone());
+        }
+        cls
     }
 
     fn push(&mut self, s: &str) {
@@ -437,26 +523,18 @@ impl Ctx<'_> {
     }
 
     fn textbox(&mut self, item: &Item, tb: &Textbox) {
-        let valign = match item.style.vertical_align {
-            VerticalAlign::Top => "flex-start",
-            VerticalAlign::Middle => "center",
-            VerticalAlign::Bottom => "flex-end",
-        };
-        let p = self.o.prefix.clone();
-        let cls = self.class(box_decl(&item.style, true) + &format!("justify-content:{valign};"));
-        self.push(&format!("<div class=\"{p}tb {cls}\">"));
+        let o = self.o;
+        let p = &o.prefix;
+        let cls = self.textbox_class(&item.style);
+        if self.writing {
+            let _ = write!(self.out, "<div class=\"{p}tb {cls}\">");
+        }
         let linked = tb.action.as_ref().is_some_and(|a| self.open_link(a));
         for (pi, para) in tb.paragraphs.iter().enumerate() {
-            let align = match para.align {
-                TextAlign::Left => "left",
-                TextAlign::Center => "center",
-                TextAlign::Right => "right",
-            };
-            let pcls = self.class(format!(
-                "text-align:{align};padding-left:{};",
-                mm(para.left_indent)
-            ));
-            self.push(&format!("<p class=\"{p}para {pcls}\">"));
+            let pcls = self.para_class(para.align, para.left_indent);
+            if self.writing {
+                let _ = write!(self.out, "<p class=\"{p}para {pcls}\">");
+            }
             if pi == 0 {
                 if let Some(t) = &tb.toggle {
                     let sign = if t.expanded { "&#8722;" } else { "+" };
@@ -486,13 +564,13 @@ impl Ctx<'_> {
                 }
             }
             for run in &para.runs {
-                let rcls = self.class(text_decl(&run.style));
+                let rcls = self.text_class(&run.style);
                 let run_link = !linked && run.action.as_ref().is_some_and(|a| self.open_link(a));
-                self.push(&format!("<span class=\"{rcls}\">"));
                 if self.writing {
+                    let _ = write!(self.out, "<span class=\"{rcls}\">");
                     escape(&run.text, &mut self.out);
+                    self.out.push_str("</span>");
                 }
-                self.push("</span>");
                 if run_link {
                     self.push("</a>");
                 }
@@ -546,8 +624,10 @@ impl Ctx<'_> {
                 continue;
             }
             let h = heights[pos];
-            let rc = self.class(format!("height:{};", mm(h)));
-            self.push(&format!("<tr class=\"{rc}\">"));
+            let rc = self.row_class(h);
+            if self.writing {
+                let _ = write!(self.out, "<tr class=\"{rc}\">");
+            }
             for cell in &row.cells {
                 // rows of this span that are on this page
                 let span = rows[pos..]
@@ -555,13 +635,14 @@ impl Ctx<'_> {
                     .take_while(|&&x| x < r + cell.rowspan)
                     .count()
                     .max(1);
-                let mut attrs = String::new();
-                if cell.colspan > 1 {
-                    let _ = write!(attrs, " colspan=\"{}\"", cell.colspan);
-                }
-                if span > 1 {
-                    let _ = write!(attrs, " rowspan=\"{span}\"");
-                }
+                let attrs = |out: &mut String| {
+                    if cell.colspan > 1 {
+                        let _ = write!(out, " colspan=\"{}\"", cell.colspan);
+                    }
+                    if span > 1 {
+                        let _ = write!(out, " rowspan=\"{span}\"");
+                    }
+                };
                 match &cell.item {
                     Some(ci) if ci.visibility.is_visible() => {
                         let w: Len = t.columns
@@ -569,14 +650,25 @@ impl Ctx<'_> {
                             .iter()
                             .sum();
                         let hh: Len = heights[pos..pos + span].iter().sum();
-                        let cc = self.class(format!("width:{};height:{};", mm(w), mm(hh)));
-                        self.push(&format!("<td{attrs}"));
+                        let cc = self.cell_class(w, hh);
+                        if self.writing {
+                            self.out.push_str("<td");
+                            attrs(&mut self.out);
+                        }
                         self.bookmark(ci);
-                        self.push(&format!("><div class=\"{cc}\">"));
+                        if self.writing {
+                            let _ = write!(self.out, "><div class=\"{cc}\">");
+                        }
                         self.item_body(ci, None);
                         self.push("</div></td>");
                     }
-                    _ => self.push(&format!("<td{attrs}></td>")),
+                    _ => {
+                        if self.writing {
+                            self.out.push_str("<td");
+                            attrs(&mut self.out);
+                            self.out.push_str("></td>");
+                        }
+                    }
                 }
             }
             self.push("</tr>");
@@ -596,7 +688,7 @@ impl Ctx<'_> {
         let pc = self.class(format!("width:{};", mm(width)));
         self.push(&format!(
             "<div class=\"{p}pg {pc}\" id=\"{p}page{}\">",
-            page.number
+            page.overall_number
         ));
         if let (Some(h), Some(items)) = (&section.header, &page.header) {
             self.band(items, h.height, &h.style, "hdr");
@@ -722,6 +814,7 @@ pub fn stylesheet(
     let mut c = Ctx {
         o,
         css: Css::default(),
+        memo: Memo::default(),
         out: String::new(),
         writing: false,
         m,
@@ -751,6 +844,7 @@ pub fn render<W: Write>(
     let mut c = Ctx {
         o,
         css: Css::default(),
+        memo: Memo::default(),
         out: String::new(),
         writing: false,
         m,
