@@ -26,6 +26,7 @@ use crate::params::ResolvedParams;
 use crate::style;
 use crate::{DataTable, EngineError};
 
+mod pagebreak;
 mod subreport;
 
 /// What an execution knows about its environment (all inputs: the engine reads no clock).
@@ -280,8 +281,10 @@ pub fn bind(
             footer: band(&p.footer, false)?,
         });
     }
+    let initial_page_name = sh.initial_page_name()?;
     let warnings = lock(&sh.warnings).clone();
     Ok(inst::Instance {
+        initial_page_name,
         name: report.name.clone(),
         description: report.description.clone().unwrap_or_default(),
         author: report.author.clone().unwrap_or_default(),
@@ -1371,6 +1374,7 @@ impl Shared {
                 .eval_str(&Some(b.clone()), &ev, name)?
                 .filter(|s| !s.is_empty());
         }
+        item.page_break = self.item_page_break(def, &ev)?;
         item.kind = match &def.kind {
             model::ItemKind::Textbox(tb) => {
                 inst::ItemKind::Textbox(Box::new(self.textbox(def, tb, &ev, frames)?))
@@ -1990,8 +1994,10 @@ impl Shared {
                 cells: Vec::new(),
                 repeat_on_new_page: l.def.repeat_on_new_page && l.def.group.is_none(),
                 visibility: l.visibility,
+                page_break: None,
             });
         }
+        self.group_page_breaks(&rws, header_rows, &mut out.rows)?;
         // corner
         for (r, crow) in t.corner.iter().enumerate() {
             for (c, cell) in crow.iter().enumerate() {

@@ -57,6 +57,8 @@ pub struct Instance {
     pub sections: Vec<Section>,
     /// Non-fatal problems found while binding (shown in the viewer, logged).
     pub warnings: Vec<String>,
+    /// `InitialPageName` evaluated (`Globals!PageName` until a break names a page).
+    pub initial_page_name: String,
 }
 
 /// One report section: a body with its page settings and page header/footer.
@@ -398,8 +400,24 @@ pub struct Item {
     pub style: BoxStyle,
     /// Keep-together flag for pagination.
     pub keep_together: bool,
+    /// Its logical page break (`PageBreak` not disabled) and `PageName`, if any.
+    pub page_break: Option<PageBreak>,
     /// What it is.
     pub kind: ItemKind,
+}
+
+/// An evaluated logical page break (§2.2-5): on a top-level rectangle or data region (an
+/// [`Item`]) or on the rows of a group instance (a [`GridRow`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageBreak {
+    /// Break before it (`Start`, `StartAndEnd`; `Between` on all group instances but the first).
+    pub before: bool,
+    /// Break after it (`End`, `StartAndEnd`; `Between` on all group instances but the last).
+    pub after: bool,
+    /// `ResetPageNumber`: `Globals!PageNumber`/`TotalPages` restart at the page it starts.
+    pub reset_page_number: bool,
+    /// `PageName` evaluated: `Globals!PageName` from the page it starts on.
+    pub page_name: Option<String>,
 }
 
 impl Item {
@@ -418,6 +436,7 @@ impl Item {
             bookmark: None,
             style: BoxStyle::default(),
             keep_together: false,
+            page_break: None,
             kind,
         }
     }
@@ -641,6 +660,9 @@ pub struct GridRow {
     pub repeat_on_new_page: bool,
     /// Visibility of the member the row belongs to.
     pub visibility: Visibility,
+    /// A row group's page break: `before` on the first visible row of a group instance,
+    /// `after` on its last (soft pages honour them on top-level tablixes).
+    pub page_break: Option<PageBreak>,
 }
 
 /// A grid cell.

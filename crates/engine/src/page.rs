@@ -7,7 +7,8 @@
 //! `ReportItems` on the page). Must not: render anything, or copy the items (pages borrow).
 
 use crate::instance::{
-    GridRow, Instance, Item, ItemKind, Len, PageContext, Tablix, TextStyle, Textbox, Visibility,
+    GridRow, Instance, Item, ItemKind, Len, PageBreak, PageContext, Tablix, TextStyle, Textbox,
+    Visibility,
 };
 
 /// Measures text for pagination.
@@ -59,10 +60,18 @@ pub struct Placed<'a> {
 pub struct Page<'a> {
     /// Index of the report section.
     pub section: usize,
-    /// Page number within the report (1-based).
+    /// `Globals!PageNumber`: the page's number (1-based), restarting at each
+    /// `ResetPageNumber` break.
     pub number: u32,
-    /// Total pages.
+    /// `Globals!TotalPages`: pages in this numbering region.
     pub total: u32,
+    /// `Globals!OverallPageNumber` (never resets).
+    pub overall_number: u32,
+    /// `Globals!OverallTotalPages`.
+    pub overall_total: u32,
+    /// `Globals!PageName`: `InitialPageName`, then the `PageName` of the last item that
+    /// started on this or an earlier page.
+    pub name: String,
     /// Header items, when the header shows on this page.
     pub header: Option<Vec<Item>>,
     /// Footer items, when the footer shows on this page.
@@ -160,6 +169,9 @@ pub fn paginate<'a>(
     m: &dyn TextMeasurer,
 ) -> Vec<Page<'a>> {
     let mut pages: Vec<Page<'a>> = Vec::new();
+    // page indices where numbering restarts, and (page index, name) of named items
+    let mut resets: Vec<usize> = Vec::new();
+    let mut names: Vec<(usize, String)> = Vec::new();
     for (si, section) in inst.sections.iter().enumerate() {
         let limit = opts.height.unwrap_or(section.page.interactive_height);
         let (layout, _) = layout_children(&section.body, m);
@@ -168,11 +180,16 @@ pub fn paginate<'a>(
         let mut cur: Vec<Placed<'a>> = Vec::new();
         let mut page_start: Len = 0; // body offset where the current page begins
         let mut cur_height: Len = 0;
+        let mut break_pending = false;
+        let mut reset_pending = false;
         let flush = |cur: &mut Vec<Placed<'a>>, h: &mut Len, pages: &mut Vec<Page<'a>>| {
             pages.push(Page {
                 section: si,
                 number: 0,
                 total: 0,
+                overall_number: 0,
+                overall_total: 0,
+                name: String::new(),
                 header: None,
                 footer: None,
                 body: std::mem::take(cur),
@@ -189,6 +206,27 @@ pub fn paginate<'a>(
             ) {
                 continue;
             }
+            // logical page breaks (§2.2-5) on top-level rectangles and data regions
+            let pb = item.page_break.as_ref();
+            let lead = leading_group_break(item);
+            if (break_pending || pb.is_some_and(|b| b.before) || lead.is_some()) && !cur.is_empty()
+            {
+                flush(&mut cur, &mut cur_height, &mut pages);
+                page_start = top;
+                if reset_pending {
+                    resets.push(pages.len());
+                }
+            }
+            if let Some(b) = pb.into_iter().chain(lead).next() {
+                if b.before && b.reset_page_number {
+                    resets.push(pages.len());
+                }
+                if let Some(n) = &b.page_name {
+                    names.push((pages.len(), n.clone()));
+                }
+            }
+            break_pending = pb.is_some_and(|b| b.after);
+            reset_pending = pb.is_some_and(|b| b.after && b.reset_page_number);
             let mut rel_top = (top - page_start).max(0);
             if limit > 0 && rel_top >= limit && !cur.is_empty() {
                 flush(&mut cur, &mut cur_height, &mut pages);
@@ -196,8 +234,8 @@ pub fn paginate<'a>(
                 rel_top = 0;
             }
             if let ItemKind::Tablix(t) = &item.kind
-                && limit > 0
-                && rel_top + height > limit
+                && ((limit > 0 && rel_top + height > limit)
+                    || t.rows.iter().any(|r| r.page_break.is_some()))
                 && !t.rows.is_empty()
             {
                 // split the rows over pages, repeating the marked header rows
@@ -208,13 +246,24 @@ pub fn paginate<'a>(
                 let mut rows: Vec<usize> = Vec::new();
                 let mut y = rel_top;
                 let mut start_top = rel_top;
+                // a group instance's break after its last row, pending for the next row
+                let mut row_break = false;
+                let mut row_reset = false;
                 for r in 0..t.rows.len() {
                     let h = row_height(t, r, m);
                     if h == 0 {
                         continue;
                     }
+                    let rb = t.rows[r].page_break.as_ref();
+                    // the first group instance's Start break moved before the tablix
+                    let lead_row =
+                        lead.is_some() && t.rows[..r].iter().all(|x| x.page_break.is_none());
+                    let forced = row_break || (rb.is_some_and(|b| b.before) && !lead_row);
+                    let reset = row_reset || rb.is_some_and(|b| b.before && b.reset_page_number);
+                    row_break = rb.is_some_and(|b| b.after);
+                    row_reset = rb.is_some_and(|b| b.after && b.reset_page_number);
                     let only_repeats = rows.iter().all(|x| repeat.contains(x));
-                    if y + h > limit && !only_repeats {
+                    if ((limit > 0 && y + h > limit) || forced) && !only_repeats {
                         let used = y - start_top;
                         cur.push(Placed {
                             item,
@@ -228,9 +277,20 @@ pub fn paginate<'a>(
                         start_top = 0;
                         y = repeat_h;
                         rows.extend(repeat.iter().copied().filter(|&x| x != r));
+                        if forced && reset {
+                            resets.push(pages.len());
+                        }
+                    }
+                    if let Some(n) = rb.and_then(|b| b.page_name.as_ref()) {
+                        names.push((pages.len(), n.clone()));
                     }
                     rows.push(r);
                     y += h;
+                }
+                if row_break {
+                    // an End break on the last group instance: the next item starts a page
+                    break_pending = true;
+                    reset_pending |= row_reset;
                 }
                 cur_height = cur_height.max(y);
                 cur.push(Placed {
@@ -258,24 +318,20 @@ pub fn paginate<'a>(
         }
     }
     let total = pages.len() as u32;
-    // page numbers per section (ResetPageNumber is not modelled: numbers run through)
-    for (i, p) in pages.iter_mut().enumerate() {
-        p.number = i as u32 + 1;
-        p.total = total;
-    }
+    number_pages(&mut pages, &resets, &names, &inst.initial_page_name);
     for p in pages.iter_mut() {
         let section = &inst.sections[p.section];
-        let first_of_section = p.number == 1;
-        let last_of_section = p.number == total;
+        let first_of_section = p.overall_number == 1;
+        let last_of_section = p.overall_number == total;
         let ctx = PageContext {
             page_number: p.number,
-            total_pages: total,
-            overall_page_number: p.number,
+            total_pages: p.total,
+            overall_page_number: p.overall_number,
             overall_total_pages: total,
-            page_name: String::new(),
+            page_name: p.name.clone(),
             report_items: page_report_items(&p.body),
         };
-        let n = p.number;
+        let n = p.overall_number;
         if let Some(h) = &section.header {
             let show = (n > 1 && !last_of_section)
                 || (h.print_on_first_page && first_of_section)
@@ -294,6 +350,48 @@ pub fn paginate<'a>(
         }
     }
     pages
+}
+
+/// The `before` break of a tablix's first breaking row: it breaks before the tablix (the
+/// rows above it — column headers — stay with the first group instance).
+fn leading_group_break(item: &Item) -> Option<&PageBreak> {
+    let ItemKind::Tablix(t) = &item.kind else {
+        return None;
+    };
+    t.rows
+        .iter()
+        .find_map(|r| r.page_break.as_ref())
+        .filter(|b| b.before)
+}
+
+/// Numbers pages: overall numbers run through; `number`/`total` restart at every index in
+/// `resets`; names carry forward from `initial` and each `(page, name)`.
+fn number_pages(
+    pages: &mut [Page<'_>],
+    resets: &[usize],
+    names: &[(usize, String)],
+    initial: &str,
+) {
+    let total = pages.len() as u32;
+    let mut start = 0usize;
+    let mut name = initial.to_owned();
+    for i in 0..pages.len() {
+        if i > 0 && resets.contains(&i) {
+            start = i;
+        }
+        let end = (i + 1..pages.len())
+            .find(|j| resets.contains(j))
+            .unwrap_or(pages.len());
+        if let Some((_, n)) = names.iter().find(|(p, _)| *p == i) {
+            name.clone_from(n);
+        }
+        let p = &mut pages[i];
+        p.overall_number = i as u32 + 1;
+        p.overall_total = total;
+        p.number = (i - start) as u32 + 1;
+        p.total = (end - start) as u32;
+        p.name.clone_from(&name);
+    }
 }
 
 /// The textbox values on a page, in page order (for `ReportItems!X` in headers/footers).

@@ -385,3 +385,226 @@ fn subreport_without_a_source_or_missing_shows_why() {
         to_html(&i).contains("the subreport /Tests/Nowhere cannot be shown: this server was not given a way to load subreports here"),
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Logical page breaks on soft pages
+
+use engine::instance::ItemKind;
+use engine::page::{self, SoftPageOptions};
+
+fn text_of(item: &engine::instance::Item) -> String {
+    match &item.kind {
+        ItemKind::Textbox(tb) => tb.text(),
+        ItemKind::Rectangle(ch) => ch.iter().map(text_of).collect::<Vec<_>>().join(" "),
+        ItemKind::Tablix(t) => t
+            .rows
+            .iter()
+            .flat_map(|r| r.cells.iter().filter_map(|c| c.item.as_ref()).map(text_of))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// Each soft page as `header text | body text` (a tablix shows only its rows on the page).
+fn pages(i: &Instance) -> Vec<String> {
+    page::paginate(i, SoftPageOptions { height: None }, &AverageCharMeasurer)
+        .iter()
+        .map(|p| {
+            let hdr = p
+                .header
+                .as_ref()
+                .map(|h| h.iter().map(text_of).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            let body: Vec<String> = p
+                .body
+                .iter()
+                .map(|pl| match (&pl.item.kind, &pl.rows) {
+                    (ItemKind::Tablix(t), Some(rows)) => rows
+                        .iter()
+                        .flat_map(|&r| {
+                            t.rows[r]
+                                .cells
+                                .iter()
+                                .filter_map(|c| c.item.as_ref())
+                                .map(text_of)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    _ => text_of(pl.item),
+                })
+                .collect();
+            format!("{hdr} | {}", body.join(" ; "))
+        })
+        .collect()
+}
+
+const PAGE_HEADER: &str = "=Globals!PageNumber &amp; \"/\" &amp; Globals!TotalPages &amp; \" \" &amp; Globals!OverallPageNumber &amp; \"/\" &amp; Globals!OverallTotalPages &amp; \" \" &amp; Globals!PageName";
+
+fn bind_one(rdl: &str) -> Instance {
+    let mut cat = Catalog::default();
+    cat.add("/Tests/Breaks", rdl);
+    bind(Arc::new(cat), "/Tests/Breaks")
+}
+
+fn rect(name: &str, top: &str, extra: &str, inner: &str) -> String {
+    format!(
+        "<Rectangle Name=\"{name}\"><ReportItems>{inner}</ReportItems>{extra}<Top>{top}</Top><Left>0in</Left><Height>0.3in</Height><Width>2in</Width></Rectangle>"
+    )
+}
+
+#[test]
+fn rectangle_breaks_page_names_and_page_number_reset() {
+    let rows: &[&[&str]] = &[&["x"]];
+    let at = |top: &str, name: &str, v: &str| {
+        textbox(name, v).replace("<Height>", &format!("<Top>{top}</Top><Height>"))
+    };
+    let body = [
+        at("0in", "Intro", "Intro"),
+        rect(
+            "R1",
+            "0.5in",
+            "<PageBreak><BreakLocation>Start</BreakLocation></PageBreak><PageName>First</PageName>",
+            &textbox("InR1", "In R1"),
+        ),
+        rect(
+            "R2",
+            "1in",
+            "<PageBreak><BreakLocation>StartAndEnd</BreakLocation><ResetPageNumber>=1=1</ResetPageNumber></PageBreak><PageName>=\"Sec\" &amp; \"ond\"</PageName>",
+            &textbox("InR2", "In R2"),
+        ),
+        rect(
+            "R3",
+            "1.5in",
+            "<PageBreak><BreakLocation>Start</BreakLocation><Disabled>=True</Disabled></PageBreak>",
+            &textbox("InR3", "In R3"),
+        ),
+        at("1.8in", "Tail", "Tail"),
+    ]
+    .concat();
+    let rdl = report(("D", &["V"], rows), &[], "", &body, Some(PAGE_HEADER)).replace(
+        "<ReportSections>",
+        "<InitialPageName>Cover</InitialPageName><ReportSections>",
+    );
+    let i = bind_one(&rdl);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert_eq!(
+        pages(&i),
+        [
+            "1/2 1/4 Cover | Intro",
+            "2/2 2/4 First | In R1",
+            // ResetPageNumber restarts numbering at each break it causes (before R2 and
+            // after it); R3's own break is disabled, the last page keeps R2's name
+            "1/1 3/4 Second | In R2",
+            "1/1 4/4 Second | In R3 ; Tail",
+        ]
+    );
+    // the HTML pages are numbered overall
+    let mut v = Vec::new();
+    let o = html::HtmlOptions {
+        section: 0,
+        ..Default::default()
+    };
+    html::render(&i, &o, &AverageCharMeasurer, &mut v).unwrap();
+    let h = String::from_utf8(v).unwrap();
+    assert!(
+        h.contains("id=\"page4\"") && h.contains(">1/1 3/4 Second<"),
+        "{h}"
+    );
+}
+
+/// A table of Sales grouped by Region: a repeated header row, the group's detail rows and a
+/// footer row per region. `group_extra` goes into the `Group` element.
+fn grouped_table(group_extra: &str) -> String {
+    let c = |n: &str, v: &str| {
+        format!(
+            "<TablixCell><CellContents>{}</CellContents></TablixCell>",
+            textbox(n, v)
+        )
+    };
+    let row = |cells: String| {
+        format!("<TablixRow><Height>0.25in</Height><TablixCells>{cells}</TablixCells></TablixRow>")
+    };
+    format!(
+        r#"<Tablix Name="T"><TablixBody><TablixColumns><TablixColumn><Width>2in</Width></TablixColumn><TablixColumn><Width>2in</Width></TablixColumn></TablixColumns>
+  <TablixRows>{h}{d}{f}</TablixRows></TablixBody>
+  <TablixColumnHierarchy><TablixMembers><TablixMember /><TablixMember /></TablixMembers></TablixColumnHierarchy>
+  <TablixRowHierarchy><TablixMembers>
+    <TablixMember><KeepWithGroup>After</KeepWithGroup><RepeatOnNewPage>true</RepeatOnNewPage></TablixMember>
+    <TablixMember><Group Name="Region"><GroupExpressions><GroupExpression>=Fields!Region.Value</GroupExpression></GroupExpressions>{group_extra}</Group>
+      <SortExpressions><SortExpression><Value>=Fields!Region.Value</Value></SortExpression></SortExpressions>
+      <TablixMembers><TablixMember><Group Name="Details" /></TablixMember><TablixMember><KeepWithGroup>Before</KeepWithGroup></TablixMember></TablixMembers>
+    </TablixMember>
+  </TablixMembers></TablixRowHierarchy>
+  <DataSetName>Sales</DataSetName><Top>0.5in</Top><Left>0in</Left><Height>0.75in</Height><Width>4in</Width></Tablix>"#,
+        h = row(c("HRegion", "Region") + &c("HAmount", "Amount")),
+        d = row(c("Region", "=Fields!Region.Value") + &c("Amount", "=Fields!Amount.Value")),
+        f = row(c("FLabel", "=\"Total \" &amp; Fields!Region.Value")
+            + &c("FSum", "=Sum(CDec(Fields!Amount.Value))")),
+    )
+}
+
+fn sales_report(group_extra: &str) -> String {
+    let rows: &[&[&str]] = &[&["A", "10"], &["B", "7"], &["A", "25"], &["C", "3"]];
+    let body = format!(
+        "{}{}",
+        textbox("Title", "Sales").replace("<Height>", "<Top>0in</Top><Height>"),
+        grouped_table(group_extra)
+    );
+    report(
+        ("Sales", &["Region", "Amount"], rows),
+        &[],
+        "",
+        &format!(
+            "{body}{}",
+            textbox("After", "The end").replace("<Height>", "<Top>1.5in</Top><Height>")
+        ),
+        Some(PAGE_HEADER),
+    )
+}
+
+#[test]
+fn group_break_between_instances_repeats_the_header_and_names_pages() {
+    let i = bind_one(&sales_report(
+        "<PageBreak><BreakLocation>Between</BreakLocation></PageBreak><PageName>=\"Region \" &amp; Fields!Region.Value</PageName>",
+    ));
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert_eq!(
+        pages(&i),
+        [
+            "1/3 1/3 Region A | Sales ; Region Amount A 10 A 25 Total A 35",
+            "2/3 2/3 Region B | Region Amount B 7 Total B 7",
+            "3/3 3/3 Region C | Region Amount C 3 Total C 3 ; The end",
+        ]
+    );
+}
+
+#[test]
+fn group_break_at_start_and_end_with_disabled_and_reset_in_group_scope() {
+    // Start: the first instance's break moves before the tablix (the header stays with it)
+    let i = bind_one(&sales_report(
+        "<PageBreak><BreakLocation>Start</BreakLocation></PageBreak>",
+    ));
+    assert_eq!(
+        pages(&i),
+        [
+            "1/4 1/4  | Sales",
+            "2/4 2/4  | Region Amount A 10 A 25 Total A 35",
+            "3/4 3/4  | Region Amount B 7 Total B 7",
+            "4/4 4/4  | Region Amount C 3 Total C 3 ; The end",
+        ]
+    );
+    // End, disabled for B (evaluated per instance), numbering reset at each break: after
+    // the last instance the next item starts a page
+    let i = bind_one(&sales_report(
+        "<PageBreak><BreakLocation>End</BreakLocation><Disabled>=Fields!Region.Value = \"B\"</Disabled><ResetPageNumber>true</ResetPageNumber></PageBreak>",
+    ));
+    assert_eq!(
+        pages(&i),
+        [
+            "1/1 1/3  | Sales ; Region Amount A 10 A 25 Total A 35",
+            "1/1 2/3  | Region Amount B 7 Total B 7 C 3 Total C 3",
+            "1/1 3/3  | The end",
+        ]
+    );
+}
