@@ -785,6 +785,13 @@ async fn dispatch(
         },
     };
     drop(routes);
+    // HTTP/2 carries the host in `:authority`, not in a Host header; the URI rewrite below
+    // drops the authority, so hand it on as Host (with its port), as HTTP/1.1 would have.
+    if !req.headers().contains_key(header::HOST)
+        && let Ok(v) = HeaderValue::from_str(&host_header)
+    {
+        req.headers_mut().insert(header::HOST, v);
+    }
     let rest = &path[route.prefix_len..];
     let rest = if rest.is_empty() { "/" } else { rest };
     let pq = match req.uri().query() {

@@ -551,6 +551,18 @@ fn quickstart_serves_https_and_redirects_http() {
         &["--cacert", &trust],
     );
     assert_eq!(res.status, 200, "{res:?}");
+    // Over HTTP/2 the host comes as `:authority`: absolute URLs keep its port.
+    let res = curl(
+        &format!("https://localhost:{https}/Reports/api/v2.0/System"),
+        Some("admin:quickstart pass 1"),
+        &["--cacert", &trust, "--http2"],
+    );
+    assert_eq!(res.status, 200, "{res:?}");
+    assert!(
+        res.body.contains(&format!("localhost:{https}/")),
+        "System over h2 lost the port: {}",
+        res.body
+    );
     let res = curl(&format!("http://localhost:{http}/Reports"), None, &[]);
     assert!(matches!(res.status, 301 | 308), "{res:?}");
     // Credentials are never accepted over http.
