@@ -153,18 +153,23 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn id(&mut self, key: String, name: &'a str) -> usize {
+    /// The column of the value at `key` (its path); allocates only for a new column.
+    fn id(&mut self, key: &str, name: &'a str) -> usize {
+        if let Some(&c) = self.by_key.get(key) {
+            return c;
+        }
         let next = self.names.len();
-        *self.by_key.entry(key).or_insert_with(|| {
-            self.names.push(name);
-            next
-        })
+        self.by_key.insert(key.to_owned(), next);
+        self.names.push(name);
+        next
     }
 }
 
+/// Flattens `nodes` into records; `path` is the nodes' parent path (`/A/B`), restored to
+/// what it was on return.
 fn flatten<'a, 'n>(
     nodes: impl IntoIterator<Item = &'n Node<'a>>,
-    path: &str,
+    path: &mut String,
     cols: &mut Columns<'a>,
 ) -> Vec<Record<'a>>
 where
@@ -172,27 +177,28 @@ where
 {
     let mut prefix: Record<'a> = Vec::new();
     let mut subs: Vec<Vec<Record<'a>>> = Vec::new();
+    let base = path.len();
     for n in nodes {
+        path.push('/');
+        path.push_str(n.name());
         match n {
             Node::Value { name, textbox, .. } => {
-                prefix.push((cols.id(format!("{path}/{name}"), name), *textbox));
+                prefix.push((cols.id(path, name), *textbox));
             }
-            Node::Element { name, children, .. } => {
-                subs.push(flatten(children, &format!("{path}/{name}"), cols));
+            Node::Element { children, .. } => {
+                subs.push(flatten(children, path, cols));
             }
-            Node::Collection {
-                name, instances, ..
-            } => {
-                let p = format!("{path}/{name}");
+            Node::Collection { instances, .. } => {
                 let mut rows = Vec::new();
                 for inst in instances {
                     if let Node::Element { children, .. } = inst {
-                        rows.extend(flatten(children, &p, cols));
+                        rows.extend(flatten(children, path, cols));
                     }
                 }
                 subs.push(rows);
             }
         }
+        path.truncate(base);
     }
     let mut rows: Vec<Record<'a>> = Vec::new();
     for sub in subs {
@@ -263,7 +269,7 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
         let mut first = true;
         for block in blocks {
             let mut cols = Columns::default();
-            let rows = flatten(block, "", &mut cols);
+            let rows = flatten(block, &mut String::new(), &mut cols);
             if !first {
                 out.put(&o.record_delimiter)?;
             }
@@ -272,7 +278,7 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
         }
     } else {
         let mut cols = Columns::default();
-        let rows = flatten(&nodes, "", &mut cols);
+        let rows = flatten(&nodes, &mut String::new(), &mut cols);
         write_block(&mut out, o, &cols, &rows)?;
     }
     out.w.flush()?;
@@ -311,17 +317,34 @@ fn write_block<W: Write>(
                 if !o.use_formatted_values && tb.value.is_null() {
                     continue;
                 }
-                let text = if o.use_formatted_values {
-                    tb.text()
+                if o.use_formatted_values {
+                    match tb.paragraphs.as_slice() {
+                        [p] if p.runs.len() == 1 => put_field(out, &p.runs[0].text, o)?,
+                        _ => put_field(out, &tb.text(), o)?,
+                    }
                 } else {
-                    invariant_text(&tb.value)
-                };
-                out.put(&field(&text, o))?;
+                    put_field(out, &invariant_text(&tb.value), o)?;
+                }
             }
         }
         out.put(&o.record_delimiter)?;
     }
     Ok(())
+}
+
+/// Writes one field as [`field`] does, without copying a field that needs no change.
+fn put_field<W: Write>(out: &mut Out<'_, W>, value: &str, o: &CsvOptions) -> std::io::Result<()> {
+    let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
+        .map(|d| d.chars().next().unwrap_or('\u{0}'));
+    let plain = !(o.excel_mode && value.contains('\t'))
+        && !value.contains(['\r', '\n'])
+        && !value.contains(&o.qualifier)
+        && !value.chars().any(|c| firsts.contains(&c));
+    if plain {
+        out.put(value)
+    } else {
+        out.put(&field(value, o))
+    }
 }
 
 /// One field: qualified only when it contains the qualifier, CR, LF or the first character
