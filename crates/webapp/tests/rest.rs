@@ -493,6 +493,16 @@ async fn every_write_needs_a_writer_role() {
     odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "Secret");
 }
 
+/// Method, URI, body, expected status, OData code, text the message must contain.
+type BadCase<'a> = (
+    &'a str,
+    String,
+    Option<&'a str>,
+    StatusCode,
+    &'a str,
+    &'a str,
+);
+
 #[tokio::test]
 async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
     let e = env_with(true, 1, 0).await;
@@ -514,7 +524,7 @@ async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
     // parser's own test takes 10,000): as many as fit.
     let terms = vec!["Hidden"; 3_000].join(" or ");
     let terms_q = format!("{API}/CatalogItems?$filter={}", terms.replace(' ', "%20"));
-    let cases: Vec<(&str, String, Option<&str>, StatusCode, &str, &str)> = vec![
+    let cases: Vec<BadCase> = vec![
         (
             "POST",
             post.clone(),
