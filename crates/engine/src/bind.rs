@@ -28,6 +28,7 @@ use crate::{DataTable, EngineError};
 
 mod pagebreak;
 mod subreport;
+mod usersort;
 
 /// What an execution knows about its environment (all inputs: the engine reads no clock).
 #[derive(Debug, Clone)]
@@ -69,6 +70,8 @@ pub struct BindOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Where `Subreport` items get their definitions and data (`None`: they show a message).
     pub subreports: Option<crate::subreport::Subreports>,
+    /// Interactive sorts the user chose (`rs:SortId`/`rs:SortDirection`), primary first.
+    pub user_sorts: Vec<crate::usersort::UserSortChoice>,
 }
 
 impl Default for BindOptions {
@@ -79,6 +82,7 @@ impl Default for BindOptions {
             toggles: HashSet::new(),
             cancel: None,
             subreports: None,
+            user_sorts: Vec::new(),
         }
     }
 }
@@ -148,6 +152,8 @@ pub(crate) struct Shared {
     variables: Mutex<HashMap<String, Value>>,
     report_items: Mutex<HashMap<String, Value>>,
     code: Option<CodeInstance>,
+    /// The user's interactive sorts by group name (`usersort`).
+    user_sorts: HashMap<String, Vec<model::SortExpression>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -194,6 +200,7 @@ pub fn bind(
         variables: Mutex::new(HashMap::new()),
         report_items: Mutex::new(HashMap::new()),
         code: c.code.clone().map(CodeInstance::new),
+        user_sorts: usersort::chosen_sorts(&report, &opts.user_sorts),
     };
     // culture from the report's Language
     if let Some(l) = &report.language {
@@ -1575,7 +1582,7 @@ impl Shared {
             },
             action: self.action(&tb.actions, ev, name)?,
             toggle,
-            sort: None,
+            sort: self.sort_button(tb, name),
             can_grow: tb.can_grow,
             can_shrink: tb.can_shrink,
         })
@@ -1675,7 +1682,10 @@ impl Shared {
             let mut instances = Vec::new();
             let groups: GroupInstances = match &m.group {
                 None => vec![(rows.clone(), None)],
-                Some(g) => self.group_instances(g, &m.sort_expressions, frames, rows, set)?,
+                Some(g) => {
+                    let sorts = self.group_sorts(g, &m.sort_expressions);
+                    self.group_instances(g, &sorts, frames, rows, set)?
+                }
             };
             for (grows, gframe) in groups {
                 if self.cancelled() {

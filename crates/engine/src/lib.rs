@@ -31,6 +31,7 @@ pub mod page;
 pub mod params;
 pub mod style;
 pub mod subreport;
+pub mod usersort;
 
 pub use bind::{BindOptions, Globals, bind};
 pub use compile::{Compiled, QueryField, QueryRequest, parse_and_prepare, prepare};

@@ -608,3 +608,91 @@ fn group_break_at_start_and_end_with_disabled_and_reset_in_group_scope() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Interactive sort
+
+use engine::usersort::UserSortChoice;
+
+fn sortable_report() -> String {
+    sales_report("")
+        .replace(
+            "<Textbox Name=\"HAmount\"><CanGrow>true</CanGrow>",
+            "<Textbox Name=\"HAmount\"><CanGrow>true</CanGrow><UserSort><SortExpression>=CDec(Fields!Amount.Value)</SortExpression></UserSort>",
+        )
+        .replace(
+            "<Textbox Name=\"HRegion\"><CanGrow>true</CanGrow>",
+            "<Textbox Name=\"HRegion\"><CanGrow>true</CanGrow><UserSort><SortExpression>=Sum(CDec(Fields!Amount.Value))</SortExpression><SortExpressionScope>Region</SortExpressionScope></UserSort>",
+        )
+}
+
+fn bind_sorted(rdl: &str, sorts: &[(&str, bool)]) -> Instance {
+    let c = Arc::new(engine::parse_and_prepare("/Tests/Sort", rdl.as_bytes()).unwrap());
+    let p = c
+        .resolve_parameters(&HashMap::new(), &HashMap::new())
+        .unwrap();
+    let data = run_queries(&c.queries(&p).unwrap()).unwrap();
+    let opts = BindOptions {
+        user_sorts: sorts
+            .iter()
+            .map(|(id, ascending)| UserSortChoice {
+                id: id.to_string(),
+                ascending: *ascending,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    engine::bind(&c, &p, &data, &Globals::default(), &opts).unwrap()
+}
+
+#[test]
+fn interactive_sort_on_details_and_on_a_group_scope() {
+    let rdl = sortable_report();
+    let base = "Region Amount A 10 A 25 Total A 35 B 7 Total B 7 C 3 Total C 3";
+    let i = bind_sorted(&rdl, &[]);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert_eq!(pages(&i), [format!("1/1 1/1  | Sales ; {base} ; The end")]);
+    // the renderer offers both buttons, unsorted: the next click sorts ascending
+    let o = html::HtmlOptions {
+        self_url: Some("/ReportServer?/Tests/Sort".into()),
+        ..Default::default()
+    };
+    let mut v = Vec::new();
+    html::render(&i, &o, &AverageCharMeasurer, &mut v).unwrap();
+    let h = String::from_utf8(v).unwrap();
+    assert!(
+        h.contains("href=\"/ReportServer?/Tests/Sort&amp;rs:SortId=HAmount&amp;rs:SortDirection=Ascending\">&#8693;</a>"),
+        "{h}"
+    );
+    assert!(
+        h.contains("rs:SortId=HRegion&amp;rs:SortDirection=Ascending"),
+        "{h}"
+    );
+    // details by amount, descending, inside each region
+    let i = bind_sorted(&rdl, &[("HAmount", false)]);
+    assert_eq!(
+        pages(&i),
+        [
+            "1/1 1/1  | Sales ; Region Amount A 25 A 10 Total A 35 B 7 Total B 7 C 3 Total C 3 ; The end"
+        ]
+    );
+    let mut v = Vec::new();
+    html::render(&i, &o, &AverageCharMeasurer, &mut v).unwrap();
+    let h = String::from_utf8(v).unwrap();
+    assert!(
+        h.contains("rs:SortId=HAmount&amp;rs:SortDirection=Ascending\">&#9660;</a>"),
+        "{h}"
+    );
+    // regions by their total (the expression evaluated in the Region scope), ascending;
+    // with both, the region sort and the detail sort apply at their levels
+    let i = bind_sorted(&rdl, &[("HRegion", true), ("HAmount", false)]);
+    assert_eq!(
+        pages(&i),
+        [
+            "1/1 1/1  | Sales ; Region Amount C 3 Total C 3 B 7 Total B 7 A 25 A 10 Total A 35 ; The end"
+        ]
+    );
+    // an unknown sort id changes nothing
+    let i = bind_sorted(&rdl, &[("Nope", true)]);
+    assert_eq!(pages(&i), [format!("1/1 1/1  | Sales ; {base} ; The end")]);
+}
