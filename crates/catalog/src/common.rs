@@ -362,6 +362,32 @@ pub(crate) fn new_id() -> Uuid {
     Uuid::new_v4()
 }
 
+/// The new path of each `(id, stored path)` at or below `from` when `from` moves to `to`:
+/// `to` joined with the segments below `from`, each checked as a new path is.
+pub(crate) fn moved_paths(
+    from: &ItemPath,
+    to: &ItemPath,
+    rows: &[(Uuid, String)],
+) -> Result<Vec<(Uuid, ItemPath)>> {
+    if to.key().starts_with(&format!("{}/", from.key())) {
+        return Err(Error::Invalid(format!(
+            "'{from}' cannot move to '{to}', which is below itself; choose a folder elsewhere"
+        )));
+    }
+    let depth = from.depth();
+    rows.iter()
+        .map(|(id, stored)| {
+            let old = ItemPath::parse(stored)
+                .map_err(|e| Error::Db(format!("the catalog holds an invalid path: {e}")))?;
+            let mut new = to.clone();
+            for seg in old.segments().skip(depth) {
+                new = new.join(seg)?;
+            }
+            Ok((*id, new))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,6 +141,12 @@ pub trait Catalog: Send + Sync + 'static {
     ) -> Result<Option<Vec<u8>>>;
     /// Deletes the item, and everything below it for a folder.
     async fn delete_item(&self, path: &ItemPath) -> Result<()>;
+    /// Moves or renames the item at `from` to `to` (everything below a folder goes with
+    /// it), keeping ids, content, dates and role assignments. The parent of `to` must be a
+    /// folder ([`Error::ParentMissing`]); nothing may be at `to` ([`Error::AlreadyExists`]),
+    /// unless `to` only changes the case of `from`; a folder cannot move below itself
+    /// ([`Error::Invalid`]). Returns the moved item.
+    async fn move_item(&self, from: &ItemPath, to: &ItemPath) -> Result<CatalogItem>;
     /// Changes description and hidden flag.
     async fn set_properties(
         &self,

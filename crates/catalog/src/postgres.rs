@@ -744,6 +744,49 @@ impl Catalog for PostgresCatalog {
         tx.commit().await.map_err(db)
     }
 
+    async fn move_item(&self, from: &ItemPath, to: &ItemPath) -> Result<CatalogItem> {
+        if from.is_root() || to.is_root() {
+            return Err(Error::Root);
+        }
+        let mut tx = self.write().await?;
+        if id_and_type(&mut tx, from.key()).await?.is_none() {
+            return Err(Error::NotFound(from.clone()));
+        }
+        let (parent_id, to) = parent_folder(&mut tx, to).await?;
+        if to.key() != from.key() && id_and_type(&mut tx, to.key()).await?.is_some() {
+            return Err(Error::AlreadyExists(to));
+        }
+        let key = from.key();
+        let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+            "SELECT id, path FROM items WHERE path_key = $1 OR (path_key >= $2 AND path_key < $3)",
+        )
+        .bind(key)
+        .bind(format!("{key}/"))
+        .bind(format!("{key}0"))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        for (id, new) in common::moved_paths(from, &to, &rows)? {
+            sqlx::query("UPDATE items SET path = $1, path_key = $2, name = $3 WHERE id = $4")
+                .bind(new.as_str())
+                .bind(new.key())
+                .bind(new.name())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        sqlx::query("UPDATE items SET parent_id = $1 WHERE path_key = $2")
+            .bind(parent_id)
+            .bind(to.key())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let item = must_get(&mut tx, &to).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(item)
+    }
+
     async fn set_properties(
         &self,
         path: &ItemPath,

@@ -165,6 +165,7 @@ conformance!(
     the_last_system_administrator_stays,
     concurrent_removals_keep_one_administrator,
     items_are_found_by_their_stable_id,
+    items_move_with_everything_below_them,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1858,4 +1859,84 @@ async fn items_are_found_by_their_stable_id(f: Fixture) {
     c.delete_item(&p("/ById")).await.unwrap();
     assert!(c.get_item_by_id(r.id).await.unwrap().is_none());
     assert!(c.get_item_by_id(uuid::Uuid::nil()).await.unwrap().is_none());
+}
+
+async fn items_move_with_everything_below_them(f: Fixture) {
+    let c = &f.cat;
+    let a = folder(c, "/A").await;
+    folder(c, "/A/Sub").await;
+    let r = report(c, "/A/Sub/R", b"<Report/>").await;
+    folder(c, "/B").await;
+    c.set_policies(&p("/A/Sub"), Some(&[policy("u", &[Role::Browser])]))
+        .await
+        .unwrap();
+    let gen0 = c.generation().await.unwrap();
+    let moved = c.move_item(&p("/a"), &p("/b/Moved")).await.unwrap();
+    assert!(c.generation().await.unwrap() > gen0);
+    assert_eq!(
+        (moved.id, moved.path.as_str(), moved.name.as_str()),
+        (a.id, "/B/Moved", "Moved")
+    );
+    assert!(c.get_item(&p("/A")).await.unwrap().is_none());
+    let r2 = c.get_item(&p("/B/Moved/Sub/R")).await.unwrap().unwrap();
+    assert_eq!(
+        (r2.id, r2.size, r2.created_at),
+        (r.id, r.size, r.created_at)
+    );
+    assert_eq!(
+        c.get_content(&p("/B/Moved/Sub/R")).await.unwrap(),
+        b"<Report/>"
+    );
+    assert_eq!(names(&c.list_children(&p("/B")).await.unwrap()), ["Moved"]);
+    assert_eq!(
+        c.effective_roles(&p("/B/Moved/Sub/R"), "u").await.unwrap(),
+        [Role::Browser]
+    );
+    // A change of case only; a report renamed in place.
+    let m = c.move_item(&p("/B/Moved"), &p("/B/MOVED")).await.unwrap();
+    assert_eq!(m.path.as_str(), "/B/MOVED");
+    assert_eq!(
+        c.get_item(&p("/b/moved/sub/r"))
+            .await
+            .unwrap()
+            .unwrap()
+            .path
+            .as_str(),
+        "/B/MOVED/Sub/R"
+    );
+    c.move_item(&p("/B/MOVED/Sub/R"), &p("/B/MOVED/Sub/R2"))
+        .await
+        .unwrap();
+    // Refused: below itself, onto an item, into a missing or non-folder parent, the root.
+    let before = c.generation().await.unwrap();
+    assert!(matches!(
+        c.move_item(&p("/B"), &p("/B/MOVED/X")).await,
+        Err(Error::Invalid(_))
+    ));
+    assert!(matches!(
+        c.move_item(&p("/B/MOVED/Sub"), &p("/B/MOVED")).await,
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        c.move_item(&p("/B/MOVED"), &p("/Nope/X")).await,
+        Err(Error::ParentMissing(_))
+    ));
+    assert!(matches!(
+        c.move_item(&p("/B/MOVED"), &p("/B/MOVED/Sub/R2/X")).await,
+        Err(Error::Invalid(_) | Error::ParentMissing(_))
+    ));
+    assert!(matches!(
+        c.move_item(&p("/Nope"), &p("/X")).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        c.move_item(&ItemPath::root(), &p("/X")).await,
+        Err(Error::Root)
+    ));
+    assert_eq!(
+        c.generation().await.unwrap(),
+        before,
+        "refusals change nothing"
+    );
+    assert!(c.get_item(&p("/B/MOVED/Sub/R2")).await.unwrap().is_some());
 }
