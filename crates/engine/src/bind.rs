@@ -27,6 +27,7 @@ use crate::style;
 use crate::{DataTable, EngineError};
 
 mod pagebreak;
+mod recursive;
 mod subreport;
 mod usersort;
 
@@ -116,6 +117,10 @@ pub(crate) struct Frame {
     /// Identifies the instance (for toggles): group names and keys from the top.
     key: Arc<str>,
     details: bool,
+    /// Depth in a recursive hierarchy (`Level()`), 0 elsewhere.
+    level: usize,
+    /// In a recursive hierarchy: the rows of this instance and its descendants.
+    recursive_rows: Option<Arc<[u32]>>,
 }
 
 impl Frame {
@@ -127,6 +132,8 @@ impl Frame {
             rows,
             key,
             details,
+            level: 0,
+            recursive_rows: None,
         }
     }
 }
@@ -677,7 +684,11 @@ impl Context for Ev<'_> {
             return Ok(v.clone());
         }
         let mut acc = Accumulator::new(call.func);
-        for (i, &r) in frame.rows.iter().enumerate() {
+        let rows = match (&frame.recursive_rows, call.recursive) {
+            (Some(sub), true) => sub,
+            _ => &frame.rows,
+        };
+        for (i, &r) in rows.iter().enumerate() {
             if i.is_multiple_of(4096) {
                 self.check_cancel()?;
             }
@@ -738,8 +749,8 @@ impl Context for Ev<'_> {
         self.frames.iter().any(|f| &*f.name == scope)
     }
 
-    fn level(&self, _scope: &Scope) -> Result<Value, EvalError> {
-        Ok(Value::Int(0))
+    fn level(&self, scope: &Scope) -> Result<Value, EvalError> {
+        Ok(Value::Int(self.recursive_level(scope) as i64))
     }
 
     fn lookup(&self, call: &LookupCall) -> Result<Value, EvalError> {
@@ -1853,6 +1864,9 @@ impl Shared {
                 std::cmp::Ordering::Equal
             });
             out = keyed.into_iter().map(|(_, r, f)| (r, f)).collect();
+        }
+        if let Some(p) = &g.parent {
+            out = self.recursive_order(g, p, frames, out)?;
         }
         Ok(out.into_iter().map(|(r, f)| (r, Some(f))).collect())
     }

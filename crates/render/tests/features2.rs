@@ -696,3 +696,66 @@ fn interactive_sort_on_details_and_on_a_group_scope() {
     let i = bind_sorted(&rdl, &[("Nope", true)]);
     assert_eq!(pages(&i), [format!("1/1 1/1  | Sales ; {base} ; The end")]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Recursive hierarchies
+
+#[test]
+fn recursive_hierarchy_with_level_and_recursive_sums() {
+    // E1 manages E2 and E3, E2 manages E4; E5's manager is not in the data (a root)
+    let rows: &[&[&str]] = &[
+        &["E3", "Cleo", "E1", "20"],
+        &["E1", "Ann", "", "100"],
+        &["E4", "Dan", "E2", "5"],
+        &["E2", "Bob", "E1", "10"],
+        &["E2", "Bob", "E1", "1"],
+        &["E5", "Eve", "E9", "7"],
+    ];
+    let c = |n: &str, v: &str| {
+        format!(
+            "<TablixCell><CellContents>{}</CellContents></TablixCell>",
+            textbox(n, v)
+        )
+    };
+    let cells = c("Name", "=StrDup(Level(), \"-\") &amp; Fields!Name.Value")
+        + &c("Own", "=Sum(CDec(Fields!Amount.Value))")
+        + &c(
+            "Team",
+            "=Sum(CDec(Fields!Amount.Value), \"Emp\", Recursive)",
+        )
+        + &c("Lvl", "=Level(\"Emp\")");
+    let tablix = format!(
+        r#"<Tablix Name="T"><TablixBody><TablixColumns>{cols}</TablixColumns>
+  <TablixRows><TablixRow><Height>0.25in</Height><TablixCells>{cells}</TablixCells></TablixRow></TablixRows></TablixBody>
+  <TablixColumnHierarchy><TablixMembers><TablixMember /><TablixMember /><TablixMember /><TablixMember /></TablixMembers></TablixColumnHierarchy>
+  <TablixRowHierarchy><TablixMembers><TablixMember>
+    <Group Name="Emp"><GroupExpressions><GroupExpression>=Fields!Id.Value</GroupExpression></GroupExpressions><Parent>=Fields!Manager.Value</Parent></Group>
+    <SortExpressions><SortExpression><Value>=Fields!Name.Value</Value></SortExpression></SortExpressions>
+  </TablixMember></TablixMembers></TablixRowHierarchy>
+  <DataSetName>Staff</DataSetName><Top>0in</Top><Left>0in</Left><Height>0.25in</Height><Width>4in</Width></Tablix>"#,
+        cols = "<TablixColumn><Width>1in</Width></TablixColumn>".repeat(4),
+    );
+    let rdl = report(
+        ("Staff", &["Id", "Name", "Manager", "Amount"], rows),
+        &[],
+        "",
+        &tablix,
+        None,
+    );
+    let i = bind_one(&rdl);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    // pre-order, siblings by name; Team = own + all descendants
+    assert_eq!(
+        pages(&i),
+        [" | Ann 100 136 0 -Bob 11 16 1 --Dan 5 5 2 -Cleo 20 20 1 Eve 7 7 0"]
+    );
+    let x = {
+        let mut v = Vec::new();
+        xml::render(&i, &xml::XmlOptions::default(), &mut v).unwrap();
+        String::from_utf8(v).unwrap()
+    };
+    assert!(
+        x.contains("Name=\"--Dan\" Own=\"5\" Team=\"5\" Lvl=\"2\""),
+        "{x}"
+    );
+}
