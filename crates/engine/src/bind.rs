@@ -26,6 +26,7 @@ use crate::params::ResolvedParams;
 use crate::style;
 use crate::{DataTable, EngineError};
 
+mod groupvars;
 mod pagebreak;
 mod recursive;
 mod subreport;
@@ -161,6 +162,9 @@ pub(crate) struct Shared {
     code: Option<CodeInstance>,
     /// The user's interactive sorts by group name (`usersort`).
     user_sorts: HashMap<String, Vec<model::SortExpression>>,
+    /// Group variables by group name, and their values by (instance frame id, name).
+    group_variables: HashMap<String, Vec<model::Variable>>,
+    group_variable_values: Mutex<HashMap<(u64, String), Value>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -208,6 +212,8 @@ pub fn bind(
         report_items: Mutex::new(HashMap::new()),
         code: c.code.clone().map(CodeInstance::new),
         user_sorts: usersort::chosen_sorts(&report, &opts.user_sorts),
+        group_variables: groupvars::group_variables(&report),
+        group_variable_values: Mutex::new(HashMap::new()),
     };
     // culture from the report's Language
     if let Some(l) = &report.language {
@@ -615,6 +621,9 @@ impl Context for Ev<'_> {
     }
 
     fn variable(&self, name: &str) -> Result<Value, EvalError> {
+        if let Some(v) = self.group_variable(name) {
+            return v;
+        }
         if let Some(v) = lock(&self.sh.variables).get(name) {
             return Ok(v.clone());
         }

@@ -759,3 +759,22 @@ fn recursive_hierarchy_with_level_and_recursive_sums() {
         "{x}"
     );
 }
+
+#[test]
+fn group_variables_are_evaluated_per_instance_in_the_group_scope() {
+    let rdl = sales_report(
+        "<Variables><Variable Name=\"Total\"><Value>=Sum(CDec(Fields!Amount.Value))</Value></Variable></Variables>",
+    )
+    .replace(
+        "=Fields!Amount.Value</Value>",
+        "=Fields!Amount.Value &amp; \" of \" &amp; Variables!Total.Value</Value>",
+    );
+    let i = bind_one(&rdl);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert_eq!(
+        pages(&i),
+        [
+            "1/1 1/1  | Sales ; Region Amount A 10 of 35 A 25 of 35 Total A 35 B 7 of 7 Total B 7 C 3 of 3 Total C 3 ; The end"
+        ]
+    );
+}
