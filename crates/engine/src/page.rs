@@ -96,6 +96,15 @@ pub fn item_height(item: &Item, m: &dyn TextMeasurer) -> Len {
             let grown = layout_children(children, m).1;
             item.height.max(grown)
         }
+        // a subreport grows with its body (sections stacked)
+        ItemKind::Subreport(Ok(sub)) => {
+            let grown: Len = sub
+                .sections
+                .iter()
+                .map(|s| layout_children(&s.body, m).1)
+                .sum();
+            item.height.max(grown)
+        }
         _ => item.height,
     }
 }

@@ -778,3 +778,38 @@ fn group_variables_are_evaluated_per_instance_in_the_group_scope() {
         ]
     );
 }
+
+#[test]
+fn a_subreport_taller_than_its_item_grows_the_row_holding_it() {
+    let mut cat = Catalog::default();
+    let rows: &[&[&str]] = &[&["x"]];
+    cat.add(
+        "/Tests/Tall",
+        &report(
+            ("D", &["V"], rows),
+            &[],
+            "",
+            &textbox("Low", "Low").replace("<Height>", "<Top>1in</Top><Height>"),
+            None,
+        ),
+    );
+    cat.add(
+        "/Tests/Host",
+        &report(
+            ("D", &["V"], rows),
+            &[],
+            "",
+            &list("L", "D", &subreport("S", "Tall", &[], None)),
+            None,
+        ),
+    );
+    let i = bind(Arc::new(cat), "/Tests/Host");
+    let ItemKind::Tablix(t) = &i.sections[0].body[0].kind else {
+        panic!("a tablix")
+    };
+    // the subreport's body ends at 1in + 0.25in; the item was 0.5in
+    assert_eq!(
+        page::row_height(t, 0, &AverageCharMeasurer),
+        engine::instance::UM_PER_INCH * 5 / 4
+    );
+}
