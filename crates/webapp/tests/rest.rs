@@ -394,7 +394,10 @@ async fn every_write_needs_a_writer_role() {
     let put =
         json!({"@odata.type": "#Model.Report", "Content": b64(RDL_V2.as_bytes())}).to_string();
     let patch = json!({"Description": "changed", "Hidden": true}).to_string();
-    let del_items = json!({"CatalogItemPaths": ["/Sales/Quarterly"]}).to_string();
+    let del_items = json!({"CatalogItemPaths": ["/Renamed"]}).to_string();
+    let move_items =
+        json!({"CatalogItemPaths": ["/Sales/Quarterly"], "TargetPath": "/"}).to_string();
+    let rename = json!({"Name": "Renamed"}).to_string();
     let id = overview.id.to_string();
     let cases: Vec<(&str, String, Option<&str>, StatusCode)> = vec![
         (
@@ -419,6 +422,18 @@ async fn every_write_needs_a_writer_role() {
             "PATCH",
             format!("{API}/CatalogItems({id})"),
             Some(&patch),
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            "POST",
+            format!("{API}/CatalogItems/Model.MoveItems"),
+            Some(&move_items),
+            StatusCode::OK,
+        ),
+        (
+            "PATCH",
+            format!("{API}/CatalogItems(Path='/Quarterly')"),
+            Some(&rename),
             StatusCode::NO_CONTENT,
         ),
         (
@@ -695,11 +710,11 @@ async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
         ),
         (
             "POST",
-            format!("{API}/CatalogItems/Model.MoveItems"),
+            format!("{API}/DataSources/Model.CheckConnection"),
             Some("{}"),
             StatusCode::NOT_IMPLEMENTED,
             "rsNotImplemented",
-            "MoveItems",
+            "CheckConnection",
         ),
         (
             "GET",
@@ -1032,7 +1047,7 @@ async fn the_openapi_document_describes_what_is_served() {
         &c,
         "/DS",
         catalog::ItemType::DataSource,
-        b"<RptDataSource/>",
+        br#"<RptDataSource Name="DS"><ConnectionProperties><Extension>SQLITE</Extension><ConnectString>Data Source=x.db</ConnectString></ConnectionProperties></RptDataSource>"#,
     )
     .await;
     let logo = c

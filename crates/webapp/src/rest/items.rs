@@ -81,6 +81,7 @@ pub(super) async fn run(c: Call<'_>, op: Op, req: Request) -> Result<Response, E
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Op::DeleteItems => delete_items(&c, req).await,
+        Op::MoveItems => move_items(&c, req).await,
     }
 }
 
@@ -630,13 +631,19 @@ async fn update(c: &Call<'_>, req: Request) -> Result<Response, Error> {
             )));
         }
     }
-    if let Some(name) = string_field(&body, "Name")?
-        && name != item.name
-    {
-        return Err(Error::NotImplemented(
-            "renaming an item is not offered yet; Name must be the current name".into(),
-        ));
-    }
+    let rename = match string_field(&body, "Name")? {
+        Some(name) if name != item.name => {
+            let parent = item.path.parent().ok_or(Error::BadRequest(
+                "the root folder cannot be renamed".into(),
+            ))?;
+            let to = parent
+                .join(name.trim())
+                .map_err(|e| Error::BadRequest(format!("invalid Name: {e}")))?;
+            actions::require_writable_folder(c.session, &parent).await?;
+            Some(to)
+        }
+        _ => None,
+    };
     if let Some(p) = string_field(&body, "Path")?
         && ItemPath::parse(p).ok().as_ref().map(ItemPath::key) != Some(item.path.key())
     {
@@ -667,8 +674,13 @@ async fn update(c: &Call<'_>, req: Request) -> Result<Response, Error> {
         )
         .await?;
     }
-    finish_properties(c, item, description, hidden).await?;
+    let item = finish_properties(c, item, description, hidden).await?;
     drop(share);
+    if let Some(to) = rename {
+        c.session.catalog.move_item(&item.path, &to).await?;
+        c.state.catalog_changed();
+        tracing::info!(user = %c.session.principal.name, from = %item.path, %to, "item renamed (REST)");
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -731,6 +743,57 @@ async fn delete_items(c: &Call<'_>, req: Request) -> Result<Response, Error> {
             Ok(()) | Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
+    }
+    Ok(json_ok(json!({
+        "@odata.context": format!("{}/$metadata#Edm.Boolean", c.api_base),
+        "value": true,
+    })))
+}
+
+/// `POST CatalogItems/Model.MoveItems {"CatalogItemPaths": [...], "TargetPath": "/F"}`:
+/// Write on the target folder and on every item, checked before the first move.
+async fn move_items(c: &Call<'_>, req: Request) -> Result<Response, Error> {
+    let (body, _share) = read_json(c, req).await?;
+    let target = string_field(&body, "TargetPath")?.ok_or_else(|| {
+        Error::BadRequest("TargetPath is missing; name the folder to move the items into".into())
+    })?;
+    let target = ItemPath::parse(target)
+        .map_err(|e| Error::BadRequest(format!("invalid TargetPath: {e}")))?;
+    let paths = match body.iter().find(|(k, _)| k.eq_ignore_ascii_case("CatalogItemPaths")).map(|(_, v)| v) {
+        Some(Value::Array(a)) => a,
+        _ => return Err(Error::BadRequest("CatalogItemPaths is missing; send {\"CatalogItemPaths\": [\"/Folder/Item\", ...], \"TargetPath\": \"/Folder\"}".into())),
+    };
+    if paths.len() > MAX_DELETE_ITEMS {
+        return Err(Error::BadRequest(format!(
+            "CatalogItemPaths has more than {MAX_DELETE_ITEMS} paths; move in several requests"
+        )));
+    }
+    actions::require_writable_folder(c.session, &target).await?;
+    let mut moves = Vec::with_capacity(paths.len());
+    for p in paths {
+        let Value::String(s) = p else {
+            return Err(Error::BadRequest(format!(
+                "CatalogItemPaths holds {p}, which is not a path string"
+            )));
+        };
+        let from = ItemPath::parse(s)
+            .map_err(|e| Error::BadRequest(format!("invalid path in CatalogItemPaths: {e}")))?;
+        let item = c
+            .session
+            .catalog
+            .get_item(&from)
+            .await?
+            .ok_or_else(|| Error::NotFound(from.to_string()))?;
+        c.session.require(&item.path, Permission::Write).await?;
+        let to = target
+            .join(&item.name)
+            .map_err(|e| Error::BadRequest(format!("cannot move '{from}': {e}")))?;
+        moves.push((item.path, to));
+    }
+    for (from, to) in &moves {
+        c.session.catalog.move_item(from, to).await?;
+        c.state.catalog_changed();
+        tracing::info!(user = %c.session.principal.name, %from, %to, "item moved (REST)");
     }
     Ok(json_ok(json!({
         "@odata.context": format!("{}/$metadata#Edm.Boolean", c.api_base),

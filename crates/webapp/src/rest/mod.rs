@@ -2,7 +2,8 @@
 //! API v2.0 (`shared/contracts/ssrs-rest-api-v2.0.swagger.json`): JSON with the swagger's
 //! property names, collections as `{"@odata.context": ..., "value": [...]}`, errors as
 //! OData errors (rendered by [`crate::error`]), 201 with the entity on create, 204 on
-//! delete and update.
+//! delete and update. Renames (PATCH Name) and Model.MoveItems go through
+//! `Catalog::move_item`.
 //!
 //! - [`keys`] splits a URL into entity set, key (GUID or path) and navigation;
 //! - [`odata`] parses and applies the query options;
@@ -108,6 +109,7 @@ pub(crate) enum Op {
     Children,
     Search,
     DeleteItems,
+    MoveItems,
 }
 
 /// One operation: method, set, whether it takes a key, the navigation after it (as
@@ -180,12 +182,20 @@ pub(crate) fn routes() -> &'static [Route] {
         add(Method::GET, Set::Folders, true, "Model.SearchItems", Op::Search, "Items below a folder whose name or description contains searchText (any case).".into());
         add(Method::POST, Set::Folders, true, "Model.SearchItems", Op::Search, "As GET (the swagger's method).".into());
         add(Method::POST, Set::CatalogItems, false, "Model.DeleteItems", Op::DeleteItems, "Deletes the items at CatalogItemPaths (all checked first; none deleted if one is refused).".into());
+        add(
+            Method::POST,
+            Set::CatalogItems,
+            false,
+            "Model.MoveItems",
+            Op::MoveItems,
+            "Moves the items at CatalogItemPaths into the folder TargetPath (all checked first).".into(),
+        );
         r
     })
 }
 
 /// Entity sets and navigation names of the SSRS API that reportd does not offer (501).
-const NOT_OFFERED: [&str; 23] = [
+const NOT_OFFERED: [&str; 22] = [
     "Kpis",
     "MobileReports",
     "PowerBIReports",
@@ -206,7 +216,6 @@ const NOT_OFFERED: [&str; 23] = [
     "ParameterDefinitions",
     "DependentItems",
     "HistorySnapshots",
-    "Model.MoveItems",
     "Model.CheckConnection",
     "$metadata",
 ];

@@ -105,7 +105,7 @@ fn operation(r: &Route) -> Value {
         Op::Content => {
             json!({"200": {"description": "The bytes", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
         }
-        Op::DeleteItems => ok(
+        Op::DeleteItems | Op::MoveItems => ok(
             "200",
             json!({"type": "object", "properties": {"value": {"type": "boolean"}}}),
         ),
@@ -127,6 +127,9 @@ fn operation(r: &Route) -> Value {
         Op::Create | Op::Replace | Op::Update => {
             Some(json!({"$ref": "#/components/schemas/CatalogItem"}))
         }
+        Op::MoveItems => Some(
+            json!({"type": "object", "required": ["CatalogItemPaths", "TargetPath"], "properties": {"CatalogItemPaths": {"type": "array", "items": {"type": "string"}}, "TargetPath": {"type": "string"}}}),
+        ),
         Op::DeleteItems => Some(
             json!({"type": "object", "required": ["CatalogItemPaths"], "properties": {"CatalogItemPaths": {"type": "array", "items": {"type": "string"}}}}),
         ),
