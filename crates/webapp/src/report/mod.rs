@@ -401,6 +401,17 @@ pub(crate) fn bind_options(
             o.toggles.insert(id.to_owned());
         }
     }
+    // interactive sort: rs:SortId=<textbox>&rs:SortDirection=Ascending|Descending
+    if let Some(id) = req.server.get("sortid").filter(|s| !s.is_empty()) {
+        let ascending = !req
+            .server
+            .get("sortdirection")
+            .is_some_and(|d| d.eq_ignore_ascii_case("descending"));
+        o.user_sorts.push(engine::usersort::UserSortChoice {
+            id: id.to_string(),
+            ascending,
+        });
+    }
     o
 }
 
