@@ -840,13 +840,15 @@ pub fn render<W: Write>(
         m,
     );
     let sel = selected(&pages, o.section)?;
-    // pass 1: the style sheet
+    // pass 1: the style sheet. One page is written in the same pass (it is held in memory
+    // either way; the classes are numbered in the same first-seen order).
+    let one_pass = sel.len() == 1;
     let mut c = Ctx {
         o,
         css: Css::default(),
         memo: Memo::default(),
         out: String::new(),
-        writing: false,
+        writing: one_pass,
         m,
     };
     for p in &sel {
@@ -886,12 +888,16 @@ pub fn render<W: Write>(
     }
     let _ = write!(head, "<div class=\"{p}rpt\" id=\"{p}report\">");
     w.write_all(head.as_bytes())?;
-    // pass 2: the pages, flushed as they grow
-    c.writing = true;
-    for page in &sel {
-        c.page(inst, page);
+    if one_pass {
         w.write_all(c.out.as_bytes())?;
-        c.out.clear();
+    } else {
+        // pass 2: the pages, flushed as they grow
+        c.writing = true;
+        for page in &sel {
+            c.page(inst, page);
+            w.write_all(c.out.as_bytes())?;
+            c.out.clear();
+        }
     }
     let mut tail = String::from("</div>");
     if !o.fragment {
