@@ -346,6 +346,7 @@ fn table_report(rows: usize) -> Instance {
         cells: vec![cell(0, "Header Name"), cell(1, "Header Amount")],
         repeat_on_new_page: true,
         visibility: Default::default(),
+        ..Default::default()
     }];
     for r in 1..=rows {
         grid.push(GridRow {
@@ -356,6 +357,7 @@ fn table_report(rows: usize) -> Instance {
             ],
             repeat_on_new_page: false,
             visibility: Default::default(),
+            ..Default::default()
         });
     }
     let mut t = Item::new(
@@ -415,6 +417,7 @@ fn table_report(rows: usize) -> Instance {
             footer: Some(band(false, true, "Footer")),
         }],
         warnings: Vec::new(),
+        initial_page_name: String::new(),
     }
 }
 

@@ -1,0 +1,149 @@
+//! PDF throughput: a 6-column table of `ROWS` rows (default 100,000; values repeat like real
+//! report data) rendered to PDF with the machine's fonts. Prints rows/s and the output size.
+//! Run: `ROWS=100000 cargo bench -p render --bench pdf_rows` (peak RSS: wrap in
+//! `/usr/bin/time -v`).
+
+use std::time::Instant;
+
+use engine::instance::{
+    GridCell, GridRow, Instance, Item, ItemKind, Paragraph, Run, Section, Tablix, Textbox,
+    UM_PER_INCH,
+};
+
+fn textbox(text: String, w: i64, h: i64) -> Item {
+    let mut it = Item::new(
+        "c",
+        ItemKind::Textbox(Box::new(Textbox {
+            paragraphs: vec![Paragraph {
+                runs: vec![Run {
+                    text: text.clone(),
+                    value: rdl::Value::Str(text.as_str().into()),
+                    style: Default::default(),
+                    action: None,
+                }],
+                align: Default::default(),
+                left_indent: 0,
+            }],
+            value: rdl::Value::Null,
+            constant: false,
+            element_style: None,
+            action: None,
+            toggle: None,
+            sort: None,
+            can_grow: true,
+            can_shrink: false,
+        })),
+    );
+    it.width = w;
+    it.height = h;
+    it
+}
+
+fn main() {
+    let rows: usize = std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let w = UM_PER_INCH * 12 / 10;
+    let h = UM_PER_INCH / 5;
+    let products = [
+        "Lens",
+        "Mid-Range Speaker",
+        "Acoustic Foam Panel",
+        "Speaker cable 10",
+    ];
+    let customers = [
+        "Owl Wholesales",
+        "Contoso Suites",
+        "Fabrikam",
+        "Northwind Traders",
+    ];
+    let mut grid = Vec::with_capacity(rows + 1);
+    let head = ["Id", "Customer", "Product", "Qty", "Price", "Date"];
+    grid.push(GridRow {
+        height: h,
+        cells: (0..6)
+            .map(|c| GridCell {
+                col: c,
+                colspan: 1,
+                rowspan: 1,
+                item: Some(textbox(head[c].into(), w, h)),
+            })
+            .collect(),
+        repeat_on_new_page: true,
+        visibility: Default::default(),
+        ..Default::default()
+    });
+    for r in 0..rows {
+        let vals = [
+            format!("{}", r + 1),
+            customers[r % 4].to_owned(),
+            products[r % 4].to_owned(),
+            format!("{}", r % 50),
+            format!("{}.{:02}", r % 1000, r % 100),
+            format!("{}/{}/2026", r % 12 + 1, r % 28 + 1),
+        ];
+        grid.push(GridRow {
+            height: h,
+            cells: vals
+                .into_iter()
+                .enumerate()
+                .map(|(c, v)| GridCell {
+                    col: c,
+                    colspan: 1,
+                    rowspan: 1,
+                    item: Some(textbox(v, w, h)),
+                })
+                .collect(),
+            repeat_on_new_page: false,
+            visibility: Default::default(),
+            ..Default::default()
+        });
+    }
+    let mut t = Item::new(
+        "T",
+        ItemKind::Tablix(Box::new(Tablix {
+            columns: vec![w; 6],
+            rows: grid,
+            header_rows: 1,
+            ..Tablix::default()
+        })),
+    );
+    t.width = 6 * w;
+    t.height = 2 * h;
+    let mut page = engine::instance::PageSettings::default();
+    page.margins = [UM_PER_INCH / 2; 4];
+    let inst = Instance {
+        name: "Bench".into(),
+        description: String::new(),
+        author: String::new(),
+        language: "en-US".into(),
+        execution_time: time::macros::datetime!(2026-12-01 10:30:00),
+        data_element_name: "Report".into(),
+        data_schema: None,
+        data_element_style: Default::default(),
+        sections: vec![Section {
+            body: vec![t],
+            body_height: 2 * h,
+            body_width: 6 * w,
+            body_style: Default::default(),
+            page,
+            header: None,
+            footer: None,
+        }],
+        warnings: Vec::new(),
+        initial_page_name: String::new(),
+    };
+    let reg = fonts::FontRegistry::load_default().unwrap_or_else(|e| panic!("{e}"));
+    let opts = render::pdf::PdfOptions::default();
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let s = render::pdf::render(&inst, &reg, &opts, &mut out).unwrap_or_else(|e| panic!("{e}"));
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "pdf: {rows} rows, {} pages, {} bytes, {secs:.2} s, {:.0} rows/s",
+        s.pages,
+        out.len(),
+        rows as f64 / secs
+    );
+}
