@@ -11,7 +11,8 @@
 //! is wider than the page. Must not: shape text or know fonts — text stays paragraphs of
 //! runs; heights come from a [`TextMeasurer`], which the renderer implements with real fonts.
 //!
-//! Not modelled yet: `PageBreak` (the instance tree carries no breaks), `KeepWithGroup`,
+//! Not modelled yet: page breaks on groups (`GridRow::page_break`), `ResetPageNumber`,
+//! `PageName`, `KeepWithGroup`,
 //! horizontal pages (content wider than the usable width is clipped, with a warning), and
 //! items taller than a page other than tablixes (drawn clipped at the page bottom).
 
@@ -511,6 +512,7 @@ fn cut_body(c: &mut Cutter<'_>, body: &[Item]) {
     order.sort_by_key(|&i| (layout[i].0, body[i].left));
     // body offset where the current logical page begins
     let mut page_start: Len = 0;
+    let mut break_pending = false;
     for i in order {
         let item = &body[i];
         let (top, height) = layout[i];
@@ -521,6 +523,16 @@ fn cut_body(c: &mut Cutter<'_>, body: &[Item]) {
             continue;
         }
         let mut rel = (top - page_start).max(0);
+        // PageBreak Start/End/StartAndEnd on a top-level item (§2.2-5)
+        let before = item.page_break.as_ref().is_some_and(|b| b.before);
+        if (before || break_pending) && !c.cur().items.is_empty() {
+            if !c.new_page() {
+                return;
+            }
+            page_start = top;
+            rel = 0;
+        }
+        break_pending = item.page_break.as_ref().is_some_and(|b| b.after);
         if rel >= c.limit {
             if !c.new_page() {
                 return;

@@ -582,3 +582,21 @@ fn a_broken_image_is_a_warning_and_an_empty_box() {
     );
     assert!(pages_of(&bytes).is_none_or(|(p, _)| p == 1));
 }
+
+#[test]
+fn a_page_break_before_an_item_starts_a_new_page() {
+    let Some(reg) = fonts() else { return };
+    let mut inst = table_report(5);
+    let (_, s) = pdf(&inst, &reg, &[]);
+    assert_eq!(s.pages, 1);
+    inst.sections[0].body[1].page_break = Some(engine::instance::PageBreak {
+        before: true,
+        ..Default::default()
+    });
+    let (bytes, s) = pdf(&inst, &reg, &[]);
+    assert_eq!(s.pages, 2);
+    let Some(t2) = page_text(&bytes, 2) else {
+        return;
+    };
+    assert!(t2.contains("Kept block") && !t2.contains("Row 5"), "{t2}");
+}
