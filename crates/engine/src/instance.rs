@@ -557,6 +557,16 @@ pub struct Textbox {
 impl Textbox {
     /// The formatted text: runs concatenated, paragraphs separated by CR LF.
     pub fn text(&self) -> String {
+        self.text_ref().into_owned()
+    }
+
+    /// [`Textbox::text`] without a copy for the common one-run textbox.
+    pub fn text_ref(&self) -> std::borrow::Cow<'_, str> {
+        if let [p] = self.paragraphs.as_slice()
+            && let [r] = p.runs.as_slice()
+        {
+            return r.text.as_str().into();
+        }
         let mut s = String::new();
         for (i, p) in self.paragraphs.iter().enumerate() {
             if i > 0 {
@@ -566,7 +576,7 @@ impl Textbox {
                 s.push_str(&r.text);
             }
         }
-        s
+        s.into()
     }
 }
 

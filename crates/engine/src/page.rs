@@ -117,9 +117,18 @@ fn textbox_height(item: &Item, tb: &Textbox, m: &dyn TextMeasurer) -> Len {
     let width = (item.width - pad[1] - pad[3]).max(1);
     let mut h = pad[0] + pad[2];
     for p in &tb.paragraphs {
-        let text: String = p.runs.iter().map(|r| r.text.as_str()).collect();
-        let style = p.runs.first().map(|r| r.style.clone()).unwrap_or_default();
-        h += m.text_height(&text, &style, width);
+        let text: std::borrow::Cow<'_, str> = match p.runs.as_slice() {
+            [r] => r.text.as_str().into(),
+            runs => runs
+                .iter()
+                .map(|r| r.text.as_str())
+                .collect::<String>()
+                .into(),
+        };
+        h += match p.runs.first() {
+            Some(r) => m.text_height(&text, &r.style, width),
+            None => m.text_height(&text, &TextStyle::default(), width),
+        };
     }
     item.height.max(h)
 }

@@ -318,10 +318,7 @@ fn write_block<W: Write>(
                     continue;
                 }
                 if o.use_formatted_values {
-                    match tb.paragraphs.as_slice() {
-                        [p] if p.runs.len() == 1 => put_field(out, &p.runs[0].text, o)?,
-                        _ => put_field(out, &tb.text(), o)?,
-                    }
+                    put_field(out, &tb.text_ref(), o)?;
                 } else {
                     put_field(out, &invariant_text(&tb.value), o)?;
                 }

@@ -177,7 +177,7 @@ impl<W: Write> Json<'_, W> {
         match n {
             Node::Value { textbox, .. } => {
                 if self.o.use_formatted_values {
-                    string(&textbox.text(), &mut self.s);
+                    string(&textbox.text_ref(), &mut self.s);
                 } else {
                     value(&textbox.value, &mut self.s);
                 }

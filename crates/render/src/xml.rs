@@ -202,16 +202,17 @@ impl<W: Write> Writer<'_, '_, W> {
         }
     }
 
-    fn value_text(&self, n: &Node<'_>) -> String {
+    fn value_text<'t>(&self, n: &Node<'t>) -> std::borrow::Cow<'t, str> {
         match n {
             Node::Value { textbox, .. } => {
+                let textbox: &'t engine::instance::Textbox = textbox;
                 if self.o.use_formatted_values {
-                    textbox.text()
+                    textbox.text_ref()
                 } else {
-                    xsd_text(&textbox.value)
+                    xsd_text(&textbox.value).into()
                 }
             }
-            _ => String::new(),
+            _ => "".into(),
         }
     }
 
