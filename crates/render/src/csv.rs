@@ -333,14 +333,14 @@ fn write_block<W: Write>(
 fn put_field<W: Write>(out: &mut Out<'_, W>, value: &str, o: &CsvOptions) -> std::io::Result<()> {
     let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
         .map(|d| d.chars().next().unwrap_or('\u{0}'));
-    let plain = !(o.excel_mode && value.contains('\t'))
-        && !value.contains(['\r', '\n'])
-        && !value.contains(&o.qualifier)
-        && !value.chars().any(|c| firsts.contains(&c));
-    if plain {
-        out.put(value)
-    } else {
+    let changes = (o.excel_mode && value.contains('\t'))
+        || value.contains(['\r', '\n'])
+        || value.contains(&o.qualifier)
+        || value.chars().any(|c| firsts.contains(&c));
+    if changes {
         out.put(&field(value, o))
+    } else {
+        out.put(value)
     }
 }
 
