@@ -124,6 +124,14 @@ pub enum DataError {
         message: String,
     },
 
+    /// The credentials sealed in a stored shared data source cannot be opened (changed,
+    /// sealed with another instance key, or not in the format this server writes).
+    #[error("the stored credentials of the shared data source cannot be used: {message}")]
+    StoredCredentials {
+        /// Why, with the fix (never the secret).
+        message: String,
+    },
+
     /// A result column has a database type this server cannot read.
     #[error(
         "column '{column}' has the database type {db_type}, which reports cannot read; cast it \

@@ -5,14 +5,35 @@
 //! (`<RptDataSource><ConnectionProperties><Extension>..<ConnectString>..`) and the server's
 //! `.rsds` / `DataSourceDefinition` (`<DataSourceDefinition><Extension>..<ConnectString>..
 //! <CredentialRetrieval>..`). [`SharedDataSource::to_xml`] writes the `DataSourceDefinition`
-//! form `GetDataSourceContents` returns: never a password. Must not: do I/O or hold a
-//! password in anything that is `Debug`-printed or written out.
+//! form `GetDataSourceContents` returns: never a password.
+//!
+//! Secrets at rest: [`seal_for_storage`] is the one transformation an uploaded definition
+//! goes through before it is stored. When it carries a secret (a `<Password>`, a
+//! `<UserName>`, or a password inside the connect string) the stored form is a
+//! `DataSourceDefinition` whose `<ConnectString>` is redacted, without `<Password>`, plus a
+//! `<SealedCredentials>` element: base64 of [`datadir::sealed::seal`] (AES-256-GCM under the
+//! instance key) over the full connect string, the user name and the password. Binding the
+//! connect string into the sealed value means a sealed blob copied into another definition
+//! still only connects where it was meant to. [`open_stored`] reverses it for a run;
+//! [`public_definition`] is what may be shown (no password, no sealed value). A
+//! `<SealedCredentials>` element in an upload is always discarded.
+//!
+//! Must not: do I/O, or hold a password in anything that is `Debug`-printed or written out.
 
 use std::fmt;
 
+use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use crate::DataError;
+
+/// The element of a stored definition that holds the sealed credentials (base64).
+pub const SEALED_ELEMENT: &str = "SealedCredentials";
+
+/// The first byte of the sealed payload's plaintext.
+const PAYLOAD_VERSION: u8 = 1;
+/// Marks an absent field in the sealed payload.
+const ABSENT: u32 = u32::MAX;
 
 /// How the server obtains credentials for a data source (SSRS's `CredentialRetrieval`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,12 +122,25 @@ fn parse_bool(s: Option<&str>, default: bool) -> bool {
     }
 }
 
-/// Parses an `.rds` or `.rsds` file.
+/// Parses an `.rds` or `.rsds` file. A `<SealedCredentials>` element is ignored (see
+/// [`open_stored`]).
 pub fn parse(bytes: &[u8]) -> Result<SharedDataSource, DataError> {
+    parse_with_sealed(bytes).map(|(ds, _)| ds)
+}
+
+/// Parses the definition and returns the text of its `<SealedCredentials>`, if any.
+fn parse_with_sealed(bytes: &[u8]) -> Result<(SharedDataSource, Option<String>), DataError> {
     let text = std::str::from_utf8(bytes).map_err(|_| bad("the file is not UTF-8 text"))?;
     let text = text.trim_start_matches('\u{feff}');
     let doc = roxmltree::Document::parse(text).map_err(|e| bad(format!("not XML ({e})")))?;
-    let root = doc.root_element();
+    let sealed = doc
+        .descendants()
+        .find(|n| n.is_element() && n.tag_name().name() == SEALED_ELEMENT)
+        .map(|n| n.text().unwrap_or("").to_string());
+    parse_root(doc.root_element()).map(|ds| (ds, sealed))
+}
+
+fn parse_root(root: roxmltree::Node<'_, '_>) -> Result<SharedDataSource, DataError> {
     match root.tag_name().name() {
         "RptDataSource" => {
             let props = root
@@ -194,6 +228,23 @@ impl SharedDataSource {
     /// connect string with passwords replaced by `***`, credential mode, user name, prompt.
     /// Never the password.
     pub fn to_xml(&self) -> String {
+        self.write(None)
+    }
+
+    /// The credentials a run connects with: the stored user name and password, when the
+    /// definition has either (they override a user/password in the connect string).
+    pub fn credentials(&self) -> Option<crate::Credentials> {
+        if self.user_name.is_none() && self.password.is_none() {
+            return None;
+        }
+        Some(crate::Credentials {
+            user: self.user_name.clone().unwrap_or_default(),
+            password: self.password.clone().unwrap_or_default(),
+        })
+    }
+
+    /// [`Self::to_xml`], plus the sealed credentials when given.
+    fn write(&self, sealed: Option<&str>) -> String {
         let mut x = String::from(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<DataSourceDefinition \
              xmlns=\"http://schemas.microsoft.com/sqlserver/reporting/2006/03/reportdatasource\">\n",
@@ -222,9 +273,157 @@ impl SharedDataSource {
             },
         );
         el("Enabled", if self.enabled { "True" } else { "False" });
+        if let Some(b64) = sealed {
+            el(SEALED_ELEMENT, b64);
+        }
         x.push_str("</DataSourceDefinition>\n");
         x
     }
+}
+
+fn stored_error(message: impl Into<String>) -> DataError {
+    DataError::StoredCredentials {
+        message: message.into(),
+    }
+}
+
+/// Prepares an uploaded `.rds`/`.rsds` for the catalog (every upload path calls this): the
+/// definition must parse; when it carries a secret (a user name, a password, or a password
+/// in the connect string) the result is the `DataSourceDefinition` form with the connect
+/// string redacted, no `<Password>`, and the secrets sealed under `instance_key` in
+/// `<SealedCredentials>`. A definition without secrets is stored as uploaded (a
+/// `<SealedCredentials>` it brings is dropped: only this server seals).
+///
+/// # Errors
+/// [`DataError::DataSourceDefinition`] for a file that is not a shared data source;
+/// [`DataError::StoredCredentials`] when the instance key cannot seal.
+pub fn seal_for_storage(bytes: &[u8], instance_key: &[u8]) -> Result<Vec<u8>, DataError> {
+    let (mut ds, incoming) = parse_with_sealed(bytes)?;
+    let connect_string = Zeroizing::new(std::mem::take(&mut ds.connect_string));
+    let redacted = crate::connstr::redact(&connect_string);
+    let secret_in_connect_string = redacted != *connect_string;
+    if !secret_in_connect_string && ds.user_name.is_none() && ds.password.is_none() {
+        if incoming.is_none() {
+            return Ok(bytes.to_vec());
+        }
+        ds.connect_string = connect_string.to_string();
+        return Ok(ds.write(None).into_bytes());
+    }
+    let payload = encode_payload(
+        &connect_string,
+        ds.user_name.as_deref(),
+        ds.password.as_ref().map(|p| p.as_str()),
+    );
+    let sealed =
+        datadir::sealed::seal(instance_key, &payload).map_err(|e| stored_error(e.to_string()))?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(sealed);
+    ds.password = None;
+    ds.connect_string = redacted;
+    Ok(ds.write(Some(&b64)).into_bytes())
+}
+
+/// Reads a stored definition for a run: its sealed credentials (if any) opened with
+/// `instance_key` put the full connect string, the user name and the password back. A
+/// definition stored before sealing existed is read as it is.
+///
+/// # Errors
+/// [`DataError::DataSourceDefinition`] for a definition that does not parse;
+/// [`DataError::StoredCredentials`] when the sealed value was changed, was sealed with
+/// another instance key, or is not in the format this server writes.
+pub fn open_stored(bytes: &[u8], instance_key: &[u8]) -> Result<SharedDataSource, DataError> {
+    let (mut ds, sealed) = parse_with_sealed(bytes)?;
+    let Some(b64) = sealed else {
+        return Ok(ds);
+    };
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| {
+            stored_error(
+                "the sealed value is not base64, so it was changed; upload the data source \
+                 again with its credentials",
+            )
+        })?;
+    let plain =
+        datadir::sealed::open(instance_key, &raw).map_err(|e| stored_error(e.to_string()))?;
+    let (connect_string, user, password) = decode_payload(&plain).ok_or_else(|| {
+        stored_error(
+            "the sealed value is not in the format this server writes; upload the data \
+             source again with its credentials",
+        )
+    })?;
+    ds.connect_string = connect_string;
+    ds.user_name = user;
+    ds.password = password.map(Zeroizing::new);
+    Ok(ds)
+}
+
+/// What may be shown of a stored definition (`GetDataSourceContents`, downloads, the REST
+/// API's content): the `DataSourceDefinition` XML with the connect string's passwords
+/// redacted, never the password or the sealed value.
+///
+/// # Errors
+/// [`DataError::DataSourceDefinition`] for a definition that does not parse.
+pub fn public_definition(bytes: &[u8]) -> Result<String, DataError> {
+    parse(bytes).map(|ds| ds.to_xml())
+}
+
+/// `version || (len u32 BE || bytes){connect string, user, password}`; an absent field has
+/// the length [`ABSENT`]. Zeroized when dropped.
+fn encode_payload(
+    connect_string: &str,
+    user: Option<&str>,
+    password: Option<&str>,
+) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(
+        1 + 12 + connect_string.len() + user.map_or(0, str::len) + password.map_or(0, str::len),
+    ));
+    out.push(PAYLOAD_VERSION);
+    for field in [Some(connect_string), user, password] {
+        match field {
+            // Definitions are bounded by the upload limit, far below 4 GiB; a longer field
+            // is cut to what the length can say rather than written wrongly.
+            Some(f) => {
+                let len = u32::try_from(f.len()).unwrap_or(ABSENT - 1);
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&f.as_bytes()[..len as usize]);
+            }
+            None => out.extend_from_slice(&ABSENT.to_be_bytes()),
+        }
+    }
+    out
+}
+
+type Payload = (String, Option<String>, Option<String>);
+
+fn decode_payload(plain: &[u8]) -> Option<Payload> {
+    let (&version, mut rest) = plain.split_first()?;
+    if version != PAYLOAD_VERSION {
+        return None;
+    }
+    let mut fields: Vec<Option<String>> = Vec::with_capacity(3);
+    for _ in 0..3 {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = u32::from_be_bytes(*len);
+        if len == ABSENT {
+            fields.push(None);
+            rest = tail;
+            continue;
+        }
+        let len = usize::try_from(len).ok()?;
+        if tail.len() < len {
+            return None;
+        }
+        let (value, tail) = tail.split_at(len);
+        fields.push(Some(String::from_utf8(value.to_vec()).ok()?));
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let password = fields.pop()?;
+    let user = fields.pop()?;
+    let connect_string = fields.pop()??;
+    Some((connect_string, user, password))
 }
 
 /// Resolves a report's `DataSourceReference` against the report's catalog path:

@@ -557,7 +557,6 @@ fn postgresql_data_source_renders() {
 }
 
 #[test]
-#[ignore = "waiting for: stored credentials of shared data sources (webapp report/datasources.rs connects with credentials: None; rdl's SharedDataSource has no user name/password)"]
 fn shared_data_source_with_stored_credentials_never_shows_the_password() {
     let Some(admin) = pg_url() else { return };
     let db = PgDb::create(&admin, "rds");
@@ -614,15 +613,46 @@ fn shared_data_source_with_stored_credentials_never_shows_the_password() {
     seen.push(q.get("/ReportServer?/Samples/Warehouse").body);
     seen.push(q.get("/Reports/browse/Samples").body);
     seen.push(q.inst.ok(&["catalog", "ls", "/Samples"]));
+    // the portal's download and the REST API's content: the definition, never the secret
+    let dl = q.get("/Reports/download/Samples/Warehouse");
+    assert_eq!(dl.status, 200, "{dl:?}");
+    assert!(dl.body.contains("<UserName>"), "{}", dl.body);
+    assert!(!dl.body.contains("SealedCredentials"), "{}", dl.body);
+    seen.push(dl.body);
+    let rest = q.get("/Reports/api/v2.0/DataSources(Path='/Samples/Warehouse')/Content/$value");
+    assert_eq!(rest.status, 200, "{rest:?}");
+    assert!(
+        rest.body
+            .contains("<CredentialRetrieval>Store</CredentialRetrieval>"),
+        "{}",
+        rest.body
+    );
+    assert!(!rest.body.contains("SealedCredentials"), "{}", rest.body);
+    seen.push(rest.body);
+    // the stored credentials are the ones the query ran with
+    let who = products_report(ds).replace(
+        "SELECT id, name, price FROM products WHERE price &gt;= @MinPrice ORDER BY id",
+        "SELECT 1 AS id, current_user::text AS name, @MinPrice AS price",
+    );
+    q.upload("Who.rdl", who.as_bytes(), "/Samples");
+    let csv = q.render("/Samples/Who", "rs:Format=CSV");
+    assert!(csv.contains(&format!("1,{role},")), "{csv}");
     let _ = q.get("/ReportServer?/Samples/Products%20Shared&MinPrice=x");
     seen.push(q.server_log());
     for s in &seen {
         assert!(!s.contains(&secret), "the password leaked: {s}");
     }
-    psql(
-        &admin,
-        &format!("DROP OWNED BY {role}; DROP ROLE IF EXISTS {role}"),
-    );
+    // the catalog holds neither the password nor anything that is not sealed
+    for f in ["catalog.db", "catalog.db-wal"] {
+        let stored = std::fs::read(q.inst.dir.join(f)).unwrap_or_default();
+        assert!(
+            !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the password is in {f}"
+        );
+    }
+    // the role's grant lives in the test database: drop it there, then the role
+    psql(&db.url, &format!("DROP OWNED BY {role}"));
+    psql(&admin, &format!("DROP ROLE IF EXISTS {role}"));
 }
 
 #[test]

@@ -367,6 +367,16 @@ pub(crate) async fn store_upload(
             ))
         })?;
         data
+    } else if what.item_type == ItemType::DataSource {
+        // Secrets sealed with the instance key before anything is stored; the clear
+        // upload is dropped here.
+        dataprov::rds::seal_for_storage(&data, &state.key()[..]).map_err(|e| match e {
+            dataprov::DataError::StoredCredentials { .. } => Error::Internal(e.to_string()),
+            e => Error::BadRequest(format!(
+                "'{}' is not a valid shared data source (.rds): {e}",
+                what.shown_name
+            )),
+        })?
     } else {
         data
     };
@@ -558,13 +568,13 @@ pub(crate) async fn download(req: Request) -> Result<Response, Error> {
             "'{path}' is a folder; only reports, data sources and resources can be downloaded"
         )));
     }
-    let size = u64::try_from(item.size).unwrap_or(0);
     let file_name = match item.item_type {
         ItemType::Report => format!("{}.rdl", item.name),
         ItemType::DataSource => format!("{}.rds", item.name),
         _ => item.name.clone(),
     };
-    let mut resp = Response::new(content_stream(session.catalog.clone(), item.clone(), size));
+    let (body, size) = served_content(&session, item.clone()).await?;
+    let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     h.insert(
@@ -578,6 +588,29 @@ pub(crate) async fn download(req: Request) -> Result<Response, Error> {
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
     Ok(resp)
+}
+
+/// The body `item`'s content is served with, and its length (portal downloads, the REST
+/// API's `Content`): a data source's public definition
+/// ([`dataprov::rds::public_definition`]: never its password or sealed credentials),
+/// anything else streamed as stored.
+pub(crate) async fn served_content(
+    session: &crate::auth::Session,
+    item: catalog::CatalogItem,
+) -> Result<(Body, u64), Error> {
+    if item.item_type == ItemType::DataSource {
+        let bytes = session.catalog.get_content(&item.path).await?;
+        let xml = dataprov::rds::public_definition(&bytes).map_err(|e| {
+            Error::BadRequest(format!(
+                "the data source '{}' cannot be shown: {e}",
+                item.path
+            ))
+        })?;
+        let len = xml.len() as u64;
+        return Ok((Body::from(xml), len));
+    }
+    let size = u64::try_from(item.size).unwrap_or(0);
+    Ok((content_stream(session.catalog.clone(), item, size), size))
 }
 
 /// Bytes read from the catalog per chunk of a download.

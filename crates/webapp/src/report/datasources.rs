@@ -3,10 +3,13 @@
 //! folder, as SSRS does), turned into `dataprov` connections and run with the limits of the
 //! server's settings (`DataSourceDirectories`, `MaxReportRows`, the query timeout).
 //!
-//! Owns: the resolution, the [`dataprov::Limits`] built from settings, and the data source
-//! definition shown by `rs:Command=GetDataSourceContents` (never a secret: connect-string
-//! passwords are redacted). Must not: render, or open any file itself (SQLite files are
-//! opened by `dataprov`, which checks the directory allow-list).
+//! Owns: the resolution, the [`dataprov::Limits`] built from settings, opening a stored
+//! definition's sealed credentials with the instance key for a run
+//! ([`dataprov::rds::open_stored`]), and the one place that serves a data source's
+//! contents ([`public_contents`]: `rs:Command=GetDataSourceContents`, portal downloads, the
+//! REST API's `Content`; never the password or the sealed value). Must not: render, log a
+//! credential, or open any file itself (SQLite files are opened by `dataprov`, which checks
+//! the directory allow-list).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,11 +63,9 @@ pub(crate) fn reference_path(report: &ItemPath, reference: &str) -> Result<ItemP
     })
 }
 
-/// Loads and parses the shared data source at `path`.
-pub(crate) async fn shared(
-    session: &Session,
-    path: &ItemPath,
-) -> Result<rdl::model::SharedDataSource, ReportError> {
+/// Loads the stored definition of the shared data source at `path` (404-like 422 when it
+/// is missing or not a data source).
+async fn stored_bytes(session: &Session, path: &ItemPath) -> Result<Vec<u8>, ReportError> {
     let item = session
         .catalog
         .get_item(path)
@@ -92,18 +93,46 @@ pub(crate) async fn shared(
             ));
         }
     }
-    let bytes = session
+    session
         .catalog
         .get_content(path)
         .await
-        .map_err(ReportError::catalog)?;
-    let ds = rdl::parse::parse_data_source(&bytes).map_err(|e| {
-        ReportError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "rsInvalidDataSourceDefinition",
-            format!("the shared data source '{path}' is not valid: {e}"),
-        )
-    })?;
+        .map_err(ReportError::catalog)
+}
+
+/// A definition that cannot be read, as the error page says it.
+fn definition_error(path: &ItemPath, e: &dataprov::DataError) -> ReportError {
+    let code = match e {
+        dataprov::DataError::StoredCredentials { .. } => "rsInvalidDataSourceCredentialSetting",
+        _ => "rsInvalidDataSourceDefinition",
+    };
+    ReportError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        code,
+        format!("the shared data source '{path}' cannot be used: {e}"),
+    )
+}
+
+/// The contents of the data source at `path` as they may be shown: the
+/// `DataSourceDefinition` without the password or the sealed credentials.
+pub(crate) async fn public_contents(
+    session: &Session,
+    path: &ItemPath,
+) -> Result<String, ReportError> {
+    let bytes = stored_bytes(session, path).await?;
+    dataprov::rds::public_definition(&bytes).map_err(|e| definition_error(path, &e))
+}
+
+/// Loads the shared data source at `path` for a run, its sealed credentials opened with
+/// `instance_key`.
+pub(crate) async fn shared(
+    session: &Session,
+    path: &ItemPath,
+    instance_key: &[u8],
+) -> Result<dataprov::rds::SharedDataSource, ReportError> {
+    let bytes = stored_bytes(session, path).await?;
+    let ds =
+        dataprov::rds::open_stored(&bytes, instance_key).map_err(|e| definition_error(path, &e))?;
     if !ds.enabled {
         return Err(ReportError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -119,14 +148,18 @@ async fn connection(
     session: &Session,
     report: &ItemPath,
     q: &QueryRequest,
+    instance_key: &[u8],
 ) -> Result<dataprov::Connection, ReportError> {
     if let Some(r) = &q.data_source_reference {
         let path = reference_path(report, r)?;
-        let ds = shared(session, &path).await?;
+        let ds = shared(session, &path, instance_key).await?;
+        // The password lives in `ds` (zeroized on drop) and in the connection (likewise)
+        // until the query has run.
+        let credentials = ds.credentials();
         return Ok(dataprov::Connection {
-            extension: ds.extension,
-            connect_string: ds.connect_string,
-            credentials: None,
+            extension: ds.extension.clone(),
+            connect_string: ds.connect_string.clone(),
+            credentials,
         });
     }
     Ok(dataprov::Connection {
@@ -139,12 +172,13 @@ async fn connection(
 /// Runs one query and converts the result to the engine's table.
 pub(crate) async fn run(
     registry: &dataprov::Registry,
+    instance_key: &[u8],
     session: &Session,
     report: &ItemPath,
     q: &QueryRequest,
     limits: &dataprov::Limits,
 ) -> Result<Arc<engine::DataTable>, ReportError> {
-    let conn = connection(session, report, q).await?;
+    let conn = connection(session, report, q, instance_key).await?;
     let query = dataprov::Query {
         command_text: q.command_text.clone(),
         command_type: match q.command_type {
@@ -181,49 +215,6 @@ pub(crate) async fn run(
     }))
 }
 
-/// The `DataSourceDefinition` XML of a shared data source, without secrets: the connect
-/// string's passwords are redacted.
-pub(crate) fn definition_xml(ds: &rdl::model::SharedDataSource) -> String {
-    let mut b = String::with_capacity(512);
-    b.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<DataSourceDefinition xmlns=\"http://schemas.microsoft.com/sqlserver/reporting/2006/03/reportdatasource\">");
-    let mut el = |name: &str, v: &str| {
-        b.push('<');
-        b.push_str(name);
-        b.push('>');
-        render::xml::escape(v, &mut b);
-        b.push_str("</");
-        b.push_str(name);
-        b.push('>');
-    };
-    el("Extension", &ds.extension);
-    el(
-        "ConnectString",
-        &dataprov::connstr::redact(&ds.connect_string),
-    );
-    el(
-        "CredentialRetrieval",
-        &format!("{:?}", ds.credential_retrieval),
-    );
-    el(
-        "WindowsCredentials",
-        if ds.windows_credentials {
-            "True"
-        } else {
-            "False"
-        },
-    );
-    el(
-        "ImpersonateUser",
-        if ds.impersonate_user { "True" } else { "False" },
-    );
-    if let Some(p) = &ds.prompt {
-        el("Prompt", p);
-    }
-    el("Enabled", if ds.enabled { "True" } else { "False" });
-    b.push_str("</DataSourceDefinition>\n");
-    b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,18 +246,5 @@ mod tests {
             vec![PathBuf::from("/srv/data"), PathBuf::from("/opt/r")]
         );
         assert_eq!(l.max_rows, 10);
-    }
-
-    #[test]
-    fn definition_has_no_password() {
-        let ds = rdl::model::SharedDataSource {
-            extension: "POSTGRESQL".into(),
-            connect_string: "host=db user=u password=hunter2 dbname=x".into(),
-            enabled: true,
-            ..Default::default()
-        };
-        let x = definition_xml(&ds);
-        assert!(x.contains("<Extension>POSTGRESQL</Extension>"), "{x}");
-        assert!(!x.contains("hunter2"), "{x}");
     }
 }

@@ -286,7 +286,15 @@ pub(crate) async fn fetch(
     q: &engine::QueryRequest,
 ) -> Result<Arc<engine::DataTable>, ReportError> {
     let limits = datasources::limits(&state.settings());
-    datasources::run(&state.reports().registry, session, path, q, &limits).await
+    datasources::run(
+        &state.reports().registry,
+        &state.key()[..],
+        session,
+        path,
+        q,
+        &limits,
+    )
+    .await
 }
 
 /// The outcome of resolving parameters: the tables fetched on the way are kept either way
@@ -311,7 +319,15 @@ pub(crate) async fn resolve(
         match c.resolve_parameters(input, &tables) {
             Err(ParamError::NeedsData { requests }) => {
                 for q in &requests {
-                    let t = datasources::run(&reports.registry, session, path, q, &limits).await?;
+                    let t = datasources::run(
+                        &reports.registry,
+                        &state.key()[..],
+                        session,
+                        path,
+                        q,
+                        &limits,
+                    )
+                    .await?;
                     tables.insert(q.dataset.clone(), t);
                 }
             }
@@ -355,7 +371,15 @@ pub(crate) async fn execute(
         if tables.contains_key(&q.dataset) {
             continue;
         }
-        let t = datasources::run(&reports.registry, session, path, &q, &limits).await?;
+        let t = datasources::run(
+            &reports.registry,
+            &state.key()[..],
+            session,
+            path,
+            &q,
+            &limits,
+        )
+        .await?;
         tables.insert(q.dataset.clone(), t);
     }
     let now = time::OffsetDateTime::now_utc();
@@ -718,8 +742,8 @@ pub(crate) async fn data_source_contents(
     session: &Session,
     path: &ItemPath,
 ) -> Result<Response, ReportError> {
-    let ds = datasources::shared(session, path).await?;
-    let mut resp = Response::new(Body::from(datasources::definition_xml(&ds)));
+    let xml = datasources::public_contents(session, path).await?;
+    let mut resp = Response::new(Body::from(xml));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/xml; charset=utf-8"),
