@@ -597,7 +597,9 @@ async fn upload_makes_the_right_item_types() {
         ),
         (
             "Warehouse.rds",
-            b"<DataSourceDefinition/>".as_slice(),
+            // a valid definition without secrets is stored as uploaded
+            b"<DataSourceDefinition><Extension>SQLITE</Extension></DataSourceDefinition>"
+                .as_slice(),
             "/Sales/Warehouse",
             ItemType::DataSource,
         ),
