@@ -177,10 +177,10 @@ async fn samples_render_through_url_access_in_every_format() {
     assert!(r.body.contains("rsInvalidReportParameter"), "{}", r.body);
 
     // Formats this server does not render: 400 naming the ones it does.
-    for f in ["PDF", "IMAGE", "EXCELOPENXML", "WORDOPENXML"] {
+    for f in ["IMAGE", "EXCELOPENXML", "WORDOPENXML"] {
         let r = get(&app, &format!("{base}&rs:Format={f}"), Some(ADMIN)).await;
         assert_eq!(r.status, 400, "{f}");
-        assert!(r.body.contains("HTML5, CSV, XML, JSON"), "{}", r.body);
+        assert!(r.body.contains("HTML5, PDF, CSV, XML, JSON"), "{}", r.body);
     }
     // A bad device information setting is a 400 naming it.
     let r = get(
@@ -480,4 +480,82 @@ async fn shared_data_sources_resolve_relative_to_the_report_folder() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body, "resource bytes");
+}
+
+/// Poppler's `tool` with `args`, or None (skipped; a failure under CI) when it is not installed.
+fn poppler(tool: &str, args: &[&str]) -> Option<String> {
+    match std::process::Command::new(tool).args(args).output() {
+        Ok(o) => {
+            assert!(
+                o.status.success(),
+                "{tool} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            Some(String::from_utf8_lossy(&o.stdout).into_owned())
+        }
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("{tool} is required under CI (apt-get install poppler-utils): {e}");
+            }
+            println!("skipped: {tool} not found ({e}); apt-get install poppler-utils");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pdf_through_url_access_is_a_letter_page_poppler_reads() {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let Some(invoice) = sample("Invoice.rdl") else {
+        return;
+    };
+    let e = env(true).await;
+    let c = e.catalog.as_ref().unwrap();
+    c.create_folder(&catalog::ItemPath::parse("/Samples").unwrap(), "admin")
+        .await
+        .unwrap();
+    put(c, "/Samples/Invoice", ItemType::Report, &invoice).await;
+    let app = webapp::standalone(e.state.clone());
+    let req =
+        http::Request::get("/ReportServer?/Samples/Invoice&Company=Contoso+Suites&rs:Format=PDF")
+            .header("host", "reports.test:8080")
+            .header("authorization", basic(ADMIN))
+            .body(axum::body::Body::empty())
+            .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let cd = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cd.contains("filename=\"Invoice.pdf\""), "{cd}");
+    let pdf = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        pdf.starts_with(b"%PDF-"),
+        "not a PDF: {:?}",
+        &pdf[..pdf.len().min(16)]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("invoice.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let file = file.to_str().unwrap();
+    let Some(info) = poppler("pdfinfo", &[file]) else {
+        return;
+    };
+    assert!(info.contains("Pages:           1"), "{info}");
+    assert!(info.contains("612 x 792 pts"), "{info}");
+    let text = poppler("pdftotext", &["-layout", file, "-"]).unwrap();
+    assert!(text.contains("$321,113.52"), "{text}");
+    assert!(text.contains("Page 1 of 1"), "{text}");
+    // A bad device information setting is a 400 naming it, before anything is rendered.
+    let r = get(
+        &app,
+        "/ReportServer?/Samples/Invoice&Company=Contoso+Suites&rs:Format=PDF&rc:PageWidth=wide",
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("PageWidth"), "{}", r.body);
 }

@@ -482,6 +482,31 @@ pub(crate) fn url_access_query(
 }
 
 /// The format-specific last step of a render (options already checked).
+/// The machine's fonts, scanned once, on the first PDF render (only PDF measures and embeds
+/// fonts; HTML5 leaves them to the browser). No usable font fails PDF renders only, with the
+/// message that names the Debian packages to install.
+fn font_registry() -> Result<Arc<fonts::FontRegistry>, String> {
+    static FONTS: std::sync::OnceLock<Result<Arc<fonts::FontRegistry>, String>> =
+        std::sync::OnceLock::new();
+    FONTS
+        .get_or_init(|| match fonts::FontRegistry::load_default() {
+            Ok(r) => {
+                for w in &r.warnings {
+                    tracing::warn!(warning = %httpsys::logsafe::escape(w, 256), "font registry");
+                }
+                Ok(Arc::new(r))
+            }
+            Err(e) => Err(e.to_string()),
+        })
+        .clone()
+}
+
+/// A PDF render's warnings (font substitutions, clipped items) go to the log, at debug level:
+/// they repeat on every render of the report.
+fn log_pdf_warning(report: &str, warning: &str) {
+    tracing::debug!(report = %httpsys::logsafe::escape(report, 256), warning = %httpsys::logsafe::escape(warning, 512), "pdf render warning");
+}
+
 type RenderJob =
     Box<dyn FnOnce(&mut pool::ChannelWriter, engine::Instance) -> Result<(), RenderError> + Send>;
 
@@ -527,6 +552,23 @@ pub(crate) async fn url_access(
             let o = render::json::JsonOptions::from_device_info(&device)
                 .map_err(|e| ReportError::render(&e))?;
             Box::new(move |w, inst| render::json::render(&inst, &o, w))
+        }
+        Format::Pdf => {
+            let o = render::pdf::PdfOptions::from_device_info(&device)
+                .map_err(|e| ReportError::render(&e))?;
+            let report = path.to_string();
+            Box::new(move |w, inst| {
+                let fonts =
+                    font_registry().map_err(|m| RenderError::Io(std::io::Error::other(m)))?;
+                let summary = render::pdf::render(&inst, &fonts, &o, w).map_err(|e| match e {
+                    render::pdf::PdfError::Render(e) => e,
+                    other => RenderError::Io(std::io::Error::other(other.to_string())),
+                })?;
+                for warning in &summary.warnings {
+                    log_pdf_warning(&report, warning);
+                }
+                Ok(())
+            })
         }
         Format::Html5 => {
             let mut o = render::html::HtmlOptions::from_device_info(&device)
@@ -589,6 +631,7 @@ pub(crate) async fn url_access(
         Format::Csv => "text/csv; charset=utf-8",
         Format::Xml => "text/xml; charset=utf-8",
         Format::Json => "application/json; charset=utf-8",
+        Format::Pdf => "application/pdf",
     };
     let first = streamed.first;
     let rest = streamed.rest;

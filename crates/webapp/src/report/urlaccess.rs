@@ -21,10 +21,12 @@ pub(crate) enum Format {
     Xml,
     /// `JSON` (reportd's own).
     Json,
+    /// `PDF` (hard pages, embedded fonts).
+    Pdf,
 }
 
 /// The `rs:Format` names this server renders, for error messages and export menus.
-pub(crate) const SUPPORTED_FORMATS: &[&str] = &["HTML5", "CSV", "XML", "JSON"];
+pub(crate) const SUPPORTED_FORMATS: &[&str] = &["HTML5", "PDF", "CSV", "XML", "JSON"];
 
 impl Format {
     /// Parses an `rs:Format` value (any case).
@@ -34,6 +36,7 @@ impl Format {
             "CSV" => Ok(Format::Csv),
             "XML" => Ok(Format::Xml),
             "JSON" => Ok(Format::Json),
+            "PDF" => Ok(Format::Pdf),
             other => Err(format!(
                 "rsRenderingExtensionNotFound: the rendering format rs:Format={other} is not \
                  supported by this report server; use one of {}",
@@ -49,6 +52,7 @@ impl Format {
             Format::Csv => "CSV",
             Format::Xml => "XML",
             Format::Json => "JSON",
+            Format::Pdf => "PDF",
         }
     }
 
@@ -59,6 +63,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Xml => "xml",
             Format::Json => "json",
+            Format::Pdf => "pdf",
         }
     }
 }
@@ -237,10 +242,14 @@ mod tests {
 
     #[test]
     fn unsupported_format_names_the_supported_ones() {
-        for f in ["PDF", "IMAGE", "EXCELOPENXML", "WORDOPENXML"] {
+        for f in ["IMAGE", "EXCELOPENXML", "WORDOPENXML", "DOCX"] {
             let e = Format::parse(f).unwrap_err();
-            assert!(e.contains(f) && e.contains("HTML5, CSV, XML, JSON"), "{e}");
+            assert!(
+                e.contains(f) && e.contains("HTML5, PDF, CSV, XML, JSON"),
+                "{e}"
+            );
         }
+        assert_eq!(Format::parse("pdf"), Ok(Format::Pdf));
         assert_eq!(Format::parse(""), Ok(Format::Html5));
         assert_eq!(Format::parse("html4.0"), Ok(Format::Html5));
     }
