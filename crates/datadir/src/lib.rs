@@ -9,9 +9,9 @@
 //! blocking file I/O only; async callers wrap it in `spawn_blocking`.
 
 pub mod config;
+mod fsutil;
 pub mod limits;
 pub mod sealed;
-mod fsutil;
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};

@@ -111,8 +111,10 @@ fn main() {
     );
     t.width = 6 * w;
     t.height = 2 * h;
-    let mut page = engine::instance::PageSettings::default();
-    page.margins = [UM_PER_INCH / 2; 4];
+    let page = engine::instance::PageSettings {
+        margins: [UM_PER_INCH / 2; 4],
+        ..Default::default()
+    };
     let inst = Instance {
         name: "Bench".into(),
         description: String::new(),

@@ -3,106 +3,18 @@
 //! header/footer text on given pages, the Labels sample's three columns, byte-identical
 //! output for one execution, and bad input (page sizes, corrupt fonts, broken images).
 
+mod common;
+
+use common::*;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use engine::{BindOptions, Compiled, DataTable, Globals, Instance, ParamError};
+use engine::Instance;
 use fonts::FontRegistry;
 use render::DeviceInfo;
 use render::pdf::{PdfOptions, PdfSummary};
-
-fn sample(name: &str) -> Option<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/rdl");
-    match std::fs::read(dir.join(name)) {
-        Ok(b) => Some(b),
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("sample {name} missing under {}: {e}", dir.display());
-            }
-            println!(
-                "skipped: sample {name} not found under {} ({e})",
-                dir.display()
-            );
-            None
-        }
-    }
-}
-
-fn globals() -> Globals {
-    Globals {
-        execution_time: time::macros::datetime!(2026-12-01 10:30:00),
-        user_id: "tester".into(),
-        ..Globals::default()
-    }
-}
-
-/// Runs every query through the ENTERDATA provider's parser.
-fn fetch(c: &Compiled, req: &[engine::QueryRequest], tables: &mut HashMap<String, Arc<DataTable>>) {
-    for q in req {
-        assert_eq!(
-            q.data_provider.as_deref(),
-            Some("ENTERDATA"),
-            "{}",
-            q.dataset
-        );
-        let hints: Vec<dataprov::FieldHint> = q
-            .fields
-            .iter()
-            .map(|f| dataprov::FieldHint {
-                name: f.name.clone(),
-                data_field: f.data_field.clone(),
-                type_name: f.type_name.clone(),
-            })
-            .collect();
-        let t = dataprov::enterdata::parse_table(&q.command_text, &hints)
-            .unwrap_or_else(|e| panic!("{} of {}: {e}", q.dataset, c.name()));
-        let table = DataTable {
-            fields: t.fields.into_iter().map(|f| f.name).collect(),
-            rows: t.rows,
-        };
-        tables.insert(q.dataset.clone(), Arc::new(table));
-    }
-}
-
-fn run(name: &str, input: &[(&str, &[&str])]) -> Option<Result<Instance, ParamError>> {
-    let bytes = sample(name)?;
-    let c = Arc::new(
-        engine::parse_and_prepare(
-            &format!("/Samples/{}", name.trim_end_matches(".rdl")),
-            &bytes,
-        )
-        .unwrap(),
-    );
-    let input: HashMap<String, Vec<Option<String>>> = input
-        .iter()
-        .map(|(k, vs)| {
-            (
-                k.to_string(),
-                vs.iter().map(|v| Some(v.to_string())).collect(),
-            )
-        })
-        .collect();
-    let mut tables = HashMap::new();
-    let params = loop {
-        match c.resolve_parameters(&input, &tables) {
-            Ok(p) => break p,
-            Err(ParamError::NeedsData { requests }) => fetch(&c, &requests, &mut tables),
-            Err(e) => return Some(Err(e)),
-        }
-    };
-    let queries = c.queries(&params).unwrap();
-    fetch(&c, &queries, &mut tables);
-    Some(Ok(engine::bind(
-        &c,
-        &params,
-        &tables,
-        &globals(),
-        &BindOptions::default(),
-    )
-    .unwrap()))
-}
 
 fn fonts() -> Option<FontRegistry> {
     match FontRegistry::load_default() {
@@ -396,8 +308,10 @@ fn table_report(rows: usize) -> Instance {
         style: Default::default(),
         items: Arc::new(PageNo(label)),
     };
-    let mut page = engine::instance::PageSettings::default();
-    page.margins = [UM_PER_INCH / 2; 4];
+    let page = engine::instance::PageSettings {
+        margins: [UM_PER_INCH / 2; 4],
+        ..Default::default()
+    };
     Instance {
         name: "Big".into(),
         description: "A table".into(),
