@@ -51,9 +51,14 @@ async fn run_sqlite(test: Suite) {
 }
 
 fn pg_base_url() -> Option<String> {
-    std::env::var("REPORTD_TEST_PG_URL")
+    let url = std::env::var("REPORTD_TEST_PG_URL")
         .ok()
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty());
+    assert!(
+        url.is_some() || std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but REPORTD_TEST_PG_URL is not set: the PostgreSQL suite must run under CI"
+    );
+    url
 }
 
 /// `base` with its database replaced by `db` (percent-encoded by the caller if needed).

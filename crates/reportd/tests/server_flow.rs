@@ -238,6 +238,10 @@ fn new_user_flow_sqlite() {
 #[test]
 fn new_user_flow_postgres() {
     let Ok(base) = std::env::var("REPORTD_TEST_PG_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but REPORTD_TEST_PG_URL is not set"
+        );
         eprintln!("skipped: REPORTD_TEST_PG_URL not set");
         return;
     };
