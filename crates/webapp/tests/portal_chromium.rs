@@ -5,60 +5,12 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use common::*;
-use tokio::process::Command;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// Runs headless Chromium with `mode_args` on `url`; returns stdout. Bounded in time.
-async fn chromium(profile: &Path, mode_args: &[&str], url: &str) -> String {
-    let mut cmd = Command::new(CHROMIUM);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--enable-logging=stderr",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()))
-    .args(mode_args)
-    .arg(url)
-    .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
-        .await
-        .expect("chromium finished within 120 s")
-        .expect("chromium runs");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    // Every response carries a strict Content-Security-Policy: the pages must need nothing
-    // it forbids (the browser logs each violation).
-    assert!(
-        !stderr.contains("Content Security Policy") && !stderr.contains("Refused to"),
-        "CSP violation on {url}:\n{stderr}"
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_renders_in_headless_chromium() {
-    if !Path::new(CHROMIUM).exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "chromium is required under CI (apt-get install chromium)"
-        );
-        println!("skipped: chromium not installed");
+    if !chromium_installed() {
         return;
     }
     let e = env(true).await;

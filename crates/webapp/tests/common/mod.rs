@@ -280,3 +280,59 @@ pub async fn upload(
         .unwrap();
     send(app, req).await
 }
+
+/// Debian's Chromium, driven headless by the browser tests.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// True when Chromium is installed; otherwise prints `skipped: ...` (and fails under
+/// `CI=true`, where a skipped browser test would prove nothing).
+pub fn chromium_installed() -> bool {
+    if std::path::Path::new(CHROMIUM).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "chromium is required under CI (apt-get install chromium)"
+    );
+    println!("skipped: chromium not installed");
+    false
+}
+
+/// Runs headless Chromium with `mode_args` on `url`; returns stdout. Bounded in time.
+pub async fn chromium(profile: &std::path::Path, mode_args: &[&str], url: &str) -> String {
+    let mut cmd = tokio::process::Command::new(CHROMIUM);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--enable-logging=stderr",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .args(mode_args)
+    .arg(url)
+    .kill_on_drop(true);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+        .await
+        .expect("chromium finished within 120 s")
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Every response carries a strict Content-Security-Policy: the pages must need nothing
+    // it forbids (the browser logs each violation).
+    assert!(
+        !stderr.contains("Content Security Policy") && !stderr.contains("Refused to"),
+        "CSP violation on {url}:\n{stderr}"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
