@@ -1,12 +1,14 @@
 //! Sign-in under hostile load, against both applications served on a real socket (port 0)
 //! with a real data dir, SQLite catalog and argon2id hashes:
 //! - clients that send random user names and hang up after 30 ms: KDFs in flight never
-//!   exceed the worker bound, RSS stays under [`RSS_CEILING_MB`], nothing is left behind;
+//!   exceed the worker bound, RSS grows by less than [`RSS_GROWTH_CEILING_MB`] (the
+//!   process holds what earlier tests left, so the growth is what counts), nothing is
+//!   left behind;
 //! - wrong passwords: the delay grows, then 429 with `Retry-After`, then the lockout ends;
 //! - the real administrator, already signed in, is served during 300 concurrent wrong
 //!   attempts on `admin` with p99 under [`CACHED_P99_CEILING`];
 //! - unknown and known user names take the same time (medians within a loose factor);
-//! - a flood of 300 random names does not delay new sign-ins past [`NEW_SIGNIN_CEILING`]
+//! - a flood of 300 random names does not delay new sign-ins past [`NEW_SIGNIN_ALLOWANCE`]
 //!   and gets no KDF;
 //! - removing a user or changing a password (portal) takes effect at the next request.
 //!
@@ -29,7 +31,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use webapp::{AppState, standalone};
 
 /// Resident memory the test process may reach during an attack.
-const RSS_CEILING_MB: u64 = 256;
+const RSS_GROWTH_CEILING_MB: u64 = 192;
 /// p99 of the cached administrator's requests during the wrong-password flood (debug
 /// build on a shared 2-core machine; a release build is far below).
 const CACHED_P99_CEILING: Duration = Duration::from_millis(500);
@@ -208,7 +210,8 @@ fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
 async fn cancelled_signins_with_random_names_stay_bounded() {
     let _turn = TURN.lock().await;
     let s = server(5, 120).await;
-    println!("RSS before the attack {} MB", rss_kb() / 1024);
+    let before_mb = rss_kb() / 1024;
+    println!("RSS before the attack {before_mb} MB");
     let rss = RssWatch::start();
     // 300 clients in waves of 50: random names (no KDF), and three known names with wrong
     // passwords (a KDF each until the name locks), each hanging up after 30 ms.
@@ -253,7 +256,10 @@ async fn cancelled_signins_with_random_names_stay_bounded() {
     );
     let peak = rss.peak_mb();
     println!("peak RSS {peak} MB, {st:?}");
-    assert!(peak < RSS_CEILING_MB, "RSS peaked at {peak} MB");
+    assert!(
+        peak.saturating_sub(before_mb) < RSS_GROWTH_CEILING_MB,
+        "RSS grew from {before_mb} MB to {peak} MB during the attack"
+    );
     // The server still signs in a user whose name was not attacked.
     let a = request(s.addr, random_loopback(), "/ReportServer", BROWSER).await;
     assert_eq!(a.status, 200);
@@ -513,8 +519,11 @@ async fn removing_a_user_or_changing_a_password_takes_effect_at_once() {
     assert_eq!(v["value"][2]["RootRoles"][0], "Browser");
 }
 
-/// A new (uncached) sign-in during a flood of random names from all over 127.0.0.0/8.
-const NEW_SIGNIN_CEILING: Duration = Duration::from_millis(1000);
+/// A new (uncached) sign-in during a flood of random names from all over 127.0.0.0/8 may
+/// take this much longer than one measured without the flood in the same run (plus a
+/// factor of that one): the flood's 300 requests cost CPU of their own on 2 shared cores,
+/// but a sign-in queued behind flood KDFs would take several seconds.
+const NEW_SIGNIN_ALLOWANCE: Duration = Duration::from_millis(1500);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_random_name_flood_does_not_delay_new_signins() {
@@ -530,6 +539,9 @@ async fn a_random_name_flood_does_not_delay_new_signins() {
         )
         .await;
     }
+    // A new sign-in without the flood: the baseline for this machine and this run.
+    let quiet = request(s.addr, random_loopback(), "/ReportServer", NOBODY).await;
+    let ceiling = NEW_SIGNIN_ALLOWANCE + quiet.took * 4;
     let flood: Vec<_> = (0..300)
         .map(|i| {
             let addr = s.addr;
@@ -553,10 +565,14 @@ async fn a_random_name_flood_does_not_delay_new_signins() {
         assert_eq!(f.await.unwrap(), 401);
     }
     let kdfs = state(&s).verifications() - before;
-    println!("new sign-ins during the flood took {took:?}; {kdfs} KDFs");
+    println!(
+        "new sign-ins during the flood took {took:?} (without it {:?}); {kdfs} KDFs",
+        quiet.took
+    );
     assert!(
-        took.iter().all(|t| *t < NEW_SIGNIN_CEILING),
-        "new sign-ins were delayed: {took:?}"
+        took.iter().all(|t| *t < ceiling),
+        "new sign-ins were delayed: {took:?} (without the flood {:?})",
+        quiet.took
     );
     assert!(kdfs <= 2, "the flood's unknown names got KDFs: {kdfs}");
     settle(&s).await;
