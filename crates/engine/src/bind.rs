@@ -115,8 +115,11 @@ pub(crate) struct Frame {
     name: Arc<str>,
     set: Arc<SetRows>,
     rows: Arc<[u32]>,
-    /// Identifies the instance (for toggles): group names and keys from the top.
+    /// Identifies the instance (for toggles): group names and keys from the top. For a
+    /// details instance (`detail_row` set) this is the parent's key: the full key
+    /// (`{key}/{name}={row}`) is built only when asked for ([`Frame::full_key`]).
     key: Arc<str>,
+    detail_row: Option<u32>,
     details: bool,
     /// Depth in a recursive hierarchy (`Level()`), 0 elsewhere.
     level: usize,
@@ -125,16 +128,31 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
-    fn new(name: &str, set: Arc<SetRows>, rows: Arc<[u32]>, key: Arc<str>, details: bool) -> Frame {
+    fn new(
+        name: impl Into<Arc<str>>,
+        set: Arc<SetRows>,
+        rows: Arc<[u32]>,
+        key: Arc<str>,
+        details: bool,
+    ) -> Frame {
         Frame {
             id: FRAME_IDS.fetch_add(1, Ordering::Relaxed),
             name: name.into(),
             set,
             rows,
             key,
+            detail_row: None,
             details,
             level: 0,
             recursive_rows: None,
+        }
+    }
+
+    /// The instance's key (group names and keys from the top).
+    fn full_key(&self) -> Arc<str> {
+        match self.detail_row {
+            None => self.key.clone(),
+            Some(r) => format!("{}/{}={r}", self.key, self.name).into(),
         }
     }
 }
@@ -241,7 +259,7 @@ pub fn bind(
         let rows: Arc<[u32]> = sh
             .filter_rows(&set, &ds.filters, &[], (0..set.rows.len() as u32).collect())?
             .into();
-        let frame = Frame::new(&ds.name, set.clone(), rows, "".into(), false);
+        let frame = Frame::new(ds.name.as_str(), set.clone(), rows, "".into(), false);
         sh.sets.insert(ds.name.clone(), set);
         sh.set_frames.insert(ds.name.clone(), frame);
     }
@@ -1024,7 +1042,7 @@ impl Shared {
         }
         let mut chain = frames.to_vec();
         chain.push(Frame::new(
-            &set.name,
+            set.name.as_str(),
             set.clone(),
             rows.clone().into(),
             "".into(),
@@ -1237,20 +1255,16 @@ impl Shared {
     }
 
     fn format(&self, v: &Value, fmt: Option<&str>) -> String {
-        let f = match (fmt, v) {
-            (Some(f), _) if !f.is_empty() => f.to_owned(),
-            (_, Value::DateTime(_)) => "G".to_owned(),
+        let f: &str = match (fmt, v) {
+            (Some(f), _) if !f.is_empty() => f,
+            (_, Value::DateTime(_)) => "G",
             _ => return expr::convert::to_string(v, &self.culture),
         };
         if v.is_null() {
             return String::new();
         }
-        let call = Expr::Call {
-            name: "format".into(),
-            args: vec![Expr::Literal(v.clone()), Expr::Literal(Value::str(f))],
-        };
-        match expr::eval(&call, &self.ev(&[], None)) {
-            Ok(s) => expr::convert::to_string(&s, &self.culture),
+        match expr::vb_format(v, f, &self.culture) {
+            Ok(s) => s,
             Err(_) => expr::convert::to_string(v, &self.culture),
         }
     }
@@ -1258,7 +1272,7 @@ impl Shared {
     fn frames_key(frames: &[Frame]) -> Arc<str> {
         frames
             .last()
-            .map(|f| f.key.clone())
+            .map(Frame::full_key)
             .unwrap_or_else(|| "".into())
     }
 
@@ -1503,8 +1517,8 @@ impl Shared {
         for p in &tb.paragraphs {
             let mut runs = Vec::with_capacity(p.runs.len());
             for r in &p.runs {
-                let (value, text) = match &r.value {
-                    Expression::Constant(s) => (Value::str(s.as_str()), s.clone()),
+                let (value, text, format) = match &r.value {
+                    Expression::Constant(s) => (Value::str(s.as_str()), s.clone(), None),
                     e => {
                         let x = self.c.expr(e)?;
                         if !x.is_constant() {
@@ -1517,14 +1531,14 @@ impl Shared {
                                     None => tb_format.clone(),
                                 };
                                 let text = self.format(&v, fmt.as_deref());
-                                (v, text)
+                                (v, text, fmt)
                             }
                             Err(err) => {
                                 if self.cancelled() {
                                     return Err(EngineError::Cancelled);
                                 }
                                 self.warn(name, &err.to_string());
-                                (Value::str("#Error"), "#Error".to_owned())
+                                (Value::str("#Error"), "#Error".to_owned(), None)
                             }
                         }
                     }
@@ -1537,6 +1551,7 @@ impl Shared {
                     value,
                     style,
                     action,
+                    format,
                 });
             }
             let align = match self
@@ -1577,7 +1592,15 @@ impl Shared {
             }
             Value::str(s)
         };
-        lock(&self.report_items).insert(def.name.clone(), value.clone());
+        {
+            let mut ri = lock(&self.report_items);
+            match ri.get_mut(def.name.as_str()) {
+                Some(slot) => *slot = value.clone(),
+                None => {
+                    ri.insert(def.name.clone(), value.clone());
+                }
+            }
+        }
         let toggle = if self.toggle_targets.contains(name) {
             let id = format!("{name}@{}", Self::frames_key(frames));
             let initial = match &tb.toggle_image {
@@ -1764,9 +1787,28 @@ impl Shared {
         set: &Arc<SetRows>,
     ) -> Result<GroupInstances, EngineError> {
         let parent_key = Self::frames_key(frames);
+        let group_name: Arc<str> = g.name.as_str().into();
         let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
+        let mut details_out = None;
         if g.is_details() {
-            groups = rows.iter().map(|r| (r.to_string(), vec![*r])).collect();
+            // one instance per row; the key string is built only if a toggle asks for it
+            let mut out = Vec::with_capacity(rows.len());
+            for (i, &r) in rows.iter().enumerate() {
+                if i.is_multiple_of(4096) && self.cancelled() {
+                    return Err(EngineError::Cancelled);
+                }
+                let rs: Arc<[u32]> = Arc::new([r]);
+                let mut f = Frame::new(
+                    group_name.clone(),
+                    set.clone(),
+                    rs.clone(),
+                    parent_key.clone(),
+                    true,
+                );
+                f.detail_row = Some(r);
+                out.push((rs, f));
+            }
+            details_out = Some(out);
         } else {
             let exprs: Vec<Arc<Expr>> = g
                 .group_expressions
@@ -1798,15 +1840,24 @@ impl Shared {
                 }
             }
         }
-        let mut out: Vec<(Arc<[u32]>, Frame)> = groups
-            .into_iter()
-            .map(|(k, rs)| {
-                let rows: Arc<[u32]> = rs.into();
-                let key: Arc<str> = format!("{parent_key}/{}={k}", g.name).into();
-                let f = Frame::new(&g.name, set.clone(), rows.clone(), key, g.is_details());
-                (rows, f)
-            })
-            .collect();
+        let mut out: Vec<(Arc<[u32]>, Frame)> = match details_out {
+            Some(d) => d,
+            None => groups
+                .into_iter()
+                .map(|(k, rs)| {
+                    let rows: Arc<[u32]> = rs.into();
+                    let key: Arc<str> = format!("{parent_key}/{}={k}", g.name).into();
+                    let f = Frame::new(
+                        group_name.clone(),
+                        set.clone(),
+                        rows.clone(),
+                        key,
+                        g.is_details(),
+                    );
+                    (rows, f)
+                })
+                .collect(),
+        };
         // group filters, evaluated in the group's scope
         if !g.filters.is_empty() {
             let mut kept = Vec::with_capacity(out.len());
@@ -1951,7 +2002,7 @@ impl Shared {
         let mut chain: Vec<Frame> = frames.to_vec();
         if !chain.iter().any(|f| f.set.name == set.name) {
             chain.push(Frame::new(
-                &set.name,
+                set.name.as_str(),
                 set.clone(),
                 base.rows.clone(),
                 Self::frames_key(frames),
@@ -1959,7 +2010,7 @@ impl Shared {
             ));
         }
         chain.push(Frame::new(
-            &def.name,
+            def.name.as_str(),
             set.clone(),
             rows.clone(),
             Self::frames_key(frames),
@@ -2069,22 +2120,26 @@ impl Shared {
                 let Some(Some(cell)) = def_row.cells.get(c.def_leaf) else {
                     continue;
                 };
-                let mut fr = l.frames.clone();
+                let mut owned;
+                let mut fr: &[Frame] = &l.frames;
                 if let Some(rs) = &row_set {
+                    owned = l.frames.clone();
                     for f in &c.frames[chain.len()..] {
                         let inter: Vec<u32> =
                             f.rows.iter().copied().filter(|r| rs.contains(r)).collect();
-                        let key: Arc<str> = format!("{}{}", Self::frames_key(&fr), f.key).into();
-                        fr.push(Frame::new(
-                            &f.name,
+                        let key: Arc<str> =
+                            format!("{}{}", Self::frames_key(&owned), f.full_key()).into();
+                        owned.push(Frame::new(
+                            f.name.clone(),
                             f.set.clone(),
                             inter.into(),
                             key,
                             f.details,
                         ));
                     }
+                    fr = &owned;
                 }
-                let item = self.item(&cell.item, &fr)?;
+                let item = self.item(&cell.item, fr)?;
                 let mut item = item;
                 if let Some(i) = &mut item
                     && c.visibility != inst::Visibility::Visible

@@ -837,6 +837,7 @@ fn text_item(rect: Rect, text: &str) -> PageItem {
                 value: rdl::Value::Null,
                 style: Default::default(),
                 action: None,
+                format: None,
             }],
             align: Default::default(),
             left_indent: 0,

@@ -500,6 +500,9 @@ pub struct Run {
     pub style: TextStyle,
     /// An action on the run alone.
     pub action: Option<Action>,
+    /// The evaluated .NET format string (`Style.Format` of the run, else of the textbox) the
+    /// text was formatted with; office renderers translate it to a cell number format.
+    pub format: Option<String>,
 }
 
 /// A paragraph.

@@ -20,6 +20,7 @@ fn textbox(text: String, w: i64, h: i64) -> Item {
                     value: rdl::Value::Str(text.as_str().into()),
                     style: Default::default(),
                     action: None,
+                    format: None,
                 }],
                 align: Default::default(),
                 left_indent: 0,

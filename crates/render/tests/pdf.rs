@@ -213,6 +213,7 @@ fn textbox(name: &str, text: &str, w: i64, h: i64) -> Item {
                     value: rdl::Value::Str(text.into()),
                     style: Default::default(),
                     action: None,
+                    format: None,
                 }],
                 align: Default::default(),
                 left_indent: 0,

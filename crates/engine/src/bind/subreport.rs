@@ -81,6 +81,7 @@ fn message_box(text: String) -> inst::Textbox {
                 value: value.clone(),
                 style: inst::TextStyle::default(),
                 action: None,
+                format: None,
             }],
             align: inst::TextAlign::default(),
             left_indent: 0,
