@@ -29,13 +29,14 @@ impl ItemType {
         }
     }
 
-    /// The type an uploaded file becomes, from its name: `.rdl` → Report, `.rds` →
-    /// DataSource, anything else → Resource (as the SSRS portal's upload does).
+    /// The type an uploaded file becomes, from its name: `.rdl` → Report, `.rds` (the
+    /// designer's file) and `.rsds` (the server's `DataSourceDefinition`) → DataSource,
+    /// anything else → Resource (as the SSRS portal's upload does).
     pub fn for_upload(file_name: &str) -> ItemType {
         let lower = file_name.to_ascii_lowercase();
         if lower.ends_with(".rdl") {
             ItemType::Report
-        } else if lower.ends_with(".rds") {
+        } else if lower.ends_with(".rds") || lower.ends_with(".rsds") {
             ItemType::DataSource
         } else {
             ItemType::Resource
@@ -243,5 +244,19 @@ impl fmt::Debug for User {
             .field("system_roles", &self.system_roles)
             .field("password_hash", &"<redacted>")
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod upload_type_tests {
+    use super::ItemType;
+
+    #[test]
+    fn uploads_are_typed_by_their_extension() {
+        assert_eq!(ItemType::for_upload("Sales.rdl"), ItemType::Report);
+        assert_eq!(ItemType::for_upload("Main.RDS"), ItemType::DataSource);
+        assert_eq!(ItemType::for_upload("Main.rsds"), ItemType::DataSource);
+        assert_eq!(ItemType::for_upload("logo.png"), ItemType::Resource);
+        assert_eq!(ItemType::for_upload("notes.rsds.txt"), ItemType::Resource);
     }
 }

@@ -18,6 +18,11 @@
 //! [`public_definition`] is what may be shown (no password, no sealed value). A
 //! `<SealedCredentials>` element in an upload is always discarded.
 //!
+//! This is the one parser of shared data source files in the workspace (uploads through the
+//! portal, the REST API and `reportctl`, runs, `GetDataSourceContents`): it lives here, next
+//! to the credential sealing it feeds, rather than in `rdl`, which models report
+//! definitions only.
+//!
 //! Must not: do I/O, or hold a password in anything that is `Debug`-printed or written out.
 
 use std::fmt;
@@ -114,11 +119,16 @@ fn child_text<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> 
         .map(|n| n.text().unwrap_or(""))
 }
 
-fn parse_bool(s: Option<&str>, default: bool) -> bool {
-    match s.map(|s| s.trim().to_ascii_lowercase()) {
-        Some(v) if v == "true" => true,
-        Some(v) if v == "false" => false,
-        _ => default,
+/// The boolean child `name` of `node` (`true`/`false`, any case), `default` when absent;
+/// anything else is an error naming the element.
+fn parse_bool(node: roxmltree::Node<'_, '_>, name: &str, default: bool) -> Result<bool, DataError> {
+    match child_text(node, name).map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(bad(format!(
+            "<{name}> is '{v}', not a boolean; write true or false"
+        ))),
     }
 }
 
@@ -152,7 +162,7 @@ fn parse_root(root: roxmltree::Node<'_, '_>) -> Result<SharedDataSource, DataErr
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| bad("<ConnectionProperties> has no <Extension>"))?;
-            let integrated = parse_bool(child_text(props, "IntegratedSecurity"), false);
+            let integrated = parse_bool(props, "IntegratedSecurity", false)?;
             let prompt = child_text(props, "Prompt").map(str::to_string);
             Ok(SharedDataSource {
                 extension: extension.to_string(),
@@ -197,8 +207,8 @@ fn parse_root(root: roxmltree::Node<'_, '_>) -> Result<SharedDataSource, DataErr
                     .filter(|s| !s.is_empty())
                     .map(|s| Zeroizing::new(s.to_string())),
                 prompt: child_text(root, "Prompt").map(str::to_string),
-                windows_credentials: parse_bool(child_text(root, "WindowsCredentials"), false),
-                enabled: parse_bool(child_text(root, "Enabled"), true),
+                windows_credentials: parse_bool(root, "WindowsCredentials", false)?,
+                enabled: parse_bool(root, "Enabled", true)?,
             })
         }
         other => Err(bad(format!(

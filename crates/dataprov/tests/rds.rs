@@ -81,6 +81,14 @@ fn bad_definitions_say_what_is_wrong() {
             "<DataSourceDefinition><Extension>SQL</Extension><CredentialRetrieval>Maybe</CredentialRetrieval></DataSourceDefinition>",
             "'Maybe'",
         ),
+        (
+            "<DataSourceDefinition><Extension>SQLITE</Extension><Enabled>maybe</Enabled></DataSourceDefinition>",
+            "<Enabled> is 'maybe', not a boolean; write true or false",
+        ),
+        (
+            "<RptDataSource><ConnectionProperties><Extension>SQLITE</Extension><IntegratedSecurity>yes</IntegratedSecurity></ConnectionProperties></RptDataSource>",
+            "<IntegratedSecurity> is 'yes'",
+        ),
     ] {
         let e = parse(text.as_bytes()).unwrap_err().to_string();
         assert!(e.contains(needle), "{text}: {e}");

@@ -21,5 +21,5 @@ pub use check::{CheckError, CheckSummary, Limits, check_upload, check_upload_wit
 pub use compile::{CompileError, Compiled, compile};
 pub use error::{Location, ParseError, Warning};
 pub use model::{Expression, Report, Size};
-pub use parse::{parse_data_source, parse_report};
+pub use parse::parse_report;
 pub use value::Value;

@@ -994,7 +994,11 @@ pub enum ItemKind {
     Subreport(Subreport),
     /// `Tablix` (2005 Table, Matrix and List included).
     Tablix(Box<Tablix>),
-    /// Chart, GaugePanel, Map, CustomReportItem: drawn as a labelled box for now.
+    /// `Chart` (model and parser in [`crate::parse::chart`]).
+    Chart(Box<crate::parse::chart::Chart>),
+    /// `GaugePanel`.
+    GaugePanel(Box<crate::parse::chart::GaugePanel>),
+    /// Map, CustomReportItem: drawn as a labelled box for now.
     Placeholder(Placeholder),
 }
 
@@ -1398,47 +1402,6 @@ pub struct Placeholder {
     pub kind: PlaceholderKind,
     /// `DataSetName`, when it has one.
     pub data_set_name: Option<String>,
-}
-
-/// A shared data source (`.rds`, `RptDataSource` / `DataSourceDefinition`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SharedDataSource {
-    /// `Name` attribute of `RptDataSource` (`None` for a bare `DataSourceDefinition`).
-    pub name: Option<String>,
-    /// `Extension` (`DataProvider` in the designer's form): SQLITE, POSTGRESQL, ...
-    pub extension: String,
-    /// `ConnectString`.
-    pub connect_string: String,
-    /// `CredentialRetrieval`.
-    pub credential_retrieval: CredentialRetrieval,
-    /// `UseOriginalConnectString`.
-    pub use_original_connect_string: bool,
-    /// `OriginalConnectStringExpressionBased`.
-    pub original_connect_string_expression_based: bool,
-    /// `Enabled` (default true).
-    pub enabled: bool,
-    /// `ImpersonateUser`.
-    pub impersonate_user: bool,
-    /// `WindowsCredentials`.
-    pub windows_credentials: bool,
-    /// `Prompt`.
-    pub prompt: Option<String>,
-    /// `IntegratedSecurity` (designer form).
-    pub integrated_security: bool,
-}
-
-/// `CredentialRetrieval` of a shared data source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CredentialRetrieval {
-    /// Prompt the user.
-    Prompt,
-    /// Stored in the catalog (encrypted).
-    Store,
-    /// The user's own identity.
-    Integrated,
-    /// No credentials.
-    #[default]
-    None,
 }
 
 #[cfg(test)]

@@ -156,6 +156,9 @@ struct Cx<'t> {
 
 type R<T> = Result<T, ParseError>;
 
+#[path = "chart.rs"]
+pub mod chart;
+
 /// 2005 table rows with their row visibility.
 type BandRows = Vec<(TablixRow, Option<Visibility>)>;
 
@@ -1469,9 +1472,16 @@ impl<'t> Cx<'t> {
             "Table" => ItemKind::Tablix(Box::new(self.table(node, &item, &rest)?)),
             "Matrix" => ItemKind::Tablix(Box::new(self.matrix(node, &rest)?)),
             "List" => ItemKind::Tablix(Box::new(self.list(node, &item, &rest)?)),
+            "Chart" if self.schema > Schema::V2005 => {
+                ItemKind::Chart(Box::new(self.chart(node, &rest)?))
+            }
+            "GaugePanel" => ItemKind::GaugePanel(Box::new(self.gauge_panel(&rest)?)),
             _ => {
                 let kind = match kind_name {
-                    "Chart" => PlaceholderKind::Chart,
+                    "Chart" => {
+                        self.warn(node, "RDL 2005 charts are drawn as a labelled box; save the report in the 2008 or later format (Report Builder upgrades it) to draw the chart");
+                        PlaceholderKind::Chart
+                    }
                     "GaugePanel" => PlaceholderKind::GaugePanel,
                     "Map" => PlaceholderKind::Map,
                     _ => PlaceholderKind::CustomReportItem(
@@ -2989,122 +2999,4 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
         return None;
     }
     Some(out)
-}
-
-/// Parses a shared data source (`.rds`): `RptDataSource` (the designer's file, with
-/// `ConnectionProperties`) or `DataSourceDefinition` (the server's form, with `Extension`).
-/// Namespaces are ignored (SSRS writes both with and without one).
-pub fn parse_data_source(bytes: &[u8]) -> Result<SharedDataSource, ParseError> {
-    let limits = Limits::default();
-    let (text, _) = crate::check::text_of(bytes, &limits).map_err(from_check)?;
-    let doc = crate::check::xml_document(text, &limits).map_err(from_check)?;
-    let pos = Positions::new(text.as_bytes());
-    let err = |node: Node<'_, '_>, problem: String, fix: &str| ParseError {
-        at: pos.at(node.range().start),
-        path: path_of(node),
-        problem,
-        fix: fix.to_owned(),
-    };
-    let root = doc.root_element();
-    let mut out = SharedDataSource {
-        enabled: true,
-        ..SharedDataSource::default()
-    };
-    let def = match root.tag_name().name() {
-        "RptDataSource" => {
-            out.name = root.attribute("Name").map(str::to_owned);
-            root.children()
-                .find(|c| {
-                    c.is_element()
-                        && matches!(
-                            c.tag_name().name(),
-                            "ConnectionProperties" | "DataSourceDefinition"
-                        )
-                })
-                .ok_or_else(|| {
-                    err(
-                        root,
-                        "<RptDataSource> has no <ConnectionProperties>".into(),
-                        "add <ConnectionProperties> with <Extension> and <ConnectString>",
-                    )
-                })?
-        }
-        "DataSourceDefinition" => root,
-        other => {
-            return Err(err(
-                root,
-                format!(
-                    "the root element is <{other}>, not <RptDataSource> or <DataSourceDefinition>"
-                ),
-                "upload a shared data source (.rds) file",
-            ));
-        }
-    };
-    let text_of = |n: Node<'_, '_>| -> String {
-        n.children()
-            .filter(Node::is_text)
-            .filter_map(|t| t.text())
-            .collect()
-    };
-    let boolean = |n: Node<'_, '_>| -> Result<bool, ParseError> {
-        let t = text_of(n);
-        match t.trim() {
-            s if s.eq_ignore_ascii_case("true") => Ok(true),
-            s if s.eq_ignore_ascii_case("false") => Ok(false),
-            s => Err(err(
-                n,
-                format!("<{}> is '{s}', not a boolean", n.tag_name().name()),
-                "write true or false",
-            )),
-        }
-    };
-    let mut has_extension = false;
-    for c in def.children().filter(Node::is_element) {
-        match c.tag_name().name() {
-            "Extension" | "DataProvider" => {
-                has_extension = true;
-                out.extension = text_of(c).trim().to_owned();
-            }
-            "ConnectString" => out.connect_string = text_of(c),
-            "IntegratedSecurity" => out.integrated_security = boolean(c)?,
-            "UseOriginalConnectString" => out.use_original_connect_string = boolean(c)?,
-            "OriginalConnectStringExpressionBased" => {
-                out.original_connect_string_expression_based = boolean(c)?
-            }
-            "Enabled" => out.enabled = boolean(c)?,
-            "ImpersonateUser" => out.impersonate_user = boolean(c)?,
-            "WindowsCredentials" => out.windows_credentials = boolean(c)?,
-            "Prompt" => out.prompt = Some(text_of(c)),
-            "CredentialRetrieval" => {
-                let t = text_of(c);
-                out.credential_retrieval = match t.trim() {
-                    s if s.eq_ignore_ascii_case("Prompt") => CredentialRetrieval::Prompt,
-                    s if s.eq_ignore_ascii_case("Store") => CredentialRetrieval::Store,
-                    s if s.eq_ignore_ascii_case("Integrated") => CredentialRetrieval::Integrated,
-                    s if s.eq_ignore_ascii_case("None") => CredentialRetrieval::None,
-                    s => {
-                        return Err(err(
-                            c,
-                            format!("<CredentialRetrieval> is '{s}'"),
-                            "write one of: Prompt, Store, Integrated, None",
-                        ));
-                    }
-                };
-            }
-            // Never read credentials out of the file into the model: the catalog stores
-            // them encrypted through its own path.
-            _ => {}
-        }
-    }
-    if !has_extension {
-        return Err(err(
-            def,
-            format!("<{}> has no <Extension>", def.tag_name().name()),
-            "add <Extension> naming the data provider (SQLITE, POSTGRESQL, ENTERDATA)",
-        ));
-    }
-    if out.integrated_security && out.credential_retrieval == CredentialRetrieval::None {
-        out.credential_retrieval = CredentialRetrieval::Integrated;
-    }
-    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! concrete model facts, upgrades of old shapes, located errors.
 
 use rdl::model::*;
-use rdl::{ParseError, parse_data_source, parse_report};
+use rdl::{ParseError, parse_report};
 
 fn sample(name: &str) -> Option<Vec<u8>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -656,42 +656,6 @@ fn malformed_definitions_give_located_errors() {
         "</ReportItems></Rectangle>".repeat(200)
     );
     assert!(err(&deep).to_string().contains("nested more than 256"));
-}
-
-#[test]
-fn shared_data_sources() {
-    let rds = br#"<?xml version="1.0" encoding="utf-8"?>
-<RptDataSource xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" Name="Sales">
-  <ConnectionProperties>
-    <Extension>SQLITE</Extension>
-    <ConnectString>Data Source=/srv/data/sales.db</ConnectString>
-    <IntegratedSecurity>true</IntegratedSecurity>
-  </ConnectionProperties>
-  <DataSourceID>1c7e</DataSourceID>
-</RptDataSource>"#;
-    let d = parse_data_source(rds).unwrap();
-    assert_eq!(d.name.as_deref(), Some("Sales"));
-    assert_eq!(d.extension, "SQLITE");
-    assert_eq!(d.connect_string, "Data Source=/srv/data/sales.db");
-    assert_eq!(d.credential_retrieval, CredentialRetrieval::Integrated);
-    assert!(d.enabled);
-    let def = br#"<DataSourceDefinition xmlns="http://schemas.microsoft.com/sqlserver/reporting/2006/03/reportdatasource">
-  <Extension>POSTGRESQL</Extension><ConnectString>host=db dbname=x</ConnectString><CredentialRetrieval>Store</CredentialRetrieval>
-  <WindowsCredentials>False</WindowsCredentials><ImpersonateUser>False</ImpersonateUser><Enabled>False</Enabled><UseOriginalConnectString>true</UseOriginalConnectString>
-</DataSourceDefinition>"#;
-    let d = parse_data_source(def).unwrap();
-    assert_eq!(d.name, None);
-    assert_eq!(d.extension, "POSTGRESQL");
-    assert_eq!(d.credential_retrieval, CredentialRetrieval::Store);
-    assert!(!d.enabled && d.use_original_connect_string);
-    let e = parse_data_source(b"<DataSourceDefinition><ConnectString/></DataSourceDefinition>")
-        .unwrap_err();
-    assert!(e.problem.contains("no <Extension>"), "{e}");
-    let e = parse_data_source(b"<Report/>").unwrap_err();
-    assert!(e.problem.contains("not <RptDataSource>"), "{e}");
-    let e = parse_data_source(b"<DataSourceDefinition><Extension>X</Extension><Enabled>maybe</Enabled></DataSourceDefinition>").unwrap_err();
-    assert_eq!(e.at.line, 1);
-    assert!(e.fix.contains("true or false"));
 }
 
 #[test]
