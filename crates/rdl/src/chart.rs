@@ -1,0 +1,859 @@
+//! The chart and gauge definitions (`Chart`, `GaugePanel`) and their parser.
+//!
+//! Owns: the model of the parts of an RDL 2008+ chart that reportd draws — the category and
+//! series hierarchies (`ChartMember`s with groups, sorts and labels), `ChartData` (series with
+//! their `Type`/`Subtype` and data points with `Y`, `X`, `Size`, data labels and colours),
+//! `ChartAreas` (category and value axes: title, `Minimum`/`Maximum`/`Interval`, label
+//! format, visibility, major gridlines), legends, titles, `Palette`, `ChartNoDataMessage` —
+//! and of gauge panels (radial and linear gauges, their scales with minimum/maximum,
+//! interval, tick marks and labels, ranges and pointers, and `GaugeLabels`).
+//!
+//! What is not drawn is said once, at parse time, as a warning: 3-D areas and exotic series
+//! types (polar, radar, range, stock, funnel, ...) are read as their 2-D equivalent. The
+//! many purely cosmetic elements (markers, smart labels, borders of parts, empty-point
+//! styles, custom properties, frames, needles' shapes...) are skipped without warnings.
+//!
+//! Must not: evaluate expressions (the engine does), do I/O. Lives inside `parse` (as
+//! `parse::chart`) so it shares the parser's context: expression ids, warnings, located
+//! errors.
+
+use roxmltree::Node;
+
+use super::{Cx, R};
+use crate::model::{Expression, Filter, Group, Location, SortExpression, Style};
+
+/// How a series is drawn (the `Type` and `Subtype` pair mapped onto what reportd draws).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChartKind {
+    /// `Column`.
+    #[default]
+    Column,
+    /// `Bar`.
+    Bar,
+    /// `Line`.
+    Line,
+    /// `Area`.
+    Area,
+    /// `Shape` / `Pie` (and `ExplodedPie`).
+    Pie,
+    /// `Shape` / `Doughnut` (and `ExplodedDoughnut`).
+    Doughnut,
+    /// `Scatter` (`Point`, `Bubble`).
+    Scatter,
+}
+
+/// Stacking from the `Subtype`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChartStacking {
+    /// `Plain`.
+    #[default]
+    None,
+    /// `Stacked`.
+    Stacked,
+    /// `PercentStacked`.
+    Percent,
+}
+
+/// A chart report item.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Chart {
+    /// `DataSetName`.
+    pub data_set_name: Option<String>,
+    /// `Filters`.
+    pub filters: Vec<Filter>,
+    /// `ChartCategoryHierarchy/ChartMembers`.
+    pub category_hierarchy: Vec<ChartMember>,
+    /// `ChartSeriesHierarchy/ChartMembers`.
+    pub series_hierarchy: Vec<ChartMember>,
+    /// `ChartData/ChartSeriesCollection`: one per leaf of the series hierarchy.
+    pub series: Vec<ChartSeries>,
+    /// `ChartAreas` (the first one is drawn).
+    pub areas: Vec<ChartArea>,
+    /// `ChartLegends` (the first one is drawn).
+    pub legends: Vec<ChartLegend>,
+    /// `ChartTitles`.
+    pub titles: Vec<ChartTitle>,
+    /// `Palette` as written (`None`: `Default`).
+    pub palette: Option<String>,
+    /// `ChartNoDataMessage/Caption`.
+    pub no_data_message: Option<Expression>,
+    /// `Style/BackgroundColor` of the chart.
+    pub background_color: Option<Expression>,
+}
+
+/// A member of the category or series hierarchy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartMember {
+    /// `Group` (`None`: a static member).
+    pub group: Option<Group>,
+    /// `SortExpressions`.
+    pub sort_expressions: Vec<SortExpression>,
+    /// `Label`.
+    pub label: Option<Expression>,
+    /// `ChartMembers`: children.
+    pub members: Vec<ChartMember>,
+}
+
+impl ChartMember {
+    /// Leaves under (and including) this member.
+    pub fn leaf_count(&self) -> usize {
+        if self.members.is_empty() {
+            1
+        } else {
+            self.members.iter().map(ChartMember::leaf_count).sum()
+        }
+    }
+}
+
+/// A `ChartSeries`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartSeries {
+    /// `Name`.
+    pub name: String,
+    /// What is drawn.
+    pub kind: ChartKind,
+    /// Stacking.
+    pub stacking: ChartStacking,
+    /// `ChartDataPoints`: one per leaf of the category hierarchy.
+    pub data_points: Vec<ChartDataPoint>,
+    /// `Style/Color` (or `BackgroundColor`).
+    pub color: Option<Expression>,
+    /// `Hidden`.
+    pub hidden: Option<Expression>,
+    /// `LegendText`.
+    pub legend_text: Option<Expression>,
+    /// `HideInLegend`.
+    pub hide_in_legend: Option<Expression>,
+    /// Where it is defined.
+    pub at: Location,
+}
+
+/// A `ChartDataPoint`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartDataPoint {
+    /// `ChartDataPointValues/Y`.
+    pub y: Option<Expression>,
+    /// `ChartDataPointValues/X`.
+    pub x: Option<Expression>,
+    /// `ChartDataPointValues/Size`.
+    pub size: Option<Expression>,
+    /// `ChartDataLabel`.
+    pub label: Option<ChartDataLabel>,
+    /// `Style/Color` (or `BackgroundColor`).
+    pub color: Option<Expression>,
+}
+
+/// A `ChartDataLabel`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartDataLabel {
+    /// `Visible`.
+    pub visible: Option<Expression>,
+    /// `Label` (`None` with `UseValueAsLabel`: the Y value).
+    pub label: Option<Expression>,
+    /// `UseValueAsLabel`.
+    pub use_value_as_label: bool,
+    /// `Style/Format`.
+    pub format: Option<Expression>,
+}
+
+/// A `ChartArea`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartArea {
+    /// `Name`.
+    pub name: String,
+    /// `ChartCategoryAxes` (the first is drawn).
+    pub category_axes: Vec<ChartAxis>,
+    /// `ChartValueAxes` (the first is drawn).
+    pub value_axes: Vec<ChartAxis>,
+}
+
+/// A `ChartAxis`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartAxis {
+    /// `Name`.
+    pub name: String,
+    /// `ChartAxisTitle/Caption`.
+    pub title: Option<Expression>,
+    /// `Minimum`.
+    pub minimum: Option<Expression>,
+    /// `Maximum`.
+    pub maximum: Option<Expression>,
+    /// `Interval`.
+    pub interval: Option<Expression>,
+    /// `Style/Format`.
+    pub format: Option<Expression>,
+    /// `Visible` (`Auto`, `True`, `False`).
+    pub visible: Option<Expression>,
+    /// `ChartMajorGridLines/Enabled`.
+    pub gridlines: Option<Expression>,
+}
+
+/// A `ChartLegend`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartLegend {
+    /// `Hidden`.
+    pub hidden: Option<Expression>,
+    /// `Position` as written (`TopRight`, `BottomCenter`, ...).
+    pub position: Option<String>,
+    /// `ChartLegendTitle/Caption`.
+    pub title: Option<Expression>,
+}
+
+/// A `ChartTitle`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChartTitle {
+    /// `Caption`.
+    pub caption: Option<Expression>,
+    /// `Hidden`.
+    pub hidden: Option<Expression>,
+}
+
+/// Radial or linear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GaugeKind {
+    /// `RadialGauge`.
+    #[default]
+    Radial,
+    /// `LinearGauge`.
+    Linear,
+}
+
+/// A gauge panel report item.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GaugePanel {
+    /// `DataSetName`.
+    pub data_set_name: Option<String>,
+    /// `Filters`.
+    pub filters: Vec<Filter>,
+    /// `RadialGauges` and `LinearGauges`, in document order.
+    pub gauges: Vec<Gauge>,
+    /// `GaugeLabels`.
+    pub labels: Vec<GaugeLabel>,
+}
+
+/// A `RadialGauge` or `LinearGauge`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Gauge {
+    /// `Name`.
+    pub name: String,
+    /// Radial or linear.
+    pub kind: GaugeKind,
+    /// `Left`, `Top`, `Width`, `Height` in percent of the panel (0 width: all of it).
+    pub rect: [f64; 4],
+    /// `GaugeScales` (the first is drawn).
+    pub scales: Vec<GaugeScale>,
+}
+
+/// A `RadialScale` or `LinearScale`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GaugeScale {
+    /// `MinimumValue/Value` (default 0).
+    pub minimum: Option<Expression>,
+    /// `MaximumValue/Value` (default 100).
+    pub maximum: Option<Expression>,
+    /// `Interval`.
+    pub interval: Option<Expression>,
+    /// `GaugeMajorTickMarks/Hidden`.
+    pub ticks_hidden: Option<Expression>,
+    /// `ScaleLabels/Hidden`.
+    pub labels_hidden: Option<Expression>,
+    /// `ScaleLabels/Style/Format`.
+    pub format: Option<Expression>,
+    /// `ScaleRanges`.
+    pub ranges: Vec<GaugeRange>,
+    /// `GaugePointers`: each pointer's `GaugeInputValue/Value`.
+    pub pointers: Vec<Expression>,
+    /// `StartAngle` (radial).
+    pub start_angle: Option<f64>,
+    /// `SweepAngle` (radial).
+    pub sweep_angle: Option<f64>,
+}
+
+/// A `ScaleRange`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GaugeRange {
+    /// `StartValue/Value`.
+    pub start: Option<Expression>,
+    /// `EndValue/Value`.
+    pub end: Option<Expression>,
+    /// `Style/BackgroundColor`.
+    pub color: Option<Expression>,
+}
+
+/// A `GaugeLabel`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GaugeLabel {
+    /// `Text`.
+    pub text: Option<Expression>,
+    /// `Left`, `Top`, `Width`, `Height` in percent.
+    pub rect: [f64; 4],
+    /// `Style/FontSize`.
+    pub font_size: Option<Expression>,
+}
+
+/// Series types reportd draws as something else, with what it says.
+fn substitute(t: &str, sub: &str) -> Option<(ChartKind, ChartStacking, Option<&'static str>)> {
+    use ChartKind as K;
+    use ChartStacking as S;
+    let stacking = match sub {
+        "Stacked" => S::Stacked,
+        "PercentStacked" => S::Percent,
+        _ => S::None,
+    };
+    Some(match t {
+        "Column" => (K::Column, stacking, None),
+        "Bar" => (K::Bar, stacking, None),
+        "Area" => match sub {
+            "Smooth" => (
+                K::Area,
+                S::None,
+                Some("a smooth area is drawn with straight segments"),
+            ),
+            _ => (K::Area, stacking, None),
+        },
+        "Line" => match sub {
+            "Smooth" | "Stepped" => (
+                K::Line,
+                S::None,
+                Some("a smooth or stepped line is drawn with straight segments"),
+            ),
+            _ => (K::Line, S::None, None),
+        },
+        "Scatter" => (K::Scatter, S::None, None),
+        "Shape" => match sub {
+            "Doughnut" | "ExplodedDoughnut" => (K::Doughnut, S::None, None),
+            "Funnel" | "Pyramid" => (
+                K::Pie,
+                S::None,
+                Some("funnel and pyramid charts are drawn as pie charts"),
+            ),
+            _ => (K::Pie, S::None, None),
+        },
+        "Polar" => (
+            K::Line,
+            S::None,
+            Some("polar and radar charts are drawn as line charts"),
+        ),
+        "Range" => match sub {
+            "RangeBar" => (
+                K::Bar,
+                S::None,
+                Some("range charts are drawn as their plain 2-D type (the low value is not shown)"),
+            ),
+            "RangeColumn" => (
+                K::Column,
+                S::None,
+                Some("range charts are drawn as their plain 2-D type (the low value is not shown)"),
+            ),
+            _ => (
+                K::Area,
+                S::None,
+                Some("range charts are drawn as their plain 2-D type (the low value is not shown)"),
+            ),
+        },
+        "Stock" => (
+            K::Line,
+            S::None,
+            Some("stock and candlestick charts are drawn as line charts of their Y values"),
+        ),
+        _ => return None,
+    })
+}
+
+/// Parses a number written as a constant (gauge positions and angles).
+fn number(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+impl Cx<'_> {
+    /// A `<Chart>` element's own children (those the common item part did not take).
+    pub(super) fn chart(&mut self, node: Node<'_, '_>, rest: &[Node<'_, '_>]) -> R<Chart> {
+        let mut ch = Chart::default();
+        let mut three_d = false;
+        for &c in rest {
+            match c.tag_name().name() {
+                "DataSetName" => ch.data_set_name = Some(self.string(c)),
+                "Filters" => ch.filters = self.filters(c)?,
+                "ChartCategoryHierarchy" => ch.category_hierarchy = self.chart_hierarchy(c)?,
+                "ChartSeriesHierarchy" => ch.series_hierarchy = self.chart_hierarchy(c)?,
+                "ChartData" => {
+                    for d in self.children(c) {
+                        if d.tag_name().name() == "ChartSeriesCollection" {
+                            for s in self.children(d) {
+                                if s.tag_name().name() == "ChartSeries" {
+                                    ch.series.push(self.chart_series(s)?);
+                                }
+                            }
+                        }
+                    }
+                }
+                "ChartAreas" => {
+                    for a in self.children(c) {
+                        if a.tag_name().name() == "ChartArea" {
+                            let (area, td) = self.chart_area(a)?;
+                            three_d |= td;
+                            ch.areas.push(area);
+                        }
+                    }
+                }
+                "ChartLegends" => {
+                    for l in self.children(c) {
+                        if l.tag_name().name() == "ChartLegend" {
+                            ch.legends.push(self.chart_legend(l));
+                        }
+                    }
+                }
+                "ChartTitles" => {
+                    for t in self.children(c) {
+                        if t.tag_name().name() == "ChartTitle" {
+                            let mut title = ChartTitle::default();
+                            for x in self.children(t) {
+                                match x.tag_name().name() {
+                                    "Caption" => title.caption = Some(self.expr(x)),
+                                    "Hidden" => title.hidden = Some(self.expr(x)),
+                                    _ => {}
+                                }
+                            }
+                            ch.titles.push(title);
+                        }
+                    }
+                }
+                "Palette" => {
+                    let p = self.string(c);
+                    const NAMES: [&str; 12] = [
+                        "Default",
+                        "EarthTones",
+                        "Excel",
+                        "GrayScale",
+                        "Light",
+                        "Pastel",
+                        "SemiTransparent",
+                        "Berry",
+                        "Chocolate",
+                        "Fire",
+                        "SeaGreen",
+                        "BrightPastel",
+                    ];
+                    if !NAMES.iter().any(|n| n.eq_ignore_ascii_case(&p)) {
+                        self.warn(
+                            c,
+                            format!(
+                                "the palette '{p}' is not supported; the Default palette is used (write one of {})",
+                                NAMES.join(", ")
+                            ),
+                        );
+                    }
+                    ch.palette = Some(p);
+                }
+                "ChartNoDataMessage" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Caption" {
+                            ch.no_data_message = Some(self.expr(x));
+                        }
+                    }
+                }
+                "Style" => ch.background_color = self.style(c)?.background_color,
+                _ => {}
+            }
+        }
+        if three_d {
+            self.warn(
+                node,
+                "3-D charts are drawn in 2-D (ChartThreeDProperties is ignored)",
+            );
+        }
+        Ok(ch)
+    }
+
+    fn chart_hierarchy(&mut self, node: Node<'_, '_>) -> R<Vec<ChartMember>> {
+        let mut out = Vec::new();
+        for c in self.children(node) {
+            if c.tag_name().name() == "ChartMembers" {
+                out = self.chart_members(c)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn chart_members(&mut self, node: Node<'_, '_>) -> R<Vec<ChartMember>> {
+        let mut out = Vec::new();
+        for m in self.children(node) {
+            if m.tag_name().name() != "ChartMember" {
+                self.unknown(m);
+                continue;
+            }
+            let mut cm = ChartMember::default();
+            for c in self.children(m) {
+                match c.tag_name().name() {
+                    "Group" => cm.group = Some(self.group(c)?),
+                    "SortExpressions" => cm.sort_expressions = self.sort_expressions(c)?,
+                    "Label" => cm.label = Some(self.expr(c)),
+                    "ChartMembers" => cm.members = self.chart_members(c)?,
+                    _ => {}
+                }
+            }
+            out.push(cm);
+        }
+        Ok(out)
+    }
+
+    fn chart_series(&mut self, node: Node<'_, '_>) -> R<ChartSeries> {
+        let mut s = ChartSeries {
+            name: node.attribute("Name").unwrap_or_default().to_owned(),
+            at: self.at(node),
+            ..ChartSeries::default()
+        };
+        let (mut ty, mut sub) = ("Column".to_owned(), "Plain".to_owned());
+        let mut type_node = node;
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "Type" => {
+                    ty = self.string(c);
+                    type_node = c;
+                }
+                "Subtype" => sub = self.string(c),
+                "ChartDataPoints" => {
+                    for p in self.children(c) {
+                        if p.tag_name().name() == "ChartDataPoint" {
+                            s.data_points.push(self.chart_data_point(p)?);
+                        }
+                    }
+                }
+                "Style" => {
+                    let st = self.style(c)?;
+                    s.color = st.color.or(st.background_color);
+                }
+                "Hidden" => s.hidden = Some(self.expr(c)),
+                "LegendText" => s.legend_text = Some(self.expr(c)),
+                "HideInLegend" => s.hide_in_legend = Some(self.expr(c)),
+                _ => {}
+            }
+        }
+        match substitute(&ty, &sub) {
+            Some((k, st, note)) => {
+                s.kind = k;
+                s.stacking = st;
+                if let Some(n) = note {
+                    self.warn(type_node, format!("the series {} is {ty}/{sub}: {n}", s.name));
+                }
+            }
+            None => self.warn(
+                type_node,
+                format!(
+                    "the series {} has the chart type '{ty}', which reportd does not know; it is drawn as a column chart (write Column, Bar, Line, Area, Shape or Scatter)",
+                    s.name
+                ),
+            ),
+        }
+        Ok(s)
+    }
+
+    fn chart_data_point(&mut self, node: Node<'_, '_>) -> R<ChartDataPoint> {
+        let mut p = ChartDataPoint::default();
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "ChartDataPointValues" => {
+                    for v in self.children(c) {
+                        match v.tag_name().name() {
+                            "Y" => p.y = Some(self.expr(v)),
+                            "X" => p.x = Some(self.expr(v)),
+                            "Size" => p.size = Some(self.expr(v)),
+                            // High, Low, Start, End, Mean, Median: not drawn
+                            _ => {}
+                        }
+                    }
+                }
+                "ChartDataLabel" => {
+                    let mut l = ChartDataLabel::default();
+                    for x in self.children(c) {
+                        match x.tag_name().name() {
+                            "Visible" => l.visible = Some(self.expr(x)),
+                            "Label" => l.label = Some(self.expr(x)),
+                            "UseValueAsLabel" => l.use_value_as_label = self.bool(x)?,
+                            "Style" => l.format = self.style(x)?.format,
+                            _ => {}
+                        }
+                    }
+                    p.label = Some(l);
+                }
+                "Style" => {
+                    let st: Style = self.style(c)?;
+                    p.color = st.color.or(st.background_color);
+                }
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    /// A chart area and whether it asks for 3-D.
+    fn chart_area(&mut self, node: Node<'_, '_>) -> R<(ChartArea, bool)> {
+        let mut a = ChartArea {
+            name: node.attribute("Name").unwrap_or_default().to_owned(),
+            ..ChartArea::default()
+        };
+        let mut three_d = false;
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "ChartCategoryAxes" | "ChartValueAxes" => {
+                    let value = c.tag_name().name() == "ChartValueAxes";
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "ChartAxis" {
+                            let axis = self.chart_axis(x)?;
+                            if value {
+                                a.value_axes.push(axis);
+                            } else {
+                                a.category_axes.push(axis);
+                            }
+                        }
+                    }
+                }
+                "ChartThreeDProperties" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Enabled" {
+                            three_d |= self.string(x).eq_ignore_ascii_case("true");
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok((a, three_d))
+    }
+
+    fn chart_axis(&mut self, node: Node<'_, '_>) -> R<ChartAxis> {
+        let mut a = ChartAxis {
+            name: node.attribute("Name").unwrap_or_default().to_owned(),
+            ..ChartAxis::default()
+        };
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "ChartAxisTitle" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Caption" {
+                            a.title = Some(self.expr(x));
+                        }
+                    }
+                }
+                "Minimum" => a.minimum = Some(self.expr(c)),
+                "Maximum" => a.maximum = Some(self.expr(c)),
+                "Interval" => a.interval = Some(self.expr(c)),
+                "Visible" => a.visible = Some(self.expr(c)),
+                "Style" => a.format = self.style(c)?.format,
+                "ChartMajorGridLines" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Enabled" {
+                            a.gridlines = Some(self.expr(x));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(a)
+    }
+
+    fn chart_legend(&mut self, node: Node<'_, '_>) -> ChartLegend {
+        let mut l = ChartLegend::default();
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "Hidden" => l.hidden = Some(self.expr(c)),
+                "Position" => l.position = Some(self.string(c)),
+                "ChartLegendTitle" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Caption" {
+                            l.title = Some(self.expr(x));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        l
+    }
+
+    /// A `<GaugePanel>` element's own children.
+    pub(super) fn gauge_panel(&mut self, rest: &[Node<'_, '_>]) -> R<GaugePanel> {
+        let mut g = GaugePanel::default();
+        for &c in rest {
+            match c.tag_name().name() {
+                "DataSetName" => g.data_set_name = Some(self.string(c)),
+                "Filters" => g.filters = self.filters(c)?,
+                "RadialGauges" | "LinearGauges" => {
+                    for x in self.children(c) {
+                        let kind = match x.tag_name().name() {
+                            "RadialGauge" => GaugeKind::Radial,
+                            "LinearGauge" => GaugeKind::Linear,
+                            _ => continue,
+                        };
+                        g.gauges.push(self.gauge(x, kind)?);
+                    }
+                }
+                "GaugeLabels" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "GaugeLabel" {
+                            let mut l = GaugeLabel::default();
+                            for y in self.children(x) {
+                                match y.tag_name().name() {
+                                    "Text" => l.text = Some(self.expr(y)),
+                                    "Style" => l.font_size = self.style(y)?.font_size,
+                                    n => self.percent_slot(n, y, &mut l.rect),
+                                }
+                            }
+                            g.labels.push(l);
+                        }
+                    }
+                }
+                "StateIndicators" => self.warn(
+                    c,
+                    "state indicators are not drawn yet; the gauge panel shows its other gauges",
+                ),
+                _ => {}
+            }
+        }
+        Ok(g)
+    }
+
+    fn percent_slot(&mut self, name: &str, node: Node<'_, '_>, rect: &mut [f64; 4]) {
+        let i = match name {
+            "Left" => 0,
+            "Top" => 1,
+            "Width" => 2,
+            "Height" => 3,
+            _ => return,
+        };
+        match number(&self.string(node)) {
+            Some(v) => rect[i] = v,
+            None => self.warn(
+                node,
+                format!(
+                    "<{name}> of a gauge part is a percentage (a number such as 50); it was ignored"
+                ),
+            ),
+        }
+    }
+
+    fn gauge(&mut self, node: Node<'_, '_>, kind: GaugeKind) -> R<Gauge> {
+        let mut g = Gauge {
+            name: node.attribute("Name").unwrap_or_default().to_owned(),
+            kind,
+            ..Gauge::default()
+        };
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "GaugeScales" => {
+                    for s in self.children(c) {
+                        if matches!(s.tag_name().name(), "RadialScale" | "LinearScale") {
+                            g.scales.push(self.gauge_scale(s)?);
+                        }
+                    }
+                }
+                n => self.percent_slot(n, c, &mut g.rect),
+            }
+        }
+        Ok(g)
+    }
+
+    /// The `<Value>` inside a `GaugeInputValue`-shaped element.
+    fn input_value(&mut self, node: Node<'_, '_>) -> Option<Expression> {
+        let mut out = None;
+        for c in self.children(node) {
+            if c.tag_name().name() == "Value" {
+                out = Some(self.expr(c));
+            }
+        }
+        out
+    }
+
+    fn gauge_scale(&mut self, node: Node<'_, '_>) -> R<GaugeScale> {
+        let mut s = GaugeScale::default();
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "MinimumValue" => s.minimum = self.input_value(c),
+                "MaximumValue" => s.maximum = self.input_value(c),
+                "Interval" => s.interval = Some(self.expr(c)),
+                "GaugeMajorTickMarks" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Hidden" {
+                            s.ticks_hidden = Some(self.expr(x));
+                        }
+                    }
+                }
+                "ScaleLabels" => {
+                    for x in self.children(c) {
+                        match x.tag_name().name() {
+                            "Hidden" => s.labels_hidden = Some(self.expr(x)),
+                            "Style" => s.format = self.style(x)?.format,
+                            _ => {}
+                        }
+                    }
+                }
+                "ScaleRanges" => {
+                    for r in self.children(c) {
+                        if r.tag_name().name() != "ScaleRange" {
+                            continue;
+                        }
+                        let mut range = GaugeRange::default();
+                        for x in self.children(r) {
+                            match x.tag_name().name() {
+                                "StartValue" => range.start = self.input_value(x),
+                                "EndValue" => range.end = self.input_value(x),
+                                "Style" => range.color = self.style(x)?.background_color,
+                                _ => {}
+                            }
+                        }
+                        s.ranges.push(range);
+                    }
+                }
+                "GaugePointers" => {
+                    for p in self.children(c) {
+                        if !matches!(p.tag_name().name(), "RadialPointer" | "LinearPointer") {
+                            continue;
+                        }
+                        for x in self.children(p) {
+                            if x.tag_name().name() == "GaugeInputValue"
+                                && let Some(v) = self.input_value(x)
+                            {
+                                s.pointers.push(v);
+                            }
+                        }
+                    }
+                }
+                "StartAngle" => s.start_angle = number(&self.string(c)),
+                "SweepAngle" => s.sweep_angle = number(&self.string(c)),
+                _ => {}
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// Every expression of a chart, in document order (for compiling them up front).
+pub fn chart_expressions<'a>(c: &'a Chart, f: &mut dyn FnMut(&'a Expression)) {
+    fn members<'a>(ms: &'a [ChartMember], f: &mut dyn FnMut(&'a Expression)) {
+        for m in ms {
+            if let Some(g) = &m.group {
+                g.group_expressions.iter().for_each(&mut *f);
+            }
+            m.sort_expressions.iter().for_each(|s| f(&s.value));
+            if let Some(l) = &m.label {
+                f(l);
+            }
+            members(&m.members, f);
+        }
+    }
+    members(&c.category_hierarchy, f);
+    members(&c.series_hierarchy, f);
+    for s in &c.series {
+        for p in &s.data_points {
+            for e in [&p.y, &p.x, &p.size, &p.color].into_iter().flatten() {
+                f(e);
+            }
+            if let Some(l) = &p.label {
+                for e in [&l.visible, &l.label, &l.format].into_iter().flatten() {
+                    f(e);
+                }
+            }
+        }
+    }
+}
