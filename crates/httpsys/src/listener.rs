@@ -255,7 +255,18 @@ impl Listener {
             match ports.get(&port) {
                 Some(t) if t.scheme == scheme => continue,
                 Some(_) => {} // scheme changed: rebinding would fail; restart the port below
-                None => fresh.push((port, scheme, bind_dual_stack(port)?)),
+                None => match open_port(port) {
+                    Ok((l, inherited)) => fresh.push((port, scheme, l, inherited)),
+                    Err(e) => {
+                        // Inherited sockets taken for this change go back unused.
+                        for (p, _, l, inherited) in fresh {
+                            if inherited && let Ok(l) = l.into_std() {
+                                return_inherited(p, l);
+                            }
+                        }
+                        return Err(e);
+                    }
+                },
             }
         }
         let mut changes = Vec::new();
@@ -267,7 +278,7 @@ impl Listener {
         // their new policy.
         let tls_changes = pending.commit();
         // 3. Start accepting on the new ports.
-        for (port, scheme, listener) in fresh {
+        for (port, scheme, listener, _) in fresh {
             let (stop, stop_rx) = watch::channel(false);
             let task = tokio::spawn(accept_loop(
                 self.shared.clone(),
@@ -295,7 +306,7 @@ impl Listener {
         // A port whose scheme changed was closed above; open it again with the new scheme.
         for (&port, &scheme) in &wanted {
             if let std::collections::hash_map::Entry::Vacant(slot) = ports.entry(port) {
-                let listener = bind_dual_stack(port)?;
+                let (listener, _) = open_port(port)?;
                 let (stop, stop_rx) = watch::channel(false);
                 let task = tokio::spawn(accept_loop(
                     self.shared.clone(),
@@ -353,9 +364,76 @@ impl Listener {
     }
 }
 
+/// Listening sockets this process was given already bound (systemd socket activation, or a
+/// test that bound port 0), by port, not yet serving a reservation. Process-wide because
+/// the sockets are: they arrive with the process (file descriptors), before any
+/// [`Listener`] exists, and `check_port_free` (a stopped server's port check) must see them
+/// too. One entry per port; tiny.
+static INHERITED: std::sync::Mutex<std::collections::BTreeMap<u16, std::net::TcpListener>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Hands the listener a socket that is already bound and listening (taken from
+/// `LISTEN_FDS`, or bound by a test on port 0). It serves its port once a reservation names
+/// that port — instead of binding one — and is closed when no reservation names it any
+/// more. Returns the port. Refused: a socket that does not listen on TCP, or a second
+/// socket for a port that already has one (give one dual-stack socket per port).
+pub fn inherit(socket: std::net::TcpListener) -> Result<u16> {
+    let addr = socket
+        .local_addr()
+        .map_err(|e| Error::Io(format!("an inherited socket has no local address: {e}")))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| Error::Io(format!("inherited socket {addr}: {e}")))?;
+    let port = addr.port();
+    let mut pool = INHERITED.lock().unwrap_or_else(|p| p.into_inner());
+    if pool.contains_key(&port) {
+        return Err(Error::Conflict(format!(
+            "two inherited sockets listen on port {port}; pass one dual-stack socket per port (systemd: ListenStream={port})"
+        )));
+    }
+    pool.insert(port, socket);
+    Ok(port)
+}
+
+/// The ports of inherited sockets not serving yet (for logs and `status`).
+pub fn inherited_ports() -> Vec<u16> {
+    let pool = INHERITED.lock().unwrap_or_else(|p| p.into_inner());
+    pool.keys().copied().collect()
+}
+
+fn take_inherited(port: u16) -> Option<std::net::TcpListener> {
+    let mut pool = INHERITED.lock().unwrap_or_else(|p| p.into_inner());
+    pool.remove(&port)
+}
+
+/// Puts back an inherited socket that a failed change took.
+fn return_inherited(port: u16, socket: std::net::TcpListener) {
+    let mut pool = INHERITED.lock().unwrap_or_else(|p| p.into_inner());
+    pool.insert(port, socket);
+}
+
+/// The socket for `port`: the inherited one when there is one ([`inherit`]), else
+/// [`bind_dual_stack`].
+/// The flag says whether it was inherited.
+fn open_port(port: u16) -> Result<(TcpListener, bool)> {
+    match take_inherited(port) {
+        Some(s) => TcpListener::from_std(s)
+            .map(|l| (l, true))
+            .map_err(|e| Error::Io(format!("inherited port {port}: {e}"))),
+        None => bind_dual_stack(port).map(|l| (l, false)),
+    }
+}
+
 /// Binds `[::]:port` dual stack (IPv4 arrives as v4-mapped), or `0.0.0.0:port` where the
 /// machine has no IPv6. A port held by another program is [`Error::PortInUse`].
 pub fn bind_dual_stack(port: u16) -> Result<TcpListener> {
+    let std_listener = listen_dual_stack(port)?;
+    TcpListener::from_std(std_listener).map_err(|e| Error::Io(format!("port {port}: {e}")))
+}
+
+/// [`bind_dual_stack`] without a runtime: a listening, non-blocking std socket. Port 0
+/// picks a free port (tests bind it this way and [`inherit`] the socket).
+pub fn listen_dual_stack(port: u16) -> Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let make = |domain: Domain, addr: SocketAddr| -> std::io::Result<std::net::TcpListener> {
         let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
@@ -382,12 +460,20 @@ pub fn bind_dual_stack(port: u16) -> Result<TcpListener> {
             })?
         }
     };
-    TcpListener::from_std(std_listener).map_err(|e| Error::Io(format!("port {port}: {e}")))
+    Ok(std_listener)
 }
 
 /// Checks that `port` could be bound now (the server is stopped and a command wants to
-/// reserve it): a port held by another program is [`Error::PortInUse`].
+/// reserve it): a port held by another program is [`Error::PortInUse`]. A port this process
+/// inherited a socket for ([`inherit`]) is free for it.
 pub fn check_port_free(port: u16) -> Result<()> {
+    if INHERITED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains_key(&port)
+    {
+        return Ok(());
+    }
     // A throwaway std socket: binding needs no runtime.
     use socket2::{Domain, Socket, Type};
     let s = Socket::new(Domain::IPV6, Type::STREAM, None)

@@ -109,12 +109,10 @@ struct Srv {
     _listener: Listener,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A port bound here (port 0) and handed to the listener before it serves: never a port
+/// that was probed and released.
+fn bound_port() -> u16 {
+    httpsys::listener::inherit(httpsys::listener::listen_dual_stack(0).unwrap()).unwrap()
 }
 
 /// A listener with `limits` serving https and http on loopback with a self-signed
@@ -137,7 +135,7 @@ async fn start(limits: Limits) -> Srv {
         }),
     );
     let listener = Listener::new(handlers, limits, Arc::new(Cert(Arc::new(key))));
-    let (hp, tp) = (free_port(), free_port());
+    let (hp, tp) = (bound_port(), bound_port());
     let mut repo = Repository::default();
     for url in [format!("https://+:{tp}"), format!("http://+:{hp}")] {
         repo.reserve(Application::WebService, url.parse().unwrap(), "test")

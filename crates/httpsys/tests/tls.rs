@@ -187,7 +187,7 @@ impl Server {
         Server {
             listener,
             certs,
-            port: free_port(),
+            port: bound_port(),
         }
     }
 
@@ -236,12 +236,10 @@ fn policy(min_tls: MinTls, http2: bool, hsts: bool) -> TlsPolicy {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A port bound here (port 0) and handed to the listener before it serves: never a port
+/// that was probed and released.
+fn bound_port() -> u16 {
+    httpsys::listener::inherit(httpsys::listener::listen_dual_stack(0).unwrap()).unwrap()
 }
 
 fn ipv6_loopback() -> bool {
@@ -1185,7 +1183,7 @@ async fn ports_open_and_close_with_reservations() {
     );
 
     // Plain http on another port keeps its behaviour: not secure, Accept-Encoding kept.
-    let http_port = free_port();
+    let http_port = bound_port();
     let mut repo = Repository::default();
     repo.reserve(
         Application::WebService,
