@@ -216,16 +216,12 @@ pub fn chart(c: &Chart) -> Vec<Prim> {
         area.y += TITLE_SIZE + 4.0;
         area.h -= TITLE_SIZE + 4.0;
     }
-    if c.dropped_points > 0 {
+    if let Some(note) = &c.note {
         out.push(text(
             "note",
             PAD,
             h - PAD,
-            &format!(
-                "{} more data points are not drawn (at most {} per chart)",
-                c.dropped_points,
-                crate::MAX_POINTS
-            ),
+            &fit(note, 7.0, false, area.w),
             7.0,
             Anchor::Start,
         ));

@@ -184,8 +184,8 @@ pub struct Chart {
     pub culture: String,
     /// Background colour (`Style/BackgroundColor`), `None`: transparent.
     pub background: Option<Rgba>,
-    /// Points dropped by the engine's cap (said in a note on the chart).
-    pub dropped_points: usize,
+    /// A note drawn at the bottom (the engine's cap on points says what it dropped).
+    pub note: Option<String>,
 }
 
 impl Chart {

@@ -32,6 +32,9 @@ mod recursive;
 mod subreport;
 mod usersort;
 
+#[path = "chart.rs"]
+pub mod chart;
+
 /// What an execution knows about its environment (all inputs: the engine reads no clock).
 #[derive(Debug, Clone)]
 pub struct Globals {
@@ -1439,6 +1442,8 @@ impl Shared {
             model::ItemKind::Tablix(t) => {
                 inst::ItemKind::Tablix(Box::new(self.tablix(def, t, frames)?))
             }
+            model::ItemKind::Chart(ch) => self.chart(def, ch, frames)?,
+            model::ItemKind::GaugePanel(g) => self.gauge_panel(def, g, frames)?,
             model::ItemKind::Placeholder(p) => inst::ItemKind::Placeholder(match p.kind {
                 model::PlaceholderKind::Chart => inst::PlaceholderKind::Chart,
                 model::PlaceholderKind::GaugePanel => inst::PlaceholderKind::Gauge,
@@ -1497,6 +1502,7 @@ impl Shared {
                 model::Sizing::Clip => inst::Sizing::Clip,
             },
             action: self.action(&img.actions, ev, name)?,
+            chart: None,
         })
     }
 

@@ -462,6 +462,7 @@ fn visit_item(i: &ReportItem, f: &mut dyn FnMut(&Expression)) {
             t.row_hierarchy.iter().for_each(|m| visit_member(m, f));
             t.column_hierarchy.iter().for_each(|m| visit_member(m, f));
         }
-        ItemKind::Line | ItemKind::Placeholder(_) => {}
+        ItemKind::Chart(ch) => rdl::parse::chart::chart_expressions(ch, f),
+        ItemKind::Line | ItemKind::Placeholder(_) | ItemKind::GaugePanel(_) => {}
     }
 }

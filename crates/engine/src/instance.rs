@@ -631,6 +631,8 @@ pub struct Image {
     pub sizing: Sizing,
     /// Action.
     pub action: Option<Action>,
+    /// A chart or gauge panel drawn as this (SVG) image: what it shows and its data points.
+    pub chart: Option<Arc<crate::bind::chart::ChartInstance>>,
 }
 
 /// A tablix instance: a grid of cells plus the row and column member trees that say which

@@ -576,13 +576,10 @@ fn report_2008_body_and_page_become_a_section() {
     assert!(matches!(ln.kind, ItemKind::Line));
     assert_eq!(ln.width, Some(sz("-2in")));
     let ch = &s.body.items[2];
-    assert_eq!(
-        ch.kind,
-        ItemKind::Placeholder(Placeholder {
-            kind: PlaceholderKind::Chart,
-            data_set_name: Some("DS".into())
-        })
-    );
+    let ItemKind::Chart(chart) = &ch.kind else {
+        panic!("{:?}", ch.kind)
+    };
+    assert_eq!(chart.data_set_name.as_deref(), Some("DS"));
     assert_eq!((ch.height, ch.width), (Some(sz("2in")), Some(sz("3in"))));
 }
 

@@ -160,6 +160,36 @@ pub fn walk_item<'a>(
                 });
             }
         }
+        // charts and gauges: one element per data point (per gauge), values as attributes
+        ItemKind::Image(img) if img.chart.is_some() => {
+            let Some(c) = &img.chart else { return };
+            let instances = c
+                .rows
+                .iter()
+                .map(|r| Node::Element {
+                    name: Cow::Borrowed(c.row_name.as_str()),
+                    item: &item.name,
+                    children: r
+                        .iter()
+                        .map(|(n, tb)| Node::Value {
+                            name: n,
+                            item: &item.name,
+                            textbox: tb,
+                            style: ElementStyle::Attribute,
+                        })
+                        .collect(),
+                })
+                .collect();
+            out.push(Node::Element {
+                name: Cow::Borrowed(&item.data_element_name),
+                item: &item.name,
+                children: vec![Node::Collection {
+                    name: Cow::Owned(format!("{}_Collection", c.row_name)),
+                    item: &item.name,
+                    instances,
+                }],
+            });
+        }
         ItemKind::Subreport(Err(_))
         | ItemKind::Line { .. }
         | ItemKind::Image(_)

@@ -464,6 +464,15 @@ impl Ctx<'_> {
                 };
                 self.push(&format!("<div class=\"{cls}\"></div>"));
             }
+            // charts and gauges: their SVG inline (written by the chart crate, escaped there)
+            ItemKind::Image(img) if img.chart.is_some() => {
+                if let ImageSource::Embedded { data, .. } = &img.source {
+                    let cls = self.class("width:100%;height:100%;".into());
+                    self.push(&format!("<div class=\"{cls}\">"));
+                    self.push(&String::from_utf8_lossy(data));
+                    self.push("</div>");
+                }
+            }
             ItemKind::Image(img) => {
                 let fit = match img.sizing {
                     engine::instance::Sizing::AutoSize | engine::instance::Sizing::Clip => "none",

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+pub mod chartsvg;
 pub mod csv;
 pub mod data;
 pub mod html;

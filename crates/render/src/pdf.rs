@@ -511,6 +511,17 @@ impl Drawer<'_, '_> {
             }
             ImageSource::Empty => return,
         };
+        // charts and gauges: their SVG as vectors with real text (crate::chartsvg)
+        if let ImageSource::Embedded { mime, .. } = &img.source
+            && crate::chartsvg::is_svg(mime)
+        {
+            let db = crate::chartsvg::font_db(self.layout.registry());
+            let at = (pt(rect.x), pt(rect.y), pt(rect.w), pt(rect.h));
+            if let Err(e) = crate::chartsvg::draw(s, at, bytes, &db) {
+                self.warnings.push(format!("a chart is not drawn: {e}"));
+            }
+            return;
+        }
         let key = Arc::as_ptr(bytes) as *const u8 as usize;
         let image = match self.images.get(&key) {
             Some(i) => i.clone(),

@@ -483,6 +483,7 @@ fn a_broken_image_is_a_warning_and_an_empty_box() {
             },
             sizing: Default::default(),
             action: None,
+            chart: None,
         })),
     );
     img.top = 4 * UM_PER_INCH;
