@@ -857,3 +857,85 @@ pub fn chart_expressions<'a>(c: &'a Chart, f: &mut dyn FnMut(&'a Expression)) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ItemKind;
+
+    const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition";
+
+    fn parse(items: &str) -> (Vec<crate::model::ReportItem>, Vec<String>) {
+        let rdl = format!(
+            r#"<Report xmlns="{NS}"><ReportSections><ReportSection><Body><ReportItems>{items}</ReportItems><Height>1in</Height></Body><Width>1in</Width><Page/></ReportSection></ReportSections></Report>"#
+        );
+        let (r, w) = crate::parse_report("T", rdl.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let items = r.sections[0].body.items.clone();
+        (items, w.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn a_chart_parses_hierarchies_series_axes_legend_and_palette() {
+        let (items, warnings) = parse(
+            r#"<Chart Name="C"><ChartCategoryHierarchy><ChartMembers><ChartMember><Group Name="G"><GroupExpressions><GroupExpression>=Fields!M.Value</GroupExpression></GroupExpressions></Group><Label>=Fields!M.Value</Label></ChartMember></ChartMembers></ChartCategoryHierarchy>
+<ChartSeriesHierarchy><ChartMembers><ChartMember><Label>Sales</Label></ChartMember></ChartMembers></ChartSeriesHierarchy>
+<ChartData><ChartSeriesCollection><ChartSeries Name="S"><ChartDataPoints><ChartDataPoint><ChartDataPointValues><Y>=Sum(Fields!A.Value)</Y><Size>=1</Size></ChartDataPointValues><ChartDataLabel><Visible>true</Visible><UseValueAsLabel>true</UseValueAsLabel></ChartDataLabel><ChartMarker><Type>Circle</Type></ChartMarker></ChartDataPoint></ChartDataPoints><Type>Bar</Type><Subtype>PercentStacked</Subtype></ChartSeries>
+<ChartSeries Name="T"><Type>Stock</Type><Subtype>Candlestick</Subtype></ChartSeries></ChartSeriesCollection></ChartData>
+<ChartAreas><ChartArea Name="Default"><ChartCategoryAxes><ChartAxis Name="Primary"><ChartAxisTitle><Caption>Month</Caption></ChartAxisTitle></ChartAxis></ChartCategoryAxes><ChartValueAxes><ChartAxis Name="Primary"><Style><Format>N0</Format></Style><Minimum>0</Minimum><Maximum>100</Maximum><Interval>25</Interval></ChartAxis></ChartValueAxes><ChartThreeDProperties><Enabled>true</Enabled></ChartThreeDProperties></ChartArea></ChartAreas>
+<ChartLegends><ChartLegend Name="L"><Position>BottomCenter</Position></ChartLegend></ChartLegends>
+<ChartTitles><ChartTitle Name="T"><Caption>Title</Caption></ChartTitle></ChartTitles><Palette>Neon</Palette>
+<ChartNoDataMessage Name="N"><Caption>None</Caption></ChartNoDataMessage><DataSetName>DS</DataSetName></Chart>"#,
+        );
+        let ItemKind::Chart(c) = &items[0].kind else {
+            panic!("{:?}", items[0].kind)
+        };
+        assert_eq!(c.data_set_name.as_deref(), Some("DS"));
+        assert_eq!(c.category_hierarchy.len(), 1);
+        assert!(c.category_hierarchy[0].group.is_some());
+        assert_eq!(c.series.len(), 2);
+        assert_eq!(
+            (c.series[0].kind, c.series[0].stacking),
+            (ChartKind::Bar, ChartStacking::Percent)
+        );
+        assert_eq!(c.series[1].kind, ChartKind::Line);
+        let p = &c.series[0].data_points[0];
+        assert!(p.y.as_ref().is_some_and(Expression::is_expr) && p.size.is_some());
+        assert!(p.label.as_ref().is_some_and(|l| l.use_value_as_label));
+        let axis = &c.areas[0].value_axes[0];
+        assert_eq!(axis.interval, Some(Expression::constant("25")));
+        assert_eq!(axis.format, Some(Expression::constant("N0")));
+        assert_eq!(c.legends[0].position.as_deref(), Some("BottomCenter"));
+        assert_eq!(c.palette.as_deref(), Some("Neon"));
+        let w = warnings.join("\n");
+        assert!(w.contains("palette 'Neon' is not supported"), "{w}");
+        assert!(w.contains("stock and candlestick"), "{w}");
+        assert!(w.contains("3-D charts are drawn in 2-D"), "{w}");
+        assert_eq!(warnings.len(), 3, "{w}");
+    }
+
+    #[test]
+    fn a_gauge_panel_parses_gauges_scales_ranges_pointers_and_labels() {
+        let (items, warnings) = parse(
+            r#"<GaugePanel Name="G"><RadialGauges><RadialGauge Name="R"><GaugeScales><RadialScale Name="S"><GaugePointers><RadialPointer Name="P"><GaugeInputValue><Value>=Sum(Fields!A.Value)</Value></GaugeInputValue><NeedleStyle>Triangular</NeedleStyle></RadialPointer></GaugePointers>
+<ScaleRanges><ScaleRange Name="X"><StartValue><Value>80</Value></StartValue><EndValue><Value>100</Value></EndValue><Style><BackgroundColor>Red</BackgroundColor></Style></ScaleRange></ScaleRanges>
+<MinimumValue><Value>0</Value></MinimumValue><MaximumValue><Value>=100</Value></MaximumValue><StartAngle>30</StartAngle><SweepAngle>300</SweepAngle></RadialScale></GaugeScales><Left>5</Left><Width>40</Width></RadialGauge></RadialGauges>
+<LinearGauges><LinearGauge Name="L"><GaugeScales><LinearScale Name="S"><GaugePointers><LinearPointer Name="P"><GaugeInputValue><Value>42</Value></GaugeInputValue></LinearPointer></GaugePointers></LinearScale></GaugeScales><Top>wide</Top></LinearGauge></LinearGauges>
+<GaugeLabels><GaugeLabel Name="T"><Text>Speed</Text><Top>90</Top></GaugeLabel></GaugeLabels></GaugePanel>"#,
+        );
+        let ItemKind::GaugePanel(g) = &items[0].kind else {
+            panic!("{:?}", items[0].kind)
+        };
+        assert_eq!(g.gauges.len(), 2);
+        assert_eq!(g.gauges[0].kind, GaugeKind::Radial);
+        assert_eq!(g.gauges[0].rect, [5.0, 0.0, 40.0, 0.0]);
+        let s = &g.gauges[0].scales[0];
+        assert_eq!((s.start_angle, s.sweep_angle), (Some(30.0), Some(300.0)));
+        assert_eq!(s.ranges.len(), 1);
+        assert_eq!(s.pointers.len(), 1);
+        assert!(s.maximum.as_ref().is_some_and(Expression::is_expr));
+        assert_eq!(g.gauges[1].kind, GaugeKind::Linear);
+        assert_eq!(g.labels[0].text, Some(Expression::constant("Speed")));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("percentage"), "{warnings:?}");
+    }
+}
