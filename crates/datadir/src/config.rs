@@ -111,6 +111,10 @@ pub struct Settings {
     /// `statement_timeout`/`lock_timeout`, SQLite busy timeout); SSRS's DatabaseQueryTimeout.
     #[serde(default = "default_database_query_timeout")]
     pub database_query_timeout: u32,
+    /// Longest wait, in seconds, to connect to the report server database when its
+    /// connection is set (SSRS's DatabaseLogonTimeout).
+    #[serde(default = "default_database_logon_timeout")]
+    pub database_logon_timeout: u32,
     /// Longest one report render may take, in seconds (SSRS's execution timeout).
     #[serde(default = "default_render_timeout_seconds")]
     pub render_timeout_seconds: u32,
@@ -136,6 +140,10 @@ fn default_sign_in_max_failures() -> u32 {
 fn default_sign_in_lockout_seconds() -> u32 {
     120
 }
+fn default_database_logon_timeout() -> u32 {
+    10
+}
+
 fn default_database_query_timeout() -> u32 {
     30
 }
@@ -182,6 +190,7 @@ impl Settings {
             sign_in_max_failures: default_sign_in_max_failures(),
             sign_in_lockout_seconds: default_sign_in_lockout_seconds(),
             database_query_timeout: default_database_query_timeout(),
+            database_logon_timeout: default_database_logon_timeout(),
             render_timeout_seconds: default_render_timeout_seconds(),
             data_source_directories: String::new(),
             max_report_rows: default_max_report_rows(),
@@ -309,6 +318,11 @@ pub const SETTINGS: &[SettingInfo] = &[
         help: "how long a locked-out user name or address waits, in seconds (1-86400)",
     },
     SettingInfo {
+        key: "DatabaseLogonTimeout",
+        settable: true,
+        help: "longest wait to connect to the report server database when its connection is set, in seconds (1-300)",
+    },
+    SettingInfo {
         key: "DatabaseQueryTimeout",
         settable: true,
         help: "longest a catalog statement may run or wait for a lock, in seconds (1-3600)",
@@ -359,6 +373,7 @@ impl Settings {
             "SignInMaxFailures" => self.sign_in_max_failures.to_string(),
             "SignInLockoutSeconds" => self.sign_in_lockout_seconds.to_string(),
             "DatabaseQueryTimeout" => self.database_query_timeout.to_string(),
+            "DatabaseLogonTimeout" => self.database_logon_timeout.to_string(),
             "RenderTimeoutSeconds" => self.render_timeout_seconds.to_string(),
             "DataSourceDirectories" => self.data_source_directories.clone(),
             "MaxReportRows" => self.max_report_rows.to_string(),
@@ -411,6 +426,9 @@ impl Settings {
             "SignInMaxFailures" => self.sign_in_max_failures = ranged(info.key, value, 1, 1000)?,
             "SignInLockoutSeconds" => {
                 self.sign_in_lockout_seconds = ranged(info.key, value, 1, 86_400)?
+            }
+            "DatabaseLogonTimeout" => {
+                self.database_logon_timeout = ranged(info.key, value, 1, 300)?
             }
             "DatabaseQueryTimeout" => {
                 self.database_query_timeout = ranged(info.key, value, 1, 3600)?

@@ -10,6 +10,7 @@
 
 pub mod config;
 mod fsutil;
+pub mod keyfile;
 pub mod limits;
 pub mod sealed;
 
@@ -237,6 +238,11 @@ impl DataDir {
         }
         key.copy_from_slice(&buf);
         Ok(key)
+    }
+
+    /// Replaces the instance key (a restore or a rotation); callers hold [`DataDir::lock`].
+    pub fn replace_instance_key(&self, key: &[u8; 32]) -> Result<()> {
+        atomic_write(&self.instance_key_path(), &key[..], 0o600)
     }
 
     /// Creates the instance key unless one exists.

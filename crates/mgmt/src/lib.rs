@@ -10,9 +10,12 @@
 //! This crate must not serve HTTP or know about pages; it never logs secrets.
 
 pub mod client;
+pub mod database;
+pub mod keys;
 pub mod ops;
 pub mod protocol;
 pub mod server;
+pub mod wmi;
 
 pub use client::Client;
 pub use protocol::{Request, Response, StatusInfo};
@@ -29,10 +32,27 @@ pub enum Error {
     /// A check refused the change (the text names the problem and the fix).
     #[error("{0}")]
     Refused(String),
+    /// A certificate cannot be bound (the text names the problem and the fix).
+    #[error("{message}")]
+    Certificate {
+        problem: CertProblem,
+        message: String,
+    },
     #[error(transparent)]
     DataDir(#[from] datadir::Error),
     #[error(transparent)]
     Bindings(#[from] httpsys::Error),
+}
+
+/// Which of SSRS's CreateSSLCertificateBinding checks a certificate failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertProblem {
+    /// Not in store My (or only in Root).
+    NotFound,
+    NoPrivateKey,
+    NotServerAuth,
+    /// Its names do not cover the binding's host.
+    NameMismatch,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

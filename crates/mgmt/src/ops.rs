@@ -14,7 +14,7 @@ use httpsys::repo::{BindOutcome, UnbindOutcome, endpoint_flag};
 use httpsys::{Application, Endpoint, MinTls, Repository, SslBinding, TlsPolicy, UrlReservation};
 
 use crate::protocol::Request;
-use crate::{Client, Error, Result};
+use crate::{CertProblem, Client, Error, Result};
 
 /// How a change took effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,30 +178,30 @@ pub fn check_certificate(
     let info = match store.get(StoreName::My, thumb) {
         Ok(i) => i,
         Err(_) if store.contains(StoreName::Root, thumb) => {
-            return Err(refused(format!(
+            return Err(cert_problem(CertProblem::NotFound, format!(
                 "certificate {thumb} is in store Root, not My: a binding needs a server certificate with its private key in My (import the PFX with `reportctl cert import --pfx FILE --password-file F`)"
             )));
         }
         Err(_) => {
-            return Err(refused(format!(
+            return Err(cert_problem(CertProblem::NotFound, format!(
                 "no certificate with thumbprint {thumb} in store My; `reportctl cert list` shows the certificates"
             )));
         }
     };
     if !info.has_private_key {
-        return Err(refused(format!(
+        return Err(cert_problem(CertProblem::NoPrivateKey, format!(
             "certificate {thumb} has no private key in the store; import it with its key (PFX, or PEM with --key)"
         )));
     }
     if !info.server_auth {
-        return Err(refused(format!(
+        return Err(cert_problem(CertProblem::NotServerAuth, format!(
             "certificate {thumb} is not for server authentication (its extended key usage lacks serverAuth, or it is a CA); use a server certificate"
         )));
     }
     if let Endpoint::HostnamePort(host, _) = endpoint
         && !info.covers_host(host)
     {
-        return Err(refused(format!(
+        return Err(cert_problem(CertProblem::NameMismatch, format!(
             "certificate {thumb} does not cover host {host} (its names: {}); use a certificate whose SAN names {host}",
             info.sans_text()
         )));
@@ -367,6 +367,62 @@ pub fn binding_problems(dd: &DataDir, repo: &Repository) -> Vec<String> {
             })
         })
         .collect()
+}
+
+fn cert_problem(problem: CertProblem, message: String) -> Error {
+    Error::Certificate { problem, message }
+}
+
+/// Removes `app`'s reservation of `url` and, as SSRS's RemoveURL does, the SSL bindings of
+/// `app` that no other reservation of it still covers (a binding shared with the other
+/// application keeps serving that one). Returns the endpoints `app` stopped using.
+pub fn remove_url_and_bindings(
+    dd: &DataDir,
+    app: Application,
+    url: &UrlReservation,
+) -> Result<(Vec<Endpoint>, Applied)> {
+    change_repository(dd, |r| {
+        r.remove(app, url)?;
+        let orphaned: Vec<Endpoint> = r
+            .ssl_bindings
+            .iter()
+            .filter(|b| b.apps.contains(&app) && r.covering_reservation(app, &b.endpoint).is_none())
+            .map(|b| b.endpoint.clone())
+            .collect();
+        for e in &orphaned {
+            r.unbind_ssl(app, e)?;
+        }
+        Ok(orphaned)
+    })
+}
+
+/// Changes one setting of reportd.toml (canonical key or any case) and applies it; returns
+/// the canonical key.
+pub fn set_setting(dd: &DataDir, key: &str, value: &str) -> Result<(&'static str, Applied)> {
+    let key = {
+        let _lock = dd.lock()?;
+        let mut cfg = dd.load_config()?;
+        let before = cfg.settings.clone();
+        let key = cfg.settings.set(key, value)?;
+        if cfg.settings == before {
+            return Ok((key, Applied::Nothing));
+        }
+        let repo = Repository::load(dd)?;
+        datadir::Config::write(&dd.config_path(), &cfg.settings, &repo.repr())?;
+        key
+    };
+    Ok((key, apply(dd)?))
+}
+
+/// Asks the running server to stop (`running` false); `Ok(false)` when none runs.
+pub fn set_service_state(dd: &DataDir, running: bool) -> Result<bool> {
+    match Client::connect(dd)? {
+        None => Ok(false),
+        Some(mut c) => {
+            c.call_ok(&Request::SetServiceState { running })?;
+            Ok(true)
+        }
+    }
 }
 
 fn refused(msg: String) -> Error {

@@ -19,6 +19,25 @@ pub enum Request {
     CatalogChanged,
     /// Stop the service gracefully (the SSRS SetServiceState with EnableWebService=false).
     SetServiceState { running: bool },
+    /// A WMI method of `MSReportServer_ConfigurationSetting` or `MSReportServer_Instance`
+    /// ([`crate::wmi`]), with named (`Arguments`) or positional (`Args`, MOF order)
+    /// arguments; method and argument names in any case. The reply carries the SSRS
+    /// out-parameters beside `HRESULT`.
+    Invoke {
+        #[serde(rename = "Class", default)]
+        class: String,
+        #[serde(rename = "Method")]
+        method: String,
+        #[serde(rename = "Arguments", default, skip_serializing_if = "Option::is_none")]
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        #[serde(rename = "Args", default, skip_serializing_if = "Option::is_none")]
+        args: Option<Vec<serde_json::Value>>,
+    },
+    /// The properties of a WMI class instance (`InstanceName`, `InstallationID`, ...).
+    GetProperties {
+        #[serde(rename = "Class", default)]
+        class: String,
+    },
 }
 
 /// What the server answers.
@@ -39,6 +58,9 @@ pub struct Response {
     pub changes: Vec<String>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusInfo>,
+    /// Out-parameters of a WMI method, or properties, under their SSRS names.
+    #[serde(flatten)]
+    pub out: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `E_FAIL`, the HRESULT of a failed operation.

@@ -153,6 +153,11 @@ impl mgmt::server::Handler for Server {
                 }
                 MgmtResponse::ok()
             }
+            req @ (MgmtRequest::Invoke { .. } | MgmtRequest::GetProperties { .. }) => {
+                mgmt::wmi::handle(&self.dd, &req)
+                    .await
+                    .unwrap_or_else(|| MgmtResponse::failed("not a management API call"))
+            }
         }
     }
 }
