@@ -14,9 +14,11 @@ use std::collections::HashMap;
 pub mod chartsvg;
 pub mod csv;
 pub mod data;
+pub mod docx;
 pub mod html;
 pub mod json;
 pub mod pdf;
+pub mod xlsx;
 pub mod xml;
 
 /// Why a render failed.
@@ -50,6 +52,15 @@ pub enum RenderError {
         requested: u32,
         /// Pages there are.
         pages: u32,
+    },
+    /// The office writer refused the content (XLSX, DOCX): a sheet past Excel's limits, a
+    /// value it cannot hold; the message names what and the fix.
+    #[error("writing the {format} file: {message}")]
+    Office {
+        /// `XLSX` or `DOCX`.
+        format: &'static str,
+        /// What went wrong.
+        message: String,
     },
     /// Writing the output failed (the client went away).
     #[error("writing the rendered output: {0}")]
