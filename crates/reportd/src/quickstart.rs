@@ -3,7 +3,8 @@
 //! On a data dir that is not initialized it creates one — configuration, a SQLite catalog,
 //! an administrator `admin` (generated password printed once, or from a file), sample
 //! content, a self-signed certificate bound to the https port for both applications,
-//! SecureConnectionLevel 1 — then serves it. On an existing data dir it just serves.
+//! SecureConnectionLevel 1 — then serves it, all or nothing ([`run`]). On an existing data
+//! dir it just serves, refusing port flags the instance does not serve.
 
 use std::path::PathBuf;
 
@@ -15,12 +16,148 @@ use zeroize::Zeroizing;
 
 use crate::ctl::init::{InitOptions, init_instance};
 
-/// quickstart's options.
+/// quickstart's options. A port left out is 8080 (http) / 8443 (https) for a new
+/// instance, and whatever an existing instance reserves.
 #[derive(Debug, Clone)]
 pub struct QuickstartOptions {
-    pub http_port: u16,
-    pub https_port: u16,
+    pub http_port: Option<u16>,
+    pub https_port: Option<u16>,
     pub admin_password_file: Option<PathBuf>,
+}
+
+/// Ports of a new instance when no flag names them.
+pub const DEFAULT_HTTP_PORT: u16 = 8080;
+pub const DEFAULT_HTTPS_PORT: u16 = 8443;
+
+/// quickstart, all or nothing: makes the instance if the data dir has none ([`prepare`]),
+/// then serves it. A new instance that fails before it serves — a port taken, a step that
+/// fails — is removed again (what it created, nothing else), so a second try starts
+/// afresh; its administrator password is printed only once the server listens.
+pub async fn run(dd: DataDir, opts: QuickstartOptions) -> anyhow::Result<()> {
+    let undo = if dd.is_initialized() {
+        None
+    } else {
+        Some(Created::before(&dd))
+    };
+    let banner = match prepare(&dd, &opts).await {
+        Ok(b) => b,
+        Err(e) => {
+            if let Some(u) = undo {
+                u.remove(&dd);
+            }
+            return Err(e);
+        }
+    };
+    let serving = std::sync::atomic::AtomicBool::new(false);
+    let r = crate::serve::run_reporting(dd.clone(), banner, Some(&serving)).await;
+    if r.is_err()
+        && !serving.load(std::sync::atomic::Ordering::SeqCst)
+        && let Some(u) = undo
+    {
+        u.remove(&dd);
+    }
+    r
+}
+
+/// What the data dir held before quickstart made an instance in it, to take the instance
+/// out again on failure without touching anything that was there.
+struct Created {
+    existed: bool,
+    entries: std::collections::BTreeSet<std::ffi::OsString>,
+}
+
+impl Created {
+    fn before(dd: &DataDir) -> Created {
+        let entries = std::fs::read_dir(dd.root())
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+            .unwrap_or_default();
+        Created {
+            existed: dd.root().exists(),
+            entries,
+        }
+    }
+
+    fn remove(self, dd: &DataDir) {
+        let root = dd.root();
+        if !self.existed {
+            if let Err(e) = std::fs::remove_dir_all(root) {
+                tracing::warn!("could not remove the half-made {}: {e}", root.display());
+            }
+            return;
+        }
+        let Ok(rd) = std::fs::read_dir(root) else {
+            return;
+        };
+        for e in rd.filter_map(Result::ok) {
+            if self.entries.contains(&e.file_name()) {
+                continue;
+            }
+            let p = e.path();
+            let r = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            if let Err(err) = r {
+                tracing::warn!("could not remove {}: {err}", p.display());
+            }
+        }
+    }
+}
+
+/// Refuses port flags an existing instance does not serve: quickstart does not change an
+/// instance, so a flag that would be ignored is an error naming what to do.
+fn check_existing_ports(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<()> {
+    let repo = httpsys::Repository::load(dd)?;
+    for (flag, scheme, port) in [
+        ("--http-port", httpsys::Scheme::Http, opts.http_port),
+        ("--https-port", httpsys::Scheme::Https, opts.https_port),
+    ] {
+        let Some(port) = port else { continue };
+        let mut have: Vec<u16> = repo
+            .reservations
+            .iter()
+            .filter(|r| r.url.scheme == scheme)
+            .map(|r| r.url.port)
+            .collect();
+        have.sort_unstable();
+        have.dedup();
+        if have.contains(&port) {
+            continue;
+        }
+        let now = if have.is_empty() {
+            format!("reserves no {} port", scheme.as_str())
+        } else {
+            let list: Vec<String> = have.iter().map(u16::to_string).collect();
+            format!("serves {} on port {}", scheme.as_str(), list.join(", "))
+        };
+        anyhow::bail!(
+            "{} is an existing instance that {now}; quickstart does not change an instance, so {flag} {port} \
+             would be ignored: leave the flag out, change the instance with `reportctl --data-dir {} url reserve ...` \
+             (or `webservice https --cert ... --port {port}`), or use a new --data-dir",
+            dd.root().display(),
+            dd.root().display()
+        );
+    }
+    Ok(())
+}
+
+/// A new instance's ports: both free (or handed in as sockets) before anything is made.
+fn check_new_ports(http: u16, https: u16) -> anyhow::Result<()> {
+    if http == 0 || https == 0 {
+        anyhow::bail!("ports must be from 1 to 65535; nothing was created");
+    }
+    if http == https {
+        anyhow::bail!(
+            "--http-port and --https-port are both {http}; one port serves one scheme: choose two ports; nothing was created"
+        );
+    }
+    for (flag, port) in [("--https-port", https), ("--http-port", http)] {
+        httpsys::listener::check_port_free(port).with_context(|| {
+            format!("{flag} {port}: nothing was created; pass {flag} PORT for a free one")
+        })?;
+    }
+    Ok(())
 }
 
 /// The administrator quickstart creates.
@@ -77,7 +214,12 @@ const SAMPLE_ORDERS_RDS: &str = include_str!("../samples/Sample Orders.rds");
 /// Creates the instance if needed; returns the lines to print once the server listens.
 pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<Vec<String>> {
     let mut banner = Vec::new();
-    if !dd.is_initialized() {
+    if dd.is_initialized() {
+        check_existing_ports(dd, opts)?;
+    } else {
+        let http_port = opts.http_port.unwrap_or(DEFAULT_HTTP_PORT);
+        let https_port = opts.https_port.unwrap_or(DEFAULT_HTTPS_PORT);
+        check_new_ports(http_port, https_port)?;
         let (password, generated) = match &opts.admin_password_file {
             Some(f) => (
                 datadir::read_password_file(f).context("--admin-password-file")?,
@@ -86,7 +228,7 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
             None => (generate_password(), true),
         };
         let init = InitOptions {
-            http_port: opts.http_port,
+            http_port,
             admin: Some((ADMIN.to_owned(), password.clone())),
             owner: "quickstart",
         };
@@ -94,14 +236,17 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
         tokio::task::spawn_blocking(move || init_instance(&dd2, &init)).await??;
         let dd2 = dd.clone();
         let summary = tokio::task::spawn_blocking(move || {
-            crate::ctl::database::create_database(&dd2, "sqlite:catalog.db")
+            crate::ctl::database::create_database(
+                &dd2,
+                "sqlite:catalog.db",
+                &crate::ctl::database::CreateOptions::default(),
+            )
         })
         .await??;
         tracing::info!("{}", summary.replace('\n', "; "));
         crate::sampledb::create(&sample_data_dir(dd)?.join("samples.db")).await?;
         add_samples(dd).await?;
         let dd2 = dd.clone();
-        let https_port = opts.https_port;
         let thumb = tokio::task::spawn_blocking(move || secure(&dd2, https_port)).await??;
         banner.push(format!(
             "Created a new report server in {}",
@@ -143,12 +288,18 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
         banner.push(format!("{label}: {url}{note}"));
     }
     let pem = dd.trust_pem_path();
-    if pem.exists() {
+    let https_port = repo
+        .reservations
+        .iter()
+        .find(|r| r.url.scheme == httpsys::Scheme::Https)
+        .map(|r| r.url.port);
+    if pem.exists()
+        && let Some(port) = https_port
+    {
         banner.push(format!("Trust: {}", pem.display()));
         banner.push(format!(
-            "  e.g. curl --cacert {} -u {ADMIN} https://localhost:{}/ReportServer",
+            "  e.g. curl --cacert {} -u {ADMIN} https://localhost:{port}/ReportServer",
             pem.display(),
-            opts.https_port
         ));
     }
     Ok(banner)

@@ -77,6 +77,10 @@ impl Server {
             tracing::warn!("{w}");
             changes.push(w);
         }
+        // A binding made to an expiring certificate is warned about at once, not a day later.
+        for w in expiry_warnings(&bound_certificates(&self.dd, &repo)) {
+            tracing::warn!("{w}");
+        }
         Ok(changes)
     }
 
@@ -87,6 +91,7 @@ impl Server {
             warnings.push(w);
         }
         warnings.extend(mgmt::ops::binding_problems(&self.dd, &repo));
+        warnings.extend(expiry_warnings(&bound_certificates(&self.dd, &repo)));
         let cfg = self.dd.load_config().ok();
         let (database, backend) = match cfg.as_ref().and_then(|c| c.settings.database_url.clone()) {
             None => (
@@ -113,7 +118,12 @@ impl Server {
             version: VERSION.to_string(),
             started_at,
             uptime_seconds: self.started_mono.elapsed().as_secs(),
-            urls: repo.full_urls().into_iter().map(|(_, u)| u).collect(),
+            // Ones a browser opens: `+`, `*` and 0.0.0.0 shown as localhost.
+            urls: repo
+                .reservations
+                .iter()
+                .map(|r| crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app)))
+                .collect(),
             ports: self
                 .listener
                 .open_ports()
@@ -137,11 +147,29 @@ impl mgmt::server::Handler for Server {
                 ..MgmtResponse::ok()
             },
             MgmtRequest::Apply => match self.apply().await {
-                Ok(changes) => MgmtResponse {
-                    changes,
-                    ..MgmtResponse::ok()
-                },
-                Err(e) => MgmtResponse::failed(format!("{e:#}")),
+                Ok(changes) => {
+                    // One line per live change: what changed, from which front end.
+                    tracing::info!(
+                        front_end = "reportctl (management socket)",
+                        "live change applied: {}",
+                        if changes.is_empty() {
+                            "settings re-read, nothing else changed".to_string()
+                        } else {
+                            changes.join("; ")
+                        }
+                    );
+                    MgmtResponse {
+                        changes,
+                        ..MgmtResponse::ok()
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        front_end = "reportctl (management socket)",
+                        "live change failed: {e:#}"
+                    );
+                    MgmtResponse::failed(format!("{e:#}"))
+                }
             },
             MgmtRequest::CatalogChanged => {
                 self.apps.catalog_changed();
@@ -165,6 +193,85 @@ impl mgmt::server::Handler for Server {
 async fn load_repo(dd: &DataDir) -> anyhow::Result<Repository> {
     let dd = dd.clone();
     Ok(tokio::task::spawn_blocking(move || Repository::load(&dd)).await??)
+}
+
+/// Bound certificates expiring within this many days are warned about (7: critical).
+pub const EXPIRY_WARN_DAYS: i64 = 30;
+pub const EXPIRY_CRITICAL_DAYS: i64 = 7;
+
+/// A certificate an SSL binding serves, with its days to expiry.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BoundCertificate {
+    pub endpoint: String,
+    pub thumbprint: String,
+    pub subject: String,
+    pub not_after: String,
+    pub days_to_expiry: i64,
+}
+
+/// Every SSL binding's certificate that is in store My, with its days to expiry (a missing
+/// one is `binding_problems`' to report).
+pub fn bound_certificates(dd: &DataDir, repo: &Repository) -> Vec<BoundCertificate> {
+    let Ok(store) = certstore::CertStore::open(&dd.certs_dir()) else {
+        return Vec::new();
+    };
+    repo.ssl_bindings
+        .iter()
+        .filter_map(|b| {
+            let t: certstore::Thumbprint = b.thumbprint.parse().ok()?;
+            let c = store.get(certstore::StoreName::My, &t).ok()?;
+            Some(BoundCertificate {
+                endpoint: b.endpoint.to_string(),
+                thumbprint: b.thumbprint.clone(),
+                subject: c.subject.clone(),
+                not_after: c
+                    .not_after
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                days_to_expiry: crate::ctl::cert::days_to_expiry(&c),
+            })
+        })
+        .collect()
+}
+
+/// A warning per bound certificate expiring within [`EXPIRY_WARN_DAYS`].
+pub fn expiry_warnings(certs: &[BoundCertificate]) -> Vec<String> {
+    certs
+        .iter()
+        .filter(|c| c.days_to_expiry <= EXPIRY_WARN_DAYS)
+        .map(|c| {
+            let level = if c.days_to_expiry <= EXPIRY_CRITICAL_DAYS {
+                "critical: "
+            } else {
+                ""
+            };
+            format!(
+                "{level}certificate {} of SSL binding {} ({}) {}; renew it and `reportctl ssl update`",
+                c.thumbprint,
+                c.endpoint,
+                c.subject,
+                crate::ctl::cert::expiry_text(c.days_to_expiry)
+            )
+        })
+        .collect()
+}
+
+/// Logs [`expiry_warnings`] at start and then once a day, for as long as the server runs.
+async fn warn_expiry_daily(dd: DataDir) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+    loop {
+        tick.tick().await;
+        let dd2 = dd.clone();
+        let warnings = tokio::task::spawn_blocking(move || {
+            let repo = Repository::load(&dd2).unwrap_or_default();
+            expiry_warnings(&bound_certificates(&dd2, &repo))
+        })
+        .await
+        .unwrap_or_default();
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+    }
 }
 
 /// The `drift` warning when reportd.toml's generated section was edited by hand.
@@ -205,6 +312,38 @@ fn apply_limits(listener: &Listener, s: &datadir::Settings) {
     );
 }
 
+/// Takes the listening sockets a service manager passed (systemd socket activation:
+/// `LISTEN_FDS` sockets from fd 3, `LISTEN_PID` naming this process when set,
+/// `LISTEN_FDNAMES` for the log) and hands them to the listener, which serves each on the
+/// reservation naming its port instead of binding the port itself. Call first in `main`,
+/// before other threads exist: it removes the variables from the environment so that no
+/// child process takes them for its own. Returns a line per socket for the log.
+pub fn take_inherited_sockets() -> anyhow::Result<Vec<String>> {
+    let names: Vec<String> = std::env::var("LISTEN_FDNAMES")
+        .map(|v| v.split(':').map(str::to_owned).collect())
+        .unwrap_or_default();
+    let mut fds = listenfd::ListenFd::from_env();
+    let mut lines = Vec::new();
+    for i in 0..fds.len() {
+        let socket = fds
+            .take_tcp_listener(i)
+            .with_context(|| format!("LISTEN_FDS: socket {} (fd {})", i + 1, i + 3))?
+            .with_context(|| format!("LISTEN_FDS: fd {} was already taken", i + 3))?;
+        let addr = socket.local_addr()?;
+        let port = httpsys::listener::inherit(socket)?;
+        let name = names.get(i).map(String::as_str).unwrap_or("");
+        lines.push(format!(
+            "inherited listening socket {addr}{} for port {port}: it serves a reservation naming that port",
+            if name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({name})")
+            }
+        ));
+    }
+    Ok(lines)
+}
+
 /// Removes the pid file when the server exits (normally or by error).
 struct PidFile(std::path::PathBuf);
 
@@ -217,6 +356,16 @@ impl Drop for PidFile {
 /// Serves the data dir until SIGTERM/SIGINT or a management stop request.
 /// `banner` lines are printed to stdout once the server listens (quickstart's URLs).
 pub async fn run(dd: DataDir, banner: Vec<String>) -> anyhow::Result<()> {
+    run_reporting(dd, banner, None).await
+}
+
+/// [`run`], setting `serving` once the server listens (before the banner is printed), so
+/// that a caller can tell a failed start from a failure later.
+pub async fn run_reporting(
+    dd: DataDir,
+    banner: Vec<String>,
+    serving: Option<&std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<()> {
     dd.require_initialized()?;
     let socket_path = dd.socket_path()?;
     // The management socket doubles as the "already running" check.
@@ -254,8 +403,9 @@ pub async fn run(dd: DataDir, banner: Vec<String>) -> anyhow::Result<()> {
     if let Some(w) = drift_warning(&dd, &repo) {
         tracing::warn!("{w}");
     }
-    for (app, url) in repo.full_urls() {
-        tracing::info!(application = app.ssrs_name(), "serving {url}");
+    for r in &repo.reservations {
+        let url = crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app));
+        tracing::info!(application = r.app.ssrs_name(), reservation = %r.url, "serving {url}");
     }
 
     let stop = Arc::new(Notify::new());
@@ -267,12 +417,16 @@ pub async fn run(dd: DataDir, banner: Vec<String>) -> anyhow::Result<()> {
         started_mono: Instant::now(),
         stop: stop.clone(),
     });
+    let expiry_task = tokio::spawn(warn_expiry_daily(dd.clone()));
     let mgmt_task = tokio::spawn(mgmt::server::serve(
         mgmt_listener,
         socket_path.clone(),
         server.clone(),
     ));
     tracing::info!(pid = std::process::id(), data_dir = %dd.root().display(), "reportd {VERSION} started");
+    if let Some(s) = serving {
+        s.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
     for line in banner {
         println!("{line}");
     }
@@ -280,6 +434,7 @@ pub async fn run(dd: DataDir, banner: Vec<String>) -> anyhow::Result<()> {
     wait_for_stop(&stop).await;
     tracing::info!("stopping: no new connections; draining requests in flight");
     mgmt_task.abort();
+    expiry_task.abort();
     let _ = std::fs::remove_file(&socket_path);
     listener.shutdown().await;
     tracing::info!("stopped");

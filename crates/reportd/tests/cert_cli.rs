@@ -26,10 +26,14 @@ struct Env {
 }
 
 impl Env {
+    /// An initialized instance: `cert` commands refuse a directory that is not one.
     fn new() -> Self {
-        Env {
+        let env = Env {
             tmp: tempfile::tempdir().unwrap(),
-        }
+        };
+        let out = env.run(&["init"]);
+        assert!(out.status.success(), "{out:?}");
+        env
     }
     fn data(&self) -> PathBuf {
         self.tmp.path().join("data")

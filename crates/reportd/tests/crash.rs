@@ -14,14 +14,19 @@ use rand::Rng;
 #[test]
 fn kill_9_during_binding_changes_leaves_old_or_new_state() {
     let inst = Instance::new();
-    inst.ok(&["init", "--http-port", &free_port().to_string()]);
+    // A running server (given both ports as bound sockets) applies every change; a kill
+    // lands before, during or after its Apply.
+    let sockets = Sockets::new(2);
+    inst.ok(&["init", "--http-port", &sockets.port(0).to_string()]);
     let out = inst.ok(&["cert", "new-self-signed", "--dns-name", "localhost"]);
     let t = out
         .split(|c: char| !c.is_ascii_hexdigit())
         .find(|w| w.len() == 40)
         .unwrap()
         .to_owned();
-    let port = free_port();
+    let port = sockets.port(1);
+    let mut server = inst.spawn_server(&sockets);
+    inst.wait_running();
     inst.ok(&["url", "reserve", "webservice", &format!("https://+:{port}")]);
     let dd = datadir::DataDir::new(&inst.dir);
     let unbound = Repository::load(&dd).unwrap();
@@ -84,6 +89,8 @@ fn kill_9_during_binding_changes_leaves_old_or_new_state() {
             "change {i}: reportd.toml matches neither state"
         );
     }
+    let _ = server.kill();
+    let _ = server.wait();
     eprintln!("100 changes: {interrupted} killed, {completed} completed");
     assert!(
         interrupted > 0,

@@ -33,19 +33,22 @@ impl Drop for Quick {
 impl Quick {
     fn start() -> Quick {
         let inst = Instance::new();
-        let (https, http) = (free_port(), free_port());
+        let sockets = Sockets::new(2);
+        let (https, http) = (sockets.port(0), sockets.port(1));
         let pw = inst.file("admin.pw", format!("{PASSWORD}\n").as_bytes());
         let log = std::fs::File::create(inst.tmp.path().join("server.log")).unwrap();
-        let mut child = Command::new(REPORTD)
-            .args(["--data-dir", inst.dir.to_str().unwrap(), "quickstart"])
+        let mut cmd = Command::new(REPORTD);
+        cmd.args(["--data-dir", inst.dir.to_str().unwrap(), "quickstart"])
             .args(["--https-port", &https.to_string()])
             .args(["--http-port", &http.to_string()])
             .args(["--admin-password-file", pw.to_str().unwrap()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+            .stderr(log);
+        sockets.pass(&mut cmd);
+        let mut child = cmd.spawn().unwrap();
+        // The server holds the ports now.
+        drop(sockets);
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -71,7 +74,6 @@ impl Quick {
             }
             lines.push(line);
         };
-        wait_port(https);
         Quick {
             inst,
             child,

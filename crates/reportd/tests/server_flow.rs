@@ -18,7 +18,8 @@ const RDL: &[u8] = br#"<?xml version="1.0" encoding="utf-8"?>
 
 fn flow(db_url: Option<String>) {
     let inst = Instance::new();
-    let port = free_port();
+    let sockets = Sockets::new(1);
+    let port = sockets.port(0);
     let pw = inst.file("admin.pw", b"correct horse battery\n");
     let out = inst.ok(&[
         "init",
@@ -39,8 +40,8 @@ fn flow(db_url: Option<String>) {
         before
     );
 
-    let mut server = inst.spawn_server();
-    wait_port(port);
+    let mut server = inst.spawn_server(&sockets);
+    inst.wait_running();
     let base = format!("http://127.0.0.1:{port}");
 
     // Before the database exists: 503 naming the command.
@@ -175,12 +176,14 @@ fn flow(db_url: Option<String>) {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status {status}");
-    assert!(port_closed(port));
 
-    // Service control.
+    // Service control: `start` hands the socket on to the daemon; from then on only the
+    // daemon holds the port, so that `stop` closing it shows.
     assert_eq!(inst.ctl(&["status"]).status.code(), Some(3));
-    let out = inst.ok(&["start"]);
-    assert!(out.contains("running"), "{out}");
+    let o = inst.ctl_with(&sockets, &["start"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success() && out.contains("running"), "{out}");
+    drop(sockets);
     let o = inst.ctl(&["status"]);
     assert_eq!(
         o.status.code(),
@@ -203,20 +206,21 @@ fn flow(db_url: Option<String>) {
 #[test]
 fn json_logs_and_sigint() {
     let inst = Instance::new();
-    let port = free_port();
+    let sockets = Sockets::new(1);
+    let port = sockets.port(0);
     inst.ok(&["init", "--http-port", &port.to_string()]);
-    let child = std::process::Command::new(REPORTD)
-        .args([
-            "--data-dir",
-            inst.dir.to_str().unwrap(),
-            "--log-format",
-            "json",
-            "serve",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_port(port);
+    let mut cmd = std::process::Command::new(REPORTD);
+    cmd.args([
+        "--data-dir",
+        inst.dir.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "serve",
+    ])
+    .stderr(std::process::Stdio::piped());
+    sockets.pass(&mut cmd);
+    let child = cmd.spawn().unwrap();
+    inst.wait_running();
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", out.status);

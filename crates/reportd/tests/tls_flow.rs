@@ -75,6 +75,8 @@ struct Running {
     inst: Instance,
     child: std::process::Child,
     http: u16,
+    /// The server's sockets: 0 is the http port, 1 a spare for an https reservation.
+    sockets: Sockets,
 }
 
 impl Drop for Running {
@@ -86,7 +88,8 @@ impl Drop for Running {
 
 fn started() -> Running {
     let inst = Instance::new();
-    let http = free_port();
+    let sockets = Sockets::new(2);
+    let http = sockets.port(0);
     let pw = inst.file("admin.pw", b"admin password 1\n");
     inst.ok(&[
         "init",
@@ -98,9 +101,14 @@ fn started() -> Running {
         pw.to_str().unwrap(),
     ]);
     inst.ok(&["database", "create"]);
-    let child = inst.spawn_server();
-    wait_port(http);
-    Running { inst, child, http }
+    let child = inst.spawn_server(&sockets);
+    inst.wait_running();
+    Running {
+        inst,
+        child,
+        http,
+        sockets,
+    }
 }
 
 const ADMIN: Option<&str> = Some("admin:admin password 1");
@@ -109,7 +117,7 @@ const ADMIN: Option<&str> = Some("admin:admin password 1");
 fn seed_workflow_webservice_then_portal() {
     let r = started();
     let inst = &r.inst;
-    let https = free_port();
+    let https = r.sockets.port(1);
 
     // Install a server certificate: self-signed, exported to PFX, imported into Root.
     let out = inst.ok(&[
@@ -277,7 +285,7 @@ fn seed_workflow_webservice_then_portal() {
 fn sni_choice_fallbacks_resumption_and_unbind() {
     let r = started();
     let inst = &r.inst;
-    let https = free_port();
+    let https = r.sockets.port(1);
     let t_any = thumbprint_in(&inst.ok(&["cert", "new-self-signed", "--dns-name", "localhost"]));
     let t_b = thumbprint_in(&inst.ok(&["cert", "new-self-signed", "--dns-name", "b.test"]));
     let t_c = thumbprint_in(&inst.ok(&[
@@ -296,7 +304,6 @@ fn sni_choice_fallbacks_resumption_and_unbind() {
     ]);
 
     // Nothing bound yet: the port listens but no handshake completes.
-    wait_port(https);
     assert_eq!(served_thumbprint(https, Some("localhost")), None);
 
     inst.ok(&[
@@ -496,24 +503,25 @@ fn port_conflict_and_drift() {
 #[test]
 fn quickstart_serves_https_and_redirects_http() {
     let inst = Instance::new();
-    let (https, http) = (free_port(), free_port());
+    let sockets = Sockets::new(2);
+    let (https, http) = (sockets.port(0), sockets.port(1));
     let pw = inst.file("admin.pw", b"quickstart pass 1\n");
-    let mut child = Command::new(REPORTD)
-        .args([
-            "--data-dir",
-            inst.dir.to_str().unwrap(),
-            "quickstart",
-            "--https-port",
-            &https.to_string(),
-            "--http-port",
-            &http.to_string(),
-            "--admin-password-file",
-            pw.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut cmd = Command::new(REPORTD);
+    cmd.args([
+        "--data-dir",
+        inst.dir.to_str().unwrap(),
+        "quickstart",
+        "--https-port",
+        &https.to_string(),
+        "--http-port",
+        &http.to_string(),
+        "--admin-password-file",
+        pw.to_str().unwrap(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    sockets.pass(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

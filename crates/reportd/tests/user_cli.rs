@@ -25,7 +25,8 @@ impl Drop for Running {
 
 fn start() -> Running {
     let inst = Instance::new();
-    let port = free_port();
+    let sockets = Sockets::new(1);
+    let port = sockets.port(0);
     let pw = inst.file("admin.pw", b"correct horse battery\n");
     inst.ok(&[
         "init",
@@ -37,8 +38,8 @@ fn start() -> Running {
         pw.to_str().unwrap(),
     ]);
     inst.ok(&["database", "create"]);
-    let server = inst.spawn_server();
-    wait_port(port);
+    let server = inst.spawn_server(&sockets);
+    inst.wait_running();
     Running {
         inst,
         server,
@@ -200,7 +201,8 @@ fn postgres_that_stops_answering_gives_503_within_a_second() {
     let url = format!("postgres://{user}@127.0.0.1:{port}/{db}");
 
     let inst = Instance::new();
-    let http = free_port();
+    let sockets = Sockets::new(1);
+    let http = sockets.port(0);
     let pw = inst.file("admin.pw", b"correct horse battery\n");
     inst.ok(&[
         "init",
@@ -212,13 +214,13 @@ fn postgres_that_stops_answering_gives_503_within_a_second() {
         pw.to_str().unwrap(),
     ]);
     inst.ok(&["database", "create", "--url", &url]);
-    let server = inst.spawn_server();
+    let server = inst.spawn_server(&sockets);
+    inst.wait_running();
     let _running = Running {
         inst,
         server,
         base: String::new(),
     };
-    wait_port(http);
     let page = format!("http://127.0.0.1:{http}/ReportServer");
     assert_eq!(
         curl(&page, Some("admin:correct horse battery"), &[]).status,

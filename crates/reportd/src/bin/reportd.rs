@@ -38,10 +38,12 @@ enum Cmd {
     Serve,
     /// Create a ready-to-use instance if the data dir has none, then serve it.
     Quickstart {
-        #[arg(long, default_value_t = 8443)]
-        https_port: u16,
-        #[arg(long, default_value_t = 8080)]
-        http_port: u16,
+        /// https port of a new instance (default 8443); an existing one must serve it.
+        #[arg(long)]
+        https_port: Option<u16>,
+        /// http port of a new instance (default 8080); an existing one must serve it.
+        #[arg(long)]
+        http_port: Option<u16>,
         /// File whose first line is the password of the administrator `admin`.
         #[arg(long, value_name = "FILE")]
         admin_password_file: Option<PathBuf>,
@@ -49,6 +51,8 @@ enum Cmd {
 }
 
 fn main() {
+    // Before any other thread: it edits the environment (LISTEN_FDS).
+    let inherited = reportd::serve::take_inherited_sockets();
     let cli = Cli::parse();
     let dd = DataDir::resolve(cli.data_dir.as_deref()).with_socket(cli.socket.clone());
     let settings = dd.load_config().ok().map(|c| c.settings);
@@ -64,6 +68,10 @@ fn main() {
         |s| (s.log_max_size_mb, s.log_max_files),
     );
     init_logging(format, u64::from(max_mb) * 1024 * 1024, keep);
+    match inherited {
+        Ok(lines) => lines.iter().for_each(|l| tracing::info!("{l}")),
+        Err(e) => fail(e),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -84,8 +92,7 @@ fn main() {
                     https_port,
                     admin_password_file,
                 };
-                let banner = reportd::quickstart::prepare(&dd, &opts).await?;
-                reportd::serve::run(dd, banner).await
+                reportd::quickstart::run(dd, opts).await
             }
         }
     });

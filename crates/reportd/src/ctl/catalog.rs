@@ -138,7 +138,13 @@ pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
                         by: &by,
                         overwrite,
                     })
-                    .await?;
+                    .await
+                    .map_err(|e| match e {
+                        catalog::Error::AlreadyExists(p) => anyhow::anyhow!(
+                            "an item named '{p}' already exists; pass --overwrite to replace it, or upload under another name"
+                        ),
+                        e => e.into(),
+                    })?;
                 println!(
                     "Uploaded {} as {} {} ({} bytes)",
                     file.display(),

@@ -247,7 +247,16 @@ fn new_self_signed(ctx: &Ctx, store: &CertStore, a: NewSelfSignedArgs) -> anyhow
 fn list(ctx: &Ctx, store: &CertStore, name: StoreName) -> anyhow::Result<i32> {
     let certs = store.list(name)?;
     if ctx.json {
-        print_json(&certs)?;
+        // Each certificate as the store describes it, plus its days to expiry.
+        let mut v = serde_json::to_value(&certs)?;
+        if let Some(items) = v.as_array_mut() {
+            for (item, c) in items.iter_mut().zip(&certs) {
+                if let Some(o) = item.as_object_mut() {
+                    o.insert("days_to_expiry".into(), days_to_expiry(c).into());
+                }
+            }
+        }
+        print_json(&v)?;
         return Ok(0);
     }
     if certs.is_empty() {
@@ -267,12 +276,29 @@ fn list(ctx: &Ctx, store: &CertStore, name: StoreName) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Whole days until `c` expires (negative once it has).
+pub fn days_to_expiry(c: &CertInfo) -> i64 {
+    (c.not_after - time::OffsetDateTime::now_utc()).whole_days()
+}
+
+/// "in 89 days", "today", "expired 3 days ago".
+pub fn expiry_text(days: i64) -> String {
+    match days {
+        0 => "expires today".into(),
+        1 => "1 day left".into(),
+        d if d > 1 => format!("{d} days left"),
+        -1 => "expired 1 day ago".into(),
+        d => format!("expired {} days ago", -d),
+    }
+}
+
 fn list_line(c: &CertInfo) -> String {
     let mut line = format!(
-        "{}  {:<3}  {}  {}",
+        "{}  {:<3}  {} ({})  {}",
         c.thumbprint,
         if c.has_private_key { "yes" } else { "no" },
         c.not_after.date(),
+        expiry_text(days_to_expiry(c)),
         c.subject
     );
     if !c.sans.is_empty() {

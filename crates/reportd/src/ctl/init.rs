@@ -109,12 +109,31 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> anyhow::Result<i32> {
         "Initialized report server instance in {}",
         ctx.dd.root().display()
     );
-    println!("  Web Service URL: http://+:{}/ReportServer", a.http_port);
-    println!("  Web Portal URL:  http://+:{}/Reports", a.http_port);
+    // Reserved as http://+:PORT (every host name); printed as a browser opens it.
+    println!(
+        "  Web Service URL: http://localhost:{}/ReportServer",
+        a.http_port
+    );
+    println!(
+        "  Web Portal URL:  http://localhost:{}/Reports",
+        a.http_port
+    );
     println!("  SecureConnectionLevel: 0");
-    if let Some(u) = &a.admin_user {
-        println!("  System Administrator {u}: created with the report server database");
+    match &a.admin_user {
+        Some(u) => {
+            println!("  System Administrator {u}: created with the report server database");
+            println!("Next: `reportctl database create`, then `reportctl start`.");
+        }
+        None => {
+            eprintln!(
+                "warning: no System Administrator: nobody will be able to sign in and manage this instance; \
+                 give one to `reportctl database create --admin-user NAME --admin-password-file FILE` \
+                 (or pass --no-admin there to go on without one)"
+            );
+            println!(
+                "Next: `reportctl database create --admin-user NAME --admin-password-file FILE`, then `reportctl start`."
+            );
+        }
     }
-    println!("Next: `reportctl database create`, then `reportctl start`.");
     Ok(0)
 }

@@ -23,7 +23,12 @@ use datadir::DataDir;
 pub const EXIT_STOPPED: i32 = 3;
 
 #[derive(Debug, Parser)]
-#[command(name = "reportctl", version, about = "reportd configuration manager")]
+#[command(
+    name = "reportctl",
+    version,
+    about = "reportd configuration manager",
+    after_help = after_help()
+)]
 pub struct Cli {
     /// Data dir of the instance (else $REPORTD_DATA_DIR, else ./reportd-data).
     #[arg(long, global = true, value_name = "DIR")]
@@ -84,6 +89,21 @@ pub enum Command {
     Explain { url: String },
 }
 
+/// What `--help` lists below the commands: the application names commands take, and the
+/// setting keys of `config get|set`.
+fn after_help() -> String {
+    let mut s = String::from("Applications (the APP argument of url, ssl, explain):\n");
+    for app in httpsys::Application::ALL {
+        s.push_str(&format!("  {:<12} {}\n", app.to_string(), app.ssrs_name()));
+    }
+    s.push_str("\nSetting keys (`reportctl config get|set KEY`):\n");
+    for k in datadir::config::SETTINGS {
+        let set = if k.settable { "" } else { " (read-only)" };
+        s.push_str(&format!("  {}{set}\n", k.key));
+    }
+    s
+}
+
 /// Global options every command sees.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -97,6 +117,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         dd: DataDir::resolve(cli.data_dir.as_deref()).with_socket(cli.socket),
         json: cli.json,
     };
+    // Only init makes a data dir; every other command works on one that exists, and creates
+    // nothing (no stray certs/ or logs/) in a directory that is not one.
+    if !matches!(cli.command, Command::Init(_)) {
+        ctx.dd.require_initialized()?;
+    }
     match cli.command {
         Command::Init(a) => init::run(&ctx, a),
         Command::Config(c) => config::run(&ctx, c),

@@ -14,7 +14,6 @@ use mgmt::Client;
 use mgmt::protocol::{Request, StatusInfo};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde::Serialize;
 
 use super::{Ctx, EXIT_STOPPED, print_json};
 
@@ -75,6 +74,21 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<i32> {
         .stderr(log)
         // Its own process group: a Ctrl-C in this terminal does not reach the daemon.
         .process_group(0);
+    // Listening sockets given to this command (LISTEN_FDS, socket activation) pass on to
+    // the server: the descriptors are inherited as they are, and a LISTEN_PID that named
+    // this process is dropped (reportd takes sockets without one). Sockets meant for
+    // another process are not passed on.
+    match std::env::var("LISTEN_PID") {
+        Ok(pid) if pid.trim() == std::process::id().to_string() => {
+            cmd.env_remove("LISTEN_PID");
+        }
+        Ok(_) => {
+            cmd.env_remove("LISTEN_PID")
+                .env_remove("LISTEN_FDS")
+                .env_remove("LISTEN_FDNAMES");
+        }
+        Err(_) => {}
+    }
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot run {}", bin.display()))?;
@@ -168,14 +182,6 @@ pub fn restart(ctx: &Ctx) -> anyhow::Result<i32> {
     start(ctx)
 }
 
-#[derive(Serialize)]
-struct StatusOut {
-    state: &'static str,
-    #[serde(flatten)]
-    info: Option<StatusInfo>,
-    warnings: Vec<String>,
-}
-
 pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
     let dd = &ctx.dd;
     dd.require_initialized()?;
@@ -195,19 +201,57 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             );
         }
     }
+    let certs = crate::serve::bound_certificates(dd, &Repository::load(dd)?);
+    if info.is_none() {
+        warnings.extend(crate::serve::expiry_warnings(&certs));
+    }
     let code = if info.is_some() { 0 } else { EXIT_STOPPED };
     if ctx.json {
-        let mut out = StatusOut {
-            state: if info.is_some() { "running" } else { "stopped" },
-            warnings,
-            info,
+        // One object: the server's fields, `state`, and one `warnings` (the server's and
+        // those only a stopped server's files show), never the key twice.
+        let mut out = match &info {
+            Some(i) => serde_json::to_value(i)?,
+            None => serde_json::json!({}),
         };
-        if let Some(i) = &mut out.info {
-            out.warnings.append(&mut i.warnings);
+        let mut all = info
+            .as_ref()
+            .map(|i| i.warnings.clone())
+            .unwrap_or_default();
+        all.extend(warnings);
+        if let Some(o) = out.as_object_mut() {
+            o.insert(
+                "state".into(),
+                (if info.is_some() { "running" } else { "stopped" }).into(),
+            );
+            o.insert("warnings".into(), all.into());
+            o.insert("certificates".into(), serde_json::to_value(&certs)?);
+            if info.is_none() {
+                let repo = Repository::load(dd)?;
+                let urls: Vec<String> = repo
+                    .reservations
+                    .iter()
+                    .map(|r| crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app)))
+                    .collect();
+                o.insert("urls".into(), urls.into());
+            }
         }
         print_json(&out)?;
         return Ok(code);
     }
+    let print_certs = || {
+        if !certs.is_empty() {
+            println!("Certificates:");
+        }
+        for c in &certs {
+            println!(
+                "  {} {} {} ({})",
+                c.endpoint,
+                c.thumbprint,
+                c.not_after,
+                crate::ctl::cert::expiry_text(c.days_to_expiry)
+            );
+        }
+    };
     match info {
         Some(s) => {
             println!("State: running");
@@ -227,6 +271,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             for u in &s.urls {
                 println!("  {u}");
             }
+            print_certs();
             for w in s.warnings.iter().chain(&warnings) {
                 println!("Warning: {w}");
             }
@@ -235,9 +280,13 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             println!("State: stopped");
             let repo = Repository::load(dd)?;
             println!("URLs (when running):");
-            for (_, u) in repo.full_urls() {
-                println!("  {u}");
+            for r in &repo.reservations {
+                println!(
+                    "  {}",
+                    crate::ctl::ssl::browse_url(&r.url, repo.vdir(r.app))
+                );
             }
+            print_certs();
             for w in &warnings {
                 println!("Warning: {w}");
             }

@@ -376,7 +376,19 @@ fn https_identity(
     for u in repo.reservations_of(app) {
         println!("  {}", browse_url(u, repo.vdir(app)));
     }
+    print_trust_hint(&t);
     Ok(0)
+}
+
+/// The last step of the by-hand TLS workflow: how clients come to trust the certificate.
+fn print_trust_hint(t: &certstore::Thumbprint) {
+    println!("Clients must trust this certificate (or its issuer):");
+    println!(
+        "  reportctl cert export {t} --pem {t}.pem    # give the file to clients: curl --cacert {t}.pem, a browser's import"
+    );
+    println!(
+        "  reportctl cert trust {t}                   # or trust it in this machine's OS store"
+    );
 }
 
 /// A URL a person can open for a reservation: wildcards become `localhost`.

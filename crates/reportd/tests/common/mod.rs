@@ -64,27 +64,81 @@ impl Instance {
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
 
-    /// Starts `reportd serve` in the foreground as a child process.
-    pub fn spawn_server(&self) -> Child {
-        Command::new(REPORTD)
-            .arg("--data-dir")
+    /// Starts `reportd serve` in the foreground as a child process, serving `sockets`.
+    pub fn spawn_server(&self, sockets: &Sockets) -> Child {
+        let mut cmd = Command::new(REPORTD);
+        cmd.arg("--data-dir")
             .arg(&self.dir)
             .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+            .stderr(Stdio::piped());
+        sockets.pass(&mut cmd);
+        cmd.spawn().unwrap()
+    }
+
+    /// Runs reportctl with `sockets` passed on (`reportctl start` hands them to the server).
+    pub fn ctl_with(&self, sockets: &Sockets, args: &[&str]) -> Output {
+        let mut cmd = Command::new(REPORTCTL);
+        cmd.arg("--data-dir")
+            .arg(&self.dir)
+            .args(args)
+            .env("REPORTD_BIN", REPORTD)
+            .stdin(Stdio::null());
+        sockets.pass(&mut cmd);
+        cmd.output().unwrap()
+    }
+
+    /// Waits until the server answers on its management socket (it serves its ports then).
+    pub fn wait_running(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.ctl(&["status"]).status.code() != Some(0) {
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Listening sockets bound here on port 0 before any server starts, handed to the servers
+/// as inherited file descriptors (fds 3.., `LISTEN_FDS`, as systemd does): the server serves
+/// each on the reservation naming its port, so no test ever probes a port and releases it.
+/// While this value lives the test holds the ports too (connections wait in the backlog
+/// until a server accepts); drop it to let the last server own them.
+pub struct Sockets(Vec<TcpListener>);
+
+impl Sockets {
+    /// `n` dual-stack sockets on ports the kernel picks.
+    pub fn new(n: usize) -> Sockets {
+        Sockets(
+            (0..n)
+                .map(|_| httpsys::listener::listen_dual_stack(0).unwrap())
+                .collect(),
+        )
+    }
+
+    /// The port of socket `i`.
+    pub fn port(&self, i: usize) -> u16 {
+        self.0[i].local_addr().unwrap().port()
+    }
+
+    /// Makes `cmd` start with the sockets as fds 3.. and `LISTEN_FDS` saying how many.
+    pub fn pass(&self, cmd: &mut Command) {
+        use command_fds::{CommandFdExt, FdMapping};
+        let mappings = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, s)| FdMapping {
+                parent_fd: s.try_clone().unwrap().into(),
+                child_fd: 3 + i as i32,
+            })
+            .collect();
+        cmd.fd_mappings(mappings)
+            .unwrap()
+            .env("LISTEN_FDS", self.0.len().to_string())
+            .env_remove("LISTEN_PID")
+            .env_remove("LISTEN_FDNAMES");
+    }
 }
 
 /// Waits until something accepts on 127.0.0.1:port.
