@@ -4,10 +4,10 @@
 //! `krilla-svg`.
 //!
 //! Owns: the font database the SVG's text is set in (the regular and bold faces the
-//! registry resolves for Arial, loaded once per render), bounds on the SVG it accepts.
+//! registry resolves for Arial, built once per registry), bounds on the SVG it accepts.
 //! Must not: draw anything but SVG images, or read fonts from anywhere but the registry.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use fonts::FontRegistry;
 use krilla::geom::{Size, Transform};
@@ -22,14 +22,42 @@ pub fn is_svg(mime: &str) -> bool {
     mime.eq_ignore_ascii_case("image/svg+xml")
 }
 
+/// The last font database built, by the registry's faces it was built from: a registry is
+/// loaded once per process, so every chart of every render reuses one database instead of
+/// copying the font files per chart.
+type DbCache = Mutex<Option<(Vec<(u32, usize)>, Arc<usvg::fontdb::Database>)>>;
+static DB_CACHE: DbCache = Mutex::new(None);
+
 /// The fonts SVG text is set in: Arial's substitutes, regular and bold.
 pub fn font_db(reg: &FontRegistry) -> Arc<usvg::fontdb::Database> {
+    // identify the faces by id and the address of their (shared, immutable) data
+    let key: Vec<(u32, usize)> = [400, 700]
+        .iter()
+        .map(|&w| {
+            let f = reg.resolve("Arial", w, false).face;
+            let at = reg.data(f).map_or(0, |d| d.as_ptr() as usize);
+            (f.0, at)
+        })
+        .collect();
+    let mut cache = DB_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((k, db)) = cache.as_ref()
+        && *k == key
+    {
+        return db.clone();
+    }
+    let db = build_db(reg);
+    *cache = Some((key, db.clone()));
+    db
+}
+
+fn build_db(reg: &FontRegistry) -> Arc<usvg::fontdb::Database> {
     let mut db = usvg::fontdb::Database::new();
     let mut family = None;
     for weight in [400, 700] {
         let face = reg.resolve("Arial", weight, false).face;
         if let Some(data) = reg.data(face) {
-            db.load_font_data(data.to_vec());
+            // shares the registry's bytes, no copy
+            db.load_font_source(usvg::fontdb::Source::Binary(Arc::new(data)));
             if family.is_none() {
                 family = reg.info(face).map(|i| i.family.clone());
             }
