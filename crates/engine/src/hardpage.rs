@@ -11,14 +11,16 @@
 //! is wider than the page. Must not: shape text or know fonts — text stays paragraphs of
 //! runs; heights come from a [`TextMeasurer`], which the renderer implements with real fonts.
 //!
-//! Not modelled yet: page breaks on groups (`GridRow::page_break`), `ResetPageNumber`,
-//! `PageName`, `KeepWithGroup`,
-//! horizontal pages (content wider than the usable width is clipped, with a warning), and
+//! Pages are streamed: a counting pass keeps only positions (items and row indices per
+//! logical page), then each page is made and handed to the caller's sink
+//! ([`paginate_hard_each`]), so a render holds one page of primitives at a time.
+//!
+//! Not modelled yet: page breaks on items nested in rectangles, horizontal pages (content wider than the usable width is clipped, with a warning), and
 //! items taller than a page other than tablixes (drawn clipped at the page bottom).
 
 use crate::instance::{
-    Action, Border, BoxStyle, Image, Instance, Item, ItemKind, Len, PageContext, PageSection,
-    PageSettings, Paragraph, Tablix, UM_PER_INCH, Visibility,
+    Action, Border, BoxStyle, Image, Instance, Item, ItemKind, Len, PageBreak, PageContext,
+    PageSection, PageSettings, Paragraph, Tablix, UM_PER_INCH, Visibility,
 };
 use crate::page::{TextMeasurer, item_height, layout_children, row_height};
 
@@ -273,21 +275,43 @@ pub fn footer_shows(s: &PageSection, p: u32, n: u32) -> bool {
         || (s.print_on_last_page && p == n)
 }
 
-/// One logical page (a column) while cutting.
+/// What one logical page (a column) holds after the counting pass: positions only, the
+/// primitives are made when the page is emitted.
 #[derive(Default)]
-struct Logical {
-    items: Vec<PageItem>,
-    report_items: Vec<(String, rdl::Value)>,
+struct Logical<'a> {
+    placed: Vec<Placement<'a>>,
+    /// A page break with `ResetPageNumber` started this page.
+    reset: bool,
+    /// `PageName` of an item or group instance that starts on this page.
+    name: Option<String>,
 }
 
-struct Cutter<'m> {
+/// An item (or a slice of a tablix's rows) placed on a logical page.
+enum Placement<'a> {
+    Item {
+        item: &'a Item,
+        y: Len,
+        h: Len,
+    },
+    Rows {
+        item: &'a Item,
+        t: &'a Tablix,
+        rows: Vec<u32>,
+        heights: std::rc::Rc<[Len]>,
+        y: Len,
+    },
+}
+
+struct Cutter<'m, 'a> {
     m: &'m dyn TextMeasurer,
-    logical: Vec<Logical>,
+    logical: Vec<Logical<'a>>,
     limit: Len,
+    /// The logical page count reached [`MAX_PAGES`]: stop cutting.
+    full: bool,
 }
 
-impl Cutter<'_> {
-    fn cur(&mut self) -> &mut Logical {
+impl<'a> Cutter<'_, 'a> {
+    fn cur(&mut self) -> &mut Logical<'a> {
         if self.logical.is_empty() {
             self.logical.push(Logical::default());
         }
@@ -295,19 +319,77 @@ impl Cutter<'_> {
         &mut self.logical[n]
     }
     fn new_page(&mut self) -> bool {
-        if self.logical.len() >= MAX_PAGES * 4 {
+        if self.full || self.logical.len() >= MAX_PAGES * 4 {
+            self.full = true;
             return false;
         }
         self.logical.push(Logical::default());
         true
     }
+    fn name(&mut self, b: Option<&PageBreak>) {
+        if let Some(n) = b.and_then(|b| b.page_name.as_ref()) {
+            let l = self.cur();
+            if l.name.is_none() {
+                l.name = Some(n.clone());
+            }
+        }
+    }
 }
 
-/// Cuts every section of `inst` into hard pages.
+/// What a streaming hard pagination did.
+#[derive(Debug, Clone, Default)]
+pub struct HardSummary {
+    /// Pages handed to the sink (only `StartPage..=EndPage`).
+    pub rendered: u32,
+    /// Total pages before `StartPage`/`EndPage` were applied.
+    pub total: u32,
+    /// Problems (clamped sizes, items wider than the page).
+    pub warnings: Vec<String>,
+}
+
+/// Cuts every section of `inst` into hard pages and collects them (tests, small reports;
+/// renderers use [`paginate_hard_each`], which keeps one page in memory).
 pub fn paginate_hard(inst: &Instance, opts: &HardPageOptions, m: &dyn TextMeasurer) -> HardPages {
+    let mut pages = Vec::new();
+    let s = paginate_hard_each(inst, opts, m, &mut |p| {
+        pages.push(p);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let s = match s {
+        Ok(s) => s,
+        Err(e) => match e {},
+    };
+    HardPages {
+        pages,
+        total: s.total,
+        warnings: s.warnings,
+    }
+}
+
+/// One physical page of the counting pass.
+struct PhysPlan<'a> {
+    section: usize,
+    columns: Vec<Logical<'a>>,
+    number: u32,
+    total: u32,
+    overall: u32,
+    name: String,
+}
+
+/// Cuts every section of `inst` into hard pages and hands each page of
+/// `StartPage..=EndPage` to `sink` as soon as it is made (§2.2). A counting pass first
+/// places every item and row (positions only) so `TotalPages` is known; then each page's
+/// primitives are made, its header and footer evaluated, and the page given away, so memory
+/// holds one page plus the positions. A sink error stops pagination and is returned.
+pub fn paginate_hard_each<E>(
+    inst: &Instance,
+    opts: &HardPageOptions,
+    m: &dyn TextMeasurer,
+    sink: &mut dyn FnMut(HardPage) -> Result<(), E>,
+) -> Result<HardSummary, E> {
     let mut warnings = Vec::new();
-    let mut all: Vec<HardPage> = Vec::new();
-    let mut stores: Vec<Vec<(String, rdl::Value)>> = Vec::new();
+    let mut plan: Vec<PhysPlan<'_>> = Vec::new();
+    let mut geoms: Vec<PageGeometry> = Vec::new();
     for (si, section) in inst.sections.iter().enumerate() {
         let g = geometry(
             &section.page,
@@ -316,6 +398,7 @@ pub fn paginate_hard(inst: &Instance, opts: &HardPageOptions, m: &dyn TextMeasur
             opts,
             &mut warnings,
         );
+        geoms.push(g);
         // the usable-width rule (§2.2-2)
         if let Some(wide) = section
             .body
@@ -338,104 +421,169 @@ pub fn paginate_hard(inst: &Instance, opts: &HardPageOptions, m: &dyn TextMeasur
             m,
             logical: vec![Logical::default()],
             limit: g.body_height,
+            full: false,
         };
         cut_body(&mut c, &section.body);
-        // logical pages → physical pages
-        let cols = g.columns as usize;
-        let mut logical = std::mem::take(&mut c.logical);
-        while logical.len() > 1 && logical.last().is_some_and(|l| l.items.is_empty()) {
-            logical.pop();
-        }
-        let n_phys = logical.len().div_ceil(cols).max(1);
-        let mut it = logical.into_iter();
-        for _ in 0..n_phys {
-            let mut page = HardPage {
-                size: (g.width, g.height),
-                items: Vec::new(),
-                header: Vec::new(),
-                footer: Vec::new(),
-                number: 0,
-                total: 0,
-                name: String::new(),
-                section: si,
-            };
-            let mut report_items = Vec::new();
-            for col in 0..cols {
-                let Some(l) = it.next() else { break };
-                let dx = g.margins[3] + col as Len * (g.column_width + g.column_spacing);
-                for mut item in l.items {
-                    translate(&mut item, dx, g.body_top);
-                    page.items.push(item);
-                }
-                report_items.extend(l.report_items);
-            }
-            all.push(page);
-            // keep the page's ReportItems for header/footer evaluation
-            stores.push(report_items);
-        }
-        if all.len() > MAX_PAGES {
+        if c.full {
             warnings.push(format!(
                 "the report has more than {MAX_PAGES} pages; only the first {MAX_PAGES} are rendered"
             ));
-            all.truncate(MAX_PAGES);
+        }
+        // logical pages → physical pages; a break that resets numbering or names a page
+        // starts a new physical page even in a multi-column layout only at a column start
+        let cols = g.columns as usize;
+        let mut logical = std::mem::take(&mut c.logical);
+        while logical.len() > 1 && logical.last().is_some_and(|l| l.placed.is_empty()) {
+            logical.pop();
+        }
+        let mut it = logical.into_iter().peekable();
+        while it.peek().is_some() {
+            let columns: Vec<Logical<'_>> = it.by_ref().take(cols).collect();
+            plan.push(PhysPlan {
+                section: si,
+                columns,
+                number: 0,
+                total: 0,
+                overall: 0,
+                name: String::new(),
+            });
+        }
+        if plan.len() >= MAX_PAGES {
+            if plan.len() > MAX_PAGES && !c.full {
+                warnings.push(format!(
+                    "the report has more than {MAX_PAGES} pages; only the first {MAX_PAGES} are \
+                     rendered"
+                ));
+            }
+            plan.truncate(MAX_PAGES);
             break;
         }
     }
-    let total = all.len() as u32;
-    // headers and footers now that the total is known
-    for (i, p) in all.iter_mut().enumerate() {
-        p.number = i as u32 + 1;
-        p.total = total;
+    number_plan(&mut plan, &inst.initial_page_name);
+    let overall_total = plan.len() as u32;
+    let (start, end) = page_range(opts.start_page, opts.end_page, overall_total);
+    let mut rendered = 0u32;
+    for p in plan {
+        if p.overall < start || p.overall > end {
+            continue;
+        }
         let section = &inst.sections[p.section];
-        let g = geometry(
-            &section.page,
-            section.header.as_ref(),
-            section.footer.as_ref(),
-            opts,
-            &mut Vec::new(),
-        );
+        let g = geoms[p.section];
+        let mut page = HardPage {
+            size: (g.width, g.height),
+            items: Vec::new(),
+            header: Vec::new(),
+            footer: Vec::new(),
+            number: p.number,
+            total: p.total,
+            name: p.name.clone(),
+            section: p.section,
+        };
+        let mut report_items = ReportItems {
+            on: section.header.is_some() || section.footer.is_some(),
+            values: Vec::new(),
+        };
+        for (col, l) in p.columns.iter().enumerate() {
+            let dx = g.margins[3] + col as Len * (g.column_width + g.column_spacing);
+            let first = page.items.len();
+            for pl in &l.placed {
+                match pl {
+                    Placement::Item { item, y, h } => emit_item(
+                        m,
+                        item,
+                        item.left,
+                        *y,
+                        *h,
+                        None,
+                        &mut page.items,
+                        &mut report_items,
+                    ),
+                    Placement::Rows {
+                        item,
+                        t,
+                        rows,
+                        heights,
+                        y,
+                    } => emit_rows(
+                        m,
+                        item,
+                        t,
+                        rows,
+                        heights,
+                        (item.left, *y),
+                        &mut page.items,
+                        &mut report_items,
+                    ),
+                }
+            }
+            for item in &mut page.items[first..] {
+                translate(item, dx, g.body_top);
+            }
+        }
+        // headers and footers now that the total is known
         let ctx = PageContext {
             page_number: p.number,
-            total_pages: total,
-            overall_page_number: p.number,
-            overall_total_pages: total,
-            page_name: String::new(),
-            report_items: stores.get_mut(i).map(std::mem::take).unwrap_or_default(),
+            total_pages: p.total,
+            overall_page_number: p.overall,
+            overall_total_pages: overall_total,
+            page_name: p.name,
+            report_items: report_items.values,
         };
         let inner_w = g.width - g.margins[1] - g.margins[3];
         if let Some(h) = &section.header
-            && header_shows(h, p.number, total)
+            && header_shows(h, p.overall, overall_total)
         {
             let items = h.items.evaluate(&ctx);
-            let mut out = Vec::new();
-            emit_band(m, &h.style, &items, inner_w, h.height, &mut out);
-            for it in &mut out {
+            emit_band(m, &h.style, &items, inner_w, h.height, &mut page.header);
+            for it in &mut page.header {
                 translate(it, g.margins[3], g.margins[0]);
             }
-            p.header = out;
         }
         if let Some(f) = &section.footer
-            && footer_shows(f, p.number, total)
+            && footer_shows(f, p.overall, overall_total)
         {
             let items = f.items.evaluate(&ctx);
-            let mut out = Vec::new();
-            emit_band(m, &f.style, &items, inner_w, f.height, &mut out);
+            emit_band(m, &f.style, &items, inner_w, f.height, &mut page.footer);
             let top = g.height - g.margins[2] - f.height;
-            for it in &mut out {
+            for it in &mut page.footer {
                 translate(it, g.margins[3], top);
             }
-            p.footer = out;
         }
+        rendered += 1;
+        sink(page)?;
     }
-    let (start, end) = page_range(opts.start_page, opts.end_page, total);
-    let pages = all
-        .into_iter()
-        .filter(|p| p.number >= start && p.number <= end)
-        .collect();
-    HardPages {
-        pages,
-        total,
+    Ok(HardSummary {
+        rendered,
+        total: overall_total,
         warnings,
+    })
+}
+
+/// Numbers physical pages: overall numbers run through; `number`/`total` restart at every
+/// page whose first column was started by a `ResetPageNumber` break; names carry forward
+/// from `InitialPageName` and each named item or group instance.
+fn number_plan(plan: &mut [PhysPlan<'_>], initial: &str) {
+    let n = plan.len();
+    let resets: Vec<bool> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, p)| i > 0 && p.columns.first().is_some_and(|l| l.reset))
+        .collect();
+    let mut start = 0usize;
+    let mut name = initial.to_owned();
+    for i in 0..n {
+        if resets[i] {
+            start = i;
+        }
+        let end = (i + 1..n).find(|&j| resets[j]).unwrap_or(n);
+        if let Some(nm) = plan[i].columns.iter().find_map(|l| l.name.as_ref()) {
+            name.clone_from(nm);
+        }
+        let p = &mut plan[i];
+        p.overall = i as u32 + 1;
+        p.number = (i - start) as u32 + 1;
+        p.total = (end - start) as u32;
+        p.name.clone_from(&name);
     }
 }
 
@@ -470,12 +618,24 @@ fn emit_band(
         });
     }
     let (layout, _) = layout_children(items, m);
-    let mut sink = Vec::new();
+    let mut sink = ReportItems {
+        on: false,
+        values: Vec::new(),
+    };
     for (item, (top, h)) in items.iter().zip(layout) {
         if top >= height {
             continue; // fixed height: contents clipped
         }
-        emit_item(m, item, item.left, top, h.min(height - top), out, &mut sink);
+        emit_item(
+            m,
+            item,
+            item.left,
+            top,
+            h.min(height - top),
+            None,
+            out,
+            &mut sink,
+        );
     }
 }
 
@@ -506,16 +666,30 @@ fn atomic(item: &Item) -> bool {
     )
 }
 
-fn cut_body(c: &mut Cutter<'_>, body: &[Item]) {
+/// The `before` break of a tablix's first breaking row: it breaks before the tablix (the
+/// column header rows stay with the first group instance).
+fn leading_group_break(item: &Item) -> Option<&PageBreak> {
+    let ItemKind::Tablix(t) = &item.kind else {
+        return None;
+    };
+    t.rows
+        .iter()
+        .find_map(|r| r.page_break.as_ref())
+        .filter(|b| b.before)
+}
+
+fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
     let (layout, _) = layout_children(body, c.m);
     let mut order: Vec<usize> = (0..body.len()).collect();
     order.sort_by_key(|&i| (layout[i].0, body[i].left));
     // body offset where the current logical page begins
     let mut page_start: Len = 0;
     let mut break_pending = false;
+    let mut reset_pending = false;
     for i in order {
         let item = &body[i];
         let (top, height) = layout[i];
+        // breaks on hidden items are ignored (§2.2-5)
         if matches!(
             item.visibility,
             Visibility::Hidden | Visibility::ToggleHidden
@@ -523,16 +697,24 @@ fn cut_body(c: &mut Cutter<'_>, body: &[Item]) {
             continue;
         }
         let mut rel = (top - page_start).max(0);
-        // PageBreak Start/End/StartAndEnd on a top-level item (§2.2-5)
-        let before = item.page_break.as_ref().is_some_and(|b| b.before);
-        if (before || break_pending) && !c.cur().items.is_empty() {
+        // PageBreak Start/End/StartAndEnd on a top-level item, or Start on the tablix's
+        // first group instance (§2.2-5)
+        let pb = item.page_break.as_ref();
+        let lead = leading_group_break(item);
+        let before = pb.is_some_and(|b| b.before) || lead.is_some();
+        if (before || break_pending) && !c.cur().placed.is_empty() {
             if !c.new_page() {
                 return;
             }
+            c.cur().reset = reset_pending
+                || pb.is_some_and(|b| b.before && b.reset_page_number)
+                || lead.is_some_and(|b| b.reset_page_number);
             page_start = top;
             rel = 0;
         }
-        break_pending = item.page_break.as_ref().is_some_and(|b| b.after);
+        c.name(pb);
+        break_pending = pb.is_some_and(|b| b.after);
+        reset_pending = pb.is_some_and(|b| b.after && b.reset_page_number);
         if rel >= c.limit {
             if !c.new_page() {
                 return;
@@ -542,21 +724,23 @@ fn cut_body(c: &mut Cutter<'_>, body: &[Item]) {
         }
         if let ItemKind::Tablix(t) = &item.kind
             && !t.rows.is_empty()
-            && rel + height > c.limit
+            && (rel + height > c.limit || t.rows.iter().any(|r| r.page_break.is_some()))
         {
             // KeepTogether: move to a fresh page when it fits there
-            if item.keep_together && height <= c.limit && rel > 0 {
+            if item.keep_together && height <= c.limit && rel > 0 && rel + height > c.limit {
                 if !c.new_page() {
                     return;
                 }
-                page_start = top;
                 rel = 0;
             }
-            if rel + height > c.limit {
-                let end_y = cut_tablix(c, item, t, rel);
-                page_start = top + height - end_y;
-                continue;
+            let (end_y, brk, reset) = cut_tablix(c, item, t, rel, lead.is_some());
+            if c.full {
+                return;
             }
+            page_start = top + height - end_y;
+            break_pending |= brk;
+            reset_pending |= reset;
+            continue;
         }
         if rel + height > c.limit
             && rel > 0
@@ -570,85 +754,93 @@ fn cut_body(c: &mut Cutter<'_>, body: &[Item]) {
             rel = 0;
         }
         let h = height.min(c.limit - rel);
-        let m = c.m;
-        let l = c.cur();
-        let (items, ri) = (&mut l.items, &mut l.report_items);
-        emit_item(m, item, item.left, rel, h, items, ri);
+        c.cur().placed.push(Placement::Item { item, y: rel, h });
     }
 }
 
-/// Splits a tablix over logical pages starting at `rel`; returns where it ends on the last
-/// page.
-fn cut_tablix(c: &mut Cutter<'_>, item: &Item, t: &Tablix, rel: Len) -> Len {
-    let heights: Vec<Len> = (0..t.rows.len()).map(|r| row_height(t, r, c.m)).collect();
-    let repeat: Vec<usize> = (0..t.rows.len())
+/// Splits a tablix over logical pages starting at `rel`, honouring group page breaks
+/// (`GridRow::page_break`) and repeating `RepeatOnNewPage` rows; returns where it ends on
+/// the last page and whether an `End` break (with `ResetPageNumber`) on its last group
+/// instance is pending for the next item.
+fn cut_tablix<'a>(
+    c: &mut Cutter<'_, 'a>,
+    item: &'a Item,
+    t: &'a Tablix,
+    rel: Len,
+    lead: bool,
+) -> (Len, bool, bool) {
+    let heights: std::rc::Rc<[Len]> = (0..t.rows.len()).map(|r| row_height(t, r, c.m)).collect();
+    let repeat: Vec<u32> = (0..t.rows.len())
         .filter(|&r| t.rows[r].repeat_on_new_page)
+        .map(|r| r as u32)
         .collect();
-    let repeat_h: Len = repeat.iter().map(|&r| heights[r]).sum();
-    let mut rows: Vec<usize> = Vec::new();
+    let repeat_h: Len = repeat.iter().map(|&r| heights[r as usize]).sum();
+    let mut rows: Vec<u32> = Vec::new();
     let mut y = rel;
     let mut start = rel;
+    let mut row_break = false;
+    let mut row_reset = false;
+    let mut seen_break = false;
+    let push = |c: &mut Cutter<'_, 'a>, rows: Vec<u32>, start: Len| {
+        if !rows.is_empty() {
+            c.cur().placed.push(Placement::Rows {
+                item,
+                t,
+                rows,
+                heights: heights.clone(),
+                y: start,
+            });
+        }
+    };
     for r in 0..t.rows.len() {
         let h = heights[r];
         if h == 0 {
             continue;
         }
+        let rb = t.rows[r].page_break.as_ref();
+        // the first group instance's Start break was taken before the tablix
+        let lead_row = lead && !seen_break;
+        seen_break |= rb.is_some();
+        let forced = row_break || (rb.is_some_and(|b| b.before) && !lead_row);
+        let reset = row_reset || rb.is_some_and(|b| b.before && b.reset_page_number);
+        row_break = rb.is_some_and(|b| b.after);
+        row_reset = rb.is_some_and(|b| b.after && b.reset_page_number);
         let only_repeats = rows.iter().all(|x| repeat.contains(x));
-        // header rows stay with the first data row (implicit keep-together)
-        if y + h > c.limit && !only_repeats {
-            let m = c.m;
-            let l = c.cur();
-            emit_rows(
-                m,
-                item,
-                t,
-                &rows,
-                &heights,
-                (item.left, start),
-                &mut l.items,
-                &mut l.report_items,
-            );
-            rows.clear();
+        if (y + h > c.limit || forced) && !only_repeats {
+            push(c, std::mem::take(&mut rows), start);
             if !c.new_page() {
-                return 0;
+                return (0, false, false);
+            }
+            if forced && reset {
+                c.cur().reset = true;
             }
             start = 0;
             y = 0;
-            if !repeat.contains(&r) && repeat_h + h <= c.limit {
-                rows.extend(repeat.iter().copied());
-                y = repeat_h;
+            if !repeat.contains(&(r as u32)) && repeat_h + h <= c.limit {
+                rows.extend(repeat.iter().copied().filter(|&x| (x as usize) < r));
+                y = rows.iter().map(|&x| heights[x as usize]).sum();
             }
         } else if y + h > c.limit && only_repeats && start > 0 && !rows.is_empty() {
             // the header rows alone do not go at the bottom of a page
             rows.clear();
             if !c.new_page() {
-                return 0;
+                return (0, false, false);
             }
             start = 0;
             y = 0;
             for &x in &repeat {
-                if x < r {
+                if (x as usize) < r {
                     rows.push(x);
-                    y += heights[x];
+                    y += heights[x as usize];
                 }
             }
         }
-        rows.push(r);
+        c.name(rb);
+        rows.push(r as u32);
         y += h;
     }
-    let m = c.m;
-    let l = c.cur();
-    emit_rows(
-        m,
-        item,
-        t,
-        &rows,
-        &heights,
-        (item.left, start),
-        &mut l.items,
-        &mut l.report_items,
-    );
-    y
+    push(c, rows, start);
+    (y, row_break, row_reset)
 }
 
 #[allow(clippy::too_many_arguments)] // reason: one call site shape, all plain data
@@ -656,17 +848,17 @@ fn emit_rows(
     m: &dyn TextMeasurer,
     item: &Item,
     t: &Tablix,
-    rows: &[usize],
+    rows: &[u32],
     heights: &[Len],
     (left, top): (Len, Len),
     out: &mut Vec<PageItem>,
-    ri: &mut Vec<(String, rdl::Value)>,
+    ri: &mut ReportItems,
 ) {
     let mut xs = vec![0 as Len];
     for w in &t.columns {
         xs.push(xs[xs.len() - 1] + w);
     }
-    let total_h: Len = rows.iter().map(|&r| heights[r]).sum();
+    let total_h: Len = rows.iter().map(|&r| heights[r as usize]).sum();
     push_box(
         out,
         &item.style,
@@ -679,11 +871,11 @@ fn emit_rows(
     );
     let mut y = top;
     for (k, &r) in rows.iter().enumerate() {
-        let h = heights[r];
+        let h = heights[r as usize];
         if h == 0 {
             continue;
         }
-        for cell in &t.rows[r].cells {
+        for cell in &t.rows[r as usize].cells {
             let Some(ci) = &cell.item else { continue };
             let x0 = xs.get(cell.col).copied().unwrap_or(0);
             let x1 = xs
@@ -693,11 +885,9 @@ fn emit_rows(
             // a row-spanning cell covers the following rows on this page
             let mut ch = h;
             for next in rows.iter().skip(k + 1).take(cell.rowspan.max(1) - 1) {
-                ch += heights[*next];
+                ch += heights[*next as usize];
             }
-            let mut cell_item = ci.clone();
-            cell_item.width = x1 - x0;
-            emit_item(m, &cell_item, left + x0, y, ch, out, ri);
+            emit_item(m, ci, left + x0, y, ch, Some(x1 - x0), out, ri);
         }
         y += h;
     }
@@ -716,15 +906,25 @@ fn push_box(out: &mut Vec<PageItem>, style: &BoxStyle, rect: Rect) {
     }
 }
 
-/// Flattens one item at (x, y) with the laid-out height `h`.
+/// Textbox values on a page for `ReportItems!Name` in its header and footer (collected
+/// only when the section has one).
+struct ReportItems {
+    on: bool,
+    values: Vec<(String, rdl::Value)>,
+}
+
+/// Flattens one item at (x, y) with the laid-out height `h` (and `width` instead of its
+/// own, for a tablix cell).
+#[allow(clippy::too_many_arguments)] // reason: one recursive shape, all plain data
 fn emit_item(
     m: &dyn TextMeasurer,
     item: &Item,
     x: Len,
     y: Len,
     h: Len,
+    width: Option<Len>,
     out: &mut Vec<PageItem>,
-    ri: &mut Vec<(String, rdl::Value)>,
+    ri: &mut ReportItems,
 ) {
     if !item.visibility.is_visible() {
         return;
@@ -732,7 +932,7 @@ fn emit_item(
     let rect = Rect {
         x,
         y,
-        w: item.width,
+        w: width.unwrap_or(item.width),
         h,
     };
     if let Some(b) = &item.bookmark {
@@ -743,7 +943,9 @@ fn emit_item(
     }
     match &item.kind {
         ItemKind::Textbox(tb) => {
-            ri.push((item.name.clone(), tb.value.clone()));
+            if ri.on {
+                ri.values.push((item.name.to_string(), tb.value.clone()));
+            }
             push_box(out, &item.style, rect);
             out.push(PageItem::Text {
                 rect,
@@ -765,7 +967,7 @@ fn emit_item(
                 if top >= h {
                     continue;
                 }
-                emit_item(m, ch, x + ch.left, y + top, chh.min(h - top), out, ri);
+                emit_item(m, ch, x + ch.left, y + top, chh.min(h - top), None, out, ri);
             }
         }
         ItemKind::Line { border } => out.push(PageItem::Line {
@@ -794,7 +996,7 @@ fn emit_item(
                 return;
             }
             let heights: Vec<Len> = (0..t.rows.len()).map(|r| row_height(t, r, m)).collect();
-            let rows: Vec<usize> = (0..t.rows.len()).collect();
+            let rows: Vec<u32> = (0..t.rows.len() as u32).collect();
             emit_rows(m, item, t, &rows, &heights, (x, y), out, ri);
         }
         ItemKind::Subreport(Ok(sub)) => {
@@ -804,7 +1006,7 @@ fn emit_item(
                     if top >= h {
                         continue;
                     }
-                    emit_item(m, ch, x + ch.left, y + top, chh.min(h - top), out, ri);
+                    emit_item(m, ch, x + ch.left, y + top, chh.min(h - top), None, out, ri);
                 }
             }
         }

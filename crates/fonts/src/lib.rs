@@ -392,6 +392,18 @@ impl FontRegistry {
         }
     }
 
+    /// The outline of a glyph as SVG path data in font units (y up, as in the font) and the
+    /// face's units per em; `None` when the face cannot be read. A glyph without an outline
+    /// (a space) gives empty path data.
+    pub fn glyph_svg_path(&self, id: FaceId, glyph: u16) -> Option<(String, f32)> {
+        let data = self.data(id)?;
+        let index = self.info(id)?.index;
+        let face = ttf_parser::Face::parse(&data, index).ok()?;
+        let mut b = SvgPath(String::new());
+        face.outline_glyph(ttf_parser::GlyphId(glyph), &mut b);
+        Some((b.0, f32::from(face.units_per_em().max(1))))
+    }
+
     /// A face that has a glyph for `c`, trying the fallback families, then every face.
     pub fn fallback_for(&self, c: char, weight: u16, italic: bool) -> Option<FaceId> {
         let has = |id: FaceId| -> bool {
@@ -470,6 +482,31 @@ fn collect_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, warnings: &mu
                 return;
             }
         }
+    }
+}
+
+/// Collects a glyph outline as SVG path data.
+struct SvgPath(String);
+
+impl ttf_parser::OutlineBuilder for SvgPath {
+    fn move_to(&mut self, x: f32, y: f32) {
+        use std::fmt::Write;
+        let _ = write!(self.0, "M{x} {y}");
+    }
+    fn line_to(&mut self, x: f32, y: f32) {
+        use std::fmt::Write;
+        let _ = write!(self.0, "L{x} {y}");
+    }
+    fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+        use std::fmt::Write;
+        let _ = write!(self.0, "Q{x1} {y1} {x} {y}");
+    }
+    fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+        use std::fmt::Write;
+        let _ = write!(self.0, "C{x1} {y1} {x2} {y2} {x} {y}");
+    }
+    fn close(&mut self) {
+        self.0.push('Z');
     }
 }
 

@@ -138,6 +138,7 @@ fn main() {
         initial_page_name: String::new(),
     };
     let reg = fonts::FontRegistry::load_default().unwrap_or_else(|e| panic!("{e}"));
+    let rss_before = rss_kb("VmRSS");
     let opts = render::pdf::PdfOptions::default();
     let start = Instant::now();
     let mut out = Vec::new();
@@ -149,4 +150,21 @@ fn main() {
         out.len(),
         rows as f64 / secs
     );
+    println!(
+        "pdf: RSS before render {} MB (instance tree and fonts), peak {} MB",
+        rss_before / 1024,
+        rss_kb("VmHWM") / 1024
+    );
+}
+
+/// A `/proc/self/status` figure in kB (0 where there is none).
+fn rss_kb(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -16,8 +16,10 @@ pub mod csv;
 pub mod data;
 pub mod docx;
 pub mod html;
+pub mod image;
 pub mod json;
 pub mod pdf;
+pub mod svgpage;
 pub mod xlsx;
 pub mod xml;
 

@@ -12,15 +12,16 @@
 //! output goes to a caller's writer), or evaluate expressions.
 //!
 //! Not done yet: the document map as an outline, bookmarks as named destinations, charts and
-//! gauges (drawn as labelled placeholders), external images (a warning), streaming pages
-//! out (all pages are built in memory before writing), tagged PDF (`AccessiblePDF`).
+//! gauges (drawn as labelled placeholders), external images (a warning), tagged PDF (`AccessiblePDF`). Pages are drawn as pagination
+//! makes them (one page of primitives in memory); krilla keeps the compressed page streams
+//! until the document is finished, so the output is written at the end.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
 use engine::Instance;
-use engine::hardpage::{HardPageOptions, PageItem, Rect, paginate_hard};
+use engine::hardpage::{HardPage, HardPageOptions, PageItem, Rect, paginate_hard_each};
 use engine::instance::{
     Border, BorderStyle, BoxStyle, Color, Image, ImageSource, Len, Paragraph, Sizing, TextAlign,
     VerticalAlign, to_pt,
@@ -152,9 +153,7 @@ pub fn render(
     out: &mut impl Write,
 ) -> Result<PdfSummary, PdfError> {
     let layout = TextLayout::new(fonts);
-    let pages = paginate_hard(inst, &opts.pages, &layout);
     let mut warnings = inst.warnings.clone();
-    warnings.extend(pages.warnings.iter().cloned());
     let settings = krilla::SerializeSettings {
         compress_content_streams: !opts.human_readable,
         pretty: opts.human_readable,
@@ -168,38 +167,11 @@ pub fn render(
         warnings: Vec::new(),
         images: HashMap::new(),
     };
-    for page in &pages.pages {
-        let Some(ps) = krilla::page::PageSettings::from_wh(pt(page.size.0), pt(page.size.1)) else {
-            return Err(PdfError::Pdf(format!(
-                "page size {}x{} pt is not drawable",
-                pt(page.size.0),
-                pt(page.size.1)
-            )));
-        };
-        let mut p = doc.start_page_with(ps);
-        let mut links = Vec::new();
-        {
-            let mut s = p.surface();
-            for item in page.header.iter().chain(&page.items).chain(&page.footer) {
-                d.draw(&mut s, item, &mut links);
-            }
-            s.finish();
-        }
-        for (rect, url) in links {
-            if let Some(r) =
-                krilla::geom::Rect::from_xywh(pt(rect.x), pt(rect.y), pt(rect.w), pt(rect.h))
-            {
-                let target = krilla::annotation::Target::Action(krilla::action::Action::Link(
-                    krilla::action::LinkAction::new(url),
-                ));
-                p.add_annotation(krilla::annotation::Annotation::new_link(
-                    krilla::annotation::LinkAnnotation::new(r, target),
-                    None,
-                ));
-            }
-        }
-        p.finish();
-    }
+    // pages are drawn as pagination makes them: one page of primitives in memory at a time
+    let pages = paginate_hard_each(inst, &opts.pages, &layout, &mut |page| {
+        d.page(&mut doc, &page)
+    })?;
+    warnings.extend(pages.warnings.iter().cloned());
     doc.set_metadata(metadata(inst));
     let bytes = doc.finish().map_err(|e| PdfError::Pdf(format!("{e:?}")))?;
     out.write_all(&bytes)?;
@@ -208,7 +180,7 @@ pub fn render(
     let mut seen = std::collections::HashSet::new();
     warnings.retain(|w| seen.insert(w.clone()));
     Ok(PdfSummary {
-        pages: pages.pages.len() as u32,
+        pages: pages.rendered,
         total_pages: pages.total,
         warnings,
     })
@@ -286,6 +258,41 @@ fn stroke_for(b: &Border) -> Stroke {
 }
 
 impl Drawer<'_, '_> {
+    /// Draws one hard page as a PDF page.
+    fn page(&mut self, doc: &mut krilla::Document, page: &HardPage) -> Result<(), PdfError> {
+        let Some(ps) = krilla::page::PageSettings::from_wh(pt(page.size.0), pt(page.size.1)) else {
+            return Err(PdfError::Pdf(format!(
+                "page size {}x{} pt is not drawable",
+                pt(page.size.0),
+                pt(page.size.1)
+            )));
+        };
+        let mut p = doc.start_page_with(ps);
+        let mut links = Vec::new();
+        {
+            let mut s = p.surface();
+            for item in page.header.iter().chain(&page.items).chain(&page.footer) {
+                self.draw(&mut s, item, &mut links);
+            }
+            s.finish();
+        }
+        for (rect, url) in links {
+            if let Some(r) =
+                krilla::geom::Rect::from_xywh(pt(rect.x), pt(rect.y), pt(rect.w), pt(rect.h))
+            {
+                let target = krilla::annotation::Target::Action(krilla::action::Action::Link(
+                    krilla::action::LinkAction::new(url),
+                ));
+                p.add_annotation(krilla::annotation::Annotation::new_link(
+                    krilla::annotation::LinkAnnotation::new(r, target),
+                    None,
+                ));
+            }
+        }
+        p.finish();
+        Ok(())
+    }
+
     fn font(&mut self, id: FaceId) -> Option<(Font, bool)> {
         if let Some(f) = self.fonts.get(&id) {
             return f.clone();
@@ -570,6 +577,20 @@ impl Drawer<'_, '_> {
 /// Decodes an image's header and hands it to krilla, refusing what is not PNG/JPEG/GIF or
 /// is larger than [`MAX_IMAGE_PIXELS`].
 fn decode_image(b: &Arc<[u8]>) -> Result<krilla::image::Image, String> {
+    checked_image_size(b)?;
+    let r = if b.starts_with(b"\x89PNG") {
+        krilla::image::Image::from_png(data(b), true)
+    } else if b.starts_with(&[0xFF, 0xD8]) {
+        krilla::image::Image::from_jpeg(data(b), true)
+    } else {
+        krilla::image::Image::from_gif(data(b), true)
+    };
+    r.map_err(|e| format!("it cannot be decoded ({e})"))
+}
+
+/// Width and height of a PNG, JPEG or GIF image, refusing other data and images larger
+/// than [`MAX_IMAGE_PIXELS`] (also used by the IMAGE renderer).
+pub(crate) fn checked_image_size(b: &[u8]) -> Result<(u32, u32), String> {
     let (w, h) = image_dimensions(b).ok_or_else(|| {
         "its data is not a PNG, JPEG or GIF image (check the image's MIME type and contents)"
             .to_owned()
@@ -579,14 +600,7 @@ fn decode_image(b: &Arc<[u8]>) -> Result<krilla::image::Image, String> {
             "it is {w}x{h} pixels, more than the {MAX_IMAGE_PIXELS} pixels allowed; use a smaller image"
         ));
     }
-    let r = if b.starts_with(b"\x89PNG") {
-        krilla::image::Image::from_png(data(b), true)
-    } else if b.starts_with(&[0xFF, 0xD8]) {
-        krilla::image::Image::from_jpeg(data(b), true)
-    } else {
-        krilla::image::Image::from_gif(data(b), true)
-    };
-    r.map_err(|e| format!("it cannot be decoded ({e})"))
+    Ok((w, h))
 }
 
 /// Width and height from a PNG, GIF or JPEG header.
