@@ -828,6 +828,293 @@ impl Cx<'_> {
     }
 }
 
+/// A 2005 data point: its `DataValues`, data label and colour.
+type Point2005 = (Vec<Expression>, Option<ChartDataLabel>, Option<Expression>);
+
+impl Cx<'_> {
+    /// An RDL 2005 `<Chart>` (chart-level `Type`/`Subtype`, `CategoryGroupings`,
+    /// `SeriesGroupings`, `ChartData/ChartSeries/DataPoints`, `CategoryAxis`/`ValueAxis`,
+    /// `Legend`, `Title`) upgraded into the 2008 model.
+    pub(super) fn chart_2005(&mut self, node: Node<'_, '_>, rest: &[Node<'_, '_>]) -> R<Chart> {
+        let mut ch = Chart::default();
+        let (mut ty, mut sub) = ("Column".to_owned(), "Plain".to_owned());
+        let mut type_node = node;
+        let mut raw_series: Vec<Vec<Point2005>> = Vec::new();
+        let mut area = ChartArea::default();
+        for &c in rest {
+            match c.tag_name().name() {
+                "DataSetName" => ch.data_set_name = Some(self.string(c)),
+                "Filters" => ch.filters = self.filters(c)?,
+                "Type" => {
+                    ty = self.string(c);
+                    type_node = c;
+                }
+                "Subtype" => sub = self.string(c),
+                "CategoryGroupings" => ch.category_hierarchy = self.groupings_2005(c)?,
+                "SeriesGroupings" => ch.series_hierarchy = self.groupings_2005(c)?,
+                "ChartData" => {
+                    for s in self.children(c) {
+                        if s.tag_name().name() != "ChartSeries" {
+                            continue;
+                        }
+                        let mut points = Vec::new();
+                        for d in self.children(s) {
+                            if d.tag_name().name() != "DataPoints" {
+                                continue;
+                            }
+                            for p in self.children(d) {
+                                if p.tag_name().name() == "DataPoint" {
+                                    points.push(self.data_point_2005(p)?);
+                                }
+                            }
+                        }
+                        raw_series.push(points);
+                    }
+                }
+                "CategoryAxis" | "ValueAxis" => {
+                    let value = c.tag_name().name() == "ValueAxis";
+                    for a in self.children(c) {
+                        if a.tag_name().name() == "Axis" {
+                            let axis = self.axis_2005(a)?;
+                            if value {
+                                area.value_axes.push(axis);
+                            } else {
+                                area.category_axes.push(axis);
+                            }
+                        }
+                    }
+                }
+                "Legend" => {
+                    let mut l = ChartLegend::default();
+                    for x in self.children(c) {
+                        match x.tag_name().name() {
+                            "Visible" => {
+                                let v = self.string(x);
+                                l.hidden =
+                                    Some(Expression::constant(if v.eq_ignore_ascii_case("true") {
+                                        "false"
+                                    } else {
+                                        "true"
+                                    }));
+                            }
+                            "Position" => l.position = Some(self.string(x)),
+                            _ => {}
+                        }
+                    }
+                    // 2005: a legend is hidden unless Visible is true
+                    if l.hidden.is_none() {
+                        l.hidden = Some(Expression::constant("true"));
+                    }
+                    ch.legends.push(l);
+                }
+                "Title" => {
+                    let mut t = ChartTitle::default();
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Caption" {
+                            t.caption = Some(self.expr(x));
+                        }
+                    }
+                    ch.titles.push(t);
+                }
+                "Palette" => ch.palette = Some(self.string(c)),
+                "Style" => ch.background_color = self.style(c)?.background_color,
+                "ThreeDProperties" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Enabled"
+                            && self.string(x).eq_ignore_ascii_case("true")
+                        {
+                            self.warn(
+                                node,
+                                "3-D charts are drawn in 2-D (ThreeDProperties is ignored)",
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        ch.areas.push(area);
+        // 2005 names: Pie/Doughnut/Bubble/Stock are types of their own
+        let (t08, s08) = match ty.as_str() {
+            "Pie" => ("Shape", "Pie"),
+            "Doughnut" => ("Shape", "Doughnut"),
+            "Bubble" => ("Scatter", "Bubble"),
+            "Stock" => ("Stock", "Stock"),
+            "Line" if sub.contains("Smooth") => ("Line", "Smooth"),
+            t => (t, sub.as_str()),
+        };
+        let (kind, stacking, note) = match substitute(t08, s08) {
+            Some(k) => k,
+            None => {
+                self.warn(
+                    type_node,
+                    format!("the chart type '{ty}' is not known; it is drawn as a column chart"),
+                );
+                (ChartKind::Column, ChartStacking::None, None)
+            }
+        };
+        if let Some(n) = note {
+            self.warn(type_node, format!("the chart is {ty}/{sub}: {n}"));
+        }
+        let xy = matches!(ty.as_str(), "Scatter" | "Bubble");
+        for (i, points) in raw_series.into_iter().enumerate() {
+            let data_points = points
+                .into_iter()
+                .map(|(mut vals, label, color)| {
+                    let mut p = ChartDataPoint {
+                        label,
+                        color,
+                        ..ChartDataPoint::default()
+                    };
+                    if xy && vals.len() >= 2 {
+                        p.size = vals.get(2).cloned();
+                        p.y = Some(vals.remove(1));
+                        p.x = Some(vals.remove(0));
+                    } else {
+                        p.y = vals.into_iter().next();
+                    }
+                    p
+                })
+                .collect();
+            ch.series.push(ChartSeries {
+                name: format!("Series{}", i + 1),
+                kind,
+                stacking,
+                data_points,
+                at: self.at(node),
+                ..ChartSeries::default()
+            });
+        }
+        Ok(ch)
+    }
+
+    /// 2005 `CategoryGroupings`/`SeriesGroupings`: one level per grouping, outermost first.
+    fn groupings_2005(&mut self, node: Node<'_, '_>) -> R<Vec<ChartMember>> {
+        let mut levels: Vec<Vec<ChartMember>> = Vec::new();
+        for g in self.children(node) {
+            if !matches!(g.tag_name().name(), "CategoryGrouping" | "SeriesGrouping") {
+                continue;
+            }
+            for c in self.children(g) {
+                match c.tag_name().name() {
+                    "DynamicCategories" | "DynamicSeries" => {
+                        let mut m = ChartMember::default();
+                        for x in self.children(c) {
+                            match x.tag_name().name() {
+                                "Grouping" => m.group = Some(self.grouping(x)?),
+                                "Sorting" => m.sort_expressions = self.sort_expressions(x)?,
+                                "Label" => m.label = Some(self.expr(x)),
+                                _ => {}
+                            }
+                        }
+                        levels.push(vec![m]);
+                    }
+                    "StaticCategories" | "StaticSeries" => {
+                        let mut ms = Vec::new();
+                        for x in self.children(c) {
+                            if x.tag_name().name() == "StaticMember" {
+                                let mut m = ChartMember::default();
+                                for y in self.children(x) {
+                                    if y.tag_name().name() == "Label" {
+                                        m.label = Some(self.expr(y));
+                                    }
+                                }
+                                ms.push(m);
+                            }
+                        }
+                        levels.push(ms);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // nest: each level's members under every member of the level above
+        let mut out: Vec<ChartMember> = Vec::new();
+        for level in levels.into_iter().rev() {
+            out = level
+                .into_iter()
+                .map(|mut m| {
+                    m.members = out.clone();
+                    m
+                })
+                .collect();
+        }
+        Ok(out)
+    }
+
+    fn data_point_2005(&mut self, node: Node<'_, '_>) -> R<Point2005> {
+        let (mut vals, mut label, mut color) = (Vec::new(), None, None);
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "DataValues" => {
+                    for v in self.children(c) {
+                        if v.tag_name().name() == "DataValue" {
+                            for x in self.children(v) {
+                                if x.tag_name().name() == "Value" {
+                                    vals.push(self.expr(x));
+                                }
+                            }
+                        }
+                    }
+                }
+                "DataLabel" => {
+                    let mut l = ChartDataLabel {
+                        use_value_as_label: true,
+                        ..ChartDataLabel::default()
+                    };
+                    for x in self.children(c) {
+                        match x.tag_name().name() {
+                            "Visible" => l.visible = Some(self.expr(x)),
+                            "Value" => {
+                                l.label = Some(self.expr(x));
+                                l.use_value_as_label = false;
+                            }
+                            "Style" => l.format = self.style(x)?.format,
+                            _ => {}
+                        }
+                    }
+                    label = Some(l);
+                }
+                "Style" => {
+                    let st = self.style(c)?;
+                    color = st.background_color.or(st.color);
+                }
+                _ => {}
+            }
+        }
+        Ok((vals, label, color))
+    }
+
+    fn axis_2005(&mut self, node: Node<'_, '_>) -> R<ChartAxis> {
+        let mut a = ChartAxis::default();
+        for c in self.children(node) {
+            match c.tag_name().name() {
+                "Title" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "Caption" {
+                            a.title = Some(self.expr(x));
+                        }
+                    }
+                }
+                "Min" => a.minimum = Some(self.expr(c)),
+                "Max" => a.maximum = Some(self.expr(c)),
+                "MajorInterval" => a.interval = Some(self.expr(c)),
+                "Visible" => a.visible = Some(self.expr(c)),
+                "Style" => a.format = self.style(c)?.format,
+                "MajorGridLines" => {
+                    for x in self.children(c) {
+                        if x.tag_name().name() == "ShowGridLines" {
+                            a.gridlines = Some(self.expr(x));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(a)
+    }
+}
+
 /// Every expression of a chart, in document order (for compiling them up front).
 pub fn chart_expressions<'a>(c: &'a Chart, f: &mut dyn FnMut(&'a Expression)) {
     fn members<'a>(ms: &'a [ChartMember], f: &mut dyn FnMut(&'a Expression)) {
@@ -937,5 +1224,41 @@ mod tests {
         assert_eq!(g.labels[0].text, Some(Expression::constant("Speed")));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("percentage"), "{warnings:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests_2005 {
+    use super::*;
+    use crate::model::ItemKind;
+
+    #[test]
+    fn an_rdl_2005_chart_is_upgraded() {
+        let rdl = r#"<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2005/01/reportdefinition"><Body><ReportItems>
+<Chart Name="C"><Type>Scatter</Type><Subtype>Plain</Subtype><DataSetName>DS</DataSetName>
+<CategoryGroupings><CategoryGrouping><DynamicCategories><Grouping Name="G"><GroupExpressions><GroupExpression>=Fields!M.Value</GroupExpression></GroupExpressions></Grouping><Label>=Fields!M.Value</Label></DynamicCategories></CategoryGrouping></CategoryGroupings>
+<SeriesGroupings><SeriesGrouping><StaticSeries><StaticMember><Label>Sales</Label></StaticMember><StaticMember><Label>Cost</Label></StaticMember></StaticSeries></SeriesGrouping></SeriesGroupings>
+<ChartData><ChartSeries><DataPoints><DataPoint><DataValues><DataValue><Value>=Fields!X.Value</Value></DataValue><DataValue><Value>=Sum(Fields!Y.Value)</Value></DataValue></DataValues><DataLabel><Visible>true</Visible></DataLabel></DataPoint></DataPoints></ChartSeries>
+<ChartSeries><DataPoints><DataPoint><DataValues><DataValue><Value>1</Value></DataValue><DataValue><Value>2</Value></DataValue></DataValues></DataPoint></DataPoints></ChartSeries></ChartData>
+<ValueAxis><Axis><Title><Caption>Amount</Caption></Title><Min>0</Min><MajorInterval>5</MajorInterval><MajorGridLines><ShowGridLines>true</ShowGridLines></MajorGridLines></Axis></ValueAxis>
+<Legend><Visible>true</Visible><Position>BottomCenter</Position></Legend><Title><Caption>T</Caption></Title><Palette>Excel</Palette>
+</Chart></ReportItems><Height>1in</Height></Body><Width>1in</Width></Report>"#;
+        let (r, w) = crate::parse_report("T", rdl.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(w.is_empty(), "{w:?}");
+        let ItemKind::Chart(c) = &r.sections[0].body.items[0].kind else {
+            panic!()
+        };
+        assert_eq!(c.category_hierarchy.len(), 1);
+        assert_eq!(c.series_hierarchy.len(), 2);
+        assert_eq!(c.series.len(), 2);
+        assert_eq!(c.series[0].kind, ChartKind::Scatter);
+        let p = &c.series[0].data_points[0];
+        assert!(p.x.is_some() && p.y.as_ref().is_some_and(Expression::is_expr));
+        assert_eq!(
+            c.areas[0].value_axes[0].interval,
+            Some(Expression::constant("5"))
+        );
+        assert_eq!(c.legends[0].hidden, Some(Expression::constant("false")));
+        assert_eq!(c.titles.len(), 1);
     }
 }

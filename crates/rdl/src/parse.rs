@@ -1475,13 +1475,11 @@ impl<'t> Cx<'t> {
             "Chart" if self.schema > Schema::V2005 => {
                 ItemKind::Chart(Box::new(self.chart(node, &rest)?))
             }
+            "Chart" => ItemKind::Chart(Box::new(self.chart_2005(node, &rest)?)),
             "GaugePanel" => ItemKind::GaugePanel(Box::new(self.gauge_panel(&rest)?)),
             _ => {
                 let kind = match kind_name {
-                    "Chart" => {
-                        self.warn(node, "RDL 2005 charts are drawn as a labelled box; save the report in the 2008 or later format (Report Builder upgrades it) to draw the chart");
-                        PlaceholderKind::Chart
-                    }
+                    "Chart" => PlaceholderKind::Chart,
                     "GaugePanel" => PlaceholderKind::GaugePanel,
                     "Map" => PlaceholderKind::Map,
                     _ => PlaceholderKind::CustomReportItem(

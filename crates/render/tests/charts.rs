@@ -429,3 +429,29 @@ fn pdf_draws_charts_and_gauges_as_vectors_with_their_text() {
         );
     }
 }
+
+#[test]
+fn an_rdl_2005_chart_draws_too() {
+    let rdl = r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2005/01/reportdefinition">
+  <DataSources><DataSource Name="DS"><ConnectionProperties><DataProvider>ENTERDATA</DataProvider><ConnectString /></ConnectionProperties></DataSource></DataSources>
+  <DataSets><DataSet Name="Sales"><Query><DataSourceName>DS</DataSourceName><CommandText>x</CommandText></Query>
+    <Fields><Field Name="Month"><DataField>Month</DataField></Field><Field Name="MonthNo"><DataField>MonthNo</DataField></Field><Field Name="Region"><DataField>Region</DataField></Field><Field Name="Amount"><DataField>Amount</DataField></Field><Field Name="Units"><DataField>Units</DataField></Field></Fields>
+  </DataSet></DataSets>
+  <Body><ReportItems><Chart Name="Old"><Type>Column</Type><Subtype>Stacked</Subtype><DataSetName>Sales</DataSetName>
+    <CategoryGroupings><CategoryGrouping><DynamicCategories><Grouping Name="M"><GroupExpressions><GroupExpression>=Fields!MonthNo.Value</GroupExpression></GroupExpressions></Grouping><Label>=Fields!Month.Value</Label></DynamicCategories></CategoryGrouping></CategoryGroupings>
+    <SeriesGroupings><SeriesGrouping><DynamicSeries><Grouping Name="R"><GroupExpressions><GroupExpression>=Fields!Region.Value</GroupExpression></GroupExpressions></Grouping><Label>=Fields!Region.Value</Label></DynamicSeries></SeriesGrouping></SeriesGroupings>
+    <ChartData><ChartSeries><DataPoints><DataPoint><DataValues><DataValue><Value>=Sum(Fields!Amount.Value)</Value></DataValue></DataValues></DataPoint></DataPoints></ChartSeries></ChartData>
+    <Legend><Visible>true</Visible></Legend><Height>3in</Height><Width>5in</Width>
+  </Chart></ReportItems><Height>4in</Height></Body><Width>7in</Width>
+</Report>"#;
+    let i = bind_report(rdl, sales());
+    let page = to_html(&i);
+    let svg = svgs(&page)[0];
+    assert_eq!(count(svg, "bar"), 6, "{svg}");
+    assert_eq!(texts(svg, "legend-entry"), vec!["East", "West"]);
+    assert!(
+        texts(svg, "axis-label").contains(&"60".to_string()),
+        "{svg}"
+    );
+}
