@@ -310,6 +310,32 @@ impl Registry {
     }
 }
 
+/// Most distinct texts a [`TextCache`] remembers per column.
+const TEXT_CACHE_ENTRIES: usize = 4096;
+
+/// Converted values of one text column by their text: a repeated text (a customer name, a
+/// product, a date stored as text) is converted and allocated once and then shared, which
+/// keeps a fetched table small. Bounded: past [`TEXT_CACHE_ENTRIES`] distinct texts new ones
+/// are converted without being remembered.
+#[derive(Debug, Default)]
+pub(crate) struct TextCache {
+    map: HashMap<Box<str>, Value>,
+}
+
+impl TextCache {
+    /// The value of `text`, converted by `convert` the first time it is seen.
+    pub(crate) fn get(&mut self, text: &str, convert: impl FnOnce(&str) -> Value) -> Value {
+        if let Some(v) = self.map.get(text) {
+            return v.clone();
+        }
+        let v = convert(text);
+        if self.map.len() < TEXT_CACHE_ENTRIES && text.len() <= 256 {
+            self.map.insert(text.into(), v.clone());
+        }
+        v
+    }
+}
+
 /// Counts rows and approximate bytes while a table is filled; the SQL providers check it
 /// per row, while streaming.
 #[derive(Debug)]

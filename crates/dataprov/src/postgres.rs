@@ -30,7 +30,7 @@ use crate::connstr::{self, PgTarget, SslMode};
 use crate::sqltok::{self, Dialect};
 use crate::{
     BoundParam, CONNECT_TIMEOUT, CommandType, Connection, DataError, DataProvider, DataTable,
-    FieldMeta, Limits, Query, RowBudget, with_timeout,
+    FieldMeta, Limits, Query, RowBudget, TextCache, with_timeout,
 };
 
 /// The PostgreSQL provider.
@@ -294,7 +294,7 @@ fn clr_of(k: Kind) -> &'static str {
     }
 }
 
-fn convert(row: &PgRow, i: usize, kind: Kind) -> Result<Value, sqlx::Error> {
+fn convert(row: &PgRow, i: usize, kind: Kind, cache: &mut TextCache) -> Result<Value, sqlx::Error> {
     fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
         row: &'r PgRow,
         i: usize,
@@ -309,7 +309,9 @@ fn convert(row: &PgRow, i: usize, kind: Kind) -> Result<Value, sqlx::Error> {
         Kind::F4 => get::<f32>(row, i)?.map_or(Value::Null, |v| Value::Float(v.into())),
         Kind::F8 => get::<f64>(row, i)?.map_or(Value::Null, Value::Float),
         Kind::Numeric => get::<Decimal>(row, i)?.map_or(Value::Null, Value::Decimal),
-        Kind::Text => get::<String>(row, i)?.map_or(Value::Null, |v| Value::Str(Arc::from(v))),
+        Kind::Text => {
+            get::<&str>(row, i)?.map_or(Value::Null, |v| cache.get(v, |v| Value::Str(Arc::from(v))))
+        }
         Kind::Char => get::<i8>(row, i)?.map_or(Value::Null, |v| {
             Value::Str(Arc::from(char::from(v as u8).to_string()))
         }),
@@ -381,6 +383,7 @@ async fn run(
     let mut fields: Option<(Vec<FieldMeta>, Vec<Kind>)> = None;
     let mut rows: Vec<Box<[Value]>> = Vec::new();
     let mut budget = RowBudget::new(limits);
+    let mut caches: Vec<TextCache> = Vec::new();
     {
         let mut stream = q.fetch(&mut c);
         while let Some(row) = stream
@@ -389,12 +392,14 @@ async fn run(
             .map_err(|e| query_err(e, &t, timeout))?
         {
             if fields.is_none() {
-                fields = Some(fields_of(row.columns())?);
+                let f = fields_of(row.columns())?;
+                caches = f.1.iter().map(|_| TextCache::default()).collect();
+                fields = Some(f);
             }
             let kinds = fields.as_ref().map_or(&[][..], |f| &f.1[..]);
             let mut values = Vec::with_capacity(kinds.len());
-            for (i, k) in kinds.iter().enumerate() {
-                values.push(convert(&row, i, *k).map_err(|e| DataError::Query {
+            for ((i, k), cache) in kinds.iter().enumerate().zip(&mut caches) {
+                values.push(convert(&row, i, *k, cache).map_err(|e| DataError::Query {
                     message: format!("column '{}': {e}", row.columns()[i].name()),
                 })?);
             }

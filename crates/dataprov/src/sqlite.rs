@@ -22,7 +22,7 @@ use sqlx::{Column, ConnectOptions, Connection as _, Executor, Row, Statement, Ty
 use crate::sqltok::{self, Dialect};
 use crate::{
     BoundParam, CONNECT_TIMEOUT, CommandType, Connection, DataError, DataProvider, DataTable,
-    FieldMeta, Limits, Query, RowBudget, connstr, with_timeout,
+    FieldMeta, Limits, Query, RowBudget, TextCache, connstr, with_timeout,
 };
 
 /// The SQLite provider.
@@ -183,7 +183,12 @@ fn clr_of(d: Decl) -> &'static str {
     }
 }
 
-fn convert(row: &SqliteRow, i: usize, decl: Decl) -> Result<Value, DataError> {
+fn convert(
+    row: &SqliteRow,
+    i: usize,
+    decl: Decl,
+    cache: &mut TextCache,
+) -> Result<Value, DataError> {
     let raw = row.try_get_raw(i).map_err(query_err)?;
     if raw.is_null() {
         return Ok(Value::Null);
@@ -204,16 +209,16 @@ fn convert(row: &SqliteRow, i: usize, decl: Decl) -> Result<Value, DataError> {
             Value::Bytes(Arc::from(v))
         }
         _ => {
-            let v: String = row.try_get_unchecked(i).map_err(query_err)?;
-            match decl {
-                Decl::DateTime => match crate::enterdata::parse_datetime(&v) {
+            let v: &str = row.try_get_unchecked(i).map_err(query_err)?;
+            cache.get(v, |v| match decl {
+                Decl::DateTime => match crate::enterdata::parse_datetime(v) {
                     Some(t) => Value::DateTime(t),
                     None => Value::Str(Arc::from(v)),
                 },
                 Decl::Bool if v.eq_ignore_ascii_case("true") => Value::Bool(true),
                 Decl::Bool if v.eq_ignore_ascii_case("false") => Value::Bool(false),
                 _ => Value::Str(Arc::from(v)),
-            }
+            })
         }
     })
 }
@@ -320,12 +325,13 @@ async fn run(
     }
     let mut rows: Vec<Box<[Value]>> = Vec::new();
     let mut budget = RowBudget::new(limits);
+    let mut caches: Vec<TextCache> = decls.iter().map(|_| TextCache::default()).collect();
     {
         let mut stream = q.fetch(&mut c);
         while let Some(row) = stream.try_next().await.map_err(query_err)? {
             let mut values = Vec::with_capacity(decls.len());
-            for (i, d) in decls.iter().enumerate() {
-                values.push(convert(&row, i, *d)?);
+            for ((i, d), cache) in decls.iter().enumerate().zip(&mut caches) {
+                values.push(convert(&row, i, *d, cache)?);
             }
             budget.admit(rows.len(), &values)?;
             rows.push(values.into_boxed_slice());

@@ -97,7 +97,38 @@ impl Default for BindOptions {
 pub(crate) struct SetRows {
     name: String,
     fields: HashMap<String, usize>,
-    rows: Vec<Box<[Value]>>,
+    rows: SetData,
+}
+
+/// A data set's rows: the fetched table itself when its columns are the report's fields in
+/// order (no copy), else rows built for the report's fields.
+#[derive(Debug)]
+enum SetData {
+    Shared(Arc<DataTable>),
+    Own(Vec<Box<[Value]>>),
+}
+
+impl std::ops::Deref for SetData {
+    type Target = [Box<[Value]>];
+    fn deref(&self) -> &Self::Target {
+        match self {
+            SetData::Shared(t) => &t.rows,
+            SetData::Own(v) => v,
+        }
+    }
+}
+
+impl SetData {
+    fn push(&mut self, row: Box<[Value]>) {
+        match self {
+            SetData::Own(v) => v.push(row),
+            SetData::Shared(t) => {
+                let mut v = t.rows.clone();
+                v.push(row);
+                *self = SetData::Own(v);
+            }
+        }
+    }
 }
 
 /// A running aggregate: the rows added so far and the accumulator.
@@ -186,6 +217,44 @@ pub(crate) struct Shared {
     /// Group variables by group name, and their values by (instance frame id, name).
     group_variables: HashMap<String, Vec<model::Variable>>,
     group_variable_values: Mutex<HashMap<(u64, String), Value>>,
+    /// Styles whose properties are all constants, evaluated once per bind (keyed by the
+    /// addresses of the definition's styles and item name, which live as long as the bind).
+    const_text_styles: Mutex<HashMap<(usize, usize, usize), inst::TextStyle>>,
+    const_box_styles: Mutex<HashMap<(usize, usize), inst::BoxStyle>>,
+}
+
+/// True when `e` is absent or a constant (evaluates the same everywhere).
+fn is_const(e: &Option<Expression>) -> bool {
+    matches!(e, None | Some(Expression::Constant(_)))
+}
+
+fn const_border(b: &model::Border) -> bool {
+    is_const(&b.color) && is_const(&b.style) && is_const(&b.width)
+}
+
+/// True when every property [`Shared::box_style_ev`] reads is a constant.
+fn const_box_style(s: &model::Style) -> bool {
+    const_border(&s.border)
+        && const_border(&s.top_border)
+        && const_border(&s.right_border)
+        && const_border(&s.bottom_border)
+        && const_border(&s.left_border)
+        && is_const(&s.background_color)
+        && is_const(&s.padding_top)
+        && is_const(&s.padding_right)
+        && is_const(&s.padding_bottom)
+        && is_const(&s.padding_left)
+        && is_const(&s.vertical_align)
+}
+
+/// True when every property [`Shared::text_style`] reads is a constant.
+fn const_text_style(s: &model::Style) -> bool {
+    is_const(&s.font_family)
+        && is_const(&s.font_size)
+        && is_const(&s.font_weight)
+        && is_const(&s.font_style)
+        && is_const(&s.text_decoration)
+        && is_const(&s.color)
 }
 
 impl std::fmt::Debug for Shared {
@@ -235,6 +304,8 @@ pub fn bind(
         user_sorts: usersort::chosen_sorts(&report, &opts.user_sorts),
         group_variables: groupvars::group_variables(&report),
         group_variable_values: Mutex::new(HashMap::new()),
+        const_text_styles: Mutex::new(HashMap::new()),
+        const_box_styles: Mutex::new(HashMap::new()),
     };
     // culture from the report's Language
     if let Some(l) = &report.language {
@@ -942,7 +1013,7 @@ impl Shared {
     fn load_set(
         &self,
         ds: &model::DataSet,
-        table: &DataTable,
+        table: &Arc<DataTable>,
     ) -> Result<Arc<SetRows>, EngineError> {
         let mut fields = HashMap::new();
         let mut sources: Vec<Option<usize>> = Vec::with_capacity(ds.fields.len());
@@ -974,12 +1045,22 @@ impl Shared {
                 }
             }
         }
+        let n = ds.fields.len();
+        if calculated.is_empty()
+            && table.fields.len() == n
+            && sources.iter().enumerate().all(|(i, s)| *s == Some(i))
+        {
+            return Ok(Arc::new(SetRows {
+                name: ds.name.clone(),
+                fields,
+                rows: SetData::Shared(table.clone()),
+            }));
+        }
         let mut set = SetRows {
             name: ds.name.clone(),
             fields,
-            rows: Vec::with_capacity(table.rows.len()),
+            rows: SetData::Own(Vec::with_capacity(table.rows.len())),
         };
-        let n = ds.fields.len();
         if calculated.is_empty() {
             for row in &table.rows {
                 let r: Box<[Value]> = sources
@@ -993,7 +1074,7 @@ impl Shared {
         let shape = SetRows {
             name: set.name.clone(),
             fields: set.fields.clone(),
-            rows: Vec::new(),
+            rows: SetData::Own(Vec::new()),
         };
         for (ri, row) in table.rows.iter().enumerate() {
             if ri.is_multiple_of(4096) && self.cancelled() {
@@ -1144,6 +1225,24 @@ impl Shared {
         ev: &Ev<'_>,
         item: &str,
     ) -> Result<inst::BoxStyle, EngineError> {
+        if !const_box_style(s) {
+            return self.box_style_eval(s, ev, item);
+        }
+        let key = (s as *const model::Style as usize, item.as_ptr() as usize);
+        if let Some(b) = lock(&self.const_box_styles).get(&key) {
+            return Ok(*b);
+        }
+        let b = self.box_style_eval(s, ev, item)?;
+        lock(&self.const_box_styles).insert(key, b);
+        Ok(b)
+    }
+
+    fn box_style_eval(
+        &self,
+        s: &model::Style,
+        ev: &Ev<'_>,
+        item: &str,
+    ) -> Result<inst::BoxStyle, EngineError> {
         let mut b = inst::BoxStyle::default();
         let base = self.border(&s.border, None, ev, item)?;
         for (i, side) in [
@@ -1205,6 +1304,29 @@ impl Shared {
     }
 
     fn text_style(
+        &self,
+        run: &model::Style,
+        tb: &model::Style,
+        ev: &Ev<'_>,
+        item: &str,
+    ) -> Result<inst::TextStyle, EngineError> {
+        if !(const_text_style(run) && const_text_style(tb)) {
+            return self.text_style_eval(run, tb, ev, item);
+        }
+        let key = (
+            run as *const model::Style as usize,
+            tb as *const model::Style as usize,
+            item.as_ptr() as usize,
+        );
+        if let Some(t) = lock(&self.const_text_styles).get(&key) {
+            return Ok(t.clone());
+        }
+        let t = self.text_style_eval(run, tb, ev, item)?;
+        lock(&self.const_text_styles).insert(key, t.clone());
+        Ok(t)
+    }
+
+    fn text_style_eval(
         &self,
         run: &model::Style,
         tb: &model::Style,
@@ -1517,7 +1639,7 @@ impl Shared {
         let name = def.name.as_str();
         let mut paragraphs = Vec::with_capacity(tb.paragraphs.len());
         let mut constant = true;
-        let mut values = Vec::new();
+        let mut run_count = 0usize;
         let tb_align = self.eval_str(&def.style.text_align, ev, name)?;
         let tb_format = self.eval_str(&def.style.format, ev, name)?;
         for p in &tb.paragraphs {
@@ -1551,7 +1673,7 @@ impl Shared {
                 };
                 let style = self.text_style(&r.style, &def.style, ev, name)?;
                 let action = self.action(&r.actions, ev, name)?;
-                values.push(value.clone());
+                run_count += 1;
                 runs.push(inst::Run {
                     text,
                     value,
@@ -1586,8 +1708,13 @@ impl Shared {
                 left_indent,
             });
         }
-        let value = if values.len() == 1 {
-            values.pop().unwrap_or(Value::Null)
+        let value = if run_count == 1 {
+            paragraphs
+                .iter()
+                .flat_map(|p| p.runs.first())
+                .next()
+                .map(|r| r.value.clone())
+                .unwrap_or(Value::Null)
         } else {
             let mut s = String::new();
             for (i, p) in paragraphs.iter().enumerate() {
@@ -2121,6 +2248,7 @@ impl Shared {
                 } else {
                     None
                 };
+            out.rows[grid_row].cells.reserve(col_leaves.len());
             for c in &col_leaves {
                 let Some(cleaf) = c.leaf else { continue };
                 let Some(Some(cell)) = def_row.cells.get(c.def_leaf) else {

@@ -872,21 +872,7 @@ pub(crate) fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, E
         "format" => {
             arity("Format", args, 1, 2)?;
             let f = opt(args, 1).map(|v| s(v, culture)).unwrap_or_default();
-            let mut v = args[0].clone();
-            // VB's Format formats a numeric string as a number.
-            if let Value::Str(t) = &v {
-                if !f.is_empty() && convert::is_numeric(&v) {
-                    v = Value::Float(to_f64(&Value::str(t.as_ref()))?);
-                } else if !f.is_empty()
-                    && let Some(d) = convert::parse_date(t)
-                {
-                    v = Value::DateTime(d);
-                }
-            }
-            if f.is_empty() {
-                return Ok(str_val(s(&v, culture)));
-            }
-            format::format_vb(&v, &f, culture).map(str_val)
+            vb_format(&args[0], &f, culture).map(str_val)
         }
         "formatnumber" | "formatcurrency" | "formatpercent" => {
             arity("FormatNumber", args, 1, 5)?;
@@ -1815,4 +1801,25 @@ fn ms_duration(n: f64, unit: f64) -> Option<Duration> {
     } else {
         None
     }
+}
+
+/// VB's `Format(v, style)` as text: what `=Format(v, "style")` evaluates to, without going
+/// through an expression call (the engine formats every textbox value with it).
+pub fn vb_format(v: &Value, f: &str, culture: &str) -> Result<String, EvalError> {
+    // VB's Format formats a numeric string as a number.
+    if let Value::Str(t) = v
+        && !f.is_empty()
+    {
+        if convert::is_numeric(v) {
+            let n = Value::Float(to_f64(&Value::str(t.as_ref()))?);
+            return format::format_vb(&n, f, culture);
+        }
+        if let Some(d) = convert::parse_date(t) {
+            return format::format_vb(&Value::DateTime(d), f, culture);
+        }
+    }
+    if f.is_empty() {
+        return Ok(s(v, culture));
+    }
+    format::format_vb(v, f, culture)
 }

@@ -44,6 +44,7 @@ pub use ast::{
 };
 pub use code::{CodeInstance, CodeModule};
 pub use eval::{eval, eval_with_locals};
+pub use funcs::vb_format;
 
 use crate::Value;
 
