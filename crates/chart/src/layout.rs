@@ -690,8 +690,20 @@ fn cartesian(out: &mut Vec<Prim>, c: &Chart, area: Area) {
             0.0
         };
     plot.w -= plot.x - area.x + 6.0;
+    // category labels that do not fit side by side are turned 45° (while one label height
+    // per category fits), as SSRS's label auto-fit does
+    let cat_room = (area.w - left_w - 10.0) / n as f64;
+    let cat_widest = widest(&c.categories);
+    let rotate = !horizontal
+        && !scatter
+        && !c.category_axis.hidden
+        && cat_widest + 4.0 > cat_room
+        && LABEL_SIZE + 1.0 <= cat_room;
+    let rotated_h = ((cat_widest + LABEL_SIZE) * 0.71).min(area.h * 0.3);
     let bottom_h = if bottom_axis.hidden {
         0.0
+    } else if rotate {
+        rotated_h + 6.0
     } else {
         LABEL_SIZE + 6.0
     };
@@ -839,6 +851,8 @@ fn cartesian(out: &mut Vec<Prim>, c: &Chart, area: Area) {
             // every k-th label so labels do not overlap
             let k = if horizontal {
                 ((LABEL_SIZE + 2.0) / slot).ceil().max(1.0) as usize
+            } else if rotate {
+                1
             } else {
                 let w = widest(&c.categories) + 4.0;
                 (w / slot).ceil().max(1.0) as usize
@@ -874,6 +888,19 @@ fn cartesian(out: &mut Vec<Prim>, c: &Chart, area: Area) {
                         LABEL_SIZE,
                         Anchor::End,
                     ));
+                } else if rotate {
+                    let (x, y) = (p + LABEL_SIZE / 3.0, plot.y + plot.h + 5.0);
+                    out.push(Prim::Text {
+                        class: "axis-label",
+                        x,
+                        y,
+                        text: fit(l, LABEL_SIZE, false, rotated_h / 0.71),
+                        size: LABEL_SIZE,
+                        bold: false,
+                        color: TEXT,
+                        anchor: Anchor::End,
+                        rotate: -45.0,
+                    });
                 } else {
                     out.push(text(
                         "axis-label",
@@ -1259,6 +1286,31 @@ mod tests {
             ),
             3
         );
+    }
+
+    #[test]
+    fn crowded_category_labels_turn_45_degrees() {
+        let mut c = sample(SeriesKind::Column, Stacking::None);
+        c.width = 200.0;
+        c.legend = None;
+        c.categories = (0..12).map(|i| format!("Category number {i}")).collect();
+        for s in &mut c.series {
+            s.points = (0..12)
+                .map(|i| Point {
+                    category: i,
+                    y: Some(i as f64),
+                    ..Point::default()
+                })
+                .collect();
+        }
+        let p = chart(&c);
+        let rotated = p
+            .iter()
+            .filter(
+                |p| matches!(p, Prim::Text { class: "axis-label", rotate, .. } if *rotate == -45.0),
+            )
+            .count();
+        assert_eq!(rotated, 12);
     }
 
     #[test]
