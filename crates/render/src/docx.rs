@@ -10,16 +10,17 @@
 //! size, orientation and margins, and the page header/footer as Word's header/footer parts;
 //! a page break at each logical page break; document properties from the report.
 //! Must not: evaluate expressions or do I/O beyond the caller's writer. Header/footer text is
-//! the evaluated text of the first page that shows it (`Globals!PageNumber` is not turned
-//! into a Word field).
+//! evaluated once, for the first page that shows it, with marker page numbers: where
+//! `Globals!PageNumber`/`TotalPages` land become Word's `PAGE`/`NUMPAGES` fields; any other
+//! page-dependent value (`PageName`, `ReportItems`) is that first page's.
 
 use std::fmt::Write as _;
 use std::io::{Cursor, Write};
 
 use engine::instance::{
     Action, Border, BorderStyle, BoxStyle, Color, Image, ImageSource, Instance, Item, ItemKind,
-    Len, PageSettings, Paragraph, Run, Sizing, Tablix, TextAlign, TextStyle, Textbox,
-    VerticalAlign, Visibility,
+    Len, PageContext, PageSection, PageSettings, Paragraph, Run, Sizing, Tablix, TextAlign,
+    TextStyle, Textbox, VerticalAlign, Visibility,
 };
 use engine::page::{Page, SoftPageOptions, TextMeasurer, layout_children, paginate, row_height};
 
@@ -122,6 +123,8 @@ struct Doc<'a> {
     parts: Vec<(String, String, &'static str)>,
     next_pic: u32,
     warnings: Vec<String>,
+    /// Writing a header or footer: page-number marks become Word fields.
+    fields: bool,
 }
 
 impl Doc<'_> {
@@ -230,7 +233,7 @@ impl Doc<'_> {
             if let Some(id) = &own {
                 let _ = write!(out, r#"<w:hyperlink r:id="{id}">"#);
             }
-            run(r, out);
+            run(r, self.fields, out);
             if own.is_some() {
                 out.push_str("</w:hyperlink>");
             }
@@ -508,8 +511,74 @@ fn run_props(s: &TextStyle, out: &mut String) {
     out.push_str("</w:rPr>");
 }
 
-fn run(r: &Run, out: &mut String) {
+/// Page numbers that no report prints: a header/footer evaluated with them shows where
+/// `Globals!PageNumber` / `TotalPages` went, and those places become Word's `PAGE` and
+/// `NUMPAGES` fields (Word numbers the pages it lays out).
+pub(crate) const PAGE_MARK: u32 = 91_827_364;
+pub(crate) const PAGES_MARK: u32 = 91_827_365;
+
+/// A header/footer's items evaluated on `page` with the page numbers replaced by the marks.
+pub(crate) fn with_page_fields(sec: &PageSection, page: &Page<'_>) -> Vec<Item> {
+    let mut report_items = Vec::new();
+    for p in &page.body {
+        textbox_values(std::slice::from_ref(p.item), &mut report_items);
+    }
+    sec.items.evaluate(&PageContext {
+        page_number: PAGE_MARK,
+        total_pages: PAGES_MARK,
+        overall_page_number: PAGE_MARK,
+        overall_total_pages: PAGES_MARK,
+        page_name: page.name.clone(),
+        report_items,
+    })
+}
+
+/// `ReportItems` of a page: its textboxes' values in order (bounded).
+fn textbox_values(items: &[Item], out: &mut Vec<(String, rdl::Value)>) {
+    for it in items {
+        if out.len() >= 100_000 {
+            return;
+        }
+        match &it.kind {
+            ItemKind::Textbox(tb) => out.push((it.name.to_string(), tb.value.clone())),
+            ItemKind::Rectangle(c) => textbox_values(c, out),
+            ItemKind::Tablix(t) => {
+                for r in &t.rows {
+                    for c in &r.cells {
+                        if let Some(ci) = &c.item {
+                            textbox_values(std::slice::from_ref(ci), out);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A run; with `fields` (headers and footers) the page-number marks become fields.
+fn run(r: &Run, fields: bool, out: &mut String) {
     if r.text.is_empty() {
+        return;
+    }
+    let (page, pages) = (PAGE_MARK.to_string(), PAGES_MARK.to_string());
+    if fields
+        && let Some((at, mark)) = [&page, &pages]
+            .iter()
+            .filter_map(|m| r.text.find(m.as_str()).map(|i| (i, *m)))
+            .min()
+    {
+        // text before, the field, the rest (which may hold another mark)
+        let piece = |text: &str| Run {
+            text: text.to_owned(),
+            ..r.clone()
+        };
+        run(&piece(&r.text[..at]), fields, out);
+        let instr = if *mark == page { "PAGE" } else { "NUMPAGES" };
+        let _ = write!(out, r#"<w:fldSimple w:instr=" {instr} "><w:r>"#);
+        run_props(&r.style, out);
+        out.push_str("<w:t>1</w:t></w:r></w:fldSimple>");
+        run(&piece(&r.text[at + mark.len()..]), fields, out);
         return;
     }
     out.push_str("<w:r>");
@@ -578,7 +647,9 @@ fn cell_style(s: &BoxStyle, out: &mut String) {
 /// A header or footer part's XML from its items.
 fn band_part(doc: &mut Doc<'_>, root: &str, items: &[Item]) -> String {
     let mut body = String::new();
+    doc.fields = true;
     doc.items(items, 0, false, &mut body);
+    doc.fields = false;
     if !body.ends_with("</w:p>") && !body.ends_with("<w:p/>") {
         body.push_str("<w:p/>");
     }
@@ -643,6 +714,7 @@ pub fn render<W: Write>(
         parts: Vec::new(),
         next_pic: 0,
         warnings: Vec::new(),
+        fields: false,
     };
     doc.rel(REL_STYLES, "styles.xml".into(), false);
     let mut body = String::new();
@@ -660,10 +732,11 @@ pub fn render<W: Write>(
         }
         let mut header = None;
         if let Some(h) = &section.header
-            && let Some(items) = sp.iter().find_map(|p| p.header.as_ref())
+            && let Some(page) = sp.iter().find(|p| p.header.is_some())
         {
             let n = doc.parts.len() + 1;
-            let xml = band_part(&mut doc, "hdr", items);
+            let items = with_page_fields(h, page);
+            let xml = band_part(&mut doc, "hdr", &items);
             doc.parts
                 .push((format!("word/header{n}.xml"), xml, "header"));
             let id = doc.rel(REL_HEADER, format!("header{n}.xml"), false);
@@ -671,10 +744,11 @@ pub fn render<W: Write>(
         }
         let mut footer = None;
         if let Some(f) = &section.footer
-            && let Some(items) = sp.iter().find_map(|p| p.footer.as_ref())
+            && let Some(page) = sp.iter().find(|p| p.footer.is_some())
         {
             let n = doc.parts.len() + 1;
-            let xml = band_part(&mut doc, "ftr", items);
+            let items = with_page_fields(f, page);
+            let xml = band_part(&mut doc, "ftr", &items);
             doc.parts
                 .push((format!("word/footer{n}.xml"), xml, "footer"));
             let id = doc.rel(REL_FOOTER, format!("footer{n}.xml"), false);

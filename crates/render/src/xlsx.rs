@@ -9,7 +9,8 @@
 //! ([`excel_number_format`]), cell styles (font, size, weight, italic, underline, colour,
 //! background, borders, alignment, wrapping), column widths and row heights from the
 //! report, images, hyperlinks, the page header as rows above the body (or, with
-//! `SimplePageHeaders`, as Excel's header text) and the footer as Excel's footer text.
+//! `SimplePageHeaders`, as Excel's header text) and the footer as Excel's footer text (page
+//! numbers as Excel's `&P`/`&N`).
 //! Must not: evaluate expressions or do I/O beyond the caller's writer (the workbook is
 //! assembled in memory, then written once).
 
@@ -20,7 +21,7 @@ use engine::instance::{
     Action, BorderStyle, BoxStyle, Image, ImageSource, Instance, Item, ItemKind, Len, Sizing,
     TextAlign, TextStyle, Textbox, UM_PER_INCH, VerticalAlign, to_pt,
 };
-use engine::page::{SoftPageOptions, TextMeasurer, layout_children, paginate, row_height};
+use engine::page::{Page, SoftPageOptions, TextMeasurer, layout_children, paginate, row_height};
 use netfmt::Culture;
 use rdl::Value;
 use rust_xlsxwriter::{
@@ -101,7 +102,7 @@ pub fn render<W: Write>(
         let mut header_text = String::new();
         if let (Some(h), Some(items)) = (&section.header, &page.header) {
             if o.simple_page_headers {
-                header_text = band_text(items);
+                header_text = band_text(&crate::docx::with_page_fields(h, page));
             } else {
                 let (layout, grown) = layout_children(items, m);
                 for (it, (top, hh)) in items.iter().zip(layout) {
@@ -123,16 +124,25 @@ pub fn render<W: Write>(
                 &mut boxes,
             );
         }
+        let repeat = repeat_band(page, y0, m);
         if !header_text.is_empty() {
             ws.set_header(format!("&C{}", hf_escape(&header_text)));
         }
-        if let Some(items) = &page.footer {
-            let t = band_text(items);
+        if let (Some(f), Some(_)) = (&section.footer, &page.footer) {
+            let t = band_text(&crate::docx::with_page_fields(f, page));
             if !t.is_empty() {
                 ws.set_footer(format!("&C{}", hf_escape(&t)));
             }
         }
-        write_sheet(ws, &boxes, culture, &mut styles, &name, &mut summary)?;
+        write_sheet(
+            ws,
+            &boxes,
+            repeat,
+            culture,
+            &mut styles,
+            &name,
+            &mut summary,
+        )?;
         summary.pages += 1;
     }
     if pages.is_empty() {
@@ -282,6 +292,34 @@ fn collect<'a>(
     }
 }
 
+/// The sheet band of the first top-level tablix's leading rows that repeat on each page
+/// (`RepeatOnNewPage`): Excel prints them on every printed page.
+fn repeat_band(page: &Page<'_>, y0: Len, m: &dyn TextMeasurer) -> Option<(Len, Len)> {
+    let p = page
+        .body
+        .iter()
+        .find(|p| matches!(p.item.kind, ItemKind::Tablix(_)) && p.item.visibility.is_visible())?;
+    let ItemKind::Tablix(t) = &p.item.kind else {
+        return None;
+    };
+    let all: Vec<usize> = (0..t.rows.len()).collect();
+    let rows = p.rows.as_deref().unwrap_or(&all);
+    let mut y = y0 + p.top;
+    let mut band: Option<(Len, Len)> = None;
+    for &r in rows {
+        let h = row_height(t, r, m);
+        if h == 0 {
+            continue;
+        }
+        if !t.rows[r].repeat_on_new_page {
+            break;
+        }
+        band = Some((band.map_or(y, |b| b.0), y + h));
+        y += h;
+    }
+    band
+}
+
 /// Grid lines from box edges: sorted, with edges closer than the tolerance merged.
 fn edges(mut v: Vec<Len>) -> Vec<Len> {
     v.sort_unstable();
@@ -334,6 +372,7 @@ fn px(len: Len) -> u32 {
 fn write_sheet(
     ws: &mut Worksheet,
     boxes: &[CellBox<'_>],
+    repeat: Option<(Len, Len)>,
     culture: &Culture,
     styles: &mut Styles,
     sheet: &str,
@@ -361,6 +400,11 @@ fn write_sheet(
     }
     for r in 0..nrows {
         ws.set_row_height(r as u32, to_pt(ys[r + 1] - ys[r]).max(1.0))
+            .map_err(|e| xerr(&e))?;
+    }
+    if let Some((top, bottom)) = repeat {
+        let (r0, r1) = span(&ys, top, bottom);
+        ws.set_repeat_rows(r0 as u32, r1 as u32 - 1)
             .map_err(|e| xerr(&e))?;
     }
     // cells already taken (a later overlapping box keeps only what is free)
@@ -975,10 +1019,13 @@ fn band_text(items: &[Item]) -> String {
     parts.join("  ")
 }
 
-/// Escapes `&` for Excel's header/footer codes and keeps within its 255-character limit.
+/// Escapes `&` for Excel's header/footer codes, turns the page-number marks into `&P` and
+/// `&N` (Excel numbers the printed pages) and keeps within its 255-character limit.
 fn hf_escape(s: &str) -> String {
     let s: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
     s.replace('&', "&&")
+        .replace(&crate::docx::PAGE_MARK.to_string(), "&P")
+        .replace(&crate::docx::PAGES_MARK.to_string(), "&N")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -170,7 +170,10 @@ fn xlsx_sales_table_sample_has_typed_cells_formats_and_merges() {
     ));
     // the footer goes into Excel's page footer; column widths follow the report
     let sheet = part_text(&bytes, "xl/worksheets/sheet1.xml");
-    assert!(sheet.contains("Page 1 of 1"), "{sheet}");
+    assert!(
+        sheet.contains("<oddFooter>&amp;CPage &amp;P of &amp;N</oddFooter>"),
+        "{sheet}"
+    );
     let widths = col_widths(&sheet);
     assert!(
         widths[&(product.1 + 1)] > widths[&(qty_h.1 + 1)] * 2.0,
@@ -438,6 +441,12 @@ fn xlsx_own_report_sheet_per_page_name_with_formats_image_and_link() {
         "{sheet1}"
     );
     assert!(sheet1.contains("orientation=\"landscape\""), "{sheet1}");
+    // the repeated header row prints on every page (print titles)
+    let book = part_text(&bytes, "xl/workbook.xml");
+    assert!(
+        book.contains(&format!("East!${h}:${h}", h = h.0 + 1)),
+        "{book}"
+    );
     // the image and the hyperlink
     let names = part_names(&bytes);
     assert!(
@@ -534,6 +543,12 @@ fn docx_sales_table_sample_text_table_and_page_setup() {
     let ftr = part_text(&bytes, "word/footer2.xml");
     assert!(
         paragraphs(&ftr).contains(&"Page 1 of 1".to_owned()),
+        "{ftr}"
+    );
+    // Globals!PageNumber and TotalPages became Word's page fields
+    assert!(
+        ftr.contains(r#"<w:fldSimple w:instr=" PAGE ">"#)
+            && ftr.contains(r#"<w:fldSimple w:instr=" NUMPAGES ">"#),
         "{ftr}"
     );
     let rels = part_text(&bytes, "word/_rels/document.xml.rels");
@@ -796,5 +811,25 @@ fn libreoffice_reads_both_formats() {
         "2025-11-07",
     ] {
         assert!(txt.contains(s), "{s}: {txt}");
+    }
+}
+
+/// Writes the quickstart Sales Table and the orders report as XLSX and DOCX into
+/// `$OFFICE_OUT` for a look in an office suite (a manual check, not an assertion).
+#[test]
+#[ignore = "writes files for manual inspection: OFFICE_OUT=/tmp/office cargo test -p render --test office -- --ignored write_files"]
+fn write_files_for_manual_inspection() {
+    let Ok(dir) = std::env::var("OFFICE_OUT") else {
+        println!("skipped: set OFFICE_OUT to a directory");
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, i) in [
+        ("sales-table", quickstart("Sales Table")),
+        ("sales-matrix", quickstart("Sales Matrix")),
+        ("orders", orders(PNG)),
+    ] {
+        std::fs::write(format!("{dir}/{name}.xlsx"), to_xlsx(&i).0).unwrap();
+        std::fs::write(format!("{dir}/{name}.docx"), to_docx(&i).0).unwrap();
     }
 }
