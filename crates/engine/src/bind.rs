@@ -2306,6 +2306,7 @@ impl Shared {
                     i.height = heights[ri..rend].iter().sum();
                     i.top = 0;
                     i.left = 0;
+                    chart::fit_to_item(i);
                 }
             }
         }

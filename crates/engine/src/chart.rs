@@ -106,6 +106,36 @@ fn image(name: &str, visual: &Visual, c: ChartInstance) -> inst::ItemKind {
     }))
 }
 
+/// A chart or gauge in a tablix cell takes the cell's size (cell items have no `Width` or
+/// `Height` of their own): its drawing is made again at that size.
+pub(super) fn fit_to_item(item: &mut inst::Item) {
+    let inst::ItemKind::Image(img) = &mut item.kind else {
+        return;
+    };
+    let Some(ci) = &img.chart else { return };
+    let (w, h) = (
+        inst::to_pt(item.width).max(36.0),
+        inst::to_pt(item.height).max(36.0),
+    );
+    let (cw, ch) = ci.visual.size();
+    if (cw - w).abs() < 0.01 && (ch - h).abs() < 0.01 {
+        return;
+    }
+    let mut ci = (**ci).clone();
+    match &mut ci.visual {
+        Visual::Chart(c) => (c.width, c.height) = (w, h),
+        Visual::Gauge(g) => (g.width, g.height) = (w, h),
+    }
+    let name = match &img.source {
+        inst::ImageSource::Embedded { name, .. } => name.trim_end_matches(".svg").to_owned(),
+        _ => item.name.to_string(),
+    };
+    let visual = ci.visual.clone();
+    if let inst::ItemKind::Image(new) = image(&name, &visual, ci) {
+        *img = new;
+    }
+}
+
 impl Shared {
     fn c_eval(
         &self,

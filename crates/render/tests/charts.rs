@@ -455,3 +455,40 @@ fn an_rdl_2005_chart_draws_too() {
         "{svg}"
     );
 }
+
+/// Two static series with their own definitions (a column and a line: a combination chart),
+/// in a tablix cell: one chart per region, each over that region's rows.
+#[test]
+fn a_combination_chart_per_group_in_a_tablix() {
+    let chart = r#"<Chart Name="PerRegion">
+  <ChartCategoryHierarchy><ChartMembers><ChartMember><Group Name="M"><GroupExpressions><GroupExpression>=Fields!MonthNo.Value</GroupExpression></GroupExpressions></Group><Label>=Fields!Month.Value</Label></ChartMember></ChartMembers></ChartCategoryHierarchy>
+  <ChartSeriesHierarchy><ChartMembers><ChartMember><Label>Amount</Label></ChartMember><ChartMember><Label>Units</Label></ChartMember></ChartMembers></ChartSeriesHierarchy>
+  <ChartData><ChartSeriesCollection>
+    <ChartSeries Name="A"><ChartDataPoints><ChartDataPoint><ChartDataPointValues><Y>=Sum(Fields!Amount.Value)</Y></ChartDataPointValues></ChartDataPoint></ChartDataPoints><Type>Column</Type></ChartSeries>
+    <ChartSeries Name="U"><ChartDataPoints><ChartDataPoint><ChartDataPointValues><Y>=Sum(Fields!Units.Value)</Y></ChartDataPointValues></ChartDataPoint></ChartDataPoints><Type>Line</Type></ChartSeries>
+  </ChartSeriesCollection></ChartData>
+  <ChartLegends><ChartLegend Name="L"/></ChartLegends><DataSetName>Sales</DataSetName>
+</Chart>"#;
+    let tablix = format!(
+        r#"<Tablix Name="T"><TablixBody><TablixColumns><TablixColumn><Width>5in</Width></TablixColumn></TablixColumns>
+  <TablixRows><TablixRow><Height>2in</Height><TablixCells><TablixCell><CellContents>{chart}</CellContents></TablixCell></TablixCells></TablixRow></TablixRows></TablixBody>
+  <TablixColumnHierarchy><TablixMembers><TablixMember/></TablixMembers></TablixColumnHierarchy>
+  <TablixRowHierarchy><TablixMembers><TablixMember><Group Name="Region"><GroupExpressions><GroupExpression>=Fields!Region.Value</GroupExpression></GroupExpressions></Group></TablixMember></TablixMembers></TablixRowHierarchy>
+  <DataSetName>Sales</DataSetName><Height>2in</Height><Width>5in</Width></Tablix>"#
+    );
+    let i = bind_report(&report(&tablix), sales());
+    let page = to_html(&i);
+    let charts = svgs(&page);
+    assert_eq!(charts.len(), 2, "{page}");
+    for svg in &charts {
+        assert_eq!((count(svg, "bar"), count(svg, "line")), (3, 1), "{svg}");
+        assert_eq!(texts(svg, "legend-entry"), vec!["Amount", "Units"]);
+    }
+    // East's amounts reach 30, West's 25: each chart scales to its own group's rows
+    assert!(texts(charts[0], "axis-label").contains(&"30".to_string()));
+    assert!(
+        !texts(charts[1], "axis-label").contains(&"30".to_string()),
+        "{}",
+        charts[1]
+    );
+}
