@@ -412,6 +412,20 @@ fn pdf_draws_charts_and_gauges_as_vectors_with_their_text() {
         std::fs::write(p, &out).unwrap();
     }
     let Some(text) = pdftotext(&out) else { return };
+    // the chart text is set in the registry's Arial substitute, embedded as a subset
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fonts.pdf");
+    std::fs::write(&path, &out).unwrap();
+    let fonts = Command::new("pdffonts").arg(&path).output().unwrap();
+    let fonts = String::from_utf8(fonts.stdout).unwrap();
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert!(!rows.is_empty(), "{fonts}");
+    for r in rows {
+        assert!(
+            r.contains(" yes yes yes "),
+            "not embedded/subset/ToUnicode: {r}"
+        );
+    }
     for t in [
         "Quarterly sales",
         "Revenue",
