@@ -411,6 +411,9 @@ fn pdf_draws_charts_and_gauges_as_vectors_with_their_text() {
     if let Ok(p) = std::env::var("REPORTD_CHART_PDF") {
         std::fs::write(p, &out).unwrap();
     }
+    if let Ok(p) = std::env::var("REPORTD_CHART_HTML") {
+        std::fs::write(p, to_html(&i)).unwrap();
+    }
     let Some(text) = pdftotext(&out) else { return };
     // the chart text is set in the registry's Arial substitute, embedded as a subset
     let dir = tempfile::tempdir().unwrap();
