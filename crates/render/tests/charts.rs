@@ -322,6 +322,7 @@ fn data_renderers_carry_the_data_points() {
     let j: serde_json::Value = serde_json::from_slice(&v).unwrap();
     let s = j.to_string();
     assert!(s.contains("\"Category\":\"Mar\""), "{s}");
+    assert!(s.contains("\"Y\":25"), "Y is a number: {s}");
 }
 
 #[test]
