@@ -385,6 +385,38 @@ mod tests {
     }
 
     #[test]
+    fn hostile_scales_stay_bounded() {
+        for (min, max, interval) in [
+            (-1e308, 1e308, None),
+            (0.0, 1e12, Some(1e-9)),
+            (5.0, 5.0, Some(0.0)),
+            (f64::NAN, f64::INFINITY, Some(f64::NAN)),
+        ] {
+            for kind in [GaugeKind::Radial, GaugeKind::Linear] {
+                let panel = GaugePanel {
+                    width: 100.0,
+                    height: 100.0,
+                    gauges: vec![Gauge {
+                        kind,
+                        min,
+                        max,
+                        interval,
+                        ticks: true,
+                        labels: true,
+                        pointers: vec![Some(f64::NAN), Some(1e300)],
+                        ..Gauge::default()
+                    }],
+                    ..GaugePanel::default()
+                };
+                let p = layout(&panel);
+                assert!(count(&p, "gauge-tick") <= crate::layout::MAX_TICKS + 1);
+                let svg = crate::svg::write(&p, 100.0, 100.0);
+                assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+            }
+        }
+    }
+
+    #[test]
     fn radial_and_linear_gauges_draw_scale_ranges_and_pointers() {
         for kind in [GaugeKind::Radial, GaugeKind::Linear] {
             let panel = GaugePanel {
