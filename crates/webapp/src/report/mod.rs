@@ -536,6 +536,8 @@ pub(crate) async fn url_access(
     let opts = bind_options(state, &req, &cancel);
     let name = path.name().to_owned();
     let mut nonce_used = None;
+    // IMAGE: (MIME type, extension) of the chosen OutputFormat
+    let mut image_file = None;
     // Device information is checked before anything is rendered: a bad setting is a 400.
     let job: RenderJob = match format {
         Format::Csv => {
@@ -562,6 +564,24 @@ pub(crate) async fn url_access(
                     font_registry().map_err(|m| RenderError::Io(std::io::Error::other(m)))?;
                 let summary = render::pdf::render(&inst, &fonts, &o, w).map_err(|e| match e {
                     render::pdf::PdfError::Render(e) => e,
+                    other => RenderError::Io(std::io::Error::other(other.to_string())),
+                })?;
+                for warning in &summary.warnings {
+                    log_pdf_warning(&report, warning);
+                }
+                Ok(())
+            })
+        }
+        Format::Image => {
+            let o = render::image::ImageOptions::from_device_info(&device)
+                .map_err(|e| ReportError::render(&e))?;
+            image_file = Some((o.format.mime(), o.format.extension()));
+            let report = path.to_string();
+            Box::new(move |w, inst| {
+                let fonts =
+                    font_registry().map_err(|m| RenderError::Io(std::io::Error::other(m)))?;
+                let summary = render::image::render(&inst, &fonts, &o, w).map_err(|e| match e {
+                    render::image::ImageError::Render(e) => e,
                     other => RenderError::Io(std::io::Error::other(other.to_string())),
                 })?;
                 for warning in &summary.warnings {
@@ -632,6 +652,7 @@ pub(crate) async fn url_access(
         Format::Xml => "text/xml; charset=utf-8",
         Format::Json => "application/json; charset=utf-8",
         Format::Pdf => "application/pdf",
+        Format::Image => image_file.map_or("image/png", |f: (&'static str, &'static str)| f.0),
     };
     let first = streamed.first;
     let rest = streamed.rest;
@@ -660,7 +681,7 @@ pub(crate) async fn url_access(
     if format != Format::Html5 {
         h.insert(
             header::CONTENT_DISPOSITION,
-            attachment(&name, format.extension()),
+            attachment(&name, image_file.map_or(format.extension(), |f| f.1)),
         );
     }
     Ok(resp)

@@ -23,10 +23,12 @@ pub(crate) enum Format {
     Json,
     /// `PDF` (hard pages, embedded fonts).
     Pdf,
+    /// `IMAGE` (PNG, or multi-page TIFF with `rc:OutputFormat=TIFF`).
+    Image,
 }
 
 /// The `rs:Format` names this server renders, for error messages and export menus.
-pub(crate) const SUPPORTED_FORMATS: &[&str] = &["HTML5", "PDF", "CSV", "XML", "JSON"];
+pub(crate) const SUPPORTED_FORMATS: &[&str] = &["HTML5", "PDF", "IMAGE", "CSV", "XML", "JSON"];
 
 impl Format {
     /// Parses an `rs:Format` value (any case).
@@ -37,6 +39,7 @@ impl Format {
             "XML" => Ok(Format::Xml),
             "JSON" => Ok(Format::Json),
             "PDF" => Ok(Format::Pdf),
+            "IMAGE" => Ok(Format::Image),
             other => Err(format!(
                 "rsRenderingExtensionNotFound: the rendering format rs:Format={other} is not \
                  supported by this report server; use one of {}",
@@ -53,6 +56,7 @@ impl Format {
             Format::Xml => "XML",
             Format::Json => "JSON",
             Format::Pdf => "PDF",
+            Format::Image => "IMAGE",
         }
     }
 
@@ -64,6 +68,7 @@ impl Format {
             Format::Xml => "xml",
             Format::Json => "json",
             Format::Pdf => "pdf",
+            Format::Image => "png",
         }
     }
 }
@@ -242,10 +247,10 @@ mod tests {
 
     #[test]
     fn unsupported_format_names_the_supported_ones() {
-        for f in ["IMAGE", "EXCELOPENXML", "WORDOPENXML", "DOCX"] {
+        for f in ["MHTML", "EXCELOPENXML", "WORDOPENXML", "DOCX"] {
             let e = Format::parse(f).unwrap_err();
             assert!(
-                e.contains(f) && e.contains("HTML5, PDF, CSV, XML, JSON"),
+                e.contains(f) && e.contains("HTML5, PDF, IMAGE, CSV, XML, JSON"),
                 "{e}"
             );
         }
