@@ -110,6 +110,34 @@ fn quickstart_on_a_busy_port_creates_nothing_and_prints_no_password() {
 }
 
 #[test]
+fn quickstart_that_cannot_start_serving_removes_the_instance_it_made() {
+    let inst = Instance::new();
+    let sockets = Sockets::new(2);
+    // Everything is made, then the management socket cannot be bound: the start fails.
+    let o = Command::new(REPORTD)
+        .args(["--data-dir", inst.dir.to_str().unwrap()])
+        .arg("--socket")
+        .arg(inst.tmp.path().join("no such dir/reportd.sock"))
+        .args([
+            "quickstart",
+            "--https-port",
+            &sockets.port(0).to_string(),
+            "--http-port",
+            &sockets.port(1).to_string(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("Password"), "{}", stdout(&o));
+    assert!(
+        !inst.dir.exists(),
+        "quickstart left a half-made instance: {:?}",
+        std::fs::read_dir(&inst.dir).map(|d| d.count())
+    );
+}
+
+#[test]
 fn quickstart_on_an_existing_instance_refuses_ports_it_does_not_serve() {
     let inst = Instance::new();
     let sockets = Sockets::new(2);
