@@ -184,3 +184,69 @@ for s in "${samples[@]}"; do
     printf "  %-30s %s %7.1f ms  %7.1f ms  %s\n", s, a[1], ms, wm, (a[1] == 200 && ms < 200) ? "met" : "MISSED"
   }'
 done
+
+# --- PDF and IMAGE (issue 9), then a peer engine side by side (design note §4.3) ---
+stop_server
+printf '\nPDF and IMAGE, %d rows (goals: PDF >= 40,000 rows per server CPU-second, peak RSS <= 200 MB)\n' "$rows"
+printf '%-10s %-6s %7s %7s %11s %9s %9s %8s  %s\n' source format cpu_s wall_s rows/cpu_s peak_MiB grow_MiB out_MiB goals
+for fmt in PDF "IMAGE&rc:OutputFormat=TIFF&rc:DpiX=72&rc:DpiY=72"; do
+  start_server
+  read -r cpu wall hwm rss0 bytes < <(measure "Orders%20PG" "$fmt" "$work/out.hard")
+  stop_server
+  head -c 300 "$work/out.hard" | grep -q 'Error' && { echo "bench: $fmt failed:" >&2; head -c 600 "$work/out.hard" >&2; echo >&2; }
+  awk -v f="${fmt%%&*}" -v c="$cpu" -v w="$wall" -v r="$rows" -v h="$hwm" -v r0="$rss0" -v b="$bytes" 'BEGIN {
+    rate = (c > 0) ? r / c : 0
+    g = (f == "PDF") ? sprintf("rate %s; memory %s", (rate >= 40000 ? "met" : "MISSED"), (h <= 200 * 1024 ? "met" : "MISSED")) : "(TIFF, every page at 72 dpi)"
+    printf "%-10s %-6s %7.3f %7.3f %11.0f %9.1f %9.1f %8.2f  %s\n", "PostgreSQL", f, c, w, rate, h / 1024, (h - r0) / 1024, b / 1048576, g
+  }'
+done
+
+# The peer: PyPI majorsilence-reporting (native My-FyiReporting; needs glibc >= 2.38, so it runs in
+# a Debian 13 chroot built once with debootstrap and cached outside the repository, under
+# $REPORTD_BENCH_CACHE, default /var/cache/reportd-bench). It reads RDL 2005 only, so both engines
+# render one 2005 table report (bench/peer/orders2005.rdl.in): reportd through URL access with
+# the PostgreSQL data, the peer with the same rows injected in memory (its render call is timed,
+# the injection is not: the ratio favours the peer).
+cache=${REPORTD_BENCH_CACHE:-/var/cache/reportd-bench}
+root=$cache/trixie
+peer_skip=
+if [ ! -x "$root/usr/bin/python3" ]; then
+  if [ "$(id -u)" != 0 ]; then peer_skip="building the chroot needs root"
+  elif ! command -v debootstrap >/dev/null && ! apt-get install -y -q debootstrap >/dev/null 2>&1; then peer_skip="debootstrap is not installed (apt-get install debootstrap)"
+  elif ! debootstrap --variant=minbase --include=python3,libicu76,fontconfig,fonts-liberation2,fonts-dejavu-core trixie "$root" >"$work/debootstrap.log" 2>&1; then
+    peer_skip="debootstrap trixie failed (see the log: $(tail -1 "$work/debootstrap.log"))"; rm -rf "$root"
+  fi
+fi
+if [ -z "$peer_skip" ] && [ ! -d "$root/opt/msr/majorsilence_reporting" ]; then
+  mkdir -p "$cache/pypi" "$root/opt/msr"
+  if pip download -q --no-deps -d "$cache/pypi" majorsilence-reporting==26.0.1 >/dev/null 2>&1; then
+    python3 -m zipfile -e "$cache"/pypi/majorsilence_reporting-26.0.1-*.whl "$root/opt/msr" # unpacks the wheel
+  else peer_skip="pip download majorsilence-reporting==26.0.1 failed"; fi
+fi
+printf '\nside by side with the peer (majorsilence-reporting 26.0.1), one 2005 table report, %d rows:\n' "$rows"
+if [ -n "$peer_skip" ]; then
+  echo "  peer skipped: $peer_skip"
+else
+  sed -e 's/@PROVIDER@/POSTGRESQL/' -e "s#@CONNECT@#$pgdb#" bench/peer/orders2005.rdl.in > "$work/Orders 2005.rdl"
+  start_server
+  $bin/reportctl --data-dir "$dd" catalog upload "$work/Orders 2005.rdl" / >/dev/null
+  read -r cpu wall hwm rss0 bytes < <(measure "Orders%202005" PDF "$work/out.2005.pdf")
+  stop_server
+  mkdir -p "$root/w"
+  sed -e 's/@PROVIDER@/SQL/' -e 's/@CONNECT@//' bench/peer/orders2005.rdl.in > "$root/w/orders.rdl"
+  cp bench/peer/msr_bench.py "$root/w/"
+  cp "$work/orders.csv" "$root/w/orders.csv"
+  mountpoint -q "$root/proc" || mount -t proc proc "$root/proc" # the .NET runtime needs procfs
+  peer=$( (cd / && chroot "$root" python3 w/msr_bench.py w/orders.rdl w/orders.csv pdf) 2>&1 | tail -1)
+  umount "$root/proc" || true
+  rm -f "$root/w/orders.csv" "$root/w/peer.pdf"
+  read -r _ _ prow psec pbytes <<<"$peer" || true
+  awk -v c="$cpu" -v r="$rows" -v b="$bytes" -v h="$hwm" -v ps="${psec:-0}" -v pr="${prow:-0}" -v pb="${pbytes:-0}" -v raw="$peer" 'BEGIN {
+    ours = (c > 0) ? r / c : 0; theirs = (ps > 0) ? pr / ps : 0
+    printf "  reportd PDF: %.3f cpu_s (fetch included), %.0f rows/cpu_s, %.1f MiB peak, %.2f MiB out\n", c, ours, h / 1024, b / 1048576
+    if (theirs > 0) {
+      printf "  peer    PDF: %.3f cpu_s (render only), %.0f rows/cpu_s, %.2f MiB out\n", ps, theirs, pb / 1048576
+      printf "  ratio reportd/peer: %.2fx (goal >= 3x)  %s\n", ours / theirs, (ours >= 3 * theirs ? "met" : "MISSED")
+    } else printf "  peer failed: %s\n", raw
+  }'
+fi

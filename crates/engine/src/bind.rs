@@ -1540,6 +1540,11 @@ impl Shared {
                 .eval_str(&Some(b.clone()), &ev, name)?
                 .filter(|s| !s.is_empty());
         }
+        if let Some(l) = &def.document_map_label {
+            item.document_map_label = self
+                .eval_str(&Some(l.clone()), &ev, name)?
+                .filter(|s| !s.is_empty());
+        }
         item.page_break = self.item_page_break(def, &ev)?;
         item.kind = match &def.kind {
             model::ItemKind::Textbox(tb) => {

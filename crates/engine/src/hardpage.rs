@@ -118,6 +118,15 @@ pub enum PageItem {
         /// The checked URL.
         url: String,
     },
+    /// A document map entry (`DocumentMapLabel`): the PDF outline points here.
+    Label {
+        /// The label.
+        text: String,
+        /// Nesting level (0 = a body item, 1 = inside it, …).
+        level: u8,
+        /// Its top.
+        y: Len,
+    },
     /// A bookmark target.
     Anchor {
         /// The bookmark id.
@@ -482,6 +491,7 @@ pub fn paginate_hard_each<E>(
         let mut report_items = ReportItems {
             on: section.header.is_some() || section.footer.is_some(),
             values: Vec::new(),
+            depth: 0,
         };
         for (col, l) in p.columns.iter().enumerate() {
             let dx = g.margins[3] + col as Len * (g.column_width + g.column_spacing);
@@ -621,6 +631,7 @@ fn emit_band(
     let mut sink = ReportItems {
         on: false,
         values: Vec::new(),
+        depth: 0,
     };
     for (item, (top, h)) in items.iter().zip(layout) {
         if top >= height {
@@ -654,7 +665,7 @@ fn translate(item: &mut PageItem, dx: Len, dy: Len) {
             to.0 += dx;
             to.1 += dy;
         }
-        PageItem::Anchor { y, .. } => *y += dy,
+        PageItem::Anchor { y, .. } | PageItem::Label { y, .. } => *y += dy,
     }
 }
 
@@ -887,7 +898,9 @@ fn emit_rows(
             for next in rows.iter().skip(k + 1).take(cell.rowspan.max(1) - 1) {
                 ch += heights[*next as usize];
             }
+            ri.depth = ri.depth.saturating_add(1);
             emit_item(m, ci, left + x0, y, ch, Some(x1 - x0), out, ri);
+            ri.depth -= 1;
         }
         y += h;
     }
@@ -911,6 +924,8 @@ fn push_box(out: &mut Vec<PageItem>, style: &BoxStyle, rect: Rect) {
 struct ReportItems {
     on: bool,
     values: Vec<(String, rdl::Value)>,
+    /// Nesting depth of the item being emitted (document map levels).
+    depth: u8,
 }
 
 /// Flattens one item at (x, y) with the laid-out height `h` (and `width` instead of its
@@ -941,6 +956,13 @@ fn emit_item(
             y,
         });
     }
+    if let Some(l) = &item.document_map_label {
+        out.push(PageItem::Label {
+            text: l.clone(),
+            level: ri.depth,
+            y,
+        });
+    }
     match &item.kind {
         ItemKind::Textbox(tb) => {
             if ri.on {
@@ -967,7 +989,9 @@ fn emit_item(
                 if top >= h {
                     continue;
                 }
+                ri.depth = ri.depth.saturating_add(1);
                 emit_item(m, ch, x + ch.left, y + top, chh.min(h - top), None, out, ri);
+                ri.depth -= 1;
             }
         }
         ItemKind::Line { border } => out.push(PageItem::Line {
@@ -1006,7 +1030,9 @@ fn emit_item(
                     if top >= h {
                         continue;
                     }
+                    ri.depth = ri.depth.saturating_add(1);
                     emit_item(m, ch, x + ch.left, y + top, chh.min(h - top), None, out, ri);
+                    ri.depth -= 1;
                 }
             }
         }

@@ -396,6 +396,8 @@ pub struct Item {
     pub data_element_output: DataOutput,
     /// Bookmark id, if any.
     pub bookmark: Option<String>,
+    /// `DocumentMapLabel` evaluated (an entry of the document map / PDF outline), if any.
+    pub document_map_label: Option<String>,
     /// Box style.
     pub style: BoxStyle,
     /// Keep-together flag for pagination.
@@ -434,6 +436,7 @@ impl Item {
             visibility: Visibility::Visible,
             data_element_output: DataOutput::Auto,
             bookmark: None,
+            document_map_label: None,
             style: BoxStyle::default(),
             keep_together: false,
             page_break: None,

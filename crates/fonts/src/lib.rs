@@ -588,7 +588,8 @@ pub struct TextLayout<'r> {
     cache: RefCell<Cache>,
     max_bytes: usize,
     warnings: RefCell<BTreeSet<String>>,
-    resolved: RefCell<HashMap<(String, u16, bool), FaceId>>,
+    /// Faces by family: regular, italic, bold, bold italic (looked up without allocating).
+    resolved: RefCell<HashMap<String, [Option<FaceId>; 4]>>,
     metrics: RefCell<HashMap<FaceId, VMetrics>>,
     used: RefCell<BTreeSet<FaceId>>,
 }
@@ -601,10 +602,16 @@ impl std::fmt::Debug for TextLayout<'_> {
     }
 }
 
+/// Shaped texts by text.
+type ShapedTexts = HashMap<Box<str>, Vec<Arc<ShapedRun>>>;
+
 #[derive(Default)]
 struct Cache {
     runs: HashMap<(String, FaceId), Arc<ShapedRun>>,
-    heights: HashMap<(String, String, u16, bool, Len, Len), Len>,
+    /// Text heights by (primary face, size, width), then text.
+    heights: HashMap<(FaceId, Len, Len), HashMap<Box<str>, Len>>,
+    /// Whole shaped texts by (primary face, bold, italic), then text.
+    shaped: HashMap<(FaceId, bool, bool), ShapedTexts>,
     bytes: usize,
     hits: u64,
     misses: u64,
@@ -653,15 +660,23 @@ impl<'r> TextLayout<'r> {
     /// The face for a style (resolved once per family/weight/style).
     pub fn face_for(&self, style: &TextStyle) -> FaceId {
         let bold = if style.font_weight >= 600 { 700 } else { 400 };
-        let key = (style.font_family.clone(), bold, style.italic);
-        if let Some(id) = self.resolved.borrow().get(&key) {
-            return *id;
+        let slot = usize::from(bold == 700) * 2 + usize::from(style.italic);
+        if let Some(Some(id)) = self
+            .resolved
+            .borrow()
+            .get(style.font_family.as_str())
+            .map(|f| f[slot])
+        {
+            return id;
         }
         let r = self.reg.resolve(&style.font_family, bold, style.italic);
         if let Some(w) = r.warning {
             self.warnings.borrow_mut().insert(w);
         }
-        self.resolved.borrow_mut().insert(key, r.face);
+        self.resolved
+            .borrow_mut()
+            .entry(style.font_family.clone())
+            .or_default()[slot] = Some(r.face);
         r.face
     }
 
@@ -696,6 +711,30 @@ impl<'r> TextLayout<'r> {
     /// fallback face (a warning names characters no installed face has).
     pub fn shape(&self, text: &str, style: &TextStyle) -> Vec<Arc<ShapedRun>> {
         let primary = self.face_for(style);
+        let key = (primary, style.font_weight >= 600, style.italic);
+        {
+            let mut c = self.cache.borrow_mut();
+            if let Some(v) = c.shaped.get(&key).and_then(|m| m.get(text)).cloned() {
+                c.hits += 1;
+                return v;
+            }
+        }
+        let v = self.shape_segments(text, style, primary);
+        let mut c = self.cache.borrow_mut();
+        c.bytes += text.len() + 32 * v.len() + 64;
+        c.shaped
+            .entry(key)
+            .or_default()
+            .insert(text.into(), v.clone());
+        v
+    }
+
+    fn shape_segments(
+        &self,
+        text: &str,
+        style: &TextStyle,
+        primary: FaceId,
+    ) -> Vec<Arc<ShapedRun>> {
         let bold = if style.font_weight >= 600 { 700 } else { 400 };
         let Some(data) = self.reg.data(primary) else {
             return Vec::new();
@@ -749,6 +788,7 @@ impl<'r> TextLayout<'r> {
         if c.bytes + cost > self.max_bytes {
             c.runs.clear();
             c.heights.clear();
+            c.shaped.clear();
             c.bytes = 0;
         }
         c.bytes += cost;
@@ -948,15 +988,15 @@ fn shape_uncached(reg: &FontRegistry, text: &str, id: FaceId) -> ShapedRun {
 
 impl engine::page::TextMeasurer for TextLayout<'_> {
     fn text_height(&self, text: &str, style: &TextStyle, width: Len) -> Len {
-        let key = (
-            text.to_owned(),
-            style.font_family.clone(),
-            style.font_weight,
-            style.italic,
-            style.font_size,
-            width,
-        );
-        if let Some(h) = self.cache.borrow().heights.get(&key) {
+        let face = self.face_for(style);
+        let key = (face, style.font_size, width);
+        if let Some(h) = self
+            .cache
+            .borrow()
+            .heights
+            .get(&key)
+            .and_then(|m| m.get(text))
+        {
             return *h;
         }
         let h: Len = self
@@ -965,8 +1005,8 @@ impl engine::page::TextMeasurer for TextLayout<'_> {
             .map(|l| l.height)
             .sum();
         let mut c = self.cache.borrow_mut();
-        c.bytes += text.len() + style.font_family.len() + 64;
-        c.heights.insert(key, h);
+        c.bytes += text.len() + 64;
+        c.heights.entry(key).or_default().insert(text.into(), h);
         h
     }
 }

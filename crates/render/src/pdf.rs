@@ -11,7 +11,10 @@
 //! Must not: open files or sockets (fonts come from a caller's [`fonts::FontRegistry`], the
 //! output goes to a caller's writer), or evaluate expressions.
 //!
-//! Not done yet: the document map as an outline, bookmarks as named destinations, charts and
+//! The document map (`DocumentMapLabel` of items) becomes the outline, nested by item
+//! depth, when more than one page is rendered.
+//!
+//! Not done yet: group document map labels, bookmarks as named destinations, charts and
 //! gauges (drawn as labelled placeholders), external images (a warning), tagged PDF (`AccessiblePDF`). Pages are drawn as pagination
 //! makes them (one page of primitives in memory); krilla keeps the compressed page streams
 //! until the document is finished, so the output is written at the end.
@@ -166,12 +169,18 @@ pub fn render(
         fonts: HashMap::new(),
         warnings: Vec::new(),
         images: HashMap::new(),
+        labels: Vec::new(),
+        page_index: 0,
     };
     // pages are drawn as pagination makes them: one page of primitives in memory at a time
     let pages = paginate_hard_each(inst, &opts.pages, &layout, &mut |page| {
         d.page(&mut doc, &page)
     })?;
     warnings.extend(pages.warnings.iter().cloned());
+    // the document map as the outline, only when more than one page is rendered (§2.7-5)
+    if d.page_index > 1 && !d.labels.is_empty() {
+        doc.set_outline(outline(&d.labels));
+    }
     doc.set_metadata(metadata(inst));
     let bytes = doc.finish().map_err(|e| PdfError::Pdf(format!("{e:?}")))?;
     out.write_all(&bytes)?;
@@ -184,6 +193,43 @@ pub fn render(
         total_pages: pages.total,
         warnings,
     })
+}
+
+/// Nests document map entries by level: an entry is a child of the nearest earlier entry
+/// with a lower level.
+fn outline(labels: &[(usize, f32, u8, String)]) -> krilla::outline::Outline {
+    fn node(l: &(usize, f32, u8, String)) -> krilla::outline::OutlineNode {
+        krilla::outline::OutlineNode::new(
+            l.3.clone(),
+            krilla::destination::XyzDestination::new(l.0, Point::from_xy(0.0, l.1)),
+        )
+    }
+    fn build(
+        labels: &[(usize, f32, u8, String)],
+        i: &mut usize,
+        level: u8,
+    ) -> Vec<krilla::outline::OutlineNode> {
+        let mut out = Vec::new();
+        while *i < labels.len() && labels[*i].2 >= level {
+            let mut n = node(&labels[*i]);
+            let l = labels[*i].2;
+            *i += 1;
+            for c in build(labels, i, l + 1) {
+                n.push_child(c);
+            }
+            out.push(n);
+        }
+        out
+    }
+    let mut o = krilla::outline::Outline::new();
+    let mut i = 0;
+    let min = labels.iter().map(|l| l.2).min().unwrap_or(0);
+    while i < labels.len() {
+        for n in build(labels, &mut i, min) {
+            o.push_child(n);
+        }
+    }
+    o
 }
 
 fn metadata(inst: &Instance) -> krilla::metadata::Metadata {
@@ -216,6 +262,10 @@ struct Drawer<'a, 'r> {
     fonts: HashMap<FaceId, Option<(Font, bool)>>,
     warnings: Vec<String>,
     images: HashMap<usize, Option<krilla::image::Image>>,
+    /// Document map entries so far: (page index, top in pt, level, label).
+    labels: Vec<(usize, f32, u8, String)>,
+    /// Pages drawn so far.
+    page_index: usize,
 }
 
 fn rect_path(r: Rect) -> Option<Path> {
@@ -290,6 +340,7 @@ impl Drawer<'_, '_> {
             }
         }
         p.finish();
+        self.page_index += 1;
         Ok(())
     }
 
@@ -345,6 +396,10 @@ impl Drawer<'_, '_> {
                 if crate::safe_url(url) {
                     links.push((*rect, url.clone()));
                 }
+            }
+            PageItem::Label { text, level, y } => {
+                self.labels
+                    .push((self.page_index, pt(*y), *level, text.clone()));
             }
             PageItem::Anchor { .. } => {}
         }

@@ -114,7 +114,7 @@ impl Writer<'_, '_> {
                 paragraphs,
             } => self.text(*rect, *padding, *valign, paragraphs),
             PageItem::Image { rect, image } => self.image(*rect, image),
-            PageItem::Link { .. } | PageItem::Anchor { .. } => {}
+            PageItem::Link { .. } | PageItem::Anchor { .. } | PageItem::Label { .. } => {}
         }
     }
 

@@ -521,3 +521,40 @@ fn columns_fill_left_to_right_then_the_next_page() {
     assert!((r6.x - 468.0).abs() < 4.0, "{r6:?}");
     assert!((r11.x - 180.0).abs() < 4.0, "{r11:?}");
 }
+
+#[test]
+fn document_map_labels_become_the_outline_when_there_are_pages() {
+    let Some(reg) = fonts() else { return };
+    let labelled = |name: &str, top: &str, label: &str, brk: bool| {
+        rect(
+            name,
+            top,
+            &format!(
+                "<DocumentMapLabel>{label}</DocumentMapLabel>{}",
+                if brk {
+                    "<PageBreak><BreakLocation>Start</BreakLocation></PageBreak>"
+                } else {
+                    ""
+                }
+            ),
+            &textbox(&format!("{name}T"), name, "0in").replace(
+                "<CanGrow>",
+                "<DocumentMapLabel>=\"Inner \" &amp; \"Text\"</DocumentMapLabel><CanGrow>",
+            ),
+        )
+    };
+    let body = labelled("Chapter1", "0in", "First chapter", false)
+        + &labelled("Chapter2", "0.5in", "Second chapter", true);
+    let i = bind_rdl(&report(&[("A", "1")], &body, ""));
+    let bytes = pdf(&i, &reg, &[]);
+    let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(has("/Outlines"), "no outline");
+    for t in ["(First chapter)", "(Second chapter)", "(Inner Text)"] {
+        assert!(has(t), "{t} not in the outline");
+    }
+    // one page rendered: no outline (§2.7-5)
+    let one = pdf(&i, &reg, &[("StartPage", "2"), ("EndPage", "2")]);
+    assert!(!one.windows(9).any(|w| w == b"/Outlines"));
+    let Some(w) = words(&bytes) else { return };
+    assert_eq!(pages(&w), ["Chapter1", "Chapter2"]);
+}
