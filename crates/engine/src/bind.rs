@@ -2217,6 +2217,10 @@ impl Shared {
                 repeat_on_new_page: l.def.repeat_on_new_page && l.def.group.is_none(),
                 visibility: l.visibility,
                 page_break: None,
+                keep_with_next: l.def.group.is_none()
+                    && l.def.keep_with_group == model::KeepWithGroup::After,
+                keep_with_previous: l.def.group.is_none()
+                    && l.def.keep_with_group == model::KeepWithGroup::Before,
             });
         }
         self.group_page_breaks(&rws, header_rows, &mut out.rows)?;

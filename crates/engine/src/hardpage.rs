@@ -7,6 +7,7 @@
 //! column a logical page), header/footer visibility (§2.2-3, a hidden one keeps its height),
 //! `TotalPages` (the body is paginated first, headers and footers are evaluated after, so
 //! the count is known), tablix rows split over pages with `RepeatOnNewPage` header rows,
+//! `KeepWithGroup` (a static row kept with the next or previous row), group page breaks,
 //! `KeepTogether` and atomic items, `StartPage`/`EndPage`, and warnings naming the item that
 //! is wider than the page. Must not: shape text or know fonts — text stays paragraphs of
 //! runs; heights come from a [`TextMeasurer`], which the renderer implements with real fonts.
@@ -817,7 +818,30 @@ fn cut_tablix<'a>(
         row_break = rb.is_some_and(|b| b.after);
         row_reset = rb.is_some_and(|b| b.after && b.reset_page_number);
         let only_repeats = rows.iter().all(|x| repeat.contains(x));
-        if (y + h > c.limit || forced) && !only_repeats {
+        // KeepWithGroup=After: the row and the rows it keeps with must start together
+        let mut need = h;
+        let mut k = r;
+        while t.rows[k].keep_with_next && need <= c.limit {
+            let Some(n) = (k + 1..t.rows.len()).find(|&n| heights[n] > 0) else {
+                break;
+            };
+            need += heights[n];
+            k = n;
+        }
+        let kept_out = need > h && y + need > c.limit && need + repeat_h <= c.limit;
+        if (y + h > c.limit || forced || kept_out) && !only_repeats {
+            // KeepWithGroup=Before: the previous row comes along to the new page
+            let mut carry = None;
+            if y + h > c.limit && t.rows[r].keep_with_previous {
+                let data_rows = rows.iter().filter(|x| !repeat.contains(x)).count();
+                if let Some(&last) = rows.last()
+                    && data_rows >= 2
+                    && !repeat.contains(&last)
+                {
+                    rows.pop();
+                    carry = Some(last);
+                }
+            }
             push(c, std::mem::take(&mut rows), start);
             if !c.new_page() {
                 return (0, false, false);
@@ -830,6 +854,10 @@ fn cut_tablix<'a>(
             if !repeat.contains(&(r as u32)) && repeat_h + h <= c.limit {
                 rows.extend(repeat.iter().copied().filter(|&x| (x as usize) < r));
                 y = rows.iter().map(|&x| heights[x as usize]).sum();
+            }
+            if let Some(l) = carry {
+                rows.push(l);
+                y += heights[l as usize];
             }
         } else if y + h > c.limit && only_repeats && start > 0 && !rows.is_empty() {
             // the header rows alone do not go at the bottom of a page

@@ -681,6 +681,11 @@ pub struct GridRow {
     /// A row group's page break: `before` on the first visible row of a group instance,
     /// `after` on its last (soft pages honour them on top-level tablixes).
     pub page_break: Option<PageBreak>,
+    /// `KeepWithGroup=After` of a static member: hard pages keep the row with the next one.
+    pub keep_with_next: bool,
+    /// `KeepWithGroup=Before` of a static member: hard pages keep the row with the previous
+    /// one.
+    pub keep_with_previous: bool,
 }
 
 /// A grid cell.

@@ -470,6 +470,15 @@ fn table_rows_split_over_pages_repeat_the_header_and_keep_together_moves() {
     for h in find(&w, "Amount") {
         assert!((h.y - 36.0).abs() < 4.0, "{h:?}");
     }
+    // KeepWithGroup=Before: with 10 rows the footer row would start page 3 alone; the last
+    // data row comes along
+    let (rows, t) = list_rows(10, false);
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let i = bind_rdl(&report(&rows, &t, ""));
+    let w = words(&pdf(&i, &reg, &[("PageHeight", "4in")])).unwrap();
+    let p = pages(&w);
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert_eq!(p[2], "Region Amount R Row10 TotalR Sum10");
     // KeepTogether: a 2in table after a 2in textbox moves whole to page 2 of a 4in page
     let (rows, t) = list_rows(2, true);
     let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
