@@ -12,12 +12,12 @@
 //! output goes to a caller's writer), or evaluate expressions.
 //!
 //! The document map (`DocumentMapLabel` of items) becomes the outline, nested by item
-//! depth, when more than one page is rendered.
+//! depth, when more than one page is rendered. Pages are drawn as pagination makes them (one
+//! page of primitives in memory); krilla keeps the compressed page streams until the
+//! document is finished, so the output is written at the end.
 //!
-//! Not done yet: group document map labels, bookmarks as named destinations, charts and
-//! gauges (drawn as labelled placeholders), external images (a warning), tagged PDF (`AccessiblePDF`). Pages are drawn as pagination
-//! makes them (one page of primitives in memory); krilla keeps the compressed page streams
-//! until the document is finished, so the output is written at the end.
+//! Not done yet: group document map labels, bookmarks as named destinations, external
+//! images (a warning), tagged PDF (`AccessiblePDF`).
 
 use std::collections::HashMap;
 use std::io::Write;
