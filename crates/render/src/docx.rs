@@ -174,6 +174,10 @@ impl Doc<'_> {
                     out.push_str("</w:pBdr></w:pPr></w:p>");
                 }
             }
+            // charts and gauges are SVG; Word output shows their name until they are rasterised
+            ItemKind::Image(img) if img.chart.is_some() => {
+                plain_para(&format!("Chart: {}", it.name), out)
+            }
             ItemKind::Image(img) => self.image(img, it.width, it.height, out),
             ItemKind::Tablix(t) => self.tablix(it, t, if in_cell { 0 } else { x }, rows, out),
         }
@@ -323,10 +327,13 @@ impl Doc<'_> {
             || t.row_members
                 .iter()
                 .all(|mm| mm.dynamic && mm.instances.is_empty());
-        if no_rows {
-            if let Some(msg) = &t.no_rows_message {
-                plain_para(msg, out);
-            }
+        // with no rows the NoRowsMessage replaces the grid; without one the header rows
+        // still show (as in HTML)
+        if no_rows && let Some(msg) = &t.no_rows_message {
+            plain_para(msg, out);
+            return;
+        }
+        if t.rows.is_empty() {
             return;
         }
         let ncols = t.columns.len();
@@ -717,7 +724,13 @@ pub fn render<W: Write>(
         fields: false,
     };
     doc.rel(REL_STYLES, "styles.xml".into(), false);
-    let mut body = String::new();
+    // document.xml is deflated as it grows: memory holds about one chunk of it, not all
+    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let (deflate, _) = zip_options();
+    z.start_file("word/document.xml", deflate).map_err(zerr)?;
+    let mut body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {NS}><w:body>"#
+    );
     let nsections = inst.sections.len();
     for (si, section) in inst.sections.iter().enumerate() {
         let sp: Vec<&Page<'_>> = pages.iter().filter(|p| p.section == si).collect();
@@ -728,6 +741,10 @@ pub fn render<W: Write>(
             for placed in &page.body {
                 let it = placed.item;
                 doc.item(it, it.left, false, placed.rows.as_deref(), &mut body);
+                if body.len() >= CHUNK {
+                    z.write_all(body.as_bytes())?;
+                    body.clear();
+                }
             }
         }
         let mut header = None;
@@ -767,13 +784,10 @@ pub fn render<W: Write>(
     if inst.sections.is_empty() {
         sect_pr(&PageSettings::default(), None, None, &mut body);
     }
-    let document = format!(
-        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {NS}><w:body>{body}</w:body></w:document>"#
-    );
-    let bytes = package(inst, &doc, &document).map_err(|e| RenderError::Office {
-        format: "DOCX",
-        message: e.to_string(),
-    })?;
+    body.push_str("</w:body></w:document>");
+    z.write_all(body.as_bytes())?;
+    drop(body);
+    let bytes = package(inst, &doc, z).map_err(zerr)?;
     w.write_all(&bytes)?;
     w.flush()?;
     Ok(OfficeSummary {
@@ -782,13 +796,34 @@ pub fn render<W: Write>(
     })
 }
 
-fn package(inst: &Instance, doc: &Doc<'_>, document: &str) -> zip::result::ZipResult<Vec<u8>> {
-    use zip::write::SimpleFileOptions;
-    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    // a fixed timestamp (1980-01-01): the same report gives the same bytes
-    let base = SimpleFileOptions::default().last_modified_time(zip::DateTime::default());
-    let deflate = base.compression_method(zip::CompressionMethod::Deflated);
-    let stored = base.compression_method(zip::CompressionMethod::Stored);
+/// Bytes of document.xml held before they go to the compressor.
+const CHUNK: usize = 1 << 20;
+
+fn zerr(e: zip::result::ZipError) -> RenderError {
+    RenderError::Office {
+        format: "DOCX",
+        message: e.to_string(),
+    }
+}
+
+/// Deflated and stored entries, with a fixed timestamp (1980-01-01): the same report gives
+/// the same bytes.
+fn zip_options() -> (zip::write::SimpleFileOptions, zip::write::SimpleFileOptions) {
+    let base =
+        zip::write::SimpleFileOptions::default().last_modified_time(zip::DateTime::default());
+    (
+        base.compression_method(zip::CompressionMethod::Deflated),
+        base.compression_method(zip::CompressionMethod::Stored),
+    )
+}
+
+/// The package's other parts after document.xml, then the central directory.
+fn package(
+    inst: &Instance,
+    doc: &Doc<'_>,
+    mut z: zip::ZipWriter<Cursor<Vec<u8>>>,
+) -> zip::result::ZipResult<Vec<u8>> {
+    let (deflate, stored) = zip_options();
     let mut types = String::from(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="png" ContentType="image/png"/><Default Extension="jpeg" ContentType="image/jpeg"/><Default Extension="gif" ContentType="image/gif"/><Default Extension="bmp" ContentType="image/bmp"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>"#,
     );
@@ -823,8 +858,6 @@ fn package(inst: &Instance, doc: &Doc<'_>, document: &str) -> zip::result::ZipRe
     );
     z.start_file("docProps/core.xml", deflate)?;
     z.write_all(core.as_bytes())?;
-    z.start_file("word/document.xml", deflate)?;
-    z.write_all(document.as_bytes())?;
     z.start_file("word/styles.xml", deflate)?;
     z.write_all(STYLES.as_bytes())?;
     for (name, xml, _) in &doc.parts {

@@ -208,6 +208,10 @@ fn collect<'a>(
     };
     match &item.kind {
         ItemKind::Textbox(tb) => put(Content::Text(tb)),
+        // charts and gauges are SVG; Excel output shows their name until they are rasterised
+        ItemKind::Image(img) if img.chart.is_some() => {
+            put(Content::Label(format!("Chart: {}", item.name)))
+        }
         ItemKind::Image(img) => put(Content::Image(img)),
         ItemKind::Placeholder(k) => put(Content::Label(format!("{}: {}", k.label(), item.name))),
         ItemKind::Subreport(Err(msg)) => put(Content::Label(msg.clone())),
@@ -233,10 +237,13 @@ fn collect<'a>(
                 || t.row_members
                     .iter()
                     .all(|mm| mm.dynamic && mm.instances.is_empty());
-            if no_rows {
-                if let Some(msg) = &t.no_rows_message {
-                    put(Content::Label(msg.clone()));
-                }
+            // with no rows the NoRowsMessage replaces the grid; without one the header rows
+            // still show (as in HTML)
+            if no_rows && let Some(msg) = &t.no_rows_message {
+                put(Content::Label(msg.clone()));
+                return;
+            }
+            if t.rows.is_empty() {
                 return;
             }
             let mut xs = Vec::with_capacity(t.columns.len() + 1);
@@ -440,9 +447,9 @@ fn write_sheet(
         let merged = r1 - r0 > 1 || c1 - c0 > 1;
         let cell = CellValue::of(&b.content, culture);
         let key = StyleKey::new(b.style, &b.content, cell.num_format.clone());
-        let fmt = styles.get(&key).clone();
+        let fmt = styles.get(&key);
         if merged {
-            ws.merge_range(row, col, r1 as u32 - 1, c1 as u16 - 1, "", &fmt)
+            ws.merge_range(row, col, r1 as u32 - 1, c1 as u16 - 1, "", fmt)
                 .map_err(|e| xerr(&e))?;
         }
         match &b.content {
@@ -460,7 +467,7 @@ fn write_sheet(
             }
             Content::Empty => {
                 if !merged {
-                    ws.write_blank(row, col, &fmt).map_err(|e| xerr(&e))?;
+                    ws.write_blank(row, col, fmt).map_err(|e| xerr(&e))?;
                 }
                 continue;
             }
@@ -472,7 +479,7 @@ fn write_sheet(
             && (u.starts_with("http") || u.starts_with("mailto:"))
         {
             let url = Url::new(u.as_str()).set_text(tb.text());
-            if ws.write_url_with_format(row, col, url, &fmt).is_ok() {
+            if ws.write_url_with_format(row, col, url, fmt).is_ok() {
                 continue;
             }
         }
@@ -481,7 +488,7 @@ fn write_sheet(
         {
             let parts: Vec<(&Format, &str)> = rich.iter().map(|(f, s)| (f, s.as_str())).collect();
             if ws
-                .write_rich_string_with_format(row, col, &parts, &fmt)
+                .write_rich_string_with_format(row, col, &parts, fmt)
                 .is_ok()
             {
                 continue;
@@ -490,21 +497,21 @@ fn write_sheet(
         match cell.value {
             Cv::Blank => {
                 if !merged {
-                    ws.write_blank(row, col, &fmt).map_err(|e| xerr(&e))?;
+                    ws.write_blank(row, col, fmt).map_err(|e| xerr(&e))?;
                 }
             }
             Cv::Number(x) => {
-                ws.write_number_with_format(row, col, x, &fmt)
+                ws.write_number_with_format(row, col, x, fmt)
                     .map_err(|e| xerr(&e))?;
             }
             Cv::Bool(v) => {
-                ws.write_boolean_with_format(row, col, v, &fmt)
+                ws.write_boolean_with_format(row, col, v, fmt)
                     .map_err(|e| xerr(&e))?;
             }
             Cv::Text(s) => {
                 // Excel's cell limit is 32,767 characters
                 let s: String = s.chars().take(32_767).collect();
-                ws.write_string_with_format(row, col, s, &fmt)
+                ws.write_string_with_format(row, col, s, fmt)
                     .map_err(|e| xerr(&e))?;
             }
         }
