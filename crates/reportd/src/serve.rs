@@ -149,8 +149,10 @@ impl mgmt::server::Handler for Server {
             MgmtRequest::Apply => match self.apply().await {
                 Ok(changes) => {
                     // One line per live change: what changed, from which front end.
+                    // The socket is owner-only: the caller is the instance's OS user (or root).
                     tracing::info!(
                         front_end = "reportctl (management socket)",
+                        who = %crate::ctl::os_user(),
                         "live change applied: {}",
                         if changes.is_empty() {
                             "settings re-read, nothing else changed".to_string()
@@ -417,6 +419,8 @@ pub async fn run_reporting(
         started_mono: Instant::now(),
         stop: stop.clone(),
     });
+    // The portal's configuration pages call the management handler in process.
+    server.apps.set_management(server.clone());
     let expiry_task = tokio::spawn(warn_expiry_daily(dd.clone()));
     let mgmt_task = tokio::spawn(mgmt::server::serve(
         mgmt_listener,

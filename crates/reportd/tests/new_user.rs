@@ -547,9 +547,9 @@ fn days_to_expiry_in_status_and_cert_list_and_live_changes_logged() {
         .filter(|l| l.contains("live change applied"))
         .collect();
     assert!(
-        changes
-            .iter()
-            .any(|l| l.contains("reportctl") && l.contains(&format!("listening on port {https}"))),
+        changes.iter().any(|l| l.contains("reportctl")
+            && l.contains("who=")
+            && l.contains(&format!("listening on port {https}"))),
         "{log}"
     );
     assert!(
