@@ -9,10 +9,12 @@ pub mod cert;
 pub mod config;
 pub mod database;
 pub mod init;
+pub mod keys;
 pub mod service;
 pub mod ssl;
 pub mod url;
 pub mod user;
+pub mod wmi;
 
 use std::path::PathBuf;
 
@@ -87,6 +89,12 @@ pub enum Command {
     Httpcfg(ssl::HttpCfgCommand),
     /// Which reservation, application, binding and certificate serve URL.
     Explain { url: String },
+    /// The WMI-named management API (MSReportServer_ConfigurationSetting methods) for scripts;
+    /// exit 0 exactly when HRESULT is 0.
+    Wmi(wmi::WmiArgs),
+    /// The instance key: backup, restore, rotate (the rskeymgmt analogue).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// What `--help` lists below the commands: the application names commands take, and the
@@ -139,6 +147,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Portal(c) => ssl::run_portal(&ctx, c),
         Command::Httpcfg(c) => ssl::run_httpcfg(&ctx, c),
         Command::Explain { url } => ssl::explain(&ctx, &url),
+        Command::Wmi(a) => wmi::run(&ctx, a),
+        Command::Keys(c) => keys::run(&ctx, c),
     }
 }
 
