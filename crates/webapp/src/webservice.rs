@@ -80,6 +80,12 @@ fn parse_query(query: Option<&str>) -> Result<Access, Error> {
             }
             Some((k, v)) => {
                 let key = decode_component(k).unwrap_or_default();
+                // `/Path=`: the item path as an HTML form sends it (the report's parameter
+                // and credential forms).
+                if key.starts_with('/') && v.is_empty() && path.is_none() {
+                    path = Some(key);
+                    continue;
+                }
                 if key.eq_ignore_ascii_case("rs:Command") {
                     let value = decode_component(v).unwrap_or_default();
                     command = Some(match value.to_ascii_lowercase().as_str() {

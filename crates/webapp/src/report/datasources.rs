@@ -11,17 +11,161 @@
 //! credential, or open any file itself (SQLite files are opened by `dataprov`, which checks
 //! the directory allow-list).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use catalog::{ItemPath, ItemType};
 use datadir::Settings;
+use dataprov::rds::CredentialRetrieval;
 use engine::QueryRequest;
 use http::StatusCode;
 
 use super::ReportError;
 use crate::auth::Session;
+
+/// What the user typed for one data source (`dsu:`/`dsp:`).
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Given {
+    user: Option<String>,
+    password: Option<zeroize::Zeroizing<String>>,
+}
+
+/// Credentials the user gave for data sources whose `CredentialRetrieval` is `Prompt`
+/// (SSRS's `dsu:<DataSourceName>=user&dsp:<DataSourceName>=password`), by the report's data
+/// source name (case-insensitive). `Debug` shows the names only; passwords are zeroized on
+/// drop and never logged or written into a page.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Credentials {
+    given: Arc<HashMap<String, Given>>,
+    /// The embedded data sources of the report being run that prompt: name (lower case).
+    embedded_prompts: Arc<Vec<String>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("data_sources", &self.given.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// Records `dsu:` (`password` false) or `dsp:` (`password` true) for `name`.
+    pub(crate) fn set(&mut self, name: &str, value: String, password: bool) {
+        let g = Arc::make_mut(&mut self.given)
+            .entry(name.to_lowercase())
+            .or_default();
+        if password {
+            g.password = Some(zeroize::Zeroizing::new(value));
+        } else {
+            g.user = Some(value);
+        }
+    }
+
+    /// True when no credentials were given.
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.given.is_empty()
+    }
+
+    /// These credentials for a run of `c`: they apply to its shared data sources that
+    /// prompt, and to its embedded data sources that declare a `<Prompt>`.
+    pub(crate) fn for_report(&self, c: &engine::Compiled) -> Credentials {
+        let embedded_prompts = c
+            .report
+            .data_sources
+            .iter()
+            .filter(|d| {
+                matches!(&d.kind, rdl::model::DataSourceKind::Embedded(p) if p.prompt.is_some())
+            })
+            .map(|d| d.name.to_lowercase())
+            .collect();
+        Credentials {
+            given: self.given.clone(),
+            embedded_prompts: Arc::new(embedded_prompts),
+        }
+    }
+
+    /// The credentials for the data source `name`, when a user name or password was given.
+    fn get(&self, name: &str) -> Option<dataprov::Credentials> {
+        let g = self.given.get(&name.to_lowercase())?;
+        Some(dataprov::Credentials {
+            user: g.user.clone().unwrap_or_default(),
+            password: g.password.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// A data source of a report that prompts for credentials: its name in the report and the
+/// prompt text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Prompted {
+    pub name: String,
+    pub prompt: String,
+}
+
+/// SSRS's prompt when the definition has none.
+const DEFAULT_PROMPT: &str = "Enter a user name and password to access the data source";
+
+/// The data sources of `c` (at `report`) that prompt for credentials, in report order.
+/// A shared data source that cannot be loaded is left out (its run gives the error).
+pub(crate) async fn prompted(
+    session: &Session,
+    report: &ItemPath,
+    c: &engine::Compiled,
+) -> Vec<Prompted> {
+    let mut out = Vec::new();
+    for d in &c.report.data_sources {
+        let prompt = match &d.kind {
+            rdl::model::DataSourceKind::Embedded(p) => p.prompt.clone(),
+            rdl::model::DataSourceKind::Reference(r) => {
+                let Ok(path) = reference_path(report, r) else {
+                    continue;
+                };
+                let Ok(bytes) = stored_bytes(session, &path).await else {
+                    continue;
+                };
+                match dataprov::rds::parse(&bytes) {
+                    Ok(ds) if ds.credential_retrieval == CredentialRetrieval::Prompt => {
+                        Some(ds.prompt.clone().unwrap_or_default())
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(p) = prompt {
+            let p = p.trim();
+            out.push(Prompted {
+                name: d.name.clone(),
+                prompt: if p.is_empty() { DEFAULT_PROMPT } else { p }.to_owned(),
+            });
+        }
+    }
+    out
+}
+
+/// The error of a run that needs credentials for `name` and was given none.
+pub(crate) fn credentials_missing(name: &str, prompt: Option<&str>) -> ReportError {
+    let prompt = prompt
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!(" (\"{p}\")"))
+        .unwrap_or_default();
+    ReportError::new(
+        StatusCode::BAD_REQUEST,
+        CREDENTIALS_NOT_SPECIFIED,
+        format!(
+            "the data source '{name}' prompts for credentials{prompt} and none were given; \
+             enter a user name and password for '{name}' (URL access: \
+             dsu:{name}=USER&dsp:{name}=PASSWORD)"
+        ),
+    )
+}
+
+/// SSRS's code for a prompted data source run without credentials.
+pub(crate) const CREDENTIALS_NOT_SPECIFIED: &str = "rsCredentialsNotSpecified";
 
 /// The `dataprov` limits of one execution, from the settings.
 pub(crate) fn limits(settings: &Settings) -> dataprov::Limits {
@@ -143,29 +287,51 @@ pub(crate) async fn shared(
     Ok(ds)
 }
 
-/// The connection a query runs on.
+/// The connection a query runs on. A data source that prompts takes the credentials the
+/// user gave for it, and fails naming it when there are none.
 async fn connection(
     session: &Session,
     report: &ItemPath,
     q: &QueryRequest,
     instance_key: &[u8],
+    creds: &Credentials,
 ) -> Result<dataprov::Connection, ReportError> {
     if let Some(r) = &q.data_source_reference {
         let path = reference_path(report, r)?;
         let ds = shared(session, &path, instance_key).await?;
         // The password lives in `ds` (zeroized on drop) and in the connection (likewise)
         // until the query has run.
-        let credentials = ds.credentials();
+        let credentials = if ds.credential_retrieval == CredentialRetrieval::Prompt {
+            Some(
+                creds
+                    .get(&q.data_source)
+                    .ok_or_else(|| credentials_missing(&q.data_source, ds.prompt.as_deref()))?,
+            )
+        } else {
+            ds.credentials()
+        };
         return Ok(dataprov::Connection {
             extension: ds.extension.clone(),
             connect_string: ds.connect_string.clone(),
             credentials,
         });
     }
+    let credentials = if creds
+        .embedded_prompts
+        .contains(&q.data_source.to_lowercase())
+    {
+        Some(
+            creds
+                .get(&q.data_source)
+                .ok_or_else(|| credentials_missing(&q.data_source, None))?,
+        )
+    } else {
+        None
+    };
     Ok(dataprov::Connection {
         extension: q.data_provider.clone().unwrap_or_default(),
         connect_string: q.connect_string.clone().unwrap_or_default(),
-        credentials: None,
+        credentials,
     })
 }
 
@@ -177,8 +343,9 @@ pub(crate) async fn run(
     report: &ItemPath,
     q: &QueryRequest,
     limits: &dataprov::Limits,
+    creds: &Credentials,
 ) -> Result<Arc<engine::DataTable>, ReportError> {
-    let conn = connection(session, report, q, instance_key).await?;
+    let conn = connection(session, report, q, instance_key, creds).await?;
     let query = dataprov::Query {
         command_text: q.command_text.clone(),
         command_type: match q.command_type {

@@ -31,21 +31,64 @@ pub(crate) struct Execution {
     pub tables: HashMap<String, Arc<engine::DataTable>>,
     /// `Globals!ExecutionTime`, fixed for the execution.
     pub execution_time: time::PrimitiveDateTime,
+    /// Rows of subreport queries fetched by renders of this execution, by
+    /// [`super::subreports`]' key, and their estimated bytes.
+    pub subreport_rows: Mutex<(usize, HashMap<String, Arc<engine::DataTable>>)>,
 }
 
 impl Execution {
-    /// Estimated bytes held.
+    /// An execution of `params` over `tables`, run at `execution_time`.
+    pub(crate) fn new(
+        params: engine::ResolvedParams,
+        tables: HashMap<String, Arc<engine::DataTable>>,
+        execution_time: time::PrimitiveDateTime,
+    ) -> Execution {
+        Execution {
+            params,
+            tables,
+            execution_time,
+            subreport_rows: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// Estimated bytes held (the main data sets; subreport rows are bounded on their own).
     pub(crate) fn size(&self) -> usize {
         let mut n = 256;
         for (name, t) in &self.tables {
-            n += name.len() + 64;
-            n += t.fields.iter().map(|f| f.len() + 24).sum::<usize>();
-            for row in &t.rows {
-                n += 16 + row.iter().map(value_size).sum::<usize>();
-            }
+            n += name.len() + 64 + table_size(t);
         }
         n
     }
+
+    /// Subreport rows kept under `key`.
+    pub(crate) fn subreport_rows(&self, key: &str) -> Option<Arc<engine::DataTable>> {
+        let g = self
+            .subreport_rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        g.1.get(key).cloned()
+    }
+
+    /// Keeps subreport rows under `key` while all kept stay under `cap` bytes.
+    pub(crate) fn keep_subreport_rows(&self, key: String, t: Arc<engine::DataTable>, cap: usize) {
+        let size = key.len() + 64 + table_size(&t);
+        let mut g = self
+            .subreport_rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if g.0 + size <= cap && !g.1.contains_key(&key) {
+            g.0 += size;
+            g.1.insert(key, t);
+        }
+    }
+}
+
+fn table_size(t: &engine::DataTable) -> usize {
+    let mut n = t.fields.iter().map(|f| f.len() + 24).sum::<usize>();
+    for row in &t.rows {
+        n += 16 + row.iter().map(value_size).sum::<usize>();
+    }
+    n
 }
 
 fn value_size(v: &Value) -> usize {

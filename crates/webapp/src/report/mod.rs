@@ -17,6 +17,7 @@
 pub(crate) mod datasources;
 pub(crate) mod execution;
 pub(crate) mod pool;
+pub(crate) mod subreports;
 pub(crate) mod urlaccess;
 
 use std::collections::HashMap;
@@ -36,6 +37,7 @@ use render::RenderError;
 use crate::AppState;
 use crate::auth::Session;
 use crate::error::ErrorPage;
+pub(crate) use datasources::Credentials;
 use execution::{ByteCache, Execution, ExecutionKey};
 use pool::{Cancel, CancelOnDrop, Pool};
 use urlaccess::{Format, RenderRequest};
@@ -261,16 +263,7 @@ pub(crate) async fn compiled(
     let c = reports
         .pool
         .run(time_limit(state), &Cancel::default(), move |_| {
-            engine::parse_and_prepare(&name, &bytes).map_err(|e| match e {
-                EngineError::Definition(d) => ReportError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "rsInvalidReportDefinition",
-                    format!(
-                        "the stored report definition cannot be processed: {d}. Upload a corrected definition"
-                    ),
-                ),
-                other => ReportError::engine(&other),
-            })
+            prepare(&name, &bytes)
         })
         .await?;
     let c = Arc::new(c);
@@ -278,12 +271,29 @@ pub(crate) async fn compiled(
     Ok(c)
 }
 
-/// Runs one query with the server's limits.
-pub(crate) async fn fetch(
+/// Parses and prepares the stored definition of the report at `path` (CPU-bound: on the
+/// pool, or on a thread that already holds a permit).
+pub(crate) fn prepare(path: &str, bytes: &[u8]) -> Result<Compiled, ReportError> {
+    engine::parse_and_prepare(path, bytes).map_err(|e| match e {
+        EngineError::Definition(d) => ReportError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rsInvalidReportDefinition",
+            format!(
+                "the stored report definition cannot be processed: {d}. Upload a corrected definition"
+            ),
+        ),
+        other => ReportError::engine(&other),
+    })
+}
+
+/// Runs one query of the report at `path` with the server's limits and the credentials the
+/// user gave.
+pub(crate) async fn fetch_with(
     state: &AppState,
     session: &Session,
     path: &ItemPath,
     q: &engine::QueryRequest,
+    creds: &Credentials,
 ) -> Result<Arc<engine::DataTable>, ReportError> {
     let limits = datasources::limits(&state.settings());
     datasources::run(
@@ -293,6 +303,7 @@ pub(crate) async fn fetch(
         path,
         q,
         &limits,
+        creds,
     )
     .await
 }
@@ -311,9 +322,11 @@ pub(crate) async fn resolve(
     path: &ItemPath,
     c: &Compiled,
     input: &HashMap<String, Vec<Option<String>>>,
+    creds: &Credentials,
 ) -> Result<Resolved, ReportError> {
     let reports = state.reports();
     let limits = datasources::limits(&state.settings());
+    let creds = creds.for_report(c);
     let mut tables = HashMap::new();
     for _ in 0..MAX_PARAMETER_ROUNDS {
         match c.resolve_parameters(input, &tables) {
@@ -326,6 +339,7 @@ pub(crate) async fn resolve(
                         path,
                         q,
                         &limits,
+                        &creds,
                     )
                     .await?;
                     tables.insert(q.dataset.clone(), t);
@@ -364,9 +378,10 @@ pub(crate) async fn execute(
         return Ok(e);
     }
     let Resolved { params, mut tables } =
-        resolve(state, session, path, c, &req.param_map()).await?;
+        resolve(state, session, path, c, &req.param_map(), &req.credentials).await?;
     let params = params.map_err(|e| ReportError::param(&e))?;
     let limits = datasources::limits(&state.settings());
+    let creds = req.credentials.for_report(c);
     for q in c.queries(&params).map_err(|e| ReportError::engine(&e))? {
         if tables.contains_key(&q.dataset) {
             continue;
@@ -378,16 +393,17 @@ pub(crate) async fn execute(
             path,
             &q,
             &limits,
+            &creds,
         )
         .await?;
         tables.insert(q.dataset.clone(), t);
     }
     let now = time::OffsetDateTime::now_utc();
-    let e = Arc::new(Execution {
+    let e = Arc::new(Execution::new(
         params,
         tables,
-        execution_time: time::PrimitiveDateTime::new(now.date(), now.time()),
-    });
+        time::PrimitiveDateTime::new(now.date(), now.time()),
+    ));
     reports.executions.insert(key, e.clone(), e.size());
     Ok(e)
 }
@@ -409,15 +425,28 @@ pub(crate) fn globals(
     }
 }
 
-/// Bind options of one render.
+/// Bind options of one render of `exec` (subreports load from the catalog as `session`,
+/// within `limit` from now). Call on the runtime.
 pub(crate) fn bind_options(
     state: &AppState,
+    session: &Session,
     req: &RenderRequest,
+    exec: &Arc<Execution>,
+    limit: Duration,
     cancel: &Cancel,
 ) -> engine::BindOptions {
+    let source = subreports::CatalogSubreports::new(
+        state,
+        session,
+        exec.clone(),
+        req.credentials.clone(),
+        tokio::time::Instant::now() + limit,
+        cancel,
+    );
     let mut o = engine::BindOptions {
         max_rows: state.settings().max_report_rows.max(1) as usize,
         cancel: Some(cancel.flag.clone()),
+        subreports: Some(engine::subreport::Subreports::new(Arc::new(source))),
         ..engine::BindOptions::default()
     };
     if let Some(t) = req.server.get("showhidetoggle") {
@@ -526,14 +555,43 @@ pub(crate) async fn url_access(
     let c = compiled(state, session, path).await?;
     // The queries count against the time limit too (a dropped query is interrupted).
     let limit = time_limit(state);
-    let exec = tokio::time::timeout(limit, execute(state, session, path, &c, &req))
+    let exec = match tokio::time::timeout(limit, execute(state, session, path, &c, &req))
         .await
-        .map_err(|_| ReportError::timeout(limit))??;
-    let device = render::DeviceInfo::new(&req.device);
+        .unwrap_or_else(|_| Err(ReportError::timeout(limit)))
+    {
+        Ok(e) => e,
+        Err(e) if !pane_html.is_empty() => return Ok(pane_error_page(path.name(), &pane_html, &e)),
+        Err(e) => return Err(e),
+    };
+    // rc:Parameters is the page's (true, false or Collapsed), not the renderer's
+    let render_device: HashMap<String, String> = req
+        .device
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("Parameters"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let device = render::DeviceInfo::new(&render_device);
+    // The HTML5 page with the toolbar shows the parameter pane (rc:Parameters=true, the
+    // default, or Collapsed; false hides it): parameter and credential problems are shown
+    // in it, above the form to correct them.
+    let pane = match format {
+        Format::Html5 => {
+            let all = render::DeviceInfo::new(&req.device);
+            url_access_pane(state, session, ctx, path, &c, &req, &all).await?
+        }
+        _ => None,
+    };
+    let pane_html = pane
+        .as_ref()
+        .map(|(html, _)| html.clone())
+        .unwrap_or_default();
+    if let Some((html, Some(e))) = pane {
+        return Ok(pane_error_page(path.name(), &html, &e));
+    }
     let globals = globals(session, ctx, &exec, format);
     let cancel = Cancel::default();
     let guard = CancelOnDrop(cancel.flag.clone());
-    let opts = bind_options(state, &req, &cancel);
+    let opts = bind_options(state, session, &req, &exec, limit, &cancel);
     let name = path.name().to_owned();
     let mut nonce_used = None;
     // IMAGE: (MIME type, extension) of the chosen OutputFormat
@@ -623,8 +681,14 @@ pub(crate) async fn url_access(
                     if o.section > pages {
                         o.section = pages;
                     }
-                    let bar =
-                        toolbar_page_head(&title, &base, o.section, pages, o.nonce.as_deref());
+                    let bar = toolbar_page_head(
+                        &title,
+                        &base,
+                        o.section,
+                        pages,
+                        o.nonce.as_deref(),
+                        &pane_html,
+                    );
                     w.write_all(bar.as_bytes())?;
                     render::html::render(&inst, &o, &m, w)?;
                     w.write_all(b"</div></body></html>\n")?;
@@ -693,7 +757,11 @@ const TOOLBAR_CSS: &str = "body{margin:0;font-family:system-ui,sans-serif}\
 border-bottom:1px solid #cbd5e1;background:#f8fafc;font-size:14px}\
 .rs-toolbar a{text-decoration:none;color:#0f766e;padding:.1rem .4rem;border-radius:4px}\
 .rs-toolbar a:hover{background:#e2e8f0}.rs-toolbar .off{color:#cbd5e1;padding:.1rem .4rem}\
-.rs-toolbar .export{margin-left:auto}.rs-report{padding:1rem}";
+.rs-toolbar .export{margin-left:auto}.rs-report{padding:1rem}\
+.viewer-pane{margin:.5rem .75rem;font-size:14px}.viewer-pane summary{cursor:pointer;font-weight:600}\
+.viewer-params{display:flex;flex-wrap:wrap;gap:.75rem 1.5rem;align-items:flex-end;padding:.5rem 0}\
+.viewer-params .param,.viewer-params fieldset{display:flex;flex-direction:column;gap:.25rem}\
+.rs-error{margin:.75rem;padding:.5rem 1rem;border:1px solid #fecaca;background:#fef2f2;color:#991b1b}";
 
 /// The head of a URL-access HTML5 page with the toolbar: everything up to the report's
 /// fragment (closed by `</div></body></html>`). `base` is the rendering's URL.
@@ -737,6 +805,7 @@ fn toolbar_page_head(
     link(
         &mut b,
         shown.saturating_sub(1).max(1),
+    pane: &str,
         "‹",
         "Previous page",
         section > 1,
@@ -778,7 +847,9 @@ fn toolbar_page_head(
         b.push_str(f);
         b.push_str("</a>");
     }
-    b.push_str("</span></nav><div class=\"rs-report\">");
+    b.push_str("</span></nav>");
+    b.push_str(pane);
+    b.push_str("<div class=\"rs-report\">");
     b
 }
 
@@ -814,3 +885,102 @@ pub(crate) async fn data_source_contents(
     );
     Ok(resp)
 }
+/// `rc:Parameters`: `true` (default), `false` or `Collapsed`.
+fn parameters_mode(device: &render::DeviceInfo) -> Result<Option<bool>, ReportError> {
+    match device.get("Parameters").map(str::trim) {
+        None => Ok(Some(true)),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(v) if v.eq_ignore_ascii_case("collapsed") => Ok(Some(false)),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(None),
+        Some(v) => Err(ReportError::bad(
+            "rsInvalidDeviceInfo",
+            format!("rc:Parameters={v} is not valid; use true, false or Collapsed"),
+        )),
+    }
+}
+
+/// The parameter pane of a URL-access HTML5 page, when it has one (the toolbar is on,
+/// `rc:Parameters` is not false, and the report has visible parameters or data sources
+/// that prompt), and the error to show above it instead of the report.
+async fn url_access_pane(
+    state: &AppState,
+    session: &Session,
+    ctx: &RequestContext,
+    path: &ItemPath,
+    c: &Compiled,
+    req: &RenderRequest,
+    device: &render::DeviceInfo,
+) -> Result<Option<(String, Option<ReportError>)>, ReportError> {
+    let toolbar = device
+        .bool("Toolbar", true)
+        .map_err(|e| ReportError::render(&e))?;
+    let fragment = device
+        .bool("HTMLFragment", false)
+        .map_err(|e| ReportError::render(&e))?;
+    let Some(open) = parameters_mode(device)? else {
+        return Ok(None);
+    };
+    if !toolbar || fragment {
+        return Ok(None);
+    }
+    let mut preq = req.clone();
+    if preq.server.contains_key("view") {
+        // submitted from the pane: empty fields of typed parameters mean "not given"
+        crate::portal::viewer::normalize(c, &mut preq);
+    }
+    let pane = crate::portal::viewer::build_pane(state, session, path, c, &preq).await?;
+    if pane.is_empty() {
+        return Ok(None);
+    }
+    let mut hidden = vec![
+        (path.as_str().to_owned(), String::new()),
+        ("rs:Command".to_owned(), "Render".to_owned()),
+        ("rs:View".to_owned(), "1".to_owned()),
+    ];
+    for (k, v) in &req.device {
+        if !k.eq_ignore_ascii_case("Section") {
+            hidden.push((format!("rc:{k}"), v.clone()));
+        }
+    }
+    let markup =
+        crate::portal::viewer::parameter_pane(&format!("/{}", ctx.vdir), &hidden, &pane, open);
+    let error = match pane.resolved {
+        Err(e) => Some(e),
+        Ok(Resolved { params: Err(e), .. }) => Some(ReportError::param(&e)),
+        Ok(_) => None,
+    };
+    Ok(Some((markup.into_string(), error)))
+}
+
+/// A URL-access page with the parameter pane and `e` above it (status `e.status`).
+fn pane_error_page(title: &str, pane: &str, e: &ReportError) -> Response {
+    use crate::html::escape;
+    let n = nonce();
+    let mut b = String::with_capacity(4096);
+    b.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+    escape(title, &mut b);
+    b.push_str("</title><style nonce=\"");
+    b.push_str(&n);
+    b.push_str("\">");
+    b.push_str(TOOLBAR_CSS);
+    b.push_str("</style></head><body><div class=\"rs-error\" role=\"alert\"><strong>");
+    escape(e.title(), &mut b);
+    b.push_str("</strong><p>");
+    escape(&e.message, &mut b);
+    b.push_str(" (");
+    b.push_str(e.code);
+    b.push_str(")</p></div>");
+    b.push_str(pane);
+    b.push_str("</body></html>\n");
+    let mut resp = Response::new(Body::from(b));
+    *resp.status_mut() = e.status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp_with_style_nonce(&n));
+    // no `ErrorPage` extension: the error middleware would replace the pane with its page
+    resp
+}
+

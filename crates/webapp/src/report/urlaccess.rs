@@ -105,6 +105,8 @@ impl RenderRequest {
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out = String::new();
         for (name, values) in sorted {
+    /// `dsu:`/`dsp:` credentials for data sources that prompt.
+    pub credentials: super::datasources::Credentials,
             out.push_str(&name.len().to_string());
             out.push(':');
             out.push_str(name);
@@ -165,12 +167,21 @@ pub(crate) fn parse_with(query: &str, null_wins: bool) -> Result<RenderRequest, 
             }
         } else if lower.starts_with("rc:") {
             r.device.insert(key[3..].to_owned(), value);
-        } else if lower.starts_with("rv:")
-            || lower.starts_with("rp:")
-            || lower.starts_with("dsu:")
-            || lower.starts_with("dsp:")
+        } else if let Some(name) = lower
+            .strip_prefix("dsu:")
+            .or_else(|| lower.strip_prefix("dsp:"))
+            .map(|_| &key[4..])
         {
-            // SharePoint-mode viewer settings and data source credentials are not taken.
+            if name.is_empty() {
+                return Err(format!(
+                    "{}: name the data source, as in dsu:DataSourceName=user",
+                    &key[..3]
+                ));
+            }
+            r.credentials.set(name, value, lower.starts_with("dsp:"));
+        } else if lower.starts_with("rv:") || lower.starts_with("rp:") || key.starts_with('/') {
+            // SharePoint-mode viewer settings are not taken; `/Path=` is the item path as a
+            // form sends it (the Web Service reads it).
             continue;
         } else if let Some(name) = key
             .strip_suffix(":isnull")
@@ -266,3 +277,20 @@ mod tests {
         assert_eq!(parse("/R&P:isnull=false").unwrap().params, vec![]);
     }
 }
+    #[test]
+    fn data_source_credentials_are_not_parameters() {
+        let r = parse("/R&dsu:Main=rep&dsp:Main=s3cret&dsu:Other=x&%2FR=&P=1").unwrap();
+        assert_eq!(r.params, vec![("P".into(), vec![Some("1".into())])]);
+        assert!(!r.credentials.is_empty());
+        let shown = format!("{:?}", r.credentials);
+        assert!(
+            shown.contains("main") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        assert!(
+            parse("/R&dsu:=x")
+                .unwrap_err()
+                .contains("name the data source")
+        );
+    }
+
