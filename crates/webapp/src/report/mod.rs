@@ -553,16 +553,6 @@ pub(crate) async fn url_access(
         .format()
         .map_err(|m| ReportError::bad("rsRenderingExtensionNotFound", m))?;
     let c = compiled(state, session, path).await?;
-    // The queries count against the time limit too (a dropped query is interrupted).
-    let limit = time_limit(state);
-    let exec = match tokio::time::timeout(limit, execute(state, session, path, &c, &req))
-        .await
-        .unwrap_or_else(|_| Err(ReportError::timeout(limit)))
-    {
-        Ok(e) => e,
-        Err(e) if !pane_html.is_empty() => return Ok(pane_error_page(path.name(), &pane_html, &e)),
-        Err(e) => return Err(e),
-    };
     // rc:Parameters is the page's (true, false or Collapsed), not the renderer's
     let render_device: HashMap<String, String> = req
         .device
@@ -588,6 +578,16 @@ pub(crate) async fn url_access(
     if let Some((html, Some(e))) = pane {
         return Ok(pane_error_page(path.name(), &html, &e));
     }
+    // The queries count against the time limit too (a dropped query is interrupted).
+    let limit = time_limit(state);
+    let exec = match tokio::time::timeout(limit, execute(state, session, path, &c, &req))
+        .await
+        .unwrap_or_else(|_| Err(ReportError::timeout(limit)))
+    {
+        Ok(e) => e,
+        Err(e) if !pane_html.is_empty() => return Ok(pane_error_page(path.name(), &pane_html, &e)),
+        Err(e) => return Err(e),
+    };
     let globals = globals(session, ctx, &exec, format);
     let cancel = Cancel::default();
     let guard = CancelOnDrop(cancel.flag.clone());
@@ -771,6 +771,7 @@ fn toolbar_page_head(
     section: u32,
     pages: u32,
     nonce: Option<&str>,
+    pane: &str,
 ) -> String {
     use crate::html::escape;
     let mut b = String::with_capacity(2048);
@@ -805,7 +806,6 @@ fn toolbar_page_head(
     link(
         &mut b,
         shown.saturating_sub(1).max(1),
-    pane: &str,
         "‹",
         "Previous page",
         section > 1,
@@ -853,38 +853,6 @@ fn toolbar_page_head(
     b
 }
 
-/// `attachment; filename="Name.csv"; filename*=UTF-8''Name.csv`.
-pub(crate) fn attachment(name: &str, ext: &str) -> HeaderValue {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || " -_.()".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
-    HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}.{ext}\"; filename*=UTF-8''{encoded}.{ext}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
-}
-
-/// `rs:Command=GetDataSourceContents`: the definition without secrets.
-pub(crate) async fn data_source_contents(
-    session: &Session,
-    path: &ItemPath,
-) -> Result<Response, ReportError> {
-    let xml = datasources::public_contents(session, path).await?;
-    let mut resp = Response::new(Body::from(xml));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=utf-8"),
-    );
-    Ok(resp)
-}
 /// `rc:Parameters`: `true` (default), `false` or `Collapsed`.
 fn parameters_mode(device: &render::DeviceInfo) -> Result<Option<bool>, ReportError> {
     match device.get("Parameters").map(str::trim) {
@@ -984,3 +952,35 @@ fn pane_error_page(title: &str, pane: &str, e: &ReportError) -> Response {
     resp
 }
 
+/// `attachment; filename="Name.csv"; filename*=UTF-8''Name.csv`.
+pub(crate) fn attachment(name: &str, ext: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " -_.()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}.{ext}\"; filename*=UTF-8''{encoded}.{ext}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// `rs:Command=GetDataSourceContents`: the definition without secrets.
+pub(crate) async fn data_source_contents(
+    session: &Session,
+    path: &ItemPath,
+) -> Result<Response, ReportError> {
+    let xml = datasources::public_contents(session, path).await?;
+    let mut resp = Response::new(Body::from(xml));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    Ok(resp)
+}

@@ -86,6 +86,8 @@ pub(crate) struct RenderRequest {
     pub device: HashMap<String, String>,
     /// Report parameters in the order first seen: name → values (`None` = NULL).
     pub params: Vec<(String, Vec<Option<String>>)>,
+    /// `dsu:`/`dsp:` credentials for data sources that prompt.
+    pub credentials: super::datasources::Credentials,
 }
 
 impl RenderRequest {
@@ -105,8 +107,6 @@ impl RenderRequest {
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out = String::new();
         for (name, values) in sorted {
-    /// `dsu:`/`dsp:` credentials for data sources that prompt.
-    pub credentials: super::datasources::Credentials,
             out.push_str(&name.len().to_string());
             out.push(':');
             out.push_str(name);
@@ -271,13 +271,6 @@ mod tests {
     }
 
     #[test]
-    fn null_and_value_together_is_an_error() {
-        assert!(parse("/R&P:isnull=true&P=1").unwrap_err().contains("P"));
-        assert!(parse("/R&P:isnull=maybe").is_err());
-        assert_eq!(parse("/R&P:isnull=false").unwrap().params, vec![]);
-    }
-}
-    #[test]
     fn data_source_credentials_are_not_parameters() {
         let r = parse("/R&dsu:Main=rep&dsp:Main=s3cret&dsu:Other=x&%2FR=&P=1").unwrap();
         assert_eq!(r.params, vec![("P".into(), vec![Some("1".into())])]);
@@ -294,3 +287,10 @@ mod tests {
         );
     }
 
+    #[test]
+    fn null_and_value_together_is_an_error() {
+        assert!(parse("/R&P:isnull=true&P=1").unwrap_err().contains("P"));
+        assert!(parse("/R&P:isnull=maybe").is_err());
+        assert_eq!(parse("/R&P:isnull=false").unwrap().params, vec![]);
+    }
+}
