@@ -702,11 +702,11 @@ async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
         ),
         (
             "GET",
-            format!("{API}/CatalogItems(Path='/Overview')/Policies"),
+            format!("{API}/Reports(Path='/Overview')/Subscriptions"),
             None,
             StatusCode::NOT_IMPLEMENTED,
             "rsNotImplemented",
-            "Policies",
+            "Subscriptions",
         ),
         (
             "POST",
@@ -944,7 +944,7 @@ async fn names_are_case_insensitive_and_keys_are_guids_or_paths() {
 }
 
 #[tokio::test]
-async fn writes_with_cookies_or_from_browsers_need_the_xsrf_token() {
+async fn writes_from_browsers_or_with_a_token_need_the_right_xsrf_token() {
     let e = env(true).await;
     let app = standalone(e.state.clone());
     let c = e.catalog.clone().unwrap();
@@ -958,7 +958,6 @@ async fn writes_with_cookies_or_from_browsers_need_the_xsrf_token() {
     let cookie = format!("XSRF-TOKEN={pat_token}");
     let before = snapshot(&c).await;
     for headers in [
-        vec![("cookie", cookie.as_str())],
         vec![("cookie", cookie.as_str()), ("x-xsrf-token", "00ff")],
         vec![("x-xsrf-token", bob_token.as_str())],
         vec![("origin", "http://reports.test:8080")],
@@ -975,8 +974,20 @@ async fn writes_with_cookies_or_from_browsers_need_the_xsrf_token() {
         odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "X-XSRF-TOKEN");
         assert_eq!(snapshot(&c).await, before, "{headers:?}");
     }
-    // A script with Basic and no cookies; a session with the token; a same-origin page.
+    // A script with Basic and no cookies; a script whose HTTP session sends the cookie
+    // back without the header (Python requests); a session with the token; a same-origin
+    // page.
     let r = call(&app, "POST", &uri, PUBLISHER, Some(&body("A")), &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = call(
+        &app,
+        "POST",
+        &uri,
+        PUBLISHER,
+        Some(&body("A2")),
+        &[("cookie", &cookie)],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let r = call(
         &app,
@@ -1024,7 +1035,7 @@ async fn the_openapi_document_describes_what_is_served() {
     let paths = doc["paths"].as_object().unwrap();
     // Every documented GET without path parameters answers 200 (the others need keys).
     for (p, ops) in paths {
-        assert!(!p.contains("Kpis") && !p.contains("Policies"), "{p}");
+        assert!(!p.contains("Kpis") && !p.contains("Subscriptions"), "{p}");
         if !p.contains('{') && ops.get("get").is_some() {
             let r = call(&app, "GET", &format!("{API}{p}"), ADMIN, None, &[]).await;
             assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.body);
@@ -1075,4 +1086,604 @@ async fn the_openapi_document_describes_what_is_served() {
     }
     assert!(paths["/CatalogItems"]["post"]["requestBody"].is_object());
     assert!(paths["/CatalogItems({Id})"]["delete"]["responses"]["204"].is_object());
+}
+
+/// The policies of `path` as the catalog holds them, for "unchanged" checks.
+async fn policies_of(c: &SharedCatalog, path: &str) -> Option<Vec<catalog::Policy>> {
+    c.get_policies(&ItemPath::parse(path).unwrap())
+        .await
+        .unwrap()
+}
+
+/// Users and their system roles, for "unchanged" checks.
+async fn system_roles(c: &SharedCatalog) -> Vec<(String, Vec<catalog::Role>)> {
+    c.list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.name, u.system_roles))
+        .collect()
+}
+
+fn policy_users(v: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = v["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["GroupUserName"].as_str().unwrap().to_owned(),
+                p["Roles"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["Name"].as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Grant-RsRestItemAccessPolicy as the module builds it (GET the policies, append one,
+/// InheritParentPolicy false, PUT the whole object back), inheritance, refusals and bad
+/// bodies with the policies unchanged; System/Policies the same way.
+#[tokio::test]
+async fn item_and_system_policies() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    let sales = format!("{API}/Folders(Path='/Sales')/Policies");
+    let r = call(&app, "GET", &sales, ADMIN, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let got = json_of(&r);
+    assert_eq!(got["InheritParentPolicy"], true, "{got}");
+    assert_eq!(
+        policy_users(&got),
+        [
+            ("admin".to_owned(), vec!["Content Manager".to_owned()]),
+            ("bob".to_owned(), vec!["Browser".to_owned()]),
+            ("pat".to_owned(), vec!["Publisher".to_owned()]),
+        ]
+    );
+    // Only a Content Manager may read or change policies.
+    for who in [BROWSER, PUBLISHER] {
+        let r = call(&app, "GET", &sales, who, None, &[]).await;
+        odata_error(
+            &r,
+            StatusCode::FORBIDDEN,
+            "rsAccessDenied",
+            "manage security",
+        );
+    }
+    // nobody cannot see /Sales yet.
+    let r = call(
+        &app,
+        "GET",
+        &format!("{API}/Folders(Path='/Sales')"),
+        NOBODY,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut grant = got.clone();
+    grant["Policies"].as_array_mut().unwrap().push(
+        json!({"GroupUserName": "nobody", "Roles": [{"Name": "Browser", "Description": ""}]}),
+    );
+    grant["InheritParentPolicy"] = json!(false);
+    let grant = grant.to_string();
+    let before = policies_of(&c, "/Sales").await;
+    assert_eq!(before, None);
+    for who in [BROWSER, PUBLISHER, NOBODY] {
+        let r = call(&app, "PUT", &sales, who, Some(&grant), &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert_eq!(policies_of(&c, "/Sales").await, before);
+    }
+    // Malformed or impossible bodies: 400 naming the problem, nothing changed.
+    let bad: Vec<(String, &str)> = vec![
+        (json!({"InheritParentPolicy": false, "Policies": [{"GroupUserName": "ghost", "Roles": [{"Name": "Browser"}]}]}).to_string(), "'ghost' is not a user"),
+        (json!({"InheritParentPolicy": false, "Policies": [{"GroupUserName": "bob", "Roles": [{"Name": "System Administrator"}]}]}).to_string(), "system role"),
+        (json!({"InheritParentPolicy": false, "Policies": [{"GroupUserName": "bob", "Roles": [{"Name": "Report Builder"}]}]}).to_string(), "'Report Builder'"),
+        (json!({"InheritParentPolicy": false, "Policies": [{"GroupUserName": "bob", "Roles": []}]}).to_string(), "no roles"),
+        (
+            json!({"InheritParentPolicy": true, "Policies": [{"GroupUserName": "nobody", "Roles": [{"Name": "Browser"}]}]}).to_string(),
+            "differ from the parent",
+        ),
+        (json!({"InheritParentPolicy": "no"}).to_string(), "InheritParentPolicy must be true or false"),
+        (json!({"Policies": {"GroupUserName": "bob"}}).to_string(), "Policies must be an array"),
+        ("[1, 2]".to_owned(), "ItemPolicy object"),
+        ("{\"Policies\": [".to_owned(), "not valid JSON"),
+    ];
+    for (body, needle) in &bad {
+        let r = call(&app, "PUT", &sales, ADMIN, Some(body), &[]).await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        assert_eq!(policies_of(&c, "/Sales").await, before, "{body}");
+    }
+    let r = call(
+        &app,
+        "PUT",
+        &format!("{API}/Folders(Path='/')/Policies"),
+        ADMIN,
+        Some(&json!({"InheritParentPolicy": true}).to_string()),
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "no parent",
+    );
+    // The grant as ReportingServicesTools sends it.
+    let r = call(&app, "PUT", &sales, ADMIN, Some(&grant), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["InheritParentPolicy"], false);
+    assert_eq!(policy_users(&json_of(&r)).len(), 4);
+    let r = call(
+        &app,
+        "GET",
+        &format!("{API}/Folders(Path='/Sales')"),
+        NOBODY,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A report below inherits them.
+    let r = call(
+        &app,
+        "GET",
+        &format!("{API}/Reports(Path='/Sales/Quarterly')/Policies"),
+        ADMIN,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(json_of(&r)["InheritParentPolicy"], true);
+    assert_eq!(policy_users(&json_of(&r)).len(), 4);
+    // Back to inheriting: nobody loses access again.
+    let r = call(
+        &app,
+        "PUT",
+        &sales,
+        ADMIN,
+        Some(&json!({"InheritParentPolicy": true, "Policies": []}).to_string()),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(policies_of(&c, "/Sales").await, None);
+    let r = call(
+        &app,
+        "GET",
+        &format!("{API}/Folders(Path='/Sales')"),
+        NOBODY,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // System/Policies: System Administrators only.
+    let sys = format!("{API}/System/Policies");
+    let r = call(&app, "GET", &sys, ADMIN, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        policy_users(&json_of(&r)),
+        [("admin".to_owned(), vec!["System Administrator".to_owned()])]
+    );
+    let roles_before = system_roles(&c).await;
+    let add_pat = json!({"Policies": [
+        {"GroupUserName": "admin", "Roles": [{"Name": "System Administrator"}]},
+        {"GroupUserName": "pat", "Roles": [{"Name": "System User"}]},
+    ]})
+    .to_string();
+    for who in [BROWSER, PUBLISHER] {
+        let r = call(&app, "GET", &sys, who, None, &[]).await;
+        odata_error(
+            &r,
+            StatusCode::FORBIDDEN,
+            "rsAccessDenied",
+            "System Administrator",
+        );
+        let r = call(&app, "PUT", &sys, who, Some(&add_pat), &[]).await;
+        odata_error(
+            &r,
+            StatusCode::FORBIDDEN,
+            "rsAccessDenied",
+            "System Administrator",
+        );
+        assert_eq!(system_roles(&c).await, roles_before);
+    }
+    for (body, needle) in [
+        (json!({"Policies": [{"GroupUserName": "pat", "Roles": [{"Name": "System User"}]}]}).to_string(), "no System Administrator"),
+        (json!({"Policies": [{"GroupUserName": "admin", "Roles": [{"Name": "System Administrator"}]}, {"GroupUserName": "pat", "Roles": [{"Name": "Publisher"}]}]}).to_string(), "item role"),
+        (json!({"Policies": [{"GroupUserName": "admin", "Roles": [{"Name": "System Administrator"}]}, {"GroupUserName": "ghost", "Roles": [{"Name": "System User"}]}]}).to_string(), "'ghost'"),
+    ] {
+        let r = call(&app, "PUT", &sys, ADMIN, Some(&body), &[]).await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        assert_eq!(system_roles(&c).await, roles_before);
+    }
+    let r = call(&app, "PUT", &sys, ADMIN, Some(&add_pat), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(policy_users(&json_of(&r)).len(), 2);
+    let pat = c.get_user("pat").await.unwrap().unwrap();
+    assert_eq!(pat.system_roles, [catalog::Role::SystemUser]);
+}
+
+/// Properties (GET with ?properties=, PATCH Description/Hidden) and AllowedActions.
+#[tokio::test]
+async fn properties_and_allowed_actions() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    let props = format!("{API}/CatalogItems(Path='/Overview')/Properties");
+    let r = call(
+        &app,
+        "GET",
+        &format!("{props}?properties=Description,hidden"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        json_of(&r)["value"],
+        json!([{"Name": "Description", "Value": ""}, {"Name": "Hidden", "Value": "false"}])
+    );
+    let r = call(&app, "GET", &props, BROWSER, None, &[]).await;
+    let all = json_of(&r);
+    assert!(
+        all["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["Name"] == "CreatedBy" && p["Value"] == "admin"),
+        "{all}"
+    );
+    let r = call(
+        &app,
+        "GET",
+        &format!("{props}?properties=Colour"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "'Colour'",
+    );
+
+    let set = json!([{"Name": "Description", "Value": "Monthly figures"}, {"Name": "Hidden", "Value": "true"}]).to_string();
+    let before = snapshot(&c).await;
+    for who in [BROWSER, NOBODY] {
+        let r = call(&app, "PATCH", &props, who, Some(&set), &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert_eq!(snapshot(&c).await, before);
+    }
+    for (body, needle) in [
+        (
+            json!([{"Name": "Hidden", "Value": "maybe"}]).to_string(),
+            "\"true\" or \"false\"",
+        ),
+        (
+            json!([{"Name": "Size", "Value": "1"}]).to_string(),
+            "read only",
+        ),
+        (
+            json!([{"Name": "Colour", "Value": "red"}]).to_string(),
+            "custom properties",
+        ),
+        (json!([{"Value": "x"}]).to_string(), "needs a Name"),
+        (
+            json!([{"Name": "Description", "Value": 7}]).to_string(),
+            "must be a string",
+        ),
+        // One good, one bad: nothing changes.
+        (
+            json!([{"Name": "Description", "Value": "x"}, {"Name": "Path", "Value": "/x"}])
+                .to_string(),
+            "read only",
+        ),
+        ("\"text\"".to_owned(), "array"),
+    ] {
+        let r = call(&app, "PATCH", &props, PUBLISHER, Some(&body), &[]).await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        assert_eq!(snapshot(&c).await, before, "{body}");
+    }
+    let r = call(&app, "PATCH", &props, PUBLISHER, Some(&set), &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let o = c
+        .get_item(&ItemPath::parse("/Overview").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (o.description.as_str(), o.hidden),
+        ("Monthly figures", true)
+    );
+    // PUT, the swagger's method on typed sets, does the same.
+    let r = call(
+        &app,
+        "PUT",
+        &format!("{API}/Reports(Path='/Overview')/Properties"),
+        PUBLISHER,
+        Some(&json!([{"Name": "Hidden", "Value": "false"}]).to_string()),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert!(
+        !c.get_item(&ItemPath::parse("/Overview").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .hidden
+    );
+
+    let actions = |v: &Value| -> Vec<String> {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["Action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let aa = format!("{API}/Reports(Path='/Overview')/AllowedActions");
+    let bob = actions(&json_of(&call(&app, "GET", &aa, BROWSER, None, &[]).await));
+    assert!(
+        bob.contains(&"ReadContent".to_owned()) && !bob.iter().any(|a| a.starts_with("Update")),
+        "{bob:?}"
+    );
+    let pat = actions(&json_of(
+        &call(&app, "GET", &aa, PUBLISHER, None, &[]).await,
+    ));
+    assert!(
+        pat.contains(&"UpdateContent".to_owned()) && !pat.contains(&"UpdatePolicy".to_owned()),
+        "{pat:?}"
+    );
+    let admin = actions(&json_of(&call(&app, "GET", &aa, ADMIN, None, &[]).await));
+    assert!(admin.contains(&"UpdatePolicy".to_owned()), "{admin:?}");
+    let r = call(
+        &app,
+        "GET",
+        &format!("{API}/Folders(Path='/Secret')/AllowedActions"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let sys = actions(&json_of(
+        &call(
+            &app,
+            "GET",
+            &format!("{API}/System/AllowedActions"),
+            ADMIN,
+            None,
+            &[],
+        )
+        .await,
+    ));
+    assert!(
+        sys.contains(&"UpdateSystemSecurityPolicy".to_owned()),
+        "{sys:?}"
+    );
+    let sys = actions(&json_of(
+        &call(
+            &app,
+            "GET",
+            &format!("{API}/System/AllowedActions"),
+            BROWSER,
+            None,
+            &[],
+        )
+        .await,
+    ));
+    assert!(sys.is_empty(), "{sys:?}");
+    let r = call(
+        &app,
+        "GET",
+        &format!("{API}/System/Properties"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        json_of(&r)["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["Name"] == "ProductVersion" && p["Value"] == VERSION)
+    );
+}
+
+const PARAM_RDL: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition">
+<DataSources>
+<DataSource Name="Shared"><DataSourceReference>/Data/Sales</DataSourceReference></DataSource>
+<DataSource Name="Local"><ConnectionProperties><DataProvider>SQLITE</DataProvider><ConnectString>Data Source=/tmp/x.db</ConnectString></ConnectionProperties></DataSource>
+</DataSources>
+<DataSets><DataSet Name="Rows"><Query><DataSourceName>Local</DataSourceName><CommandText>select 1 as n where 1 = @year</CommandText><QueryParameters><QueryParameter Name="@year"><Value>=Parameters!Year.Value</Value></QueryParameter></QueryParameters></Query><Fields><Field Name="n"><DataField>n</DataField></Field></Fields></DataSet></DataSets>
+<ReportParameters>
+<ReportParameter Name="Year"><DataType>Integer</DataType><DefaultValue><Values><Value>2024</Value></Values></DefaultValue><Prompt>Year</Prompt><ValidValues><ParameterValues><ParameterValue><Value>2024</Value><Label>This year</Label></ParameterValue><ParameterValue><Value>2023</Value></ParameterValue></ParameterValues></ValidValues></ReportParameter>
+<ReportParameter Name="Region"><DataType>String</DataType><Nullable>true</Nullable><DefaultValue><Values><Value>="R" &amp; Parameters!Year.Value</Value></Values></DefaultValue><Prompt>Region</Prompt><Hidden>true</Hidden></ReportParameter>
+</ReportParameters>
+<Body><Height>1in</Height></Body><Width>6in</Width></Report>"#;
+
+const RDS: &[u8] = br#"<RptDataSource Name="DS"><ConnectionProperties><Extension>SQLITE</Extension><ConnectString>Data Source=x.db</ConnectString></ConnectionProperties></RptDataSource>"#;
+
+/// Reports(...)/ParameterDefinitions and Get/Set-RsRestItemDataSource (GET the list, change
+/// it, PUT the array to Reports(Path='...')/DataSources).
+#[tokio::test]
+async fn report_parameters_and_data_sources() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    c.create_folder(&ItemPath::parse("/Data").unwrap(), "admin")
+        .await
+        .unwrap();
+    put(&c, "/Data/Sales", catalog::ItemType::DataSource, RDS).await;
+    put(&c, "/Data/Other", catalog::ItemType::DataSource, RDS).await;
+    put(
+        &c,
+        "/Sales/Param",
+        catalog::ItemType::Report,
+        PARAM_RDL.as_bytes(),
+    )
+    .await;
+    let r = call(
+        &app,
+        "GET",
+        &format!("{API}/Reports(Path='/Sales/Param')/ParameterDefinitions"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = json_of(&r);
+    let year = &v["value"][0];
+    assert_eq!(year["Name"], "Year");
+    assert_eq!(year["ParameterType"], "Integer");
+    assert_eq!(year["ParameterVisibility"], "Visible");
+    assert_eq!(year["ParameterState"], "HasValidValue");
+    assert_eq!(year["DefaultValues"], json!(["2024"]));
+    assert_eq!(
+        year["ValidValues"],
+        json!([{"Label": "This year", "Value": "2024"}, {"Label": "2023", "Value": "2023"}])
+    );
+    assert_eq!(year["QueryParameter"], true);
+    assert_eq!(year["Prompt"], "Year");
+    let region = &v["value"][1];
+    assert_eq!(region["ParameterVisibility"], "Hidden");
+    assert_eq!(region["Nullable"], true);
+    assert_eq!(region["Dependencies"], json!(["Year"]));
+    assert_eq!(region["ParameterState"], "HasOutstandingDependencies");
+    assert_eq!(region["QueryParameter"], false);
+    // Only reports have parameter definitions.
+    let r = call(
+        &app,
+        "GET",
+        &format!("{API}/Reports(Path='/Sales')/ParameterDefinitions"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "not a Report",
+    );
+
+    // Get-RsRestItemDataSource
+    let uri = format!("{API}/Reports(Path='/Sales/Param')/DataSources");
+    let r = call(&app, "GET", &uri, BROWSER, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut list = json_of(&r)["value"].clone();
+    let shared_id = c
+        .get_item(&ItemPath::parse("/Data/Sales").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(list[0]["Name"], "Shared");
+    assert_eq!(list[0]["IsReference"], true);
+    assert_eq!(list[0]["Path"], "/Data/Sales");
+    assert_eq!(list[0]["Id"], shared_id.to_string());
+    assert_eq!(list[1]["Name"], "Local");
+    assert_eq!(list[1]["IsReference"], false);
+    assert_eq!(list[1]["DataSourceType"], "SQLITE");
+    assert_eq!(list[1]["ConnectionString"], "Data Source=/tmp/x.db");
+    assert_eq!(list[1]["CredentialRetrieval"], "None");
+
+    // Set-RsRestItemDataSource: the same array, changed, PUT back.
+    list[0]["Path"] = json!("/Data/Other");
+    list[1]["ConnectionString"] = json!("Data Source=/tmp/y & z.db");
+    let body = list.to_string();
+    let before = snapshot(&c).await;
+    for who in [BROWSER, NOBODY] {
+        let r = call(&app, "PUT", &uri, who, Some(&body), &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert_eq!(snapshot(&c).await, before);
+    }
+    for (bad, needle) in [
+        (json!([{"Name": "Nope", "Path": "/Data/Other"}]).to_string(), "no data source named 'Nope'"),
+        (json!([{"Name": "Shared", "Path": "/Data/Missing"}]).to_string(), "does not exist"),
+        (json!([{"Name": "Shared", "Path": "/Sales"}]).to_string(), "not a shared data source"),
+        (json!([{"Name": "Shared", "Path": "/Data/../x"}]).to_string(), "invalid Path"),
+        (json!([{"Name": "Local", "IsReference": true, "Path": "/Data/Other"}]).to_string(), "embedded"),
+        (json!([{"Name": "Local", "CredentialRetrieval": "Store"}]).to_string(), "CredentialRetrieval"),
+        (json!([{"Name": "Local", "ConnectionString": "x"}, {"Name": "Shared", "IsReference": false}]).to_string(), "embedded one is not offered"),
+        (json!([{"Path": "/Data/Other"}]).to_string(), "needs the Name"),
+        ("7".to_owned(), "array of data sources"),
+    ] {
+        let r = call(&app, "PUT", &uri, PUBLISHER, Some(&bad), &[]).await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        assert_eq!(snapshot(&c).await, before, "{bad}");
+    }
+    let r = call(&app, "PUT", &uri, PUBLISHER, Some(&body), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let now = json_of(&r)["value"].clone();
+    assert_eq!(now[0]["Path"], "/Data/Other");
+    assert_eq!(now[1]["ConnectionString"], "Data Source=/tmp/y & z.db");
+    let stored = String::from_utf8(
+        c.get_content(&ItemPath::parse("/Sales/Param").unwrap())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        stored.contains("<DataSourceReference>/Data/Other</DataSourceReference>"),
+        "{stored}"
+    );
+    assert!(
+        stored.contains("<ConnectString>Data Source=/tmp/y &amp; z.db</ConnectString>"),
+        "{stored}"
+    );
+    // Everything else of the definition is as it was.
+    assert_eq!(
+        stored
+            .replace("/Data/Other", "/Data/Sales")
+            .replace("/tmp/y &amp; z.db", "/tmp/x.db"),
+        PARAM_RDL
+    );
+}
+
+#[tokio::test]
+async fn metadata_is_a_csdl_document_of_what_is_served() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let r = call(&app, "GET", &format!("{API}/$metadata"), BROWSER, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("content-type"), "application/xml");
+    assert!(r.body.contains("<edmx:Edmx Version=\"4.0\""), "{}", r.body);
+    assert!(
+        r.body
+            .contains("<EntitySet Name=\"CatalogItems\" EntityType=\"Model.CatalogItem\"/>")
+    );
+    assert!(
+        r.body
+            .contains("<EntityType Name=\"Report\" BaseType=\"Model.CatalogItem\"/>")
+    );
+    let r = call(
+        &app,
+        "GET",
+        "/Reports/api/v2.0/$METADATA",
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
 }

@@ -82,15 +82,29 @@ pub(super) async fn run(c: Call<'_>, op: Op, req: Request) -> Result<Response, E
         }
         Op::DeleteItems => delete_items(&c, req).await,
         Op::MoveItems => move_items(&c, req).await,
+        Op::Metadata => Ok(super::metadata::response()),
+        Op::Policies => super::security::policies(&c).await,
+        Op::SetPolicies => super::security::set_policies(&c, req).await,
+        Op::Properties => super::security::properties(&c).await,
+        Op::SetProperties => super::security::set_properties(&c, req).await,
+        Op::AllowedActions => super::security::allowed_actions(&c).await,
+        Op::SystemPolicies => super::security::system_policies(&c).await,
+        Op::SetSystemPolicies => super::security::set_system_policies(&c, req).await,
+        Op::SystemProperties => Ok(json_ok(super::security::system_properties(&c))),
+        Op::SystemAllowedActions => Ok(json_ok(super::security::system_allowed_actions(&c))),
+        Op::Roles => super::security::roles(&c).await,
+        Op::ParameterDefinitions => super::reports::parameter_definitions(&c).await,
+        Op::ReportDataSources => super::reports::data_sources(&c).await,
+        Op::SetReportDataSources => super::reports::set_data_sources(&c, req).await,
     }
 }
 
-fn json_ok(v: Value) -> Response {
+pub(super) fn json_ok(v: Value) -> Response {
     axum::Json(v).into_response()
 }
 
 /// The item the key names, checked against the set's type and `need`.
-async fn resolve(c: &Call<'_>, need: Permission) -> Result<CatalogItem, Error> {
+pub(super) async fn resolve(c: &Call<'_>, need: Permission) -> Result<CatalogItem, Error> {
     let item = match &c.key {
         Some(Key::Id(id)) => c
             .session
@@ -280,7 +294,10 @@ async fn content(c: &Call<'_>) -> Result<Response, Error> {
 
 /// The body of a write: JSON, read while it streams in against the upload limit (413) and
 /// the process's upload memory budget (503).
-async fn read_json(c: &Call<'_>, req: Request) -> Result<(Map<String, Value>, UploadShare), Error> {
+pub(super) async fn read_json_value(
+    c: &Call<'_>,
+    req: Request,
+) -> Result<(Value, UploadShare), Error> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -318,6 +335,15 @@ async fn read_json(c: &Call<'_>, req: Request) -> Result<(Map<String, Value>, Up
     }
     let v: Value = serde_json::from_slice(&buf)
         .map_err(|e| Error::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    Ok((v, share))
+}
+
+/// [`read_json_value`] for bodies that must be one JSON object.
+pub(super) async fn read_json(
+    c: &Call<'_>,
+    req: Request,
+) -> Result<(Map<String, Value>, UploadShare), Error> {
+    let (v, share) = read_json_value(c, req).await?;
     match v {
         Value::Object(m) => Ok((m, share)),
         _ => Err(Error::BadRequest(
@@ -326,7 +352,10 @@ async fn read_json(c: &Call<'_>, req: Request) -> Result<(Map<String, Value>, Up
     }
 }
 
-fn string_field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Error> {
+pub(super) fn string_field<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, Error> {
     match body
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -340,7 +369,7 @@ fn string_field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&
     }
 }
 
-fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, Error> {
+pub(super) fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, Error> {
     match body
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -510,7 +539,7 @@ fn mime_of(body: &Map<String, Value>, t: ItemType, name: &str) -> Result<Option<
     }))
 }
 
-async fn store(
+pub(super) async fn store(
     c: &Call<'_>,
     path: &ItemPath,
     t: ItemType,
@@ -537,7 +566,7 @@ async fn store(
 }
 
 /// Sets Description and Hidden when asked (one `set_properties`), keeping what is not given.
-async fn finish_properties(
+pub(super) async fn finish_properties(
     c: &Call<'_>,
     item: CatalogItem,
     description: Option<&str>,

@@ -17,10 +17,11 @@
 //! reportd does not offer answer 501 with an OData error; unknown names 404.
 //!
 //! XSRF as SSRS: every GET sets an `XSRF-TOKEN` cookie (the portal's CSRF token, bound to
-//! the user and rotated, see [`crate::portal::csrf`]). A write that carries cookies or
-//! comes from a browser (`Origin`, `Sec-Fetch-Site`) — or that sends `X-XSRF-TOKEN` at all
-//! — must send the right token in `X-XSRF-TOKEN` and be same-origin; a script that uses
-//! Basic authentication without cookies needs neither. Bodies of writes must be
+//! the user and rotated, see [`crate::portal::csrf`]). A write that comes from a browser
+//! (`Origin`, `Sec-Fetch-Site`) — or that sends `X-XSRF-TOKEN` at all — must send the right
+//! token in `X-XSRF-TOKEN` and be same-origin; a script using Basic authentication needs
+//! neither, even when its HTTP session sends the cookie back (reportd has no cookie
+//! authentication, and the cookie is SameSite=Strict). Bodies of writes must be
 //! `application/json`, which a cross-site HTML form cannot send.
 //!
 //! Authorization is the handlers' (Browser reads; Publisher and Content Manager write;
@@ -28,8 +29,11 @@
 
 mod items;
 mod keys;
+mod metadata;
 mod odata;
 mod openapi;
+mod reports;
+mod security;
 
 use std::sync::OnceLock;
 
@@ -54,10 +58,11 @@ pub(crate) enum Set {
     Me,
     System,
     OpenApi,
+    Metadata,
 }
 
 impl Set {
-    const ALL: [Set; 8] = [
+    const ALL: [Set; 9] = [
         Set::CatalogItems,
         Set::Folders,
         Set::Reports,
@@ -66,6 +71,7 @@ impl Set {
         Set::Me,
         Set::System,
         Set::OpenApi,
+        Set::Metadata,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -78,6 +84,7 @@ impl Set {
             Set::Me => "Me",
             Set::System => "System",
             Set::OpenApi => "openapi.json",
+            Set::Metadata => "$metadata",
         }
     }
 
@@ -110,6 +117,20 @@ pub(crate) enum Op {
     Search,
     DeleteItems,
     MoveItems,
+    Metadata,
+    Policies,
+    SetPolicies,
+    Properties,
+    SetProperties,
+    AllowedActions,
+    ParameterDefinitions,
+    ReportDataSources,
+    SetReportDataSources,
+    SystemPolicies,
+    SetSystemPolicies,
+    SystemProperties,
+    SystemAllowedActions,
+    Roles,
 }
 
 /// One operation: method, set, whether it takes a key, the navigation after it (as
@@ -162,6 +183,11 @@ pub(crate) fn routes() -> &'static [Route] {
         add(Method::GET, Set::Me, false, "", Op::Me, "The signed-in user.".into());
         add(Method::GET, Set::System, false, "", Op::System, "The report server: product, version, absolute URLs.".into());
         add(Method::GET, Set::OpenApi, false, "", Op::OpenApi, "This document.".into());
+        add(Method::GET, Set::Metadata, false, "", Op::Metadata, "The CSDL document of the entity sets and types served.".into());
+        add(Method::GET, Set::System, false, "Policies", Op::SystemPolicies, "The system role assignments (System Administrator, System User) of every user.".into());
+        add(Method::PUT, Set::System, false, "Policies", Op::SetSystemPolicies, "Replaces the system role assignments: users not listed lose their system roles (System Administrator only).".into());
+        add(Method::GET, Set::System, false, "Properties", Op::SystemProperties, "Site properties (read only).".into());
+        add(Method::GET, Set::System, false, "AllowedActions", Op::SystemAllowedActions, "What the user may do on the site.".into());
         for set in [Set::CatalogItems, Set::Folders, Set::Reports, Set::DataSources, Set::Resources] {
             let what = match set.item_type() {
                 Some(t) => format!("{t} items"),
@@ -177,7 +203,17 @@ pub(crate) fn routes() -> &'static [Route] {
             if set != Set::Folders {
                 add(Method::GET, set, true, "Content/$value", Op::Content, format!("The content bytes of one of the {what} ({n})."));
             }
+            add(Method::GET, set, true, "Policies", Op::Policies, format!("The role assignments on one of the {what}: its own, or its parent's with InheritParentPolicy (Content Manager)."));
+            add(Method::PUT, set, true, "Policies", Op::SetPolicies, format!("Sets the role assignments of one of the {what}, or InheritParentPolicy (Content Manager)."));
+            add(Method::GET, set, true, "Properties", Op::Properties, format!("The properties of one of the {what} as Name/Value pairs (?properties=A,B picks some)."));
+            add(Method::PATCH, set, true, "Properties", Op::SetProperties, format!("Sets Description and Hidden of one of the {what} from Name/Value pairs."));
+            add(Method::PUT, set, true, "Properties", Op::SetProperties, "As PATCH (the swagger's method for typed sets).".into());
+            add(Method::GET, set, true, "AllowedActions", Op::AllowedActions, format!("What the user may do on one of the {what}."));
         }
+        add(Method::GET, Set::CatalogItems, true, "Roles", Op::Roles, "The item roles that can be assigned on the item.".into());
+        add(Method::GET, Set::Reports, true, "ParameterDefinitions", Op::ParameterDefinitions, "The report parameters as its definition declares them.".into());
+        add(Method::GET, Set::Reports, true, "DataSources", Op::ReportDataSources, "The report's data sources: embedded (type, connection string) or references to shared data sources.".into());
+        add(Method::PUT, Set::Reports, true, "DataSources", Op::SetReportDataSources, "Changes the report's data sources by Name: a shared reference's Path, or an embedded one's DataSourceType and ConnectionString.".into());
         add(Method::GET, Set::Folders, true, "CatalogItems", Op::Children, "The children of a folder the user may read.".into());
         add(Method::GET, Set::Folders, true, "Model.SearchItems", Op::Search, "Items below a folder whose name or description contains searchText (any case).".into());
         add(Method::POST, Set::Folders, true, "Model.SearchItems", Op::Search, "As GET (the swagger's method).".into());
@@ -195,7 +231,7 @@ pub(crate) fn routes() -> &'static [Route] {
 }
 
 /// Entity sets and navigation names of the SSRS API that reportd does not offer (501).
-const NOT_OFFERED: [&str; 22] = [
+const NOT_OFFERED: [&str; 17] = [
     "Kpis",
     "MobileReports",
     "PowerBIReports",
@@ -208,16 +244,11 @@ const NOT_OFFERED: [&str; 22] = [
     "Extensions",
     "FavoriteItems",
     "Session",
+    "SharedDataSets",
     "Comments",
-    "Policies",
-    "Properties",
-    "AllowedActions",
-    "DataSources",
-    "ParameterDefinitions",
     "DependentItems",
     "HistorySnapshots",
     "Model.CheckConnection",
-    "$metadata",
 ];
 
 /// `ANY /api/{*rest}`: the dispatcher.
@@ -342,9 +373,10 @@ fn check_xsrf(
     headers: &http::HeaderMap,
 ) -> Result<(), Error> {
     let sent = headers.get(XSRF_HEADER);
-    let browser = headers.contains_key(header::COOKIE)
-        || headers.contains_key(header::ORIGIN)
-        || headers.contains_key("sec-fetch-site");
+    // Not the cookie: reportd authenticates with Basic only, the XSRF cookie is
+    // SameSite=Strict (never sent cross-site), and scripts whose HTTP session keeps
+    // cookies (Python requests, PowerShell web sessions) send it back without the header.
+    let browser = headers.contains_key(header::ORIGIN) || headers.contains_key("sec-fetch-site");
     if !(browser || sent.is_some()) {
         return Ok(());
     }

@@ -23,6 +23,8 @@ pub(crate) const MAX_FILTER_BYTES: usize = 16 * 1024;
 pub(crate) const MAX_TERMS: usize = 200;
 /// Deepest nesting of parentheses and `not` in one `$filter`.
 pub(crate) const MAX_DEPTH: usize = 32;
+/// Most names one `properties=` option takes.
+const MAX_PROPERTY_NAMES: usize = 64;
 
 /// Item properties that `$filter` and `$orderby` can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,6 +257,8 @@ pub(crate) struct Options {
     /// Property names as spelled in [`SELECTABLE`].
     pub select: Option<Vec<&'static str>>,
     pub expand_properties: bool,
+    /// `properties=A,B` of `GET .../Properties`: which properties to return.
+    pub properties: Option<Vec<String>>,
     /// `@name` → raw value (still quoted).
     pub aliases: Vec<(String, String)>,
     /// Whether a collection-only option was given.
@@ -387,9 +391,23 @@ pub(crate) fn parse(query: Option<&str>) -> Result<Options, Error> {
                 }
             }
             "format" if v.eq_ignore_ascii_case("json") => {}
+            "properties" => {
+                let names: Vec<String> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if names.len() > MAX_PROPERTY_NAMES {
+                    return Err(Error::BadRequest(format!(
+                        "properties names more than {MAX_PROPERTY_NAMES} properties"
+                    )));
+                }
+                o.properties = Some(names);
+            }
             _ => {
                 return Err(Error::BadRequest(format!(
-                    "unknown query option '{k}'; the options are $filter, $orderby, $top, $skip, $count, $select, $expand and @alias parameters"
+                    "unknown query option '{k}'; the options are $filter, $orderby, $top, $skip, $count, $select, $expand, properties (of .../Properties) and @alias parameters"
                 )));
             }
         }

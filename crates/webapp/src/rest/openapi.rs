@@ -37,6 +37,7 @@ pub(super) fn document(api_base: &str) -> Value {
 fn operation(r: &Route) -> Value {
     let tag = match r.set {
         Set::OpenApi => "OpenApi",
+        Set::Metadata => "Metadata",
         s => s.name(),
     };
     let mut params = Vec::new();
@@ -88,6 +89,8 @@ fn operation(r: &Route) -> Value {
         }
     } else if matches!(r.op, Op::Get) {
         params.push(json!({"name": "$select", "in": "query", "required": false, "schema": {"type": "string"}}));
+    } else if matches!(r.op, Op::Properties) {
+        params.push(json!({"name": "properties", "in": "query", "required": false, "description": "Names of the properties to return, comma-separated", "schema": {"type": "string"}}));
     }
     let ok = |code: &str, schema: Value| json!({code: {"description": "OK", "content": {"application/json": {"schema": schema}}}});
     let item_ref = json!({"$ref": "#/components/schemas/CatalogItem"});
@@ -109,6 +112,30 @@ fn operation(r: &Route) -> Value {
             "200",
             json!({"type": "object", "properties": {"value": {"type": "boolean"}}}),
         ),
+        Op::Metadata => {
+            json!({"200": {"description": "The CSDL document", "content": {"application/xml": {"schema": {"type": "string"}}}}})
+        }
+        Op::Policies | Op::SetPolicies | Op::SystemPolicies | Op::SetSystemPolicies => {
+            ok("200", json!({"$ref": "#/components/schemas/ItemPolicy"}))
+        }
+        Op::Properties | Op::SystemProperties => {
+            ok("200", list_of("#/components/schemas/Property"))
+        }
+        Op::SetProperties => json!({"204": {"description": "Done"}}),
+        Op::Roles => ok(
+            "200",
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/Role"}}),
+        ),
+        Op::AllowedActions | Op::SystemAllowedActions => {
+            ok("200", list_of("#/components/schemas/AllowedAction"))
+        }
+        Op::ParameterDefinitions => ok(
+            "200",
+            list_of("#/components/schemas/ReportParameterDefinition"),
+        ),
+        Op::ReportDataSources | Op::SetReportDataSources => {
+            ok("200", list_of("#/components/schemas/DataSource"))
+        }
     };
     if let Value::Object(m) = &mut responses {
         m.insert(
@@ -133,6 +160,15 @@ fn operation(r: &Route) -> Value {
         Op::DeleteItems => Some(
             json!({"type": "object", "required": ["CatalogItemPaths"], "properties": {"CatalogItemPaths": {"type": "array", "items": {"type": "string"}}}}),
         ),
+        Op::SetPolicies | Op::SetSystemPolicies => {
+            Some(json!({"$ref": "#/components/schemas/ItemPolicy"}))
+        }
+        Op::SetProperties => {
+            Some(json!({"type": "array", "items": {"$ref": "#/components/schemas/Property"}}))
+        }
+        Op::SetReportDataSources => {
+            Some(json!({"type": "array", "items": {"$ref": "#/components/schemas/DataSource"}}))
+        }
         _ => None,
     };
     if let Some(schema) = body {
@@ -151,6 +187,10 @@ fn op_suffix(r: &Route) -> String {
         s.push(c);
     }
     s
+}
+
+fn list_of(item: &str) -> Value {
+    json!({"type": "object", "properties": {"@odata.context": {"type": "string"}, "@odata.count": {"type": "integer"}, "value": {"type": "array", "items": {"$ref": item}}}})
 }
 
 fn schemas() -> Value {
@@ -187,6 +227,49 @@ fn schemas() -> Value {
         "SystemInfo": {
             "type": "object",
             "properties": {"ReportServerAbsoluteUrl": s, "ReportServerRelativeUrl": s, "WebPortalRelativeUrl": s, "ProductName": s, "ProductVersion": s, "ProductType": s, "TimeZone": s},
+        },
+        "Property": {"type": "object", "properties": {"Name": s, "Value": s}},
+        "Role": {"type": "object", "properties": {"Name": s, "Description": s}},
+        "Policy": {
+            "type": "object",
+            "properties": {"GroupUserName": s, "Roles": {"type": "array", "items": {"$ref": "#/components/schemas/Role"}}},
+        },
+        "ItemPolicy": {
+            "type": "object",
+            "properties": {
+                "@odata.context": s,
+                "Id": {"type": "string", "format": "uuid"},
+                "InheritParentPolicy": {"type": "boolean"},
+                "Policies": {"type": "array", "items": {"$ref": "#/components/schemas/Policy"}},
+            },
+        },
+        "AllowedAction": {"type": "object", "properties": {"Action": s}},
+        "ReportParameterDefinition": {
+            "type": "object",
+            "properties": {
+                "Name": s,
+                "ParameterType": {"type": "string", "enum": ["Boolean", "DateTime", "Integer", "Float", "String"]},
+                "ParameterVisibility": {"type": "string", "enum": ["Visible", "Hidden", "Internal"]},
+                "ParameterState": {"type": "string", "enum": ["HasValidValue", "MissingValidValue", "HasOutstandingDependencies", "DynamicValuesUnavailable"]},
+                "ValidValues": {"type": "array", "items": {"type": "object", "properties": {"Label": s, "Value": s}}},
+                "ValidValuesIsNull": {"type": "boolean"}, "ValidValuesQueryBased": {"type": "boolean"},
+                "AllowBlank": {"type": "boolean"}, "MultiValue": {"type": "boolean"}, "Nullable": {"type": "boolean"},
+                "Prompt": s, "PromptUser": {"type": "boolean"}, "QueryParameter": {"type": "boolean"},
+                "DefaultValues": {"type": "array", "items": s},
+                "DefaultValuesIsNull": {"type": "boolean"}, "DefaultValuesQueryBased": {"type": "boolean"},
+                "Dependencies": {"type": "array", "items": s},
+            },
+        },
+        "DataSource": {
+            "type": "object",
+            "properties": {
+                "Id": {"type": "string", "format": "uuid"},
+                "Name": s, "Type": s, "Path": s,
+                "IsReference": {"type": "boolean"}, "IsEnabled": {"type": "boolean"},
+                "DataSourceType": s, "ConnectionString": s, "CredentialRetrieval": s,
+                "IsOriginalConnectionStringExpressionBased": {"type": "boolean"},
+                "IsConnectionStringOverridden": {"type": "boolean"},
+            },
         },
         "ODataError": {
             "type": "object",
