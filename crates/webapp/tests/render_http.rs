@@ -177,10 +177,15 @@ async fn samples_render_through_url_access_in_every_format() {
     assert!(r.body.contains("rsInvalidReportParameter"), "{}", r.body);
 
     // Formats this server does not render: 400 naming the ones it does.
-    for f in ["MHTML", "EXCELOPENXML", "WORDOPENXML"] {
+    for f in ["MHTML", "EXCEL"] {
         let r = get(&app, &format!("{base}&rs:Format={f}"), Some(ADMIN)).await;
         assert_eq!(r.status, 400, "{f}");
-        assert!(r.body.contains("HTML5, PDF, IMAGE, CSV, XML, JSON"), "{}", r.body);
+        assert!(
+            r.body
+                .contains("HTML5, PDF, EXCELOPENXML, WORDOPENXML, IMAGE, CSV, XML, JSON"),
+            "{}",
+            r.body
+        );
     }
     // A bad device information setting is a 400 naming it.
     let r = get(
@@ -558,4 +563,64 @@ async fn pdf_through_url_access_is_a_letter_page_poppler_reads() {
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("PageWidth"), "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excel_and_word_through_url_access_are_office_files() {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let Some(invoice) = sample("Invoice.rdl") else {
+        return;
+    };
+    let e = env(true).await;
+    let c = e.catalog.as_ref().unwrap();
+    c.create_folder(&catalog::ItemPath::parse("/Samples").unwrap(), "admin")
+        .await
+        .unwrap();
+    put(c, "/Samples/Invoice", ItemType::Report, &invoice).await;
+    let app = webapp::standalone(e.state.clone());
+    for (format, content_type, ext, part) in [
+        (
+            "EXCELOPENXML",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+            "xl/workbook.xml",
+        ),
+        (
+            "WORDOPENXML",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "docx",
+            "word/document.xml",
+        ),
+    ] {
+        let req = http::Request::get(format!(
+            "/ReportServer?/Samples/Invoice&Company=Contoso+Suites&rs:Format={format}"
+        ))
+        .header("host", "reports.test:8080")
+        .header("authorization", basic(ADMIN))
+        .body(axum::body::Body::empty())
+        .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), 200, "{format}");
+        assert_eq!(resp.headers()["content-type"], content_type);
+        let cd = resp.headers()["content-disposition"].to_str().unwrap();
+        assert!(cd.contains(&format!("filename=\"Invoice.{ext}\"")), "{cd}");
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        // a zip package holding the format's main part
+        assert!(body.starts_with(b"PK\x03\x04"), "{format}: not a zip");
+        let name = part.as_bytes();
+        assert!(
+            body.windows(name.len()).any(|w| w == name),
+            "{format}: no {part}"
+        );
+    }
+    // A bad device information setting is a 400 naming it.
+    let r = get(
+        &app,
+        "/ReportServer?/Samples/Invoice&Company=Contoso+Suites&rs:Format=EXCELOPENXML&rc:SimplePageHeaders=maybe",
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("SimplePageHeaders"), "{}", r.body);
 }

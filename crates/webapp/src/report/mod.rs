@@ -536,6 +536,12 @@ fn log_pdf_warning(report: &str, warning: &str) {
     tracing::debug!(report = %httpsys::logsafe::escape(report, 256), warning = %httpsys::logsafe::escape(warning, 512), "pdf render warning");
 }
 
+/// An XLSX/DOCX render's warnings (images left out, overlapping items) go to the log at
+/// debug level, like PDF's.
+fn log_office_warning(report: &str, warning: &str) {
+    tracing::debug!(report = %httpsys::logsafe::escape(report, 256), warning = %httpsys::logsafe::escape(warning, 512), "office render warning");
+}
+
 type RenderJob =
     Box<dyn FnOnce(&mut pool::ChannelWriter, engine::Instance) -> Result<(), RenderError> + Send>;
 
@@ -630,6 +636,19 @@ pub(crate) async fn url_access(
                 Ok(())
             })
         }
+        Format::Xlsx => {
+            let o = render::xlsx::XlsxOptions::from_device_info(&device)
+                .map_err(|e| ReportError::render(&e))?;
+            let report = path.to_string();
+            Box::new(move |w, inst| {
+                let m = engine::page::AverageCharMeasurer;
+                let summary = render::xlsx::render(&inst, &o, &m, w)?;
+                for warning in &summary.warnings {
+                    log_office_warning(&report, warning);
+                }
+                Ok(())
+            })
+        }
         Format::Image => {
             let o = render::image::ImageOptions::from_device_info(&device)
                 .map_err(|e| ReportError::render(&e))?;
@@ -644,6 +663,19 @@ pub(crate) async fn url_access(
                 })?;
                 for warning in &summary.warnings {
                     log_pdf_warning(&report, warning);
+                }
+                Ok(())
+            })
+        }
+        Format::Docx => {
+            let o = render::docx::DocxOptions::from_device_info(&device)
+                .map_err(|e| ReportError::render(&e))?;
+            let report = path.to_string();
+            Box::new(move |w, inst| {
+                let m = engine::page::AverageCharMeasurer;
+                let summary = render::docx::render(&inst, &o, &m, w)?;
+                for warning in &summary.warnings {
+                    log_office_warning(&report, warning);
                 }
                 Ok(())
             })
@@ -716,6 +748,8 @@ pub(crate) async fn url_access(
         Format::Xml => "text/xml; charset=utf-8",
         Format::Json => "application/json; charset=utf-8",
         Format::Pdf => "application/pdf",
+        Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Format::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         Format::Image => image_file.map_or("image/png", |f: (&'static str, &'static str)| f.0),
     };
     let first = streamed.first;

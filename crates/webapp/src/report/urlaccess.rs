@@ -23,12 +23,25 @@ pub(crate) enum Format {
     Json,
     /// `PDF` (hard pages, embedded fonts).
     Pdf,
+    /// `EXCELOPENXML` (`.xlsx`: a worksheet per logical page).
+    Xlsx,
+    /// `WORDOPENXML` (`.docx`).
+    Docx,
     /// `IMAGE` (PNG, or multi-page TIFF with `rc:OutputFormat=TIFF`).
     Image,
 }
 
 /// The `rs:Format` names this server renders, for error messages and export menus.
-pub(crate) const SUPPORTED_FORMATS: &[&str] = &["HTML5", "PDF", "IMAGE", "CSV", "XML", "JSON"];
+pub(crate) const SUPPORTED_FORMATS: &[&str] = &[
+    "HTML5",
+    "PDF",
+    "EXCELOPENXML",
+    "WORDOPENXML",
+    "IMAGE",
+    "CSV",
+    "XML",
+    "JSON",
+];
 
 impl Format {
     /// Parses an `rs:Format` value (any case).
@@ -39,6 +52,8 @@ impl Format {
             "XML" => Ok(Format::Xml),
             "JSON" => Ok(Format::Json),
             "PDF" => Ok(Format::Pdf),
+            "EXCELOPENXML" => Ok(Format::Xlsx),
+            "WORDOPENXML" => Ok(Format::Docx),
             "IMAGE" => Ok(Format::Image),
             other => Err(format!(
                 "rsRenderingExtensionNotFound: the rendering format rs:Format={other} is not \
@@ -56,6 +71,8 @@ impl Format {
             Format::Xml => "XML",
             Format::Json => "JSON",
             Format::Pdf => "PDF",
+            Format::Xlsx => "EXCELOPENXML",
+            Format::Docx => "WORDOPENXML",
             Format::Image => "IMAGE",
         }
     }
@@ -68,6 +85,8 @@ impl Format {
             Format::Xml => "xml",
             Format::Json => "json",
             Format::Pdf => "pdf",
+            Format::Xlsx => "xlsx",
+            Format::Docx => "docx",
             Format::Image => "png",
         }
     }
@@ -258,14 +277,17 @@ mod tests {
 
     #[test]
     fn unsupported_format_names_the_supported_ones() {
-        for f in ["MHTML", "EXCELOPENXML", "WORDOPENXML", "DOCX"] {
+        for f in ["MHTML", "EXCEL", "WORD", "DOCX"] {
             let e = Format::parse(f).unwrap_err();
             assert!(
-                e.contains(f) && e.contains("HTML5, PDF, IMAGE, CSV, XML, JSON"),
+                e.contains(f)
+                    && e.contains("HTML5, PDF, EXCELOPENXML, WORDOPENXML, IMAGE, CSV, XML, JSON"),
                 "{e}"
             );
         }
         assert_eq!(Format::parse("pdf"), Ok(Format::Pdf));
+        assert_eq!(Format::parse("ExcelOpenXml"), Ok(Format::Xlsx));
+        assert_eq!(Format::parse("WORDOPENXML"), Ok(Format::Docx));
         assert_eq!(Format::parse(""), Ok(Format::Html5));
         assert_eq!(Format::parse("html4.0"), Ok(Format::Html5));
     }
