@@ -117,11 +117,9 @@ pub fn reserve_url(
 pub fn remove_url(dd: &DataDir, app: Application, url: &UrlReservation) -> Result<Applied> {
     change_repository(dd, |r| {
         r.remove(app, url)?;
-        let orphaned: Vec<String> = r
-            .ssl_bindings
+        let orphaned: Vec<String> = orphaned_bindings(r, app)
             .iter()
-            .filter(|b| b.apps.contains(&app) && r.covering_reservation(app, &b.endpoint).is_none())
-            .map(|b| b.endpoint.to_string())
+            .map(|e| e.to_string())
             .collect();
         if !orphaned.is_empty() {
             return Err(Error::Bindings(httpsys::Error::Conflict(format!(
@@ -133,6 +131,15 @@ pub fn remove_url(dd: &DataDir, app: Application, url: &UrlReservation) -> Resul
         Ok(())
     })
     .map(|(_, a)| a)
+}
+
+/// The endpoints of `app`'s SSL bindings that no reservation of `app` covers.
+fn orphaned_bindings(r: &Repository, app: Application) -> Vec<Endpoint> {
+    r.ssl_bindings
+        .iter()
+        .filter(|b| b.apps.contains(&app) && r.covering_reservation(app, &b.endpoint).is_none())
+        .map(|b| b.endpoint.clone())
+        .collect()
 }
 
 /// Optional TLS policy flags (`--min-tls`, `--http2`, `--hsts`): None keeps what is there.
@@ -178,33 +185,48 @@ pub fn check_certificate(
     let info = match store.get(StoreName::My, thumb) {
         Ok(i) => i,
         Err(_) if store.contains(StoreName::Root, thumb) => {
-            return Err(cert_problem(CertProblem::NotFound, format!(
-                "certificate {thumb} is in store Root, not My: a binding needs a server certificate with its private key in My (import the PFX with `reportctl cert import --pfx FILE --password-file F`)"
-            )));
+            return Err(cert_problem(
+                CertProblem::NotFound,
+                format!(
+                    "certificate {thumb} is in store Root, not My: a binding needs a server certificate with its private key in My (import the PFX with `reportctl cert import --pfx FILE --password-file F`)"
+                ),
+            ));
         }
         Err(_) => {
-            return Err(cert_problem(CertProblem::NotFound, format!(
-                "no certificate with thumbprint {thumb} in store My; `reportctl cert list` shows the certificates"
-            )));
+            return Err(cert_problem(
+                CertProblem::NotFound,
+                format!(
+                    "no certificate with thumbprint {thumb} in store My; `reportctl cert list` shows the certificates"
+                ),
+            ));
         }
     };
     if !info.has_private_key {
-        return Err(cert_problem(CertProblem::NoPrivateKey, format!(
-            "certificate {thumb} has no private key in the store; import it with its key (PFX, or PEM with --key)"
-        )));
+        return Err(cert_problem(
+            CertProblem::NoPrivateKey,
+            format!(
+                "certificate {thumb} has no private key in the store; import it with its key (PFX, or PEM with --key)"
+            ),
+        ));
     }
     if !info.server_auth {
-        return Err(cert_problem(CertProblem::NotServerAuth, format!(
-            "certificate {thumb} is not for server authentication (its extended key usage lacks serverAuth, or it is a CA); use a server certificate"
-        )));
+        return Err(cert_problem(
+            CertProblem::NotServerAuth,
+            format!(
+                "certificate {thumb} is not for server authentication (its extended key usage lacks serverAuth, or it is a CA); use a server certificate"
+            ),
+        ));
     }
     if let Endpoint::HostnamePort(host, _) = endpoint
         && !info.covers_host(host)
     {
-        return Err(cert_problem(CertProblem::NameMismatch, format!(
-            "certificate {thumb} does not cover host {host} (its names: {}); use a certificate whose SAN names {host}",
-            info.sans_text()
-        )));
+        return Err(cert_problem(
+            CertProblem::NameMismatch,
+            format!(
+                "certificate {thumb} does not cover host {host} (its names: {}); use a certificate whose SAN names {host}",
+                info.sans_text()
+            ),
+        ));
     }
     Ok(info)
 }
@@ -383,12 +405,7 @@ pub fn remove_url_and_bindings(
 ) -> Result<(Vec<Endpoint>, Applied)> {
     change_repository(dd, |r| {
         r.remove(app, url)?;
-        let orphaned: Vec<Endpoint> = r
-            .ssl_bindings
-            .iter()
-            .filter(|b| b.apps.contains(&app) && r.covering_reservation(app, &b.endpoint).is_none())
-            .map(|b| b.endpoint.clone())
-            .collect();
+        let orphaned = orphaned_bindings(r, app);
         for e in &orphaned {
             r.unbind_ssl(app, e)?;
         }

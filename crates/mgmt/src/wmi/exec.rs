@@ -333,9 +333,7 @@ fn dispatch(dd: &DataDir, b: &Bound) -> Result<Out, Fail> {
         }
         Op::InitializeReportServer => {
             let id = b.str("InstallationID")?;
-            let cfg = dd
-                .load_config()
-                .map_err(|e| op_err(Context::Other)(e.into()))?;
+            let cfg = config(dd)?;
             if !same_id(id, &cfg.settings.instance_id) {
                 return Err(invalid(format!(
                     "InstallationID {id:?} is not an installation in this report server database; this instance is {} (ListReportServersInDatabase)",
@@ -351,9 +349,7 @@ fn dispatch(dd: &DataDir, b: &Bound) -> Result<Out, Fail> {
             // A single node holds its own key from the start: initialized.
         }
         Op::ListReportServersInDatabase => {
-            let cfg = dd
-                .load_config()
-                .map_err(|e| op_err(Context::Other)(e.into()))?;
+            let cfg = config(dd)?;
             let init = cfg.settings.database_url.is_some();
             out.insert(
                 "InstallationIDs".into(),
@@ -366,9 +362,7 @@ fn dispatch(dd: &DataDir, b: &Bound) -> Result<Out, Fail> {
         }
         Op::DeleteEncryptionKey => {
             let id = b.str("InstallationID")?;
-            let cfg = dd
-                .load_config()
-                .map_err(|e| op_err(Context::Other)(e.into()))?;
+            let cfg = config(dd)?;
             if !same_id(id, &cfg.settings.instance_id) {
                 return Err(invalid(format!(
                     "InstallationID {id:?} is not an installation in this report server database; ListReportServersInDatabase shows them"
@@ -477,6 +471,11 @@ fn dispatch(dd: &DataDir, b: &Bound) -> Result<Out, Fail> {
         }
     }
     Ok(out)
+}
+
+fn config(dd: &DataDir) -> Result<datadir::Config, Fail> {
+    dd.load_config()
+        .map_err(|e| op_err(Context::Other)(e.into()))
 }
 
 /// GUIDs compare without braces and case.

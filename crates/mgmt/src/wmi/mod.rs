@@ -118,33 +118,35 @@ pub fn properties(dd: &DataDir, class: &str) -> Response {
     }
 }
 
-/// Answers a WMI request of the socket (`Invoke`, `GetProperties`) from async code; None for
-/// other requests.
-pub async fn handle(dd: &DataDir, req: &Request) -> Option<Response> {
-    let dd = dd.clone();
-    let job: Box<dyn FnOnce() -> Response + Send> = match req {
+/// Runs a WMI request of the socket (`Invoke`, `GetProperties`), blocking; None for other
+/// requests.
+pub fn run_request(dd: &DataDir, req: &Request) -> Option<Response> {
+    Some(match req {
         Request::Invoke {
             class,
             method,
             arguments,
             args,
-        } => {
-            let inv =
-                match Invocation::from_request(class, method, arguments.as_ref(), args.as_ref()) {
-                    Ok(i) => i,
-                    Err(e) => return Some(hresult::failure(hresult::E_INVALIDARG, e)),
-                };
-            Box::new(move || invoke(&dd, &inv))
-        }
-        Request::GetProperties { class } => {
-            let class = class.clone();
-            Box::new(move || properties(&dd, &class))
-        }
+        } => match Invocation::from_request(class, method, arguments.as_ref(), args.as_ref()) {
+            Ok(inv) => invoke(dd, &inv),
+            Err(e) => hresult::failure(hresult::E_INVALIDARG, e),
+        },
+        Request::GetProperties { class } => properties(dd, class),
         _ => return None,
-    };
+    })
+}
+
+/// [`run_request`] from async code (on a blocking thread).
+pub async fn handle(dd: &DataDir, req: &Request) -> Option<Response> {
+    if !matches!(req, Request::Invoke { .. } | Request::GetProperties { .. }) {
+        return None;
+    }
+    let (dd, req) = (dd.clone(), req.clone());
     Some(
-        tokio::task::spawn_blocking(job)
+        tokio::task::spawn_blocking(move || run_request(&dd, &req))
             .await
-            .unwrap_or_else(|e| hresult::failure(hresult::E_FAIL, format!("the call failed: {e}"))),
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| hresult::failure(hresult::E_FAIL, "the call failed")),
     )
 }

@@ -42,26 +42,7 @@ pub(crate) fn call(ctx: &Ctx, req: &Request) -> anyhow::Result<Response> {
     if let Some(mut c) = Client::connect(&ctx.dd)? {
         return Ok(c.call(req)?);
     }
-    Ok(match req {
-        Request::Invoke {
-            class,
-            method,
-            arguments,
-            args,
-        } => {
-            match mgmt::wmi::Invocation::from_request(
-                class,
-                method,
-                arguments.as_ref(),
-                args.as_ref(),
-            ) {
-                Ok(inv) => mgmt::wmi::invoke(&ctx.dd, &inv),
-                Err(e) => mgmt::wmi::hresult::failure(mgmt::wmi::hresult::E_INVALIDARG, e),
-            }
-        }
-        Request::GetProperties { class } => mgmt::wmi::properties(&ctx.dd, class),
-        _ => bail!("not a management API call"),
-    })
+    mgmt::wmi::run_request(&ctx.dd, req).context("not a management API call")
 }
 
 fn build_request(a: &WmiArgs) -> anyhow::Result<Request> {
