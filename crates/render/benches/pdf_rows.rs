@@ -1,7 +1,8 @@
 //! PDF throughput: a 6-column table of `ROWS` rows (default 100,000; values repeat like real
 //! report data) rendered to PDF with the machine's fonts. Prints rows/s and the output size.
-//! Run: `ROWS=100000 cargo bench -p render --bench pdf_rows` (peak RSS: wrap in
-//! `/usr/bin/time -v`).
+//! Also prints CPU seconds of the render (rows per CPU second: the figure that holds on a
+//! shared machine) and the process's RSS before the render and at its peak.
+//! Run: `ROWS=100000 cargo bench -p render --bench pdf_rows`.
 
 use std::time::Instant;
 
@@ -139,11 +140,15 @@ fn main() {
     };
     let reg = fonts::FontRegistry::load_default().unwrap_or_else(|e| panic!("{e}"));
     let rss_before = rss_kb("VmRSS");
+    // the peak below is the render's: VmHWM restarts from the current RSS
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let opts = render::pdf::PdfOptions::default();
+    let cpu0 = cpu_secs();
     let start = Instant::now();
     let mut out = Vec::new();
     let s = render::pdf::render(&inst, &reg, &opts, &mut out).unwrap_or_else(|e| panic!("{e}"));
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     println!(
         "pdf: {rows} rows, {} pages, {} bytes, {secs:.2} s, {:.0} rows/s",
         s.pages,
@@ -151,10 +156,24 @@ fn main() {
         rows as f64 / secs
     );
     println!(
-        "pdf: RSS before render {} MB (instance tree and fonts), peak {} MB",
+        "pdf: {cpu:.2} CPU s, {:.0} rows per CPU second",
+        rows as f64 / cpu
+    );
+    println!(
+        "pdf: RSS before render {} MB (instance tree and fonts), peak during the render {} MB",
         rss_before / 1024,
         rss_kb("VmHWM") / 1024
     );
+}
+
+/// User + system CPU seconds of this process (`/proc/self/stat`, 100 ticks a second).
+fn cpu_secs() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // fields 14 and 15 of the line; 12 and 13 after the command name
+    (t(11) + t(12)) / 100.0
 }
 
 /// A `/proc/self/status` figure in kB (0 where there is none).
