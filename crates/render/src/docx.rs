@@ -6,7 +6,7 @@
 //! italic, underline, strike-through, colour, alignment, indent), tablixes as `w:tbl` with the
 //! report's column widths, row heights, header rows repeated on each page, column spans
 //! (`gridSpan`) and row spans (`vMerge`), cell borders and shading; images as inline
-//! pictures (`word/media`); hyperlinks; one Word section per report section with its page
+//! pictures (`word/media`; charts and gauges drawn from their SVG as PNG); hyperlinks; one Word section per report section with its page
 //! size, orientation and margins, and the page header/footer as Word's header/footer parts;
 //! a page break at each logical page break; document properties from the report.
 //! Must not: evaluate expressions or do I/O beyond the caller's writer. Header/footer text is
@@ -125,6 +125,8 @@ struct Doc<'a> {
     warnings: Vec<String>,
     /// Writing a header or footer: page-number marks become Word fields.
     fields: bool,
+    /// Fonts for the text of charts and gauges (drawn as pictures).
+    fonts: Option<&'a fonts::FontRegistry>,
 }
 
 impl Doc<'_> {
@@ -173,10 +175,6 @@ impl Doc<'_> {
                     border_el("bottom", border, out);
                     out.push_str("</w:pBdr></w:pPr></w:p>");
                 }
-            }
-            // charts and gauges are SVG; Word output shows their name until they are rasterised
-            ItemKind::Image(img) if img.chart.is_some() => {
-                plain_para(&format!("Chart: {}", it.name), out)
             }
             ItemKind::Image(img) => self.image(img, it.width, it.height, out),
             ItemKind::Tablix(t) => self.tablix(it, t, if in_cell { 0 } else { x }, rows, out),
@@ -249,9 +247,9 @@ impl Doc<'_> {
     }
 
     fn image(&mut self, img: &Image, w: Len, h: Len, out: &mut String) {
-        let (data, mime) = match &img.source {
+        let (data, mime): (&[u8], &str) = match &img.source {
             ImageSource::Embedded { data, mime, .. } | ImageSource::Database { data, mime } => {
-                (data, mime)
+                (&data[..], mime.as_str())
             }
             ImageSource::External(u) => {
                 self.warnings.push(format!(
@@ -260,6 +258,23 @@ impl Doc<'_> {
                 return;
             }
             ImageSource::Empty => return,
+        };
+        // a chart or gauge (SVG): drawn as a PNG of the box's size
+        let rastered;
+        let (data, sizing) = if crate::chartsvg::is_svg(mime) {
+            match crate::xlsx::svg_png(data, w, h, self.fonts) {
+                Some(p) => {
+                    rastered = p;
+                    (&rastered[..], Sizing::Fit)
+                }
+                None => {
+                    self.warnings
+                        .push("an SVG image (chart) could not be drawn; it was left out".into());
+                    return;
+                }
+            }
+        } else {
+            (data, img.sizing)
         };
         let Some(ext) = image_ext(data) else {
             self.warnings.push(format!(
@@ -291,11 +306,11 @@ impl Doc<'_> {
         if nw < 1.0 || nh < 1.0 {
             return;
         }
-        let (cw, ch) = match img.sizing {
+        let (cw, ch) = match sizing {
             Sizing::Fit => (w, h),
             Sizing::FitProportional | Sizing::Clip | Sizing::AutoSize => {
                 let s = (w as f64 / nw).min(h as f64 / nh);
-                let s = if img.sizing == Sizing::FitProportional {
+                let s = if sizing == Sizing::FitProportional {
                     s
                 } else {
                     s.min(1.0)
@@ -712,6 +727,18 @@ pub fn render<W: Write>(
     m: &dyn TextMeasurer,
     w: &mut W,
 ) -> Result<OfficeSummary, RenderError> {
+    render_with_fonts(inst, o, None, m, w)
+}
+
+/// [`render`] with the fonts charts and gauges set their text in (they are SVG, drawn into
+/// the document as PNG pictures; without fonts their text is left out).
+pub fn render_with_fonts<W: Write>(
+    inst: &Instance,
+    o: &DocxOptions,
+    fonts: Option<&fonts::FontRegistry>,
+    m: &dyn TextMeasurer,
+    w: &mut W,
+) -> Result<OfficeSummary, RenderError> {
     let pages = paginate(inst, SoftPageOptions { height: Some(0) }, m);
     let mut doc = Doc {
         o,
@@ -722,6 +749,7 @@ pub fn render<W: Write>(
         next_pic: 0,
         warnings: Vec::new(),
         fields: false,
+        fonts,
     };
     doc.rel(REL_STYLES, "styles.xml".into(), false);
     // document.xml is deflated as it grows: memory holds about one chunk of it, not all

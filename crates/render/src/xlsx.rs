@@ -8,7 +8,7 @@
 //! Excel serial dates), the translation of .NET format strings to Excel number formats
 //! ([`excel_number_format`]), cell styles (font, size, weight, italic, underline, colour,
 //! background, borders, alignment, wrapping), column widths and row heights from the
-//! report, images, hyperlinks, the page header as rows above the body (or, with
+//! report, images (charts and gauges: their SVG drawn as PNG with resvg), hyperlinks, the page header as rows above the body (or, with
 //! `SimplePageHeaders`, as Excel's header text) and the footer as Excel's footer text (page
 //! numbers as Excel's `&P`/`&N`).
 //! Must not: evaluate expressions or do I/O beyond the caller's writer (the workbook is
@@ -76,6 +76,18 @@ pub fn render<W: Write>(
     m: &dyn TextMeasurer,
     w: &mut W,
 ) -> Result<OfficeSummary, RenderError> {
+    render_with_fonts(inst, o, None, m, w)
+}
+
+/// [`render`] with the fonts charts and gauges set their text in (they are SVG, drawn into
+/// the workbook as PNG pictures; without fonts their text is left out).
+pub fn render_with_fonts<W: Write>(
+    inst: &Instance,
+    o: &XlsxOptions,
+    fonts: Option<&fonts::FontRegistry>,
+    m: &dyn TextMeasurer,
+    w: &mut W,
+) -> Result<OfficeSummary, RenderError> {
     let culture = Culture::get_or_en_us(&inst.language);
     let pages = paginate(inst, SoftPageOptions { height: Some(0) }, m);
     let mut wb = Workbook::new();
@@ -138,6 +150,7 @@ pub fn render<W: Write>(
             ws,
             &boxes,
             repeat,
+            fonts,
             culture,
             &mut styles,
             &name,
@@ -208,10 +221,6 @@ fn collect<'a>(
     };
     match &item.kind {
         ItemKind::Textbox(tb) => put(Content::Text(tb)),
-        // charts and gauges are SVG; Excel output shows their name until they are rasterised
-        ItemKind::Image(img) if img.chart.is_some() => {
-            put(Content::Label(format!("Chart: {}", item.name)))
-        }
         ItemKind::Image(img) => put(Content::Image(img)),
         ItemKind::Placeholder(k) => put(Content::Label(format!("{}: {}", k.label(), item.name))),
         ItemKind::Subreport(Err(msg)) => put(Content::Label(msg.clone())),
@@ -376,10 +385,12 @@ fn px(len: Len) -> u32 {
     (len.max(0) as f64 * 96.0 / UM_PER_INCH as f64).round() as u32
 }
 
+#[allow(clippy::too_many_arguments)] // reason: the sheet, its boxes and the render's shared state
 fn write_sheet(
     ws: &mut Worksheet,
     boxes: &[CellBox<'_>],
     repeat: Option<(Len, Len)>,
+    fonts: Option<&fonts::FontRegistry>,
     culture: &Culture,
     styles: &mut Styles,
     sheet: &str,
@@ -461,6 +472,7 @@ fn write_sheet(
                     img,
                     b.right - b.left,
                     b.bottom - b.top,
+                    fonts,
                     summary,
                 );
                 continue;
@@ -519,6 +531,7 @@ fn write_sheet(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)] // reason: the cell, the image, its box and the render's state
 fn insert_image(
     ws: &mut Worksheet,
     row: u32,
@@ -526,9 +539,28 @@ fn insert_image(
     img: &Image,
     w: Len,
     h: Len,
+    fonts: Option<&fonts::FontRegistry>,
     summary: &mut OfficeSummary,
 ) {
     let data = match &img.source {
+        ImageSource::Embedded { data, mime, .. } | ImageSource::Database { data, mime }
+            if crate::chartsvg::is_svg(mime) =>
+        {
+            // a chart or gauge: drawn at twice the box's pixels, shown at half scale
+            let Some(png) = svg_png(data, w, h, fonts) else {
+                summary
+                    .warnings
+                    .push("an SVG image (chart) could not be drawn; it was left out".into());
+                return;
+            };
+            if let Ok(x) = XImage::new_from_buffer(&png) {
+                let x = x.set_scale_width(0.5).set_scale_height(0.5);
+                if ws.insert_image(row, col, &x).is_err() {
+                    summary.warnings.push("an image could not be placed".into());
+                }
+            }
+            return;
+        }
         ImageSource::Embedded { data, .. } | ImageSource::Database { data, .. } => data,
         ImageSource::External(u) => {
             summary.warnings.push(format!(
@@ -567,6 +599,53 @@ fn insert_image(
     if ws.insert_image(row, col, &x).is_err() {
         summary.warnings.push("an image could not be placed".into());
     }
+}
+
+/// Largest side of a drawn SVG, in pixels (bounds the raster).
+const MAX_SVG_SIDE: u32 = 4096;
+
+/// An SVG (a chart or gauge) drawn on white as a PNG of twice the box's size at 96 dpi, its
+/// text in the registry's fonts (none: text left out). `None` when it does not parse.
+pub(crate) fn svg_png(
+    svg: &[u8],
+    w: Len,
+    h: Len,
+    fonts: Option<&fonts::FontRegistry>,
+) -> Option<Vec<u8>> {
+    if svg.len() > crate::chartsvg::MAX_SVG_BYTES {
+        return None;
+    }
+    let mut opts = usvg::Options::default();
+    if let Some(f) = fonts {
+        opts.fontdb = crate::chartsvg::font_db(f);
+    }
+    let tree = usvg::Tree::from_data(svg, &opts).ok()?;
+    let (pw, ph) = (
+        (px(w) * 2).clamp(1, MAX_SVG_SIDE),
+        (px(h) * 2).clamp(1, MAX_SVG_SIDE),
+    );
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(pw, ph)?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    let size = tree.size();
+    let (sx, sy) = (
+        pw as f32 / size.width().max(1.0),
+        ph as f32 / size.height().max(1.0),
+    );
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(sx, sy),
+        &mut pixmap.as_mut(),
+    );
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, pw, ph);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header().ok()?;
+        // opaque on white: premultiplied and straight alpha are the same bytes
+        wr.write_image_data(pixmap.data()).ok()?;
+    }
+    Some(out)
 }
 
 /// Runs of a multi-run textbox as rich-string parts, when their styles differ.

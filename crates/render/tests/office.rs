@@ -833,3 +833,66 @@ fn write_files_for_manual_inspection() {
         std::fs::write(format!("{dir}/{name}.docx"), to_docx(&i).0).unwrap();
     }
 }
+
+/// A column chart (SVG from the engine) is drawn into both formats as a PNG picture of the
+/// chart's box (5in x 3in at 192 px/in), its text in the machine's fonts.
+#[test]
+fn charts_become_pictures_in_both_formats() {
+    let rdl = r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition">
+  <DataSources><DataSource Name="DS"><ConnectionProperties><DataProvider>ENTERDATA</DataProvider><ConnectString /></ConnectionProperties></DataSource></DataSources>
+  <DataSets><DataSet Name="Sales"><Query><DataSourceName>DS</DataSourceName><CommandText>&lt;Query&gt;&lt;XmlData&gt;&lt;Rows&gt;&lt;Row&gt;&lt;Month&gt;Jan&lt;/Month&gt;&lt;Amount&gt;10&lt;/Amount&gt;&lt;/Row&gt;&lt;Row&gt;&lt;Month&gt;Feb&lt;/Month&gt;&lt;Amount&gt;20&lt;/Amount&gt;&lt;/Row&gt;&lt;/Rows&gt;&lt;/XmlData&gt;&lt;/Query&gt;</CommandText></Query>
+    <Fields><Field Name="Month"><DataField>Month</DataField></Field><Field Name="Amount"><DataField>Amount</DataField><rd:TypeName xmlns:rd="http://schemas.microsoft.com/SQLServer/reporting/reportdesigner">System.Double</rd:TypeName></Field></Fields>
+  </DataSet></DataSets>
+  <ReportSections><ReportSection><Body><ReportItems>
+<Chart Name="SalesChart">
+  <ChartCategoryHierarchy><ChartMembers><ChartMember><Group Name="MonthGroup"><GroupExpressions><GroupExpression>=Fields!Month.Value</GroupExpression></GroupExpressions></Group><Label>=Fields!Month.Value</Label></ChartMember></ChartMembers></ChartCategoryHierarchy>
+  <ChartSeriesHierarchy><ChartMembers><ChartMember><Label>Amount</Label></ChartMember></ChartMembers></ChartSeriesHierarchy>
+  <ChartData><ChartSeriesCollection><ChartSeries Name="Amount"><ChartDataPoints><ChartDataPoint><ChartDataPointValues><Y>=Sum(Fields!Amount.Value)</Y></ChartDataPointValues></ChartDataPoint></ChartDataPoints><Type>Column</Type></ChartSeries></ChartSeriesCollection></ChartData>
+  <ChartAreas><ChartArea Name="Default" /></ChartAreas>
+  <ChartTitles><ChartTitle Name="Default"><Caption>Monthly sales</Caption></ChartTitle></ChartTitles>
+  <DataSetName>Sales</DataSetName><Top>0in</Top><Left>0in</Left><Height>3in</Height><Width>5in</Width>
+</Chart></ReportItems><Height>3in</Height></Body><Width>6in</Width><Page /></ReportSection></ReportSections>
+</Report>"#;
+    let i = bind_bytes("/Tests/Chart", rdl.as_bytes());
+    let fonts = fonts::FontRegistry::load_default().ok();
+    let mut x = Vec::new();
+    let xs = xlsx::render_with_fonts(
+        &i,
+        &XlsxOptions::default(),
+        fonts.as_ref(),
+        &AverageCharMeasurer,
+        &mut x,
+    )
+    .unwrap();
+    assert!(xs.warnings.is_empty(), "{:?}", xs.warnings);
+    let mut d = Vec::new();
+    let ds = docx::render_with_fonts(
+        &i,
+        &DocxOptions::default(),
+        fonts.as_ref(),
+        &AverageCharMeasurer,
+        &mut d,
+    )
+    .unwrap();
+    assert!(ds.warnings.is_empty(), "{:?}", ds.warnings);
+    for (zip, name) in [(&x, "xl/media/image1.png"), (&d, "word/media/image1.png")] {
+        let png = part(zip, name).unwrap_or_else(|| panic!("no {name}: {:?}", part_names(zip)));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}");
+        let (w, h) = (
+            u32::from_be_bytes(png[16..20].try_into().unwrap()),
+            u32::from_be_bytes(png[20..24].try_into().unwrap()),
+        );
+        assert_eq!((w, h), (960, 576), "{name}");
+    }
+    if let Ok(dir) = std::env::var("OFFICE_OUT") {
+        std::fs::write(format!("{dir}/chart.xlsx"), &x).unwrap();
+        std::fs::write(format!("{dir}/chart.docx"), &d).unwrap();
+    }
+    // in Word the picture takes the chart's box: 5in x 3in
+    let doc = part_text(&d, "word/document.xml");
+    assert!(
+        doc.contains(r#"<wp:extent cx="4572000" cy="2743200"/>"#),
+        "{doc}"
+    );
+}
