@@ -612,6 +612,12 @@ async fn viewer_finds_text_and_zooms() {
     let pages = page_count(&r.body);
     assert!(pages >= 3, "several pages: {pages}");
     assert!(r.body.contains("name=\"rc:FindString\""), "{}", r.body);
+    // no parameters, no prompted data source: no pane
+    assert!(
+        !r.body.contains("<details class=\"viewer-pane\""),
+        "{}",
+        r.body
+    );
     assert!(
         r.body.contains("<option value=\"Page Width\">"),
         "{}",

@@ -150,7 +150,12 @@ async fn viewer_body(
     let pane = build_pane(state, session, path, &c, &req).await?;
     let here = viewer_url(ctx, path);
     let hidden = [("rs:View".to_owned(), "1".to_owned())];
-    let pane_markup = parameter_pane(&here, &hidden, &pane, true);
+    // a report without visible parameters or prompted data sources has no pane
+    let pane_markup = if pane.is_empty() {
+        html! {}
+    } else {
+        parameter_pane(&here, &hidden, &pane, true)
+    };
     let params = match pane.resolved {
         Err(e) => return Ok(html! { (error_box(&e)) (pane_markup) }),
         Ok(report::Resolved { params: Ok(p), .. }) => p,
