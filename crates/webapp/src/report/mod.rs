@@ -642,7 +642,9 @@ pub(crate) async fn url_access(
             let report = path.to_string();
             Box::new(move |w, inst| {
                 let m = engine::page::AverageCharMeasurer;
-                let summary = render::xlsx::render(&inst, &o, &m, w)?;
+                // charts and gauges are drawn with the machine's fonts when there are any
+                let fonts = font_registry().ok();
+                let summary = render::xlsx::render_with_fonts(&inst, &o, fonts.as_deref(), &m, w)?;
                 for warning in &summary.warnings {
                     log_office_warning(&report, warning);
                 }
@@ -673,7 +675,9 @@ pub(crate) async fn url_access(
             let report = path.to_string();
             Box::new(move |w, inst| {
                 let m = engine::page::AverageCharMeasurer;
-                let summary = render::docx::render(&inst, &o, &m, w)?;
+                // charts and gauges are drawn with the machine's fonts when there are any
+                let fonts = font_registry().ok();
+                let summary = render::docx::render_with_fonts(&inst, &o, fonts.as_deref(), &m, w)?;
                 for warning in &summary.warnings {
                     log_office_warning(&report, warning);
                 }
