@@ -6,9 +6,10 @@
 //! italic, underline, strike-through, colour, alignment, indent), tablixes as `w:tbl` with the
 //! report's column widths, row heights, header rows repeated on each page, column spans
 //! (`gridSpan`) and row spans (`vMerge`), cell borders and shading; images as inline
-//! pictures (`word/media`; charts and gauges drawn from their SVG as PNG); hyperlinks; one Word section per report section with its page
-//! size, orientation and margins, and the page header/footer as Word's header/footer parts;
-//! a page break at each logical page break; document properties from the report.
+//! pictures (`word/media`; charts and gauges drawn from their SVG as PNG); hyperlinks; one
+//! Word section per report section with its page size, orientation and margins, and the
+//! page header/footer as Word's header/footer parts; a page break at each logical page
+//! break; document properties from the report.
 //! Must not: evaluate expressions or do I/O beyond the caller's writer. Header/footer text is
 //! evaluated once, for the first page that shows it, with marker page numbers: where
 //! `Globals!PageNumber`/`TotalPages` land become Word's `PAGE`/`NUMPAGES` fields; any other

@@ -8,9 +8,9 @@
 //! Excel serial dates), the translation of .NET format strings to Excel number formats
 //! ([`excel_number_format`]), cell styles (font, size, weight, italic, underline, colour,
 //! background, borders, alignment, wrapping), column widths and row heights from the
-//! report, images (charts and gauges: their SVG drawn as PNG with resvg), hyperlinks, the page header as rows above the body (or, with
-//! `SimplePageHeaders`, as Excel's header text) and the footer as Excel's footer text (page
-//! numbers as Excel's `&P`/`&N`).
+//! report, images (charts and gauges: their SVG drawn as PNG with resvg), hyperlinks, the
+//! page header as rows above the body (or, with `SimplePageHeaders`, as Excel's header
+//! text) and the footer as Excel's footer text (page numbers as Excel's `&P`/`&N`).
 //! Must not: evaluate expressions or do I/O beyond the caller's writer (the workbook is
 //! assembled in memory, then written once).
 
