@@ -307,10 +307,72 @@ async fn schemathesis_finds_no_server_error_nor_non_conformance() {
         summary(&out)
     );
     server.abort();
+    let unexpected = unexpected_failures(&out);
     assert!(
-        ok,
-        "schemathesis found problems against the published swagger:\n{out}"
+        ok || unexpected.is_empty(),
+        "schemathesis found problems against the published swagger beyond the known quirks:\n{}\n\n{out}",
+        unexpected.join("\n")
     );
+}
+
+/// The failures of a run against the published swagger that are not its known contract
+/// quirks, which reportd keeps as SSRS has them:
+/// - `null` for absent strings (`Description`, `ContentType`, `MyReportsPath`): the swagger
+///   types them `string`, SSRS sends `null`;
+/// - `GET .../Policies` answers one `ItemPolicy`/`SystemPolicy` object (what
+///   ReportingServicesTools reads and PUTs back), the swagger says an array;
+/// - an error from a `Content/$value` download is an OData error in JSON, the swagger
+///   documents only `application/octet-stream` there.
+/// Anything else (a server error, another schema violation) is returned.
+fn unexpected_failures(out: &str) -> Vec<String> {
+    let Some(at) = out.find("= FAILURES =") else {
+        return Vec::new();
+    };
+    let section = &out[at..out[at..].find("= WARNINGS =").map_or(out.len(), |n| at + n)];
+    let mut bad = Vec::new();
+    let mut op = String::new();
+    let mut block: Vec<&str> = Vec::new();
+    let mut check = |op: &str, block: &[&str], bad: &mut Vec<String>| {
+        let text = block.join("\n");
+        for l in block {
+            let t = l.trim();
+            if let Some(code) = t.strip_prefix("- ") {
+                if !(code.starts_with("ST108") || code.starts_with("ST105")) {
+                    bad.push(format!("{op}: {t}"));
+                }
+            }
+            if t.ends_with("is not of type \"string\"") && t != "null is not of type \"string\"" {
+                bad.push(format!("{op}: {t}"));
+            }
+            if t.ends_with("is not of type \"array\"") && !op.ends_with("/Policies") {
+                bad.push(format!("{op}: {t}"));
+            }
+            if t.contains("violates schema")
+                && !text.contains("is not of type \"string\"")
+                && !text.contains("is not of type \"array\"")
+            {
+                bad.push(format!("{op}: {t}"));
+            }
+        }
+        if text.contains("ST105")
+            && !(op.ends_with("Content/$value")
+                && text.contains("Documented: application/octet-stream")
+                && text.contains("[4"))
+        {
+            bad.push(format!("{op}: undocumented content type"));
+        }
+    };
+    for line in section.lines() {
+        if line.starts_with("___") && line.trim_matches('_').trim().contains(' ') {
+            check(&op, &block, &mut bad);
+            op = line.trim_matches('_').trim().to_owned();
+            block.clear();
+        } else {
+            block.push(line);
+        }
+    }
+    check(&op, &block, &mut bad);
+    bad
 }
 
 /// A GET over a plain TCP connection (HTTP/1.0, Basic auth as the administrator).
