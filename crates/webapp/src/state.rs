@@ -79,6 +79,9 @@ struct Inner {
     open_error: std::sync::Mutex<Option<String>>,
     /// Report rendering: the pool, the compiled-report and execution caches.
     reports: crate::report::Reports,
+    /// The running server's management handler, in process (set by `reportd serve`): the
+    /// configuration pages read its status through it. Absent when the apps run alone.
+    management: std::sync::OnceLock<Arc<dyn mgmt::server::Handler>>,
 }
 
 struct Db {
@@ -116,6 +119,7 @@ impl AppState {
                 open_failed_until: AtomicU64::new(0),
                 open_error: std::sync::Mutex::new(None),
                 reports: crate::report::Reports::default(),
+                management: std::sync::OnceLock::new(),
                 dd,
             }),
         })
@@ -316,6 +320,20 @@ impl AppState {
 
     pub(crate) fn version(&self) -> &'static str {
         self.inner.version
+    }
+
+    /// Hands the apps the running server's management handler (once; later calls are
+    /// ignored), so that the configuration pages call it in process.
+    pub fn set_management(&self, handler: Arc<dyn mgmt::server::Handler>) {
+        let _ = self.inner.management.set(handler);
+    }
+
+    pub(crate) fn management(&self) -> Option<&Arc<dyn mgmt::server::Handler>> {
+        self.inner.management.get()
+    }
+
+    pub(crate) fn data_dir(&self) -> &DataDir {
+        &self.inner.dd
     }
 
     pub(crate) fn key(&self) -> &[u8; 32] {

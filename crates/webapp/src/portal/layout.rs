@@ -60,6 +60,9 @@ pub(crate) fn page(
                         }
                     }
                 }
+                @if badge.is_some_and(|b| super::manage::is_admin(&b.roles)) {
+                    (super::manage::banner(&base, &super::manage::notices(state.data_dir())))
+                }
                 main { (content) }
                 footer.foot {
                     "reportd Version " (state.version())
@@ -70,6 +73,8 @@ pub(crate) fn page(
                     @if badge.is_some_and(|b| b.roles.contains(&Role::SystemAdministrator)) {
                         " · "
                         a href={ (base) "/manage/users" } { "Users" }
+                        " · "
+                        a href={ (base) "/manage/status" } { "Configuration" }
                     }
                 }
             }

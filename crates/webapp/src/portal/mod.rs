@@ -10,6 +10,8 @@
 //! - `/api/v2.0/...` and `/api/v1.0/...`, any method: the REST API ([`crate::rest`]);
 //! - `GET /manage/users` and `POST /manage/users/{add,remove,password}`, and
 //!   `GET /api/v2.0/Users` ([`users`]): System Administrators only;
+//! - `GET /manage/{status,certificates,bindings}` and `POST /manage/certificates/{new,remove}`
+//!   ([`manage`]): the configuration pages, System Administrators only;
 //! - `GET /assets/{file}`: the embedded stylesheet and icon, public and cacheable.
 //!
 //! Everything works without JavaScript: every action is a plain HTML form. Every asset is
@@ -20,6 +22,7 @@ pub(crate) mod actions;
 mod assets;
 pub(crate) mod csrf;
 pub(crate) mod layout;
+mod manage;
 mod pages;
 mod users;
 pub(crate) mod viewer;
@@ -61,6 +64,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/manage/users/add", post(users::add))
         .route("/manage/users/remove", post(users::remove))
         .route("/manage/users/password", post(users::password))
+        .route("/manage", get(manage::status_page))
+        .route("/manage/status", get(manage::status_page))
+        .route("/manage/certificates", get(manage::certificates_page))
+        .route("/manage/certificates/new", post(manage::new_certificate))
+        .route("/manage/certificates/remove", post(manage::remove_certificate))
+        .route("/manage/bindings", get(manage::bindings_page))
         .fallback(unknown_route)
         .layer(from_fn_with_state(state.clone(), auth::gate))
         // Added after the gate: served without credentials.

@@ -1,0 +1,635 @@
+//! The configuration pages for System Administrators (`/manage/...`): Server status,
+//! Certificates, Bindings; and the administrators' banner every portal page shows
+//! (certificates expiring within 30 days, 7 critical; a binding whose certificate is gone).
+//!
+//! Everyone but a System Administrator gets 403. Every POST carries the CSRF token and
+//! passes the origin check. Changes go through `mgmt::ops` (the one owner of each
+//! mutation; it takes the data-dir lock and has the running server apply the change); this
+//! module only reads the data dir to show it, parses forms, calls, and renders. It never
+//! shows a secret (the database URL is shown as its backend only).
+
+use std::fmt::Write as _;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use catalog::Role;
+use certstore::{CertInfo, CertStore, SelfSignedOptions, StoreName, Thumbprint};
+use datadir::DataDir;
+use httpsys::Repository;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::layout::{self, Badge};
+use super::pages::parts;
+use super::{PortalForm, base, csrf};
+use crate::auth::Session;
+use crate::host::Authority;
+use crate::{AppState, Error};
+
+/// Certificates expiring within this many days are flagged (a warning) ...
+pub(crate) const EXPIRY_WARN_DAYS: i64 = 30;
+/// ... and within this many, critical.
+pub(crate) const EXPIRY_CRITICAL_DAYS: i64 = 7;
+
+/// The configuration pages, in the order of the sub-navigation.
+const PAGES: [(&str, &str); 4] = [
+    ("status", "Server status"),
+    ("certificates", "Certificates"),
+    ("bindings", "Bindings"),
+    ("users", "Users"),
+];
+
+fn require_admin(session: &Session) -> Result<(), Error> {
+    if session.principal.is_system_admin() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "only System Administrators open the configuration pages; '{}' is not one",
+            session.principal.name
+        )))
+    }
+}
+
+fn badge(session: &Session) -> Badge {
+    Badge {
+        name: session.principal.name.clone(),
+        roles: session.principal.system_roles.clone(),
+    }
+}
+
+/// How serious a banner line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    Warning,
+    Critical,
+}
+
+/// One line of the administrators' banner.
+#[derive(Clone, Debug)]
+pub(crate) struct Notice {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Days from now to the certificate's end of validity (negative once expired).
+pub(crate) fn days_left(c: &CertInfo) -> i64 {
+    (c.not_after - time::OffsetDateTime::now_utc()).whole_days()
+}
+
+fn days_text(days: i64) -> String {
+    match days {
+        d if d < 0 => format!("expired {} day(s) ago", -d),
+        0 => "expires today".into(),
+        1 => "1 day left".into(),
+        d => format!("{d} days left"),
+    }
+}
+
+/// The banner for administrators: each SSL binding whose certificate is missing from store
+/// My, and each bound certificate expiring within [`EXPIRY_WARN_DAYS`]. Reads the binding
+/// repository and the store (small files); an unreadable one gives a notice saying so.
+pub(crate) fn notices(dd: &DataDir) -> Vec<Notice> {
+    let repo = match Repository::load(dd) {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![Notice {
+                level: Level::Critical,
+                text: format!("the binding repository cannot be read: {e}"),
+            }];
+        }
+    };
+    let store = CertStore::open(&dd.certs_dir()).ok();
+    let mut out = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for b in &repo.ssl_bindings {
+        let info = b
+            .thumbprint
+            .parse::<Thumbprint>()
+            .ok()
+            .and_then(|t| store.as_ref()?.get(StoreName::My, &t).ok());
+        match info {
+            None => out.push(Notice {
+                level: Level::Critical,
+                text: format!(
+                    "SSL binding {} refers to certificate {}, which is not in store My: its handshakes fail. Bind another certificate on the Bindings page, or remove the binding.",
+                    b.endpoint, b.thumbprint
+                ),
+            }),
+            Some(c) => {
+                let days = days_left(&c);
+                if days <= EXPIRY_WARN_DAYS && !seen.contains(&b.thumbprint) {
+                    seen.push(b.thumbprint.clone());
+                    out.push(Notice {
+                        level: if days <= EXPIRY_CRITICAL_DAYS {
+                            Level::Critical
+                        } else {
+                            Level::Warning
+                        },
+                        text: format!(
+                            "certificate {} ({}) used by {} {}: renew it and bind the new one",
+                            c.thumbprint,
+                            c.subject,
+                            used_by_text(&repo, &b.thumbprint),
+                            days_text(days)
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The banner markup (empty when there is nothing to say).
+pub(crate) fn banner(base: &str, notices: &[Notice]) -> Markup {
+    html! {
+        @if !notices.is_empty() {
+            section.admin-banner aria-label="Configuration problems" {
+                @for n in notices {
+                    p class=(match n.level { Level::Critical => "notice critical", Level::Warning => "notice warning" }) {
+                        strong { (match n.level { Level::Critical => "Critical: ", Level::Warning => "Warning: " }) }
+                        (n.text)
+                        " "
+                        a href={ (base) "/manage/certificates" } { "Certificates" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn used_by_text(repo: &Repository, thumbprint: &str) -> String {
+    let used = repo.endpoints_using(thumbprint);
+    if used.is_empty() {
+        "no binding".into()
+    } else {
+        used.iter()
+            .map(|e| format!("SSL binding {e}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The sub-navigation of the configuration pages.
+fn subnav(base: &str, current: &str) -> Markup {
+    html! {
+        nav.subnav aria-label="Configuration" {
+            @for (slug, label) in PAGES {
+                @if slug == current {
+                    span aria-current="page" { (label) }
+                } @else {
+                    a href={ (base) "/manage/" (slug) } { (label) }
+                }
+            }
+        }
+    }
+}
+
+/// A result line of the last action, carried in the redirect's query (`?done=` / `?error=`).
+#[derive(Default)]
+pub(crate) struct Outcome {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+fn outcome(o: &Outcome) -> Markup {
+    html! {
+        @if let Some(d) = &o.done { p.result.ok role="status" { (d) } }
+        @if let Some(e) = &o.error { p.result.failed role="alert" { (e) } }
+    }
+}
+
+fn outcome_of(req: &Request) -> Outcome {
+    let mut o = Outcome::default();
+    let q = req.uri().query().unwrap_or("");
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        // Bounded: a result line is short; a longer one was not written by us.
+        let v: String = v.chars().take(2000).collect();
+        match &*k {
+            "done" => o.done = Some(v),
+            "error" => o.error = Some(v),
+            _ => {}
+        }
+    }
+    o
+}
+
+fn back(ctx: &httpsys::RequestContext, page: &str, result: Result<String, String>) -> Response {
+    let (k, v) = match &result {
+        Ok(d) => ("done", d.as_str()),
+        Err(e) => ("error", e.as_str()),
+    };
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair(k, v)
+        .finish();
+    Redirect::to(&format!("{}/manage/{page}?{q}", base(ctx))).into_response()
+}
+
+/// Runs blocking data-dir work (locks, files, the management socket) off the runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("configuration task failed: {e}")))
+}
+
+/// The status as the running server reports it, or as the data dir shows it when the
+/// apps run without a server (no uptime, no open ports).
+async fn status(state: &AppState) -> mgmt::StatusInfo {
+    if let Some(h) = state.management()
+        && let Some(s) = h.handle(mgmt::Request::Status).await.status
+    {
+        return s;
+    }
+    let dd = state.data_dir().clone();
+    let version = state.version().to_owned();
+    let settings = state.settings();
+    blocking(move || {
+        let repo = Repository::load(&dd).unwrap_or_default();
+        let mut warnings = mgmt::ops::binding_problems(&dd, &repo);
+        warnings.extend(notices(&dd).into_iter().map(|n| n.text));
+        warnings.dedup();
+        let backend = settings.database_url.as_deref().map(|u| {
+            if u.starts_with("sqlite:") {
+                "sqlite".to_string()
+            } else {
+                "postgresql".to_string()
+            }
+        });
+        mgmt::StatusInfo {
+            pid: std::process::id(),
+            version,
+            started_at: String::new(),
+            uptime_seconds: 0,
+            urls: repo.full_urls().into_iter().map(|(_, u)| u).collect(),
+            ports: vec![],
+            database: if backend.is_some() {
+                "configured".into()
+            } else {
+                "not configured".into()
+            },
+            database_backend: backend,
+            warnings,
+        }
+    })
+    .await
+    .unwrap_or_else(|_| mgmt::StatusInfo {
+        pid: std::process::id(),
+        version: String::new(),
+        started_at: String::new(),
+        uptime_seconds: 0,
+        urls: vec![],
+        ports: vec![],
+        database: String::new(),
+        database_backend: None,
+        warnings: vec![],
+    })
+}
+
+fn uptime_text(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let mut t = String::new();
+    if d > 0 {
+        let _ = write!(t, "{d} d ");
+    }
+    let _ = write!(t, "{h:02}:{m:02}:{s:02}");
+    t
+}
+
+/// `GET /manage` and `GET /manage/status`.
+pub(crate) async fn status_page(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    require_admin(&session)?;
+    let s = status(&state).await;
+    let b = base(&ctx);
+    let running = state.management().is_some();
+    let content = html! {
+        div.titlebar { h1 { "Server status" } }
+        (subnav(&b, "status"))
+        dl.props.status {
+            dt { "Version" } dd { "reportd " (s.version) }
+            dt { "State" } dd { @if running { "Running (process " (s.pid) ")" } @else { "Serving without the reportd server (no management)" } }
+            @if running {
+                dt { "Started" } dd { (s.started_at) }
+                dt { "Uptime" } dd { (uptime_text(s.uptime_seconds)) }
+            }
+            dt { "Database" } dd {
+                (s.database_backend.as_deref().map(|b| if b == "sqlite" { "SQLite" } else { "PostgreSQL" }).unwrap_or("none"))
+                " · " (s.database)
+            }
+            dt { "URLs served" } dd {
+                @if s.urls.is_empty() { span.muted { "no URL reservation" } }
+                ul.plain { @for u in &s.urls { li { code { (u) } } } }
+            }
+            @if running {
+                dt { "Ports open" } dd { (s.ports.join(", ")) }
+            }
+            dt { "Warnings" } dd {
+                @if s.warnings.is_empty() { span.muted { "none" } }
+                ul.plain.warnings { @for w in &s.warnings { li { (w) } } }
+            }
+        }
+    };
+    Ok(layout::page(
+        &state,
+        &ctx,
+        "Server status",
+        Some(&badge(&session)),
+        content,
+    )
+    .into_response())
+}
+
+/// `GET /manage/certificates`.
+pub(crate) async fn certificates_page(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    require_admin(&session)?;
+    let o = outcome_of(&req);
+    let dd = state.data_dir().clone();
+    let (certs, repo) = blocking(move || -> Result<_, String> {
+        let store = CertStore::open(&dd.certs_dir()).map_err(|e| e.to_string())?;
+        let mut certs = store.list(StoreName::My).map_err(|e| e.to_string())?;
+        certs.extend(store.list(StoreName::Root).map_err(|e| e.to_string())?);
+        let repo = Repository::load(&dd).map_err(|e| e.to_string())?;
+        Ok((certs, repo))
+    })
+    .await?
+    .map_err(|e| Error::Internal(format!("the certificate store cannot be read: {e}")))?;
+    let token = csrf::token(&state, &session.principal);
+    let b = base(&ctx);
+    let content = html! {
+        div.titlebar { h1 { "Certificates" } span.count { (certs.len()) } }
+        (subnav(&b, "certificates"))
+        (outcome(&o))
+        @if certs.is_empty() { p.empty { "No certificate in the store yet. Make a self-signed one below, or import one with " code { "reportctl cert import" } "." } }
+        @for c in &certs {
+            @let days = days_left(c);
+            @let used = repo.endpoints_using(&c.thumbprint.to_string());
+            article.cert {
+                h2 {
+                    (c.friendly_name.as_deref().unwrap_or(&c.subject))
+                    " "
+                    span class=(expiry_class(days)) { (days_text(days)) }
+                }
+                dl.props {
+                    dt { "Subject" } dd { (c.subject) }
+                    dt { "Names (SAN)" } dd { (c.sans_text()) }
+                    dt { "Issuer" } dd { (c.issuer) @if c.self_signed { " " span.muted { "(self-signed)" } } }
+                    dt { "Thumbprint" } dd { code.thumb { (c.thumbprint) } }
+                    dt { "SHA-256" } dd { code.thumb { (c.sha256) } }
+                    dt { "Valid" } dd { (fmt_time(c.not_before)) " to " (fmt_time(c.not_after)) }
+                    dt { "Key" } dd { (c.key_type) @if !c.has_private_key { " · no private key" } }
+                    dt { "Store" } dd { (c.store.as_str()) @if c.server_auth { " · server authentication" } @if c.is_ca { " · CA" } }
+                    dt { "Used by" } dd {
+                        @if used.is_empty() { span.muted { "no binding" } }
+                        @for e in &used { code { (e.to_string()) } " " }
+                    }
+                    @if !c.warnings.is_empty() {
+                        dt { "Problems" } dd { (c.warnings.join("; ")) }
+                    }
+                }
+                form.inline method="post" action={ (b) "/manage/certificates/remove" } {
+                    input type="hidden" name=(csrf::FIELD) value=(token);
+                    input type="hidden" name="thumbprint" value=(c.thumbprint.to_string());
+                    input type="hidden" name="store" value=(c.store.as_str());
+                    button.danger type="submit" { "Remove" }
+                }
+            }
+        }
+        details.action open[certs.is_empty()] {
+            summary { "New self-signed certificate" }
+            form.panel method="post" action={ (b) "/manage/certificates/new" } {
+                input type="hidden" name=(csrf::FIELD) value=(token);
+                label { "DNS names and IP addresses (comma-separated; the first is the subject)"
+                    input type="text" name="names" required maxlength="1000" value="localhost, 127.0.0.1"; }
+                label { "Friendly name (optional)" input type="text" name="friendly_name" maxlength="256"; }
+                label { "Valid for days (1 to 3650)" input type="text" name="days" value="365" inputmode="numeric" maxlength="4"; }
+                p.hint { "An ECDSA P-256 key, in store My. Browsers do not trust a self-signed certificate until it is added to their trust store (" code { "reportctl cert export --pem" } ")." }
+                button type="submit" { "Create" }
+            }
+        }
+    };
+    Ok(layout::page(
+        &state,
+        &ctx,
+        "Certificates",
+        Some(&badge(&session)),
+        content,
+    )
+    .into_response())
+}
+
+fn expiry_class(days: i64) -> &'static str {
+    if days <= EXPIRY_CRITICAL_DAYS {
+        "expiry critical"
+    } else if days <= EXPIRY_WARN_DAYS {
+        "expiry warning"
+    } else {
+        "expiry ok"
+    }
+}
+
+fn fmt_time(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The session and form of a POST by a System Administrator, after the origin and token
+/// checks.
+async fn admin_form<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    req: Request,
+    token: impl Fn(&T) -> Option<&str>,
+) -> Result<(Session, httpsys::RequestContext, T), Error> {
+    let (session, ctx) = parts(&req)?;
+    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
+    let PortalForm(form) = PortalForm::<T>::from_request(req, state).await?;
+    csrf::check_token(state, &session.principal, token(&form))?;
+    require_admin(&session)?;
+    Ok((session, ctx, form))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewCertForm {
+    csrf: Option<String>,
+    names: String,
+    #[serde(default)]
+    friendly_name: String,
+    #[serde(default)]
+    days: String,
+}
+
+/// `POST /manage/certificates/new`.
+pub(crate) async fn new_certificate(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx, form) =
+        admin_form::<NewCertForm>(&state, req, |f| f.csrf.as_deref()).await?;
+    let names: Vec<String> = form
+        .names
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Ok(back(
+            &ctx,
+            "certificates",
+            Err("the field 'DNS names' is empty: give at least one name, such as localhost".into()),
+        ));
+    }
+    let days: u32 = match form.days.trim() {
+        "" => 365,
+        d => match d.parse() {
+            Ok(n) if (1..=3650).contains(&n) => n,
+            _ => {
+                return Ok(back(
+                    &ctx,
+                    "certificates",
+                    Err(format!(
+                        "the field 'Valid for days' must be a number from 1 to 3650, not {d:?}"
+                    )),
+                ));
+            }
+        },
+    };
+    let mut opts = SelfSignedOptions::new(names);
+    opts.days = days;
+    let fname = form.friendly_name.trim();
+    opts.friendly_name = (!fname.is_empty()).then(|| fname.to_owned());
+    let dd = state.data_dir().clone();
+    let r = blocking(move || {
+        let store = CertStore::open(&dd.certs_dir())?;
+        store.new_self_signed(&opts)
+    })
+    .await?;
+    Ok(match r {
+        Ok(t) => {
+            tracing::info!(by = %session.principal.name, front_end = "portal", thumbprint = %t, "self-signed certificate created");
+            back(
+                &ctx,
+                "certificates",
+                Ok(format!("created self-signed certificate {t} in store My")),
+            )
+        }
+        Err(e) => back(&ctx, "certificates", Err(e.to_string())),
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RemoveCertForm {
+    csrf: Option<String>,
+    thumbprint: String,
+    #[serde(default)]
+    store: String,
+}
+
+/// `POST /manage/certificates/remove`: through `mgmt::ops::remove_certificate`, which
+/// refuses while a binding uses it and names the bindings.
+pub(crate) async fn remove_certificate(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx, form) =
+        admin_form::<RemoveCertForm>(&state, req, |f| f.csrf.as_deref()).await?;
+    let thumb: Thumbprint = form
+        .thumbprint
+        .trim()
+        .parse()
+        .map_err(|e: certstore::Error| Error::BadRequest(format!("field 'thumbprint': {e}")))?;
+    let store = if form.store.eq_ignore_ascii_case("root") {
+        StoreName::Root
+    } else {
+        StoreName::My
+    };
+    let dd = state.data_dir().clone();
+    let r = blocking(move || mgmt::ops::remove_certificate(&dd, &thumb, store)).await?;
+    Ok(match r {
+        Ok(()) => {
+            tracing::info!(by = %session.principal.name, front_end = "portal", thumbprint = %form.thumbprint.trim(), "certificate removed");
+            back(
+                &ctx,
+                "certificates",
+                Ok(format!(
+                    "removed certificate {} from store {}",
+                    form.thumbprint.trim(),
+                    store.as_str()
+                )),
+            )
+        }
+        Err(e) => back(&ctx, "certificates", Err(e.to_string())),
+    })
+}
+
+/// `GET /manage/bindings`: each SSL binding, endpoint → certificate → policy.
+pub(crate) async fn bindings_page(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    require_admin(&session)?;
+    let dd = state.data_dir().clone();
+    let (repo, certs) = blocking(move || -> Result<_, String> {
+        let repo = Repository::load(&dd).map_err(|e| e.to_string())?;
+        let store = CertStore::open(&dd.certs_dir()).map_err(|e| e.to_string())?;
+        let certs = store.list(StoreName::My).map_err(|e| e.to_string())?;
+        Ok((repo, certs))
+    })
+    .await?
+    .map_err(|e| Error::Internal(format!("the bindings cannot be read: {e}")))?;
+    let b = base(&ctx);
+    let content = html! {
+        div.titlebar { h1 { "Bindings" } }
+        (subnav(&b, "bindings"))
+        h2 { "URL reservations" }
+        table.grid {
+            thead { tr { th { "Application" } th { "Reservation" } th { "Virtual directory" } } }
+            tbody {
+                @for r in &repo.reservations {
+                    tr { td { (r.app.ssrs_name()) } td { code { (r.url.to_string()) } } td { code { "/" (repo.vdir(r.app)) } } }
+                }
+            }
+        }
+        h2 { "SSL bindings" }
+        @if repo.ssl_bindings.is_empty() { p.empty { "No SSL binding: nothing is served over https." } }
+        @else {
+            table.grid {
+                thead { tr { th { "Endpoint" } th { "Applications" } th { "Certificate" } th { "Policy" } } }
+                tbody {
+                    @for sb in &repo.ssl_bindings {
+                        @let cert = certs.iter().find(|c| c.thumbprint.to_string() == sb.thumbprint);
+                        tr {
+                            td { code { (sb.endpoint.to_string()) } }
+                            td { (sb.apps.iter().map(|a| a.ssrs_name()).collect::<Vec<_>>().join(", ")) }
+                            td {
+                                code.thumb { (sb.thumbprint) }
+                                br;
+                                @match cert {
+                                    Some(c) => { (c.subject) " · " span class=(expiry_class(days_left(c))) { (days_text(days_left(c))) } }
+                                    None => { span.expiry.critical { "missing from store My: handshakes fail" } }
+                                }
+                            }
+                            td { "TLS " (if sb.policy.min_tls == httpsys::MinTls::Tls13 { "1.3" } else { "1.2" }) "+"
+                                 (if sb.policy.http2 { " · HTTP/2" } else { "" })
+                                 (if sb.policy.hsts { " · HSTS" } else { "" }) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&state, &ctx, "Bindings", Some(&badge(&session)), content).into_response())
+}
+
+/// Whether `roles` make the banner show (System Administrators only).
+pub(crate) fn is_admin(roles: &[Role]) -> bool {
+    roles.contains(&Role::SystemAdministrator)
+}

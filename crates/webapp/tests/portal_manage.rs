@@ -1,0 +1,299 @@
+//! The configuration pages (`/Reports/manage/...`): System Administrators only, CSRF on
+//! every POST, each action's effect checked in the certificate store and the binding
+//! repository on disk; the administrators' banner; and the pages in headless Chromium
+//! (served on 127.0.0.1:0), with screenshots.
+
+mod common;
+
+use certstore::{CertStore, SelfSignedOptions, StoreName, Thumbprint};
+use common::*;
+use httpsys::{Application, Endpoint, Repository, UrlReservation};
+
+fn store(e: &Env) -> CertStore {
+    CertStore::open(&e.dd.certs_dir()).unwrap()
+}
+
+fn my_certs(e: &Env) -> Vec<certstore::CertInfo> {
+    store(e).list(StoreName::My).unwrap()
+}
+
+/// A self-signed certificate valid `days`, bound on 0.0.0.0:`port` for the portal (the
+/// repository written as the ops would leave it; no server needs to run for the pages).
+fn bound_cert(e: &Env, days: u32, port: u16) -> Thumbprint {
+    let mut o = SelfSignedOptions::new(vec!["localhost".into()]);
+    o.days = days;
+    let t = store(e).new_self_signed(&o).unwrap();
+    let mut repo = Repository::load(&e.dd).unwrap();
+    let url: UrlReservation = format!("https://+:{port}").parse().unwrap();
+    repo.reserve(Application::Portal, url, "test").unwrap();
+    let ep = Endpoint::parse_ipport(&format!("0.0.0.0:{port}")).unwrap();
+    repo.bind_ssl(Application::Portal, ep, &t.to_string(), None)
+        .unwrap();
+    repo.save(&e.dd).unwrap();
+    t
+}
+
+#[tokio::test]
+async fn only_system_administrators_open_or_change_the_configuration() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    for page in ["status", "certificates", "bindings"] {
+        let uri = format!("/Reports/manage/{page}");
+        assert_eq!(get(&app, &uri, Some(BROWSER)).await.status, 403, "{uri}");
+        assert_eq!(get(&app, &uri, Some(NOBODY)).await.status, 403, "{uri}");
+        let r = get(&app, &uri, Some(ADMIN)).await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.body);
+    }
+    // A Publisher's own valid token does not make the POST allowed.
+    let home = get(&app, "/Reports/", Some(PUBLISHER)).await;
+    let token = csrf_in(&home.body);
+    let r = post_form(
+        &app,
+        "/Reports/manage/certificates/new",
+        PUBLISHER,
+        &[("csrf", &token), ("names", "localhost"), ("days", "30")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(my_certs(&e).is_empty(), "nothing created");
+    // Only administrators see the link.
+    assert!(!home.body.contains("/Reports/manage/status"));
+    let admin_home = get(&app, "/Reports/", Some(ADMIN)).await;
+    assert!(admin_home.body.contains("href=\"/Reports/manage/status\""));
+}
+
+#[tokio::test]
+async fn posts_without_the_csrf_token_or_from_another_site_are_refused() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let r = post_form(
+        &app,
+        "/Reports/manage/certificates/new",
+        ADMIN,
+        &[("names", "localhost")],
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = post_form(
+        &app,
+        "/Reports/manage/certificates/new",
+        ADMIN,
+        &[("csrf", "00"), ("names", "localhost")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(my_certs(&e).is_empty());
+    // A valid token on a cross-site request.
+    let page = get(&app, "/Reports/manage/certificates", Some(ADMIN)).await;
+    let token = csrf_in(&page.body);
+    let body = format!("csrf={token}&names=localhost");
+    let req = http::Request::post("/Reports/manage/certificates/new")
+        .header("host", "reports.test:8080")
+        .header("authorization", basic(ADMIN))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    assert_eq!(send(&app, req).await.status, 403);
+    assert!(my_certs(&e).is_empty());
+}
+
+#[tokio::test]
+async fn new_self_signed_and_remove_change_the_store() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let page = get(&app, "/Reports/manage/certificates", Some(ADMIN)).await;
+    assert!(page.body.contains("No certificate in the store yet"));
+    let token = csrf_in(&page.body);
+    let r = post_form(
+        &app,
+        "/Reports/manage/certificates/new",
+        ADMIN,
+        &[
+            ("csrf", &token),
+            ("names", "reports.test, 127.0.0.1"),
+            ("friendly_name", "Portal test"),
+            ("days", "90"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.header("location").contains("done="), "{:?}", r.headers);
+    let certs = my_certs(&e);
+    assert_eq!(certs.len(), 1);
+    let c = &certs[0];
+    assert!(c.subject.contains("reports.test"), "{}", c.subject);
+    assert_eq!(c.friendly_name.as_deref(), Some("Portal test"));
+    assert!(c.has_private_key && c.server_auth);
+    // The page lists it with its names, thumbprint, days left and no user.
+    let page = get(&app, "/Reports/manage/certificates", Some(ADMIN)).await;
+    assert!(page.body.contains(&c.thumbprint.to_string()));
+    assert!(page.body.contains("DNS:reports.test"), "{}", page.body);
+    assert!(
+        page.body.contains("89 days left") || page.body.contains("90 days left"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("no binding"));
+
+    // Bad input: a clear refusal, nothing made.
+    let r = post_form(
+        &app,
+        "/Reports/manage/certificates/new",
+        ADMIN,
+        &[("csrf", &token), ("names", "x"), ("days", "99999")],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let after = get(&app, r.header("location"), Some(ADMIN)).await;
+    assert!(
+        after.body.contains("must be a number from 1 to 3650"),
+        "{}",
+        after.body
+    );
+    assert_eq!(my_certs(&e).len(), 1);
+
+    // Remove: gone from the store.
+    let r = post_form(
+        &app,
+        "/Reports/manage/certificates/remove",
+        ADMIN,
+        &[
+            ("csrf", &token),
+            ("thumbprint", &c.thumbprint.to_string()),
+            ("store", "My"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(my_certs(&e).is_empty());
+}
+
+#[tokio::test]
+async fn a_certificate_in_use_is_not_removed_and_the_refusal_names_the_binding() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let t = bound_cert(&e, 365, 8443);
+    let page = get(&app, "/Reports/manage/certificates", Some(ADMIN)).await;
+    assert!(
+        page.body.contains("<code>0.0.0.0:8443</code>"),
+        "used by: {}",
+        page.body
+    );
+    let token = csrf_in(&page.body);
+    let r = post_form(
+        &app,
+        "/Reports/manage/certificates/remove",
+        ADMIN,
+        &[("csrf", &token), ("thumbprint", &t.to_string())],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let after = get(&app, r.header("location"), Some(ADMIN)).await;
+    assert!(
+        after
+            .body
+            .contains("is used by the SSL binding(s) 0.0.0.0:8443"),
+        "{}",
+        after.body
+    );
+    assert!(store(&e).contains(StoreName::My, &t), "still there");
+    assert_eq!(
+        Repository::load(&e.dd).unwrap().ssl_bindings.len(),
+        1,
+        "binding untouched"
+    );
+    // The Bindings page: endpoint → certificate → policy.
+    let b = get(&app, "/Reports/manage/bindings", Some(ADMIN)).await;
+    assert!(b.body.contains("0.0.0.0:8443") && b.body.contains(&t.to_string()));
+    assert!(b.body.contains("TLS 1.2+"), "{}", b.body);
+    assert!(b.body.contains("<code>https://+:8443</code>"), "{}", b.body);
+}
+
+#[tokio::test]
+async fn the_banner_warns_administrators_of_expiring_and_missing_certificates() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let home = get(&app, "/Reports/", Some(ADMIN)).await;
+    assert!(!home.body.contains("admin-banner"), "nothing to say yet");
+
+    let soon = bound_cert(&e, 20, 8443);
+    let home = get(&app, "/Reports/", Some(ADMIN)).await;
+    assert!(home.body.contains("notice warning"), "{}", home.body);
+    assert!(home.body.contains(&soon.to_string()));
+    assert!(!home.body.contains("notice critical"));
+
+    let critical = bound_cert(&e, 5, 9443);
+    let home = get(&app, "/Reports/browse/Sales", Some(ADMIN)).await;
+    assert!(home.body.contains("notice critical"), "{}", home.body);
+    assert!(home.body.contains(&critical.to_string()));
+    // Not for others.
+    let bob = get(&app, "/Reports/", Some(BROWSER)).await;
+    assert!(!bob.body.contains("admin-banner"));
+
+    // A certificate removed behind the ops' back: the binding is named.
+    store(&e).remove(&critical, StoreName::My).unwrap();
+    let home = get(&app, "/Reports/", Some(ADMIN)).await;
+    assert!(
+        home.body
+            .contains("SSL binding 0.0.0.0:9443 refers to certificate"),
+        "{}",
+        home.body
+    );
+    // Status lists the same warnings; the database is shown by backend only.
+    let s = get(&app, "/Reports/manage/status", Some(ADMIN)).await;
+    assert!(s.body.contains("reportd 9.9.9-test"), "{}", s.body);
+    assert!(s.body.contains("SQLite"));
+    assert!(!s.body.contains("catalog.db"), "no connection string");
+    assert!(s.body.contains("0.0.0.0:9443"));
+    assert!(s.body.contains("https://+:8443/Reports"), "{}", s.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_pages_in_headless_chromium() {
+    if !chromium_installed() {
+        return;
+    }
+    let e = env(true).await;
+    bound_cert(&e, 20, 8443);
+    let mut o = SelfSignedOptions::new(vec!["reports.example.com".into()]);
+    o.friendly_name = Some("Spare".into());
+    store(&e).new_self_signed(&o).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = webapp::standalone(e.state.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let profile = tempfile::tempdir().unwrap();
+    let shots = match std::env::var("REPORTD_KEEP_SCREENSHOT") {
+        Ok(d) => std::path::PathBuf::from(d),
+        Err(_) => profile.path().join("shots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+    let (user, pw) = ADMIN;
+    let base = format!("http://{user}:{pw}@127.0.0.1:{port}/Reports");
+    for (page, expect) in [
+        ("status", "URLs served"),
+        ("certificates", "Used by"),
+        ("bindings", "SSL bindings"),
+    ] {
+        let url = format!("{base}/manage/{page}");
+        let dom = chromium(profile.path(), &["--dump-dom"], &url).await;
+        assert!(dom.contains(expect), "{page}:\n{dom}");
+        assert!(dom.contains("notice warning"), "banner on {page}");
+        let shot = shots.join(format!("manage-{page}.png"));
+        chromium(
+            profile.path(),
+            &[
+                &format!("--screenshot={}", shot.display()),
+                "--window-size=1280,900",
+                "--hide-scrollbars",
+            ],
+            &url,
+        )
+        .await;
+        let png = std::fs::read(&shot).expect("screenshot written");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(png.len() > 8_000, "{page}: not a blank page");
+    }
+    server.abort();
+}
