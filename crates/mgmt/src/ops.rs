@@ -64,39 +64,34 @@ pub fn server_running(dd: &DataDir) -> bool {
 }
 
 /// Changes the binding repository with `f` and applies the result; on a failed apply the
-/// old repository is restored (and applied) and the error returned.
+/// old repository is restored (and applied) and the error returned. The data-dir lock is
+/// held until the running server has applied the change (or it was undone): concurrent
+/// changes reach the server in the order they were committed, and an undo cannot overwrite
+/// a change another process made after this one.
 pub fn change_repository<T>(
     dd: &DataDir,
     f: impl FnOnce(&mut Repository) -> Result<T>,
 ) -> Result<(T, Applied)> {
     let running = server_running(dd);
-    let (out, old, changed) = {
-        let _lock = dd.lock()?;
-        let mut repo = Repository::load(dd)?;
-        let old = repo.clone();
-        let out = f(&mut repo)?;
-        let changed = repo != old;
-        if changed {
-            if !running {
-                // Nobody will bind the new ports until the server starts: check them now,
-                // so that a port held by another program fails the command, not the start.
-                for port in repo.ports().keys().filter(|p| !old.ports().contains_key(p)) {
-                    httpsys::listener::check_port_free(*port)?;
-                }
-            }
-            repo.save(dd)?;
-        }
-        (out, old, changed)
-    };
-    if !changed {
+    let _lock = dd.lock()?;
+    let mut repo = Repository::load(dd)?;
+    let old = repo.clone();
+    let out = f(&mut repo)?;
+    if repo == old {
         return Ok((out, Applied::Nothing));
     }
+    if !running {
+        // Nobody will bind the new ports until the server starts: check them now,
+        // so that a port held by another program fails the command, not the start.
+        for port in repo.ports().keys().filter(|p| !old.ports().contains_key(p)) {
+            httpsys::listener::check_port_free(*port)?;
+        }
+    }
+    repo.save(dd)?;
     match apply(dd) {
         Ok(a) => Ok((out, a)),
         Err(e) => {
-            let _lock = dd.lock()?;
             old.save(dd)?;
-            drop(_lock);
             let _ = apply(dd);
             Err(Error::Server(format!("{e}; the change was undone")))
         }
@@ -267,9 +262,11 @@ pub fn ssl_bind(
     endpoint: &Endpoint,
     flags: &PolicyFlags,
 ) -> Result<(BindOutcome, Applied)> {
-    let info = check_certificate(dd, thumb, endpoint)?;
     check_local_ip(endpoint)?;
     change_repository(dd, |r| {
+        // Under the data-dir lock, so that a concurrent `cert remove` (which checks the
+        // bindings under it) cannot remove the certificate between this check and the commit.
+        let info = check_certificate(dd, thumb, endpoint)?;
         let existing = r.binding(endpoint).map(|b| &b.policy);
         let mut flags = flags.clone();
         // A new binding gets HSTS unless told otherwise when browsers can keep it safely:
@@ -317,8 +314,9 @@ pub fn ssl_update(
     endpoint: &Endpoint,
     flags: &PolicyFlags,
 ) -> Result<(Vec<Application>, Applied)> {
-    check_certificate(dd, thumb, endpoint)?;
     change_repository(dd, |r| {
+        // Under the data-dir lock (see `ssl_bind`).
+        check_certificate(dd, thumb, endpoint)?;
         let policy = flags.over(r.binding(endpoint).map(|b| &b.policy));
         Ok(r.update_ssl(app, endpoint, &thumb.to_string(), policy)?)
     })
