@@ -229,8 +229,10 @@ if [ -n "$peer_skip" ]; then
 else
   sed -e 's/@PROVIDER@/POSTGRESQL/' -e "s#@CONNECT@#$pgdb#" bench/peer/orders2005.rdl.in > "$work/Orders 2005.rdl"
   start_server
-  $bin/reportctl --data-dir "$dd" catalog upload "$work/Orders 2005.rdl" / >/dev/null
+  $bin/reportctl --data-dir "$dd" catalog upload "$work/Orders 2005.rdl" / >/dev/null ||
+    echo "  reportd refused bench/peer/orders2005.rdl.in (above)"
   read -r cpu wall hwm rss0 bytes < <(measure "Orders%202005" PDF "$work/out.2005.pdf")
+  pdfinfo "$work/out.2005.pdf" 2>/dev/null | sed -n 's/^Pages: */  reportd pages: /p' || true
   stop_server
   mkdir -p "$root/w"
   sed -e 's/@PROVIDER@/SQL/' -e 's/@CONNECT@//' bench/peer/orders2005.rdl.in > "$root/w/orders.rdl"
@@ -238,6 +240,7 @@ else
   cp "$work/orders.csv" "$root/w/orders.csv"
   mountpoint -q "$root/proc" || mount -t proc proc "$root/proc" # the .NET runtime needs procfs
   peer=$( (cd / && chroot "$root" python3 w/msr_bench.py w/orders.rdl w/orders.csv pdf) 2>&1 | tail -1)
+  [ -x "$(command -v pdfinfo)" ] && pdfinfo "$root/w/peer.pdf" 2>/dev/null | sed -n 's/^Pages: */  peer pages:    /p' || true
   umount "$root/proc" || true
   rm -f "$root/w/orders.csv" "$root/w/peer.pdf"
   read -r _ _ prow psec pbytes <<<"$peer" || true
