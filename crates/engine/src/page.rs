@@ -347,7 +347,12 @@ pub fn paginate<'a>(
             overall_page_number: p.overall_number,
             overall_total_pages: total,
             page_name: p.name.clone(),
-            report_items: page_report_items(&p.body),
+            // only page headers and footers read them
+            report_items: if section.header.is_some() || section.footer.is_some() {
+                page_report_items(&p.body)
+            } else {
+                Vec::new()
+            },
         };
         let n = p.overall_number;
         if let Some(h) = &section.header {
