@@ -126,7 +126,7 @@ pub(crate) fn notices(dd: &DataDir) -> Vec<Notice> {
                             Level::Warning
                         },
                         text: format!(
-                            "certificate {} ({}) used by {} {}: renew it and bind the new one",
+                            "certificate {} ({}) of {}: {}; renew it and bind the new one",
                             c.thumbprint,
                             c.subject,
                             used_by_text(&repo, &b.thumbprint),
