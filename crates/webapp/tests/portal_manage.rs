@@ -33,6 +33,25 @@ fn bound_cert(e: &Env, days: u32, port: u16) -> Thumbprint {
     t
 }
 
+/// The portal as the listener serves it over https on 127.0.0.1:8443 (the request context
+/// the listener would attach).
+fn over_https(e: &Env) -> axum::Router {
+    webapp::portal(e.state.clone()).layer(axum::middleware::from_fn(
+        |mut req: axum::extract::Request, next: axum::middleware::Next| {
+            req.extensions_mut().insert(httpsys::RequestContext {
+                app: Application::Portal,
+                vdir: "Reports".into(),
+                secure: true,
+                host: "reports.test".into(),
+                peer: std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
+                local: std::net::SocketAddr::from(([127, 0, 0, 1], 8443)),
+                https_base: None,
+            });
+            next.run(req)
+        },
+    ))
+}
+
 #[tokio::test]
 async fn only_system_administrators_open_or_change_the_configuration() {
     let e = env(true).await;
@@ -181,15 +200,20 @@ async fn a_certificate_in_use_is_not_removed_and_the_refusal_names_the_binding()
         page.body
     );
     let token = csrf_in(&page.body);
-    let r = post_form(
-        &app,
-        "/Reports/manage/certificates/remove",
-        ADMIN,
-        &[("csrf", &token), ("thumbprint", &t.to_string())],
-    )
-    .await;
-    assert_eq!(r.status, 303);
-    let after = get(&app, r.header("location"), Some(ADMIN)).await;
+    let form = [("csrf", token.as_str()), ("thumbprint", &t.to_string())];
+    // Over plain http while an https reservation exists: refused, naming https.
+    let r = post_form(&app, "/Reports/manage/certificates/remove", ADMIN, &form).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("refused over plain http"), "{}", r.body);
+    // Over https: refused because the binding uses it, which the result names.
+    let https = over_https(&e);
+    let r = post_form(&https, "/manage/certificates/remove", ADMIN, &form).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r
+        .header("location")
+        .trim_start_matches("/Reports")
+        .to_owned();
+    let after = get(&https, &location, Some(ADMIN)).await;
     assert!(
         after
             .body

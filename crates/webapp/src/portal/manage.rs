@@ -3,7 +3,8 @@
 //! (certificates expiring within 30 days, 7 critical; a binding whose certificate is gone).
 //!
 //! Everyone but a System Administrator gets 403. Every POST carries the CSRF token and
-//! passes the origin check. Changes go through `mgmt::ops` (the one owner of each
+//! passes the origin check, and is refused over plain http while an https reservation
+//! exists. Changes go through `mgmt::ops` (the one owner of each
 //! mutation; it takes the data-dir lock and has the running server apply the change); this
 //! module only reads the data dir to show it, parses forms, calls, and renders. It never
 //! shows a secret (the database URL is shown as its backend only).
@@ -452,7 +453,28 @@ async fn admin_form<T: serde::de::DeserializeOwned>(
     let PortalForm(form) = PortalForm::<T>::from_request(req, state).await?;
     csrf::check_token(state, &session.principal, token(&form))?;
     require_admin(&session)?;
+    if !ctx.secure {
+        let dd = state.data_dir().clone();
+        let https = blocking(move || https_reservation(&dd)).await?;
+        if let Some(url) = https {
+            return Err(Error::Forbidden(format!(
+                "configuration changes are refused over plain http while the https reservation {url} exists (the form would carry the administrator's credentials in the clear); open this page over https"
+            )));
+        }
+    }
     Ok((session, ctx, form))
+}
+
+/// The first https reservation, if any (an unreadable repository counts as one: refuse).
+fn https_reservation(dd: &DataDir) -> Option<String> {
+    match Repository::load(dd) {
+        Ok(r) => r
+            .reservations
+            .iter()
+            .find(|r| r.url.scheme == httpsys::Scheme::Https)
+            .map(|r| r.url.to_string()),
+        Err(e) => Some(format!("(the binding repository cannot be read: {e})")),
+    }
 }
 
 #[derive(Deserialize)]
