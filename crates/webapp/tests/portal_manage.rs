@@ -235,6 +235,52 @@ async fn a_certificate_in_use_is_not_removed_and_the_refusal_names_the_binding()
 }
 
 #[tokio::test]
+async fn removing_the_binding_in_use_asks_to_confirm_then_goes_through_the_ops() {
+    let e = env(true).await;
+    let https = over_https(&e);
+    bound_cert(&e, 365, 8443);
+    let page = get(&https, "/manage/bindings", Some(ADMIN)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let token = csrf_in(&page.body);
+    // This request came over 127.0.0.1:8443, which the binding 0.0.0.0:8443 serves.
+    let form = [("csrf", token.as_str()), ("endpoint", "0.0.0.0:8443")];
+    let r = post_form(&https, "/manage/bindings/delete", ADMIN, &form).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("cuts off this connection"), "{}", r.body);
+    assert!(r.body.contains("name=\"confirm\" value=\"yes\""));
+    assert_eq!(Repository::load(&e.dd).unwrap().ssl_bindings.len(), 1);
+    // Confirmed: gone from the repository on disk (no server runs: applies at start).
+    let mut confirmed = form.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let r = post_form(&https, "/manage/bindings/delete", ADMIN, &confirmed).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(Repository::load(&e.dd).unwrap().ssl_bindings.is_empty());
+    let location = r
+        .header("location")
+        .trim_start_matches("/Reports")
+        .to_owned();
+    let after = get(&https, &location, Some(ADMIN)).await;
+    assert!(
+        after.body.contains("removed the SSL binding 0.0.0.0:8443"),
+        "{}",
+        after.body
+    );
+    // A binding of another port is removed without asking; an unknown one is a clear error.
+    bound_cert(&e, 365, 9443);
+    let form = [("csrf", token.as_str()), ("endpoint", "0.0.0.0:9443")];
+    let r = post_form(&https, "/manage/bindings/delete", ADMIN, &form).await;
+    assert_eq!(r.status, 303);
+    assert!(Repository::load(&e.dd).unwrap().ssl_bindings.is_empty());
+    let r = post_form(&https, "/manage/bindings/delete", ADMIN, &form).await;
+    let location = r
+        .header("location")
+        .trim_start_matches("/Reports")
+        .to_owned();
+    let after = get(&https, &location, Some(ADMIN)).await;
+    assert!(after.body.contains("result failed"), "{}", after.body);
+}
+
+#[tokio::test]
 async fn the_banner_warns_administrators_of_expiring_and_missing_certificates() {
     let e = env(true).await;
     let app = webapp::standalone(e.state.clone());

@@ -598,6 +598,7 @@ pub(crate) async fn bindings_page(
 ) -> Result<Response, Error> {
     let (session, ctx) = parts(&req)?;
     require_admin(&session)?;
+    let o = outcome_of(&req);
     let dd = state.data_dir().clone();
     let (repo, certs) = blocking(move || -> Result<_, String> {
         let repo = Repository::load(&dd).map_err(|e| e.to_string())?;
@@ -608,9 +609,11 @@ pub(crate) async fn bindings_page(
     .await?
     .map_err(|e| Error::Internal(format!("the bindings cannot be read: {e}")))?;
     let b = base(&ctx);
+    let token = csrf::token(&state, &session.principal);
     let content = html! {
         div.titlebar { h1 { "Bindings" } }
         (subnav(&b, "bindings"))
+        (outcome(&o))
         h2 { "URL reservations" }
         table.grid {
             thead { tr { th { "Application" } th { "Reservation" } th { "Virtual directory" } } }
@@ -624,7 +627,7 @@ pub(crate) async fn bindings_page(
         @if repo.ssl_bindings.is_empty() { p.empty { "No SSL binding: nothing is served over https." } }
         @else {
             table.grid {
-                thead { tr { th { "Endpoint" } th { "Applications" } th { "Certificate" } th { "Policy" } } }
+                thead { tr { th { "Endpoint" } th { "Applications" } th { "Certificate" } th { "Policy" } th { "Actions" } } }
                 tbody {
                     @for sb in &repo.ssl_bindings {
                         @let cert = certs.iter().find(|c| c.thumbprint.to_string() == sb.thumbprint);
@@ -642,6 +645,13 @@ pub(crate) async fn bindings_page(
                             td { "TLS " (if sb.policy.min_tls == httpsys::MinTls::Tls13 { "1.3" } else { "1.2" }) "+"
                                  (if sb.policy.http2 { " · HTTP/2" } else { "" })
                                  (if sb.policy.hsts { " · HSTS" } else { "" }) }
+                            td {
+                                form.inline method="post" action={ (b) "/manage/bindings/delete" } {
+                                    input type="hidden" name=(csrf::FIELD) value=(token);
+                                    input type="hidden" name="endpoint" value=(sb.endpoint.to_string());
+                                    button.danger type="submit" { "Remove" }
+                                }
+                            }
                         }
                     }
                 }
@@ -649,6 +659,79 @@ pub(crate) async fn bindings_page(
         }
     };
     Ok(layout::page(&state, &ctx, "Bindings", Some(&badge(&session)), content).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteBindingForm {
+    csrf: Option<String>,
+    endpoint: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Whether the binding of `endpoint` serves the connection this request came on.
+fn serves_this_connection(ctx: &httpsys::RequestContext, endpoint: &httpsys::Endpoint) -> bool {
+    if !ctx.secure || endpoint.port() != ctx.local.port() {
+        return false;
+    }
+    match endpoint {
+        httpsys::Endpoint::IpPort(ip, _) => {
+            ip.is_unspecified() || ip.to_canonical() == ctx.local.ip().to_canonical()
+        }
+        httpsys::Endpoint::HostnamePort(h, _) => h.eq_ignore_ascii_case(&ctx.host),
+    }
+}
+
+/// `POST /manage/bindings/delete`: through `mgmt::ops::ssl_delete` (live: the running
+/// server applies it). Removing the binding this page is served over asks to confirm.
+pub(crate) async fn delete_binding(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx, form) =
+        admin_form::<DeleteBindingForm>(&state, req, |f| f.csrf.as_deref()).await?;
+    let text = form.endpoint.trim().to_owned();
+    let endpoint = httpsys::Endpoint::parse_ipport(&text)
+        .or_else(|_| httpsys::Endpoint::parse_hostnameport(&text))
+        .map_err(|e| Error::BadRequest(format!("field 'endpoint': {e}")))?;
+    if serves_this_connection(&ctx, &endpoint) && form.confirm != "yes" {
+        let b = base(&ctx);
+        let token = csrf::token(&state, &session.principal);
+        let content = html! {
+            div.titlebar { h1 { "Remove the binding in use?" } }
+            section.panel.danger {
+                p { "This page is served over the SSL binding " code { (text) } ". Removing it cuts off this connection: the page will stop loading, and https on that endpoint stops until another certificate is bound." }
+                form.inline method="post" action={ (b) "/manage/bindings/delete" } {
+                    input type="hidden" name=(csrf::FIELD) value=(token);
+                    input type="hidden" name="endpoint" value=(text);
+                    input type="hidden" name="confirm" value="yes";
+                    button.danger type="submit" { "Remove it anyway" }
+                }
+                a.button.secondary href={ (b) "/manage/bindings" } { "Cancel" }
+            }
+        };
+        return Ok(
+            layout::page(&state, &ctx, "Confirm", Some(&badge(&session)), content).into_response(),
+        );
+    }
+    let dd = state.data_dir().clone();
+    let r = blocking(move || mgmt::ops::ssl_delete(&dd, &endpoint)).await?;
+    Ok(match r {
+        Ok((gone, applied)) => {
+            tracing::info!(by = %session.principal.name, front_end = "portal", endpoint = %gone.endpoint, "SSL binding removed");
+            back(
+                &ctx,
+                "bindings",
+                Ok(format!(
+                    "removed the SSL binding {} (certificate {}); {}",
+                    gone.endpoint,
+                    gone.thumbprint,
+                    applied.describe()
+                )),
+            )
+        }
+        Err(e) => back(&ctx, "bindings", Err(e.to_string())),
+    })
 }
 
 /// Whether `roles` make the banner show (System Administrators only).

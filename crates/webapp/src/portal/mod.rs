@@ -10,7 +10,8 @@
 //! - `/api/v2.0/...` and `/api/v1.0/...`, any method: the REST API ([`crate::rest`]);
 //! - `GET /manage/users` and `POST /manage/users/{add,remove,password}`, and
 //!   `GET /api/v2.0/Users` ([`users`]): System Administrators only;
-//! - `GET /manage/{status,certificates,bindings}` and `POST /manage/certificates/{new,remove}`
+//! - `GET /manage/{status,certificates,bindings}` and `POST /manage/certificates/{new,remove}`,
+//!   `POST /manage/bindings/delete`
 //!   ([`manage`]): the configuration pages, System Administrators only;
 //! - `GET /assets/{file}`: the embedded stylesheet and icon, public and cacheable.
 //!
@@ -70,6 +71,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/manage/certificates/new", post(manage::new_certificate))
         .route("/manage/certificates/remove", post(manage::remove_certificate))
         .route("/manage/bindings", get(manage::bindings_page))
+        .route("/manage/bindings/delete", post(manage::delete_binding))
         .fallback(unknown_route)
         .layer(from_fn_with_state(state.clone(), auth::gate))
         // Added after the gate: served without credentials.
