@@ -69,7 +69,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/manage/status", get(manage::status_page))
         .route("/manage/certificates", get(manage::certificates_page))
         .route("/manage/certificates/new", post(manage::new_certificate))
-        .route("/manage/certificates/remove", post(manage::remove_certificate))
+        .route(
+            "/manage/certificates/remove",
+            post(manage::remove_certificate),
+        )
         .route("/manage/bindings", get(manage::bindings_page))
         .route("/manage/bindings/delete", post(manage::delete_binding))
         .fallback(unknown_route)
