@@ -6,6 +6,12 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use datadir::DataDir;
 
+/// mimalloc, not glibc malloc: a render builds and drops a large instance tree, and glibc's
+/// heap growth and trimming cost page faults; bench/render.sh measured XML/JSON/HTML5 and
+/// SQLite CSV 1.5-2x more rows per server CPU-second with it (same RSS).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "reportd",
