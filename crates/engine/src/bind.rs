@@ -2069,19 +2069,24 @@ impl Shared {
         Ok(out.into_iter().map(|(r, f)| (r, Some(f))).collect())
     }
 
-    fn tablix(
+    /// The data set a data region (`kind`: "tablix", "chart") names, or the report's only
+    /// one, and the rows it sees, filtered: inside a group of the same data set that group's
+    /// rows, else the whole set's.
+    pub(crate) fn region_rows(
         &self,
         def: &ReportItem,
-        t: &model::Tablix,
+        kind: &str,
+        ds: &Option<String>,
+        filters: &[model::Filter],
         frames: &[Frame],
-    ) -> Result<inst::Tablix, EngineError> {
-        let ds_name = match &t.data_set_name {
+    ) -> Result<(Frame, Vec<u32>), EngineError> {
+        let ds_name = match ds {
             Some(n) => n.clone(),
             None if self.c.report.data_sets.len() == 1 => self.c.report.data_sets[0].name.clone(),
             None => {
                 return Err(EngineError::UnknownDataSet {
                     name: String::new(),
-                    used_by: format!("the tablix {} (set its DataSetName)", def.name),
+                    used_by: format!("the {kind} {} (set its DataSetName)", def.name),
                 });
             }
         };
@@ -2091,15 +2096,54 @@ impl Shared {
                 .cloned()
                 .ok_or_else(|| EngineError::UnknownDataSet {
                     name: ds_name.clone(),
-                    used_by: format!("the tablix {}", def.name),
+                    used_by: format!("the {kind} {}", def.name),
                 })?;
-        let set = base.set.clone();
-        // inside a group of the same data set, a nested region sees that group's rows
-        let rows: Vec<u32> = match frames.iter().rev().find(|f| f.set.name == set.name) {
+        let rows: Vec<u32> = match frames.iter().rev().find(|f| f.set.name == base.set.name) {
             Some(f) => f.rows.to_vec(),
             None => base.rows.to_vec(),
         };
-        let mut rows = self.filter_rows(&set, &t.filters, frames, rows)?;
+        let rows = self.filter_rows(&base.set, filters, frames, rows)?;
+        Ok((base, rows))
+    }
+
+    /// The frames a data region's contents see: `frames`, the data set's own frame (once)
+    /// and the region's, holding `rows`.
+    pub(crate) fn region_chain(
+        def: &ReportItem,
+        base: &Frame,
+        rows: &Arc<[u32]>,
+        frames: &[Frame],
+    ) -> Vec<Frame> {
+        let set = &base.set;
+        let mut chain: Vec<Frame> = frames.to_vec();
+        if !chain.iter().any(|f| f.set.name == set.name) {
+            chain.push(Frame::new(
+                set.name.as_str(),
+                set.clone(),
+                base.rows.clone(),
+                Self::frames_key(frames),
+                false,
+            ));
+        }
+        chain.push(Frame::new(
+            def.name.as_str(),
+            set.clone(),
+            rows.clone(),
+            Self::frames_key(frames),
+            false,
+        ));
+        chain
+    }
+
+    fn tablix(
+        &self,
+        def: &ReportItem,
+        t: &model::Tablix,
+        frames: &[Frame],
+    ) -> Result<inst::Tablix, EngineError> {
+        let (base, mut rows) =
+            self.region_rows(def, "tablix", &t.data_set_name, &t.filters, frames)?;
+        let set = base.set.clone();
         if !t.sort_expressions.is_empty() {
             let exprs: Vec<(Arc<Expr>, SortDirection)> = t
                 .sort_expressions
@@ -2137,23 +2181,7 @@ impl Shared {
             rows = keyed.into_iter().map(|(_, r)| r).collect();
         }
         let rows: Arc<[u32]> = rows.into();
-        let mut chain: Vec<Frame> = frames.to_vec();
-        if !chain.iter().any(|f| f.set.name == set.name) {
-            chain.push(Frame::new(
-                set.name.as_str(),
-                set.clone(),
-                base.rows.clone(),
-                Self::frames_key(frames),
-                false,
-            ));
-        }
-        chain.push(Frame::new(
-            def.name.as_str(),
-            set.clone(),
-            rows.clone(),
-            Self::frames_key(frames),
-            false,
-        ));
+        let chain = Self::region_chain(def, &base, &rows, frames);
 
         // column axis
         let mut caxis = Axis { leaves: 0 };

@@ -210,48 +210,10 @@ impl Shared {
         filters: &[model::Filter],
         frames: &[Frame],
     ) -> Result<RegionScope, EngineError> {
-        let ds_name = match ds {
-            Some(n) => n.clone(),
-            None if self.c.report.data_sets.len() == 1 => self.c.report.data_sets[0].name.clone(),
-            None => {
-                return Err(EngineError::UnknownDataSet {
-                    name: String::new(),
-                    used_by: format!("the chart {} (set its DataSetName)", def.name),
-                });
-            }
-        };
-        let base =
-            self.set_frames
-                .get(&ds_name)
-                .cloned()
-                .ok_or_else(|| EngineError::UnknownDataSet {
-                    name: ds_name.clone(),
-                    used_by: format!("the report item {}", def.name),
-                })?;
-        let set = base.set.clone();
-        let rows: Vec<u32> = match frames.iter().rev().find(|f| f.set.name == set.name) {
-            Some(f) => f.rows.to_vec(),
-            None => base.rows.to_vec(),
-        };
-        let rows: Arc<[u32]> = self.filter_rows(&set, filters, frames, rows)?.into();
-        let mut chain = frames.to_vec();
-        if !chain.iter().any(|f| f.set.name == set.name) {
-            chain.push(Frame::new(
-                &*base.name,
-                set.clone(),
-                base.rows.clone(),
-                Self::frames_key(frames),
-                false,
-            ));
-        }
-        chain.push(Frame::new(
-            def.name.as_str(),
-            set.clone(),
-            rows.clone(),
-            Self::frames_key(frames),
-            false,
-        ));
-        Ok((set, rows, chain))
+        let (base, rows) = self.region_rows(def, "chart", ds, filters, frames)?;
+        let rows: Arc<[u32]> = rows.into();
+        let chain = Self::region_chain(def, &base, &rows, frames);
+        Ok((base.set.clone(), rows, chain))
     }
 
     /// `rows` cut to those of the first `budget` instances of `g` (document order); the
