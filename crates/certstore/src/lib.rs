@@ -36,6 +36,7 @@ mod request;
 mod store;
 mod thumbprint;
 mod trust;
+mod watch;
 
 use std::io;
 use std::path::PathBuf;
@@ -46,6 +47,7 @@ pub use request::{PendingRequest, RequestOptions};
 pub use store::{CertStore, ImportOutcome, SelfSignedOptions};
 pub use thumbprint::{StoreName, Thumbprint};
 pub use trust::{DEFAULT_TRUST_DIR, TRUST_DIR_ENV, TrustOutcome, TrustTarget};
+pub use watch::WatchedPair;
 
 /// Certificates whose validity ends within this many days carry a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
