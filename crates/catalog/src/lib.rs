@@ -1,9 +1,11 @@
 //! The report server database (the catalog): folders, reports, data sources and resources,
 //! their role assignments, and the users who sign in.
 //!
-//! One interface, [`Catalog`], with two implementations that own their migrations:
-//! [`sqlite::SqliteCatalog`] (embedded, the default) and [`postgres::PostgresCatalog`]
-//! (several nodes sharing one database). `tests/conformance.rs` runs one suite against both.
+//! One interface, [`Catalog`], implemented once (`sql`: generic over the sqlx database,
+//! with a small dialect for what differs) for two backends that own their connection setup
+//! and migrations: [`sqlite::SqliteCatalog`] (embedded, the default) and
+//! [`postgres::PostgresCatalog`] (several nodes sharing one database).
+//! `tests/conformance.rs` runs one suite against both.
 //!
 //! This crate owns item paths ([`ItemPath`]), roles ([`Role`]) and what each permits
 //! ([`Permission`]), and password hashing ([`password`]). It must not know about HTTP, TLS,
@@ -12,6 +14,7 @@
 mod common;
 pub mod password;
 mod path;
+mod sql;
 mod types;
 
 pub mod postgres;
