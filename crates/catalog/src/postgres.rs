@@ -1,4 +1,6 @@
-//! The PostgreSQL catalog: one database shared by several reportd nodes.
+//! The PostgreSQL catalog: one database shared by several reportd nodes. This module
+//! connects, creates the database when asked, and supplies the PostgreSQL [`Dialect`]; the
+//! catalog's statements are the shared ones of `sql.rs`.
 //!
 //! Opening is careful about what it touches: it connects once (giving up within
 //! [`CONNECT_TIMEOUT`], with an error naming `host:port` and the cause), creates the

@@ -284,6 +284,26 @@ where
         }
     }
 
+    /// Runs `sql` (`UPDATE users SET column = $1 WHERE name_key = $2`) for the user `name`
+    /// inside a write; [`Error::UnknownUser`] when there is no such user.
+    async fn update_user(
+        conn: &mut Conn<D>,
+        sql: &'static str,
+        value: &str,
+        name: &str,
+    ) -> Result<()> {
+        let done = sqlx::query(sql)
+            .bind(value)
+            .bind(common::user_key(name))
+            .execute(conn)
+            .await
+            .map_err(D::map_error)?;
+        if D::rows_affected(&done) == 0 {
+            return Err(Error::UnknownUser(name.to_owned()));
+        }
+        Ok(())
+    }
+
     /// [`Error::LastAdministrator`] when `name` is the only System Administrator. Runs
     /// inside a write transaction, which holds the write lock: no other write (from any
     /// process or node) can change the answer before commit.
@@ -823,15 +843,13 @@ where
     async fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<()> {
         common::check_password_hash(password_hash)?;
         let mut tx = self.write().await?;
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name_key = $2")
-            .bind(password_hash)
-            .bind(common::user_key(name))
-            .execute(&mut *tx)
-            .await
-            .map_err(D::map_error)?;
-        if D::rows_affected(&done) == 0 {
-            return Err(Error::UnknownUser(name.to_owned()));
-        }
+        Self::update_user(
+            &mut tx,
+            "UPDATE users SET password_hash = $1 WHERE name_key = $2",
+            password_hash,
+            name,
+        )
+        .await?;
         tx.commit().await.map_err(D::map_error)
     }
 
@@ -841,15 +859,13 @@ where
         if !roles.contains(&Role::SystemAdministrator) {
             Self::refuse_last_admin(&mut tx, name).await?;
         }
-        let done = sqlx::query("UPDATE users SET system_roles = $1 WHERE name_key = $2")
-            .bind(common::roles_to_text(&roles))
-            .bind(common::user_key(name))
-            .execute(&mut *tx)
-            .await
-            .map_err(D::map_error)?;
-        if D::rows_affected(&done) == 0 {
-            return Err(Error::UnknownUser(name.to_owned()));
-        }
+        Self::update_user(
+            &mut tx,
+            "UPDATE users SET system_roles = $1 WHERE name_key = $2",
+            &common::roles_to_text(&roles),
+            name,
+        )
+        .await?;
         tx.commit().await.map_err(D::map_error)
     }
 

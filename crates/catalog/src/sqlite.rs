@@ -1,4 +1,6 @@
 //! The SQLite catalog: one file in the data dir, shared by `reportd` and `reportctl`.
+//! This module opens the file and supplies the SQLite [`Dialect`]; the catalog's statements
+//! are the shared ones of `sql.rs`.
 //!
 //! Concurrency: the file is in WAL mode (readers never block the writer), every connection
 //! waits up to [`BUSY_TIMEOUT`] for a lock, and every write runs in a `BEGIN IMMEDIATE`
