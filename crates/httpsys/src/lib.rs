@@ -12,6 +12,7 @@
 mod app;
 pub mod body;
 mod conn;
+pub mod explain;
 pub mod listener;
 pub mod logsafe;
 pub mod repo;

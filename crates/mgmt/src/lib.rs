@@ -15,6 +15,7 @@ pub mod keys;
 pub mod ops;
 pub mod protocol;
 pub mod server;
+pub mod urlapply;
 pub mod wmi;
 
 pub use client::Client;

@@ -389,6 +389,32 @@ pub fn binding_problems(dd: &DataDir, repo: &Repository) -> Vec<String> {
         .collect()
 }
 
+/// `explain URL`: what serves `probe` now according to the data dir (the pure choice is
+/// `httpsys::explain`; this adds what store My knows about the bound certificate).
+pub fn explain(
+    dd: &DataDir,
+    probe: &httpsys::explain::Probe,
+) -> Result<httpsys::explain::Explanation> {
+    let repo = Repository::load(dd)?;
+    let store = CertStore::open(&dd.certs_dir()).map_err(cert_err)?;
+    let now = std::time::SystemTime::now();
+    Ok(httpsys::explain::explain(&repo, probe, |thumb, host| {
+        let t = thumb.parse::<Thumbprint>().ok()?;
+        let info = store.get(StoreName::My, &t).ok()?;
+        Some(httpsys::explain::CertFacts {
+            subject: info.subject.clone(),
+            names_host: info.covers_host(host),
+            days_left: days_left(&info, now),
+        })
+    }))
+}
+
+/// Whole days from `now` to the end of `info`'s validity (negative once expired).
+pub fn days_left(info: &CertInfo, now: std::time::SystemTime) -> i64 {
+    let now: time::OffsetDateTime = now.into();
+    (info.not_after - now).whole_days()
+}
+
 fn cert_problem(problem: CertProblem, message: String) -> Error {
     Error::Certificate { problem, message }
 }
