@@ -29,6 +29,7 @@ use crate::{DataTable, EngineError};
 mod groupvars;
 mod pagebreak;
 mod recursive;
+mod stream;
 mod subreport;
 mod usersort;
 
@@ -77,6 +78,11 @@ pub struct BindOptions {
     pub subreports: Option<crate::subreport::Subreports>,
     /// Interactive sorts the user chose (`rs:SortId`/`rs:SortDirection`), primary first.
     pub user_sorts: Vec<crate::usersort::UserSortChoice>,
+    /// Leave the detail rows of a report's only tablix unbound when its shape allows it
+    /// (`stream`: static rows, then a details group, textbox cells): they are bound one at
+    /// a time while a streaming renderer (CSV, XML, JSON) writes them, so memory stays
+    /// bounded by the data. Anything else must call [`inst::Instance::materialize`].
+    pub stream_details: bool,
 }
 
 impl Default for BindOptions {
@@ -88,6 +94,7 @@ impl Default for BindOptions {
             cancel: None,
             subreports: None,
             user_sorts: Vec::new(),
+            stream_details: false,
         }
     }
 }
@@ -221,6 +228,10 @@ pub(crate) struct Shared {
     /// addresses of the definition's styles and item name, which live as long as the bind).
     const_text_styles: Mutex<HashMap<(usize, usize, usize), inst::TextStyle>>,
     const_box_styles: Mutex<HashMap<(usize, usize), inst::BoxStyle>>,
+    /// The tablix (address of its definition) whose detail rows are streamed, if any.
+    stream_target: Option<usize>,
+    /// What the streamed rows need, left by [`Shared::tablix`] for [`bind`].
+    stream_pending: Mutex<Option<stream::Pending>>,
 }
 
 /// True when `e` is absent or a constant (evaluates the same everywhere).
@@ -306,7 +317,12 @@ pub fn bind(
         group_variable_values: Mutex::new(HashMap::new()),
         const_text_styles: Mutex::new(HashMap::new()),
         const_box_styles: Mutex::new(HashMap::new()),
+        stream_target: None,
+        stream_pending: Mutex::new(None),
     };
+    if opts.stream_details {
+        sh.stream_target = stream::target(&sh);
+    }
     // culture from the report's Language
     if let Some(l) = &report.language {
         let v = sh.eval_simple(l)?;
@@ -346,6 +362,7 @@ pub fn bind(
                 body.push(i);
             }
         }
+        stream::attach(&sh, &mut body);
         let p = &s.page;
         let page = inst::PageSettings {
             width: p.page_width.unwrap_or(model::Page::DEFAULT_WIDTH).0,
@@ -2182,6 +2199,12 @@ impl Shared {
         }
         let rows: Arc<[u32]> = rows.into();
         let chain = Self::region_chain(def, &base, &rows, frames);
+        // streamed: the details member (the last) is left out of the row axis
+        let stream_k = self.stream_here(t, frames, rows.len());
+        let row_defs = match stream_k {
+            Some(k) => &t.row_hierarchy[..k],
+            None => &t.row_hierarchy[..],
+        };
 
         // column axis
         let mut caxis = Axis { leaves: 0 };
@@ -2202,7 +2225,7 @@ impl Shared {
         let mut raxis = Axis { leaves: 0 };
         let mut dl = 0;
         let rws = self.expand(
-            &t.row_hierarchy,
+            row_defs,
             &chain,
             &rows,
             &set,
@@ -2273,6 +2296,14 @@ impl Shared {
             self.place_members(&cols, &mut out, header_cols, header_rows, false)?;
         // row headers, body cells and row members
         out.row_members = self.place_members(&rws, &mut out, header_cols, header_rows, true)?;
+        if let Some(k) = stream_k {
+            let details = ExpandedMember {
+                def: &t.row_hierarchy[k],
+                instances: Vec::new(),
+            };
+            let m = self.place_members(&[details], &mut out, header_cols, header_rows, true)?;
+            out.row_members.extend(m);
+        }
         for l in &row_leaves {
             let Some(leaf) = l.leaf else { continue };
             let grid_row = header_rows + leaf;
@@ -2346,6 +2377,27 @@ impl Shared {
                     chart::fit_to_item(i);
                 }
             }
+        }
+        if let Some(k) = stream_k {
+            let cols = col_leaves
+                .iter()
+                .filter_map(|c| Some((header_cols + c.leaf?, c.def_leaf, c.visibility)))
+                .collect();
+            *lock(&self.stream_pending) = Some(stream::Pending {
+                member: out.row_members.len() - 1,
+                def_leaf: k,
+                parent_key: Self::frames_key(&chain),
+                group_name: t.row_hierarchy[k]
+                    .group
+                    .as_ref()
+                    .map_or("", |g| g.name.as_str())
+                    .into(),
+                chain: chain.clone(),
+                rows: rows.clone(),
+                set: set.clone(),
+                cols,
+                widths: out.columns.clone(),
+            });
         }
         if rows.is_empty()
             && let Some(m) = &t.no_rows_message

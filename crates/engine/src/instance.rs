@@ -657,12 +657,103 @@ pub struct Tablix {
     pub column_members: Vec<Member>,
     /// The `NoRowsMessage` shown instead of the grid when there are no rows.
     pub no_rows_message: Option<String>,
+    /// Detail rows not bound yet (only with `BindOptions::stream_details`): they follow the
+    /// grid's `rows` and are the instances of the last top-level row member. Renderers that
+    /// stream take them one at a time ([`DetailRows::row`]); any other calls
+    /// [`Instance::materialize`] first.
+    pub streamed: Option<StreamedDetails>,
 }
 
 impl Tablix {
     /// The cell whose top-left corner is at (row, col), if any.
     pub fn cell(&self, row: usize, col: usize) -> Option<&GridCell> {
         self.rows.get(row)?.cells.iter().find(|c| c.col == col)
+    }
+
+    /// Binds the streamed detail rows into the grid and the member tree: the tablix is then
+    /// exactly what a bind without streaming makes.
+    pub fn materialize(&mut self) -> Result<(), crate::EngineError> {
+        let Some(s) = self.streamed.take() else {
+            return Ok(());
+        };
+        let n = s.rows.len();
+        self.rows.reserve(n);
+        let mut instances = Vec::with_capacity(n);
+        for i in 0..n {
+            let row = s.rows.row(i)?;
+            instances.push(MemberInstance {
+                header: None,
+                leaf: Some(self.rows.len()),
+                children: Vec::new(),
+                visibility: Visibility::Visible,
+            });
+            self.rows.push(row);
+        }
+        if let Some(m) = self.row_members.get_mut(s.member) {
+            m.instances = instances;
+        }
+        Ok(())
+    }
+}
+
+/// The detail rows of a streamed tablix, bound on demand in order (row `i` after rows
+/// `0..i`, as a bind without streaming evaluates them). Row 0 may be asked for more than
+/// once (renderers look at it before writing).
+pub trait DetailRows: Send + Sync {
+    /// How many rows.
+    fn len(&self) -> usize;
+    /// True when there are none (a streamed tablix always has rows).
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Binds row `i`: its grid row (cells sized, in column order).
+    fn row(&self, i: usize) -> Result<GridRow, crate::EngineError>;
+}
+
+/// A tablix's detail rows left to be bound while a renderer writes them.
+#[derive(Clone)]
+pub struct StreamedDetails {
+    /// Index in `row_members` of the details member (its `instances` are empty).
+    pub member: usize,
+    /// The rows.
+    pub rows: Arc<dyn DetailRows>,
+}
+
+impl fmt::Debug for StreamedDetails {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamedDetails")
+            .field("member", &self.member)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl Instance {
+    /// Binds every streamed tablix's rows into the tree ([`Tablix::materialize`]).
+    pub fn materialize(&mut self) -> Result<(), crate::EngineError> {
+        fn items(list: &mut [Item]) -> Result<(), crate::EngineError> {
+            for i in list {
+                match &mut i.kind {
+                    ItemKind::Tablix(t) => t.materialize()?,
+                    ItemKind::Rectangle(ch) => items(ch)?,
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        for s in &mut self.sections {
+            items(&mut s.body)?;
+        }
+        Ok(())
+    }
+
+    /// True when a tablix of the body has streamed rows.
+    pub fn is_streamed(&self) -> bool {
+        self.sections.iter().any(|s| {
+            s.body
+                .iter()
+                .any(|i| matches!(&i.kind, ItemKind::Tablix(t) if t.streamed.is_some()))
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use std::io::Write;
 
 use engine::instance::{Instance, Textbox};
 
-use crate::data::{Node, WalkOptions, report_children};
+use crate::data::{Node, StreamRows, WalkOptions, report_children};
 use crate::{DeviceInfo, RenderError, invariant_text};
 
 /// Output encodings.
@@ -146,21 +146,33 @@ impl CsvOptions {
 /// One flattened record: (column index, textbox).
 type Record<'a> = Vec<(usize, &'a Textbox)>;
 
-#[derive(Default)]
-struct Columns<'a> {
-    by_key: HashMap<String, usize>,
-    names: Vec<&'a str>,
+/// A record, or the records of a streamed tablix's rows (each `prefix` + the row's record),
+/// flattened while they are written.
+enum Rec<'a> {
+    Plain(Record<'a>),
+    Streamed {
+        prefix: Record<'a>,
+        rows: StreamRows<'a>,
+        /// The collection's path.
+        path: String,
+    },
 }
 
-impl<'a> Columns<'a> {
+#[derive(Default)]
+struct Columns {
+    by_key: HashMap<String, usize>,
+    names: Vec<String>,
+}
+
+impl Columns {
     /// The column of the value at `key` (its path); allocates only for a new column.
-    fn id(&mut self, key: &str, name: &'a str) -> usize {
+    fn id(&mut self, key: &str, name: &str) -> usize {
         if let Some(&c) = self.by_key.get(key) {
             return c;
         }
         let next = self.names.len();
         self.by_key.insert(key.to_owned(), next);
-        self.names.push(name);
+        self.names.push(name.to_owned());
         next
     }
 }
@@ -170,13 +182,13 @@ impl<'a> Columns<'a> {
 fn flatten<'a, 'n>(
     nodes: impl IntoIterator<Item = &'n Node<'a>>,
     path: &mut String,
-    cols: &mut Columns<'a>,
-) -> Vec<Record<'a>>
+    cols: &mut Columns,
+) -> Vec<Rec<'a>>
 where
     'a: 'n,
 {
     let mut prefix: Record<'a> = Vec::new();
-    let mut subs: Vec<Vec<Record<'a>>> = Vec::new();
+    let mut subs: Vec<Vec<Rec<'a>>> = Vec::new();
     let base = path.len();
     for n in nodes {
         path.push('/');
@@ -197,19 +209,52 @@ where
                 }
                 subs.push(rows);
             }
+            Node::Stream { rows, .. } => {
+                // the columns of the rows, in the order the tree would have made them
+                if !rows.is_empty() {
+                    // only columns are kept; a bind error shows again when the row is written
+                    let _ = rows.with_instance(0, |inst| {
+                        if let Node::Element { children, .. } = inst {
+                            flatten(children, &mut path.clone(), cols);
+                        }
+                        Ok(())
+                    });
+                }
+                subs.push(vec![Rec::Streamed {
+                    prefix: Vec::new(),
+                    rows: *rows,
+                    path: path.clone(),
+                }]);
+            }
         }
         path.truncate(base);
     }
-    let mut rows: Vec<Record<'a>> = Vec::new();
+    let mut rows: Vec<Rec<'a>> = Vec::new();
     for sub in subs {
         for r in sub {
             let mut rec = prefix.clone();
-            rec.extend(r);
-            rows.push(rec);
+            match r {
+                Rec::Plain(r) => {
+                    rec.extend(r);
+                    rows.push(Rec::Plain(rec));
+                }
+                Rec::Streamed {
+                    prefix: p,
+                    rows: s,
+                    path,
+                } => {
+                    rec.extend(p);
+                    rows.push(Rec::Streamed {
+                        prefix: rec,
+                        rows: s,
+                        path,
+                    });
+                }
+            }
         }
     }
     if rows.is_empty() && !prefix.is_empty() {
-        rows.push(prefix);
+        rows.push(Rec::Plain(prefix));
     }
     rows
 }
@@ -274,12 +319,12 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
                 out.put(&o.record_delimiter)?;
             }
             first = false;
-            write_block(&mut out, o, &cols, &rows)?;
+            write_block(&mut out, o, &mut cols, &rows)?;
         }
     } else {
         let mut cols = Columns::default();
         let rows = flatten(&nodes, &mut String::new(), &mut cols);
-        write_block(&mut out, o, &cols, &rows)?;
+        write_block(&mut out, o, &mut cols, &rows)?;
     }
     out.w.flush()?;
     Ok(())
@@ -288,8 +333,8 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
 fn write_block<W: Write>(
     out: &mut Out<'_, W>,
     o: &CsvOptions,
-    cols: &Columns<'_>,
-    rows: &[Record<'_>],
+    cols: &mut Columns,
+    rows: &[Rec<'_>],
 ) -> Result<(), RenderError> {
     if cols.names.is_empty() {
         return Ok(());
@@ -303,29 +348,61 @@ fn write_block<W: Write>(
         }
         out.put(&o.record_delimiter)?;
     }
-    let mut line: Vec<Option<&Textbox>> = vec![None; cols.names.len()];
+    let width = cols.names.len();
     for rec in rows {
-        line.iter_mut().for_each(|c| *c = None);
-        for &(c, tb) in rec {
-            line[c] = Some(tb);
-        }
-        for (i, cell) in line.iter().enumerate() {
-            if i > 0 {
-                out.put(&o.field_delimiter)?;
-            }
-            if let Some(tb) = cell {
-                if !o.use_formatted_values && tb.value.is_null() {
-                    continue;
+        match rec {
+            Rec::Plain(r) => write_record(out, o, width, r.iter().copied())?,
+            Rec::Streamed { prefix, rows, path } => {
+                for i in 0..rows.len() {
+                    rows.with_instance(i, |inst| {
+                        let Node::Element { children, .. } = inst else {
+                            return Ok(());
+                        };
+                        for r in flatten(children, &mut path.clone(), cols) {
+                            // a streamed row holds no nested streams
+                            if let Rec::Plain(r) = r {
+                                write_record(out, o, width, prefix.iter().chain(&r).copied())?;
+                            }
+                        }
+                        Ok(())
+                    })?;
                 }
-                if o.use_formatted_values {
-                    put_field(out, &tb.text_ref(), o)?;
-                } else {
-                    put_field(out, &invariant_text(&tb.value), o)?;
-                }
             }
         }
-        out.put(&o.record_delimiter)?;
     }
+    Ok(())
+}
+
+/// Writes one record of `width` columns (a value past them, which only a streamed row could
+/// add, is not written).
+fn write_record<'t, W: Write>(
+    out: &mut Out<'_, W>,
+    o: &CsvOptions,
+    width: usize,
+    rec: impl Iterator<Item = (usize, &'t Textbox)>,
+) -> Result<(), RenderError> {
+    let mut line: Vec<Option<&Textbox>> = vec![None; width];
+    for (c, tb) in rec {
+        if let Some(slot) = line.get_mut(c) {
+            *slot = Some(tb);
+        }
+    }
+    for (i, cell) in line.iter().enumerate() {
+        if i > 0 {
+            out.put(&o.field_delimiter)?;
+        }
+        if let Some(tb) = cell {
+            if !o.use_formatted_values && tb.value.is_null() {
+                continue;
+            }
+            if o.use_formatted_values {
+                put_field(out, &tb.text_ref(), o)?;
+            } else {
+                put_field(out, &invariant_text(&tb.value), o)?;
+            }
+        }
+    }
+    out.put(&o.record_delimiter)?;
     Ok(())
 }
 

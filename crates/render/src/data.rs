@@ -12,7 +12,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use engine::instance::{
-    DataOutput, ElementStyle, Instance, Item, ItemKind, Member, Tablix, Textbox,
+    DataOutput, DetailRows, ElementStyle, GridCell, GridRow, Instance, Item, ItemKind, Member,
+    Tablix, Textbox,
 };
 
 use crate::RenderError;
@@ -50,6 +51,69 @@ pub enum Node<'a> {
         /// One element per group instance.
         instances: Vec<Node<'a>>,
     },
+    /// A streamed tablix's detail instances: what a [`Node::Collection`] of them would hold,
+    /// bound one at a time ([`StreamRows::with_instance`]).
+    Stream {
+        /// Collection element name.
+        name: Cow<'a, str>,
+        /// The item's name (for error messages).
+        item: &'a str,
+        /// The rows.
+        rows: StreamRows<'a>,
+    },
+}
+
+/// The grid row index a streamed row stands at while it is walked.
+const STREAMED_ROW: usize = usize::MAX;
+
+/// The detail instances of a streamed tablix.
+#[derive(Clone, Copy)]
+pub struct StreamRows<'a> {
+    walk: TablixWalk<'a>,
+    instance_name: &'a str,
+    source: &'a dyn DetailRows,
+}
+
+impl std::fmt::Debug for StreamRows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamRows")
+            .field("instance_name", &self.instance_name)
+            .field("rows", &self.source.len())
+            .finish()
+    }
+}
+
+impl StreamRows<'_> {
+    /// How many instances.
+    pub fn len(&self) -> usize {
+        self.source.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.source.is_empty()
+    }
+
+    /// Binds instance `i` (in order: `0`, `1`, ...; `0` may be asked again) and hands `f` its
+    /// element, the node a [`Node::Collection`] would hold for it.
+    pub fn with_instance<R>(
+        &self,
+        i: usize,
+        f: impl FnOnce(&Node<'_>) -> Result<R, RenderError>,
+    ) -> Result<R, RenderError> {
+        let row = self.source.row(i)?;
+        let w = TablixWalk {
+            extra: Some(&row),
+            ..self.walk
+        };
+        let mut children = Vec::new();
+        w.members(&w.t.column_members, Some(STREAMED_ROW), &mut children);
+        f(&Node::Element {
+            name: Cow::Borrowed(self.instance_name),
+            item: w.item,
+            children,
+        })
+    }
 }
 
 impl Node<'_> {
@@ -57,14 +121,17 @@ impl Node<'_> {
     pub fn name(&self) -> &str {
         match self {
             Node::Value { name, .. } => name,
-            Node::Element { name, .. } | Node::Collection { name, .. } => name,
+            Node::Element { name, .. }
+            | Node::Collection { name, .. }
+            | Node::Stream { name, .. } => name,
         }
     }
     fn item(&self) -> &str {
         match self {
             Node::Value { item, .. }
             | Node::Element { item, .. }
-            | Node::Collection { item, .. } => item,
+            | Node::Collection { item, .. }
+            | Node::Stream { item, .. } => item,
         }
     }
 }
@@ -148,6 +215,7 @@ pub fn walk_item<'a>(
                 item: &item.name,
                 report_style,
                 opts,
+                extra: None,
             };
             w.members(&t.row_members, None, &mut ch);
             if out_mode == DataOutput::ContentsOnly {
@@ -197,18 +265,49 @@ pub fn walk_item<'a>(
     }
 }
 
+#[derive(Clone, Copy)]
 struct TablixWalk<'a> {
     t: &'a Tablix,
     item: &'a str,
     report_style: ElementStyle,
     opts: WalkOptions,
+    /// The streamed row being walked (at [`STREAMED_ROW`]).
+    extra: Option<&'a GridRow>,
 }
 
 impl<'a> TablixWalk<'a> {
+    fn cell(&self, r: usize, c: usize) -> Option<&'a GridCell> {
+        match self.extra {
+            Some(row) if r == STREAMED_ROW => row.cells.iter().find(|x| x.col == c),
+            _ => self.t.cell(r, c),
+        }
+    }
+
     /// Walks members; `row` is the leaf grid row when walking the column hierarchy.
     fn members(&self, members: &'a [Member], row: Option<usize>, out: &mut Vec<Node<'a>>) {
-        for m in members {
+        for (mi, m) in members.iter().enumerate() {
             if m.data_element_output == DataOutput::NoOutput {
+                continue;
+            }
+            if m.dynamic
+                && row.is_none()
+                && let Some(s) = &self.t.streamed
+                && s.member == mi
+                && std::ptr::eq(members, self.t.row_members.as_slice())
+            {
+                let name = match &m.collection_name {
+                    Some(n) => Cow::Borrowed(n.as_str()),
+                    None => Cow::Owned(format!("{}_Collection", m.instance_name)),
+                };
+                out.push(Node::Stream {
+                    name,
+                    item: self.item,
+                    rows: StreamRows {
+                        walk: *self,
+                        instance_name: &m.instance_name,
+                        source: s.rows.as_ref(),
+                    },
+                });
                 continue;
             }
             if m.dynamic {
@@ -263,7 +362,7 @@ impl<'a> TablixWalk<'a> {
         out: &mut Vec<Node<'a>>,
     ) {
         if let Some((r, c)) = inst.header
-            && let Some(item) = self.t.cell(r, c).and_then(|c| c.item.as_ref())
+            && let Some(item) = self.cell(r, c).and_then(|c| c.item.as_ref())
         {
             walk_item(item, self.report_style, self.opts, out);
         }
@@ -274,7 +373,7 @@ impl<'a> TablixWalk<'a> {
         match (row, inst.leaf) {
             (None, Some(leaf_row)) => self.members(&self.t.column_members, Some(leaf_row), out),
             (Some(r), Some(col)) => {
-                if let Some(item) = self.t.cell(r, col).and_then(|c| c.item.as_ref()) {
+                if let Some(item) = self.cell(r, col).and_then(|c| c.item.as_ref()) {
                     walk_item(item, self.report_style, self.opts, out);
                 }
             }
@@ -301,7 +400,13 @@ pub fn check_unique(nodes: &[Node<'_>]) -> Result<(), RenderError> {
                     check_unique(children)?;
                 }
             }
-            Node::Value { .. } => {}
+            Node::Stream { rows, .. } if !rows.is_empty() => {
+                rows.with_instance(0, |n| match n {
+                    Node::Element { children, .. } => check_unique(children),
+                    _ => Ok(()),
+                })?;
+            }
+            Node::Value { .. } | Node::Stream { .. } => {}
         }
     }
     Ok(())

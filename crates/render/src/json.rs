@@ -205,6 +205,29 @@ impl<W: Write> Json<'_, W> {
                 }
                 self.s.push(']');
             }
+            Node::Stream { rows, .. } => {
+                // what a collection of these instances writes
+                self.s.push('[');
+                self.depth += 1;
+                for i in 0..rows.len() {
+                    if i > 0 {
+                        self.s.push(',');
+                    }
+                    self.newline();
+                    rows.with_instance(i, |inst| match inst {
+                        Node::Element { children, .. } => self.object(children),
+                        other => self.node(other),
+                    })?;
+                    if self.s.len() > 32 * 1024 {
+                        self.flush()?;
+                    }
+                }
+                self.depth -= 1;
+                if !rows.is_empty() {
+                    self.newline();
+                }
+                self.s.push(']');
+            }
         }
         Ok(())
     }

@@ -67,6 +67,9 @@ pub enum RenderError {
     /// Writing the output failed (the client went away).
     #[error("writing the rendered output: {0}")]
     Io(#[from] std::io::Error),
+    /// Binding a streamed row failed (the render was cancelled).
+    #[error("{0}")]
+    Engine(#[from] engine::EngineError),
 }
 
 /// Device information: the `rc:` settings of a request, looked up case-insensitively with or

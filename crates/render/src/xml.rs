@@ -286,6 +286,39 @@ impl<W: Write> Writer<'_, '_, W> {
                     self.s.push_str(&tag);
                     self.content(instances, &tag)?;
                 }
+                Node::Stream { name, rows, .. } => {
+                    // what `content` writes for a collection of these instances
+                    self.newline();
+                    let tag = encode_local_name(name);
+                    self.s.push('<');
+                    self.s.push_str(&tag);
+                    if rows.is_empty() {
+                        self.s.push_str(" />");
+                        continue;
+                    }
+                    self.s.push('>');
+                    self.depth += 1;
+                    for i in 0..rows.len() {
+                        rows.with_instance(i, |inst| {
+                            if let Node::Element { name, children, .. } = inst {
+                                self.newline();
+                                let tag = encode_local_name(name);
+                                self.s.push('<');
+                                self.s.push_str(&tag);
+                                self.content(children, &tag)?;
+                            }
+                            Ok(())
+                        })?;
+                        if self.s.len() > 32 * 1024 {
+                            self.flush()?;
+                        }
+                    }
+                    self.depth -= 1;
+                    self.newline();
+                    self.s.push_str("</");
+                    self.s.push_str(&tag);
+                    self.s.push('>');
+                }
             }
             if self.s.len() > 32 * 1024 {
                 self.flush()?;

@@ -45,7 +45,12 @@ impl Shared {
         }
         let used = self.cells.load(Ordering::Relaxed);
         let left = self.opts.max_cells.saturating_sub(used);
-        let run = subreport::run(&self.c, &path, input, &self.globals, &self.opts, left)?;
+        // a subreport's tablix is bound in the tree (its rows never stream)
+        let opts = crate::BindOptions {
+            stream_details: false,
+            ..self.opts.clone()
+        };
+        let run = subreport::run(&self.c, &path, input, &self.globals, &opts, left)?;
         match run {
             Ok(r) => {
                 self.cells

@@ -597,7 +597,9 @@ pub(crate) async fn url_access(
     let globals = globals(session, ctx, &exec, format);
     let cancel = Cancel::default();
     let guard = CancelOnDrop(cancel.flag.clone());
-    let opts = bind_options(state, session, &req, &exec, limit, &cancel);
+    let mut opts = bind_options(state, session, &req, &exec, limit, &cancel);
+    // data renderers write a large table's rows as they are bound (engine::bind::stream)
+    opts.stream_details = matches!(format, Format::Csv | Format::Xml | Format::Json);
     let name = path.name().to_owned();
     let mut nonce_used = None;
     // IMAGE: (MIME type, extension) of the chosen OutputFormat

@@ -1,0 +1,289 @@
+//! Streamed detail rows (`BindOptions::stream_details`): the detail rows of a report's only
+//! tablix are bound one at a time while a renderer writes them, so a large table never
+//! exists as a tree of cells.
+//!
+//! Owns: which tablix qualifies (its output for a detail row depends on that row and the
+//! rows before it only, and nothing of the tree follows the rows: the only item of the only
+//! section's body; static leaf columns; static leaf rows, then a plain details group as the
+//! last row member; textbox cells without spans or data-dependent visibility) and binding
+//! one row exactly as [`Shared::tablix`] binds it in the tree. Must not: change what a bind
+//! evaluates or in which order (rows are bound in order, after the tablix's static rows).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use rdl::Value;
+
+use rdl::model::{self, Expression, TablixMember};
+
+use super::{Frame, Running, SetRows, Shared, lock};
+use crate::EngineError;
+use crate::instance::{self as inst, Len};
+
+/// What a streamed tablix's rows need from its bind.
+pub(super) struct Pending {
+    /// Index of the details member in the tablix's `row_members`.
+    pub(super) member: usize,
+    /// The definition row of the details (its index in `TablixBody/TablixRows`).
+    pub(super) def_leaf: usize,
+    /// The key of the details' parent scope (for toggles).
+    pub(super) parent_key: Arc<str>,
+    /// The details group's name.
+    pub(super) group_name: Arc<str>,
+    /// The frames the tablix's cells see.
+    pub(super) chain: Vec<Frame>,
+    /// The detail rows in order (filtered and sorted).
+    pub(super) rows: Arc<[u32]>,
+    /// Their data set.
+    pub(super) set: Arc<SetRows>,
+    /// Column leaves: (grid column, definition cell, visibility of the column member).
+    pub(super) cols: Vec<(usize, usize, inst::Visibility)>,
+    /// Grid column widths.
+    pub(super) widths: Vec<Len>,
+}
+
+/// The address of the tablix definition whose rows may stream, if the report has one.
+pub(super) fn target(sh: &Shared) -> Option<usize> {
+    let r = &sh.c.report;
+    let [s] = r.sections.as_slice() else {
+        return None;
+    };
+    let [item] = s.body.items.as_slice() else {
+        return None;
+    };
+    let model::ItemKind::Tablix(t) = &item.kind else {
+        return None;
+    };
+    qualifies(sh, t).then_some(&**t as *const model::Tablix as usize)
+}
+
+fn static_leaf(m: &TablixMember) -> bool {
+    m.group.is_none() && m.members.is_empty() && m.header.is_none()
+}
+
+fn qualifies(sh: &Shared, t: &model::Tablix) -> bool {
+    if !t.corner.is_empty() || !t.column_hierarchy.iter().all(static_leaf) {
+        return false;
+    }
+    let Some((details, before)) = t.row_hierarchy.split_last() else {
+        return false;
+    };
+    if !before.iter().all(static_leaf) {
+        return false;
+    }
+    let Some(g) = &details.group else {
+        return false;
+    };
+    let plain_group = g.is_details()
+        && g.filters.is_empty()
+        && g.parent.is_none()
+        && g.page_break.is_none()
+        && g.page_name.is_none()
+        && g.variables.is_empty()
+        && !sh.user_sorts.contains_key(&g.name);
+    let plain_member = details.members.is_empty()
+        && details.header.is_none()
+        && details.visibility.is_none()
+        && !details.hide_if_no_rows
+        && details.sort_expressions.is_empty();
+    if !(plain_group && plain_member) {
+        return false;
+    }
+    let Some(row) = t.rows.get(before.len()) else {
+        return false;
+    };
+    row.cells.iter().flatten().all(|c| {
+        c.col_span <= 1
+            && c.row_span <= 1
+            && matches!(c.item.kind, model::ItemKind::Textbox(_))
+            && c.item.visibility.as_ref().is_none_or(|v| {
+                v.toggle_item.is_none() && matches!(v.hidden, None | Some(Expression::Constant(_)))
+            })
+    })
+}
+
+impl Shared {
+    /// The index of the details member when `t`'s rows stream in this bind (`rows` of them).
+    pub(super) fn stream_here(
+        &self,
+        t: &model::Tablix,
+        frames: &[Frame],
+        rows: usize,
+    ) -> Option<usize> {
+        if rows == 0
+            || !frames.is_empty()
+            || self.stream_target != Some(t as *const model::Tablix as usize)
+            || lock(&self.stream_pending).is_some()
+        {
+            return None;
+        }
+        let k = t.row_hierarchy.len().checked_sub(1)?;
+        // a bind that would exceed the cell limit fails before any output, in the tree
+        let per_row = t.rows.get(k)?.cells.iter().flatten().count();
+        let all: usize = t.rows.iter().map(|r| r.cells.len()).sum();
+        let cells = self.cells.load(Ordering::Relaxed);
+        let need = cells
+            .saturating_add(rows.saturating_mul(per_row))
+            .saturating_add(all);
+        (need <= self.opts.max_cells).then_some(k)
+    }
+}
+
+/// Hands the pending streamed rows to the tablix of `body` that left them.
+pub(super) fn attach(sh: &Arc<Shared>, body: &mut [inst::Item]) {
+    let Some(p) = lock(&sh.stream_pending).take() else {
+        return;
+    };
+    for item in body {
+        if let inst::ItemKind::Tablix(t) = &mut item.kind {
+            t.streamed = Some(inst::StreamedDetails {
+                member: p.member,
+                rows: Arc::new(Source {
+                    start: Snapshot::take(sh),
+                    sh: sh.clone(),
+                    p,
+                    first: Mutex::new(None),
+                    bound: Mutex::new(0),
+                }),
+            });
+            return;
+        }
+    }
+}
+
+/// The order-dependent state of a bind (running values, row numbers, the last value of each
+/// textbox) as it is before the first detail row: each pass over the rows starts from it,
+/// so a streamed instance renders the same bytes every time.
+struct Snapshot {
+    running: HashMap<(usize, u64), Running>,
+    row_numbers: HashMap<(usize, u64), HashMap<u32, i64>>,
+    report_items: HashMap<String, Value>,
+}
+
+impl Snapshot {
+    fn take(sh: &Shared) -> Snapshot {
+        Snapshot {
+            running: lock(&sh.running).clone(),
+            row_numbers: lock(&sh.row_numbers).clone(),
+            report_items: lock(&sh.report_items).clone(),
+        }
+    }
+
+    fn restore(&self, sh: &Shared) {
+        *lock(&sh.running) = self.running.clone();
+        *lock(&sh.row_numbers) = self.row_numbers.clone();
+        *lock(&sh.report_items) = self.report_items.clone();
+    }
+}
+
+struct Source {
+    sh: Arc<Shared>,
+    p: Pending,
+    start: Snapshot,
+    /// Row 0 of the current pass, kept: renderers look at it before they write it.
+    first: Mutex<Option<inst::GridRow>>,
+    /// The highest row bound in the current pass.
+    bound: Mutex<usize>,
+}
+
+impl inst::DetailRows for Source {
+    fn len(&self) -> usize {
+        self.p.rows.len()
+    }
+
+    fn row(&self, i: usize) -> Result<inst::GridRow, EngineError> {
+        let mut bound = lock(&self.bound);
+        if i == 0 {
+            let mut first = lock(&self.first);
+            if *bound == 0
+                && let Some(r) = &*first
+            {
+                return Ok(r.clone());
+            }
+            if *bound > 0 {
+                // a new pass (another render of the same instance)
+                self.start.restore(&self.sh);
+            }
+            let r = self.bind_row(0)?;
+            *first = Some(r.clone());
+            *bound = 0;
+            return Ok(r);
+        }
+        *bound = (*bound).max(i);
+        drop(bound);
+        self.bind_row(i)
+    }
+}
+
+impl Source {
+    fn tablix(&self) -> Option<&model::Tablix> {
+        let item = self.sh.c.report.sections.first()?.body.items.first()?;
+        match &item.kind {
+            model::ItemKind::Tablix(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn bind_row(&self, i: usize) -> Result<inst::GridRow, EngineError> {
+        let (sh, p) = (&self.sh, &self.p);
+        if i.is_multiple_of(1024) && sh.cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let Some(&r) = p.rows.get(i) else {
+            return Err(EngineError::Evaluation {
+                what: "a streamed detail row".into(),
+                message: format!("row {i} of {} does not exist", p.rows.len()),
+            });
+        };
+        let def_row = self.tablix().and_then(|t| t.rows.get(p.def_leaf));
+        let height = def_row.map(|d| d.height.0).unwrap_or(0);
+        let mut cells = Vec::with_capacity(p.cols.len());
+        if let Some(def_row) = def_row {
+            let mut f = Frame::new(
+                p.group_name.clone(),
+                p.set.clone(),
+                Arc::new([r]),
+                p.parent_key.clone(),
+                true,
+            );
+            f.detail_row = Some(r);
+            let mut fr = Vec::with_capacity(p.chain.len() + 1);
+            fr.extend(p.chain.iter().cloned());
+            fr.push(f);
+            for &(col, def_leaf, vis) in &p.cols {
+                let Some(Some(cell)) = def_row.cells.get(def_leaf) else {
+                    continue;
+                };
+                let mut item = sh.item(&cell.item, &fr)?;
+                if let Some(it) = &mut item {
+                    if vis != inst::Visibility::Visible
+                        && it.visibility == inst::Visibility::Visible
+                    {
+                        it.visibility = vis;
+                    }
+                    it.width = p.widths.get(col).copied().unwrap_or(0);
+                    it.height = height;
+                    it.top = 0;
+                    it.left = 0;
+                }
+                cells.push(inst::GridCell {
+                    col,
+                    colspan: 1,
+                    rowspan: 1,
+                    item,
+                });
+            }
+            cells.sort_by_key(|c| c.col);
+        }
+        Ok(inst::GridRow {
+            height,
+            cells,
+            repeat_on_new_page: false,
+            visibility: inst::Visibility::Visible,
+            page_break: None,
+            keep_with_next: false,
+            keep_with_previous: false,
+        })
+    }
+}

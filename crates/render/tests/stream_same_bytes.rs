@@ -1,0 +1,281 @@
+//! Streamed detail rows (`BindOptions::stream_details`) give the same bytes as the tree:
+//! reports whose only tablix may stream are rendered to CSV, XML and JSON (several device
+//! settings each) both ways; reports that may not stream are bound in the tree either way.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use engine::page::AverageCharMeasurer;
+use engine::{BindOptions, Compiled, DataTable, Globals, Instance};
+use rdl::Value;
+use render::{DeviceInfo, csv, html, json, xml};
+use rust_decimal::Decimal;
+
+const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition";
+
+fn table(n: i64) -> DataTable {
+    let day0 = time::macros::datetime!(2024-01-01 0:00);
+    DataTable {
+        fields: ["id", "customer", "qty", "price", "day"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows: (1..=n)
+            .map(|i| {
+                vec![
+                    Value::Int(i),
+                    if i % 7 == 0 {
+                        Value::Null
+                    } else {
+                        Value::str(format!("Customer \"{}\", <{}> & co", i % 5, i % 3))
+                    },
+                    Value::Int(1 + i % 4),
+                    Value::Decimal(Decimal::new((i * 37) % 10_000, 2)),
+                    Value::DateTime(day0 + time::Duration::days(i % 40)),
+                ]
+                .into_boxed_slice()
+            })
+            .collect(),
+    }
+}
+
+fn textbox(name: &str, value: &str, extra: &str) -> String {
+    format!(
+        "<TablixCell><CellContents><Textbox Name=\"{name}\">{extra}<Paragraphs><Paragraph><TextRuns><TextRun><Value>{value}</Value></TextRun></TextRuns></Paragraph></Paragraphs></Textbox></CellContents></TablixCell>"
+    )
+}
+
+/// A table report: `header_rows` static rows of `header`, then the details row of `cells`.
+fn report(header: &[String], cells: &[String], tablix_extra: &str, report_extra: &str) -> String {
+    let n = cells.len();
+    let rows: String = header
+        .iter()
+        .map(|h| {
+            format!("<TablixRow><Height>0.25in</Height><TablixCells>{h}</TablixCells></TablixRow>")
+        })
+        .collect();
+    let statics: String = header
+        .iter()
+        .map(|_| "<TablixMember><KeepWithGroup>After</KeepWithGroup></TablixMember>")
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="{NS}">
+  <DataSources><DataSource Name="DS"><ConnectionProperties><DataProvider>ENTERDATA</DataProvider><ConnectString /></ConnectionProperties></DataSource></DataSources>
+  <DataSets><DataSet Name="Orders"><Query><DataSourceName>DS</DataSourceName><CommandText>x</CommandText></Query>
+    <Fields>{fields}</Fields></DataSet></DataSets>
+  {report_extra}
+  <ReportSections><ReportSection><Body><ReportItems>
+    <Tablix Name="Orders"><TablixBody><TablixColumns>{cols}</TablixColumns><TablixRows>
+      {rows}
+      <TablixRow><Height>0.25in</Height><TablixCells>{cells}</TablixCells></TablixRow>
+    </TablixRows></TablixBody>
+    <TablixColumnHierarchy><TablixMembers>{cm}</TablixMembers></TablixColumnHierarchy>
+    <TablixRowHierarchy><TablixMembers>{statics}<TablixMember><Group Name="Details" /></TablixMember></TablixMembers></TablixRowHierarchy>
+    <DataSetName>Orders</DataSetName>{tablix_extra}<Top>0in</Top><Left>0in</Left><Height>0.5in</Height><Width>5in</Width>
+    </Tablix></ReportItems><Height>0.5in</Height></Body><Width>6.5in</Width>
+    <Page><InteractiveHeight>0in</InteractiveHeight></Page></ReportSection></ReportSections>
+</Report>"#,
+        fields = ["id", "customer", "qty", "price", "day"]
+            .iter()
+            .map(|f| format!("<Field Name=\"{f}\"><DataField>{f}</DataField></Field>"))
+            .collect::<String>(),
+        cols = "<TablixColumn><Width>1in</Width></TablixColumn>".repeat(n),
+        cells = cells.concat(),
+        cm = "<TablixMember />".repeat(n),
+    )
+}
+
+fn bind(c: &Arc<Compiled>, data: &HashMap<String, Arc<DataTable>>, stream: bool) -> Instance {
+    let params = c
+        .resolve_parameters(&HashMap::new(), &HashMap::new())
+        .expect("parameters");
+    let opts = BindOptions {
+        stream_details: stream,
+        ..BindOptions::default()
+    };
+    engine::bind(c, &params, data, &Globals::default(), &opts).expect("bind")
+}
+
+fn settings(pairs: &[(&str, &str)]) -> DeviceInfo {
+    DeviceInfo::new(
+        &pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+/// Every data format and setting tried, as (label, bytes).
+fn outputs(inst: &Instance) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let csvs: &[&[(&str, &str)]] = &[
+        &[],
+        &[("ExcelMode", "false")],
+        &[("NoHeader", "true"), ("FieldDelimiter", ";")],
+        &[("Encoding", "Unicode"), ("Qualifier", "'")],
+    ];
+    for s in csvs {
+        let o = csv::CsvOptions::from_device_info(&settings(s)).unwrap();
+        let mut b = Vec::new();
+        csv::render(inst, &o, &mut b).unwrap();
+        out.push((format!("CSV {s:?}"), b));
+    }
+    let xmls: &[&[(&str, &str)]] = &[&[], &[("Indented", "true"), ("UseFormattedValues", "true")]];
+    for s in xmls {
+        let o = xml::XmlOptions::from_device_info(&settings(s), None).unwrap();
+        let mut b = Vec::new();
+        xml::render(inst, &o, &mut b).unwrap();
+        out.push((format!("XML {s:?}"), b));
+    }
+    let jsons: &[&[(&str, &str)]] = &[&[], &[("Indented", "true"), ("UseFormattedValues", "true")]];
+    for s in jsons {
+        let o = json::JsonOptions::from_device_info(&settings(s)).unwrap();
+        let mut b = Vec::new();
+        json::render(inst, &o, &mut b).unwrap();
+        out.push((format!("JSON {s:?}"), b));
+    }
+    out
+}
+
+fn html_of(inst: &Instance) -> String {
+    let o = html::HtmlOptions::from_device_info(&settings(&[])).unwrap();
+    let mut b = Vec::new();
+    html::render(inst, &o, &AverageCharMeasurer, &mut b).unwrap();
+    String::from_utf8(b).unwrap()
+}
+
+/// Renders `rdl` over `rows` rows both ways and compares; returns whether it streamed.
+fn same_bytes(rdl: &str, rows: i64) -> bool {
+    let c = Arc::new(engine::parse_and_prepare("/Test/Orders", rdl.as_bytes()).expect("report"));
+    let data = HashMap::from([("Orders".to_string(), Arc::new(table(rows)))]);
+    let tree = bind(&c, &data, false);
+    assert!(!tree.is_streamed());
+    let expected = outputs(&tree);
+    let streamed = bind(&c, &data, true);
+    let did_stream = streamed.is_streamed();
+    let got = outputs(&streamed);
+    for ((label, want), (_, have)) in expected.iter().zip(&got) {
+        assert!(
+            want == have,
+            "{label} differs:\ntree:   {}\nstream: {}",
+            String::from_utf8_lossy(&want[..want.len().min(600)]),
+            String::from_utf8_lossy(&have[..have.len().min(600)])
+        );
+    }
+    // materialized, the streamed instance is the tree (HTML walks the grid)
+    let mut m = bind(&c, &data, true);
+    m.materialize().unwrap();
+    assert!(!m.is_streamed());
+    assert_eq!(html_of(&m), html_of(&tree));
+    assert_eq!(outputs(&m), expected);
+    did_stream
+}
+
+fn plain_cells() -> Vec<String> {
+    vec![
+        textbox("Id", "=Fields!id.Value", ""),
+        textbox("Customer", "=Fields!customer.Value", ""),
+        textbox("Qty", "=Fields!qty.Value", ""),
+        textbox(
+            "Price",
+            "=Fields!price.Value",
+            "<Style><Format>N2</Format></Style>",
+        ),
+        textbox(
+            "Day",
+            "=Fields!day.Value",
+            "<Style><Format>d</Format></Style>",
+        ),
+    ]
+}
+
+fn header() -> String {
+    ["Id", "Customer", "Qty", "Price", "Day"]
+        .iter()
+        .map(|h| textbox(&format!("H{h}"), h, ""))
+        .collect()
+}
+
+#[test]
+fn a_plain_table_streams_with_the_same_bytes() {
+    let rdl = report(&[header()], &plain_cells(), "", "");
+    assert!(same_bytes(&rdl, 1));
+    assert!(same_bytes(&rdl, 250));
+}
+
+#[test]
+fn running_values_row_numbers_and_aggregates_stream_with_the_same_bytes() {
+    let mut cells = plain_cells();
+    cells.push(textbox("N", "=RowNumber(Nothing)", ""));
+    cells.push(textbox(
+        "Run",
+        "=RunningValue(Fields!price.Value, Sum, \"Orders\")",
+        "",
+    ));
+    cells.push(textbox("Prev", "=Previous(Fields!id.Value)", ""));
+    cells.push(textbox(
+        "Share",
+        "=Fields!price.Value / Sum(Fields!price.Value, \"Orders\")",
+        "<Style><Format>P1</Format></Style>",
+    ));
+    cells.push(textbox(
+        "Odd",
+        "=IIf(Fields!id.Value Mod 2 = 1, \"odd\", Nothing)",
+        "<DataElementName>Parity</DataElementName><DataElementStyle>Element</DataElementStyle>",
+    ));
+    let mut head = header();
+    head.push_str(&textbox("Total", "=Sum(Fields!price.Value)", ""));
+    head.push_str(&textbox(
+        "Label",
+        "Rows",
+        "<DataElementOutput>Output</DataElementOutput>",
+    ));
+    head.push_str(&textbox("Count", "=CountRows()", ""));
+    head.push_str(&textbox("Empty", "=Nothing", ""));
+    head.push_str(&textbox("Last", "=Last(Fields!id.Value)", ""));
+    let rdl = report(&[head], &cells, "", "");
+    assert!(same_bytes(&rdl, 120));
+}
+
+#[test]
+fn sorted_filtered_element_style_tables_stream_with_the_same_bytes() {
+    let mut cells = plain_cells();
+    cells[1] = textbox(
+        "Customer",
+        "=Fields!customer.Value",
+        "<Visibility><Hidden>true</Hidden></Visibility>",
+    );
+    let extra = "<Filters><Filter><FilterExpression>=Fields!qty.Value</FilterExpression><Operator>GreaterThan</Operator><FilterValues><FilterValue DataType=\"Integer\">1</FilterValue></FilterValues></Filter></Filters>\
+        <SortExpressions><SortExpression><Value>=Fields!day.Value</Value><Direction>Descending</Direction></SortExpression><SortExpression><Value>=Fields!id.Value</Value></SortExpression></SortExpressions>";
+    let rdl = report(
+        &[header(), header().replace("Name=\"H", "Name=\"G")],
+        &cells,
+        extra,
+        "<DataElementStyle>Element</DataElementStyle><DataElementName>Export</DataElementName>",
+    );
+    assert!(same_bytes(&rdl, 90));
+    // no header rows at all
+    let rdl = report(&[], &plain_cells(), "", "");
+    assert!(same_bytes(&rdl, 30));
+}
+
+#[test]
+fn tables_that_cannot_stream_are_bound_in_the_tree() {
+    // a row visibility that depends on the data
+    let mut cells = plain_cells();
+    cells[0] = textbox(
+        "Id",
+        "=Fields!id.Value",
+        "<Visibility><Hidden>=Fields!id.Value = 3</Hidden></Visibility>",
+    );
+    assert!(!same_bytes(&report(&[header()], &cells, "", ""), 20));
+    // a group on the details
+    let grouped = report(&[header()], &plain_cells(), "", "").replace(
+        "<Group Name=\"Details\" />",
+        "<Group Name=\"Details\"><GroupExpressions><GroupExpression>=Fields!qty.Value</GroupExpression></GroupExpressions></Group>",
+    );
+    assert!(!same_bytes(&grouped, 20));
+    // no rows: nothing to stream
+    assert!(!same_bytes(&report(&[header()], &plain_cells(), "", ""), 0));
+}
