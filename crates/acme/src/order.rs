@@ -229,10 +229,13 @@ pub async fn obtain(
         .initial_delay(Duration::from_millis(250))
         .backoff(1.5)
         .timeout(ORDER_TIMEOUT);
-    let status = order
-        .poll_ready(&retry)
-        .await
-        .map_err(|e| refused("order", e))?;
+    // An order that turns invalid comes back as the CA's problem (instant-acme) or as a
+    // status: either way, name the identifier whose challenge failed.
+    let (status, problem) = match order.poll_ready(&retry).await {
+        Ok(s) => (s, None),
+        Err(instant_acme::Error::Api(p)) => (OrderStatus::Invalid, Some(p.to_string())),
+        Err(e) => return Err(refused("order", e)),
+    };
     if status != OrderStatus::Ready {
         // Name the identifier whose challenge failed, with the CA's reason.
         let mut authzs = order.authorizations();
@@ -245,15 +248,22 @@ pub async fn obtain(
                 .challenges
                 .iter()
                 .find_map(|c| c.error.as_ref().map(|p| p.to_string()))
+                .or_else(|| problem.clone())
                 .unwrap_or_else(|| format!("the authorization is {:?}", a.status));
             return Err(Error::Challenge {
                 name: a.identifier().to_string(),
                 detail,
             });
         }
-        return Err(Error::Refused {
-            step: "order",
-            detail: format!("the order is {status:?}"),
+        return Err(match problem {
+            Some(p) => Error::Challenge {
+                name: req.dns_names.join(", "),
+                detail: p,
+            },
+            None => Error::Refused {
+                step: "order",
+                detail: format!("the order is {status:?}"),
+            },
         });
     }
     drop(published);

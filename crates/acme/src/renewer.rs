@@ -252,6 +252,7 @@ impl Renewer {
                     s.state.last_error = None;
                     s.state.failures = 0;
                     s.state.force = false;
+                    s.state.next_attempt = None;
                     if acme {
                         s.state.next_attempt =
                             Some(schedule::renew_at(i.not_before, i.not_after, ari));

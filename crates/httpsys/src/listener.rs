@@ -191,6 +191,9 @@ struct Shared {
     provider: Arc<CryptoProvider>,
     /// Used when no binding matches: the handshake ends with an alert.
     refuse: Arc<ServerConfig>,
+    /// ACME HTTP-01 answers (token -> key authorization) the server holds while an order
+    /// is pending; served on plain-http ports before routing ([`Listener::set_acme_http01`]).
+    acme_http01: ArcSwap<HashMap<String, String>>,
 }
 
 /// The running listener. Cheap to clone.
@@ -220,9 +223,18 @@ impl Listener {
                 certs,
                 refuse: crate::tls::refusing_config(&provider),
                 provider,
+                acme_http01: ArcSwap::from_pointee(HashMap::new()),
             }),
             ports: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Replaces the ACME HTTP-01 answers: a plain-http request for
+    /// `/.well-known/acme-challenge/TOKEN` with a token in `answers` gets its key
+    /// authorization (`text/plain`), on any host, before routing. The map comes from the
+    /// server's renewal task; nothing here reads files.
+    pub fn set_acme_http01(&self, answers: HashMap<String, String>) {
+        self.shared.acme_http01.store(Arc::new(answers));
     }
 
     /// Makes the open ports, the SSL bindings and the routing table match `repo`. Returns one
@@ -839,8 +851,19 @@ async fn dispatch(
         ));
     };
     let (host, _) = split_host_header(&host_header);
-    let routes = shared.routes.load();
     let path = req.uri().path().to_owned();
+    if !secure
+        && let Some(token) = path.strip_prefix("/.well-known/acme-challenge/")
+        && let Some(answer) = shared.acme_http01.load().get(token)
+    {
+        let mut resp = Response::new(full(answer.clone()));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain"),
+        );
+        return finish(resp);
+    }
+    let routes = shared.routes.load();
     let Some(route) = routes.route(port, local.ip(), host, &path) else {
         return finish(plain_page(
             StatusCode::BAD_REQUEST,

@@ -9,6 +9,7 @@
 //!
 //! This crate must not serve HTTP or know about pages; it never logs secrets.
 
+pub mod certops;
 pub mod client;
 pub mod database;
 pub mod keys;

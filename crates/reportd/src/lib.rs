@@ -7,6 +7,7 @@
 pub mod ctl;
 pub mod logfile;
 pub mod quickstart;
+pub mod renew;
 pub mod sampledb;
 pub mod serve;
 

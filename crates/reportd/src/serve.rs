@@ -73,6 +73,8 @@ impl Server {
         }
         let mut changes = self.listener.apply(&repo).await?;
         self.apps.reload().await?;
+        // Certificate sources (`cert acme`, `cert watch`) may have been added or removed.
+        crate::renew::poke();
         if let Some(w) = drift_warning(&self.dd, &repo) {
             tracing::warn!("{w}");
             changes.push(w);
@@ -92,6 +94,7 @@ impl Server {
         }
         warnings.extend(mgmt::ops::binding_problems(&self.dd, &repo));
         warnings.extend(expiry_warnings(&bound_certificates(&self.dd, &repo)));
+        warnings.extend(crate::renew::warnings(&self.dd));
         let cfg = self.dd.load_config().ok();
         let (database, backend) = match cfg.as_ref().and_then(|c| c.settings.database_url.clone()) {
             None => (
@@ -422,6 +425,8 @@ pub async fn run_reporting(
     // The portal's configuration pages call the management handler in process.
     server.apps.set_management(server.clone());
     let expiry_task = tokio::spawn(warn_expiry_daily(dd.clone()));
+    // ACME renewals and watched certificate files (`reportctl cert acme|watch`).
+    let renew_task = crate::renew::spawn(dd.clone(), listener.clone());
     let mgmt_task = tokio::spawn(mgmt::server::serve(
         mgmt_listener,
         socket_path.clone(),
@@ -439,6 +444,7 @@ pub async fn run_reporting(
     tracing::info!("stopping: no new connections; draining requests in flight");
     mgmt_task.abort();
     expiry_task.abort();
+    renew_task.abort();
     let _ = std::fs::remove_file(&socket_path);
     listener.shutdown().await;
     tracing::info!("stopped");

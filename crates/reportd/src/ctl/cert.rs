@@ -63,6 +63,83 @@ pub enum CertCommand {
     Trust(TrustArgs),
     /// Remove a certificate from the operating system's trust store.
     Untrust(TrustArgs),
+    /// Have the server follow a certificate and key file that another program renews
+    /// (certbot's live/NAME/fullchain.pem and privkey.pem): re-read when they change.
+    Watch(WatchArgs),
+    /// Obtain a certificate from an ACME CA (HTTP-01 answered by the running server on its
+    /// http URL reservation) and have the server renew it before it expires.
+    Acme(AcmeArgs),
+    /// Renew a certificate source now (ACME: a new order; watched: re-read the files).
+    Renew {
+        /// Source id (`reportctl cert sources`) or the thumbprint it installed.
+        source: String,
+        /// Seconds to wait for the server's answer.
+        #[arg(long, default_value_t = 180, value_name = "N")]
+        timeout: u64,
+    },
+    /// The certificate sources the server follows (ACME, watched files) and their state.
+    Sources {
+        /// Stop following this source (its certificate and bindings stay as they are).
+        #[arg(long, value_name = "ID")]
+        remove: Option<String>,
+    },
+}
+
+/// `--bind APP ... --ipport IP:PORT | --hostnameport HOST:PORT`: bind the certificate.
+#[derive(Debug, Args)]
+pub struct BindArgs {
+    /// Bind the certificate for this application (webservice or portal; repeat for both).
+    #[arg(long = "bind", value_name = "APP")]
+    bind: Vec<httpsys::Application>,
+    /// Endpoint of the binding: IP:PORT (0.0.0.0:PORT means every address).
+    #[arg(long, value_name = "IP:PORT", requires = "bind")]
+    ipport: Option<String>,
+    /// Endpoint of the binding chosen by SNI: HOST:PORT.
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        requires = "bind",
+        conflicts_with = "ipport"
+    )]
+    hostnameport: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The certificate file, leaf first then its chain (certbot: live/NAME/fullchain.pem).
+    #[arg(long, value_name = "FULLCHAIN")]
+    cert: PathBuf,
+    /// Its private key file (certbot: live/NAME/privkey.pem).
+    #[arg(long, value_name = "PRIVKEY")]
+    key: PathBuf,
+    #[command(flatten)]
+    bind: BindArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AcmeArgs {
+    /// Host name to put in the certificate (repeat for more); the CA must reach this
+    /// server's http port at each name.
+    #[arg(long = "dns-name", value_name = "NAME", required = true)]
+    dns_names: Vec<String>,
+    /// ACME directory URL of the CA.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://acme-v02.api.letsencrypt.org/directory"
+    )]
+    directory: String,
+    /// PEM of a CA to trust for the ACME server's own https (a private or test CA).
+    #[arg(long, value_name = "PEM")]
+    directory_ca: Option<PathBuf>,
+    /// Contact e-mail address for the ACME account.
+    #[arg(long, value_name = "E")]
+    email: Option<String>,
+    /// Seconds to wait for the server to obtain the certificate.
+    #[arg(long, default_value_t = 180, value_name = "N")]
+    timeout: u64,
+    #[command(flatten)]
+    bind: BindArgs,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +204,10 @@ pub struct ImportArgs {
     /// Friendly name to give the certificate (replaces one from the PFX).
     #[arg(long, value_name = "TEXT")]
     friendly_name: Option<String>,
+    /// Move every SSL binding of this certificate to the imported one, in the same
+    /// operation (a renewal, e.g. from a certbot deploy hook).
+    #[arg(long, value_name = "THUMBPRINT")]
+    replace: Option<Thumbprint>,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +304,10 @@ pub fn run(ctx: &Ctx, cmd: CertCommand) -> anyhow::Result<i32> {
             let outcome = store.untrust(&a.thumbprint, &target)?;
             report_trust(ctx, &a.thumbprint, &outcome, false)
         }
+        CertCommand::Watch(a) => sources::watch(ctx, a),
+        CertCommand::Acme(a) => sources::acme(ctx, a),
+        CertCommand::Renew { source, timeout } => sources::renew(ctx, &source, timeout),
+        CertCommand::Sources { remove } => sources::list(ctx, remove.as_deref()),
     }
 }
 
@@ -349,6 +434,9 @@ fn export(store: &CertStore, a: ExportArgs) -> anyhow::Result<i32> {
 }
 
 fn import(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
+    if a.replace.is_some() {
+        return import_replace(ctx, store, a);
+    }
     let outcome = if let Some(path) = &a.pfx {
         let pw_file = a.password_file.as_deref().context(
             "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
@@ -374,6 +462,90 @@ fn import(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
         store.set_friendly_name(outcome.store, &outcome.thumbprint, Some(name))?;
     }
     report_import(ctx, &outcome)
+}
+
+/// `cert import ... --replace OLD`: import and move OLD's bindings, one operation.
+fn import_replace(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
+    use mgmt::certops::{ImportInput, Unbound, import_replace};
+    let old = a.replace.as_ref();
+    let (what, r) = if let Some(path) = &a.pfx {
+        let pw_file = a.password_file.as_deref().context(
+            "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
+        )?;
+        let password = read_password(pw_file)?;
+        let bytes = read_input(path)?;
+        let input = ImportInput::Pfx {
+            bytes: &bytes,
+            password: &password,
+        };
+        (
+            path,
+            import_replace(&ctx.dd, input, a.store, old, Unbound::Refuse),
+        )
+    } else if let Some(path) = &a.pem {
+        let cert = read_input(path)?;
+        let key = match &a.key {
+            Some(k) => Some(Zeroizing::new(read_input(k)?)),
+            None => None,
+        };
+        let input = ImportInput::Pem {
+            cert: &cert,
+            key: key.as_ref().map(|k| k.as_slice()),
+        };
+        (
+            path,
+            import_replace(&ctx.dd, input, a.store, old, Unbound::Refuse),
+        )
+    } else {
+        bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");
+    };
+    let r = r.with_context(|| {
+        format!(
+            "cannot import {} to replace {}",
+            what.display(),
+            a.replace
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        )
+    })?;
+    if let Some(name) = &a.friendly_name {
+        store.set_friendly_name(r.outcome.store, &r.outcome.thumbprint, Some(name))?;
+    }
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "import": r.outcome,
+            "rebound": r.rebound.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "applied": r.applied.describe(),
+        }))?;
+        return Ok(0);
+    }
+    report_import(ctx, &r.outcome)?;
+    if r.rebound.is_empty() {
+        println!(
+            "No binding used {}; nothing rebound.",
+            a.replace
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        );
+    } else {
+        println!(
+            "Rebound {} from {} to {}; {}.",
+            r.rebound
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            a.replace
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            r.outcome.thumbprint,
+            r.applied.describe()
+        );
+    }
+    Ok(0)
 }
 
 fn report_import(ctx: &Ctx, o: &ImportOutcome) -> anyhow::Result<i32> {
@@ -476,6 +648,312 @@ fn report_trust(
         println!("{out}");
     }
     Ok(0)
+}
+
+/// `cert watch|acme|renew|sources`: certificate sources the server follows.
+mod sources {
+    use std::time::{Duration, Instant};
+
+    use acme::sources::{FileSources, Source, SourceKind};
+    use anyhow::{Context, bail};
+    use certstore::{StoreName, Thumbprint, WatchedPair};
+    use httpsys::{Endpoint, Repository};
+    use mgmt::ops::{self, PolicyFlags};
+
+    use super::{AcmeArgs, BindArgs, Ctx, WatchArgs, print_json};
+
+    /// Binds `thumb` as `--bind` asks: a new binding, or the endpoint's certificate replaced.
+    fn bind(ctx: &Ctx, thumb: &Thumbprint, b: &BindArgs) -> anyhow::Result<Vec<String>> {
+        if b.bind.is_empty() {
+            return Ok(Vec::new());
+        }
+        let endpoint = match (&b.ipport, &b.hostnameport) {
+            (Some(s), None) => Endpoint::parse_ipport(s)?,
+            (None, Some(s)) => Endpoint::parse_hostnameport(s)?,
+            _ => bail!("--bind needs the endpoint: --ipport IP:PORT or --hostnameport HOST:PORT"),
+        };
+        let mut lines = Vec::new();
+        for app in &b.bind {
+            let repo = Repository::load(&ctx.dd)?;
+            let flags = PolicyFlags::default();
+            let applied = match repo.binding(&endpoint) {
+                Some(x)
+                    if x.apps.contains(app)
+                        && !x.thumbprint.eq_ignore_ascii_case(&thumb.to_string()) =>
+                {
+                    ops::ssl_update(&ctx.dd, *app, thumb, &endpoint, &flags)?.1
+                }
+                _ => ops::ssl_bind(&ctx.dd, *app, thumb, &endpoint, &flags)?.1,
+            };
+            lines.push(format!(
+                "bound {thumb} to {endpoint} for {}; {}",
+                app.ssrs_name(),
+                applied.describe()
+            ));
+        }
+        Ok(lines)
+    }
+
+    pub fn watch(ctx: &Ctx, a: WatchArgs) -> anyhow::Result<i32> {
+        let cert =
+            std::path::absolute(&a.cert).with_context(|| format!("--cert {}", a.cert.display()))?;
+        let key =
+            std::path::absolute(&a.key).with_context(|| format!("--key {}", a.key.display()))?;
+        // The pair must be servable now; later changes are the server's to pick up.
+        let pair = WatchedPair::read(&cert, &key).context("cannot watch the pair")?;
+        let r = mgmt::certops::import_replace(
+            &ctx.dd,
+            mgmt::certops::ImportInput::Pem {
+                cert: pair.cert_bytes(),
+                key: Some(pair.key_bytes()),
+            },
+            StoreName::My,
+            None,
+            mgmt::certops::Unbound::Allow,
+        )?;
+        let thumb = r.outcome.thumbprint;
+        let kind = SourceKind::Watch {
+            cert: cert.clone(),
+            key: key.clone(),
+        };
+        let reg = FileSources::new(ctx.dd.clone());
+        let id = reg.update(|all| {
+            if let Some(s) = all.iter_mut().find(|s| s.kind == kind) {
+                s.thumbprint = Some(thumb.to_string());
+                return Ok(s.id.clone());
+            }
+            let mut s = Source::new(kind.clone(), all);
+            s.thumbprint = Some(thumb.to_string());
+            let id = s.id.clone();
+            all.push(s);
+            Ok(id)
+        })?;
+        let lines = bind(ctx, &thumb, &a.bind)?;
+        let applied = ops::apply(&ctx.dd)?;
+        if ctx.json {
+            print_json(
+                &serde_json::json!({ "source": id, "thumbprint": thumb, "bindings": lines }),
+            )?;
+        } else {
+            println!("{thumb}");
+            eprintln!(
+                "Watching {} and {} as certificate source {id} ({}): the server re-reads them when they change.",
+                cert.display(),
+                key.display(),
+                applied.describe()
+            );
+            for l in lines {
+                eprintln!("{l}");
+            }
+        }
+        Ok(0)
+    }
+
+    pub fn acme(ctx: &Ctx, a: AcmeArgs) -> anyhow::Result<i32> {
+        let req = acme::order::OrderRequest {
+            dns_names: &a.dns_names,
+            directory: &a.directory,
+            directory_ca: a.directory_ca.as_deref(),
+            email: a.email.as_deref(),
+        };
+        acme::order::validate(&req)?;
+        if !ops::server_running(&ctx.dd) {
+            bail!(
+                "the server is not running: it answers the CA's HTTP-01 challenge on its http URL reservation; start it first (`reportctl start`)"
+            );
+        }
+        let directory_ca = match &a.directory_ca {
+            Some(p) => Some(std::path::absolute(p)?),
+            None => None,
+        };
+        let mut names = a.dns_names.clone();
+        names.sort();
+        names.dedup();
+        let kind = SourceKind::Acme {
+            dns_names: names.clone(),
+            directory: a.directory.clone(),
+            directory_ca,
+            email: a.email.clone(),
+        };
+        let reg = FileSources::new(ctx.dd.clone());
+        let (id, before) = reg.update(|all| {
+            // The same names from the same CA: that source, with the new options.
+            let same = all.iter().position(|s| match &s.kind {
+                SourceKind::Acme {
+                    dns_names,
+                    directory,
+                    ..
+                } => *dns_names == names && *directory == a.directory,
+                _ => false,
+            });
+            let i = match same {
+                Some(i) => {
+                    all[i].kind = kind.clone();
+                    i
+                }
+                None => {
+                    let s = Source::new(kind.clone(), all);
+                    all.push(s);
+                    all.len() - 1
+                }
+            };
+            let s = &mut all[i];
+            s.state.force = true;
+            Ok((s.id.clone(), s.state.attempts))
+        })?;
+        ops::apply(&ctx.dd)?;
+        let src = wait_attempt(&reg, &id, before, a.timeout)?;
+        let thumb: Thumbprint = match (&src.state.last_error, &src.thumbprint) {
+            (None, Some(t)) => t.parse()?,
+            (Some(e), _) => bail!(
+                "certificate source {id}: {e}; the server retries with backoff (`reportctl status` shows it; `reportctl cert sources --remove {id}` stops it)"
+            ),
+            (None, None) => bail!("certificate source {id}: no certificate and no error recorded"),
+        };
+        let lines = bind(ctx, &thumb, &a.bind)?;
+        if ctx.json {
+            print_json(
+                &serde_json::json!({ "source": id, "thumbprint": thumb, "bindings": lines, "state": src.state }),
+            )?;
+        } else {
+            println!("{thumb}");
+            eprintln!(
+                "Obtained certificate {thumb} for {} as source {id}; the server renews it {}.",
+                names.join(", "),
+                src.state
+                    .next_attempt
+                    .and_then(|t| t
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .ok())
+                    .map(|t| format!(
+                        "at {t} ({})",
+                        src.state.renewal_basis.as_deref().unwrap_or("")
+                    ))
+                    .unwrap_or_else(|| "before it expires".into())
+            );
+            for l in lines {
+                eprintln!("{l}");
+            }
+        }
+        Ok(0)
+    }
+
+    /// Waits until source `id` has made an attempt after `before` attempts.
+    fn wait_attempt(
+        reg: &FileSources,
+        id: &str,
+        before: u64,
+        timeout: u64,
+    ) -> anyhow::Result<Source> {
+        let deadline = Instant::now() + Duration::from_secs(timeout);
+        loop {
+            let src = reg
+                .load()?
+                .into_iter()
+                .find(|s| s.id == id)
+                .with_context(|| format!("certificate source {id} was removed meanwhile"))?;
+            if src.state.attempts > before {
+                return Ok(src);
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "the server made no attempt for certificate source {id} within {timeout} s; `reportctl status` and the server log tell why"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn find(all: &[Source], key: &str) -> anyhow::Result<Source> {
+        let t = key.parse::<Thumbprint>().ok().map(|t| t.to_string());
+        all.iter()
+            .find(|s| s.id == key || t.is_some() && s.thumbprint == t)
+            .cloned()
+            .with_context(|| {
+                format!("no certificate source {key:?}; `reportctl cert sources` lists them")
+            })
+    }
+
+    pub fn renew(ctx: &Ctx, key: &str, timeout: u64) -> anyhow::Result<i32> {
+        let reg = FileSources::new(ctx.dd.clone());
+        let src = find(&reg.load()?, key)?;
+        if !ops::server_running(&ctx.dd) {
+            bail!(
+                "the server is not running: it renews certificate sources; start it first (`reportctl start`)"
+            );
+        }
+        let mut before = 0;
+        reg.update_one(&src.id, |s| {
+            s.state.force = true;
+            s.state.next_attempt = None;
+            before = s.state.attempts;
+        })?;
+        ops::apply(&ctx.dd)?;
+        let after = wait_attempt(&reg, &src.id, before, timeout)?;
+        if let Some(e) = &after.state.last_error {
+            bail!(
+                "certificate source {}: {e}; the certificate {} is still served",
+                src.id,
+                after.thumbprint.as_deref().unwrap_or("(none)")
+            );
+        }
+        let t = after.thumbprint.unwrap_or_default();
+        if ctx.json {
+            print_json(&serde_json::json!({ "source": src.id, "thumbprint": t }))?;
+        } else {
+            println!("{t}");
+        }
+        Ok(0)
+    }
+
+    pub fn list(ctx: &Ctx, remove: Option<&str>) -> anyhow::Result<i32> {
+        let reg = FileSources::new(ctx.dd.clone());
+        if let Some(key) = remove {
+            let src = find(&reg.load()?, key)?;
+            reg.update(|all| {
+                all.retain(|s| s.id != src.id);
+                Ok(())
+            })?;
+            reg.remove_account(&src.id);
+            let applied = ops::apply(&ctx.dd)?;
+            println!(
+                "Stopped following certificate source {} ({}); its certificate and bindings stay; {}.",
+                src.id,
+                src.describe(),
+                applied.describe()
+            );
+            return Ok(0);
+        }
+        let all = reg.load()?;
+        if ctx.json {
+            print_json(&all)?;
+            return Ok(0);
+        }
+        if all.is_empty() {
+            println!(
+                "No certificate sources; add one with `reportctl cert acme` or `reportctl cert watch`."
+            );
+        }
+        for s in &all {
+            let mut line = format!(
+                "{}  {}  {}",
+                s.id,
+                s.thumbprint.as_deref().unwrap_or("(none yet)"),
+                s.describe()
+            );
+            if let Some(t) = s.state.next_attempt.and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            }) {
+                line.push_str(&format!("  next {t}"));
+            }
+            if let Some(e) = &s.state.last_error {
+                line.push_str(&format!("  [failing: {e}]"));
+            }
+            println!("{line}");
+        }
+        Ok(0)
+    }
 }
 
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {

@@ -1,0 +1,270 @@
+//! The server's certificate-source task: ACME renewals and watched certificate files.
+//!
+//! [`spawn`] starts one task for the life of the server. It reads the data dir's registry
+//! (`certsources.json`, `acme::sources`) at start and whenever [`poke`]d (every Apply), and:
+//! - for each ACME source that is due (never issued, forced by `reportctl cert renew`, or
+//!   past its renewal moment or backoff) runs `acme::renewer::Renewer::renew_acme` in its
+//!   own task, with the HTTP-01 answers published to the listener
+//!   (`Listener::set_acme_http01`, served on the http reservation's port);
+//! - watches the directory of each watched certificate and key (and the directory above it,
+//!   non-recursive, with `notify`: never the files themselves, whose symbolic links certbot
+//!   replaces), and 500 ms after the last event re-reads the pairs; a pair that does not
+//!   match yet (certbot writes the certificate link before the key link) keeps the old
+//!   certificate served and is retried after 1, 2, 4 ... 30 s; every 60 s all pairs are
+//!   re-read anyway, for filesystems that report nothing.
+//!
+//! A new certificate is installed by `mgmt::certops::import_replace`: imported into My and
+//! every binding of the previous one moved to it, applied live, as one operation. Failures
+//! are logged and recorded in the registry, where `reportctl status` shows them
+//! ([`warnings`]).
+//!
+//! Must not: hold a binding or certificate rule of its own (`mgmt` and `acme` have them),
+//! block the runtime with file I/O (blocking steps run on `spawn_blocking`), log keys.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use acme::order::ChallengeBoard;
+use acme::renewer::{Installed, Installer, LocalLock, Renewer};
+use acme::sources::{FileSources, Source, SourceKind};
+use certstore::{CertStore, StoreName, Thumbprint};
+use datadir::DataDir;
+use httpsys::Listener;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+
+/// Quiet time after a file event before the pairs are read.
+const DEBOUNCE: Duration = Duration::from_millis(500);
+/// Every watched pair is re-read at least this often (the backstop).
+const RECHECK: Duration = Duration::from_secs(60);
+
+static POKE: Notify = Notify::const_new();
+
+/// Has the task re-read the registry now (called on every Apply).
+pub fn poke() {
+    POKE.notify_one();
+}
+
+/// The `status` warnings of failing sources.
+pub fn warnings(dd: &DataDir) -> Vec<String> {
+    match FileSources::new(dd.clone()).load() {
+        Ok(all) => all.iter().filter_map(Source::warning).collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// Starts the task; it runs until aborted.
+pub fn spawn(dd: DataDir, listener: Listener) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(dd, listener))
+}
+
+/// HTTP-01 answers, handed to the listener as a whole map on every change.
+struct Board {
+    listener: Listener,
+    answers: Mutex<HashMap<String, String>>,
+}
+
+impl ChallengeBoard for Board {
+    fn publish(&self, token: &str, key_authorization: &str) {
+        let mut m = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert(token.to_owned(), key_authorization.to_owned());
+        self.listener.set_acme_http01(m.clone());
+    }
+    fn withdraw(&self, token: &str) {
+        let mut m = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        m.remove(token);
+        self.listener.set_acme_http01(m.clone());
+    }
+}
+
+/// Installs into store My through the one import-and-rebind operation.
+struct StoreInstaller(DataDir);
+
+impl Installer for StoreInstaller {
+    fn install(&self, cert: &[u8], key: &[u8], replace: Option<&str>) -> acme::Result<Installed> {
+        let old = replace.and_then(|t| t.parse::<Thumbprint>().ok());
+        let r = mgmt::certops::import_replace(
+            &self.0,
+            mgmt::certops::ImportInput::Pem {
+                cert,
+                key: Some(key),
+            },
+            StoreName::My,
+            old.as_ref(),
+            mgmt::certops::Unbound::Allow,
+        )
+        .map_err(|e| acme::Error::Install(e.to_string()))?;
+        let info =
+            CertStore::open(&self.0.certs_dir())?.get(StoreName::My, &r.outcome.thumbprint)?;
+        Ok(Installed {
+            thumbprint: r.outcome.thumbprint.to_string(),
+            not_before: info.not_before,
+            not_after: info.not_after,
+            rebound: r.rebound.iter().map(|e| e.to_string()).collect(),
+        })
+    }
+}
+
+async fn run(dd: DataDir, listener: Listener) {
+    let store = Arc::new(FileSources::new(dd.clone()));
+    let renewer = Arc::new(Renewer {
+        lock: Arc::new(LocalLock::default()),
+        store: store.clone(),
+        installer: Arc::new(StoreInstaller(dd.clone())),
+        board: Arc::new(Board {
+            listener,
+            answers: Mutex::new(HashMap::new()),
+        }),
+    });
+    let (events_tx, mut events) = mpsc::unbounded_channel::<()>();
+    let mut _watcher: Option<notify::RecommendedWatcher> = None;
+    let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
+    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    // Read every pair at start: files may have changed while the server was stopped.
+    let mut watch_due = Instant::now();
+    loop {
+        let sources = {
+            let s = store.clone();
+            tokio::task::spawn_blocking(move || s.load())
+                .await
+                .unwrap_or_else(|e| Err(acme::Error::Registry(e.to_string())))
+        };
+        let sources = sources.unwrap_or_else(|e| {
+            tracing::warn!("certificate sources: {e}");
+            Vec::new()
+        });
+        let dirs = watch_dirs(&sources);
+        if dirs != watched {
+            _watcher = make_watcher(&dirs, events_tx.clone());
+            watched = dirs;
+        }
+
+        // ACME: each due source in its own task (an order takes seconds).
+        let now = time::OffsetDateTime::now_utc();
+        if let Ok(due) = renewer.due(now) {
+            for id in due {
+                if !in_flight
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id.clone())
+                {
+                    continue;
+                }
+                let (r, flight) = (renewer.clone(), in_flight.clone());
+                tokio::spawn(async move {
+                    let _ = r.renew_acme(&id).await;
+                    flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                    // The next moment is in the registry now.
+                    poke();
+                });
+            }
+        }
+
+        // Watched pairs.
+        if Instant::now() >= watch_due {
+            let ids: Vec<String> = sources
+                .iter()
+                .filter(|s| matches!(s.kind, SourceKind::Watch { .. }))
+                .map(|s| s.id.clone())
+                .collect();
+            let r = renewer.clone();
+            let failures = tokio::task::spawn_blocking(move || {
+                ids.iter()
+                    .filter_map(|id| r.check_watch(id).err().map(|_| id.clone()))
+                    .count()
+            })
+            .await
+            .unwrap_or(0);
+            watch_due = if failures > 0 {
+                let most = store
+                    .load()
+                    .map(|all| {
+                        all.iter()
+                            .filter(|s| matches!(s.kind, SourceKind::Watch { .. }))
+                            .map(|s| s.state.failures)
+                            .filter(|f| *f > 0)
+                            .min()
+                            .unwrap_or(1)
+                    })
+                    .unwrap_or(1);
+                Instant::now() + acme::schedule::watch_retry(most)
+            } else {
+                Instant::now() + RECHECK
+            };
+        }
+
+        // Sleep until the next ACME moment, the next pair check, a file event or a poke.
+        let acme_wake = renewer
+            .next_wake()
+            .map(|t| {
+                let d = t - time::OffsetDateTime::now_utc();
+                Instant::now() + d.try_into().unwrap_or(Duration::ZERO)
+            })
+            .unwrap_or(watch_due + RECHECK);
+        let wake = acme_wake.min(watch_due);
+        tokio::select! {
+            _ = POKE.notified() => {}
+            Some(()) = events.recv() => {
+                // Debounce: wait for DEBOUNCE of quiet.
+                while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, events.recv()).await {}
+                watch_due = Instant::now();
+            }
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+    }
+}
+
+/// The directories to watch: the parent of each watched file as named (not resolved:
+/// certbot's links live there) and the directory above it.
+fn watch_dirs(sources: &[Source]) -> BTreeSet<PathBuf> {
+    let mut dirs = BTreeSet::new();
+    for s in sources {
+        if let SourceKind::Watch { cert, key } = &s.kind {
+            for f in [cert, key] {
+                if let Some(p) = f.parent() {
+                    dirs.insert(p.to_owned());
+                    if let Some(g) = p.parent().filter(|g| !g.as_os_str().is_empty()) {
+                        dirs.insert(g.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    dirs
+}
+
+fn make_watcher(
+    dirs: &BTreeSet<PathBuf>,
+    tx: mpsc::UnboundedSender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    if dirs.is_empty() {
+        return None;
+    }
+    let mut w = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok() {
+            let _ = tx.send(());
+        }
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(
+                "cannot watch certificate files ({e}); they are re-read every {} s instead",
+                RECHECK.as_secs()
+            );
+            return None;
+        }
+    };
+    for d in dirs {
+        if let Err(e) = w.watch(Path::new(d), notify::RecursiveMode::NonRecursive) {
+            tracing::warn!(
+                dir = %d.display(),
+                "cannot watch the directory ({e}); its files are re-read every {} s instead",
+                RECHECK.as_secs()
+            );
+        }
+    }
+    Some(w)
+}
