@@ -1,9 +1,7 @@
 //! `reportctl config get|set`: settings of reportd.toml that are not generated.
 
 use clap::Subcommand;
-use datadir::Config;
 use datadir::config::SETTINGS;
-use httpsys::Repository;
 
 use super::{Ctx, print_json};
 
@@ -42,15 +40,8 @@ pub fn run(ctx: &Ctx, cmd: ConfigCommand) -> anyhow::Result<i32> {
             }
         }
         ConfigCommand::Set { key, value } => {
-            let key = {
-                let _lock = dd.lock()?;
-                let mut cfg = dd.load_config()?;
-                let key = cfg.settings.set(&key, &value)?;
-                let repo = Repository::load(dd)?;
-                Config::write(&dd.config_path(), &cfg.settings, &repo.repr())?;
-                key
-            };
-            let applied = mgmt::ops::apply(dd)?;
+            dd.require_initialized()?;
+            let (key, applied) = mgmt::ops::set_setting(dd, &key, &value)?;
             println!(
                 "{key} = {}; {}",
                 dd.load_config()?.settings.get(key)?,

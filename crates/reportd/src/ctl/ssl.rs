@@ -5,7 +5,6 @@ use anyhow::bail;
 use certstore::{CertStore, StoreName, Thumbprint};
 use clap::{Args, Subcommand, ValueEnum};
 use httpsys::repo::{BindOutcome, UnbindOutcome};
-use httpsys::route::RouteTable;
 use httpsys::{Application, Endpoint, MinTls, Repository, Scheme, UrlReservation};
 use mgmt::ops::{self, Applied, PolicyFlags};
 use serde::Serialize;
@@ -468,137 +467,40 @@ pub fn run_httpcfg(ctx: &Ctx, cmd: HttpCfgCommand) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-#[derive(Serialize)]
-struct Explanation {
-    url: String,
-    application: Option<&'static str>,
-    virtual_directory: Option<String>,
-    reservation: Option<String>,
-    binding: Option<String>,
-    certificate: Option<String>,
-    certificate_subject: Option<String>,
-    notes: Vec<String>,
-}
-
-/// `explain URL`: which reservation, application, binding and certificate serve it.
+/// `explain URL`: which reservation, application, binding and certificate serve it
+/// (`mgmt::ops::explain`); prints it, exit status 0 either way.
 pub fn explain(ctx: &Ctx, url: &str) -> anyhow::Result<i32> {
     let dd = &ctx.dd;
     dd.require_initialized()?;
-    let repo = Repository::load(dd)?;
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-        anyhow::anyhow!("explain needs a full URL such as https://reports.example.com/ReportServer")
-    })?;
-    let scheme = match scheme.to_ascii_lowercase().as_str() {
-        "http" => Scheme::Http,
-        "https" => Scheme::Https,
-        _ => bail!("the URL scheme must be http or https"),
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = httpsys::route::split_host_header(authority);
-    let port = port.unwrap_or(scheme.default_port());
-    let host_ip: Option<std::net::IpAddr> = host.parse().ok();
-    let local_ip = host_ip.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
-    let table = RouteTable::new(&repo);
-    let mut e = Explanation {
-        url: url.to_owned(),
-        application: None,
-        virtual_directory: None,
-        reservation: None,
-        binding: None,
-        certificate: None,
-        certificate_subject: None,
-        notes: vec![],
-    };
-    match table.scheme(port) {
-        None => e.notes.push(format!(
-            "no reservation uses port {port}: nothing listens there"
-        )),
-        Some(s) if s != scheme => e.notes.push(format!(
-            "port {port} serves {}, not {}",
-            s.as_str(),
-            scheme.as_str()
-        )),
-        Some(_) => {}
-    }
-    if let Some(route) = table.route(port, local_ip, host, path) {
-        e.application = Some(route.app.ssrs_name());
-        e.virtual_directory = Some(route.vdir.clone());
-        e.reservation = repo
-            .reservations
-            .iter()
-            .filter(|r| r.app == route.app && r.url.port == port && r.url.scheme == scheme)
-            .min_by_key(|r| r.url.host.category())
-            .map(|r| format!("{}/{}", r.url, repo.vdir(r.app)));
-    } else if e.notes.is_empty() {
-        e.notes
-            .push("no reservation matches this host and path: the server answers 400".into());
-    }
-    if scheme == Scheme::Https {
-        let sni = host_ip.is_none().then(|| host.to_ascii_lowercase());
-        let chosen = repo
-            .ssl_bindings
-            .iter()
-            .find(|b| matches!(&b.endpoint, Endpoint::HostnamePort(h, p) if Some(h) == sni.as_ref() && *p == port))
-            .or_else(|| repo.ssl_bindings.iter().find(|b| matches!(&b.endpoint, Endpoint::IpPort(ip, p) if *p == port && Some(*ip) == host_ip)))
-            .or_else(|| repo.ssl_bindings.iter().find(|b| matches!(&b.endpoint, Endpoint::IpPort(ip, p) if *p == port && ip.is_unspecified())));
-        match chosen {
-            None => e.notes.push(format!(
-                "no SSL binding serves port {port} for this host: the TLS handshake fails"
-            )),
-            Some(b) => {
-                e.binding = Some(b.endpoint.to_string());
-                e.certificate = Some(b.thumbprint.clone());
-                let store = CertStore::open(&dd.certs_dir())?;
-                match b
-                    .thumbprint
-                    .parse::<Thumbprint>()
-                    .ok()
-                    .and_then(|t| store.get(StoreName::My, &t).ok())
-                {
-                    Some(info) => {
-                        e.certificate_subject = Some(info.subject.clone());
-                        if host_ip.is_none() && !info.covers_host(host) {
-                            e.notes.push(format!(
-                                "the certificate does not name {host}: clients will reject it"
-                            ));
-                        }
-                    }
-                    None => e.notes.push(
-                        "the binding's certificate is missing from store My: the handshake fails"
-                            .into(),
-                    ),
-                }
-            }
-        }
-    }
+    let probe = httpsys::explain::Probe::parse(url)?;
+    let e = ops::explain(dd, &probe)?;
     if ctx.json {
         print_json(&e)?;
         return Ok(0);
     }
-    println!("URL: {}", e.url);
-    println!("Application: {}", e.application.unwrap_or("(none)"));
-    println!(
-        "Virtual directory: {}",
-        e.virtual_directory.as_deref().unwrap_or("(none)")
-    );
-    println!(
-        "Reservation: {}",
-        e.reservation.as_deref().unwrap_or("(none)")
-    );
-    if scheme == Scheme::Https {
-        println!("SSL binding: {}", e.binding.as_deref().unwrap_or("(none)"));
-        println!(
-            "Certificate: {}",
-            e.certificate.as_deref().unwrap_or("(none)")
-        );
-        if let Some(s) = &e.certificate_subject {
-            println!("Certificate subject: {s}");
+    println!("URL: {}", e.probe.url);
+    match &e.route {
+        Some(r) => {
+            println!("Application: {}", r.app.ssrs_name());
+            println!("Virtual directory: {}", r.vdir);
+            println!("Reservation: {}", r.reservation);
+        }
+        None => println!("Application: (none)"),
+    }
+    if e.probe.scheme == Scheme::Https {
+        match &e.binding {
+            Some(b) => {
+                println!("SSL binding: {} (chosen {})", b.endpoint, b.matched_by);
+                println!("Certificate: {}", b.thumbprint);
+                if let Some(c) = &b.certificate {
+                    println!("Certificate subject: {}", c.subject);
+                    println!("Certificate days left: {}", c.days_left);
+                }
+            }
+            None => println!("SSL binding: (none)"),
         }
     }
-    for n in &e.notes {
+    for n in &e.findings {
         println!("Note: {n}");
     }
     Ok(0)
