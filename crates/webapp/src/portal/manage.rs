@@ -279,19 +279,13 @@ async fn status(state: &AppState) -> mgmt::StatusInfo {
             },
             database_backend: backend,
             warnings,
+            ..Default::default()
         }
     })
     .await
     .unwrap_or_else(|_| mgmt::StatusInfo {
         pid: std::process::id(),
-        version: String::new(),
-        started_at: String::new(),
-        uptime_seconds: 0,
-        urls: vec![],
-        ports: vec![],
-        database: String::new(),
-        database_backend: None,
-        warnings: vec![],
+        ..Default::default()
     })
 }
 
@@ -346,8 +340,6 @@ pub(crate) async fn status_page(
                 input type="hidden" name=(csrf::FIELD) value=(csrf::token(&state, &session.principal));
                 button.danger type="submit" id="stop" { "Stop" }
             }
-            " "
-            button type="button" disabled title="reportd is one process: start it with reportctl start" { "Start" }
             p.hint { "Stop ends the report server process (web service and portal). Start it again with " code { "reportctl start" } " or " code { "systemctl start reportd" } "." }
         }
     };

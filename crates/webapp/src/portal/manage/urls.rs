@@ -49,12 +49,12 @@ async fn view(state: &AppState) -> Result<View, Error> {
 }
 
 fn cert_label(c: &CertInfo) -> String {
+    let t = c.thumbprint.to_string();
     format!(
-        "{} ({}, {}) {}",
+        "{} · {} · {}…",
         c.friendly_name.as_deref().unwrap_or(&c.subject),
-        c.sans_text(),
         days_text(days_left(c)),
-        c.thumbprint
+        &t[..8.min(t.len())]
     )
 }
 
@@ -180,14 +180,11 @@ fn ws_page(
         p.hint { "Configure a URL used to access the Report Server (" (app.ssrs_name()) "). Apply reserves the https URL when it is not yet, binds the chosen certificate and has the running server serve it, in one change." }
         form.panel.config method="post" action={ (b) "/manage/webservice-url" } {
             input type="hidden" name=(csrf::FIELD) value=(token);
-            fieldset {
-                legend { "Report Server Web Service Virtual Directory" }
-                label for="vdir" { "Virtual Directory" }
-                input type="text" id="vdir" name="vdir" required maxlength="100" value=(v.repo.vdir(app));
-            }
-            fieldset {
-                legend { "Report Server Web Service Site identification" }
-                label for="ip" { "IP Address" }
+            h3 { "Report Server Web Service Virtual Directory" }
+            label for="vdir" { "Virtual Directory" }
+            input type="text" id="vdir" name="vdir" required maxlength="100" value=(v.repo.vdir(app));
+            h3 { "Report Server Web Service Site identification" }
+            label for="ip" { "IP Address" }
                 (ip_select(&v.addresses))
                 label for="port" { "HTTPS Port" }
                 input type="text" id="port" name="port" inputmode="numeric" maxlength="5" value=(current_https_port(&v.repo, app));
@@ -196,7 +193,6 @@ fn ws_page(
                 @if v.certs.is_empty() {
                     p.hint { "No server certificate with its private key in store My: make one on the " a href={ (b) "/manage/certificates" } { "Certificates" } " page." }
                 }
-            }
             button type="submit" id="apply" { "Apply" }
         }
         h2 { "Report Server Web Service URLs" }
