@@ -295,11 +295,13 @@ fn clr_of(k: Kind) -> &'static str {
 }
 
 fn convert(row: &PgRow, i: usize, kind: Kind, cache: &mut TextCache) -> Result<Value, sqlx::Error> {
+    // the column's type was checked once (`kind_of` on its type name), so each value is
+    // decoded without sqlx's per-value compatibility check
     fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
         row: &'r PgRow,
         i: usize,
     ) -> Result<Option<T>, sqlx::Error> {
-        row.try_get::<Option<T>, _>(i)
+        row.try_get_unchecked::<Option<T>, _>(i)
     }
     Ok(match kind {
         Kind::I2 => get::<i16>(row, i)?.map_or(Value::Null, |v| Value::Int(v.into())),

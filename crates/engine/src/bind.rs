@@ -1663,7 +1663,9 @@ impl Shared {
         let mut constant = true;
         let mut run_count = 0usize;
         let tb_align = self.eval_str(&def.style.text_align, ev, name)?;
-        let tb_format = self.eval_str(&def.style.format, ev, name)?;
+        let mut tb_format = self.eval_str(&def.style.format, ev, name)?;
+        // one run: its format may take the textbox's without a copy
+        let single_run = matches!(tb.paragraphs.as_slice(), [p] if p.runs.len() == 1);
         for p in &tb.paragraphs {
             let mut runs = Vec::with_capacity(p.runs.len());
             for r in &p.runs {
@@ -1678,6 +1680,7 @@ impl Shared {
                             Ok(v) => {
                                 let fmt = match self.eval_str(&r.style.format, ev, name)? {
                                     Some(f) => Some(f),
+                                    None if single_run => tb_format.take(),
                                     None => tb_format.clone(),
                                 };
                                 let text = self.format(&v, fmt.as_deref());
@@ -1747,7 +1750,7 @@ impl Shared {
             }
             Value::str(s)
         };
-        {
+        if self.c.uses_report_items {
             let mut ri = lock(&self.report_items);
             match ri.get_mut(def.name.as_str()) {
                 Some(slot) => *slot = value.clone(),
@@ -1756,7 +1759,7 @@ impl Shared {
                 }
             }
         }
-        let toggle = if self.toggle_targets.contains(name) {
+        let toggle = if !self.toggle_targets.is_empty() && self.toggle_targets.contains(name) {
             let id = format!("{name}@{}", Self::frames_key(frames));
             let initial = match &tb.toggle_image {
                 Some(e) => self.eval_bool(e, ev, name)?,

@@ -30,6 +30,9 @@ pub struct Compiled {
     pub(crate) code: Option<Arc<CodeModule>>,
     /// Warnings found while compiling (a `<Code>` block that is not supported, ...).
     pub warnings: Vec<String>,
+    /// Whether any expression or the `<Code>` block may read `ReportItems` (else a bind
+    /// does not keep each textbox's last value).
+    pub(crate) uses_report_items: bool,
 }
 
 /// One query the engine needs run: the web app resolves the data source, runs it with
@@ -98,21 +101,28 @@ pub fn prepare(report: Arc<Report>, path: &str) -> Result<Compiled, EngineError>
         }
         None => None,
     };
-    let c = Compiled {
+    let mentions = |src: &str| src.to_ascii_lowercase().contains("reportitems");
+    let mut c = Compiled {
         report: report.clone(),
         path: path.to_owned(),
         table,
         code,
         warnings,
+        uses_report_items: report.code.as_ref().is_some_and(|(src, _)| mentions(src)),
     };
     let mut first_err: Option<EngineError> = None;
+    let mut uses = false;
     visit_report(&report, &mut |e| {
+        if let Expression::Expr { src, .. } = e {
+            uses |= mentions(src);
+        }
         if first_err.is_none()
             && let Err(err) = c.expr(e)
         {
             first_err = Some(err);
         }
     });
+    c.uses_report_items |= uses;
     match first_err {
         Some(e) => Err(e),
         None => Ok(c),

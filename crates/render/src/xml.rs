@@ -116,6 +116,19 @@ pub fn encode_local_name(name: &str) -> String {
     out
 }
 
+/// [`encode_local_name`] without a copy when `name` is a valid name already (the usual case).
+fn local_name(name: &str) -> std::borrow::Cow<'_, str> {
+    let valid = name.chars().enumerate().all(|(i, c)| {
+        (c.is_alphanumeric() || c == '_' || (i > 0 && (c == '-' || c == '.')))
+            && !(i == 0 && c.is_numeric())
+    });
+    if valid {
+        name.into()
+    } else {
+        encode_local_name(name).into()
+    }
+}
+
 /// XML-escapes text or an attribute value; characters XML 1.0 cannot carry are dropped.
 pub fn escape(s: &str, out: &mut String) {
     for c in s.chars() {
@@ -231,7 +244,7 @@ impl<W: Write> Writer<'_, '_, W> {
                 }
                 let v = self.value_text(n);
                 self.s.push(' ');
-                self.s.push_str(&encode_local_name(name));
+                self.s.push_str(&local_name(name));
                 self.s.push_str("=\"");
                 escape(&v, &mut self.s);
                 self.s.push('"');
@@ -260,19 +273,25 @@ impl<W: Write> Writer<'_, '_, W> {
                 } => {}
                 Node::Value { name, textbox, .. } => {
                     self.newline();
-                    let tag = encode_local_name(name);
+                    let tag = local_name(name);
                     if textbox.value.is_null() && !self.o.use_formatted_values {
-                        self.s.push_str(&format!("<{tag} />"));
+                        self.s.push('<');
+                        self.s.push_str(&tag);
+                        self.s.push_str(" />");
                     } else {
                         let v = self.value_text(n);
-                        self.s.push_str(&format!("<{tag}>"));
+                        self.s.push('<');
+                        self.s.push_str(&tag);
+                        self.s.push('>');
                         escape(&v, &mut self.s);
-                        self.s.push_str(&format!("</{tag}>"));
+                        self.s.push_str("</");
+                        self.s.push_str(&tag);
+                        self.s.push('>');
                     }
                 }
                 Node::Element { name, children, .. } => {
                     self.newline();
-                    let tag = encode_local_name(name);
+                    let tag = local_name(name);
                     self.s.push('<');
                     self.s.push_str(&tag);
                     self.content(children, &tag)?;
@@ -281,7 +300,7 @@ impl<W: Write> Writer<'_, '_, W> {
                     name, instances, ..
                 } => {
                     self.newline();
-                    let tag = encode_local_name(name);
+                    let tag = local_name(name);
                     self.s.push('<');
                     self.s.push_str(&tag);
                     self.content(instances, &tag)?;
@@ -289,7 +308,7 @@ impl<W: Write> Writer<'_, '_, W> {
                 Node::Stream { name, rows, .. } => {
                     // what `content` writes for a collection of these instances
                     self.newline();
-                    let tag = encode_local_name(name);
+                    let tag = local_name(name);
                     self.s.push('<');
                     self.s.push_str(&tag);
                     if rows.is_empty() {
@@ -302,7 +321,7 @@ impl<W: Write> Writer<'_, '_, W> {
                         rows.with_instance(i, |inst| {
                             if let Node::Element { name, children, .. } = inst {
                                 self.newline();
-                                let tag = encode_local_name(name);
+                                let tag = local_name(name);
                                 self.s.push('<');
                                 self.s.push_str(&tag);
                                 self.content(children, &tag)?;
