@@ -1,0 +1,336 @@
+//! `reportctl cert acme` against a local ACME CA: Debian's `pebble` with
+//! `pebble-challtestsrv` as its DNS (every name is 127.0.0.1; `set-servfail` makes one
+//! fail). The server answers HTTP-01 on its http reservation, installs and binds the
+//! certificate, renews it on `cert renew` with 0 failed requests from a curl loop, and
+//! bad input (unreachable directory, a URL that is not a directory, a failing challenge)
+//! is a clear error in the command, `status` and the log while the old certificate stays.
+//!
+//! pebble and pebble-challtestsrv bind their own ports from their configuration (they take
+//! no inherited sockets), so their ports are picked by binding port 0 and releasing it
+//! just before they start; the reportd server itself gets its sockets as usual.
+
+mod certsource;
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use certsource::*;
+use common::curl;
+
+struct Kill(Vec<Child>);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A port for pebble's own listeners (see the module doc).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn openssl(args: &[&str], dir: &std::path::Path) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
+    if !(have("pebble", "the local ACME CA")
+        && have("pebble-challtestsrv", "pebble's DNS")
+        && have("openssl", "certificates and s_client")
+        && have("curl", "the request loop"))
+    {
+        return;
+    }
+    let r = started();
+    let inst = &r.inst;
+    let https = r.https();
+    let work = r.path("pebble");
+    std::fs::create_dir_all(&work).unwrap();
+
+    // pebble's own https: a CA and a localhost certificate (the Debian package ships none).
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=pebble-listener-ca",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+        &work,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "localhost.key",
+            "-out",
+            "localhost.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &work,
+    );
+    std::fs::write(
+        work.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "localhost.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "localhost.pem",
+        ],
+        &work,
+    );
+    let (acme_port, mgmt_port, tls_port, dns_port, dns_mgmt) = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    );
+    let config = serde_json::json!({"pebble": {
+        "listenAddress": format!("127.0.0.1:{acme_port}"),
+        "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+        "certificate": work.join("localhost.pem"),
+        "privateKey": work.join("localhost.key"),
+        // HTTP-01 goes to the reportd server's http port.
+        "httpPort": r.http(),
+        "tlsPort": tls_port,
+        "ocspResponderURL": "",
+        "externalAccountBindingRequired": false,
+    }});
+    std::fs::write(work.join("pebble.json"), config.to_string()).unwrap();
+    let dns = Command::new("pebble-challtestsrv")
+        .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
+        .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+        .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
+        .args(["-defaultIPv6", ""])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pebble = Command::new("pebble")
+        .arg("-config")
+        .arg(work.join("pebble.json"))
+        .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env("PEBBLE_WFE_NONCEREJECT", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _procs = Kill(vec![dns, pebble]);
+    let ca = work.join("ca.pem");
+    let ca_s = ca.to_str().unwrap().to_owned();
+    let directory = format!("https://localhost:{acme_port}/dir");
+    eventually(20, "pebble answers", || {
+        curl(&directory, None, &["--cacert", &ca_s]).status == 200
+    });
+    eventually(10, "pebble-challtestsrv answers", || {
+        common::curl(
+            &format!("http://127.0.0.1:{dns_mgmt}/clear-request-history"),
+            None,
+            &["-X", "POST", "-d", "{\"host\":\"x\",\"type\":\"http\"}"],
+        )
+        .status
+            != 0
+    });
+    let root = work.join("pebble-root.pem");
+    let res = curl(
+        &format!("https://localhost:{mgmt_port}/roots/0"),
+        None,
+        &["--cacert", &ca_s],
+    );
+    assert_eq!(res.status, 200, "{res:?}");
+    std::fs::write(&root, &res.body).unwrap();
+
+    // Obtain, bind, serve: the chain verifies against pebble's root.
+    let t0 = std::time::Instant::now();
+    let out = inst.ok(&[
+        "cert",
+        "acme",
+        "--dns-name",
+        "reports.test",
+        "--directory",
+        &directory,
+        "--directory-ca",
+        &ca_s,
+        "--email",
+        "admin@reports.test",
+        "--bind",
+        "webservice",
+        "--ipport",
+        &format!("0.0.0.0:{https}"),
+    ]);
+    println!(
+        "certificate obtained and bound in {} ms",
+        t0.elapsed().as_millis()
+    );
+    let t1 = thumbprint_in(&out);
+    assert_eq!(served(https, "reports.test").as_deref(), Some(t1.as_str()));
+    let o = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{https}")])
+        .args([
+            "-servername",
+            "reports.test",
+            "-verify_return_error",
+            "-CAfile",
+        ])
+        .arg(&root)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let so = String::from_utf8_lossy(&o.stdout);
+    assert!(so.contains("Verify return code: 0 (ok)"), "{so}");
+    let sources: serde_json::Value =
+        serde_json::from_str(&inst.ok(&["cert", "sources", "--json"])).unwrap();
+    assert_eq!(sources[0]["id"], "acme-1", "{sources}");
+    assert_eq!(
+        sources[0]["state"]["renewal_basis"], "2/3 of the lifetime",
+        "pebble 2.4 offers no ARI: {sources}"
+    );
+    assert!(sources[0]["state"]["next_attempt"].is_string(), "{sources}");
+    assert!(
+        !std::fs::read_to_string(inst.dir.join("certsources.json"))
+            .unwrap()
+            .contains("PRIVATE KEY")
+    );
+
+    // Forced renewal under a request loop: 0 failed requests, the new certificate served.
+    let url = format!("https://reports.test:{https}/ReportServer");
+    let stop = Arc::new(AtomicBool::new(false));
+    let lp = curl_loop(
+        url,
+        vec![
+            "--resolve".into(),
+            format!("reports.test:{https}:127.0.0.1"),
+            "--cacert".into(),
+            root.to_str().unwrap().into(),
+        ],
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let out = inst.ok(&["cert", "renew", "acme-1"]);
+    let t2 = thumbprint_in(&out);
+    assert_ne!(t1, t2);
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::SeqCst);
+    let (n, failed) = lp.join().unwrap();
+    println!("renewal under load: {n} requests, {} failed", failed.len());
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(n >= 5, "only {n} requests");
+    assert_eq!(served(https, "reports.test").as_deref(), Some(t2.as_str()));
+    let list = inst.ok(&["ssl", "list", "--json"]);
+    assert!(list.contains(&t2) && !list.contains(&t1), "{list}");
+
+    // Bad input: each a clear error in the command, status and the log; t2 still served.
+    let bad = |args: &[&str], expect: &str| {
+        let mut all = vec!["cert", "acme", "--timeout", "120"];
+        all.extend_from_slice(args);
+        let err = inst.fails(&all);
+        assert!(err.contains(expect), "{args:?}: {err}");
+        let w = r.warnings();
+        assert!(
+            w.iter().any(|w| w.contains("acme-2") && w.contains(expect)),
+            "{w:?}"
+        );
+        assert!(r.log().contains(expect), "the log names it: {expect}");
+        assert_eq!(served(https, "reports.test").as_deref(), Some(t2.as_str()));
+        inst.ok(&["cert", "sources", "--remove", "acme-2"]);
+    };
+    let closed = free_port();
+    bad(
+        &[
+            "--dns-name",
+            "reports.test",
+            "--directory",
+            &format!("https://127.0.0.1:{closed}/dir"),
+        ],
+        "cannot reach the ACME directory",
+    );
+    bad(
+        &[
+            "--dns-name",
+            "reports.test",
+            "--directory",
+            &format!("https://localhost:{mgmt_port}/roots/0"),
+            "--directory-ca",
+            &ca_s,
+        ],
+        "is not an ACME directory",
+    );
+    let res = curl(
+        &format!("http://127.0.0.1:{dns_mgmt}/set-servfail"),
+        None,
+        &["-X", "POST", "-d", "{\"host\":\"fail.test\"}"],
+    );
+    assert_eq!(res.status, 200, "{res:?}");
+    bad(
+        &[
+            "--dns-name",
+            "fail.test",
+            "--directory",
+            &directory,
+            "--directory-ca",
+            &ca_s,
+        ],
+        "the ACME challenge for fail.test failed",
+    );
+    // Refused before anything is registered.
+    let err = inst.fails(&["cert", "acme", "--dns-name", "127.0.0.1"]);
+    assert!(err.contains("not a DNS host name"), "{err}");
+}
