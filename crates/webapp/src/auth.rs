@@ -132,19 +132,88 @@ async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Response>, 
     };
     let catalog = state.catalog().await?;
     let Some((name, password)) = basic_credentials(req.headers()) else {
+        // The portal also accepts the session cookie of a REST `Session` sign-in, and lets
+        // that sign-in itself through (its body carries the credentials).
+        let portal = req
+            .extensions()
+            .get::<RequestContext>()
+            .is_some_and(|c| c.app == httpsys::Application::Portal);
+        let sign_in = portal && crate::rest::session::is_sign_in(req.method(), req.uri().path());
+        if portal && let Some(token) = crate::rest::session::token_of(req.headers()) {
+            let generation = state.generation(&catalog).await?;
+            match cookie_session(state, &catalog, &token, generation).await {
+                Ok(principal) => {
+                    req.extensions_mut().insert(crate::rest::session::ViaCookie);
+                    req.extensions_mut().insert(Session {
+                        catalog,
+                        generation,
+                        principal,
+                    });
+                    return Ok(None);
+                }
+                // An ended session may sign in again.
+                Err(Error::Unauthorized) if sign_in => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        if sign_in {
+            return Ok(None);
+        }
         return Err(Error::Unauthorized);
     };
     let generation = state.generation(&catalog).await?;
-    let principal = match state.credentials().get(&name, &password, generation) {
-        Some(p) => p,
-        None => sign_in(state, &catalog, &name, &password, generation, peer).await?,
-    };
+    let principal = authenticate(state, &catalog, &name, &password, generation, peer).await?;
     req.extensions_mut().insert(Session {
         catalog,
         generation,
         principal,
     });
     Ok(None)
+}
+
+/// A verified principal for `name` and `password`: from the credential cache, else through
+/// the throttled sign-in. Also the REST `Session` sign-in's check.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    catalog: &SharedCatalog,
+    name: &str,
+    password: &Zeroizing<String>,
+    generation: i64,
+    peer: SocketAddr,
+) -> Result<Arc<Principal>, Error> {
+    match state.credentials().get(name, password, generation) {
+        Some(p) => Ok(p),
+        None => sign_in(state, catalog, name, password, generation, peer).await,
+    }
+}
+
+/// The user of a live cookie session, re-read from the catalog when it changed (a removed
+/// user or a changed password ends the session): 401 otherwise.
+async fn cookie_session(
+    state: &AppState,
+    catalog: &SharedCatalog,
+    token: &str,
+    generation: i64,
+) -> Result<Arc<Principal>, Error> {
+    let sessions = state.sessions();
+    let (principal, seen, digest) = sessions.get(token).ok_or(Error::Unauthorized)?;
+    if seen == generation {
+        return Ok(principal);
+    }
+    match catalog.get_user(&principal.name).await? {
+        Some(u) if crate::rest::session::hash_digest(&u.password_hash) == digest => {
+            let p = Arc::new(Principal {
+                name: u.name,
+                system_roles: u.system_roles,
+            });
+            sessions.refresh(token, p.clone(), generation);
+            Ok(p)
+        }
+        _ => {
+            sessions.close(token);
+            Err(Error::Unauthorized)
+        }
+    }
 }
 
 /// Held back: lines about refused sign-ins that a client can cause at will.

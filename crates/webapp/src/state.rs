@@ -58,6 +58,8 @@ struct Inner {
     /// Serializes re-reading the configuration and opening the catalog.
     open_lock: Mutex<()>,
     pub(crate) credentials: CredentialCache,
+    /// The REST `Session` sign-ins' cookie sessions.
+    sessions: crate::rest::session::Sessions,
     pub(crate) pages: PageCache,
     /// The catalog generation as last read, and until when (nanoseconds after `epoch`) it
     /// may be used without asking the database again. Reading the generation costs a
@@ -105,6 +107,7 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 credentials: CredentialCache::new(&key),
+                sessions: Default::default(),
                 key,
                 version: server_version,
                 webservice_vdir: ArcSwap::from_pointee(webservice_vdir_of(&config)),
@@ -346,6 +349,10 @@ impl AppState {
 
     pub(crate) fn credentials(&self) -> &CredentialCache {
         &self.inner.credentials
+    }
+
+    pub(crate) fn sessions(&self) -> &crate::rest::session::Sessions {
+        &self.inner.sessions
     }
 
     pub(crate) fn pages(&self) -> &PageCache {

@@ -1,8 +1,10 @@
 //! The REST API (`/Reports/api/v2.0`) driven in-process over the real app, a real SQLite
 //! catalog and real argon2id users: the requests ReportingServicesTools' REST cmdlets build
-//! (URL formats, headers, bodies as in microsoft/ReportingServicesTools), role checks on
-//! every write with the catalog unchanged after refusals, bad input, OData options, XSRF
-//! and the OpenAPI document.
+//! (URL formats, headers, bodies as in microsoft/ReportingServicesTools), Session sign-in
+//! with its cookie, shared data sets, parameter and data source changes, connection checks
+//! against real SQLite files and an unreachable PostgreSQL port, role checks on every write
+//! with the catalog unchanged after refusals, bad input, OData options, XSRF and the
+//! OpenAPI document.
 
 mod common;
 
@@ -113,40 +115,179 @@ fn xsrf_cookie(r: &Resp) -> String {
 const RDL_V2: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition"><Body><Height>2in</Height></Body><Width>6in</Width></Report>"#;
 
+/// A request with exactly `headers` (no credentials added) and `body`.
+async fn raw(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, String)],
+    body: Option<String>,
+) -> Resp {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "reports.test:8080");
+    for (k, v) in headers {
+        b = b.header(*k, v.as_str());
+    }
+    let body = body.map_or_else(Body::empty, Body::from);
+    send(app, b.body(body).unwrap()).await
+}
+
+/// A PowerShell session of ReportingServicesTools: what `New-RsRestSession` returns (the
+/// XSRF-TOKEN cookie in its cookie jar, `X-XSRF-TOKEN` and `X-RSTOOLS-PORTALURI` headers)
+/// and the `-Credential` every cmdlet passes.
+struct RsTools<'a> {
+    app: &'a axum::Router,
+    credential: (&'a str, &'a str),
+    cookie: String,
+    xsrf: String,
+}
+
+/// `ReportPortalUri` (New-RsRestSession appends the slash); the module's URLs are
+/// `$ReportPortalUri + "api/$RestApiVersion/..."`.
+const PORTAL: &str = "/Reports/";
+const PS_AGENT: &str =
+    "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.17763.316";
+
+impl RsTools<'_> {
+    /// `Invoke-WebRequest -WebSession $WebSession -Credential $Credential [-Body
+    /// ([Text.Encoding]::UTF8.GetBytes($payloadJson)) -ContentType "application/json"]`.
+    async fn ws(&self, method: &str, url: &str, json: Option<&Value>) -> Resp {
+        let mut h = vec![
+            ("authorization", basic(self.credential)),
+            ("user-agent", PS_AGENT.to_owned()),
+            ("cookie", self.cookie.clone()),
+            ("x-xsrf-token", self.xsrf.clone()),
+            (
+                "x-rstools-portaluri",
+                format!("http://reports.test:8080{PORTAL}"),
+            ),
+        ];
+        if json.is_some() {
+            h.push(("content-type", "application/json".to_owned()));
+        }
+        // ConvertTo-Json indents; the bytes are UTF-8.
+        let body = json.map(|v| serde_json::to_string_pretty(v).unwrap());
+        raw(self.app, method, url, &h, body).await
+    }
+
+    /// `Invoke-WebRequest -Credential $Credential` without the session (Out-RsRestCatalogItem,
+    /// Test-RsRestItemDataSource's POST).
+    async fn cred(&self, method: &str, url: &str, json: Option<&Value>) -> Resp {
+        let mut h = vec![
+            ("authorization", basic(self.credential)),
+            ("user-agent", PS_AGENT.to_owned()),
+        ];
+        if json.is_some() {
+            h.push(("content-type", "application/json".to_owned()));
+        }
+        let body = json.map(|v| serde_json::to_string_pretty(v).unwrap());
+        raw(self.app, method, url, &h, body).await
+    }
+}
+
+fn api(rest: &str) -> String {
+    format!("{PORTAL}api/v2.0/{rest}")
+}
+
+/// The report the flow deploys: a shared data source reference and an embedded one.
+fn deploy_rdl(local_db: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition">
+<DataSources>
+<DataSource Name="Main"><DataSourceReference>/Deploy/MainDS</DataSourceReference></DataSource>
+<DataSource Name="Local"><ConnectionProperties><DataProvider>SQLITE</DataProvider><ConnectString>Data Source={local_db}</ConnectString></ConnectionProperties></DataSource>
+</DataSources>
+<Body><Height>1in</Height></Body><Width>6in</Width></Report>"#
+    )
+}
+
+const RSD: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<SharedDataSet xmlns="http://schemas.microsoft.com/sqlserver/reporting/2010/01/shareddatasetdefinition"><DataSet Name=""><Query><DataSourceReference>MainDS</DataSourceReference><CommandText>select 1 as n</CommandText></Query><Fields><Field Name="n"><DataField>n</DataField></Field></Fields></DataSet></SharedDataSet>"#;
+
+/// Rewrites reportd.toml with `DataSourceDirectories` and reloads the app.
+async fn allow_data_dir(e: &Env, dir: &std::path::Path) {
+    let mut settings = datadir::Settings::new("test-instance".into());
+    settings.database_url = Some("sqlite:catalog.db".into());
+    settings.max_upload_size_mb = 64;
+    settings.data_source_directories = dir.display().to_string();
+    datadir::Config::write(
+        &e.dd.config_path(),
+        &settings,
+        &datadir::UrlReservationsRepr::default(),
+    )
+    .unwrap();
+    e.state.reload().await.unwrap();
+}
+
+/// The ReportingServicesTools REST cmdlets, replayed in order with the URLs, headers and
+/// bodies the module (microsoft/ReportingServicesTools, Functions/*/Rest/*.ps1) builds;
+/// every step's status and body checked.
 #[tokio::test]
 async fn reporting_services_tools_flow_step_by_step() {
     let e = env(true).await;
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("sales.db");
+    // A zero-length file is an empty SQLite database.
+    std::fs::write(&db, b"").unwrap();
+    allow_data_dir(&e, data.path()).await;
     let app = standalone(e.state.clone());
-    // New-RsRestSession: GET {portal}/api/v2.0/me (lower case), then XSRF-TOKEN cookie ->
-    // X-XSRF-TOKEN header and the cookie on every later call.
-    let me = call(&app, "GET", "/Reports/api/v2.0/me", PUBLISHER, None, &[]).await;
-    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
-    assert_eq!(json_of(&me)["Username"], "pat");
-    let token = xsrf_cookie(&me);
-    let cookie = format!("XSRF-TOKEN={token}");
-    let session: [(&str, &str); 2] = [("cookie", &cookie), ("x-xsrf-token", &token)];
+    let c = e.catalog.clone().unwrap();
+
+    // New-RsRestSession -ReportPortalUri http://reports.test:8080/Reports -Credential pat
+    let rs = new_rs_rest_session(&app, PUBLISHER).await;
 
     // New-RsRestFolder -RsFolder / -FolderName Deploy
-    let body = json!({"@odata.type": "#Model.Folder", "Path": "/", "Name": "Deploy"}).to_string();
-    let r = call(
-        &app,
-        "POST",
-        &format!("{API}/Folders"),
-        PUBLISHER,
-        Some(&body),
-        &session,
-    )
-    .await;
+    let r = rs
+        .ws(
+            "POST",
+            &api("Folders"),
+            Some(&json!({"@odata.type": "#Model.Folder", "Path": "/", "Name": "Deploy"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let folder = json_of(&r);
-    assert_eq!(folder["Path"], "/Deploy");
-    assert_eq!(folder["Type"], "Folder");
+    assert_eq!(
+        (folder["Path"].as_str(), folder["Type"].as_str()),
+        (Some("/Deploy"), Some("Folder"))
+    );
     assert!(
         r.header("location")
             .ends_with(&format!("Folders({})", folder["Id"].as_str().unwrap()))
     );
 
-    // Write-RsRestCatalogItem -Path Monthly.rdl -RsFolder /Deploy: Path is the item's.
+    // Write-RsRestCatalogItem -Path MainDS.rds -RsFolder /Deploy: a data source is sent as
+    // fields read from the file (the item is named after RptDataSource's Name).
+    let conn = format!("Data Source={}", db.display());
+    let ds_body = json!({
+        "@odata.type": "#Model.DataSource",
+        "Path": "/Deploy/MainDS",
+        "Name": "MainDS",
+        "Description": "",
+        "DataSourceType": "SQLITE",
+        "ConnectionString": conn,
+        "CredentialRetrieval": "none",
+        "CredentialsByUser": null,
+        "CredentialsInServer": null,
+        "Hidden": false,
+        "IsConnectionStringOverridden": true,
+        "IsEnabled": true,
+    });
+    let r = rs.ws("POST", &api("CatalogItems"), Some(&ds_body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(json_of(&r)["Type"], "DataSource");
+    let stored = String::from_utf8(
+        c.get_content(&ItemPath::parse("/Deploy/MainDS").unwrap())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(stored.contains("<Extension>SQLITE</Extension>"), "{stored}");
+
+    // Write-RsRestCatalogItem -Path Monthly.rdl -RsFolder /Deploy (the item is the file's
+    // BaseName; Content base64, ContentType "").
     let upload = |rdl: &str| {
         json!({
             "@odata.type": "#Model.Report",
@@ -157,85 +298,70 @@ async fn reporting_services_tools_flow_step_by_step() {
             "Path": "/Deploy/Monthly",
             "Hidden": false,
         })
-        .to_string()
     };
-    let r = call(
-        &app,
-        "POST",
-        &format!("{API}/CatalogItems"),
-        PUBLISHER,
-        Some(&upload(MINIMAL_RDL)),
-        &session,
-    )
-    .await;
+    let missing = data.path().join("missing").join("x.db");
+    let v1 = deploy_rdl(&missing.display().to_string());
+    let r = rs
+        .ws("POST", &api("CatalogItems"), Some(&upload(&v1)))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let created = json_of(&r);
-    assert_eq!(created["Path"], "/Deploy/Monthly");
     assert_eq!(created["ParentFolderId"], folder["Id"]);
-    assert_eq!(created["Size"], MINIMAL_RDL.len());
+    assert_eq!(created["Size"], v1.len());
 
-    // -Overwrite: POST again is a 409, then GET by path for the Id, then PUT by Id.
-    let r = call(
-        &app,
-        "POST",
-        &format!("{API}/CatalogItems"),
-        PUBLISHER,
-        Some(&upload(RDL_V2)),
-        &session,
-    )
-    .await;
+    // Write-RsRestCatalogItem -Overwrite: the POST is a 409; then GET CatalogItems(Path=
+    // '...') for the Id and PUT the same body to CatalogItems({Id}).
+    let v2 = v1.replace("<Width>6in</Width>", "<Width>7in</Width>");
+    let r = rs
+        .ws("POST", &api("CatalogItems"), Some(&upload(&v2)))
+        .await;
     odata_error(
         &r,
         StatusCode::CONFLICT,
         "rsItemAlreadyExists",
         "already exists",
     );
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/CatalogItems(Path='/Deploy/Monthly')"),
-        PUBLISHER,
-        None,
-        &session,
-    )
-    .await;
+    let r = rs
+        .ws("GET", &api("CatalogItems(Path='/Deploy/Monthly')"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let id = json_of(&r)["Id"].as_str().unwrap().to_owned();
     assert_eq!(id, created["Id"].as_str().unwrap());
-    let r = call(
-        &app,
-        "PUT",
-        &format!("{API}/CatalogItems({id})"),
-        PUBLISHER,
-        Some(&upload(RDL_V2)),
-        &session,
-    )
-    .await;
+    let r = rs
+        .ws(
+            "PUT",
+            &api(&format!("CatalogItems({id})")),
+            Some(&upload(&v2)),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(json_of(&r)["Size"], RDL_V2.len());
+    assert_eq!(json_of(&r)["Size"], v2.len());
     assert_eq!(json_of(&r)["Id"], id.as_str(), "overwrite keeps the id");
-    // The v1.0 form of the lookup.
-    let r = call(
-        &app,
-        "GET",
-        "/Reports/api/v1.0/CatalogItemByPath(path=@path)?@path=%27/Deploy/Monthly%27",
-        PUBLISHER,
-        None,
-        &session,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(json_of(&r)["Id"], id.as_str());
 
-    // Get-RsRestItem
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/CatalogItems(Path='/Deploy/Monthly')"),
-        PUBLISHER,
-        None,
-        &session,
-    )
-    .await;
+    // Write-RsRestCatalogItem -Path Sales.rsd: a shared data set (#Model.DataSet, BaseName).
+    let r = rs
+        .ws(
+            "POST",
+            &api("CatalogItems"),
+            Some(&json!({"@odata.type": "#Model.DataSet", "Content": b64(RSD.as_bytes()), "ContentType": "", "Name": "Sales", "Description": "", "Path": "/Deploy/Sales", "Hidden": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let dataset = json_of(&r);
+    assert_eq!(
+        (dataset["Type"].as_str(), dataset["@odata.type"].as_str()),
+        (Some("DataSet"), Some("#Model.DataSet"))
+    );
+    assert!(
+        r.header("location").contains("/DataSets("),
+        "{}",
+        r.header("location")
+    );
+
+    // Get-RsRestItem -RsItem /Deploy/Monthly
+    let r = rs
+        .ws("GET", &api("CatalogItems(Path='/Deploy/Monthly')"), None)
+        .await;
     let item = json_of(&r);
     for k in [
         "Type",
@@ -256,124 +382,1022 @@ async fn reporting_services_tools_flow_step_by_step() {
     ] {
         assert!(item.get(k).is_some(), "{k} missing: {item}");
     }
-    assert_eq!(item["CreatedBy"], "pat");
-    assert!(
-        item["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("$metadata#CatalogItems/$entity")
+    assert_eq!(
+        (item["Type"].as_str(), item["CreatedBy"].as_str()),
+        (Some("Report"), Some("pat"))
     );
 
     // Get-RsRestFolderContent -RsFolder /Deploy
+    let r = rs
+        .ws(
+            "GET",
+            &api("Folders(Path='/Deploy')/CatalogItems?$expand=Properties"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = json_of(&r);
+    let mut kinds: Vec<(String, String)> = v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["Name"].as_str().unwrap().to_owned(),
+                i["Type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("MainDS", "DataSource"),
+            ("Monthly", "Report"),
+            ("Sales", "DataSet")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    assert!(v["value"][0]["Properties"].is_array());
+
+    // Out-RsRestCatalogItem -RsItem /Deploy/Monthly: GET by path with $expand=properties
+    // (credential only, no session), then CatalogItems({Id})/Content/$value.
+    let r = rs
+        .cred(
+            "GET",
+            &api("CatalogItems(Path='/Deploy/Monthly')?$expand=properties"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let info = json_of(&r);
+    assert!(info["Properties"].is_array() && info["Id"].is_string() && info["Name"] == "Monthly");
+    let r = rs
+        .cred(
+            "GET",
+            &api(&format!(
+                "CatalogItems({})/Content/$value",
+                info["Id"].as_str().unwrap()
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, v2);
+    assert_eq!(r.header("content-type"), "application/xml");
+    // ... and the data set (Get-FileExtension: .rsd).
+    let r = rs
+        .cred(
+            "GET",
+            &api(&format!(
+                "CatalogItems({})/Content/$value",
+                dataset["Id"].as_str().unwrap()
+            )),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, RSD));
+
+    // Get-RsRestItemDataSource -RsItem /Deploy/Monthly: the item's Type + "s", by path,
+    // $expand=DataSources; the cmdlet returns .DataSources.
+    let r = rs
+        .ws(
+            "GET",
+            &api("Reports(Path='/Deploy/Monthly')?$expand=DataSources"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut sources = json_of(&r)["DataSources"].as_array().unwrap().clone();
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    assert_eq!(
+        (
+            sources[0]["Name"].as_str(),
+            sources[0]["IsReference"].as_bool()
+        ),
+        (Some("Main"), Some(true))
+    );
+    assert_eq!(sources[0]["Path"], "/Deploy/MainDS");
+    assert_eq!(sources[1]["DataSourceType"], "SQLITE");
+    assert_eq!(sources[1]["CredentialRetrieval"], "None");
+
+    // Set-RsRestItemDataSource -RsItem /Deploy/Monthly -RsItemType Report -DataSources
+    // $ds: the embedded one's ConnectionString changed, the array PUT (ConvertTo-Json
+    // -Depth 3) to Reports(Path='...')/DataSources.
+    sources[1]["ConnectionString"] = json!(conn);
+    let r = rs
+        .ws(
+            "PUT",
+            &api("Reports(Path='/Deploy/Monthly')/DataSources"),
+            Some(&Value::Array(sources)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let stored = String::from_utf8(
+        c.get_content(&ItemPath::parse("/Deploy/Monthly").unwrap())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        stored.contains(&format!("<ConnectString>{conn}</ConnectString>")),
+        "{stored}"
+    );
+
+    // Test-RsRestItemDataSource -RsReport /Deploy/Monthly: per data source, POST
+    // Reports({Id})/Model.CheckDataSourceConnection {"DataSourceName": ...} (credential
+    // only). Both now reach the SQLite file in DataSourceDirectories.
+    for name in ["Main", "Local"] {
+        let r = rs
+            .cred(
+                "POST",
+                &api(&format!("Reports({id})/Model.CheckDataSourceConnection")),
+                Some(&json!({"DataSourceName": name})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(json_of(&r)["IsSuccessful"], true, "{name}: {}", r.body);
+    }
+
+    // Get-RsRestItemAccessPolicy -RsItem /Deploy: Get-RsRestItem, then
+    // CatalogItems({Id})/Policies (Invoke-RestMethod with the session).
+    let folder_id = folder["Id"].as_str().unwrap();
+    let r = rs
+        .ws(
+            "GET",
+            &api(&format!("CatalogItems({folder_id})/Policies")),
+            None,
+        )
+        .await;
+    // A Publisher does not manage security: the module reports the failure.
+    odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "pat");
+    let admin = new_rs_rest_session(&app, ADMIN).await;
+    let r = admin
+        .ws(
+            "GET",
+            &api(&format!("CatalogItems({folder_id})/Policies")),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let policy = json_of(&r);
+    assert_eq!(policy["InheritParentPolicy"], true);
+    assert!(policy_users(&policy).iter().any(|(u, _)| u == "pat"));
+
+    // Grant-RsRestItemAccessPolicy -RsItem /Deploy -Identity nobody -Role Browser: the
+    // GET response (a folder: Folders({Id})/Policies) with a policy appended and
+    // InheritParentPolicy false, PUT whole.
+    let url = api(&format!("Folders({folder_id})/Policies"));
+    let mut policy = json_of(&admin.ws("GET", &url, None).await);
+    policy["Policies"].as_array_mut().unwrap().push(
+        json!({"GroupUserName": "nobody", "Roles": [{"Name": "Browser", "Description": ""}]}),
+    );
+    policy["InheritParentPolicy"] = json!(false);
+    let r = admin.ws("PUT", &url, Some(&policy)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        policy_users(&json_of(&r)).contains(&("nobody".to_owned(), vec!["Browser".to_owned()]))
+    );
     let r = call(
         &app,
         "GET",
-        &format!("{API}/Folders(Path='/Deploy')/CatalogItems?$expand=Properties"),
-        PUBLISHER,
+        &api("Folders(Path='/Deploy')/CatalogItems"),
+        NOBODY,
         None,
-        &session,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["value"].as_array().unwrap().len(), 3);
+
+    // Revoke-RsRestItemAccessPolicy -RsItem /Deploy -Identity nobody.
+    let mut policy = json_of(&admin.ws("GET", &url, None).await);
+    let kept: Vec<Value> = policy["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["GroupUserName"] != "nobody")
+        .cloned()
+        .collect();
+    policy["Policies"] = Value::Array(kept);
+    policy["InheritParentPolicy"] = json!(false);
+    let r = admin.ws("PUT", &url, Some(&policy)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        !policy_users(&json_of(&r))
+            .iter()
+            .any(|(u, _)| u == "nobody")
+    );
+    let r = call(
+        &app,
+        "GET",
+        &api("Folders(Path='/Deploy')/CatalogItems"),
+        NOBODY,
+        None,
+        &[],
+    )
+    .await;
+    odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "Deploy");
+
+    // Remove-RsRestCatalogItem -RsItem /Deploy/Monthly, then the folder (with the rest).
+    let r = rs
+        .ws("DELETE", &api("CatalogItems(Path='/Deploy/Monthly')"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = rs
+        .ws("GET", &api(&format!("CatalogItems({id})")), None)
+        .await;
+    odata_error(&r, StatusCode::NOT_FOUND, "rsItemNotFound", &id);
+    let r = rs
+        .ws("DELETE", &api("CatalogItems(Path='/Deploy')"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert!(
+        c.get_item(&ItemPath::parse("/Deploy/Sales").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// New-RsRestSession: GET {portal}api/v2.0/me (lower case) with -SessionVariable; the
+/// body must name the user; the XSRF-TOKEN cookie, URL-decoded, becomes the session's
+/// X-XSRF-TOKEN header, and the cookie stays in its jar.
+async fn new_rs_rest_session<'a>(app: &'a axum::Router, who: (&'a str, &'a str)) -> RsTools<'a> {
+    let me = raw(
+        app,
+        "GET",
+        &api("me"),
+        &[
+            ("authorization", basic(who)),
+            ("user-agent", PS_AGENT.to_owned()),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(json_of(&me)["Username"], who.0);
+    let token = xsrf_cookie(&me);
+    let decoded = percent_encoding::percent_decode_str(&token)
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    RsTools {
+        app,
+        credential: who,
+        cookie: format!("XSRF-TOKEN={token}"),
+        xsrf: decoded,
+    }
+}
+
+/// The session cookie a response sets (`reportd-session=...`), whole.
+fn session_cookie(r: &Resp) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("reportd-session="))
+}
+
+/// Session POST/DELETE: a sign-in without Basic that sets the session cookie; the cookie
+/// authenticates the portal and the API, its writes need the XSRF token, DELETE ends it.
+#[tokio::test]
+async fn session_sign_in_sets_a_cookie_that_authenticates_and_ends() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    let json_ct = ("content-type", "application/json".to_owned());
+    // Wrong password: 401, no cookie.
+    let r = raw(
+        &app,
+        "POST",
+        &api("Session"),
+        &[json_ct.clone()],
+        Some(json!({"UserName": "pat", "Password": "wrong", "Domain": ""}).to_string()),
+    )
+    .await;
+    odata_error(&r, StatusCode::UNAUTHORIZED, "rsLogonFailed", "");
+    assert!(session_cookie(&r).is_none());
+    // Malformed bodies name the problem.
+    for (ct, body, needle) in [
+        ("application/json", "{\"UserName\": ", "not valid JSON"),
+        ("application/json", "{\"UserName\": \"pat\"}", "Password"),
+        ("text/plain", "pat:pw", "application/json"),
+    ] {
+        let r = raw(
+            &app,
+            "POST",
+            &api("session"),
+            &[("content-type", ct.to_owned())],
+            Some(body.to_owned()),
+        )
+        .await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+    }
+    // From a foreign page: refused.
+    let r = raw(
+        &app,
+        "POST",
+        &api("Session"),
+        &[json_ct.clone(), ("origin", "https://evil.test".to_owned())],
+        Some(json!({"UserName": "pat", "Password": PUBLISHER.1}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // Only the sign-in passes without credentials.
+    let r = raw(&app, "GET", &api("Session"), &[], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // A form sign-in works as JSON does.
+    let r = raw(
+        &app,
+        "POST",
+        &api("Session"),
+        &[(
+            "content-type",
+            "application/x-www-form-urlencoded".to_owned(),
+        )],
+        Some(format!("UserName=pat&Password={}", PUBLISHER.1)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let form_cookie = session_cookie(&r).unwrap();
+
+    let r = raw(
+        &app,
+        "POST",
+        &api("Session"),
+        &[json_ct.clone()],
+        Some(json!({"UserName": "pat", "Password": PUBLISHER.1, "Domain": ""}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let set = session_cookie(&r).unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/Reports"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let cookie = set[..set.find(';').unwrap()].to_owned();
+    assert_ne!(cookie, form_cookie[..form_cookie.find(';').unwrap()]);
+    // The cookie authenticates the API and the portal's pages.
+    let r = raw(&app, "GET", &api("Me"), &[("cookie", cookie.clone())], None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json_of(&r)["Username"], "pat");
+    let token = xsrf_cookie(&r);
+    let r = raw(
+        &app,
+        "GET",
+        "/Reports/browse/Sales",
+        &[("cookie", cookie.clone())],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Not the Web Service (the cookie is the portal's).
+    let r = raw(
+        &app,
+        "GET",
+        "/ReportServer?/Sales",
+        &[("cookie", cookie.clone())],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // A cookie-authenticated write without the XSRF token is refused, the catalog unchanged.
+    let before = snapshot(&c).await;
+    let folder =
+        json!({"@odata.type": "#Model.Folder", "Path": "/", "Name": "ByCookie"}).to_string();
+    let r = raw(
+        &app,
+        "POST",
+        &api("Folders"),
+        &[("cookie", cookie.clone()), json_ct.clone()],
+        Some(folder.clone()),
+    )
+    .await;
+    odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "X-XSRF-TOKEN");
+    assert_eq!(snapshot(&c).await, before);
+    let r = raw(
+        &app,
+        "POST",
+        &api("Folders"),
+        &[
+            ("cookie", format!("{cookie}; XSRF-TOKEN={token}")),
+            ("x-xsrf-token", token.clone()),
+            json_ct.clone(),
+        ],
+        Some(folder),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(json_of(&r)["CreatedBy"], "pat");
+    // The user's roles are the catalog's: a Publisher still may not manage security.
+    let r = raw(
+        &app,
+        "GET",
+        &api("CatalogItems(Path='/Sales')/Policies"),
+        &[("cookie", cookie.clone())],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // DELETE Session: 200, the cookie cleared, the session over.
+    let r = raw(
+        &app,
+        "DELETE",
+        &api("Session"),
+        &[("cookie", cookie.clone()), ("x-xsrf-token", token.clone())],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cleared = session_cookie(&r).unwrap();
+    assert!(
+        cleared.starts_with("reportd-session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    let r = raw(&app, "GET", &api("Me"), &[("cookie", cookie.clone())], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // The other session lives until its user's password changes.
+    let other = form_cookie[..form_cookie.find(';').unwrap()].to_owned();
+    let r = raw(&app, "GET", &api("Me"), &[("cookie", other.clone())], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    c.set_password_hash("pat", &catalog::password::hash("new-password-1").unwrap())
+        .await
+        .unwrap();
+    e.state.catalog_changed();
+    let r = raw(&app, "GET", &api("Me"), &[("cookie", other)], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+const PARAMS_RDL: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition">
+<ReportParameters>
+<ReportParameter Name="Year"><DataType>Integer</DataType><DefaultValue><Values><Value>2024</Value></Values></DefaultValue><Prompt>Year</Prompt></ReportParameter>
+<ReportParameter Name="Region"><DataType>String</DataType><MultiValue>true</MultiValue><Nullable>true</Nullable></ReportParameter>
+</ReportParameters>
+<Body><Height>1in</Height></Body><Width>6in</Width></Report>"#;
+
+/// PATCH Reports(...)/ParameterDefinitions changes the stored definition; bad patches
+/// are 400s naming the problem with the catalog unchanged; the Browser is refused.
+#[tokio::test]
+async fn parameter_definitions_patch() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    put(
+        &c,
+        "/Sales/Params",
+        catalog::ItemType::Report,
+        PARAMS_RDL.as_bytes(),
+    )
+    .await;
+    let url = api("Reports(Path='/Sales/Params')/ParameterDefinitions");
+    let get = || async {
+        let r = call(&app, "GET", &url, BROWSER, None, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        json_of(&r)["value"].as_array().unwrap().clone()
+    };
+    let before_defs = get().await;
+    assert_eq!(before_defs[1]["ParameterVisibility"], "Internal");
+    let before = snapshot(&c).await;
+    let patch = json!([
+        {"Name": "Year", "DefaultValues": ["2023"], "Prompt": "Fiscal year", "ParameterVisibility": "Hidden"},
+        {"Name": "region", "DefaultValues": ["North", "South & East"], "ParameterVisibility": "Visible"},
+    ])
+    .to_string();
+    let r = call(&app, "PATCH", &url, BROWSER, Some(&patch), &[]).await;
+    odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "bob");
+    assert_eq!(snapshot(&c).await, before);
+    for (body, needle) in [
+        ("[{\"Name\": \"Nope\"}]", "no parameter named 'Nope'"),
+        (
+            "[{\"Name\": \"Year\", \"DefaultValues\": [\"soon\"]}]",
+            "not a valid default",
+        ),
+        (
+            "[{\"Name\": \"Year\", \"DefaultValues\": [\"1\", \"2\"]}]",
+            "not multi-valued",
+        ),
+        (
+            "[{\"Name\": \"Year\", \"ParameterVisibility\": \"Secret\"}]",
+            "ParameterVisibility 'Secret'",
+        ),
+        (
+            "[{\"Name\": \"Year\", \"Prompt\": \"x\", \"ParameterVisibility\": \"Internal\"}]",
+            "Internal",
+        ),
+        (
+            "[{\"Name\": \"Year\", \"DataType\": \"String\"}]",
+            "'DataType'",
+        ),
+        (
+            "[{\"Name\": \"Year\"}, {\"Name\": \"Year\"}]",
+            "named twice",
+        ),
+        ("{\"Name\": ", "not valid JSON"),
+        ("7", "array of parameters"),
+    ] {
+        let r = call(&app, "PATCH", &url, PUBLISHER, Some(body), &[]).await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        assert_eq!(snapshot(&c).await, before, "{body}");
+    }
+    let r = call(&app, "PATCH", &url, PUBLISHER, Some(&patch), &[]).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let defs = get().await;
+    assert_eq!(defs[0]["DefaultValues"], json!(["2023"]));
+    assert_eq!(defs[0]["Prompt"], "Fiscal year");
+    assert_eq!(defs[0]["ParameterVisibility"], "Hidden");
+    assert_eq!(defs[1]["DefaultValues"], json!(["North", "South & East"]));
+    assert_eq!(defs[1]["ParameterVisibility"], "Visible");
+    assert_eq!(defs[1]["Prompt"], "Region");
+    // Only the patched elements changed: the rest of the file is as uploaded.
+    let stored = String::from_utf8(
+        c.get_content(&ItemPath::parse("/Sales/Params").unwrap())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(stored.contains("<Body><Height>1in</Height></Body><Width>6in</Width></Report>"));
+    assert!(
+        stored.contains("<Value>South &amp; East</Value>"),
+        "{stored}"
+    );
+    // Internal again, the default removed.
+    let r = call(
+        &app,
+        "PATCH",
+        &url,
+        PUBLISHER,
+        Some(
+            &json!([{"Name": "Region", "ParameterVisibility": "Internal", "DefaultValues": []}])
+                .to_string(),
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let defs = get().await;
+    assert_eq!(defs[1]["ParameterVisibility"], "Internal");
+    assert_eq!(defs[1]["DefaultValuesIsNull"], true);
+}
+
+/// Shared data sets: stored, listed in DataSets (not in Resources), got by key, Content,
+/// replaced, patched, deleted; what is not a data set definition is refused.
+#[tokio::test]
+async fn data_sets_are_stored_and_served() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    let body = json!({"@odata.type": "#Model.DataSet", "Name": "Rows", "Path": "/Sales", "Content": b64(RSD.as_bytes())}).to_string();
+    let before = snapshot(&c).await;
+    let r = call(&app, "POST", &api("DataSets"), BROWSER, Some(&body), &[]).await;
+    odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "bob");
+    for (bad, needle) in [
+        (
+            json!({"@odata.type": "#Model.DataSet", "Name": "X", "Path": "/", "Content": b64(MINIMAL_RDL.as_bytes())}),
+            "not <SharedDataSet>",
+        ),
+        (
+            json!({"@odata.type": "#Model.DataSet", "Name": "X", "Path": "/", "Content": b64(b"not xml <")}),
+            "shared data set",
+        ),
+        (
+            json!({"@odata.type": "#Model.DataSet", "Name": "X", "Path": "/"}),
+            "Content is missing",
+        ),
+        (
+            json!({"@odata.type": "#Model.Resource", "Name": "X", "Path": "/", "Content": b64(b"x"), "ContentType": "application/x-rsd+xml"}),
+            "#Model.DataSet",
+        ),
+    ] {
+        let r = call(
+            &app,
+            "POST",
+            &api("CatalogItems"),
+            PUBLISHER,
+            Some(&bad.to_string()),
+            &[],
+        )
+        .await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+    }
+    let r = call(&app, "POST", &api("Resources"), PUBLISHER, Some(&body), &[]).await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "Resources holds Resource items",
+    );
+    assert_eq!(snapshot(&c).await, before);
+    let r = call(&app, "POST", &api("DataSets"), PUBLISHER, Some(&body), &[]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let ds = json_of(&r);
+    let id = ds["Id"].as_str().unwrap().to_owned();
+    assert_eq!(ds["Path"], "/Sales/Rows");
+    let r = call(&app, "GET", &api("DataSets"), BROWSER, None, &[]).await;
+    assert_eq!(names(&json_of(&r)), ["Rows"]);
+    let r = call(&app, "GET", &api("Resources"), BROWSER, None, &[]).await;
+    assert!(names(&json_of(&r)).is_empty(), "{}", r.body);
+    let r = call(
+        &app,
+        "GET",
+        &api("CatalogItems?$filter=Type%20eq%20%27DataSet%27"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(names(&json_of(&r)), ["Rows"]);
+    let r = call(
+        &app,
+        "GET",
+        &api(&format!("DataSets({id})")),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        json_of(&r)["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#DataSets/$entity")
+    );
+    let r = call(
+        &app,
+        "GET",
+        &api(&format!("DataSets({id})/Content/$value")),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (r.body.as_str(), r.header("content-type")),
+        (RSD, "application/xml")
+    );
+    let r = call(
+        &app,
+        "GET",
+        &api("Reports(Path='/Sales/Rows')"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "is a DataSet",
+    );
+    let r = call(
+        &app,
+        "GET",
+        &api(&format!("DataSets({id})/DataSources")),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED, "{}", r.body);
+    // PATCH (Description, Content) and PUT keep it a data set.
+    let v2 = RSD.replace("select 1", "select 2");
+    let r = call(
+        &app,
+        "PATCH",
+        &api(&format!("DataSets({id})")),
+        PUBLISHER,
+        Some(&json!({"Description": "rows", "Content": b64(v2.as_bytes())}).to_string()),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = call(
+        &app,
+        "PATCH",
+        &api(&format!("DataSets({id})")),
+        PUBLISHER,
+        Some(&json!({"Content": b64(b"<Report/>")}).to_string()),
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "not <SharedDataSet>",
+    );
+    let r = call(
+        &app,
+        "PUT",
+        &api(&format!("CatalogItems({id})")),
+        PUBLISHER,
+        Some(&body),
+        &[],
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = json_of(&r);
-    assert_eq!(names(&v), ["Monthly"]);
-    assert!(v["value"][0]["Properties"].is_array());
-
-    // Out-RsRestCatalogItem: by path with $expand=properties, then Content/$value by Id.
+    assert_eq!(
+        (v["Type"].as_str(), v["Description"].as_str()),
+        (Some("DataSet"), Some("rows"))
+    );
     let r = call(
         &app,
-        "GET",
-        &format!("{API}/CatalogItems(Path='/Deploy/Monthly')?$expand=properties"),
-        PUBLISHER,
+        "DELETE",
+        &api(&format!("DataSets({id})")),
+        BROWSER,
         None,
-        &session,
+        &[],
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = call(
         &app,
-        "GET",
-        &format!("{API}/CatalogItems({id})/Content/$value"),
+        "DELETE",
+        &api(&format!("DataSets({id})")),
         PUBLISHER,
         None,
-        &session,
+        &[],
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.body, RDL_V2);
-    assert_eq!(r.header("content-type"), "application/xml");
-    assert_eq!(r.header("content-length"), RDL_V2.len().to_string());
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert!(
+        c.get_item(&ItemPath::parse("/Sales/Rows").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
 
-    // A resource: Name keeps its extension, the type comes from it.
-    let png = [0x89u8, b'P', b'N', b'G', 0, 1, 2, 255];
-    let body = json!({"@odata.type": "#Model.Resource", "Content": b64(&png), "ContentType": "", "Name": "logo.png", "Description": "", "Path": "/Deploy/logo.png", "Hidden": true}).to_string();
+/// Model.CheckConnection: a clear result for a data source that cannot be reached, and
+/// for one that can; data sources created from fields (their passwords sealed, never
+/// shown); $expand of Policies and DataSources.
+#[tokio::test]
+async fn connection_checks_and_expand() {
+    let e = env(true).await;
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("ok.db");
+    std::fs::write(&db, b"").unwrap();
+    allow_data_dir(&e, data.path()).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    let before = snapshot(&c).await;
+    let pg_down = json!({"@odata.type": "#Model.DataSource", "Name": "Down", "Path": "/Sales",
+        "DataSourceType": "POSTGRESQL", "ConnectionString": "Host=127.0.0.1;Port=1;Database=x",
+        "CredentialRetrieval": "Store", "CredentialsInServer": {"UserName": "u", "Password": "s3cret-pw"}});
     let r = call(
         &app,
         "POST",
-        &format!("{API}/CatalogItems"),
+        &api("DataSources"),
+        BROWSER,
+        Some(&pg_down.to_string()),
+        &[],
+    )
+    .await;
+    odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "bob");
+    for (bad, needle) in [
+        (
+            json!({"@odata.type": "#Model.DataSource", "Name": "X", "Path": "/"}),
+            "DataSourceType",
+        ),
+        (
+            json!({"@odata.type": "#Model.DataSource", "Name": "X", "Path": "/", "DataSourceType": "SQLITE"}),
+            "ConnectionString",
+        ),
+        (
+            json!({"@odata.type": "#Model.DataSource", "Name": "X", "Path": "/", "DataSourceType": "SQLITE", "ConnectionString": "a", "CredentialRetrieval": "Magic"}),
+            "CredentialRetrieval 'Magic'",
+        ),
+        (
+            json!({"@odata.type": "#Model.DataSource", "Name": "X", "Path": "/", "DataSourceType": "SQLITE", "ConnectionString": "a", "CredentialRetrieval": "Store"}),
+            "CredentialsInServer",
+        ),
+        (
+            json!({"@odata.type": "#Model.DataSource", "Name": "X", "Path": "/", "DataSourceType": "SQLITE", "ConnectionString": "a", "IsEnabled": "yes"}),
+            "IsEnabled",
+        ),
+    ] {
+        let r = call(
+            &app,
+            "POST",
+            &api("DataSources"),
+            PUBLISHER,
+            Some(&bad.to_string()),
+            &[],
+        )
+        .await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+    }
+    assert_eq!(snapshot(&c).await, before);
+    let r = call(
+        &app,
+        "POST",
+        &api("DataSources"),
         PUBLISHER,
-        Some(&body),
-        &session,
+        Some(&pg_down.to_string()),
+        &[],
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let res = json_of(&r);
-    assert_eq!(
-        (res["ContentType"].as_str(), res["Hidden"].as_bool()),
-        (Some("image/png"), Some(true))
+    let down = json_of(&r)["Id"].as_str().unwrap().to_owned();
+    let stored = String::from_utf8(
+        c.get_content(&ItemPath::parse("/Sales/Down").unwrap())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        !stored.contains("s3cret-pw") && stored.contains("SealedCredentials"),
+        "{stored}"
     );
     let r = call(
         &app,
         "GET",
-        &format!(
-            "{API}/Resources({})/Content/$value",
-            res["Id"].as_str().unwrap()
-        ),
+        &api(&format!("DataSources({down})/Content/$value")),
         PUBLISHER,
         None,
-        &session,
+        &[],
     )
     .await;
-    assert_eq!(r.header("content-type"), "image/png");
-
-    // Remove-RsRestCatalogItem
+    assert!(
+        !r.body.contains("s3cret-pw") && !r.body.contains("Sealed"),
+        "{}",
+        r.body
+    );
+    let ok = json!({"@odata.type": "#Model.DataSource", "Name": "Up", "Path": "/Sales",
+        "DataSourceType": "SQLITE", "ConnectionString": format!("Data Source={}", db.display())});
     let r = call(
         &app,
-        "DELETE",
-        &format!("{API}/CatalogItems(Path='/Deploy/Monthly')"),
+        "POST",
+        &api("DataSources"),
         PUBLISHER,
-        None,
-        &session,
+        Some(&ok.to_string()),
+        &[],
     )
     .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let up = json_of(&r)["Id"].as_str().unwrap().to_owned();
+    // Checks: the Browser may check what it may read; the result is a clear sentence.
+    let r = call(
+        &app,
+        "POST",
+        &api(&format!("DataSources({down})/Model.CheckConnection")),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = json_of(&r);
+    assert_eq!(v["IsSuccessful"], false);
+    let msg = v["ErrorMessage"].as_str().unwrap();
+    assert!(
+        msg.contains("127.0.0.1") && !msg.contains("s3cret-pw"),
+        "{msg}"
+    );
+    let r = call(
+        &app,
+        "POST",
+        &api(&format!("DataSources({up})/Model.CheckConnection")),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(json_of(&r)["IsSuccessful"], true, "{}", r.body);
+    let r = call(
+        &app,
+        "POST",
+        &api("DataSources(Path='/Sales/Quarterly')/Model.CheckConnection"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "not a DataSource",
+    );
+    // A data source that is not stored: Publisher at the root; outside DataSourceDirectories
+    // it is refused by name.
+    let new = json!({"DataSourceType": "SQLITE", "ConnectionString": "Data Source=/etc/x.db"})
+        .to_string();
+    let r = call(
+        &app,
+        "POST",
+        &api("DataSources/Model.CheckConnection"),
+        BROWSER,
+        Some(&new),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        &app,
+        "POST",
+        &api("DataSources/Model.CheckConnection"),
+        PUBLISHER,
+        Some(&new),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = json_of(&r);
+    assert_eq!(v["IsSuccessful"], false);
+    assert!(
+        v["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("DataSourceDirectories"),
+        "{v}"
+    );
+    let r = call(
+        &app,
+        "POST",
+        &api("DataSources/Model.CheckConnection"),
+        PUBLISHER,
+        Some("{}"),
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "DataSourceType",
+    );
+
+    // $expand=Policies (own or inherited; null where the user may not manage security),
+    // DataSources (a report's).
     let r = call(
         &app,
         "GET",
-        &format!("{API}/CatalogItems({id})"),
-        PUBLISHER,
+        &api("CatalogItems(Path='/Sales')?$expand=Policies,Properties"),
+        ADMIN,
         None,
-        &session,
+        &[],
     )
     .await;
-    odata_error(&r, StatusCode::NOT_FOUND, "rsItemNotFound", &id);
-    // Remove-RsRestFolder: a folder goes with what is below it.
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = json_of(&r);
+    assert!(
+        v["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["GroupUserName"] == "bob"),
+        "{v}"
+    );
+    assert!(v["Properties"].is_array());
     let r = call(
         &app,
-        "DELETE",
-        &format!("{API}/Folders(Path='/Deploy')"),
-        PUBLISHER,
+        "GET",
+        &api("CatalogItems(Path='/Sales')?$expand=Policies"),
+        BROWSER,
         None,
-        &session,
+        &[],
     )
     .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    let c = e.catalog.as_ref().unwrap();
+    odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "security");
+    let r = call(
+        &app,
+        "GET",
+        &api("Folders(Path='/Sales')/CatalogItems?$expand=Policies,DataSources&$orderby=Name"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = json_of(&r);
+    assert_eq!(names(&v), ["Down", "Quarterly", "Up"]);
     assert!(
-        c.get_item(&ItemPath::parse("/Deploy/logo.png").unwrap())
-            .await
+        v["value"]
+            .as_array()
             .unwrap()
-            .is_none()
+            .iter()
+            .all(|i| i["Policies"].is_null() && i["DataSources"].is_array())
+    );
+    let r = call(
+        &app,
+        "GET",
+        &api("CatalogItems?$expand=Subscriptions"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "$expand=Subscriptions",
     );
 }
 
@@ -710,11 +1734,11 @@ async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
         ),
         (
             "POST",
-            format!("{API}/DataSources/Model.CheckConnection"),
+            format!("{API}/DataSets(Path='/Overview')/CacheOptions"),
             Some("{}"),
             StatusCode::NOT_IMPLEMENTED,
             "rsNotImplemented",
-            "CheckConnection",
+            "CacheOptions",
         ),
         (
             "GET",
@@ -1071,12 +2095,25 @@ async fn the_openapi_document_describes_what_is_served() {
         .await
         .unwrap()
         .unwrap();
+    let body = json!({"@odata.type": "#Model.DataSet", "Name": "Rows", "Path": "/", "Content": b64(RSD.as_bytes())}).to_string();
+    let r = call(
+        &app,
+        "POST",
+        &format!("{API}/DataSets"),
+        ADMIN,
+        Some(&body),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let dataset: uuid::Uuid = json_of(&r)["Id"].as_str().unwrap().parse().unwrap();
     for (p, ops) in paths {
         if p.contains("{Id}") && !p.contains("searchText") && ops.get("get").is_some() {
             let id = match p.split('(').next().unwrap() {
                 "/Folders" => sales.id,
                 "/Resources" => logo.id,
                 "/DataSources" => ds.id,
+                "/DataSets" => dataset,
                 _ => overview.id,
             };
             let uri = format!("{API}{}", p.replace("{Id}", &id.to_string()));

@@ -64,6 +64,13 @@ impl Default for Reports {
     }
 }
 
+impl Reports {
+    /// The data providers reports run on (also the REST API's connection checks).
+    pub(crate) fn registry(&self) -> &dataprov::Registry {
+        &self.registry
+    }
+}
+
 /// A report that could not be rendered: status, SSRS code, words.
 #[derive(Debug, Clone)]
 pub(crate) struct ReportError {

@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 
 use super::keys::Key;
-use super::odata::{Options, SELECTABLE};
-use super::{Op, Set};
+use super::odata::{Expand, Options, SELECTABLE};
+use super::{DATASET_MIME, Kind, Op, Set};
 use crate::auth::Session;
 use crate::host::Authority;
 use crate::portal::actions::{self, Stored, UPLOAD_MEMORY_BUDGET, UploadShare};
@@ -53,13 +53,22 @@ pub(super) async fn run(c: Call<'_>, op: Op, req: Request) -> Result<Response, E
     }
     match op {
         Op::Me => Ok(json_ok(me(&c))),
+        Op::SignIn | Op::SignOut => Err(Error::Internal(
+            "Session is answered by the dispatcher".into(),
+        )),
         Op::System => Ok(json_ok(system(&c))),
         Op::OpenApi => Ok(json_ok(super::openapi::document(&c.api_base))),
         Op::List => list(&c).await,
         Op::Get => {
             let item = resolve(&c, Permission::Read).await?;
+            if c.options.expand.contains(&Expand::Policies) {
+                c.session
+                    .require(&item.path, Permission::ManageSecurity)
+                    .await?;
+            }
             let parent = parent_id(c.session, &item).await?;
             let mut v = item_json(&c, &item, parent);
+            expand(&c, &item, &mut v).await?;
             v["@odata.context"] =
                 json!(format!("{}/$metadata#{}/$entity", c.api_base, c.set.name()));
             Ok(json_ok(v))
@@ -68,7 +77,7 @@ pub(super) async fn run(c: Call<'_>, op: Op, req: Request) -> Result<Response, E
             let folder = resolve(&c, Permission::Read).await?;
             let kids = crate::portal::readable_children(c.session, &folder.path).await?;
             let items = kids.into_iter().map(|k| (k, Some(folder.id))).collect();
-            collection(&c, items, "CatalogItems")
+            collection(&c, items, "CatalogItems").await
         }
         Op::Search => search(&c).await,
         Op::Content => content(&c).await,
@@ -94,6 +103,10 @@ pub(super) async fn run(c: Call<'_>, op: Op, req: Request) -> Result<Response, E
         Op::SystemAllowedActions => Ok(json_ok(super::security::system_allowed_actions(&c))),
         Op::Roles => super::security::roles(&c).await,
         Op::ParameterDefinitions => super::reports::parameter_definitions(&c).await,
+        Op::SetParameterDefinitions => super::reports::set_parameter_definitions(&c, req).await,
+        Op::CheckConnection => super::reports::check_connection(&c).await,
+        Op::CheckNewConnection => super::reports::check_new_connection(&c, req).await,
+        Op::CheckReportDataSource => super::reports::check_report_data_source(&c, req).await,
         Op::ReportDataSources => super::reports::data_sources(&c).await,
         Op::SetReportDataSources => super::reports::set_data_sources(&c, req).await,
     }
@@ -125,26 +138,17 @@ pub(super) async fn resolve(c: &Call<'_>, need: Permission) -> Result<CatalogIte
     if need != Permission::Read {
         c.session.require(&item.path, need).await?;
     }
-    if let Some(t) = c.set.item_type()
-        && item.item_type != t
+    let kind = Kind::of(&item);
+    if let Some(t) = c.set.kind()
+        && kind != t
     {
         return Err(Error::BadRequest(format!(
-            "'{}' is a {}, not a {t}; address it through {} or CatalogItems",
+            "'{}' is a {kind}, not a {t}; address it through {} or CatalogItems",
             item.path,
-            item.item_type,
-            set_of(item.item_type).name()
+            kind.set().name()
         )));
     }
     Ok(item)
-}
-
-fn set_of(t: ItemType) -> Set {
-    match t {
-        ItemType::Folder => Set::Folders,
-        ItemType::Report => Set::Reports,
-        ItemType::DataSource => Set::DataSources,
-        ItemType::Resource => Set::Resources,
-    }
 }
 
 async fn parent_id(session: &Session, item: &CatalogItem) -> Result<Option<uuid::Uuid>, Error> {
@@ -158,14 +162,16 @@ fn date(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-/// An item as SSRS shows it, with `$select` and `$expand=Properties` applied.
+/// An item as SSRS shows it, with `$select` and `$expand=Properties` applied (the other
+/// expansions need the catalog: [`expand`]).
 fn item_json(c: &Call<'_>, item: &CatalogItem, parent: Option<uuid::Uuid>) -> Value {
+    let kind = Kind::of(item);
     let full = json!({
         "Id": item.id,
         "Name": item.name,
         "Description": if item.description.is_empty() { Value::Null } else { json!(item.description) },
         "Path": item.path.as_str(),
-        "Type": item.item_type.as_str(),
+        "Type": kind.name(),
         "Hidden": item.hidden,
         "Size": item.size,
         "ModifiedBy": item.modified_by,
@@ -180,7 +186,7 @@ fn item_json(c: &Call<'_>, item: &CatalogItem, parent: Option<uuid::Uuid>) -> Va
     let mut out = Map::new();
     out.insert(
         "@odata.type".into(),
-        json!(format!("#Model.{}", item.item_type.as_str())),
+        json!(format!("#Model.{}", kind.name())),
     );
     let keys: &[&str] = c.options.select.as_deref().unwrap_or(&SELECTABLE);
     for k in keys {
@@ -188,7 +194,7 @@ fn item_json(c: &Call<'_>, item: &CatalogItem, parent: Option<uuid::Uuid>) -> Va
             out.insert((*k).to_owned(), v.clone());
         }
     }
-    if c.options.expand_properties {
+    if c.options.expand.contains(&Expand::Properties) {
         out.insert(
             "Properties".into(),
             json!([
@@ -200,14 +206,44 @@ fn item_json(c: &Call<'_>, item: &CatalogItem, parent: Option<uuid::Uuid>) -> Va
     Value::Object(out)
 }
 
+/// `$expand=Policies` and `$expand=DataSources` of one item: its role assignments (null
+/// when the user may not manage its security) and a report's data sources (empty for other
+/// kinds).
+async fn expand(c: &Call<'_>, item: &CatalogItem, v: &mut Value) -> Result<(), Error> {
+    if c.options.expand.contains(&Expand::Policies) {
+        v["Policies"] = if c
+            .session
+            .can(&item.path, Permission::ManageSecurity)
+            .await?
+        {
+            super::security::expanded_policies(c, item).await?
+        } else {
+            Value::Null
+        };
+    }
+    if c.options.expand.contains(&Expand::DataSources) {
+        v["DataSources"] = if item.item_type == ItemType::Report {
+            super::reports::expanded_data_sources(c, item).await?
+        } else {
+            json!([])
+        };
+    }
+    Ok(())
+}
+
 /// A collection response: options applied, `@odata.count` when asked.
-fn collection(
+async fn collection(
     c: &Call<'_>,
     mut items: Vec<(CatalogItem, Option<uuid::Uuid>)>,
     set: &str,
 ) -> Result<Response, Error> {
     let count = c.options.apply(&mut items);
-    let value: Vec<Value> = items.iter().map(|(i, p)| item_json(c, i, *p)).collect();
+    let mut value: Vec<Value> = Vec::with_capacity(items.len());
+    for (i, p) in &items {
+        let mut v = item_json(c, i, *p);
+        expand(c, i, &mut v).await?;
+        value.push(v);
+    }
     let mut v = json!({
         "@odata.context": format!("{}/$metadata#{set}", c.api_base),
         "value": value,
@@ -252,10 +288,10 @@ async fn list(c: &Call<'_>) -> Result<Response, Error> {
         .await?
         .ok_or_else(|| Error::NotFound("/".into()))?;
     let mut items = walk(c.session, &root).await?;
-    if let Some(t) = c.set.item_type() {
-        items.retain(|(i, _)| i.item_type == t);
+    if let Some(t) = c.set.kind() {
+        items.retain(|(i, _)| Kind::of(i) == t);
     }
-    collection(c, items, c.set.name())
+    collection(c, items, c.set.name()).await
 }
 
 async fn search(c: &Call<'_>) -> Result<Response, Error> {
@@ -265,7 +301,7 @@ async fn search(c: &Call<'_>) -> Result<Response, Error> {
     items.retain(|(i, _)| {
         i.name.to_lowercase().contains(&text) || i.description.to_lowercase().contains(&text)
     });
-    collection(c, items, "CatalogItems")
+    collection(c, items, "CatalogItems").await
 }
 
 async fn content(c: &Call<'_>) -> Result<Response, Error> {
@@ -276,7 +312,11 @@ async fn content(c: &Call<'_>) -> Result<Response, Error> {
             item.path
         )));
     }
-    let kind = actions::download_type(item.item_type, item.mime_type.as_deref());
+    let kind = if Kind::of(&item) == Kind::DataSet {
+        "application/xml"
+    } else {
+        actions::download_type(item.item_type, item.mime_type.as_deref())
+    };
     // A data source's content without its password or sealed credentials.
     let (body, size) = actions::served_content(c.session, item).await?;
     let mut resp = Response::new(body);
@@ -383,39 +423,69 @@ pub(super) fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option
     }
 }
 
-/// The item type `@odata.type` names (`#Model.Report`), or the set's.
-fn body_type(set: Set, body: &Map<String, Value>) -> Result<ItemType, Error> {
+/// The kind `@odata.type` names (`#Model.Report`), or the set's.
+fn body_type(set: Set, body: &Map<String, Value>) -> Result<Kind, Error> {
     let given = string_field(body, "@odata.type")?;
     let t = match given {
-        None => set.item_type().ok_or_else(|| {
-            Error::BadRequest("@odata.type is missing; say what to create: #Model.Folder, #Model.Report, #Model.DataSource or #Model.Resource".into())
+        None => set.kind().ok_or_else(|| {
+            Error::BadRequest("@odata.type is missing; say what to create: #Model.Folder, #Model.Report, #Model.DataSource, #Model.DataSet or #Model.Resource".into())
         })?,
         Some(s) => {
             let name = s.trim_start_matches('#');
             let name = name.strip_prefix("Model.").unwrap_or(name);
-            match name.to_ascii_lowercase().as_str() {
-                "folder" => ItemType::Folder,
-                "report" => ItemType::Report,
-                "datasource" => ItemType::DataSource,
-                "resource" => ItemType::Resource,
-                _ => {
-                    return Err(Error::BadRequest(format!(
-                        "@odata.type '{s}' is not a type reportd stores; use #Model.Folder, #Model.Report, #Model.DataSource or #Model.Resource"
-                    )));
-                }
-            }
+            Kind::ALL
+                .into_iter()
+                .find(|k| k.name().eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "@odata.type '{s}' is not a type reportd stores; use #Model.Folder, #Model.Report, #Model.DataSource, #Model.DataSet or #Model.Resource"
+                    ))
+                })?
         }
     };
-    if let Some(want) = set.item_type()
+    if let Some(want) = set.kind()
         && want != t
     {
         return Err(Error::BadRequest(format!(
             "@odata.type says {t} but {} holds {want} items; post it to {} or CatalogItems",
             set.name(),
-            set_of(t).name()
+            t.set().name()
         )));
     }
     Ok(t)
+}
+
+/// Checks that `bytes` are a shared data set definition (`<SharedDataSet>` root).
+fn check_data_set(bytes: &[u8], shown: &str) -> Result<(), Error> {
+    let bad = |why: String| {
+        Error::BadRequest(format!(
+            "'{shown}' is not a shared data set definition (.rsd): {why}"
+        ))
+    };
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                let local = e.local_name();
+                return if local.as_ref() == b"SharedDataSet" {
+                    Ok(())
+                } else {
+                    Err(bad(format!(
+                        "its root element is <{}>, not <SharedDataSet>",
+                        String::from_utf8_lossy(local.as_ref())
+                    )))
+                };
+            }
+            Ok(quick_xml::events::Event::DocType(_)) => {
+                return Err(bad("a DOCTYPE is not accepted".into()));
+            }
+            Ok(quick_xml::events::Event::Eof) => return Err(bad("it has no element".into())),
+            Ok(_) => {}
+            Err(e) => return Err(bad(format!("it is not XML: {e}"))),
+        }
+        buf.clear();
+    }
 }
 
 /// The base64 `Content`, decoded (413 past the upload limit).
@@ -468,7 +538,7 @@ fn created(
     parent: Option<uuid::Uuid>,
     status: StatusCode,
 ) -> Response {
-    let set = set_of(item.item_type).name();
+    let set = Kind::of(item).set().name();
     let mut v = item_json(c, item, parent);
     v["@odata.context"] = json!(format!("{}/$metadata#{set}/$entity", c.api_base));
     let mut resp = (status, axum::Json(v)).into_response();
@@ -480,7 +550,8 @@ fn created(
 
 async fn create(c: &Call<'_>, req: Request) -> Result<Response, Error> {
     let (body, mut share) = read_json(c, req).await?;
-    let t = body_type(c.set, &body)?;
+    let kind = body_type(c.set, &body)?;
+    let t = kind.stored();
     let path = target_path(&body)?;
     let parent = path
         .parent()
@@ -497,8 +568,15 @@ async fn create(c: &Call<'_>, req: Request) -> Result<Response, Error> {
         c.state.catalog_changed();
         item
     } else {
-        let data = body_content(c, &body, t, &mut share)?.ok_or_else(|| missing_content(t))?;
-        let mime = mime_of(&body, t, path.name())?;
+        let data = match body_content(c, &body, t, &mut share)? {
+            Some(d) => d,
+            None if kind == Kind::DataSource => super::reports::data_source_from_fields(&body)?,
+            None => return Err(missing_content(kind)),
+        };
+        if kind == Kind::DataSet {
+            check_data_set(&data, path.as_str())?;
+        }
+        let mime = mime_of(&body, kind, path.name())?;
         store(c, &path, t, mime.as_deref(), description, false, data).await?
     };
     let item = finish_properties(
@@ -513,18 +591,17 @@ async fn create(c: &Call<'_>, req: Request) -> Result<Response, Error> {
     Ok(created(c, &item, parent_id, StatusCode::CREATED))
 }
 
-fn missing_content(t: ItemType) -> Error {
-    match t {
-        ItemType::DataSource => Error::BadRequest(
-            "Content is missing: a data source is created from the base64 of its .rds file; bodies with DataSourceType and ConnectionString are not supported yet".into(),
-        ),
-        _ => Error::BadRequest(format!("Content is missing: send the {t}'s bytes in base64")),
-    }
+fn missing_content(t: Kind) -> Error {
+    Error::BadRequest(format!(
+        "Content is missing: send the {t}'s bytes in base64"
+    ))
 }
 
-fn mime_of(body: &Map<String, Value>, t: ItemType, name: &str) -> Result<Option<String>, Error> {
-    if t != ItemType::Resource {
-        return Ok(None);
+fn mime_of(body: &Map<String, Value>, t: Kind, name: &str) -> Result<Option<String>, Error> {
+    match t {
+        Kind::DataSet => return Ok(Some(DATASET_MIME.to_owned())),
+        Kind::Resource => {}
+        _ => return Ok(None),
     }
     Ok(Some(match string_field(body, "ContentType")? {
         Some(m) if !m.trim().is_empty() => {
@@ -532,6 +609,11 @@ fn mime_of(body: &Map<String, Value>, t: ItemType, name: &str) -> Result<Option<
                 return Err(Error::BadRequest(
                     "ContentType must be a MIME type such as image/png".into(),
                 ));
+            }
+            if m.trim().eq_ignore_ascii_case(DATASET_MIME) {
+                return Err(Error::BadRequest(format!(
+                    "ContentType {DATASET_MIME} marks shared data sets; create one with @odata.type #Model.DataSet"
+                )));
             }
             m.trim().to_owned()
         }
@@ -594,13 +676,14 @@ pub(super) async fn finish_properties(
 /// `PUT Set(key)`: the ReportingServicesTools overwrite after a 409 — the POST body again.
 async fn replace(c: &Call<'_>, req: Request) -> Result<Response, Error> {
     let item = resolve(c, Permission::Write).await?;
+    let kind = Kind::of(&item);
     let (body, mut share) = read_json(c, req).await?;
     if string_field(&body, "@odata.type")?.is_some() {
         let t = body_type(Set::CatalogItems, &body)?;
-        if t != item.item_type {
+        if t != kind {
             return Err(Error::BadRequest(format!(
-                "'{}' is a {}; a PUT cannot turn it into a {t} (delete it first)",
-                item.path, item.item_type
+                "'{}' is a {kind}; a PUT cannot turn it into a {t} (delete it first)",
+                item.path
             )));
         }
     }
@@ -609,13 +692,15 @@ async fn replace(c: &Call<'_>, req: Request) -> Result<Response, Error> {
     let item = if item.item_type == ItemType::Folder {
         item
     } else {
-        let data = body_content(c, &body, item.item_type, &mut share)?
-            .ok_or_else(|| missing_content(item.item_type))?;
-        let mime = match item.item_type {
-            ItemType::Resource => mime_of(&body, item.item_type, &item.name)?,
-            _ => None,
+        let data = match body_content(c, &body, item.item_type, &mut share)? {
+            Some(d) => d,
+            None if kind == Kind::DataSource => super::reports::data_source_from_fields(&body)?,
+            None => return Err(missing_content(kind)),
         };
-        let mime = mime.or(item.mime_type.clone());
+        if kind == Kind::DataSet {
+            check_data_set(&data, item.path.as_str())?;
+        }
+        let mime = mime_of(&body, kind, &item.name)?.or(item.mime_type.clone());
         store(
             c,
             &item.path,
@@ -680,6 +765,7 @@ async fn update(c: &Call<'_>, req: Request) -> Result<Response, Error> {
     let description = string_field(&body, "Description")?;
     let hidden = bool_field(&body, "Hidden")?;
     let mut item = item;
+    let kind = Kind::of(&item);
     if let Some(data) = body_content(c, &body, item.item_type, &mut share)? {
         if item.item_type == ItemType::Folder {
             return Err(Error::BadRequest(format!(
@@ -687,7 +773,10 @@ async fn update(c: &Call<'_>, req: Request) -> Result<Response, Error> {
                 item.path
             )));
         }
-        let mime = mime_of(&body, item.item_type, &item.name)?.or(item.mime_type.clone());
+        if kind == Kind::DataSet {
+            check_data_set(&data, item.path.as_str())?;
+        }
+        let mime = mime_of(&body, kind, &item.name)?.or(item.mime_type.clone());
         let desc = item.description.clone();
         item = store(
             c,

@@ -94,7 +94,7 @@ pub(super) fn document() -> String {
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<edmx:Edmx Version=\"4.0\" xmlns:edmx=\"http://docs.oasis-open.org/odata/ns/edmx\">\n<edmx:DataServices>\n<Schema Namespace=\"Model\" xmlns=\"http://docs.oasis-open.org/odata/ns/edm\">\n",
     );
     s.push_str("<EnumType Name=\"CatalogItemType\">");
-    for t in ["Folder", "Report", "DataSource", "Resource"] {
+    for t in super::Kind::ALL {
         s.push_str(&format!("<Member Name=\"{t}\"/>"));
     }
     s.push_str(
@@ -112,7 +112,7 @@ pub(super) fn document() -> String {
     }
     s.push_str("<NavigationProperty Name=\"Properties\" Type=\"Collection(Model.Property)\"/></EntityType>\n");
     for set in Set::ALL {
-        if let Some(t) = set.item_type() {
+        if let Some(t) = set.kind() {
             s.push_str(&format!(
                 "<EntityType Name=\"{t}\" BaseType=\"Model.CatalogItem\"/>\n"
             ));
@@ -134,7 +134,7 @@ pub(super) fn document() -> String {
                 s.push_str("<Singleton Name=\"Me\" Type=\"Model.User\"/>\n");
                 continue;
             }
-            other => match other.item_type() {
+            other => match other.kind() {
                 Some(t) => t.to_string(),
                 None => continue,
             },
@@ -171,6 +171,7 @@ mod tests {
             "Folders",
             "Reports",
             "DataSources",
+            "DataSets",
             "Resources",
         ] {
             assert!(doc.contains(&format!("<EntitySet Name=\"{set}\"")), "{set}");

@@ -10,7 +10,13 @@
 //! - [`items`] runs the operations, all through the catalog operations the portal uses
 //!   (uploads through [`crate::portal::actions::store_upload`]);
 //! - [`openapi`] describes [`routes`] — the table the dispatcher itself matches against, so
-//!   the document cannot drift from what is served.
+//!   the document cannot drift from what is served;
+//! - [`session`] is `Session` POST/DELETE: a sign-in that sets the portal's session cookie
+//!   for clients that cannot send Basic, and the table of those sessions the gate reads.
+//!
+//! Shared data sets (`DataSets`, `.rsd`) are stored as resources with the MIME type
+//! [`DATASET_MIME`] (the catalog has no item type for them, and the engine does not run
+//! them): the API shows them as `#Model.DataSet` items and keeps them out of `Resources`.
 //!
 //! Names of entity sets, navigation properties, actions and options match any case
 //! (`api/v2.0/me` is what ReportingServicesTools sends). Operations of the SSRS API that
@@ -18,11 +24,11 @@
 //!
 //! XSRF as SSRS: every GET sets an `XSRF-TOKEN` cookie (the portal's CSRF token, bound to
 //! the user and rotated, see [`crate::portal::csrf`]). A write that comes from a browser
-//! (`Origin`, `Sec-Fetch-Site`) — or that sends `X-XSRF-TOKEN` at all — must send the right
-//! token in `X-XSRF-TOKEN` and be same-origin; a script using Basic authentication needs
-//! neither, even when its HTTP session sends the cookie back (reportd has no cookie
-//! authentication, and the cookie is SameSite=Strict). Bodies of writes must be
-//! `application/json`, which a cross-site HTML form cannot send.
+//! (`Origin`, `Sec-Fetch-Site`), that is authenticated by the session cookie of a
+//! `Session` sign-in, or that sends `X-XSRF-TOKEN` at all, must send the right token in
+//! `X-XSRF-TOKEN` and be same-origin; a script using Basic authentication needs neither,
+//! even when its HTTP session sends the XSRF cookie back (it is SameSite=Strict). Bodies of
+//! writes must be `application/json`, which a cross-site HTML form cannot send.
 //!
 //! Authorization is the handlers' (Browser reads; Publisher and Content Manager write;
 //! otherwise 403 `rsAccessDenied`), checked before anything is changed.
@@ -34,12 +40,13 @@ mod odata;
 mod openapi;
 mod reports;
 mod security;
+pub(crate) mod session;
 
 use std::sync::OnceLock;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use catalog::ItemType;
+use catalog::{CatalogItem, ItemType};
 use http::{HeaderValue, Method, header};
 
 use crate::auth::Session;
@@ -54,22 +61,26 @@ pub(crate) enum Set {
     Folders,
     Reports,
     DataSources,
+    DataSets,
     Resources,
     Me,
     System,
+    Session,
     OpenApi,
     Metadata,
 }
 
 impl Set {
-    const ALL: [Set; 9] = [
+    const ALL: [Set; 11] = [
         Set::CatalogItems,
         Set::Folders,
         Set::Reports,
         Set::DataSources,
+        Set::DataSets,
         Set::Resources,
         Set::Me,
         Set::System,
+        Set::Session,
         Set::OpenApi,
         Set::Metadata,
     ];
@@ -80,23 +91,97 @@ impl Set {
             Set::Folders => "Folders",
             Set::Reports => "Reports",
             Set::DataSources => "DataSources",
+            Set::DataSets => "DataSets",
             Set::Resources => "Resources",
             Set::Me => "Me",
             Set::System => "System",
+            Set::Session => "Session",
             Set::OpenApi => "openapi.json",
             Set::Metadata => "$metadata",
         }
     }
 
-    /// The item type a typed set holds (`None`: every type).
-    pub(crate) fn item_type(self) -> Option<ItemType> {
+    /// The kind of item a typed set holds (`None`: every kind).
+    pub(crate) fn kind(self) -> Option<Kind> {
         match self {
-            Set::Folders => Some(ItemType::Folder),
-            Set::Reports => Some(ItemType::Report),
-            Set::DataSources => Some(ItemType::DataSource),
-            Set::Resources => Some(ItemType::Resource),
+            Set::Folders => Some(Kind::Folder),
+            Set::Reports => Some(Kind::Report),
+            Set::DataSources => Some(Kind::DataSource),
+            Set::DataSets => Some(Kind::DataSet),
+            Set::Resources => Some(Kind::Resource),
             _ => None,
         }
+    }
+}
+
+/// The MIME type that marks a stored resource as a shared data set (`.rsd`).
+pub(crate) const DATASET_MIME: &str = "application/x-rsd+xml";
+
+/// The kind of a catalog item as the API shows it: the catalog's types, and shared data
+/// sets (resources marked with [`DATASET_MIME`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Folder,
+    Report,
+    DataSource,
+    DataSet,
+    Resource,
+}
+
+impl Kind {
+    pub(crate) const ALL: [Kind; 5] = [
+        Kind::Folder,
+        Kind::Report,
+        Kind::DataSource,
+        Kind::DataSet,
+        Kind::Resource,
+    ];
+
+    pub(crate) fn of(item: &CatalogItem) -> Kind {
+        match item.item_type {
+            ItemType::Folder => Kind::Folder,
+            ItemType::Report => Kind::Report,
+            ItemType::DataSource => Kind::DataSource,
+            ItemType::Resource if item.mime_type.as_deref() == Some(DATASET_MIME) => Kind::DataSet,
+            ItemType::Resource => Kind::Resource,
+        }
+    }
+
+    /// The catalog type it is stored as.
+    pub(crate) fn stored(self) -> ItemType {
+        match self {
+            Kind::Folder => ItemType::Folder,
+            Kind::Report => ItemType::Report,
+            Kind::DataSource => ItemType::DataSource,
+            Kind::DataSet | Kind::Resource => ItemType::Resource,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Folder => "Folder",
+            Kind::Report => "Report",
+            Kind::DataSource => "DataSource",
+            Kind::DataSet => "DataSet",
+            Kind::Resource => "Resource",
+        }
+    }
+
+    /// The typed set that holds this kind.
+    pub(crate) fn set(self) -> Set {
+        match self {
+            Kind::Folder => Set::Folders,
+            Kind::Report => Set::Reports,
+            Kind::DataSource => Set::DataSources,
+            Kind::DataSet => Set::DataSets,
+            Kind::Resource => Set::Resources,
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -105,6 +190,8 @@ impl Set {
 pub(crate) enum Op {
     Me,
     System,
+    SignIn,
+    SignOut,
     OpenApi,
     List,
     Create,
@@ -124,6 +211,10 @@ pub(crate) enum Op {
     SetProperties,
     AllowedActions,
     ParameterDefinitions,
+    SetParameterDefinitions,
+    CheckConnection,
+    CheckNewConnection,
+    CheckReportDataSource,
     ReportDataSources,
     SetReportDataSources,
     SystemPolicies,
@@ -182,20 +273,22 @@ pub(crate) fn routes() -> &'static [Route] {
         };
         add(Method::GET, Set::Me, false, "", Op::Me, "The signed-in user.".into());
         add(Method::GET, Set::System, false, "", Op::System, "The report server: product, version, absolute URLs.".into());
+        add(Method::POST, Set::Session, false, "", Op::SignIn, "Signs in with UserName and Password (JSON or a form) and sets the portal's session cookie, for clients that cannot send Basic credentials.".into());
+        add(Method::DELETE, Set::Session, false, "", Op::SignOut, "Signs out: ends the cookie's session and clears the cookie.".into());
         add(Method::GET, Set::OpenApi, false, "", Op::OpenApi, "This document.".into());
         add(Method::GET, Set::Metadata, false, "", Op::Metadata, "The CSDL document of the entity sets and types served.".into());
         add(Method::GET, Set::System, false, "Policies", Op::SystemPolicies, "The system role assignments (System Administrator, System User) of every user.".into());
         add(Method::PUT, Set::System, false, "Policies", Op::SetSystemPolicies, "Replaces the system role assignments: users not listed lose their system roles (System Administrator only).".into());
         add(Method::GET, Set::System, false, "Properties", Op::SystemProperties, "Site properties (read only).".into());
         add(Method::GET, Set::System, false, "AllowedActions", Op::SystemAllowedActions, "What the user may do on the site.".into());
-        for set in [Set::CatalogItems, Set::Folders, Set::Reports, Set::DataSources, Set::Resources] {
-            let what = match set.item_type() {
+        for set in [Set::CatalogItems, Set::Folders, Set::Reports, Set::DataSources, Set::DataSets, Set::Resources] {
+            let what = match set.kind() {
                 Some(t) => format!("{t} items"),
                 None => "catalog items of every type".into(),
             };
             let n = set.name();
-            add(Method::GET, set, false, "", Op::List, format!("Every {what} the user may read, with $filter, $orderby, $top, $skip, $count, $select."));
-            add(Method::POST, set, false, "", Op::Create, format!("Creates one of the {what} (@odata.type, Name, Path of the parent or of the item, base64 Content)."));
+            add(Method::GET, set, false, "", Op::List, format!("Every {what} the user may read, with $filter, $orderby, $top, $skip, $count, $select, $expand."));
+            add(Method::POST, set, false, "", Op::Create, format!("Creates one of the {what} (@odata.type, Name, Path of the parent or of the item, base64 Content; a data source also from DataSourceType and ConnectionString)."));
             add(Method::GET, set, true, "", Op::Get, format!("One of the {what}, by GUID or (Path='...')."));
             add(Method::PUT, set, true, "", Op::Replace, format!("Replaces the content (and Description, Hidden) of one of the {what}."));
             add(Method::PATCH, set, true, "", Op::Update, format!("Changes Description, Hidden or Content of one of the {what}."));
@@ -212,6 +305,10 @@ pub(crate) fn routes() -> &'static [Route] {
         }
         add(Method::GET, Set::CatalogItems, true, "Roles", Op::Roles, "The item roles that can be assigned on the item.".into());
         add(Method::GET, Set::Reports, true, "ParameterDefinitions", Op::ParameterDefinitions, "The report parameters as its definition declares them.".into());
+        add(Method::PATCH, Set::Reports, true, "ParameterDefinitions", Op::SetParameterDefinitions, "Changes DefaultValues, Prompt and ParameterVisibility of parameters by Name, in the stored definition.".into());
+        add(Method::POST, Set::Reports, true, "Model.CheckDataSourceConnection", Op::CheckReportDataSource, "Connects to the report's data source DataSourceName and says whether that worked.".into());
+        add(Method::POST, Set::DataSources, true, "Model.CheckConnection", Op::CheckConnection, "Connects to the shared data source with its stored credentials and says whether that worked.".into());
+        add(Method::POST, Set::DataSources, false, "Model.CheckConnection", Op::CheckNewConnection, "Connects to the data source the body describes (DataSourceType, ConnectionString, CredentialsInServer) and says whether that worked (Publisher at the root).".into());
         add(Method::GET, Set::Reports, true, "DataSources", Op::ReportDataSources, "The report's data sources: embedded (type, connection string) or references to shared data sources.".into());
         add(Method::PUT, Set::Reports, true, "DataSources", Op::SetReportDataSources, "Changes the report's data sources by Name: a shared reference's Path, or an embedded one's DataSourceType and ConnectionString.".into());
         add(Method::GET, Set::Folders, true, "CatalogItems", Op::Children, "The children of a folder the user may read.".into());
@@ -237,23 +334,30 @@ const NOT_OFFERED: [&str; 17] = [
     "PowerBIReports",
     "ExcelWorkbooks",
     "LinkedReports",
-    "DataSets",
     "Subscriptions",
     "Schedules",
     "CacheRefreshPlans",
     "Extensions",
     "FavoriteItems",
-    "Session",
     "SharedDataSets",
     "Comments",
     "DependentItems",
     "HistorySnapshots",
-    "Model.CheckConnection",
+    "CacheOptions",
+    "Model.GetData",
+    "Model.GetSchema",
 ];
 
 /// `ANY /api/{*rest}`: the dispatcher.
 pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
-    let (session, ctx) = crate::portal::parts(&req)?;
+    let ctx = req
+        .extensions()
+        .get::<httpsys::RequestContext>()
+        .cloned()
+        .ok_or_else(|| Error::Internal("REST handler reached without the gate".into()))?;
+    // Absent only for `POST Session`, which the gate lets through without credentials.
+    let session = req.extensions().get::<Session>().cloned();
+    let via_cookie = req.extensions().get::<session::ViaCookie>().is_some();
     let raw = req.uri().path().strip_prefix("/api/").unwrap_or("");
     let Some((version, rest)) = raw.split_once('/') else {
         return Err(Error::NotFound(req.uri().path().to_owned()));
@@ -310,9 +414,23 @@ pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Resul
         }
     };
     let authority = req.extensions().get::<Authority>().cloned();
+    if route.op == Op::SignIn {
+        return session::sign_in(&state, &ctx, authority.as_ref(), req).await;
+    }
+    let session = session.ok_or(Error::Unauthorized)?;
     let write = !matches!(method, Method::GET | Method::HEAD);
     if write {
-        check_xsrf(&state, &session, &ctx, authority.as_ref(), req.headers())?;
+        check_xsrf(
+            &state,
+            &session,
+            &ctx,
+            authority.as_ref(),
+            req.headers(),
+            via_cookie,
+        )?;
+    }
+    if route.op == Op::SignOut {
+        return Ok(session::sign_out(&state, &session, &ctx, req.headers()));
     }
     let call = items::Call {
         state: &state,
@@ -332,9 +450,16 @@ pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Resul
     Ok(resp)
 }
 
-/// 501 for what SSRS offers and reportd does not, 404 for names that exist nowhere.
+/// 501 for what SSRS offers and reportd does not (a name reportd serves on another set
+/// counts), 404 for names that exist nowhere.
 fn not_offered_or_missing(name: &str, resource: &str) -> Error {
-    if NOT_OFFERED.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+    let elsewhere = routes().iter().any(|r| {
+        r.nav
+            .split('/')
+            .next()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    });
+    if elsewhere || NOT_OFFERED.iter().any(|n| n.eq_ignore_ascii_case(name)) {
         Error::NotImplemented(format!(
             "{name} is part of the SSRS REST API but reportd does not offer it yet; GET api/v2.0/openapi.json lists what it offers"
         ))
@@ -371,13 +496,15 @@ fn check_xsrf(
     ctx: &httpsys::RequestContext,
     authority: Option<&Authority>,
     headers: &http::HeaderMap,
+    via_cookie: bool,
 ) -> Result<(), Error> {
     let sent = headers.get(XSRF_HEADER);
-    // Not the cookie: reportd authenticates with Basic only, the XSRF cookie is
-    // SameSite=Strict (never sent cross-site), and scripts whose HTTP session keeps
-    // cookies (Python requests, PowerShell web sessions) send it back without the header.
+    // Not the XSRF cookie: it is SameSite=Strict (never sent cross-site), and scripts
+    // whose HTTP session keeps cookies (Python requests, PowerShell web sessions) send it
+    // back without the header. A request authenticated by the session cookie always needs
+    // the token.
     let browser = headers.contains_key(header::ORIGIN) || headers.contains_key("sec-fetch-site");
-    if !(browser || sent.is_some()) {
+    if !(browser || via_cookie || sent.is_some()) {
         return Ok(());
     }
     let refused = || {

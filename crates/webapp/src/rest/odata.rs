@@ -112,7 +112,7 @@ impl Prop {
             Prop::Id => Val::Str(item.id.to_string()),
             Prop::Name => Val::Str(item.name.clone()),
             Prop::Path => Val::Str(item.path.as_str().to_owned()),
-            Prop::Type => Val::Str(item.item_type.as_str().to_owned()),
+            Prop::Type => Val::Str(super::Kind::of(item).name().to_owned()),
             Prop::Hidden => Val::Bool(item.hidden),
             Prop::Description if item.description.is_empty() => Val::Null,
             Prop::Description => Val::Str(item.description.clone()),
@@ -246,6 +246,20 @@ impl Expr {
     }
 }
 
+/// What `$expand` can add to an item (as SSRS expands).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expand {
+    Properties,
+    Policies,
+    DataSources,
+}
+
+const EXPANDABLE: [(&str, Expand); 3] = [
+    ("Properties", Expand::Properties),
+    ("Policies", Expand::Policies),
+    ("DataSources", Expand::DataSources),
+];
+
 /// The query options of one request.
 #[derive(Debug, Default)]
 pub(crate) struct Options {
@@ -256,7 +270,7 @@ pub(crate) struct Options {
     pub count: bool,
     /// Property names as spelled in [`SELECTABLE`].
     pub select: Option<Vec<&'static str>>,
-    pub expand_properties: bool,
+    pub expand: Vec<Expand>,
     /// `properties=A,B` of `GET .../Properties`: which properties to return.
     pub properties: Option<Vec<String>>,
     /// `@name` → raw value (still quoted).
@@ -381,12 +395,17 @@ pub(crate) fn parse(query: Option<&str>) -> Result<Options, Error> {
             "select" => o.select = Some(parse_select(&v)?),
             "expand" => {
                 for e in v.split(',').map(str::trim) {
-                    if e.eq_ignore_ascii_case("Properties") {
-                        o.expand_properties = true;
-                    } else {
-                        return Err(Error::BadRequest(format!(
-                            "$expand={e} is not offered; only $expand=Properties is"
-                        )));
+                    let found = EXPANDABLE
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(e))
+                        .map(|(_, x)| *x)
+                        .ok_or_else(|| {
+                            Error::BadRequest(format!(
+                                "$expand={e} is not offered; $expand takes Properties, Policies and DataSources"
+                            ))
+                        })?;
+                    if !o.expand.contains(&found) {
+                        o.expand.push(found);
                     }
                 }
             }
@@ -869,8 +888,13 @@ mod tests {
                 .contains("twice")
         );
         assert!(parse(Some("$select=Nope")).is_err());
-        assert!(parse(Some("$expand=Policies")).is_err());
-        assert!(parse(Some("$expand=properties")).unwrap().expand_properties);
+        assert!(parse(Some("$expand=Subscriptions")).is_err());
+        assert_eq!(
+            parse(Some("$expand=properties,Policies,datasources"))
+                .unwrap()
+                .expand,
+            [Expand::Properties, Expand::Policies, Expand::DataSources]
+        );
         assert!(parse(Some("$top=1")).unwrap().for_entity().is_err());
     }
 }

@@ -81,14 +81,15 @@ fn operation(r: &Route) -> Value {
             ),
             (
                 "$expand",
-                json!({"type": "string", "enum": ["Properties"]}),
-                "Properties only",
+                json!({"type": "string"}),
+                "Properties, Policies, DataSources, comma-separated",
             ),
         ] {
             params.push(json!({"name": name, "in": "query", "required": false, "description": what, "schema": schema}));
         }
     } else if matches!(r.op, Op::Get) {
         params.push(json!({"name": "$select", "in": "query", "required": false, "schema": {"type": "string"}}));
+        params.push(json!({"name": "$expand", "in": "query", "required": false, "description": "Properties, Policies, DataSources, comma-separated", "schema": {"type": "string"}}));
     } else if matches!(r.op, Op::Properties) {
         params.push(json!({"name": "properties", "in": "query", "required": false, "description": "Names of the properties to return, comma-separated", "schema": {"type": "string"}}));
     }
@@ -96,6 +97,13 @@ fn operation(r: &Route) -> Value {
     let item_ref = json!({"$ref": "#/components/schemas/CatalogItem"});
     let mut responses = match r.op {
         Op::Me => ok("200", json!({"$ref": "#/components/schemas/User"})),
+        Op::SignIn => json!({"201": {"description": "Signed in: the session cookie is set"}}),
+        Op::SignOut => json!({"200": {"description": "Signed out: the session cookie is cleared"}}),
+        Op::SetParameterDefinitions => json!({"204": {"description": "Done"}}),
+        Op::CheckConnection | Op::CheckNewConnection | Op::CheckReportDataSource => ok(
+            "200",
+            json!({"$ref": "#/components/schemas/DataSourceCheckResult"}),
+        ),
         Op::System => ok("200", json!({"$ref": "#/components/schemas/SystemInfo"})),
         Op::OpenApi => ok("200", json!({"type": "object"})),
         Op::List | Op::Children | Op::Search => ok(
@@ -169,11 +177,27 @@ fn operation(r: &Route) -> Value {
         Op::SetReportDataSources => {
             Some(json!({"type": "array", "items": {"$ref": "#/components/schemas/DataSource"}}))
         }
+        Op::SetParameterDefinitions => Some(
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/ReportParameterDefinitionPatch"}}),
+        ),
+        Op::CheckNewConnection => Some(json!({"$ref": "#/components/schemas/DataSource"})),
+        Op::CheckReportDataSource => Some(
+            json!({"type": "object", "required": ["DataSourceName"], "properties": {"DataSourceName": {"type": "string"}}}),
+        ),
+        Op::SignIn => Some(json!({"$ref": "#/components/schemas/UserCredentials"})),
         _ => None,
     };
     if let Some(schema) = body {
-        op["requestBody"] =
-            json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        let mut content = json!({"application/json": {"schema": schema}});
+        if r.op == Op::SignIn {
+            content["application/x-www-form-urlencoded"] =
+                json!({"schema": {"$ref": "#/components/schemas/UserCredentials"}});
+        }
+        op["requestBody"] = json!({"required": true, "content": content});
+    }
+    if r.op == Op::SignIn {
+        // Signing in is what a client without credentials does.
+        op["security"] = json!([{}]);
     }
     op
 }
@@ -200,16 +224,19 @@ fn schemas() -> Value {
         "CatalogItem": {
             "type": "object",
             "properties": {
-                "@odata.type": {"type": "string", "enum": ["#Model.Folder", "#Model.Report", "#Model.DataSource", "#Model.Resource"]},
+                "@odata.type": {"type": "string", "enum": ["#Model.Folder", "#Model.Report", "#Model.DataSource", "#Model.DataSet", "#Model.Resource"]},
                 "Id": {"type": "string", "format": "uuid"},
                 "Name": s, "Description": ns, "Path": s,
-                "Type": {"type": "string", "enum": ["Folder", "Report", "DataSource", "Resource"]},
+                "Type": {"type": "string", "enum": ["Folder", "Report", "DataSource", "DataSet", "Resource"]},
                 "Hidden": {"type": "boolean"}, "Size": {"type": "integer", "format": "int64"},
                 "ModifiedBy": s, "ModifiedDate": {"type": "string", "format": "date-time"},
                 "CreatedBy": s, "CreatedDate": {"type": "string", "format": "date-time"},
                 "ParentFolderId": {"type": "string", "format": "uuid", "nullable": true},
                 "ContentType": ns, "Content": {"type": "string", "format": "byte"},
                 "IsFavorite": {"type": "boolean"},
+                "Properties": {"type": "array", "items": {"$ref": "#/components/schemas/Property"}},
+                "Policies": {"type": "array", "nullable": true, "items": {"$ref": "#/components/schemas/Policy"}},
+                "DataSources": {"type": "array", "items": {"$ref": "#/components/schemas/DataSource"}},
             },
         },
         "CatalogItemList": {
@@ -267,8 +294,28 @@ fn schemas() -> Value {
                 "Name": s, "Type": s, "Path": s,
                 "IsReference": {"type": "boolean"}, "IsEnabled": {"type": "boolean"},
                 "DataSourceType": s, "ConnectionString": s, "CredentialRetrieval": s,
+                "CredentialsInServer": {"type": "object", "nullable": true, "properties": {"UserName": s, "Password": s}},
+                "CredentialsByUser": {"type": "object", "nullable": true, "properties": {"DisplayText": s}},
                 "IsOriginalConnectionStringExpressionBased": {"type": "boolean"},
                 "IsConnectionStringOverridden": {"type": "boolean"},
+            },
+        },
+        "UserCredentials": {
+            "type": "object",
+            "required": ["UserName", "Password"],
+            "properties": {"UserName": s, "Password": s, "Domain": s},
+        },
+        "DataSourceCheckResult": {
+            "type": "object",
+            "properties": {"IsSuccessful": {"type": "boolean"}, "ErrorMessage": ns, "@odata.context": s},
+        },
+        "ReportParameterDefinitionPatch": {
+            "type": "object",
+            "properties": {
+                "Name": s,
+                "DefaultValues": {"type": "array", "items": s},
+                "Prompt": s,
+                "ParameterVisibility": {"type": "string", "enum": ["Visible", "Hidden", "Internal"]},
             },
         },
         "ODataError": {

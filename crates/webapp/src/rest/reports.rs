@@ -1,17 +1,22 @@
-//! What the REST API says about one report's definition: `Reports(key)/ParameterDefinitions`
-//! (the parameters as the definition declares them) and `Reports(key)/DataSources` (GET;
+//! What the REST API says about one report's definition and its data sources:
+//! `Reports(key)/ParameterDefinitions` (GET: the parameters as the definition declares
+//! them; PATCH: DefaultValues, Prompt, ParameterVisibility), `Reports(key)/DataSources` (GET;
 //! PUT changes a shared reference's path or an embedded source's type and connection
-//! string).
+//! string), the connection checks (`DataSources(key)/Model.CheckConnection`,
+//! `DataSources/Model.CheckConnection`, `Reports(key)/Model.CheckDataSourceConnection`), and
+//! the `.rsds` a data source created from JSON fields is stored as.
 //!
-//! Definitions are parsed with [`rdl::parse_report`] off the async threads. A PUT edits the
-//! stored definition where the XML reader ([`quick_xml`]) locates the elements to change
-//! (`DataSourceReference`, `DataProvider`, `ConnectString` of the named `DataSource`), and
-//! stores the result through the upload path ([`super::items::store`]), which checks it
-//! again; everything else of the file stays byte for byte. Must not run queries or render.
+//! Definitions are parsed with [`rdl::parse_report`] off the async threads. A PUT or PATCH
+//! edits the stored definition where the XML reader ([`quick_xml`]) locates the elements to
+//! change, and stores the result through the upload path ([`super::items::store`]), which
+//! checks it again; everything else of the file stays byte for byte. A connection check
+//! connects and disconnects through `dataprov` (its connect timeout and the SQLite
+//! directory allow-list apply) and answers `DataSourceCheckResult`; it never runs a query,
+//! and its message never holds a password. Must not render.
 
 use axum::extract::Request;
-use axum::response::Response;
-use catalog::{ItemPath, ItemType, Permission};
+use axum::response::{IntoResponse, Response};
+use catalog::{CatalogItem, ItemPath, ItemType, Permission};
 use quick_xml::events::Event;
 use rdl::model::{
     DataSourceKind, DefaultValue, ParameterType, ReportParameter, UsedInQuery, ValidValues,
@@ -37,6 +42,12 @@ async fn load(
             item.path, item.item_type
         )));
     }
+    let (bytes, report) = definition(c, &item).await?;
+    Ok((item, bytes, report))
+}
+
+/// The stored bytes of the report `item` and its parsed model.
+async fn definition(c: &Call<'_>, item: &CatalogItem) -> Result<(Vec<u8>, Report), Error> {
     let bytes = c.session.catalog.get_content(&item.path).await?;
     let name = item.name.clone();
     let copy = bytes.clone();
@@ -50,7 +61,7 @@ async fn load(
                 item.path
             ))
         })?;
-    Ok((item, bytes, report))
+    Ok((bytes, report))
 }
 
 /// `Parameters!Name` references in an expression's source.
@@ -259,6 +270,17 @@ fn data_sources_response(c: &Call<'_>, value: Vec<Value>) -> Response {
         "@odata.count": value.len(),
         "value": value,
     }))
+}
+
+/// A report's data sources as `$expand=DataSources` shows them (the caller checked Read).
+pub(super) async fn expanded_data_sources(
+    c: &Call<'_>,
+    item: &CatalogItem,
+) -> Result<Value, Error> {
+    let (_bytes, report) = definition(c, item).await?;
+    Ok(Value::Array(
+        data_sources_json(c, &item.path, &report).await?,
+    ))
 }
 
 /// `GET Reports(key)/DataSources`.
@@ -535,6 +557,662 @@ fn apply_edits(bytes: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Error> {
     }
     out.extend_from_slice(&body[at..]);
     Ok(out)
+}
+
+// ------------------------------------------------------------- data sources from fields
+
+/// The `.rsds` (`DataSourceDefinition`) of a data source created from JSON fields, as
+/// ReportingServicesTools' Write-RsRestCatalogItem sends them (`DataSourceType`,
+/// `ConnectionString`, `CredentialRetrieval`, `CredentialsInServer`, `CredentialsByUser`,
+/// `IsEnabled`). The upload path seals a password before anything is stored.
+pub(super) fn data_source_from_fields(body: &Map<String, Value>) -> Result<Vec<u8>, Error> {
+    let (ds, password) = shared_from_fields(body)?;
+    let mut x = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<DataSourceDefinition xmlns=\"http://schemas.microsoft.com/sqlserver/reporting/2006/03/reportdatasource\">\n",
+    );
+    let mut el = |name: &str, value: &str| {
+        x.push_str(&format!(
+            "  <{name}>{}</{name}>\n",
+            quick_xml::escape::escape(value)
+        ));
+    };
+    el("Extension", &ds.extension);
+    el("ConnectString", &ds.connect_string);
+    el("CredentialRetrieval", ds.credential_retrieval.as_str());
+    if let Some(u) = &ds.user_name {
+        el("UserName", u);
+    }
+    if let Some(p) = &password {
+        el("Password", p);
+    }
+    if let Some(p) = &ds.prompt {
+        el("Prompt", p);
+    }
+    el("Enabled", if ds.enabled { "True" } else { "False" });
+    x.push_str("</DataSourceDefinition>\n");
+    Ok(zeroize::Zeroizing::new(x).as_bytes().to_vec())
+}
+
+fn object<'a>(
+    o: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, Error> {
+    match o
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+    {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(other) => Err(Error::BadRequest(format!(
+            "{name} must be an object, not {other}"
+        ))),
+    }
+}
+
+/// A shared data source from JSON fields, and the password of `CredentialsInServer`.
+fn shared_from_fields(
+    body: &Map<String, Value>,
+) -> Result<
+    (
+        dataprov::rds::SharedDataSource,
+        Option<zeroize::Zeroizing<String>>,
+    ),
+    Error,
+> {
+    use dataprov::rds::CredentialRetrieval as Cr;
+    let extension = text(body, "DataSourceType")?
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::BadRequest(
+                "a data source needs either Content (the base64 of its .rds or .rsds file) or DataSourceType and ConnectionString".into(),
+            )
+        })?;
+    let connect_string = text(body, "ConnectionString")?.ok_or_else(|| {
+        Error::BadRequest(
+            "ConnectionString is missing; give the data source's connection string".into(),
+        )
+    })?;
+    let cr = match text(body, "CredentialRetrieval")?.map(str::trim) {
+        None | Some("") => Cr::None,
+        Some(v) => [Cr::None, Cr::Prompt, Cr::Store, Cr::Integrated]
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(v))
+            .ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "CredentialRetrieval '{v}' is not one of None, Prompt, Store, Integrated"
+                ))
+            })?,
+    };
+    let mut user_name = None;
+    let mut password = None;
+    if let Some(cs) = object(body, "CredentialsInServer")? {
+        if cr != Cr::Store {
+            return Err(Error::BadRequest(
+                "CredentialsInServer is given but CredentialRetrieval is not Store".into(),
+            ));
+        }
+        user_name = text(cs, "UserName")?.map(str::to_owned);
+        password = text(cs, "Password")?.map(|p| zeroize::Zeroizing::new(p.to_owned()));
+    } else if cr == Cr::Store {
+        return Err(Error::BadRequest(
+            "CredentialRetrieval is Store: give CredentialsInServer {\"UserName\": ..., \"Password\": ...}".into(),
+        ));
+    }
+    let prompt = match object(body, "CredentialsByUser")? {
+        Some(u) => text(u, "DisplayText")?.map(str::to_owned),
+        None => None,
+    };
+    let prompt = match (cr, prompt) {
+        (Cr::Prompt, p) => Some(p.unwrap_or_default()),
+        (_, _) => None,
+    };
+    let enabled = match body
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("IsEnabled"))
+        .map(|(_, v)| v)
+    {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "IsEnabled must be true or false, not {other}"
+            )));
+        }
+    };
+    for (name, v) in [
+        ("DataSourceType", extension),
+        ("ConnectionString", connect_string),
+    ] {
+        if v.contains('\0') {
+            return Err(Error::BadRequest(format!(
+                "{name} contains a NUL character"
+            )));
+        }
+    }
+    let ds = dataprov::rds::SharedDataSource {
+        extension: extension.to_owned(),
+        connect_string: connect_string.to_owned(),
+        credential_retrieval: cr,
+        user_name,
+        password: password.clone(),
+        prompt,
+        windows_credentials: false,
+        enabled,
+    };
+    Ok((ds, password))
+}
+
+// ---------------------------------------------------------------- connection checks
+
+/// `DataSourceCheckResult`.
+fn check_result(c: &Call<'_>, r: Result<(), String>) -> Response {
+    let (ok, msg) = match r {
+        Ok(()) => (true, Value::Null),
+        Err(m) => (false, json!(m)),
+    };
+    json_ok(json!({
+        "@odata.context": format!("{}/$metadata#Model.DataSourceCheckResult", c.api_base),
+        "IsSuccessful": ok,
+        "ErrorMessage": msg,
+    }))
+}
+
+/// Connects to `conn` and disconnects; the error in words (no password: `dataprov`'s
+/// messages redact connect strings).
+async fn try_connect(c: &Call<'_>, conn: &dataprov::Connection) -> Result<(), String> {
+    let limits = crate::report::datasources::limits(&c.state.settings());
+    let registry = c.state.reports().registry();
+    let provider = registry.get(&conn.extension).map_err(|e| e.to_string())?;
+    provider
+        .test_connection(conn, &limits)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The connection of a stored shared data source, or why there is none to test.
+async fn shared_connection(c: &Call<'_>, path: &ItemPath) -> Result<dataprov::Connection, String> {
+    let ds = crate::report::datasources::shared(c.session, path, &c.state.key()[..])
+        .await
+        .map_err(|e| e.message)?;
+    if ds.credential_retrieval == dataprov::rds::CredentialRetrieval::Prompt {
+        return Err(format!(
+            "the data source '{path}' prompts for credentials when a report runs, so it cannot be tested without them; store credentials in it to test it"
+        ));
+    }
+    Ok(dataprov::Connection {
+        extension: ds.extension.clone(),
+        connect_string: ds.connect_string.clone(),
+        credentials: ds.credentials(),
+    })
+}
+
+/// `POST DataSources(key)/Model.CheckConnection`.
+pub(super) async fn check_connection(c: &Call<'_>) -> Result<Response, Error> {
+    let item = resolve(c, Permission::Read).await?;
+    let r = match shared_connection(c, &item.path).await {
+        Ok(conn) => try_connect(c, &conn).await,
+        Err(e) => Err(e),
+    };
+    tracing::info!(user = %c.session.principal.name, path = %item.path, ok = r.is_ok(), "data source connection checked (REST)");
+    Ok(check_result(c, r))
+}
+
+/// `POST DataSources/Model.CheckConnection {DataSourceType, ConnectionString, ...}`: a data
+/// source that is not stored; Write on the root folder (who may create data sources there).
+pub(super) async fn check_new_connection(c: &Call<'_>, req: Request) -> Result<Response, Error> {
+    c.session
+        .require(&ItemPath::root(), Permission::Write)
+        .await?;
+    let (body, _share) = super::items::read_json(c, req).await?;
+    let (ds, _password) = shared_from_fields(&body)?;
+    if ds.credential_retrieval == dataprov::rds::CredentialRetrieval::Prompt {
+        return Ok(check_result(
+            c,
+            Err(
+                "the data source prompts for credentials; give CredentialsInServer to test it"
+                    .into(),
+            ),
+        ));
+    }
+    let conn = dataprov::Connection {
+        extension: ds.extension.clone(),
+        connect_string: ds.connect_string.clone(),
+        credentials: ds.credentials(),
+    };
+    let r = try_connect(c, &conn).await;
+    Ok(check_result(c, r))
+}
+
+/// `POST Reports(key)/Model.CheckDataSourceConnection {"DataSourceName": ...}` (or the name
+/// as a JSON string, as the swagger has it): the report's data source of that name.
+pub(super) async fn check_report_data_source(
+    c: &Call<'_>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (item, _bytes, report) = load(c, Permission::Read).await?;
+    let (v, _share) = read_json_value(c, req).await?;
+    let name = match &v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => text(m, "DataSourceName")?
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::BadRequest(
+                    "DataSourceName is missing; name the report's data source to check".into(),
+                )
+            })?,
+        _ => {
+            return Err(Error::BadRequest(
+                "the request body must be {\"DataSourceName\": \"...\"}".into(),
+            ));
+        }
+    };
+    let Some(ds) = report
+        .data_sources
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(&name))
+    else {
+        return Err(Error::BadRequest(format!(
+            "the report '{}' has no data source named '{name}'",
+            item.path
+        )));
+    };
+    let conn = match &ds.kind {
+        DataSourceKind::Reference(r) => {
+            let target = reference_path(&item.path, r)?;
+            c.session.require(&target, Permission::Read).await?;
+            shared_connection(c, &target).await
+        }
+        DataSourceKind::Embedded(cp) => match &cp.connect_string {
+            _ if cp.prompt.is_some() => Err(format!(
+                "the data source '{}' prompts for credentials when the report runs, so it cannot be tested without them",
+                ds.name
+            )),
+            Expression::Constant(s) => Ok(dataprov::Connection {
+                extension: cp.data_provider.clone(),
+                connect_string: s.clone(),
+                credentials: None,
+            }),
+            Expression::Expr { .. } => Err(format!(
+                "the connection string of '{}' is an expression, evaluated only when the report runs",
+                ds.name
+            )),
+        },
+    };
+    let r = match conn {
+        Ok(conn) => try_connect(c, &conn).await,
+        Err(e) => Err(e),
+    };
+    Ok(check_result(c, r))
+}
+
+// ------------------------------------------------------- PATCH ParameterDefinitions
+
+/// Most parameters one PATCH names.
+const MAX_PARAMETERS: usize = 256;
+/// Most default values one parameter takes.
+const MAX_DEFAULTS: usize = 1000;
+
+/// What one PATCH changes on one parameter.
+#[derive(Debug, Default)]
+struct ParamPatch {
+    name: String,
+    /// `Some(None)`: remove the prompt (Internal).
+    prompt: Option<Option<String>>,
+    hidden: Option<bool>,
+    /// `Some(None)`: remove the default.
+    defaults: Option<Option<Vec<String>>>,
+}
+
+fn check_value(p: &ReportParameter, v: &str) -> Result<(), Error> {
+    let ok = match p.data_type {
+        ParameterType::String | ParameterType::DateTime => true,
+        ParameterType::Integer => v.trim().parse::<i64>().is_ok(),
+        ParameterType::Float => v.trim().parse::<f64>().is_ok_and(f64::is_finite),
+        ParameterType::Boolean => {
+            v.trim().eq_ignore_ascii_case("true") || v.trim().eq_ignore_ascii_case("false")
+        }
+    };
+    if ok && !v.contains('\0') {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(format!(
+            "'{v}' is not a valid default of the {} parameter '{}'",
+            type_name(p.data_type),
+            p.name
+        )))
+    }
+}
+
+/// The patches of the body, checked against the report's parameters.
+fn param_patches(report: &Report, v: Value) -> Result<Vec<ParamPatch>, Error> {
+    let list = match v {
+        Value::Array(a) => a,
+        Value::Object(m) => match m.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")) {
+            Some((_, Value::Array(a))) => a.clone(),
+            _ => vec![Value::Object(m)],
+        },
+        _ => {
+            return Err(Error::BadRequest(
+                "the request body must be an array of parameters ({\"Name\": ..., \"DefaultValues\": [...], \"Prompt\": ..., \"ParameterVisibility\": ...})".into(),
+            ));
+        }
+    };
+    if list.len() > MAX_PARAMETERS {
+        return Err(Error::BadRequest(format!(
+            "the body names more than {MAX_PARAMETERS} parameters"
+        )));
+    }
+    let mut out: Vec<ParamPatch> = Vec::new();
+    for d in &list {
+        let Value::Object(d) = d else {
+            return Err(Error::BadRequest(format!(
+                "the body holds {d}, which is not a parameter object"
+            )));
+        };
+        for k in d.keys() {
+            let known = ["Name", "DefaultValues", "Prompt", "ParameterVisibility"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(k));
+            // What GET returns may come back whole: only the patchable fields change.
+            let read_only = [
+                "ParameterType",
+                "ParameterState",
+                "ValidValues",
+                "ValidValuesIsNull",
+                "ValidValuesQueryBased",
+                "AllowBlank",
+                "MultiValue",
+                "Nullable",
+                "PromptUser",
+                "QueryParameter",
+                "DefaultValuesIsNull",
+                "DefaultValuesQueryBased",
+                "Dependencies",
+                "ErrorMessage",
+            ]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(k));
+            if !known && !read_only && !k.starts_with("@odata.") {
+                return Err(Error::BadRequest(format!(
+                    "the property '{k}' of a parameter cannot be changed; PATCH takes Name, DefaultValues, Prompt and ParameterVisibility"
+                )));
+            }
+        }
+        let name = text(d, "Name")?.ok_or_else(|| {
+            Error::BadRequest("every parameter needs the Name it has in the report".into())
+        })?;
+        let Some(p) = report
+            .parameters
+            .iter()
+            .find(|p| p.name == name)
+            .or_else(|| {
+                report
+                    .parameters
+                    .iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(name))
+            })
+        else {
+            let names: Vec<&str> = report.parameters.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::BadRequest(format!(
+                "the report has no parameter named '{name}'; its parameters are: {}",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        };
+        if out.iter().any(|o| o.name == p.name) {
+            return Err(Error::BadRequest(format!(
+                "the parameter '{}' is named twice",
+                p.name
+            )));
+        }
+        let mut patch = ParamPatch {
+            name: p.name.clone(),
+            ..ParamPatch::default()
+        };
+        if let Some(prompt) = text(d, "Prompt")? {
+            if prompt.contains('\0') {
+                return Err(Error::BadRequest("Prompt contains a NUL character".into()));
+            }
+            patch.prompt = Some(Some(prompt.to_owned()));
+        }
+        match text(d, "ParameterVisibility")? {
+            None => {}
+            Some(v) if v.eq_ignore_ascii_case("Visible") || v.eq_ignore_ascii_case("Hidden") => {
+                patch.hidden = Some(v.eq_ignore_ascii_case("Hidden"));
+                if patch.prompt.is_none() && p.prompt.is_none() {
+                    // Shown (or hidden but settable) parameters have a prompt.
+                    patch.prompt = Some(Some(p.name.clone()));
+                }
+            }
+            Some(v) if v.eq_ignore_ascii_case("Internal") => {
+                if patch.prompt.is_some() {
+                    return Err(Error::BadRequest(format!(
+                        "'{}': an Internal parameter has no Prompt; send either Prompt or ParameterVisibility Internal",
+                        p.name
+                    )));
+                }
+                patch.prompt = Some(None);
+                patch.hidden = Some(false);
+            }
+            Some(v) => {
+                return Err(Error::BadRequest(format!(
+                    "ParameterVisibility '{v}' is not one of Visible, Hidden, Internal"
+                )));
+            }
+        }
+        match d
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("DefaultValues"))
+            .map(|(_, v)| v)
+        {
+            None => {}
+            Some(Value::Null) => patch.defaults = Some(None),
+            Some(Value::Array(vs)) => {
+                if vs.len() > MAX_DEFAULTS {
+                    return Err(Error::BadRequest(format!(
+                        "'{}' is given more than {MAX_DEFAULTS} default values",
+                        p.name
+                    )));
+                }
+                if vs.len() > 1 && !p.multi_value {
+                    return Err(Error::BadRequest(format!(
+                        "'{}' is not multi-valued: give it one default value",
+                        p.name
+                    )));
+                }
+                let mut values = Vec::with_capacity(vs.len());
+                for v in vs {
+                    let Value::String(s) = v else {
+                        return Err(Error::BadRequest(format!(
+                            "the default values of '{}' must be strings, not {v}",
+                            p.name
+                        )));
+                    };
+                    check_value(p, s)?;
+                    values.push(s.clone());
+                }
+                patch.defaults = Some(if values.is_empty() {
+                    None
+                } else {
+                    Some(values)
+                });
+            }
+            Some(other) => {
+                return Err(Error::BadRequest(format!(
+                    "DefaultValues must be an array of strings, not {other}"
+                )));
+            }
+        }
+        out.push(patch);
+    }
+    Ok(out)
+}
+
+/// The definition with the parameters' `Prompt`, `Hidden` and `DefaultValue` elements
+/// replaced, removed or added as `patches` say.
+fn apply_param_patches(bytes: &[u8], patches: &[ParamPatch]) -> Result<Vec<u8>, Error> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bom = bytes.len() - body.len();
+    let xml = std::str::from_utf8(body).map_err(|_| {
+        Error::BadRequest(
+            "the stored definition is not UTF-8, so its parameters cannot be changed here; edit it and upload it".into(),
+        )
+    })?;
+    let broken = |e: quick_xml::Error| {
+        Error::BadRequest(format!("the stored definition cannot be read as XML: {e}"))
+    };
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<String> = Vec::new();
+    // The parameter being read: its patch, its element prefix (`rdl:`) and the children
+    // seen (name, start, end).
+    let mut current: Option<(&ParamPatch, String)> = None;
+    let mut children: Vec<(String, usize, usize)> = Vec::new();
+    let mut child_start: Option<(String, usize)> = None;
+    let mut spans: Vec<(usize, usize, String)> = Vec::new();
+    let mut done = 0;
+    loop {
+        let before = reader.buffer_position() as usize;
+        let ev = reader.read_event().map_err(broken)?;
+        let after = reader.buffer_position() as usize;
+        match ev {
+            Event::Start(e) => {
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if stack.len() == 2 && local == "ReportParameter" && stack[1] == "ReportParameters"
+                {
+                    let name = e
+                        .try_get_attribute("Name")
+                        .ok()
+                        .flatten()
+                        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()));
+                    let raw = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    let prefix = raw.strip_suffix(local.as_str()).unwrap_or("").to_owned();
+                    current = name
+                        .and_then(|n| patches.iter().find(|p| p.name == n))
+                        .map(|p| (p, prefix));
+                    children.clear();
+                }
+                if stack.len() == 3 && current.is_some() {
+                    child_start = Some((local.clone(), before));
+                }
+                stack.push(local);
+            }
+            Event::Empty(e) => {
+                if stack.len() == 3 && current.is_some() {
+                    let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                    children.push((local, before, after));
+                }
+            }
+            Event::End(_) => {
+                let local = stack.pop().unwrap_or_default();
+                if stack.len() == 3
+                    && let Some((name, start)) = child_start.take()
+                {
+                    children.push((name, start, after));
+                }
+                if stack.len() == 2
+                    && local == "ReportParameter"
+                    && let Some((patch, prefix)) = current.take()
+                {
+                    done += 1;
+                    let mut inserts = String::new();
+                    let el = |name: &str, inner: &str| {
+                        format!("<{prefix}{name}>{inner}</{prefix}{name}>")
+                    };
+                    let mut put =
+                        |name: &str,
+                         new: Option<String>,
+                         spans: &mut Vec<(usize, usize, String)>| {
+                            let mut found = false;
+                            for (n, s, e) in &children {
+                                if n == name {
+                                    let text = if found {
+                                        String::new()
+                                    } else {
+                                        new.clone().unwrap_or_default()
+                                    };
+                                    spans.push((*s, *e, text));
+                                    found = true;
+                                }
+                            }
+                            if !found && let Some(t) = new {
+                                inserts.push_str(&t);
+                            }
+                        };
+                    if let Some(p) = &patch.prompt {
+                        let new = p
+                            .as_ref()
+                            .map(|t| el("Prompt", &quick_xml::escape::escape(t.as_str())));
+                        put("Prompt", new, &mut spans);
+                    }
+                    if let Some(h) = patch.hidden {
+                        put(
+                            "Hidden",
+                            Some(el("Hidden", if h { "true" } else { "false" })),
+                            &mut spans,
+                        );
+                    }
+                    if let Some(d) = &patch.defaults {
+                        let new = d.as_ref().map(|vs| {
+                            let values: String = vs
+                                .iter()
+                                .map(|v| el("Value", &quick_xml::escape::escape(v.as_str())))
+                                .collect();
+                            el("DefaultValue", &el("Values", &values))
+                        });
+                        put("DefaultValue", new, &mut spans);
+                    }
+                    if !inserts.is_empty() {
+                        spans.push((before, before, inserts));
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if done != patches.len() {
+        return Err(Error::BadRequest(
+            "the stored definition does not declare every parameter to change where expected (Report/ReportParameters/ReportParameter); edit it and upload it".into(),
+        ));
+    }
+    spans.sort_by_key(|(s, _, _)| *s);
+    let mut out = Vec::with_capacity(bytes.len() + 256);
+    out.extend_from_slice(&bytes[..bom]);
+    let mut at = 0;
+    for (s, e, text) in spans {
+        out.extend_from_slice(&body[at..s]);
+        out.extend_from_slice(text.as_bytes());
+        at = e;
+    }
+    out.extend_from_slice(&body[at..]);
+    Ok(out)
+}
+
+/// `PATCH Reports(key)/ParameterDefinitions [{"Name": ..., "DefaultValues": [...], ...}]`:
+/// 204; the stored definition changes (and is checked again) or nothing does.
+pub(super) async fn set_parameter_definitions(
+    c: &Call<'_>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (item, bytes, report) = load(c, Permission::Write).await?;
+    let (v, _share) = read_json_value(c, req).await?;
+    let patches = param_patches(&report, v)?;
+    let changes = patches
+        .iter()
+        .filter(|p| p.prompt.is_some() || p.hidden.is_some() || p.defaults.is_some())
+        .count();
+    if changes > 0 {
+        let new = apply_param_patches(&bytes, &patches)?;
+        let desc = item.description.clone();
+        store(c, &item.path, ItemType::Report, None, &desc, true, new).await?;
+        tracing::info!(user = %c.session.principal.name, path = %item.path, changes, "report parameters changed (REST)");
+    }
+    Ok(http::StatusCode::NO_CONTENT.into_response())
 }
 
 #[cfg(test)]

@@ -69,6 +69,13 @@ fn item_policy_json(c: &Call<'_>, item: &CatalogItem, inherit: bool, list: &[Pol
     })
 }
 
+/// The policies in force on `item` as `$expand=Policies` shows them (the caller checked
+/// ManageSecurity).
+pub(super) async fn expanded_policies(c: &Call<'_>, item: &CatalogItem) -> Result<Value, Error> {
+    let (_inherit, list) = effective_policies(c, &item.path).await?;
+    Ok(Value::Array(list.iter().map(policy_json).collect()))
+}
+
 /// `GET Set(key)/Policies`.
 pub(super) async fn policies(c: &Call<'_>) -> Result<Response, Error> {
     let item = resolve(c, Permission::ManageSecurity).await?;
@@ -403,7 +410,7 @@ fn item_properties(item: &CatalogItem) -> Vec<(&'static str, String)> {
         ("ID", item.id.to_string()),
         ("Name", item.name.clone()),
         ("Path", item.path.to_string()),
-        ("Type", item.item_type.as_str().to_owned()),
+        ("Type", super::Kind::of(item).name().to_owned()),
         ("Description", item.description.clone()),
         ("Hidden", item.hidden.to_string()),
         ("Size", item.size.to_string()),
