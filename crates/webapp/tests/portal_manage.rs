@@ -367,3 +367,417 @@ async fn configuration_pages_in_headless_chromium() {
     }
     server.abort();
 }
+
+/// A port of a socket this process holds as an inherited one: the stopped-server port check
+/// of a new reservation passes for it, and nobody else can take it meanwhile.
+fn held_port() -> u16 {
+    httpsys::listener::inherit(httpsys::listener::listen_dual_stack(0).unwrap()).unwrap()
+}
+
+fn self_signed(e: &Env, names: &[&str], friendly: &str) -> Thumbprint {
+    let mut o = SelfSignedOptions::new(names.iter().map(|s| s.to_string()).collect());
+    o.friendly_name = Some(friendly.into());
+    store(e).new_self_signed(&o).unwrap()
+}
+
+#[tokio::test]
+async fn the_new_pages_are_for_system_administrators_and_their_posts_need_the_token() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    for page in [
+        "webservice-url",
+        "portal-url",
+        "portal-url/advanced",
+        "portal-url/add",
+        "database",
+        "keys",
+        "settings",
+        "security",
+        "bindings/explain?url=http://localhost/Reports",
+    ] {
+        let uri = format!("/Reports/manage/{page}");
+        assert_eq!(get(&app, &uri, Some(BROWSER)).await.status, 403, "{uri}");
+        let r = get(&app, &uri, Some(ADMIN)).await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.body);
+        assert!(
+            !r.body.contains("<script") && !r.body.contains("style="),
+            "{uri}: inline"
+        );
+    }
+    let home = get(&app, "/Reports/", Some(PUBLISHER)).await;
+    let token = csrf_in(&home.body);
+    for post in [
+        "webservice-url",
+        "portal-url/add",
+        "settings",
+        "security",
+        "keys/rotate",
+        "status/stop",
+    ] {
+        let uri = format!("/Reports/manage/{post}");
+        let r = post_form(&app, &uri, PUBLISHER, &[("csrf", &token)]).await;
+        assert_eq!(r.status, 403, "{uri}");
+        let r = post_form(&app, &uri, ADMIN, &[("csrf", "00")]).await;
+        assert_eq!(r.status, 403, "{uri} without a valid token");
+    }
+    assert!(Repository::load(&e.dd).unwrap().ssl_bindings.is_empty());
+}
+
+#[tokio::test]
+async fn web_service_url_apply_reserves_and_binds_in_one_change_with_results() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let t = self_signed(&e, &["localhost"], "Test certificate");
+    // A certificate without server authentication is not offered.
+    let page = get(&app, "/Reports/manage/webservice-url", Some(ADMIN)).await;
+    assert!(page.body.contains("HTTPS Certificate"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("option value=\"{t}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Test certificate"));
+    let token = csrf_in(&page.body);
+    let port = held_port();
+    let port_s = port.to_string();
+    let t_s = t.to_string();
+    let form = [
+        ("csrf", token.as_str()),
+        ("vdir", "ReportServer"),
+        ("ip", "all"),
+        ("port", &port_s),
+        ("thumbprint", &t_s),
+    ];
+    let r = post_form(&app, "/Reports/manage/webservice-url", ADMIN, &form).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for line in [
+        format!("Reserving URL https://+:{port} for ReportServerWebService"),
+        format!("Binding certificate {t} to 0.0.0.0:{port}"),
+        "the server is stopped; the change applies when it starts".to_string(),
+        format!("href=\"https://localhost:{port}/ReportServer\""),
+    ] {
+        assert!(r.body.contains(&line), "Results lack {line:?}: {}", r.body);
+    }
+    let repo = Repository::load(&e.dd).unwrap();
+    assert!(
+        repo.reservations_of(Application::WebService)
+            .any(|u| u.to_string() == format!("https://+:{port}"))
+    );
+    assert_eq!(repo.ssl_bindings.len(), 1);
+    assert_eq!(repo.ssl_bindings[0].thumbprint, t.to_string());
+    let saved = std::fs::read(e.dd.bindings_path()).unwrap();
+
+    // Bad input: a clear refusal naming the field, nothing written.
+    for (field, value, says) in [
+        ("port", "70000", "'HTTPS Port' must be a port"),
+        ("vdir", "a/b", "'Virtual Directory'"),
+        ("thumbprint", "XYZ", "'HTTPS Certificate'"),
+        ("ip", "192.0.2.77", "not an address of this machine"),
+    ] {
+        let mut bad = form.to_vec();
+        bad.retain(|(k, _)| *k != field);
+        bad.push((field, value));
+        let r = post_form(&app, "/Reports/manage/webservice-url", ADMIN, &bad).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("result failed"), "{field}: {}", r.body);
+        assert!(r.body.contains(says), "{field}: {}", r.body);
+        assert!(r.body.contains("nothing was changed"));
+        assert_eq!(
+            std::fs::read(e.dd.bindings_path()).unwrap(),
+            saved,
+            "{field}"
+        );
+    }
+    // Another certificate on the same endpoint: refused by the binding step, nothing kept.
+    let other = self_signed(&e, &["localhost"], "Other");
+    let other_s = other.to_string();
+    let mut again = form.to_vec();
+    again.retain(|(k, _)| *k != "thumbprint");
+    again.push(("thumbprint", &other_s));
+    let r = post_form(&app, "/Reports/manage/webservice-url", ADMIN, &again).await;
+    assert!(r.body.contains("step failed"), "{}", r.body);
+    assert!(
+        r.body.contains("is already bound to certificate"),
+        "{}",
+        r.body
+    );
+    assert_eq!(std::fs::read(e.dd.bindings_path()).unwrap(), saved);
+}
+
+#[tokio::test]
+async fn web_portal_url_add_joins_or_makes_an_https_identity_and_a_bad_host_changes_nothing() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let t = self_signed(&e, &["localhost", "reports.test"], "Portal cert");
+    let page = get(&app, "/Reports/manage/portal-url", Some(ADMIN)).await;
+    assert!(page.body.contains("id=\"advanced\""), "{}", page.body);
+    let adv = get(&app, "/Reports/manage/portal-url/advanced", Some(ADMIN)).await;
+    assert!(adv.body.contains("Multiple HTTPS Identities"));
+    assert!(adv.body.contains("id=\"add\""));
+    let add = get(&app, "/Reports/manage/portal-url/add", Some(ADMIN)).await;
+    assert!(add.body.contains("Add a Report Server HTTPS Binding"));
+    let token = csrf_in(&add.body);
+    let port = held_port();
+    let (port_s, t_s) = (port.to_string(), t.to_string());
+    // A host the certificate does not name: the binding step fails, nothing is kept.
+    let before = std::fs::read(e.dd.bindings_path()).ok();
+    let form = [
+        ("csrf", token.as_str()),
+        ("thumbprint", t_s.as_str()),
+        ("ip", "all"),
+        ("port", &port_s),
+        ("host", "elsewhere.example.com"),
+    ];
+    let r = post_form(&app, "/Reports/manage/portal-url/add", ADMIN, &form).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("does not cover host elsewhere.example.com"),
+        "{}",
+        r.body
+    );
+    assert_eq!(std::fs::read(e.dd.bindings_path()).ok(), before);
+    // With a host it names: an SNI binding reports.test:PORT and its reservation.
+    let form = [
+        ("csrf", token.as_str()),
+        ("thumbprint", t_s.as_str()),
+        ("ip", "all"),
+        ("port", &port_s),
+        ("host", "Reports.Test"),
+    ];
+    let r = post_form(&app, "/Reports/manage/portal-url/add", ADMIN, &form).await;
+    assert!(
+        r.body.contains(&format!(
+            "Reserving URL https://reports.test:{port} for ReportServerWebApp"
+        )),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains(&format!("https://reports.test:{port}/Reports"))
+    );
+    let repo = Repository::load(&e.dd).unwrap();
+    assert_eq!(
+        repo.ssl_bindings[0].endpoint,
+        Endpoint::parse_hostnameport(&format!("reports.test:{port}")).unwrap()
+    );
+    // The identity table lists it; explain says the SNI binding serves it.
+    let adv = get(&app, "/Reports/manage/portal-url/advanced", Some(ADMIN)).await;
+    assert!(adv.body.contains("<td>reports.test</td>"), "{}", adv.body);
+    let uri = format!("/Reports/manage/bindings/explain?url=https://reports.test:{port}/Reports");
+    let x = get(&app, &uri, Some(ADMIN)).await;
+    assert!(x.body.contains("by server name (SNI)"), "{}", x.body);
+    assert!(x.body.contains(&t.to_string()));
+    // Now the portal has https: changes over plain http are refused, naming the URL.
+    let r = post_form(&app, "/Reports/manage/portal-url/add", ADMIN, &form).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("refused over plain http"), "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("https://reports.test:{port}/Reports"))
+    );
+}
+
+#[tokio::test]
+async fn settings_security_and_keys_change_through_the_operations() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let page = get(&app, "/Reports/manage/settings", Some(ADMIN)).await;
+    let token = csrf_in(&page.body);
+    // Requiring https from a plain-http page asks first.
+    let form = [
+        ("csrf", token.as_str()),
+        ("SecureConnectionLevel", "1"),
+        ("MaxUploadSizeMB", "12"),
+        ("RenderTimeoutSeconds", "90"),
+    ];
+    let r = post_form(&app, "/Reports/manage/settings", ADMIN, &form).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("this connection is cut off"), "{}", r.body);
+    assert_eq!(
+        e.dd.load_config().unwrap().settings.secure_connection_level,
+        0
+    );
+    let mut keep_http = form.to_vec();
+    keep_http[1] = ("SecureConnectionLevel", "0");
+    let r = post_form(&app, "/Reports/manage/settings", ADMIN, &keep_http).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let s = e.dd.load_config().unwrap().settings;
+    assert_eq!((s.max_upload_size_mb, s.render_timeout_seconds), (12, 90));
+    let r = post_form(
+        &app,
+        "/Reports/manage/settings",
+        ADMIN,
+        &[("csrf", &token), ("RenderTimeoutSeconds", "soon")],
+    )
+    .await;
+    let after = get(&app, r.header("location"), Some(ADMIN)).await;
+    assert!(after.body.contains("result failed"), "{}", after.body);
+    assert_eq!(
+        e.dd.load_config().unwrap().settings.render_timeout_seconds,
+        90
+    );
+
+    // Security: give bob System User; taking one's own administrator role asks first, and
+    // the catalog refuses to take the last one's.
+    let sec = get(&app, "/Reports/manage/security", Some(ADMIN)).await;
+    assert!(sec.body.contains("bob"), "{}", sec.body);
+    let r = post_form(
+        &app,
+        "/Reports/manage/security",
+        ADMIN,
+        &[("csrf", &token), ("user", "bob"), ("role", "System User")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let cat = e.catalog.as_ref().unwrap();
+    let bob = cat
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.name == "bob")
+        .unwrap();
+    assert_eq!(bob.system_roles, vec![catalog::Role::SystemUser]);
+    let r = post_form(
+        &app,
+        "/Reports/manage/security",
+        ADMIN,
+        &[("csrf", &token), ("user", "admin"), ("role", "System User")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("you lose these configuration pages"),
+        "{}",
+        r.body
+    );
+    let r = post_form(
+        &app,
+        "/Reports/manage/security",
+        ADMIN,
+        &[
+            ("csrf", &token),
+            ("user", "admin"),
+            ("role", "System User"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    let after = get(&app, r.header("location"), Some(ADMIN)).await;
+    assert!(
+        after.body.contains("result failed"),
+        "last administrator: {}",
+        after.body
+    );
+    let admin = cat
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.name == "admin")
+        .unwrap();
+    assert!(admin.is_system_admin());
+
+    // Keys: a backup downloads a key file whose check value is the page's; restore takes it
+    // back; a short password is refused.
+    let keys = get(&app, "/Reports/manage/keys", Some(ADMIN)).await;
+    let check = datadir::keyfile::check_value(&e.dd.instance_key().unwrap()[..]);
+    assert!(keys.body.contains(&check), "{}", keys.body);
+    let body = "csrf=".to_string() + &token + "&password=long+enough+1&password2=long+enough+1";
+    let req = http::Request::post("/Reports/manage/keys/backup")
+        .header("host", "reports.test:8080")
+        .header("authorization", basic(ADMIN))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let file = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&file[..8], datadir::keyfile::MAGIC);
+    let r = post_form(
+        &app,
+        "/Reports/manage/keys/backup",
+        ADMIN,
+        &[
+            ("csrf", &token),
+            ("password", "short"),
+            ("password2", "short"),
+        ],
+    )
+    .await;
+    let after = get(&app, r.header("location"), Some(ADMIN)).await;
+    assert!(after.body.contains("too short"), "{}", after.body);
+    let r = post_form(
+        &app,
+        "/Reports/manage/keys/rotate",
+        ADMIN,
+        &[("csrf", &token)],
+    )
+    .await;
+    let after = get(&app, r.header("location"), Some(ADMIN)).await;
+    assert!(after.body.contains("a new instance key"), "{}", after.body);
+    let rotated = datadir::keyfile::check_value(&e.dd.instance_key().unwrap()[..]);
+    assert_ne!(rotated, check);
+    let (ct, body) = multipart(
+        &[("csrf", &token), ("password", "long enough 1")],
+        Some(("reportd-key.snk", &file)),
+    );
+    let req = http::Request::post("/Reports/manage/keys/restore")
+        .header("host", "reports.test:8080")
+        .header("authorization", basic(ADMIN))
+        .header("content-type", ct)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let r = send(&app, req).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let restored = datadir::keyfile::check_value(&e.dd.instance_key().unwrap()[..]);
+    assert_eq!(restored, check);
+}
+
+#[tokio::test]
+async fn certificates_export_pem_and_import_pfx() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let t = self_signed(&e, &["localhost"], "Exported");
+    let r = get(
+        &app,
+        &format!("/Reports/manage/certificates/export?thumbprint={t}"),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.starts_with("-----BEGIN CERTIFICATE-----"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("PRIVATE KEY"));
+    let pfx = store(&e).export_pfx(&t, "pfx secret", false).unwrap();
+    store(&e).remove(&t, StoreName::My).unwrap();
+    let page = get(&app, "/Reports/manage/certificates", Some(ADMIN)).await;
+    let token = csrf_in(&page.body);
+    let (ct, body) = multipart(
+        &[("csrf", &token), ("password", "pfx secret")],
+        Some(("c.pfx", &pfx[..])),
+    );
+    let req = http::Request::post("/Reports/manage/certificates/import")
+        .header("host", "reports.test:8080")
+        .header("authorization", basic(ADMIN))
+        .header("content-type", ct)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let r = send(&app, req).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(store(&e).contains(StoreName::My, &t));
+    let page = get(&app, "/Reports/manage/certificates", Some(ADMIN)).await;
+    assert!(
+        page.body.contains("self-signed: the certificate alone"),
+        "{}",
+        page.body
+    );
+}

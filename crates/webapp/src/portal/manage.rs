@@ -27,16 +27,25 @@ use crate::auth::Session;
 use crate::host::Authority;
 use crate::{AppState, Error};
 
+pub(crate) mod system;
+pub(crate) mod urls;
+
 /// Certificates expiring within this many days are flagged (a warning) ...
 pub(crate) const EXPIRY_WARN_DAYS: i64 = 30;
 /// ... and within this many, critical.
 pub(crate) const EXPIRY_CRITICAL_DAYS: i64 = 7;
 
 /// The configuration pages, in the order of the sub-navigation.
-const PAGES: [(&str, &str); 4] = [
+const PAGES: [(&str, &str); 10] = [
     ("status", "Server status"),
+    ("webservice-url", "Web Service URL"),
+    ("portal-url", "Web Portal URL"),
     ("certificates", "Certificates"),
     ("bindings", "Bindings"),
+    ("database", "Database"),
+    ("keys", "Encryption keys"),
+    ("settings", "Site settings"),
+    ("security", "Security"),
     ("users", "Users"),
 ];
 
@@ -270,19 +279,13 @@ async fn status(state: &AppState) -> mgmt::StatusInfo {
             },
             database_backend: backend,
             warnings,
+            ..Default::default()
         }
     })
     .await
     .unwrap_or_else(|_| mgmt::StatusInfo {
         pid: std::process::id(),
-        version: String::new(),
-        started_at: String::new(),
-        uptime_seconds: 0,
-        urls: vec![],
-        ports: vec![],
-        database: String::new(),
-        database_backend: None,
-        warnings: vec![],
+        ..Default::default()
     })
 }
 
@@ -332,6 +335,13 @@ pub(crate) async fn status_page(
                 ul.plain.warnings { @for w in &s.warnings { li { (w) } } }
             }
         }
+        @if running {
+            form.inline method="post" action={ (b) "/manage/status/stop" } {
+                input type="hidden" name=(csrf::FIELD) value=(csrf::token(&state, &session.principal));
+                button.danger type="submit" id="stop" { "Stop" }
+            }
+            p.hint { "Stop ends the report server process (web service and portal). Start it again with " code { "reportctl start" } " or " code { "systemctl start reportd" } "." }
+        }
     };
     Ok(layout::page(
         &state,
@@ -352,12 +362,19 @@ pub(crate) async fn certificates_page(
     require_admin(&session)?;
     let o = outcome_of(&req);
     let dd = state.data_dir().clone();
-    let (certs, repo) = blocking(move || -> Result<_, String> {
+    let (certs, repo, chains) = blocking(move || -> Result<_, String> {
         let store = CertStore::open(&dd.certs_dir()).map_err(|e| e.to_string())?;
         let mut certs = store.list(StoreName::My).map_err(|e| e.to_string())?;
         certs.extend(store.list(StoreName::Root).map_err(|e| e.to_string())?);
         let repo = Repository::load(&dd).map_err(|e| e.to_string())?;
-        Ok((certs, repo))
+        let chains: std::collections::HashMap<String, usize> = certs
+            .iter()
+            .filter_map(|c| {
+                let n = store.chain_der(c.store, &c.thumbprint).ok()?.len();
+                Some((c.thumbprint.to_string(), n))
+            })
+            .collect();
+        Ok((certs, repo, chains))
     })
     .await?
     .map_err(|e| Error::Internal(format!("the certificate store cannot be read: {e}")))?;
@@ -390,10 +407,13 @@ pub(crate) async fn certificates_page(
                         @if used.is_empty() { span.muted { "no binding" } }
                         @for e in &used { code { (e.to_string()) } " " }
                     }
+                    dt { "Chain" } dd { (chain_text(chains.get(&c.thumbprint.to_string()).copied().unwrap_or(1), c.self_signed)) }
                     @if !c.warnings.is_empty() {
                         dt { "Problems" } dd { (c.warnings.join("; ")) }
                     }
                 }
+                a.button.secondary href={ (b) "/manage/certificates/export?thumbprint=" (c.thumbprint.to_string()) } { "Export (PEM)" }
+                " "
                 form.inline method="post" action={ (b) "/manage/certificates/remove" } {
                     input type="hidden" name=(csrf::FIELD) value=(token);
                     input type="hidden" name="thumbprint" value=(c.thumbprint.to_string());
@@ -412,6 +432,15 @@ pub(crate) async fn certificates_page(
                 label { "Valid for days (1 to 3650)" input type="text" name="days" value="365" inputmode="numeric" maxlength="4"; }
                 p.hint { "An ECDSA P-256 key, in store My. Browsers do not trust a self-signed certificate until it is added to their trust store (" code { "reportctl cert export --pem" } ")." }
                 button type="submit" { "Create" }
+            }
+        }
+        details.action {
+            summary { "Import PFX" }
+            form.panel method="post" enctype="multipart/form-data" action={ (b) "/manage/certificates/import" } {
+                input type="hidden" name=(csrf::FIELD) value=(token);
+                label { "PFX (PKCS#12) file" input type="file" name="file" required; }
+                label { "Password" input type="password" name="password" maxlength="256" autocomplete="off"; }
+                button type="submit" { "Import" }
             }
         }
     };
@@ -453,26 +482,33 @@ async fn admin_form<T: serde::de::DeserializeOwned>(
     let PortalForm(form) = PortalForm::<T>::from_request(req, state).await?;
     csrf::check_token(state, &session.principal, token(&form))?;
     require_admin(&session)?;
+    refuse_plain_http(state, &ctx).await?;
+    Ok((session, ctx, form))
+}
+
+/// Refuses a change that came over plain http while the portal has an https URL.
+async fn refuse_plain_http(state: &AppState, ctx: &httpsys::RequestContext) -> Result<(), Error> {
     if !ctx.secure {
         let dd = state.data_dir().clone();
         let https = blocking(move || https_reservation(&dd)).await?;
         if let Some(url) = https {
             return Err(Error::Forbidden(format!(
-                "configuration changes are refused over plain http while the https reservation {url} exists (the form would carry the administrator's credentials in the clear); open this page over https"
+                "configuration changes are refused over plain http while the portal has the https URL {url} (the form would carry the administrator's credentials in the clear); open this page over https at {url}"
             )));
         }
     }
-    Ok((session, ctx, form))
+    Ok(())
 }
 
-/// The first https reservation, if any (an unreadable repository counts as one: refuse).
+/// The first https URL of the portal, if any (an unreadable repository counts as one:
+/// refuse). Only the portal's: while only the web service has https, these pages cannot be
+/// opened over https at all, and refusing would leave no way to add the portal's identity.
 fn https_reservation(dd: &DataDir) -> Option<String> {
     match Repository::load(dd) {
         Ok(r) => r
-            .reservations
-            .iter()
-            .find(|r| r.url.scheme == httpsys::Scheme::Https)
-            .map(|r| r.url.to_string()),
+            .reservations_of(httpsys::Application::Portal)
+            .find(|u| u.scheme == httpsys::Scheme::Https)
+            .map(|u| mgmt::urlapply::browsable_url(u, r.vdir(httpsys::Application::Portal))),
         Err(e) => Some(format!("(the binding repository cannot be read: {e})")),
     }
 }
@@ -608,6 +644,7 @@ pub(crate) async fn bindings_page(
     })
     .await?
     .map_err(|e| Error::Internal(format!("the bindings cannot be read: {e}")))?;
+    let serving = serving_state(&state).await;
     let b = base(&ctx);
     let token = csrf::token(&state, &session.principal);
     let content = html! {
@@ -623,11 +660,18 @@ pub(crate) async fn bindings_page(
                 }
             }
         }
+        section.panel.explain aria-label="Explain a URL" {
+            form.inline method="get" action={ (b) "/manage/bindings/explain" } {
+                label for="explain-url" { "Explain a URL: which reservation, binding and certificate serve it" }
+                input type="text" id="explain-url" name="url" maxlength="2000" placeholder="https://localhost:443/Reports";
+                button type="submit" { "Explain" }
+            }
+        }
         h2 { "SSL bindings" }
         @if repo.ssl_bindings.is_empty() { p.empty { "No SSL binding: nothing is served over https." } }
         @else {
             table.grid {
-                thead { tr { th { "Endpoint" } th { "Applications" } th { "Certificate" } th { "Policy" } th { "Actions" } } }
+                thead { tr { th { "Endpoint" } th { "Applications" } th { "Certificate" } th { "Policy" } th { "Served now" } th { "Actions" } } }
                 tbody {
                     @for sb in &repo.ssl_bindings {
                         @let cert = certs.iter().find(|c| c.thumbprint.to_string() == sb.thumbprint);
@@ -645,6 +689,7 @@ pub(crate) async fn bindings_page(
                             td { "TLS " (if sb.policy.min_tls == httpsys::MinTls::Tls13 { "1.3" } else { "1.2" }) "+"
                                  (if sb.policy.http2 { " · HTTP/2" } else { "" })
                                  (if sb.policy.hsts { " · HSTS" } else { "" }) }
+                            td { (serving.as_ref().map(|s| if s.contains(&sb.endpoint.port()) { "port open" } else { "port not open" }).unwrap_or("server not running")) }
                             td {
                                 form.inline method="post" action={ (b) "/manage/bindings/delete" } {
                                     input type="hidden" name=(csrf::FIELD) value=(token);
@@ -737,4 +782,187 @@ pub(crate) async fn delete_binding(
 /// Whether `roles` make the banner show (System Administrators only).
 pub(crate) fn is_admin(roles: &[Role]) -> bool {
     roles.contains(&Role::SystemAdministrator)
+}
+
+fn chain_text(n: usize, self_signed: bool) -> String {
+    match (n, self_signed) {
+        (1, true) => "self-signed: the certificate alone (clients must trust it)".into(),
+        (1, false) => {
+            "the certificate alone: clients need its issuer (import the chain with it)".into()
+        }
+        (n, _) => format!("the certificate and {} issuer certificate(s)", n - 1),
+    }
+}
+
+/// The ports the running server listens on now (None when no server runs).
+async fn serving_state(state: &AppState) -> Option<Vec<u16>> {
+    let h = state.management()?;
+    let s = h.handle(mgmt::Request::Status).await.status?;
+    Some(
+        s.ports
+            .iter()
+            .filter_map(|p| p.split('/').next()?.parse().ok())
+            .collect(),
+    )
+}
+
+/// `GET /manage/certificates/export?thumbprint=T`: the certificate alone, PEM (no key), for
+/// clients to trust (`curl --cacert`, a browser's import).
+pub(crate) async fn export_certificate(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, _ctx) = parts(&req)?;
+    require_admin(&session)?;
+    let q = req.uri().query().unwrap_or("");
+    let t = form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "thumbprint")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let thumb: Thumbprint = t
+        .trim()
+        .parse()
+        .map_err(|e: certstore::Error| Error::BadRequest(format!("parameter 'thumbprint': {e}")))?;
+    let dd = state.data_dir().clone();
+    let pem = blocking(move || CertStore::open(&dd.certs_dir())?.export_pem(&thumb))
+        .await?
+        .map_err(|e| Error::NotFound(e.to_string()))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/x-pem-file"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                &format!(
+                    "attachment; filename=\"{}.pem\"",
+                    t.trim().to_ascii_uppercase()
+                ),
+            ),
+        ],
+        pem,
+    )
+        .into_response())
+}
+
+/// `POST /manage/certificates/import` (multipart: `csrf`, `file`, `password`): a PFX into
+/// store My, under the data-dir lock.
+pub(crate) async fn import_certificate(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
+    require_admin(&session)?;
+    let bad = |e: String| Error::BadRequest(format!("the form could not be read: {e}"));
+    let mut mp = axum::extract::Multipart::from_request(req, &state)
+        .await
+        .map_err(|e| bad(e.body_text()))?;
+    let (mut token, mut file) = (None, None);
+    let mut password = zeroize::Zeroizing::new(String::new());
+    while let Some(field) = mp.next_field().await.map_err(|e| bad(e.body_text()))? {
+        let name = field.name().unwrap_or("").to_owned();
+        let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
+        match name.as_str() {
+            "csrf" => token = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            "file" => file = Some(bytes.to_vec()),
+            "password" => {
+                password = zeroize::Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned())
+            }
+            _ => {}
+        }
+    }
+    csrf::check_token(&state, &session.principal, token.as_deref())?;
+    refuse_plain_http(&state, &ctx).await?;
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        return Ok(back(
+            &ctx,
+            "certificates",
+            Err("choose the PFX file to import".into()),
+        ));
+    };
+    let dd = state.data_dir().clone();
+    let r = blocking(move || -> Result<_, String> {
+        let _lock = dd.lock().map_err(|e| e.to_string())?;
+        let store = CertStore::open(&dd.certs_dir()).map_err(|e| e.to_string())?;
+        store
+            .import_pfx(&file, &password, StoreName::My)
+            .map_err(|e| e.to_string())
+    })
+    .await?;
+    Ok(match r {
+        Ok(o) => {
+            tracing::info!(by = %session.principal.name, front_end = "portal", thumbprint = %o.thumbprint, "certificate imported");
+            back(
+                &ctx,
+                "certificates",
+                Ok(format!(
+                    "imported certificate {} into store My",
+                    o.thumbprint
+                )),
+            )
+        }
+        Err(e) => back(&ctx, "certificates", Err(e)),
+    })
+}
+
+/// `GET /manage/bindings/explain?url=U`: which application, reservation, SSL binding and
+/// certificate serve `U`, from the binding repository (what the server serves after Apply).
+pub(crate) async fn explain_page(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Error> {
+    let (session, ctx) = parts(&req)?;
+    require_admin(&session)?;
+    let q = req.uri().query().unwrap_or("");
+    let url: String = form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "url")
+        .map(|(_, v)| v.chars().take(2000).collect())
+        .unwrap_or_default();
+    let dd = state.data_dir().clone();
+    let u = url.clone();
+    let lines = blocking(move || explain(&dd, u.trim())).await?;
+    let b = base(&ctx);
+    let content = html! {
+        div.titlebar { h1 { "Explain a URL" } }
+        (subnav(&b, "bindings"))
+        form.inline method="get" action={ (b) "/manage/bindings/explain" } {
+            label for="explain-url" { "URL" }
+            input type="text" id="explain-url" name="url" maxlength="2000" value=(url);
+            button type="submit" { "Explain" }
+        }
+        @match &lines {
+            Ok(rows) => {
+                dl.props.explain { @for (k, v) in rows { dt { (k) } dd { (v) } } }
+            }
+            Err(e) => { p.result.failed role="alert" { (e) } }
+        }
+        a href={ (b) "/manage/bindings" } { "Back to Bindings" }
+    };
+    Ok(layout::page(&state, &ctx, "Explain", Some(&badge(&session)), content).into_response())
+}
+
+/// The explanation of `url` as label/value rows (the labels `reportctl explain` prints),
+/// from `mgmt::ops::explain` (the listener's own choice, `httpsys::explain`).
+fn explain(dd: &DataDir, url: &str) -> Result<Vec<(&'static str, String)>, String> {
+    let probe = httpsys::explain::Probe::parse(url).map_err(|e| e.to_string())?;
+    let e = mgmt::ops::explain(dd, &probe).map_err(|e| e.to_string())?;
+    let mut rows = vec![("URL", e.probe.url.clone())];
+    match &e.route {
+        Some(r) => {
+            rows.push(("Application", r.app.ssrs_name().to_owned()));
+            rows.push(("Virtual directory", r.vdir.clone()));
+            rows.push(("Reservation", r.reservation.clone()));
+        }
+        None => rows.push(("Application", "(none)".into())),
+    }
+    if let Some(b) = &e.binding {
+        rows.push(("SSL binding", format!("{} ({})", b.endpoint, b.matched_by)));
+        rows.push(("Certificate", b.thumbprint.clone()));
+        if let Some(c) = &b.certificate {
+            rows.push(("Certificate subject", c.subject.clone()));
+            rows.push(("Certificate validity", days_text(c.days_left)));
+        }
+    }
+    rows.push(("Works", if e.works() { "yes" } else { "no" }.to_owned()));
+    rows.extend(e.findings.iter().map(|f| ("Note", f.to_string())));
+    Ok(rows)
 }

@@ -10,9 +10,9 @@
 //! - `/api/v2.0/...` and `/api/v1.0/...`, any method: the REST API ([`crate::rest`]);
 //! - `GET /manage/users` and `POST /manage/users/{add,remove,password}`, and
 //!   `GET /api/v2.0/Users` ([`users`]): System Administrators only;
-//! - `GET /manage/{status,certificates,bindings}` and `POST /manage/certificates/{new,remove}`,
-//!   `POST /manage/bindings/delete`
-//!   ([`manage`]): the configuration pages, System Administrators only;
+//! - `GET /manage/{status,webservice-url,portal-url,certificates,bindings,database,keys,
+//!   settings,security}` and their POSTs ([`manage`]): the configuration pages, System
+//!   Administrators only;
 //! - `GET /assets/{file}`: the embedded stylesheet and icon, public and cacheable.
 //!
 //! Everything works without JavaScript: every action is a plain HTML form. Every asset is
@@ -75,6 +75,37 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/manage/bindings", get(manage::bindings_page))
         .route("/manage/bindings/delete", post(manage::delete_binding))
+        .route("/manage/bindings/explain", get(manage::explain_page))
+        .route("/manage/certificates/export", get(manage::export_certificate))
+        .route(
+            "/manage/certificates/import",
+            post(manage::import_certificate),
+        )
+        .route("/manage/status/stop", post(manage::system::stop))
+        .route(
+            "/manage/webservice-url",
+            get(manage::urls::webservice_page).post(manage::urls::webservice_apply),
+        )
+        .route("/manage/portal-url", get(manage::urls::portal_url_page))
+        .route("/manage/portal-url/advanced", get(manage::urls::portal_url_page))
+        .route(
+            "/manage/portal-url/add",
+            get(manage::urls::portal_add_page).post(manage::urls::portal_add),
+        )
+        .route("/manage/database", get(manage::system::database_page))
+        .route("/manage/keys", get(manage::system::keys_page))
+        .route("/manage/keys/backup", post(manage::system::keys_backup))
+        .route("/manage/keys/restore", post(manage::system::keys_restore))
+        .route("/manage/keys/rotate", post(manage::system::keys_change))
+        .route("/manage/keys/delete", post(manage::system::keys_change))
+        .route(
+            "/manage/settings",
+            get(manage::system::settings_page).post(manage::system::settings_apply),
+        )
+        .route(
+            "/manage/security",
+            get(manage::system::security_page).post(manage::system::security_apply),
+        )
         .fallback(unknown_route)
         .layer(from_fn_with_state(state.clone(), auth::gate))
         // Added after the gate: served without credentials.
