@@ -16,8 +16,15 @@
 //! logical page), then each page is made and handed to the caller's sink
 //! ([`paginate_hard_each`]), so a render holds one page of primitives at a time.
 //!
-//! Not modelled yet: page breaks on items nested in rectangles, horizontal pages (content wider than the usable width is clipped, with a warning), and
-//! items taller than a page other than tablixes (drawn clipped at the page bottom).
+//! Horizontal pages: a body wider than a one-column page continues on pages to the right
+//! (cut at tablix column edges, numbered left to right, then down), each clipped to its
+//! slice ([`HardPage::body_clip`]), with a warning naming the widest item. A rectangle whose
+//! contents break pages, or that is taller than a page, is cut as its children (its box on
+//! the page it starts on), so breaks on items nested in rectangles count (§2.2-5).
+//!
+//! Not modelled yet: items taller than a page other than tablixes and rectangles (drawn
+//! clipped at the page bottom), tablix columns wider than a page inside a multi-column
+//! layout (clipped at the column edge).
 
 use crate::instance::{
     Action, Border, BoxStyle, Image, Instance, Item, ItemKind, Len, PageBreak, PageContext,
@@ -156,6 +163,9 @@ pub struct HardPage {
     pub name: String,
     /// Index of the report section.
     pub section: usize,
+    /// The body area when the body is clipped to it (horizontal pages: the slice of a body
+    /// wider than the page); header and footer are not clipped.
+    pub body_clip: Option<Rect>,
 }
 
 /// The pages of a render and the warnings found while cutting them.
@@ -208,6 +218,62 @@ fn clamp_side(v: Len, what: &str, warnings: &mut Vec<String>) -> Len {
     } else {
         v
     }
+}
+
+/// Whether a page side is one hard pages can have (0.5in..=160in, MS-RDL's range).
+pub fn page_side_ok(v: Len) -> bool {
+    (MIN_PAGE_SIDE..=MAX_PAGE_SIDE).contains(&v)
+}
+
+/// The page size hard pages would use, checked: a side outside 0.5in..160in is an error
+/// naming where it comes from (device information or the report's `PageWidth`/`PageHeight`)
+/// and the allowed range, before anything is rendered. `Err` is (setting, problem).
+pub fn check_page_size(
+    inst: &Instance,
+    opts: &HardPageOptions,
+) -> Result<(), (&'static str, String)> {
+    let inches = |v: Len| v as f64 / UM_PER_INCH as f64;
+    for (setting, over) in [
+        ("PageWidth", opts.page_width),
+        ("PageHeight", opts.page_height),
+    ] {
+        if let Some(v) = over
+            && !page_side_ok(v)
+        {
+            return Err((
+                setting,
+                format!(
+                    "rc:{setting}={:.2}in is outside the allowed 0.5in..160in; use a page size in \
+                     that range, like 8.5in",
+                    inches(v)
+                ),
+            ));
+        }
+    }
+    for (i, s) in inst.sections.iter().enumerate() {
+        for (setting, v, over) in [
+            ("PageWidth", s.page.width, opts.page_width),
+            ("PageHeight", s.page.height, opts.page_height),
+        ] {
+            if over.is_none() && !page_side_ok(v) {
+                let which = if inst.sections.len() > 1 {
+                    format!(" of report section {}", i + 1)
+                } else {
+                    String::new()
+                };
+                return Err((
+                    setting,
+                    format!(
+                        "the report's {setting}{which} is {:.2}in, outside the allowed \
+                         0.5in..160in; fix the page size in the report definition or override it \
+                         with rc:{setting}",
+                        inches(v)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The usable area of a section's pages (§2.2-1), with sizes clamped to 0.5in..160in.
@@ -300,14 +366,19 @@ struct Logical<'a> {
 enum Placement<'a> {
     Item {
         item: &'a Item,
+        /// Left edge in the body (an item nested in rectangles: the sum of their lefts).
+        x: Len,
         y: Len,
         h: Len,
+        /// A rectangle whose children were placed on their own: only its box is drawn.
+        shell: bool,
     },
     Rows {
         item: &'a Item,
         t: &'a Tablix,
         rows: Vec<u32>,
         heights: std::rc::Rc<[Len]>,
+        x: Len,
         y: Len,
     },
 }
@@ -379,7 +450,11 @@ pub fn paginate_hard(inst: &Instance, opts: &HardPageOptions, m: &dyn TextMeasur
 /// One physical page of the counting pass.
 struct PhysPlan<'a> {
     section: usize,
-    columns: Vec<Logical<'a>>,
+    /// The logical pages (columns) on it; horizontal pages of one vertical page share them.
+    columns: std::rc::Rc<Vec<Logical<'a>>>,
+    /// Horizontal page: index (0 = the leftmost) and the body's x range it shows.
+    hpart: usize,
+    hrange: (Len, Len),
     number: u32,
     total: u32,
     overall: u32,
@@ -409,7 +484,9 @@ pub fn paginate_hard_each<E>(
             &mut warnings,
         );
         geoms.push(g);
-        // the usable-width rule (§2.2-2)
+        // the usable-width rule (§2.2-2): a body wider than a one-column page continues on
+        // horizontal pages (as SSRS prints them), one wider than a column is clipped
+        let mut hcuts = vec![0, g.column_width];
         if let Some(wide) = section
             .body
             .iter()
@@ -417,15 +494,31 @@ pub fn paginate_hard_each<E>(
             .max_by_key(|i| i.left + i.width)
             && wide.left + wide.width > g.column_width + WIDTH_TOLERANCE
         {
-            warnings.push(format!(
-                "the item {} ends {:.2}in from the body's left edge, but the usable page width is \
-                 {:.2}in (page width minus margins{}); SSRS prints blank extra pages for this, \
-                 reportd clips it: make the item narrower or the margins smaller",
-                wide.name,
-                (wide.left + wide.width) as f64 / UM_PER_INCH as f64,
-                g.column_width as f64 / UM_PER_INCH as f64,
-                if g.columns > 1 { ", per column" } else { "" }
-            ));
+            let end = wide.left + wide.width;
+            let inches = |v: Len| v as f64 / UM_PER_INCH as f64;
+            if g.columns == 1 {
+                hcuts = horizontal_cuts(&section.body, end, g.column_width);
+                warnings.push(format!(
+                    "the item {} ends {:.2}in from the body's left edge, but the usable page \
+                     width is {:.2}in (page width minus margins), so every page continues on {} \
+                     more page(s) to the right: make the item narrower, the margins smaller or \
+                     the page wider",
+                    wide.name,
+                    inches(end),
+                    inches(g.column_width),
+                    hcuts.len() - 2
+                ));
+            } else {
+                warnings.push(format!(
+                    "the item {} ends {:.2}in from the body's left edge, but the usable width of \
+                     a column is {:.2}in (page width minus margins and column spacing, per \
+                     column); it is clipped at the column edge: make the item narrower or use \
+                     fewer columns",
+                    wide.name,
+                    inches(end),
+                    inches(g.column_width)
+                ));
+            }
         }
         let mut c = Cutter {
             m,
@@ -447,16 +540,20 @@ pub fn paginate_hard_each<E>(
             logical.pop();
         }
         let mut it = logical.into_iter().peekable();
-        while it.peek().is_some() {
-            let columns: Vec<Logical<'_>> = it.by_ref().take(cols).collect();
-            plan.push(PhysPlan {
-                section: si,
-                columns,
-                number: 0,
-                total: 0,
-                overall: 0,
-                name: String::new(),
-            });
+        while it.peek().is_some() && plan.len() <= MAX_PAGES {
+            let columns = std::rc::Rc::new(it.by_ref().take(cols).collect::<Vec<_>>());
+            for (hpart, w) in hcuts.windows(2).enumerate() {
+                plan.push(PhysPlan {
+                    section: si,
+                    columns: columns.clone(),
+                    hpart,
+                    hrange: (w[0], w[1]),
+                    number: 0,
+                    total: 0,
+                    overall: 0,
+                    name: String::new(),
+                });
+            }
         }
         if plan.len() >= MAX_PAGES {
             if plan.len() > MAX_PAGES && !c.full {
@@ -488,7 +585,17 @@ pub fn paginate_hard_each<E>(
             total: p.total,
             name: p.name.clone(),
             section: p.section,
+            body_clip: None,
         };
+        let sliced = p.hrange != (0, g.column_width);
+        if sliced {
+            page.body_clip = Some(Rect {
+                x: g.margins[3],
+                y: g.body_top,
+                w: p.hrange.1 - p.hrange.0,
+                h: g.body_height,
+            });
+        }
         let mut report_items = ReportItems {
             on: section.header.is_some() || section.footer.is_some(),
             values: Vec::new(),
@@ -498,22 +605,52 @@ pub fn paginate_hard_each<E>(
             let dx = g.margins[3] + col as Len * (g.column_width + g.column_spacing);
             let first = page.items.len();
             for pl in &l.placed {
+                let (pl_x, pl_w) = match pl {
+                    Placement::Item { item, x, .. } | Placement::Rows { item, x, .. } => {
+                        (*x, item.width)
+                    }
+                };
+                // horizontal pages: only what shows in this page's slice of the body
+                if sliced && (pl_x >= p.hrange.1 || pl_x + pl_w <= p.hrange.0) {
+                    continue;
+                }
                 match pl {
-                    Placement::Item { item, y, h } => emit_item(
-                        m,
+                    Placement::Item {
                         item,
-                        item.left,
-                        *y,
-                        *h,
-                        None,
-                        &mut page.items,
-                        &mut report_items,
-                    ),
+                        x,
+                        y,
+                        h,
+                        shell,
+                    } => {
+                        if *shell {
+                            if item.visibility.is_visible() {
+                                let rect = Rect {
+                                    x: *x,
+                                    y: *y,
+                                    w: item.width,
+                                    h: *h,
+                                };
+                                push_box(&mut page.items, &item.style, rect);
+                            }
+                        } else {
+                            emit_item(
+                                m,
+                                item,
+                                *x,
+                                *y,
+                                *h,
+                                None,
+                                &mut page.items,
+                                &mut report_items,
+                            );
+                        }
+                    }
                     Placement::Rows {
                         item,
                         t,
                         rows,
                         heights,
+                        x,
                         y,
                     } => emit_rows(
                         m,
@@ -521,14 +658,22 @@ pub fn paginate_hard_each<E>(
                         t,
                         rows,
                         heights,
-                        (item.left, *y),
+                        (*x, *y),
                         &mut page.items,
                         &mut report_items,
                     ),
                 }
             }
+            if sliced {
+                // horizontal pages: what lies wholly outside the slice is not on this page
+                // (text extraction would still find clipped text)
+                let (x0, x1, hpart) = (p.hrange.0, p.hrange.1, p.hpart);
+                let tail = page.items.split_off(first);
+                page.items
+                    .extend(tail.into_iter().filter(|it| in_slice(it, x0, x1, hpart)));
+            }
             for item in &mut page.items[first..] {
-                translate(item, dx, g.body_top);
+                translate(item, dx - p.hrange.0, g.body_top);
             }
         }
         // headers and footers now that the total is known
@@ -578,7 +723,7 @@ fn number_plan(plan: &mut [PhysPlan<'_>], initial: &str) {
     let resets: Vec<bool> = plan
         .iter()
         .enumerate()
-        .map(|(i, p)| i > 0 && p.columns.first().is_some_and(|l| l.reset))
+        .map(|(i, p)| i > 0 && p.hpart == 0 && p.columns.first().is_some_and(|l| l.reset))
         .collect();
     let mut start = 0usize;
     let mut name = initial.to_owned();
@@ -587,7 +732,9 @@ fn number_plan(plan: &mut [PhysPlan<'_>], initial: &str) {
             start = i;
         }
         let end = (i + 1..n).find(|&j| resets[j]).unwrap_or(n);
-        if let Some(nm) = plan[i].columns.iter().find_map(|l| l.name.as_ref()) {
+        if let Some(nm) = plan[i].columns.iter().find_map(|l| l.name.as_ref())
+            && plan[i].hpart == 0
+        {
             name.clone_from(nm);
         }
         let p = &mut plan[i];
@@ -651,6 +798,19 @@ fn emit_band(
     }
 }
 
+/// Whether a body item shows on the horizontal page that holds `x0..x1` of the body
+/// (document map entries and bookmarks: on the first one).
+fn in_slice(item: &PageItem, x0: Len, x1: Len, hpart: usize) -> bool {
+    match item {
+        PageItem::Box { rect, .. }
+        | PageItem::Text { rect, .. }
+        | PageItem::Image { rect, .. }
+        | PageItem::Link { rect, .. } => rect.x < x1 && rect.x + rect.w > x0,
+        PageItem::Line { from, to, .. } => from.0.min(to.0) < x1 && from.0.max(to.0) >= x0,
+        PageItem::Anchor { .. } | PageItem::Label { .. } => hpart == 0,
+    }
+}
+
 fn translate(item: &mut PageItem, dx: Len, dy: Len) {
     match item {
         PageItem::Box { rect, .. }
@@ -690,28 +850,155 @@ fn leading_group_break(item: &Item) -> Option<&PageBreak> {
         .filter(|b| b.before)
 }
 
-fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
-    let (layout, _) = layout_children(body, c.m);
-    let mut order: Vec<usize> = (0..body.len()).collect();
-    order.sort_by_key(|&i| (layout[i].0, body[i].left));
-    // body offset where the current logical page begins
-    let mut page_start: Len = 0;
-    let mut break_pending = false;
-    let mut reset_pending = false;
-    for i in order {
-        let item = &body[i];
-        let (top, height) = layout[i];
-        // breaks on hidden items are ignored (§2.2-5)
+/// Most horizontal pages per vertical page.
+const MAX_HORIZONTAL_PAGES: usize = 100;
+
+/// Where horizontal pages cut a body `end` wide into slices of at most `width` (§2.2-2):
+/// at the last column edge of a top-level tablix that fits (its columns are not cut in
+/// two), else at the page width. Returns the cut positions, starting at 0; the last slice is
+/// a whole page wide.
+fn horizontal_cuts(body: &[Item], end: Len, width: Len) -> Vec<Len> {
+    let mut edges: Vec<Len> = Vec::new();
+    for i in body.iter().filter(|i| i.visibility.is_visible()) {
+        if let ItemKind::Tablix(t) = &i.kind {
+            let mut x = i.left;
+            for w in &t.columns {
+                x += w;
+                edges.push(x);
+            }
+        }
+    }
+    edges.sort_unstable();
+    let mut cuts = vec![0];
+    loop {
+        let x = cuts[cuts.len() - 1];
+        let limit = x + width;
+        if end <= limit + WIDTH_TOLERANCE || cuts.len() > MAX_HORIZONTAL_PAGES {
+            cuts.push(limit);
+            return cuts;
+        }
+        let next = edges
+            .iter()
+            .rev()
+            .find(|&&e| e > x + width / 4 && e <= limit + WIDTH_TOLERANCE)
+            .copied()
+            .unwrap_or(limit);
+        cuts.push(next);
+    }
+}
+
+/// What [`cut_body`] places, in body coordinates: a body item, or, for a rectangle whose
+/// contents break pages (or that is taller than a page), the rectangle's box and each of its
+/// children on their own (§2.2-5: breaks on items nested in rectangles count).
+struct Entry<'a> {
+    item: &'a Item,
+    top: Len,
+    height: Len,
+    x: Len,
+    kind: EntryKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    /// An item placed whole (or a tablix split into rows).
+    Whole,
+    /// The box of a rectangle whose children are entries; its `Start` break applies here.
+    Shell,
+    /// Where a flattened rectangle ends: its `End` break applies here.
+    End,
+}
+
+/// True when a rectangle's children are placed on their own: something inside breaks
+/// pages, or it is taller than a page (and not kept together on one).
+fn flattens(item: &Item, height: Len, limit: Len) -> bool {
+    fn breaks_inside(children: &[Item]) -> bool {
+        children.iter().any(|c| {
+            c.visibility.is_visible()
+                && (c.page_break.is_some()
+                    || leading_group_break(c).is_some()
+                    || matches!(&c.kind, ItemKind::Tablix(t) if t.rows.iter().any(|r| r.page_break.is_some()))
+                    || matches!(&c.kind, ItemKind::Rectangle(ch) if breaks_inside(ch)))
+        })
+    }
+    let ItemKind::Rectangle(children) = &item.kind else {
+        return false;
+    };
+    !children.is_empty() && (breaks_inside(children) || height > limit)
+}
+
+fn flatten<'a>(
+    items: &'a [Item],
+    layout: &[(Len, Len)],
+    (dx, dy): (Len, Len),
+    limit: Len,
+    depth: usize,
+    m: &dyn TextMeasurer,
+    out: &mut Vec<Entry<'a>>,
+) {
+    for (item, &(top, height)) in items.iter().zip(layout) {
+        // hidden items and breaks on them are ignored (§2.2-5)
         if matches!(
             item.visibility,
             Visibility::Hidden | Visibility::ToggleHidden
         ) {
             continue;
         }
-        let mut rel = (top - page_start).max(0);
-        // PageBreak Start/End/StartAndEnd on a top-level item, or Start on the tablix's
-        // first group instance (§2.2-5)
+        let (x, y) = (dx + item.left, dy + top);
+        if depth < 16
+            && flattens(item, height, limit)
+            && let ItemKind::Rectangle(children) = &item.kind
+        {
+            out.push(Entry {
+                item,
+                top: y,
+                height,
+                x,
+                kind: EntryKind::Shell,
+            });
+            let (inner, _) = layout_children(children, m);
+            flatten(children, &inner, (x, y), limit, depth + 1, m, out);
+            out.push(Entry {
+                item,
+                top: y + height,
+                height: 0,
+                x,
+                kind: EntryKind::End,
+            });
+            continue;
+        }
+        out.push(Entry {
+            item,
+            top: y,
+            height,
+            x,
+            kind: EntryKind::Whole,
+        });
+    }
+}
+
+fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
+    let (layout, _) = layout_children(body, c.m);
+    let mut entries = Vec::with_capacity(body.len());
+    flatten(body, &layout, (0, 0), c.limit, 0, c.m, &mut entries);
+    // top to bottom; where a rectangle ends before what starts there
+    entries.sort_by_key(|e| (e.top, e.kind != EntryKind::End, e.x));
+    // body offset where the current logical page begins
+    let mut page_start: Len = 0;
+    let mut break_pending = false;
+    let mut reset_pending = false;
+    for e in entries {
+        let item = e.item;
+        let (top, height, x) = (e.top, e.height, e.x);
         let pb = item.page_break.as_ref();
+        if e.kind == EntryKind::End {
+            // the End break of a flattened rectangle, after all of its children
+            break_pending |= pb.is_some_and(|b| b.after);
+            reset_pending |= pb.is_some_and(|b| b.after && b.reset_page_number);
+            continue;
+        }
+        let mut rel = (top - page_start).max(0);
+        // PageBreak Start/End/StartAndEnd on an item, or Start on the tablix's first group
+        // instance (§2.2-5)
         let lead = leading_group_break(item);
         let before = pb.is_some_and(|b| b.before) || lead.is_some();
         if (before || break_pending) && !c.cur().placed.is_empty() {
@@ -725,6 +1012,27 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
             rel = 0;
         }
         c.name(pb);
+        if e.kind == EntryKind::Shell {
+            // the End break waits for the rectangle's End entry
+            break_pending = false;
+            reset_pending = false;
+            if rel >= c.limit {
+                if !c.new_page() {
+                    return;
+                }
+                page_start = top;
+                rel = 0;
+            }
+            let h = height.min(c.limit - rel);
+            c.cur().placed.push(Placement::Item {
+                item,
+                x,
+                y: rel,
+                h,
+                shell: true,
+            });
+            continue;
+        }
         break_pending = pb.is_some_and(|b| b.after);
         reset_pending = pb.is_some_and(|b| b.after && b.reset_page_number);
         if rel >= c.limit {
@@ -745,7 +1053,7 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
                 }
                 rel = 0;
             }
-            let (end_y, brk, reset) = cut_tablix(c, item, t, rel, lead.is_some());
+            let (end_y, brk, reset) = cut_tablix(c, item, t, x, rel, lead.is_some());
             if c.full {
                 return;
             }
@@ -766,7 +1074,13 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
             rel = 0;
         }
         let h = height.min(c.limit - rel);
-        c.cur().placed.push(Placement::Item { item, y: rel, h });
+        c.cur().placed.push(Placement::Item {
+            item,
+            x,
+            y: rel,
+            h,
+            shell: false,
+        });
     }
 }
 
@@ -778,6 +1092,7 @@ fn cut_tablix<'a>(
     c: &mut Cutter<'_, 'a>,
     item: &'a Item,
     t: &'a Tablix,
+    x: Len,
     rel: Len,
     lead: bool,
 ) -> (Len, bool, bool) {
@@ -800,6 +1115,7 @@ fn cut_tablix<'a>(
                 t,
                 rows,
                 heights: heights.clone(),
+                x,
                 y: start,
             });
         }

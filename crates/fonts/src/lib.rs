@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
 use engine::instance::{Len, TextStyle, to_pt};
@@ -339,6 +340,12 @@ impl FontRegistry {
             .clone()
     }
 
+    /// The face's file data borrowed for as long as the registry lives (read on first use).
+    pub fn data_ref(&self, id: FaceId) -> Option<&[u8]> {
+        self.data(id)?;
+        self.faces.get(id.0 as usize)?.data.get()?.as_deref()
+    }
+
     /// The installed face of `family` closest to the weight and style, if the family exists.
     pub fn exact(&self, family: &str, weight: u16, italic: bool) -> Option<FaceId> {
         let ids = self.by_family.get(&family.trim().to_ascii_lowercase())?;
@@ -592,6 +599,21 @@ pub struct TextLayout<'r> {
     resolved: RefCell<HashMap<String, [Option<FaceId>; 4]>>,
     metrics: RefCell<HashMap<FaceId, VMetrics>>,
     used: RefCell<BTreeSet<FaceId>>,
+    /// Parsed faces and their shape plans, made once per render (`None`: unreadable).
+    hb: RefCell<HashMap<FaceId, Option<Rc<HbFace<'r>>>>>,
+}
+
+/// A face parsed for shaping, with the shape plans made for it (a plan per direction and
+/// script: building one costs more than shaping a short text).
+struct HbFace<'r> {
+    face: rustybuzz::Face<'r>,
+    plans: RefCell<
+        Vec<(
+            rustybuzz::Direction,
+            rustybuzz::Script,
+            Rc<rustybuzz::ShapePlan>,
+        )>,
+    >,
 }
 
 impl std::fmt::Debug for TextLayout<'_> {
@@ -633,6 +655,7 @@ impl<'r> TextLayout<'r> {
             resolved: RefCell::new(HashMap::new()),
             metrics: RefCell::new(HashMap::new()),
             used: RefCell::new(BTreeSet::new()),
+            hb: RefCell::new(HashMap::new()),
         }
     }
 
@@ -736,13 +759,10 @@ impl<'r> TextLayout<'r> {
         primary: FaceId,
     ) -> Vec<Arc<ShapedRun>> {
         let bold = if style.font_weight >= 600 { 700 } else { 400 };
-        let Some(data) = self.reg.data(primary) else {
+        let Some(hb) = self.hb_face(primary) else {
             return Vec::new();
         };
-        let index = self.reg.info(primary).map(|i| i.index).unwrap_or(0);
-        let Ok(face) = ttf_parser::Face::parse(&data, index) else {
-            return Vec::new();
-        };
+        let face = &hb.face;
         // segment by face
         let mut segs: Vec<(FaceId, usize, usize)> = Vec::new();
         for (i, c) in text.char_indices() {
@@ -782,7 +802,15 @@ impl<'r> TextLayout<'r> {
             }
             c.misses += 1;
         }
-        let run = Arc::new(shape_uncached(self.reg, text, id));
+        let run = Arc::new(match self.hb_face(id) {
+            Some(hb) => shape_with(&hb, text, id),
+            None => ShapedRun {
+                face: id,
+                text: text.to_owned(),
+                glyphs: Vec::new(),
+                width_em: 0.0,
+            },
+        });
         let mut c = self.cache.borrow_mut();
         let cost = text.len() * 2 + run.glyphs.len() * std::mem::size_of::<ShapedGlyph>() + 96;
         if c.bytes + cost > self.max_bytes {
@@ -796,9 +824,53 @@ impl<'r> TextLayout<'r> {
         run
     }
 
+    /// The face parsed for shaping (once per render).
+    fn hb_face(&self, id: FaceId) -> Option<Rc<HbFace<'r>>> {
+        if let Some(f) = self.hb.borrow().get(&id) {
+            return f.clone();
+        }
+        let f = self.reg.data_ref(id).and_then(|data| {
+            let index = self.reg.info(id).map(|i| i.index).unwrap_or(0);
+            Some(Rc::new(HbFace {
+                face: rustybuzz::Face::from_slice(data, index)?,
+                plans: RefCell::new(Vec::new()),
+            }))
+        });
+        self.hb.borrow_mut().insert(id, f.clone());
+        f
+    }
+
     /// Lays out a paragraph of styled runs wrapped at `width` (greedy at spaces, a word
     /// longer than the line broken between characters; `\n` breaks lines).
     pub fn layout(&self, runs: &[(&str, &TextStyle)], width: Len) -> Vec<LineLayout> {
+        // the common case, one run on one line that fits: shaped whole, once
+        if let [(text, style)] = runs
+            && !text.is_empty()
+            && !text.contains('\n')
+            && text.trim_end().len() == text.len()
+        {
+            let size_pt = to_pt(style.font_size) as f32;
+            let shaped = self.shape(text, style);
+            let w_em: f32 = shaped.iter().map(|s| s.width_em).sum();
+            let w = engine::instance::pt(f64::from(w_em * size_pt));
+            if w <= width {
+                let vm = self.vmetrics(self.face_for(style));
+                return vec![LineLayout {
+                    pieces: vec![Piece {
+                        run: 0,
+                        x: 0,
+                        width: w,
+                        size_pt,
+                        shaped,
+                    }],
+                    width: w,
+                    ascent: engine::instance::pt(f64::from(vm.ascent * size_pt)),
+                    height: engine::instance::pt(f64::from(
+                        (vm.ascent + vm.descent + vm.gap) * size_pt,
+                    )),
+                }];
+            }
+        }
         let mut lines: Vec<LineLayout> = Vec::new();
         let mut cur = LineLayout::default();
         let mut line_ascent: f32 = 0.0;
@@ -938,29 +1010,45 @@ fn split_chars(s: &str) -> Vec<&str> {
         .collect()
 }
 
-fn shape_uncached(reg: &FontRegistry, text: &str, id: FaceId) -> ShapedRun {
-    let empty = ShapedRun {
-        face: id,
-        text: text.to_owned(),
-        glyphs: Vec::new(),
-        width_em: 0.0,
-    };
-    let Some(data) = reg.data(id) else {
-        return empty;
-    };
-    let index = reg.info(id).map(|i| i.index).unwrap_or(0);
-    let Some(face) = rustybuzz::Face::from_slice(&data, index) else {
-        return empty;
-    };
+fn shape_with(hb: &HbFace<'_>, text: &str, id: FaceId) -> ShapedRun {
+    let face = &hb.face;
     let upm = face.units_per_em().max(1) as f32;
     let mut buf = rustybuzz::UnicodeBuffer::new();
     // tabs and other controls shape as spaces
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    buf.push_str(&clean);
-    let out = rustybuzz::shape(&face, &[], buf);
+    if text.chars().any(char::is_control) {
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        buf.push_str(&clean);
+    } else {
+        buf.push_str(text);
+    }
+    buf.guess_segment_properties();
+    let (dir, script) = (buf.direction(), buf.script());
+    let plan = {
+        let found = hb
+            .plans
+            .borrow()
+            .iter()
+            .find(|p| p.0 == dir && p.1 == script)
+            .map(|p| p.2.clone());
+        match found {
+            Some(p) => p,
+            None => {
+                let p = Rc::new(rustybuzz::ShapePlan::new(
+                    face,
+                    dir,
+                    (script != rustybuzz::script::UNKNOWN).then_some(script),
+                    buf.language().as_ref(),
+                    &[],
+                ));
+                hb.plans.borrow_mut().push((dir, script, p.clone()));
+                p
+            }
+        }
+    };
+    let out = rustybuzz::shape_with_plan(face, &plan, buf);
     let mut width = 0.0;
     let glyphs = out
         .glyph_infos()

@@ -142,7 +142,11 @@ fn main() {
     let rss_before = rss_kb("VmRSS");
     // the peak below is the render's: VmHWM restarts from the current RSS
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let opts = render::pdf::PdfOptions::default();
+    // HUMAN=1: uncompressed content streams (to read what a page costs); OUT=path: the PDF
+    let opts = render::pdf::PdfOptions {
+        human_readable: std::env::var_os("HUMAN").is_some(),
+        ..Default::default()
+    };
     let cpu0 = cpu_secs();
     let start = Instant::now();
     let mut out = Vec::new();
@@ -155,6 +159,9 @@ fn main() {
         out.len(),
         rows as f64 / secs
     );
+    if let Some(path) = std::env::var_os("OUT") {
+        std::fs::write(path, &out).unwrap_or_else(|e| panic!("{e}"));
+    }
     println!(
         "pdf: {cpu:.2} CPU s, {:.0} rows per CPU second",
         rows as f64 / cpu

@@ -151,6 +151,7 @@ pub fn render(
     opts: &ImageOptions,
     out: &mut impl Write,
 ) -> Result<ImageSummary, ImageError> {
+    crate::pdf::check_page_size(inst, &opts.pdf.pages)?;
     let layout = TextLayout::new(fonts);
     let mut pages_opts = opts.pdf.pages;
     if opts.format == OutputFormat::Png {

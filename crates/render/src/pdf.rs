@@ -6,7 +6,7 @@
 //! shaped once per render by [`fonts::TextLayout`] (fonts subset-embedded with ToUnicode by
 //! krilla; a face whose OS/2 `fsType` forbids embedding is drawn as outlines), vector
 //! borders, lines and backgrounds, PNG/JPEG/GIF images (a broken or oversized image is a
-//! warning and an empty box), hyperlinks as link annotations, and the document metadata
+//! warning and a grey crossed box), hyperlinks as link annotations, and the document metadata
 //! (CreationDate = ExecutionTime, so two renders of one execution are byte-identical).
 //! Must not: open files or sockets (fonts come from a caller's [`fonts::FontRegistry`], the
 //! output goes to a caller's writer), or evaluate expressions.
@@ -67,6 +67,25 @@ pub struct PdfOptions {
     pub human_readable: bool,
 }
 
+/// `PageWidth`/`PageHeight`: a size in 0.5in..160in (the range RDL allows).
+fn page_side_setting(d: &DeviceInfo, name: &'static str) -> Result<Option<Len>, RenderError> {
+    let v = size_setting(d, name)?;
+    if let Some(l) = v
+        && !engine::hardpage::page_side_ok(l)
+    {
+        return Err(RenderError::DeviceInfo {
+            setting: name,
+            problem: format!(
+                "{:?} ({:.2}in) is outside the allowed 0.5in..160in; use a page size in that \
+                 range, like 8.5in",
+                d.get(name).unwrap_or_default(),
+                l as f64 / engine::instance::UM_PER_INCH as f64
+            ),
+        });
+    }
+    Ok(v)
+}
+
 fn size_setting(d: &DeviceInfo, name: &'static str) -> Result<Option<Len>, RenderError> {
     match d.get(name) {
         None => Ok(None),
@@ -84,8 +103,8 @@ fn size_setting(d: &DeviceInfo, name: &'static str) -> Result<Option<Len>, Rende
 
 impl PdfOptions {
     /// Reads `PageWidth`, `PageHeight`, `MarginTop|Right|Bottom|Left`, `Columns`,
-    /// `ColumnSpacing`, `StartPage`, `EndPage` and `HumanReadablePDF`. Sizes outside
-    /// 0.5in..160in are clamped by pagination, with a warning.
+    /// `ColumnSpacing`, `StartPage`, `EndPage` and `HumanReadablePDF`. A page side outside
+    /// 0.5in..160in is an error naming the setting and the range.
     pub fn from_device_info(d: &DeviceInfo) -> Result<PdfOptions, RenderError> {
         let columns = match d.get("Columns") {
             None => None,
@@ -102,8 +121,8 @@ impl PdfOptions {
         };
         Ok(PdfOptions {
             pages: HardPageOptions {
-                page_width: size_setting(d, "PageWidth")?,
-                page_height: size_setting(d, "PageHeight")?,
+                page_width: page_side_setting(d, "PageWidth")?,
+                page_height: page_side_setting(d, "PageHeight")?,
                 margin_top: size_setting(d, "MarginTop")?,
                 margin_right: size_setting(d, "MarginRight")?,
                 margin_bottom: size_setting(d, "MarginBottom")?,
@@ -148,6 +167,14 @@ fn rgb_of(c: Color) -> rgb::Color {
     rgb::Color::new(c.r, c.g, c.b)
 }
 
+/// The page size hard pages would have, checked before anything is drawn: a side outside
+/// 0.5in..160in (device information or the report's `PageWidth`/`PageHeight`) is an error
+/// naming the setting and the range (also used by the IMAGE renderer).
+pub(crate) fn check_page_size(inst: &Instance, opts: &HardPageOptions) -> Result<(), RenderError> {
+    engine::hardpage::check_page_size(inst, opts)
+        .map_err(|(setting, problem)| RenderError::DeviceInfo { setting, problem })
+}
+
 /// Renders `inst` as PDF into `out`.
 pub fn render(
     inst: &Instance,
@@ -155,6 +182,7 @@ pub fn render(
     opts: &PdfOptions,
     out: &mut impl Write,
 ) -> Result<PdfSummary, PdfError> {
+    check_page_size(inst, &opts.pages)?;
     let layout = TextLayout::new(fonts);
     let mut warnings = inst.warnings.clone();
     let settings = krilla::SerializeSettings {
@@ -171,6 +199,8 @@ pub fn render(
         images: HashMap::new(),
         labels: Vec::new(),
         page_index: 0,
+        text_buf: String::new(),
+        glyph_buf: Vec::new(),
     };
     // pages are drawn as pagination makes them: one page of primitives in memory at a time
     let pages = paginate_hard_each(inst, &opts.pages, &layout, &mut |page| {
@@ -266,6 +296,48 @@ struct Drawer<'a, 'r> {
     labels: Vec<(usize, f32, u8, String)>,
     /// Pages drawn so far.
     page_index: usize,
+    /// Buffers reused for each glyph run.
+    text_buf: String,
+    glyph_buf: Vec<KrillaGlyph>,
+}
+
+/// Appends the glyphs of a shaped run as krilla glyphs whose text ranges start at `base`
+/// (a glyph's range runs to the next cluster), returning the run's advance in em.
+fn krilla_glyphs(sr: &fonts::ShapedRun, base: usize, out: &mut Vec<KrillaGlyph>) -> f32 {
+    let n = sr.glyphs.len();
+    let monotonic = sr.glyphs.windows(2).all(|w| w[0].cluster <= w[1].cluster);
+    let first = out.len();
+    let mut width = 0.0f32;
+    for g in &sr.glyphs {
+        out.push(KrillaGlyph::new(
+            GlyphId::new(u32::from(g.id)),
+            g.x_advance,
+            g.x_offset,
+            g.y_offset,
+            0.0,
+            0..0,
+            None,
+        ));
+        width += g.x_advance;
+    }
+    // each glyph's text: from its cluster to the next greater cluster (or the end)
+    let mut end = sr.text.len();
+    for gi in (0..n).rev() {
+        let start = sr.glyphs[gi].cluster as usize;
+        if monotonic {
+            if gi + 1 < n && sr.glyphs[gi + 1].cluster as usize > start {
+                end = sr.glyphs[gi + 1].cluster as usize;
+            }
+        } else {
+            end = sr.glyphs[gi + 1..]
+                .iter()
+                .map(|g| g.cluster as usize)
+                .find(|&c| c > start)
+                .unwrap_or(sr.text.len());
+        }
+        out[first + gi].text_range = base + start..base + end.max(start);
+    }
+    width
 }
 
 fn rect_path(r: Rect) -> Option<Path> {
@@ -321,7 +393,21 @@ impl Drawer<'_, '_> {
         let mut links = Vec::new();
         {
             let mut s = p.surface();
-            for item in page.header.iter().chain(&page.items).chain(&page.footer) {
+            for item in &page.header {
+                self.draw(&mut s, item, &mut links);
+            }
+            // horizontal pages: the body is clipped to this page's slice of it
+            let clip = page.body_clip.and_then(rect_path);
+            if let Some(c) = &clip {
+                s.push_clip_path(c, &FillRule::NonZero);
+            }
+            for item in &page.items {
+                self.draw(&mut s, item, &mut links);
+            }
+            if clip.is_some() {
+                s.pop();
+            }
+            for item in &page.footer {
                 self.draw(&mut s, item, &mut links);
             }
             s.finish();
@@ -413,23 +499,35 @@ impl Drawer<'_, '_> {
         valign: VerticalAlign,
         paragraphs: &[Paragraph],
     ) {
-        let inner_w = (rect.w - pad[1] - pad[3]).max(1);
-        let mut laid = Vec::with_capacity(paragraphs.len());
-        let mut total_h = 0;
-        for p in paragraphs {
-            let runs: Vec<(&str, &engine::instance::TextStyle)> =
-                p.runs.iter().map(|r| (r.text.as_str(), &r.style)).collect();
-            let lines = self.layout.layout(&runs, (inner_w - p.left_indent).max(1));
-            total_h += lines.iter().map(|l| l.height).sum::<Len>();
-            laid.push((p, lines));
-        }
-        if laid
+        if paragraphs
             .iter()
-            .all(|(p, _)| p.runs.iter().all(|r| r.text.trim().is_empty()))
+            .all(|p| p.runs.iter().all(|r| r.text.trim().is_empty()))
         {
             return;
         }
+        let inner_w = (rect.w - pad[1] - pad[3]).max(1);
+        let mut laid = Vec::with_capacity(paragraphs.len());
+        let mut total_h = 0;
+        // whether every line fits the box: then no clip path is needed
+        let mut fits = true;
+        for p in paragraphs {
+            let lines = match p.runs.as_slice() {
+                [r] => self.layout.layout(
+                    &[(r.text.as_str(), &r.style)],
+                    (inner_w - p.left_indent).max(1),
+                ),
+                runs => {
+                    let runs: Vec<(&str, &engine::instance::TextStyle)> =
+                        runs.iter().map(|r| (r.text.as_str(), &r.style)).collect();
+                    self.layout.layout(&runs, (inner_w - p.left_indent).max(1))
+                }
+            };
+            total_h += lines.iter().map(|l| l.height).sum::<Len>();
+            fits &= lines.iter().all(|l| l.width <= inner_w - p.left_indent);
+            laid.push((p, lines));
+        }
         let inner_h = rect.h - pad[0] - pad[2];
+        fits &= total_h <= inner_h;
         let mut y = rect.y
             + pad[0]
             + match valign {
@@ -437,7 +535,7 @@ impl Drawer<'_, '_> {
                 VerticalAlign::Middle => ((inner_h - total_h) / 2).max(0),
                 VerticalAlign::Bottom => (inner_h - total_h).max(0),
             };
-        let clip = rect_path(rect);
+        let clip = if fits { None } else { rect_path(rect) };
         if let Some(c) = &clip {
             s.push_clip_path(c, &FillRule::NonZero);
         }
@@ -471,41 +569,28 @@ impl Drawer<'_, '_> {
                     let mut k = 0;
                     while k < shaped.len() {
                         let face = shaped[k].face;
-                        let mut text = String::new();
-                        let mut glyphs: Vec<KrillaGlyph> = Vec::new();
+                        let mut text = std::mem::take(&mut self.text_buf);
+                        let mut glyphs = std::mem::take(&mut self.glyph_buf);
+                        text.clear();
+                        glyphs.clear();
                         let mut width = 0.0f32;
                         while k < shaped.len() && shaped[k].face == face {
                             let sr = shaped[k];
                             let base = text.len();
                             text.push_str(&sr.text);
-                            for (gi, g) in sr.glyphs.iter().enumerate() {
-                                let start = g.cluster as usize;
-                                let end = sr
-                                    .glyphs
-                                    .iter()
-                                    .skip(gi + 1)
-                                    .map(|n| n.cluster as usize)
-                                    .find(|&c| c > start)
-                                    .unwrap_or(sr.text.len());
-                                glyphs.push(KrillaGlyph::new(
-                                    GlyphId::new(u32::from(g.id)),
-                                    g.x_advance,
-                                    g.x_offset,
-                                    g.y_offset,
-                                    0.0,
-                                    base + start..base + end.max(start),
-                                    None,
-                                ));
-                                width += g.x_advance * size;
-                            }
+                            width += krilla_glyphs(sr, base, &mut glyphs) * size;
                             k += 1;
                         }
                         if glyphs.is_empty() || text.trim().is_empty() {
                             x += width;
+                            self.text_buf = text;
+                            self.glyph_buf = glyphs;
                             continue;
                         }
                         let Some((font, embeddable)) = self.font(face) else {
                             x += width;
+                            self.text_buf = text;
+                            self.glyph_buf = glyphs;
                             continue;
                         };
                         s.set_stroke(None);
@@ -522,6 +607,8 @@ impl Drawer<'_, '_> {
                             !embeddable,
                         );
                         x += width;
+                        self.text_buf = text;
+                        self.glyph_buf = glyphs;
                     }
                     if run.style.underline || run.style.line_through {
                         let vm = self
@@ -592,7 +679,9 @@ impl Drawer<'_, '_> {
                 let i = match i {
                     Ok(i) => Some(i),
                     Err(e) => {
-                        self.warnings.push(format!("an image is not drawn: {e}"));
+                        self.warnings.push(format!(
+                            "an image is not drawn (a crossed box instead): {e}"
+                        ));
                         None
                     }
                 };
@@ -600,7 +689,10 @@ impl Drawer<'_, '_> {
                 i
             }
         };
-        let Some(image) = image else { return };
+        let Some(image) = image else {
+            draw_placeholder(s, rect);
+            return;
+        };
         let (iw, ih) = image.size();
         let (rw, rh) = (pt(rect.w), pt(rect.h));
         // natural size at 96 dpi
@@ -691,6 +783,28 @@ fn image_dimensions(b: &[u8]) -> Option<(u32, u32)> {
         }
     }
     None
+}
+
+/// A grey crossed box where an image that cannot be drawn would be.
+fn draw_placeholder(s: &mut krilla::surface::Surface<'_>, r: Rect) {
+    let (l, t, w, h) = (pt(r.x), pt(r.y), pt(r.w), pt(r.h));
+    let mut pb = PathBuilder::new();
+    if let Some(rr) = krilla::geom::Rect::from_xywh(l, t, w.max(0.01), h.max(0.01)) {
+        pb.push_rect(rr);
+    }
+    pb.move_to(l, t);
+    pb.line_to(l + w, t + h);
+    pb.move_to(l + w, t);
+    pb.line_to(l, t + h);
+    let Some(path) = pb.finish() else { return };
+    s.set_fill(None);
+    s.set_stroke(Some(Stroke {
+        paint: rgb::Color::new(160, 160, 160).into(),
+        width: 0.5,
+        ..Stroke::default()
+    }));
+    s.draw_path(&path);
+    s.set_stroke(None);
 }
 
 fn draw_box(s: &mut krilla::surface::Surface<'_>, rect: Rect, style: &BoxStyle) {

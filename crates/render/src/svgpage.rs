@@ -71,7 +71,21 @@ pub fn page_svg(
         clips: 0,
         warnings,
     };
-    for item in page.header.iter().chain(&page.items).chain(&page.footer) {
+    for item in &page.header {
+        w_.item(item);
+    }
+    // horizontal pages: the body is clipped to this page's slice of it
+    let clip = page.body_clip.map(|r| w_.clip(r));
+    if let Some(id) = clip {
+        let _ = write!(w_.body, "<g clip-path=\"url(#c{id})\">");
+    }
+    for item in &page.items {
+        w_.item(item);
+    }
+    if clip.is_some() {
+        w_.body.push_str("</g>");
+    }
+    for item in &page.footer {
         w_.item(item);
     }
     let mut out = String::with_capacity(w_.body.len() + 4096);
@@ -290,6 +304,18 @@ impl Writer<'_, '_> {
         self.body.push_str("</g>");
     }
 
+    /// A grey crossed box where an image that cannot be drawn would be (as PDF draws it).
+    fn placeholder(&mut self, rect: Rect) {
+        let (x, y, w, h) = (pt(rect.x), pt(rect.y), pt(rect.w), pt(rect.h));
+        let _ = write!(
+            self.body,
+            "<path d=\"M{x} {y}h{w}v{h}h{}ZM{x} {y}l{w} {h}M{} {y}l{} {h}\" fill=\"none\" stroke=\"#A0A0A0\" stroke-width=\"0.5\"/>",
+            -w,
+            x + w,
+            -w
+        );
+    }
+
     fn image(&mut self, rect: Rect, img: &Image) {
         let (bytes, mime) = match &img.source {
             ImageSource::Embedded { data, mime, .. } => (data, mime.as_str()),
@@ -325,7 +351,10 @@ impl Writer<'_, '_> {
         let (iw, ih) = match crate::pdf::checked_image_size(bytes) {
             Ok(s) => s,
             Err(e) => {
-                self.warnings.push(format!("an image is not drawn: {e}"));
+                self.warnings.push(format!(
+                    "an image is not drawn (a crossed box instead): {e}"
+                ));
+                self.placeholder(rect);
                 return;
             }
         };

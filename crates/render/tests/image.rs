@@ -263,24 +263,36 @@ fn bad_settings_and_sizes_are_errors_or_bounded_with_a_warning() {
         let e = opts(&[(k, v)]).unwrap_err().to_string();
         assert!(e.contains(k) && e.contains(needle), "{k}={v}: {e}");
     }
-    // 1000in pages are clamped to 160in and drawn at a lower resolution, with warnings
+    // page sides outside 0.5in..160in are errors naming the setting and the range
+    for (k, v) in [("PageWidth", "1000in"), ("PageHeight", "0in")] {
+        let e = opts(&[(k, v)]).unwrap_err().to_string();
+        assert!(e.contains(k) && e.contains("0.5in..160in"), "{k}={v}: {e}");
+    }
+    let mut inst = report(1, Vec::new());
+    inst.sections[0].page.width = 1000 * UM_PER_INCH;
+    let e = render::image::render(&inst, &reg, &opts(&[]).unwrap(), &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the report's PageWidth") && e.contains("rc:PageWidth"),
+        "{e}"
+    );
+    // 160in pages are drawn at a lower resolution, with a warning
     let inst = report(1, Vec::new());
     let (png, w) = image(
         &inst,
         &reg,
-        &[("PageWidth", "1000in"), ("PageHeight", "1000in")],
+        &[("PageWidth", "160in"), ("PageHeight", "160in")],
     );
     let (pw, ph, _) = decode_png(&png);
     assert!(
         u64::from(pw) * u64::from(ph) <= render::image::MAX_PAGE_PIXELS + 2 * 16_000,
         "{pw}x{ph}"
     );
-    assert!(w.iter().any(|w| w.contains("160in")), "{w:?}");
     assert!(w.iter().any(|w| w.contains("lower DpiX")), "{w:?}");
-    // a page size of 0 is clamped to 0.5in
-    let (png, w) = image(&inst, &reg, &[("PageWidth", "0in")]);
+    // the smallest page, 0.5in, is 48 pixels at 96 dpi
+    let (png, _) = image(&inst, &reg, &[("PageWidth", "0.5in")]);
     assert_eq!(decode_png(&png).0, 48);
-    assert!(w.iter().any(|w| w.contains("too small")), "{w:?}");
     // an image that is not an image, and one that claims 50,000 x 50,000 pixels: warnings
     let mut huge = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     huge.extend_from_slice(&50_000u32.to_be_bytes());
@@ -310,4 +322,17 @@ fn bad_settings_and_sizes_are_errors_or_bounded_with_a_warning() {
     assert!(png.starts_with(b"\x89PNG"));
     assert!(w.iter().any(|w| w.contains("not a PNG")), "{w:?}");
     assert!(w.iter().any(|w| w.contains("50000x50000")), "{w:?}");
+    assert!(w.iter().any(|w| w.contains("crossed box")), "{w:?}");
+    // the placeholders are drawn: grey pixels inside the images' boxes (1in = 96px, from
+    // the top margin)
+    let (pw, _, rgb) = decode_png(&png);
+    let grey = rgb
+        .chunks_exact(3)
+        .enumerate()
+        .filter(|(i, p)| {
+            let (x, y) = ((*i as u32) % pw, (*i as u32) / pw);
+            p[0] == p[1] && p[1] == p[2] && p[0] < 245 && x < 200 && y > 250
+        })
+        .count();
+    assert!(grey > 100, "{grey} grey pixels");
 }

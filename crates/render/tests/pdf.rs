@@ -410,24 +410,48 @@ fn columns_start_and_end_page_from_device_info() {
 }
 
 #[test]
-fn page_sizes_of_zero_or_1000_inches_are_clamped_with_a_warning() {
+fn page_sizes_of_zero_or_1000_inches_are_errors_naming_the_setting_and_range() {
     let Some(reg) = fonts() else { return };
     let inst = table_report(10);
-    let (bytes, s) = pdf(
-        &inst,
-        &reg,
-        &[("PageWidth", "0in"), ("PageHeight", "1000in")],
-    );
-    assert!(
-        s.warnings.iter().any(|w| w.contains("too small")),
-        "{:?}",
-        s.warnings
-    );
-    assert!(
-        s.warnings.iter().any(|w| w.contains("160in")),
-        "{:?}",
-        s.warnings
-    );
+    // device information: refused when read, before anything is rendered
+    for (k, v) in [
+        ("PageWidth", "0in"),
+        ("PageHeight", "1000in"),
+        ("rc:PageWidth", "0.1in"),
+    ] {
+        let m: HashMap<String, String> = [(k.to_owned(), v.to_owned())].into();
+        let e = PdfOptions::from_device_info(&DeviceInfo::new(&m))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(k.trim_start_matches("rc:")) && e.contains("0.5in..160in"),
+            "{k}={v}: {e}"
+        );
+    }
+    // the report's own page size: an error naming it and the override, nothing written
+    for (w, h, needle) in [
+        (0, 11 * UM_PER_INCH, "the report's PageWidth is 0.00in"),
+        (
+            85 * UM_PER_INCH / 10,
+            1000 * UM_PER_INCH,
+            "the report's PageHeight is 1000.00in",
+        ),
+    ] {
+        let mut bad = table_report(10);
+        bad.sections[0].page.width = w;
+        bad.sections[0].page.height = h;
+        let mut out = Vec::new();
+        let e = render::pdf::render(&bad, &reg, &PdfOptions::default(), &mut out)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(needle) && e.contains("0.5in..160in"), "{e}");
+        assert!(out.is_empty());
+        // device information overrides it
+        let (bytes, _) = pdf(&bad, &reg, &[("PageWidth", "8.5in"), ("PageHeight", "11in")]);
+        assert!(bytes.starts_with(b"%PDF-"));
+    }
+    // the limits themselves are pages
+    let (bytes, _) = pdf(&inst, &reg, &[("PageWidth", "0.5in"), ("PageHeight", "160in")]);
     let Some((_, size)) = pages_of(&bytes) else {
         return;
     };

@@ -567,3 +567,176 @@ fn document_map_labels_become_the_outline_when_there_are_pages() {
     let Some(w) = words(&bytes) else { return };
     assert_eq!(pages(&w), ["Chapter1", "Chapter2"]);
 }
+
+#[test]
+fn breaks_inside_rectangles_count_and_a_nested_tablix_breaks_between_groups() {
+    let Some(reg) = fonts() else { return };
+    // Outer holds a textbox, a rectangle breaking at its start and end, and a textbox after it
+    let inner = rect(
+        "Inner",
+        "0.4in",
+        "<PageBreak><BreakLocation>StartAndEnd</BreakLocation></PageBreak><PageName>Inside</PageName>",
+        &textbox("InB", "InB", "0in"),
+    );
+    let outer = format!(
+        "<Rectangle Name=\"Outer\"><ReportItems>{}{inner}{}</ReportItems><Top>0.5in</Top><Left>0in</Left><Height>1.2in</Height><Width>3in</Width></Rectangle>",
+        textbox("InA", "InA", "0in"),
+        textbox("InC", "InC", "0.9in"),
+    );
+    let body = textbox("Intro", "Intro", "0in") + &outer + &textbox("Tail", "Tail", "1.8in");
+    let i = bind_rdl(&report(
+        &[("A", "1")],
+        &body,
+        &band("PageHeader", true, true, PAGE_INFO),
+    ));
+    let Some(w) = words(&pdf(&i, &reg, &[])) else {
+        return;
+    };
+    assert_eq!(
+        pages(&w),
+        [
+            "P1/3-1/3-Cover Intro InA",
+            "P2/3-2/3-Inside InB",
+            "P3/3-3/3-Inside InC Tail",
+        ]
+    );
+    // a grouped table with Between breaks inside a rectangle pages like one in the body
+    let table = grouped_table(
+        "<PageBreak><BreakLocation>Between</BreakLocation></PageBreak>",
+        "0in",
+    );
+    let body = textbox("Title", "Sales", "0in")
+        + &format!(
+            "<Rectangle Name=\"Box\"><ReportItems>{table}</ReportItems><Top>0.5in</Top><Left>0.5in</Left><Height>0.8in</Height><Width>4.5in</Width></Rectangle>"
+        )
+        + &textbox("After", "TheEnd", "1.5in");
+    let i = bind_rdl(&report(
+        SALES,
+        &body,
+        &band("PageHeader", true, true, PAGE_INFO),
+    ));
+    let Some(mut w) = words(&pdf(&i, &reg, &[])) else {
+        return;
+    };
+    // top to bottom (poppler reads the indented table as a column of its own)
+    w.sort_by(|a, b| {
+        (a.page, a.y.round() as i64, a.x.round() as i64).cmp(&(
+            b.page,
+            b.y.round() as i64,
+            b.x.round() as i64,
+        ))
+    });
+    assert_eq!(
+        pages(&w),
+        [
+            "P1/3-1/3-Cover Sales Region Amount A 10 A 25 TotalA Sum35",
+            "P2/3-2/3-Cover Region Amount B 7 TotalB Sum7",
+            "P3/3-3/3-Cover Region Amount C 3 TotalC Sum3 TheEnd",
+        ]
+    );
+    // the table keeps the rectangle's left offset: 1in margin + 0.5in = 108pt
+    for h in find(&w, "Region") {
+        assert!((h.x - 108.0).abs() < 6.0, "{h:?}");
+    }
+}
+
+/// A 5-column table (2in each), 10in wide: a header row `ColA`..`ColE`, then one row per
+/// data row with cells `A<Amount>`..`E<Amount>`.
+fn wide_table() -> String {
+    let cols = ["A", "B", "C", "D", "E"];
+    let cell = |name: String, v: String| {
+        format!(
+            "<TablixCell><CellContents>{}</CellContents></TablixCell>",
+            textbox(&name, &v, "0in")
+        )
+    };
+    let head: String = cols
+        .iter()
+        .map(|c| cell(format!("H{c}"), format!("Col{c}")))
+        .collect();
+    let detail: String = cols
+        .iter()
+        .map(|c| {
+            cell(
+                format!("D{c}"),
+                format!("=\"{c}\" &amp; Fields!Amount.Value"),
+            )
+        })
+        .collect();
+    format!(
+        r#"<Tablix Name="Wide"><TablixBody><TablixColumns>{cols}</TablixColumns>
+  <TablixRows><TablixRow><Height>0.25in</Height><TablixCells>{head}</TablixCells></TablixRow><TablixRow><Height>0.25in</Height><TablixCells>{detail}</TablixCells></TablixRow></TablixRows></TablixBody>
+  <TablixColumnHierarchy><TablixMembers>{members}</TablixMembers></TablixColumnHierarchy>
+  <TablixRowHierarchy><TablixMembers><TablixMember><KeepWithGroup>After</KeepWithGroup><RepeatOnNewPage>true</RepeatOnNewPage></TablixMember><TablixMember><Group Name="Details" /></TablixMember></TablixMembers></TablixRowHierarchy>
+  <DataSetName>Sales</DataSetName><Top>0in</Top><Left>0in</Left><Height>0.5in</Height><Width>10in</Width></Tablix>"#,
+        cols = "<TablixColumn><Width>2in</Width></TablixColumn>".repeat(5),
+        members = "<TablixMember />".repeat(5),
+    )
+}
+
+#[test]
+fn a_body_wider_than_the_page_continues_on_horizontal_pages_named_in_a_warning() {
+    let Some(reg) = fonts() else { return };
+    // 50 rows of 0.25in do not fit the 9.7in body: 2 pages down; 10in of columns on a
+    // 7.5in usable width (8.5in - 1in left margin): 2 pages across, cut between C and D
+    let amounts: Vec<String> = (1..=50).map(|k| k.to_string()).collect();
+    let rows: Vec<(&str, &str)> = amounts.iter().map(|a| ("R", a.as_str())).collect();
+    let i = bind_rdl(&report(
+        &rows,
+        &wide_table(),
+        &band("PageHeader", true, true, PAGE_INFO),
+    ));
+    let opts = PdfOptions::default();
+    let mut out = Vec::new();
+    let s = render::pdf::render(&i, &reg, &opts, &mut out).unwrap();
+    assert_eq!((s.pages, s.total_pages), (4, 4));
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("Wide") && w.contains("1 more page(s) to the right")),
+        "{:?}",
+        s.warnings
+    );
+    let Some(w) = words(&out) else { return };
+    let on = |p: u32| -> Vec<&str> {
+        w.iter()
+            .filter(|w| w.page == p)
+            .map(|w| w.text.as_str())
+            .collect()
+    };
+    // left to right, then down; the header row repeats on every page of its columns
+    for (p, has, not) in [
+        (
+            1,
+            ["P1/4-1/4-Cover", "ColA", "ColC", "A1", "C1"],
+            ["ColD", "D1"],
+        ),
+        (
+            2,
+            ["P2/4-2/4-Cover", "ColD", "ColE", "D1", "E1"],
+            ["ColC", "A1"],
+        ),
+        (
+            3,
+            ["P3/4-3/4-Cover", "ColA", "A50", "C50", "ColC"],
+            ["D50", "A1"],
+        ),
+        (
+            4,
+            ["P4/4-4/4-Cover", "ColD", "D50", "E50", "ColE"],
+            ["A50", "C50"],
+        ),
+    ] {
+        let t = on(p);
+        for h in has {
+            assert!(t.contains(&h), "page {p} lacks {h}: {t:?}");
+        }
+        for n in not {
+            assert!(!t.contains(&n), "page {p} has {n}: {t:?}");
+        }
+    }
+    // the second page across starts its columns at the left margin (72pt)
+    let d1 = find(&w, "D1");
+    assert_eq!(d1.len(), 1);
+    assert!((d1[0].x - 72.0).abs() < 6.0, "{:?}", d1[0]);
+}
