@@ -2724,3 +2724,322 @@ async fn metadata_is_a_csdl_document_of_what_is_served() {
     .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// Everything a write can change: items, the policies of the test's items, system roles.
+async fn state_of(
+    c: &SharedCatalog,
+) -> (
+    Vec<String>,
+    Vec<Option<Vec<catalog::Policy>>>,
+    Vec<(String, Vec<catalog::Role>)>,
+) {
+    let mut pols = Vec::new();
+    for p in [
+        "/A",
+        "/A/F",
+        "/A/R",
+        "/A/C",
+        "/A/DS",
+        "/A/Set",
+        "/A/Res.txt",
+    ] {
+        pols.push(
+            c.get_policies(&ItemPath::parse(p).unwrap())
+                .await
+                .unwrap_or(None),
+        );
+    }
+    (snapshot(c).await, pols, system_roles(c).await)
+}
+
+const AUDIT_RDL: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition">
+<DataSources><DataSource Name="Local"><ConnectionProperties><DataProvider>SQLITE</DataProvider><ConnectString>Data Source=/tmp/x.db</ConnectString></ConnectionProperties></DataSource></DataSources>
+<ReportParameters><ReportParameter Name="Year"><DataType>Integer</DataType><Prompt>Year</Prompt></ReportParameter></ReportParameters>
+<Body><Height>1in</Height></Body><Width>6in</Width></Report>"#;
+
+/// The audit of Done-when 2, driven by the OpenAPI document so that it cannot miss a
+/// write: every operation that is not a GET has a case here (the test fails on one that
+/// has none). Each case: the Browser and the user without a role are refused (403) with
+/// nothing changed; a malformed body from the writer is a 400 with nothing changed; the
+/// writer (Publisher; Content Manager or System Administrator where SSRS needs them)
+/// succeeds and the change is there.
+#[tokio::test]
+async fn every_write_operation_is_role_checked_and_refusals_change_nothing() {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    c.create_folder(&ItemPath::parse("/A").unwrap(), "admin")
+        .await
+        .unwrap();
+    c.create_folder(&ItemPath::parse("/A/F").unwrap(), "admin")
+        .await
+        .unwrap();
+    put(&c, "/A/R", catalog::ItemType::Report, AUDIT_RDL.as_bytes()).await;
+    put(
+        &c,
+        "/A/C",
+        catalog::ItemType::Report,
+        MINIMAL_RDL.as_bytes(),
+    )
+    .await;
+    put(&c, "/A/DS", catalog::ItemType::DataSource, RDS).await;
+    put(&c, "/A/Res.txt", catalog::ItemType::Resource, b"text").await;
+    let r = call(
+        &app,
+        "POST",
+        &api("DataSets"),
+        ADMIN,
+        Some(&json!({"Name": "Set", "Path": "/A", "Content": b64(RSD.as_bytes())}).to_string()),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = |p: &str| {
+        let c = c.clone();
+        let p = p.to_owned();
+        async move {
+            c.get_item(&ItemPath::parse(&p).unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+                .to_string()
+        }
+    };
+    let keyed: Vec<(&str, String)> = vec![
+        ("CatalogItems", id("/A/C").await),
+        ("Folders", id("/A/F").await),
+        ("Reports", id("/A/R").await),
+        ("DataSources", id("/A/DS").await),
+        ("DataSets", id("/A/Set").await),
+        ("Resources", id("/A/Res.txt").await),
+    ];
+    let system_policies =
+        json_of(&call(&app, "GET", &api("System/Policies"), ADMIN, None, &[]).await).to_string();
+    // (method, swagger-style path, URI, body, writer, expected status, whether it changes state)
+    let mut cases: Vec<(
+        &str,
+        String,
+        String,
+        Option<String>,
+        (&str, &str),
+        StatusCode,
+        bool,
+    )> = Vec::new();
+    let posts = [
+        (
+            "CatalogItems",
+            json!({"@odata.type": "#Model.Resource", "Name": "new.txt", "Path": "/A", "Content": b64(b"x")}),
+        ),
+        (
+            "Folders",
+            json!({"@odata.type": "#Model.Folder", "Name": "NewF", "Path": "/A"}),
+        ),
+        (
+            "Reports",
+            json!({"Name": "NewR", "Path": "/A", "Content": b64(MINIMAL_RDL.as_bytes())}),
+        ),
+        (
+            "DataSources",
+            json!({"Name": "NewDS", "Path": "/A", "DataSourceType": "SQLITE", "ConnectionString": "Data Source=x.db"}),
+        ),
+        (
+            "DataSets",
+            json!({"Name": "NewSet", "Path": "/A", "Content": b64(RSD.as_bytes())}),
+        ),
+        (
+            "Resources",
+            json!({"Name": "new.bin", "Path": "/A", "Content": b64(b"y")}),
+        ),
+    ];
+    for (set, body) in &posts {
+        cases.push((
+            "POST",
+            format!("/{set}"),
+            api(set),
+            Some(body.to_string()),
+            PUBLISHER,
+            StatusCode::CREATED,
+            true,
+        ));
+    }
+    for (n, (set, key)) in keyed.iter().enumerate() {
+        let content = match *set {
+            "CatalogItems" => json!({"Content": b64(RDL_V2.as_bytes())}),
+            "Folders" => json!({"Description": "put"}),
+            "Reports" => json!({"Content": b64(AUDIT_RDL.replace("6in", "7in").as_bytes())}),
+            "DataSources" => json!({"Content": b64(&[RDS, b" "].concat())}),
+            "DataSets" => json!({"Content": b64(RSD.replace("select 1", "select 3").as_bytes())}),
+            _ => json!({"Content": b64(b"new text")}),
+        };
+        let item = |nav: &str| api(&format!("{set}({key}){nav}"));
+        let tpl = |nav: &str| format!("/{set}({{Id}}){nav}");
+        cases.push((
+            "PUT",
+            tpl(""),
+            item(""),
+            Some(content.to_string()),
+            PUBLISHER,
+            StatusCode::OK,
+            true,
+        ));
+        cases.push((
+            "PATCH",
+            tpl(""),
+            item(""),
+            Some(json!({"Description": format!("patched {n}")}).to_string()),
+            PUBLISHER,
+            StatusCode::NO_CONTENT,
+            true,
+        ));
+        cases.push((
+            "PATCH",
+            tpl("/Properties"),
+            item("/Properties"),
+            Some(json!([{"Name": "Description", "Value": format!("props {n}")}]).to_string()),
+            PUBLISHER,
+            StatusCode::NO_CONTENT,
+            true,
+        ));
+        cases.push((
+            "PUT",
+            tpl("/Properties"),
+            item("/Properties"),
+            Some(json!([{"Name": "Hidden", "Value": "true"}]).to_string()),
+            PUBLISHER,
+            StatusCode::NO_CONTENT,
+            true,
+        ));
+        cases.push(("PUT", tpl("/Policies"), item("/Policies"), Some(json!({"InheritParentPolicy": false, "Policies": [{"GroupUserName": "bob", "Roles": [{"Name": "Browser", "Description": ""}]}, {"GroupUserName": "pat", "Roles": [{"Name": "Publisher"}]}]}).to_string()), ADMIN, StatusCode::OK, true));
+    }
+    let report = &keyed[2].1;
+    cases.push((
+        "PATCH",
+        "/Reports({Id})/ParameterDefinitions".into(),
+        api(&format!("Reports({report})/ParameterDefinitions")),
+        Some(json!([{"Name": "Year", "DefaultValues": ["2020"]}]).to_string()),
+        PUBLISHER,
+        StatusCode::NO_CONTENT,
+        true,
+    ));
+    cases.push((
+        "PUT",
+        "/Reports({Id})/DataSources".into(),
+        api(&format!("Reports({report})/DataSources")),
+        Some(json!([{"Name": "Local", "ConnectionString": "Data Source=/tmp/y.db"}]).to_string()),
+        PUBLISHER,
+        StatusCode::OK,
+        true,
+    ));
+    cases.push((
+        "POST",
+        "/CatalogItems/Model.MoveItems".into(),
+        api("CatalogItems/Model.MoveItems"),
+        Some(json!({"CatalogItemPaths": ["/A/NewF"], "TargetPath": "/A/F"}).to_string()),
+        PUBLISHER,
+        StatusCode::OK,
+        true,
+    ));
+    cases.push((
+        "POST",
+        "/CatalogItems/Model.DeleteItems".into(),
+        api("CatalogItems/Model.DeleteItems"),
+        Some(json!({"CatalogItemPaths": ["/A/new.txt"]}).to_string()),
+        PUBLISHER,
+        StatusCode::OK,
+        true,
+    ));
+    cases.push((
+        "PUT",
+        "/System/Policies".into(),
+        api("System/Policies"),
+        Some(system_policies),
+        ADMIN,
+        StatusCode::OK,
+        false,
+    ));
+    cases.push((
+        "POST",
+        "/DataSources/Model.CheckConnection".into(),
+        api("DataSources/Model.CheckConnection"),
+        Some(json!({"DataSourceType": "ENTERDATA", "ConnectionString": ""}).to_string()),
+        PUBLISHER,
+        StatusCode::OK,
+        false,
+    ));
+    for (set, key) in keyed.iter().rev() {
+        cases.push((
+            "DELETE",
+            format!("/{set}({{Id}})"),
+            api(&format!("{set}({key})")),
+            None,
+            PUBLISHER,
+            StatusCode::NO_CONTENT,
+            true,
+        ));
+    }
+
+    // Every write of the document has a case; these POSTs change nothing and need only Read
+    // (or no sign-in at all), and are tested where they are described.
+    let doc = json_of(&call(&app, "GET", &api("openapi.json"), ADMIN, None, &[]).await);
+    let reads = [
+        "POST /Folders({Id})/Model.SearchItems(searchText='{searchText}')",
+        "POST /DataSources({Id})/Model.CheckConnection",
+        "POST /Reports({Id})/Model.CheckDataSourceConnection",
+        "POST /Session",
+        "DELETE /Session",
+    ];
+    let mut writes = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys().filter(|m| *m != "get") {
+            let m = method.to_ascii_uppercase();
+            let name = format!("{m} {path}");
+            if reads.contains(&name.as_str()) {
+                continue;
+            }
+            writes += 1;
+            assert!(
+                cases.iter().any(|(cm, p, ..)| *cm == m && p == path),
+                "no role case for {name}"
+            );
+        }
+    }
+    assert_eq!(writes, cases.len(), "one case per write operation");
+
+    for (method, tpl, uri, body, writer, ok, changes) in &cases {
+        let before = state_of(&c).await;
+        for who in [BROWSER, NOBODY] {
+            let r = call(&app, method, uri, who, body.as_deref(), &[]).await;
+            odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", who.0);
+            assert_eq!(
+                state_of(&c).await,
+                before,
+                "{method} {tpl} refused to {} changed state",
+                who.0
+            );
+        }
+        if body.is_some() {
+            let r = call(&app, method, uri, *writer, Some("{\"Name\": "), &[]).await;
+            odata_error(
+                &r,
+                StatusCode::BAD_REQUEST,
+                "rsInvalidParameter",
+                "not valid JSON",
+            );
+            assert_eq!(
+                state_of(&c).await,
+                before,
+                "{method} {tpl}: a malformed body changed state"
+            );
+        }
+        let r = call(&app, method, uri, *writer, body.as_deref(), &[]).await;
+        assert_eq!(r.status, *ok, "{method} {tpl} as {}: {}", writer.0, r.body);
+        if *changes {
+            assert_ne!(state_of(&c).await, before, "{method} {tpl} changed nothing");
+        } else {
+            assert_eq!(state_of(&c).await, before, "{method} {tpl}");
+        }
+    }
+    println!("{} write operations audited", cases.len());
+}
