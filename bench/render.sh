@@ -20,6 +20,9 @@
 #
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
 #        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+#        BENCH_NO_BUILD=1 reuses target/release; BENCH_PERF=DIR writes a perf profile of the
+#        server for each CSV/XML/JSON/HTML5 request into DIR; BENCH_ONLY_DATA=1 stops after
+#        the data formats.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-100000}
@@ -128,8 +131,14 @@ measure() { # ITEM FORMAT OUTFILE -> prints one line
   echo 5 > "/proc/$rpid/clear_refs" # resets VmHWM to the current RSS
   local rss0 t0 wall t1 hwm cpu
   rss0=$(kib VmRSS); t0=$(cpu_ticks)
+  local perf=
+  if [ -n "${BENCH_PERF:-}" ]; then # a directory: a perf profile of the server per request
+    perf record -q -F 999 -g -p "$rpid" -o "$BENCH_PERF/${item//%20/_}.${fmt%%&*}.perf" 2>/dev/null &
+    perf=$!; sleep 0.5
+  fi
   wall=$("${cu[@]}" -o "$out" -w '%{time_total}' "$base?/$item&rs:Format=$fmt&rs:ClearSession=true")
   t1=$(cpu_ticks); hwm=$(kib VmHWM)
+  [ -z "$perf" ] || { kill -INT "$perf"; wait "$perf" 2>/dev/null || true; }
   cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN {printf "%.3f", (b - a) / hz}')
   echo "$cpu $wall $hwm $rss0 $(wc -c < "$out")"
 }
@@ -160,6 +169,8 @@ for src in "Orders PG:PostgreSQL" "Orders SQLite:SQLite"; do
     }'
   done
 done
+
+[ -z "${BENCH_ONLY_DATA:-}" ] || exit 0
 
 # --- first HTML5 page of every sample (cold: the first request compiles and fetches) ---
 start_server
