@@ -585,7 +585,7 @@ pub struct LineLayout {
 }
 
 /// Largest shaped-run cache, in bytes (approximate).
-pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
+pub const DEFAULT_CACHE_BYTES: usize = 4 << 20;
 
 /// Text layout for one render: resolves fonts, shapes text (each distinct
 /// (text, face, size) once — the cache is bounded in bytes and cleared when full), wraps
@@ -601,6 +601,8 @@ pub struct TextLayout<'r> {
     used: RefCell<BTreeSet<FaceId>>,
     /// Parsed faces and their shape plans, made once per render (`None`: unreadable).
     hb: RefCell<HashMap<FaceId, Option<Rc<HbFace<'r>>>>>,
+    /// Nominal advances (em) of printable ASCII per face (`None`: a character is missing).
+    ascii: RefCell<HashMap<FaceId, Option<Rc<[f32; 95]>>>>,
 }
 
 /// A face parsed for shaping, with the shape plans made for it (a plan per direction and
@@ -656,6 +658,7 @@ impl<'r> TextLayout<'r> {
             metrics: RefCell::new(HashMap::new()),
             used: RefCell::new(BTreeSet::new()),
             hb: RefCell::new(HashMap::new()),
+            ascii: RefCell::new(HashMap::new()),
         }
     }
 
@@ -744,7 +747,11 @@ impl<'r> TextLayout<'r> {
         }
         let v = self.shape_segments(text, style, primary);
         let mut c = self.cache.borrow_mut();
-        c.bytes += text.len() + 32 * v.len() + 64;
+        let glyphs: usize = v.iter().map(|r| r.glyphs.len()).sum();
+        self.reserve(
+            &mut c,
+            text.len() * 2 + glyphs * std::mem::size_of::<ShapedGlyph>() + 48 * v.len() + 160,
+        );
         c.shaped
             .entry(key)
             .or_default()
@@ -786,6 +793,14 @@ impl<'r> TextLayout<'r> {
                 _ => segs.push((id, i, i + c.len_utf8())),
             }
         }
+        if let [(id, _, _)] = segs.as_slice()
+            && *id == primary
+        {
+            // all in the primary face: shaped here, kept only in the caller's cache entry
+            self.used.borrow_mut().insert(primary);
+            self.cache.borrow_mut().misses += 1;
+            return vec![Arc::new(shape_with(&hb, text, primary))];
+        }
         segs.into_iter()
             .map(|(id, a, b)| self.shape_in(&text[a..b], id))
             .collect()
@@ -812,7 +827,15 @@ impl<'r> TextLayout<'r> {
             },
         });
         let mut c = self.cache.borrow_mut();
-        let cost = text.len() * 2 + run.glyphs.len() * std::mem::size_of::<ShapedGlyph>() + 96;
+        let cost = text.len() * 3 + run.glyphs.len() * std::mem::size_of::<ShapedGlyph>() + 160;
+        self.reserve(&mut c, cost);
+        c.runs.insert(key, run.clone());
+        run
+    }
+
+    /// Accounts `cost` bytes to the cache, clearing it first when that would pass the bound
+    /// (the freed memory is reused by what follows).
+    fn reserve(&self, c: &mut Cache, cost: usize) {
         if c.bytes + cost > self.max_bytes {
             c.runs.clear();
             c.heights.clear();
@@ -820,8 +843,25 @@ impl<'r> TextLayout<'r> {
             c.bytes = 0;
         }
         c.bytes += cost;
-        c.runs.insert(key, run.clone());
-        run
+    }
+
+    /// Nominal advances of the printable ASCII characters in a face, in em.
+    fn ascii_advances(&self, id: FaceId) -> Option<Rc<[f32; 95]>> {
+        if let Some(a) = self.ascii.borrow().get(&id) {
+            return a.clone();
+        }
+        let a = self.hb_face(id).and_then(|hb| {
+            let upm = f32::from(hb.face.units_per_em().max(1) as u16);
+            let mut t = [0f32; 95];
+            for (i, slot) in t.iter_mut().enumerate() {
+                let c = char::from(0x20 + i as u8);
+                let g = hb.face.glyph_index(c)?;
+                *slot = f32::from(hb.face.glyph_hor_advance(g)?) / upm;
+            }
+            Some(Rc::new(t))
+        });
+        self.ascii.borrow_mut().insert(id, a.clone());
+        a
     }
 
     /// The face parsed for shaping (once per render).
@@ -1077,6 +1117,31 @@ fn shape_with(hb: &HbFace<'_>, text: &str, id: FaceId) -> ShapedRun {
 impl engine::page::TextMeasurer for TextLayout<'_> {
     fn text_height(&self, text: &str, style: &TextStyle, width: Len) -> Len {
         let face = self.face_for(style);
+        // one line of ASCII text well inside the width (by nominal advances): one line high,
+        // nothing shaped or kept (the renderer shapes what it draws)
+        if text.len() <= 256
+            && let Some(adv) = self.ascii_advances(face)
+        {
+            let mut em = 0f32;
+            let mut simple = true;
+            for b in text.bytes() {
+                match b {
+                    0x20..=0x7e => em += adv[usize::from(b - 0x20)],
+                    b'\t' => em += adv[0],
+                    _ => {
+                        simple = false;
+                        break;
+                    }
+                }
+            }
+            let size_pt = to_pt(style.font_size) as f32;
+            if simple && engine::instance::pt(f64::from(em * size_pt)) * 50 <= width * 49 {
+                let vm = self.vmetrics(face);
+                return engine::instance::pt(f64::from(
+                    (vm.ascent + vm.descent + vm.gap) * size_pt,
+                ));
+            }
+        }
         let key = (face, style.font_size, width);
         if let Some(h) = self
             .cache
@@ -1093,7 +1158,7 @@ impl engine::page::TextMeasurer for TextLayout<'_> {
             .map(|l| l.height)
             .sum();
         let mut c = self.cache.borrow_mut();
-        c.bytes += text.len() + 64;
+        self.reserve(&mut c, text.len() + 96);
         c.heights.entry(key).or_default().insert(text.into(), h);
         h
     }

@@ -6,6 +6,11 @@
 
 use std::time::Instant;
 
+/// The server's allocator (crates/reportd/src/bin/reportd.rs), so RSS figures match a render
+/// in `reportd` (glibc malloc keeps freed memory of a large render mapped).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use engine::instance::{
     GridCell, GridRow, Instance, Item, ItemKind, Paragraph, Run, Section, Tablix, Textbox,
     UM_PER_INCH,

@@ -201,6 +201,7 @@ pub fn render(
         page_index: 0,
         text_buf: String::new(),
         glyph_buf: Vec::new(),
+        pending: None,
     };
     // pages are drawn as pagination makes them: one page of primitives in memory at a time
     let pages = paginate_hard_each(inst, &opts.pages, &layout, &mut |page| {
@@ -299,6 +300,23 @@ struct Drawer<'a, 'r> {
     /// Buffers reused for each glyph run.
     text_buf: String,
     glyph_buf: Vec<KrillaGlyph>,
+    /// Text waiting to be drawn as one glyph run (see [`Drawer::queue`]).
+    pending: Option<Pending>,
+}
+
+/// Glyphs of texts on one baseline in one face, size and colour, left to right (the gaps
+/// between them are advances of the glyph before each gap): one glyph run instead of one
+/// per textbox, which is most of the cost of a table's page.
+struct Pending {
+    face: FaceId,
+    color: (u8, u8, u8),
+    size: f32,
+    /// Start of the run and its baseline.
+    at: (f32, f32),
+    /// Where the last text ends.
+    end: f32,
+    glyphs: Vec<KrillaGlyph>,
+    text: String,
 }
 
 /// Appends the glyphs of a shaped run as krilla glyphs whose text ranges start at `base`
@@ -399,17 +417,20 @@ impl Drawer<'_, '_> {
             // horizontal pages: the body is clipped to this page's slice of it
             let clip = page.body_clip.and_then(rect_path);
             if let Some(c) = &clip {
+                self.flush(&mut s);
                 s.push_clip_path(c, &FillRule::NonZero);
             }
             for item in &page.items {
                 self.draw(&mut s, item, &mut links);
             }
             if clip.is_some() {
+                self.flush(&mut s);
                 s.pop();
             }
             for item in &page.footer {
                 self.draw(&mut s, item, &mut links);
             }
+            self.flush(&mut s);
             s.finish();
         }
         for (rect, url) in links {
@@ -428,6 +449,84 @@ impl Drawer<'_, '_> {
         p.finish();
         self.page_index += 1;
         Ok(())
+    }
+
+    /// Adds a glyph run at `at` (x, baseline) `width` wide to the pending run when it
+    /// continues it (same face, colour, size and baseline, to its right), else draws the
+    /// pending run and starts a new one.
+    #[allow(clippy::too_many_arguments)] // reason: one call site, plain values
+    fn queue(
+        &mut self,
+        s: &mut krilla::surface::Surface<'_>,
+        face: FaceId,
+        color: (u8, u8, u8),
+        size: f32,
+        at: (f32, f32),
+        glyphs: &[KrillaGlyph],
+        text: &str,
+        width: f32,
+    ) {
+        if let Some(p) = &mut self.pending
+            && p.face == face
+            && p.color == color
+            && p.size == size
+            && p.at.1 == at.1
+            && at.0 >= p.end
+            && p.text.len() + text.len() < 16_384
+            && let Some(last) = p.glyphs.last_mut()
+        {
+            last.x_advance += (at.0 - p.end) / size;
+            let base = p.text.len();
+            p.text.push_str(text);
+            p.glyphs.extend(glyphs.iter().map(|g| {
+                let mut g = g.clone();
+                g.text_range = g.text_range.start + base..g.text_range.end + base;
+                g
+            }));
+            p.end = at.0 + width;
+            return;
+        }
+        self.flush(s);
+        self.pending = Some(Pending {
+            face,
+            color,
+            size,
+            at,
+            end: at.0 + width,
+            glyphs: glyphs.to_vec(),
+            text: text.to_owned(),
+        });
+    }
+
+    /// Whether `(left, top, right, bottom)` overlaps the pending text's line box.
+    fn overlaps_pending(&self, (l, t, r, b): (f32, f32, f32, f32)) -> bool {
+        self.pending.as_ref().is_some_and(|p| {
+            let (pt_, pb) = (p.at.1 - p.size * 1.3, p.at.1 + p.size * 0.6);
+            l < p.end && r > p.at.0 && t < pb && b > pt_
+        })
+    }
+
+    /// Draws the pending glyph run, if any.
+    fn flush(&mut self, s: &mut krilla::surface::Surface<'_>) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let Some((font, embeddable)) = self.font(p.face) else {
+            return;
+        };
+        s.set_stroke(None);
+        s.set_fill(Some(Fill {
+            paint: rgb::Color::new(p.color.0, p.color.1, p.color.2).into(),
+            ..Fill::default()
+        }));
+        s.draw_glyphs(
+            Point::from_xy(p.at.0, p.at.1),
+            &p.glyphs,
+            font,
+            &p.text,
+            p.size,
+            !embeddable,
+        );
     }
 
     fn font(&mut self, id: FaceId) -> Option<(Font, bool)> {
@@ -459,10 +558,28 @@ impl Drawer<'_, '_> {
         links: &mut Vec<(Rect, String)>,
     ) {
         match item {
-            PageItem::Box { rect, style } => draw_box(s, *rect, style),
+            PageItem::Box { rect, style } => {
+                let grow = style
+                    .borders
+                    .iter()
+                    .map(|b| pt(b.width))
+                    .fold(0.0f32, f32::max);
+                let (l, t) = (pt(rect.x) - grow, pt(rect.y) - grow);
+                let (r, b) = (pt(rect.x + rect.w) + grow, pt(rect.y + rect.h) + grow);
+                if self.overlaps_pending((l, t, r, b)) {
+                    self.flush(s);
+                }
+                draw_box(s, *rect, style)
+            }
             PageItem::Line { from, to, border } => {
                 if border.style == BorderStyle::None {
                     return;
+                }
+                let w = pt(border.width);
+                let (x0, x1) = (pt(from.0.min(to.0)) - w, pt(from.0.max(to.0)) + w);
+                let (y0, y1) = (pt(from.1.min(to.1)) - w, pt(from.1.max(to.1)) + w);
+                if self.overlaps_pending((x0, y0, x1, y1)) {
+                    self.flush(s);
                 }
                 if let Some(p) = line_path((pt(from.0), pt(from.1)), (pt(to.0), pt(to.1))) {
                     s.set_fill(None);
@@ -477,7 +594,10 @@ impl Drawer<'_, '_> {
                 valign,
                 paragraphs,
             } => self.draw_text(s, *rect, *padding, *valign, paragraphs),
-            PageItem::Image { rect, image } => self.draw_image(s, *rect, image),
+            PageItem::Image { rect, image } => {
+                self.flush(s);
+                self.draw_image(s, *rect, image)
+            }
             PageItem::Link { rect, url } => {
                 if crate::safe_url(url) {
                     links.push((*rect, url.clone()));
@@ -537,6 +657,7 @@ impl Drawer<'_, '_> {
             };
         let clip = if fits { None } else { rect_path(rect) };
         if let Some(c) = &clip {
+            self.flush(s);
             s.push_clip_path(c, &FillRule::NonZero);
         }
         for (p, lines) in &laid {
@@ -593,24 +714,40 @@ impl Drawer<'_, '_> {
                             self.glyph_buf = glyphs;
                             continue;
                         };
-                        s.set_stroke(None);
-                        s.set_fill(Some(Fill {
-                            paint: rgb_of(run.style.color).into(),
-                            ..Fill::default()
-                        }));
-                        s.draw_glyphs(
-                            Point::from_xy(x, pt(baseline)),
-                            &glyphs,
-                            font,
-                            &text,
-                            size,
-                            !embeddable,
-                        );
+                        let c = run.style.color;
+                        if clip.is_none() {
+                            // joins the glyph run of text to its left on the same baseline
+                            self.queue(
+                                s,
+                                face,
+                                (c.r, c.g, c.b),
+                                size,
+                                (x, pt(baseline)),
+                                &glyphs,
+                                &text,
+                                width,
+                            );
+                        } else {
+                            s.set_stroke(None);
+                            s.set_fill(Some(Fill {
+                                paint: rgb_of(c).into(),
+                                ..Fill::default()
+                            }));
+                            s.draw_glyphs(
+                                Point::from_xy(x, pt(baseline)),
+                                &glyphs,
+                                font,
+                                &text,
+                                size,
+                                !embeddable,
+                            );
+                        }
                         x += width;
                         self.text_buf = text;
                         self.glyph_buf = glyphs;
                     }
                     if run.style.underline || run.style.line_through {
+                        self.flush(s);
                         let vm = self
                             .layout
                             .vmetrics(shaped.first().map(|r| r.face).unwrap_or(fonts::FaceId(0)));
