@@ -98,9 +98,10 @@ pub struct SqlCatalog<D: Dialect> {
     pub(crate) dialect: D,
 }
 
-// The two where-lists below (helpers, then the trait impl) are the same: Rust does not
-// carry bounds on a trait's associated types into its users, so each impl block states
-// what it needs of the driver.
+// The two where-lists below (helpers, then the trait impl) are the same on purpose: Rust
+// does not infer from `D: Dialect` facts about other types (how the driver encodes a Uuid,
+// what a `&mut` connection executes), so each generic impl block states what it needs of
+// the driver; both backends' drivers satisfy them.
 impl<D: Dialect> SqlCatalog<D>
 where
     for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
