@@ -4,11 +4,13 @@
 //! Owns: IMAGE device information — `OutputFormat` (`PNG`, the default, or `TIFF`),
 //! `DpiX`/`DpiY` (default 96, 1..=1200), `StartPage`/`EndPage` and the page settings PDF
 //! reads; PNG is one page (`StartPage`, default 1, as SSRS), TIFF is every selected page in
-//! one multi-page file. A page whose raster would exceed [`MAX_PAGE_PIXELS`] is drawn at a
+//! one multi-page file, written to the output as pages are drawn (memory: one raster and one
+//! compressed page, whatever the page count). A page whose raster would exceed
+//! [`MAX_PAGE_PIXELS`] is drawn at a
 //! lower resolution with a warning. Must not: open files or sockets (fonts come from the
 //! caller's registry, the output goes to the caller's writer).
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 
 use engine::Instance;
 use engine::hardpage::paginate_hard_each;
@@ -165,19 +167,10 @@ pub fn render(
         fontdb: crate::chartsvg::font_db(fonts),
         ..usvg::Options::default()
     };
-    let mut tiff_buf: Option<Cursor<Vec<u8>>> = match opts.format {
-        OutputFormat::Tiff => Some(Cursor::new(Vec::new())),
+    // TIFF: written as pages come (one page held back: its directory points to the next)
+    let mut tiff = match opts.format {
+        OutputFormat::Tiff => Some(TiffStream::new(&mut *out)),
         OutputFormat::Png => None,
-    };
-    let mut tiff = match &mut tiff_buf {
-        Some(c) => Some(
-            tiff::encoder::TiffEncoder::new(c)
-                .map_err(|e| ImageError::Encode(e.to_string()))?
-                .with_compression(tiff::encoder::Compression::Deflate(
-                    tiff::encoder::DeflateLevel::Fast,
-                )),
-        ),
-        None => None,
     };
     let mut png: Option<Vec<u8>> = None;
     let mut first_size = None;
@@ -225,18 +218,17 @@ pub fn render(
             .collect();
         match &mut tiff {
             Some(t) => {
-                let mut img = t
-                    .new_image::<tiff::encoder::colortype::RGB8>(pw, ph)
-                    .map_err(|e| ImageError::Encode(e.to_string()))?;
-                img.resolution(
-                    tiff::tags::ResolutionUnit::Inch,
-                    tiff::encoder::Rational {
-                        n: opts.dpi_x,
-                        d: 1,
-                    },
+                let mut z = flate2::write::ZlibEncoder::new(
+                    Vec::with_capacity(rgb.len() / 8),
+                    flate2::Compression::fast(),
                 );
-                img.write_data(&rgb)
-                    .map_err(|e| ImageError::Encode(e.to_string()))?;
+                z.write_all(&rgb)?;
+                let data = z.finish()?;
+                t.page(TiffPage {
+                    size: (pw, ph),
+                    dpi: (opts.dpi_x, opts.dpi_y),
+                    data,
+                })?;
             }
             None => {
                 let mut buf = Vec::new();
@@ -260,11 +252,14 @@ pub fn render(
         }
         Ok::<(), ImageError>(())
     })?;
-    let _ = tiff.take(); // ends the encoder's borrow of the buffer
-    match (tiff_buf, png) {
-        (Some(c), _) => out.write_all(&c.into_inner())?,
-        (None, Some(p)) => out.write_all(&p)?,
-        (None, None) => {
+    let tiff_pages = match tiff.take() {
+        Some(t) => t.finish()?,
+        None => 0,
+    };
+    match (tiff_pages, png) {
+        (1.., _) => {}
+        (0, Some(p)) => out.write_all(&p)?,
+        (0, None) => {
             return Err(ImageError::Render(RenderError::DeviceInfo {
                 setting: "StartPage",
                 problem: format!(
@@ -285,4 +280,112 @@ pub fn render(
         first_size: first_size.unwrap_or((0, 0)),
         warnings,
     })
+}
+
+/// One page of a TIFF: RGB8 pixels in one Deflate-compressed strip.
+struct TiffPage {
+    size: (u32, u32),
+    dpi: (u32, u32),
+    data: Vec<u8>,
+}
+
+/// A multi-page baseline TIFF (little-endian) written to the output as pages come: each
+/// page is its image file directory, then its strip. A directory names the offset of the
+/// next one, so one compressed page is held until the next arrives or the file ends; the
+/// header is written with the first page (no page: nothing written).
+struct TiffStream<W: Write> {
+    out: W,
+    pos: u64,
+    held: Option<TiffPage>,
+    written: u32,
+}
+
+impl<W: Write> TiffStream<W> {
+    fn new(out: W) -> Self {
+        TiffStream {
+            out,
+            pos: 0,
+            held: None,
+            written: 0,
+        }
+    }
+
+    fn page(&mut self, p: TiffPage) -> Result<(), ImageError> {
+        if let Some(prev) = self.held.replace(p) {
+            self.write(prev, true)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the held page; returns the pages written.
+    fn finish(mut self) -> Result<u32, ImageError> {
+        if let Some(p) = self.held.take() {
+            self.write(p, false)?;
+        }
+        self.out.flush()?;
+        Ok(self.written)
+    }
+
+    fn write(&mut self, p: TiffPage, more: bool) -> Result<(), ImageError> {
+        const ENTRIES: u64 = 13;
+        if self.pos == 0 {
+            // "II", 42, the first directory right after the header
+            self.out.write_all(b"II\x2a\0\x08\0\0\0")?;
+            self.pos = 8;
+        }
+        let ifd = self.pos;
+        let ext = ifd + 2 + 12 * ENTRIES + 4; // bits per sample (6 + 2), x and y resolution
+        let data = ext + 24;
+        let len = p.data.len() as u64;
+        let end = data + len + len % 2;
+        if end > u64::from(u32::MAX) {
+            return Err(ImageError::Encode(
+                "the TIFF would be larger than 4 GiB; select fewer pages (StartPage/EndPage) or \
+                 lower DpiX/DpiY"
+                    .to_owned(),
+            ));
+        }
+        let o = |v: u64| v as u32;
+        let mut b = Vec::with_capacity((data - ifd) as usize);
+        b.extend_from_slice(&(ENTRIES as u16).to_le_bytes());
+        let mut entry = |tag: u16, kind: u16, count: u32, value: u32| {
+            b.extend_from_slice(&tag.to_le_bytes());
+            b.extend_from_slice(&kind.to_le_bytes());
+            b.extend_from_slice(&count.to_le_bytes());
+            b.extend_from_slice(&value.to_le_bytes());
+        };
+        const SHORT: u16 = 3;
+        const LONG: u16 = 4;
+        const RATIONAL: u16 = 5;
+        entry(256, LONG, 1, p.size.0); // ImageWidth
+        entry(257, LONG, 1, p.size.1); // ImageLength
+        entry(258, SHORT, 3, o(ext)); // BitsPerSample 8,8,8
+        entry(259, SHORT, 1, 8); // Compression: Deflate
+        entry(262, SHORT, 1, 2); // PhotometricInterpretation: RGB
+        entry(273, LONG, 1, o(data)); // StripOffsets
+        entry(277, SHORT, 1, 3); // SamplesPerPixel
+        entry(278, LONG, 1, p.size.1); // RowsPerStrip: one strip
+        entry(279, LONG, 1, o(len)); // StripByteCounts
+        entry(282, RATIONAL, 1, o(ext + 8)); // XResolution
+        entry(283, RATIONAL, 1, o(ext + 16)); // YResolution
+        entry(284, SHORT, 1, 1); // PlanarConfiguration: chunky
+        entry(296, SHORT, 1, 2); // ResolutionUnit: inch
+        b.extend_from_slice(&(if more { o(end) } else { 0 }).to_le_bytes());
+        for v in [8u16, 8, 8, 0] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        for d in [p.dpi.0, p.dpi.1] {
+            b.extend_from_slice(&d.to_le_bytes());
+            b.extend_from_slice(&1u32.to_le_bytes());
+        }
+        debug_assert_eq!(b.len() as u64, data - ifd);
+        self.out.write_all(&b)?;
+        self.out.write_all(&p.data)?;
+        if len % 2 == 1 {
+            self.out.write_all(&[0])?; // directories start on a word boundary
+        }
+        self.pos = end;
+        self.written += 1;
+        Ok(())
+    }
 }

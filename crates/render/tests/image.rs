@@ -242,11 +242,25 @@ fn tiff_holds_every_page() {
     let s = render::image::render(&inst, &reg, &o, &mut out).unwrap();
     assert_eq!((s.pages, s.total_pages), (3, 3));
     let mut d = tiff::decoder::Decoder::new(std::io::Cursor::new(out)).unwrap();
-    let mut n = 1;
-    assert_eq!(d.dimensions().unwrap(), (612, 792));
-    while d.more_images() {
-        d.next_image().unwrap();
+    let mut n = 0;
+    loop {
         n += 1;
+        assert_eq!(d.dimensions().unwrap(), (612, 792), "page {n}");
+        // every page decodes, RGB, with its HELLO<n> drawn dark near the top left
+        let tiff::decoder::DecodingResult::U8(px) = d.read_image().unwrap() else {
+            panic!("page {n} is not 8-bit");
+        };
+        assert_eq!(px.len(), 612 * 792 * 3);
+        let dark = px
+            .chunks_exact(3)
+            .enumerate()
+            .filter(|(i, p)| i / 612 < 200 && p[0] < 100 && p[1] < 100 && p[2] < 100)
+            .count();
+        assert!(dark > 50, "page {n}: {dark} dark pixels");
+        if !d.more_images() {
+            break;
+        }
+        d.next_image().unwrap();
     }
     assert_eq!(n, 3);
 }
