@@ -13,8 +13,10 @@
 //!
 //! The document map (`DocumentMapLabel` of items) becomes the outline, nested by item
 //! depth, when more than one page is rendered. Pages are drawn as pagination makes them (one
-//! page of primitives in memory); krilla keeps the compressed page streams until the
-//! document is finished, so the output is written at the end.
+//! page of primitives in memory); krilla keeps the compressed page streams (about the size
+//! of the output) until the document is finished, so the output is written at the end.
+//! Texts that continue one baseline in one face, size and colour (a table row) are drawn as
+//! one glyph run: krilla's cost is per run, and a run per textbox was most of a page's.
 //!
 //! Not done yet: group document map labels, bookmarks as named destinations, external
 //! images (a warning), tagged PDF (`AccessiblePDF`).
