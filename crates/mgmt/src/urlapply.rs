@@ -355,7 +355,7 @@ mod tests {
     fn identity(app: Application, t: &Thumbprint, port: u16) -> HttpsIdentity {
         HttpsIdentity {
             app,
-            thumbprint: t.clone(),
+            thumbprint: *t,
             ip: None,
             host: None,
             port,

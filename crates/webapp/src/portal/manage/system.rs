@@ -25,31 +25,36 @@ use crate::portal::parts;
 use crate::portal::{base, csrf, layout};
 use crate::{AppState, Error};
 
-/// A page asking to confirm a change that cuts off this connection; the form re-posts the
-/// same fields with `confirm=yes`.
+/// What a confirmation page asks: the form re-posts `fields` to `action` with
+/// `confirm=yes`; `cancel` goes back.
+struct Confirm<'a> {
+    title: &'a str,
+    why: Markup,
+    action: &'a str,
+    fields: &'a [(&'a str, &'a str)],
+    cancel: &'a str,
+}
+
+/// A page asking to confirm a change that cuts off this connection.
 fn confirm_page(
     state: &AppState,
     ctx: &httpsys::RequestContext,
     session: &Session,
-    title: &str,
-    why: Markup,
-    action: &str,
-    fields: &[(&str, &str)],
-    cancel: &str,
+    c: Confirm<'_>,
 ) -> Response {
     let b = base(ctx);
     let token = csrf::token(state, &session.principal);
     let content = html! {
-        div.titlebar { h1 { (title) } }
+        div.titlebar { h1 { (c.title) } }
         section.panel.danger {
-            p { (why) }
-            form.inline method="post" action={ (b) (action) } {
+            p { (c.why) }
+            form.inline method="post" action={ (b) (c.action) } {
                 input type="hidden" name=(csrf::FIELD) value=(token);
-                @for (k, v) in fields { input type="hidden" name=(k) value=(v); }
+                @for (k, v) in c.fields { input type="hidden" name=(k) value=(v); }
                 input type="hidden" name="confirm" value="yes";
                 button.danger type="submit" id="confirm" { "Yes, go on" }
             }
-            a.button.secondary href={ (b) (cancel) } { "Cancel" }
+            a.button.secondary href={ (b) (c.cancel) } { "Cancel" }
         }
     };
     layout::page(state, ctx, "Confirm", Some(&badge(session)), content).into_response()
@@ -72,11 +77,13 @@ pub(crate) async fn stop(State(state): State<AppState>, req: Request) -> Result<
             &state,
             &ctx,
             &session,
-            "Stop the report server?",
-            html! { "Stopping the report server stops the web service and the web portal, this page included: nothing answers until it is started again with " code { "reportctl start" } " (or " code { "systemctl start reportd" } ")." },
-            "/manage/status/stop",
-            &[],
-            "/manage/status",
+            Confirm {
+                title: "Stop the report server?",
+                why: html! { "Stopping the report server stops the web service and the web portal, this page included: nothing answers until it is started again with " code { "reportctl start" } " (or " code { "systemctl start reportd" } ")." },
+                action: "/manage/status/stop",
+                fields: &[],
+                cancel: "/manage/status",
+            },
         ));
     }
     let dd = state.data_dir().clone();
@@ -426,15 +433,17 @@ pub(crate) async fn settings_apply(
             &state,
             &ctx,
             &session,
-            "Require https?",
-            html! { "This page is open over plain http. With SecureConnectionLevel " (scl) " the server refuses plain http: this connection is cut off and the portal must be opened over https (an https URL with a certificate must exist: Web Portal URL → Advanced → Add)." },
-            "/manage/settings",
-            &[
-                ("SecureConnectionLevel", &scl),
-                ("MaxUploadSizeMB", form.upload.trim()),
-                ("RenderTimeoutSeconds", form.render.trim()),
-            ],
-            "/manage/settings",
+            Confirm {
+                title: "Require https?",
+                why: html! { "This page is open over plain http. With SecureConnectionLevel " (scl) " the server refuses plain http: this connection is cut off and the portal must be opened over https (an https URL with a certificate must exist: Web Portal URL → Advanced → Add)." },
+                action: "/manage/settings",
+                fields: &[
+                    ("SecureConnectionLevel", &scl),
+                    ("MaxUploadSizeMB", form.upload.trim()),
+                    ("RenderTimeoutSeconds", form.render.trim()),
+                ],
+                cancel: "/manage/settings",
+            },
         ));
     }
     let changes: Vec<(&'static str, String)> = [
@@ -552,11 +561,13 @@ pub(crate) async fn security_apply(
             &state,
             &ctx,
             &session,
-            "Give up System Administrator?",
-            html! { "You are " (user) ": without System Administrator you lose these configuration pages at the next request." },
-            "/manage/security",
-            &fields,
-            "/manage/security",
+            Confirm {
+                title: "Give up System Administrator?",
+                why: html! { "You are " (user) ": without System Administrator you lose these configuration pages at the next request." },
+                action: "/manage/security",
+                fields: &fields,
+                cancel: "/manage/security",
+            },
         ));
     }
     let r = session.catalog.set_system_roles(&user, &roles).await;
