@@ -20,12 +20,58 @@ use zeroize::Zeroizing;
 
 use crate::{Error, Result};
 
-/// Where the HTTP-01 answers go while an order is pending.
+/// Where the challenge answers go while an order is pending.
 pub trait ChallengeBoard: Send + Sync {
     /// Serve `key_authorization` at `/.well-known/acme-challenge/{token}`.
     fn publish(&self, token: &str, key_authorization: &str);
     /// Stop serving `token`.
     fn withdraw(&self, token: &str);
+    /// Serve the TLS-ALPN-01 certificate `cert_der` (key `key_der`, PKCS#8) to handshakes
+    /// for `name` offering ALPN `acme-tls/1`. Err: this board cannot.
+    fn publish_tls_alpn(&self, name: &str, cert_der: &[u8], key_der: &[u8]) -> Result<()> {
+        let _ = (cert_der, key_der);
+        Err(Error::Invalid(format!(
+            "TLS-ALPN-01 is not served here (for {name}); use --challenge http-01"
+        )))
+    }
+    /// Stop serving the TLS-ALPN-01 certificate of `name`.
+    fn withdraw_tls_alpn(&self, name: &str) {
+        let _ = name;
+    }
+}
+
+/// Which challenge proves control of the names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ChallengeKind {
+    /// A token over plain http on port 80 (the http URL reservation).
+    #[default]
+    #[serde(rename = "http-01")]
+    Http01,
+    /// A certificate for ALPN `acme-tls/1` on port 443 (the https reservation).
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
+}
+
+impl std::str::FromStr for ChallengeKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "http-01" => Ok(ChallengeKind::Http01),
+            "tls-alpn-01" => Ok(ChallengeKind::TlsAlpn01),
+            _ => Err(format!(
+                "unknown challenge {s:?}: use http-01 or tls-alpn-01"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ChallengeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChallengeKind::Http01 => "http-01",
+            ChallengeKind::TlsAlpn01 => "tls-alpn-01",
+        })
+    }
 }
 
 /// What to order.
@@ -35,6 +81,7 @@ pub struct OrderRequest<'a> {
     pub directory: &'a str,
     pub directory_ca: Option<&'a Path>,
     pub email: Option<&'a str>,
+    pub challenge: ChallengeKind,
 }
 
 /// A certificate obtained.
@@ -64,6 +111,7 @@ const ORDER_TIMEOUT: Duration = Duration::from_secs(90);
 struct Published<'a> {
     board: &'a dyn ChallengeBoard,
     tokens: Vec<String>,
+    alpn_names: Vec<String>,
 }
 
 impl Drop for Published<'_> {
@@ -71,7 +119,22 @@ impl Drop for Published<'_> {
         for t in &self.tokens {
             self.board.withdraw(t);
         }
+        for n in &self.alpn_names {
+            self.board.withdraw_tls_alpn(n);
+        }
     }
+}
+
+/// The self-signed TLS-ALPN-01 certificate for `name` carrying the SHA-256 `digest` of the
+/// key authorization (RFC 8737): DER certificate and PKCS#8 DER key.
+fn tls_alpn_certificate(name: &str, digest: &[u8]) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>)> {
+    let fail =
+        |e: rcgen::Error| Error::Install(format!("cannot make the TLS-ALPN-01 certificate: {e}"));
+    let key = rcgen::KeyPair::generate().map_err(fail)?;
+    let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).map_err(fail)?;
+    params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(digest)];
+    let cert = params.self_signed(&key).map_err(fail)?;
+    Ok((cert.der().to_vec(), Zeroizing::new(key.serialize_der())))
 }
 
 /// Checks the options of an order before anything is registered.
@@ -194,6 +257,11 @@ pub async fn obtain(
     let mut published = Published {
         board,
         tokens: Vec::new(),
+        alpn_names: Vec::new(),
+    };
+    let wanted = match req.challenge {
+        ChallengeKind::Http01 => ChallengeType::Http01,
+        ChallengeKind::TlsAlpn01 => ChallengeType::TlsAlpn01,
     };
     {
         let mut authzs = order.authorizations();
@@ -211,14 +279,23 @@ pub async fn obtain(
                 }
             }
             let mut ch = a
-                .challenge(ChallengeType::Http01)
+                .challenge(wanted.clone())
                 .ok_or_else(|| Error::Challenge {
                     name: name.clone(),
-                    detail: "the CA offers no http-01 challenge for it".into(),
+                    detail: format!("the CA offers no {} challenge for it", req.challenge),
                 })?;
             let ka = ch.key_authorization();
-            board.publish(&ch.token, ka.as_str());
-            published.tokens.push(ch.token.clone());
+            match req.challenge {
+                ChallengeKind::Http01 => {
+                    board.publish(&ch.token, ka.as_str());
+                    published.tokens.push(ch.token.clone());
+                }
+                ChallengeKind::TlsAlpn01 => {
+                    let (cert, key) = tls_alpn_certificate(&name, ka.digest().as_ref())?;
+                    board.publish_tls_alpn(&name, &cert, &key)?;
+                    published.alpn_names.push(name.clone());
+                }
+            }
             ch.set_ready().await.map_err(|e| Error::Challenge {
                 name: name.clone(),
                 detail: e.to_string(),
@@ -381,6 +458,7 @@ mod tests {
             directory: dir,
             directory_ca: None,
             email: None,
+            challenge: ChallengeKind::Http01,
         }
     }
 

@@ -136,6 +136,7 @@ impl Renewer {
             directory,
             directory_ca,
             email,
+            challenge,
         } = &src.kind
         else {
             return Ok(Outcome::Unchanged);
@@ -149,6 +150,7 @@ impl Renewer {
             directory,
             directory_ca: directory_ca.as_deref(),
             email: email.as_deref(),
+            challenge: *challenge,
         };
         let result = self
             .order_and_install(id, &req, src.thumbprint.as_deref())

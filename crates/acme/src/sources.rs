@@ -40,6 +40,8 @@ pub enum SourceKind {
         directory_ca: Option<PathBuf>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         email: Option<String>,
+        #[serde(default)]
+        challenge: crate::order::ChallengeKind,
     },
 }
 
@@ -287,6 +289,7 @@ mod tests {
                     directory: "https://localhost:14000/dir".into(),
                     directory_ca: None,
                     email: None,
+                    challenge: Default::default(),
                 },
                 all,
             );

@@ -194,6 +194,9 @@ struct Shared {
     /// ACME HTTP-01 answers (token -> key authorization) the server holds while an order
     /// is pending; served on plain-http ports before routing ([`Listener::set_acme_http01`]).
     acme_http01: ArcSwap<HashMap<String, String>>,
+    /// ACME TLS-ALPN-01 answers (server name, lower case -> a configuration serving the
+    /// challenge certificate with ALPN `acme-tls/1`), chosen before the SSL bindings.
+    acme_tls_alpn: ArcSwap<HashMap<String, Arc<ServerConfig>>>,
 }
 
 /// The running listener. Cheap to clone.
@@ -224,6 +227,7 @@ impl Listener {
                 refuse: crate::tls::refusing_config(&provider),
                 provider,
                 acme_http01: ArcSwap::from_pointee(HashMap::new()),
+                acme_tls_alpn: ArcSwap::from_pointee(HashMap::new()),
             }),
             ports: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -235,6 +239,53 @@ impl Listener {
     /// server's renewal task; nothing here reads files.
     pub fn set_acme_http01(&self, answers: HashMap<String, String>) {
         self.shared.acme_http01.store(Arc::new(answers));
+    }
+
+    /// Replaces the ACME TLS-ALPN-01 answers: a handshake on an https port that offers only
+    /// ALPN `acme-tls/1` with a server name in `answers` gets that name's challenge
+    /// certificate (DER, with its PKCS#8 DER key) and is closed after the handshake. A
+    /// certificate the TLS library refuses is left out (and named in the error).
+    pub fn set_acme_tls_alpn(
+        &self,
+        answers: &HashMap<String, (Vec<u8>, Vec<u8>)>,
+    ) -> std::result::Result<(), String> {
+        let mut map = HashMap::new();
+        let mut bad = Vec::new();
+        for (name, (cert, key)) in answers {
+            // Not `with_single_cert`: the certificate's critical acmeIdentifier extension
+            // is one the verifier (rightly) refuses in a served chain; only this key is
+            // checked here and the CA checks the rest.
+            let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.clone().into());
+            let built = self
+                .shared
+                .provider
+                .key_provider
+                .load_private_key(key)
+                .and_then(|signer| {
+                    let ck = rustls::sign::CertifiedKey::new(vec![cert.clone().into()], signer);
+                    let mut cfg = ServerConfig::builder_with_provider(self.shared.provider.clone())
+                        .with_protocol_versions(&[
+                            &rustls::version::TLS13,
+                            &rustls::version::TLS12,
+                        ])?
+                        .with_no_client_auth()
+                        .with_cert_resolver(Arc::new(AcmeAlpnCert(Arc::new(ck))));
+                    cfg.alpn_protocols = vec![b"acme-tls/1".to_vec()];
+                    Ok(cfg)
+                });
+            match built {
+                Ok(cfg) => {
+                    map.insert(name.to_ascii_lowercase(), Arc::new(cfg));
+                }
+                Err(e) => bad.push(format!("{name}: {e}")),
+            }
+        }
+        self.shared.acme_tls_alpn.store(Arc::new(map));
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(bad.join("; "))
+        }
     }
 
     /// Makes the open ports, the SSL bindings and the routing table match `repo`. Returns one
@@ -624,6 +675,19 @@ impl Conn {
             let table = self.shared.tls.load();
             let hello = start.client_hello();
             let sni = hello.server_name().map(str::to_owned);
+            // An ACME CA validating TLS-ALPN-01: its challenge certificate, then close.
+            let acme = hello
+                .alpn()
+                .is_some_and(|mut p| p.any(|p| p == b"acme-tls/1"))
+                .then(|| {
+                    let name = sni.as_deref()?.to_ascii_lowercase();
+                    self.shared.acme_tls_alpn.load().get(&name).cloned()
+                })
+                .flatten();
+            if let Some(cfg) = acme {
+                let _ = tokio::time::timeout_at(deadline, start.into_stream(cfg)).await;
+                return;
+            }
             let chosen = table
                 .choose(self.port, self.local.ip(), sni.as_deref())
                 .map(|e| (e.config.clone(), e.serving.subscribe()));
@@ -857,10 +921,8 @@ async fn dispatch(
         && let Some(answer) = shared.acme_http01.load().get(token)
     {
         let mut resp = Response::new(full(answer.clone()));
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain"),
-        );
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         return finish(resp);
     }
     let routes = shared.routes.load();
@@ -942,6 +1004,19 @@ fn finish(mut resp: Response<Body>) -> Response<Body> {
     h.entry(header::SERVER)
         .or_insert(HeaderValue::from_static("reportd"));
     resp
+}
+
+/// The one certificate of a TLS-ALPN-01 validation handshake.
+#[derive(Debug)]
+struct AcmeAlpnCert(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for AcmeAlpnCert {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
 }
 
 /// A minimal HTML page for errors the listener itself answers.

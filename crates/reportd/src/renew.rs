@@ -5,7 +5,8 @@
 //! - for each ACME source that is due (never issued, forced by `reportctl cert renew`, or
 //!   past its renewal moment or backoff) runs `acme::renewer::Renewer::renew_acme` in its
 //!   own task, with the HTTP-01 answers published to the listener
-//!   (`Listener::set_acme_http01`, served on the http reservation's port);
+//!   (`Listener::set_acme_http01`, served on the http reservation's port) or the
+//!   TLS-ALPN-01 certificates (`Listener::set_acme_tls_alpn`, on the https ports);
 //! - watches the directory of each watched certificate and key (and the directory above it,
 //!   non-recursive, with `notify`: never the files themselves, whose symbolic links certbot
 //!   replaces), and 500 ms after the last event re-reads the pairs; a pair that does not
@@ -60,10 +61,11 @@ pub fn spawn(dd: DataDir, listener: Listener) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run(dd, listener))
 }
 
-/// HTTP-01 answers, handed to the listener as a whole map on every change.
+/// HTTP-01 and TLS-ALPN-01 answers, handed to the listener as whole maps on every change.
 struct Board {
     listener: Listener,
     answers: Mutex<HashMap<String, String>>,
+    alpn: Mutex<HashMap<String, (Vec<u8>, Vec<u8>)>>,
 }
 
 impl ChallengeBoard for Board {
@@ -76,6 +78,18 @@ impl ChallengeBoard for Board {
         let mut m = self.answers.lock().unwrap_or_else(|p| p.into_inner());
         m.remove(token);
         self.listener.set_acme_http01(m.clone());
+    }
+    fn publish_tls_alpn(&self, name: &str, cert_der: &[u8], key_der: &[u8]) -> acme::Result<()> {
+        let mut m = self.alpn.lock().unwrap_or_else(|p| p.into_inner());
+        m.insert(name.to_owned(), (cert_der.to_vec(), key_der.to_vec()));
+        self.listener
+            .set_acme_tls_alpn(&m)
+            .map_err(|e| acme::Error::Install(format!("the TLS-ALPN-01 certificate: {e}")))
+    }
+    fn withdraw_tls_alpn(&self, name: &str) {
+        let mut m = self.alpn.lock().unwrap_or_else(|p| p.into_inner());
+        m.remove(name);
+        let _ = self.listener.set_acme_tls_alpn(&m);
     }
 }
 
@@ -116,6 +130,7 @@ async fn run(dd: DataDir, listener: Listener) {
         board: Arc::new(Board {
             listener,
             answers: Mutex::new(HashMap::new()),
+            alpn: Mutex::new(HashMap::new()),
         }),
     });
     let (events_tx, mut events) = mpsc::unbounded_channel::<()>();

@@ -135,13 +135,8 @@ fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
         ],
         &work,
     );
-    let (acme_port, mgmt_port, tls_port, dns_port, dns_mgmt) = (
-        free_port(),
-        free_port(),
-        free_port(),
-        free_port(),
-        free_port(),
-    );
+    let (acme_port, mgmt_port, dns_port, dns_mgmt) =
+        (free_port(), free_port(), free_port(), free_port());
     let config = serde_json::json!({"pebble": {
         "listenAddress": format!("127.0.0.1:{acme_port}"),
         "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
@@ -149,7 +144,8 @@ fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
         "privateKey": work.join("localhost.key"),
         // HTTP-01 goes to the reportd server's http port.
         "httpPort": r.http(),
-        "tlsPort": tls_port,
+        // TLS-ALPN-01 goes to its https port.
+        "tlsPort": r.https(),
         "ocspResponderURL": "",
         "externalAccountBindingRequired": false,
     }});
@@ -330,6 +326,27 @@ fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
         ],
         "the ACME challenge for fail.test failed",
     );
+    // TLS-ALPN-01 on the https port: the challenge certificate is chosen before the
+    // bindings, which keep serving t2 to everyone else.
+    let out = inst.ok(&[
+        "cert",
+        "acme",
+        "--dns-name",
+        "alpn.test",
+        "--challenge",
+        "tls-alpn-01",
+        "--directory",
+        &directory,
+        "--directory-ca",
+        &ca_s,
+    ]);
+    let t3 = thumbprint_in(&out);
+    let sources: serde_json::Value =
+        serde_json::from_str(&inst.ok(&["cert", "sources", "--json"])).unwrap();
+    assert_eq!(sources[1]["challenge"], "tls-alpn-01", "{sources}");
+    assert_eq!(sources[1]["thumbprint"], t3.as_str(), "{sources}");
+    assert_eq!(served(https, "reports.test").as_deref(), Some(t2.as_str()));
+
     // Refused before anything is registered.
     let err = inst.fails(&["cert", "acme", "--dns-name", "127.0.0.1"]);
     assert!(err.contains("not a DNS host name"), "{err}");

@@ -135,6 +135,10 @@ pub struct AcmeArgs {
     /// Contact e-mail address for the ACME account.
     #[arg(long, value_name = "E")]
     email: Option<String>,
+    /// How to prove control of the names: http-01 (a token on the http reservation's
+    /// port, 80 for a public CA) or tls-alpn-01 (a certificate on the https port, 443).
+    #[arg(long, default_value = "http-01", value_name = "http-01|tls-alpn-01")]
+    challenge: acme::order::ChallengeKind,
     /// Seconds to wait for the server to obtain the certificate.
     #[arg(long, default_value_t = 180, value_name = "N")]
     timeout: u64,
@@ -755,6 +759,7 @@ mod sources {
             directory: &a.directory,
             directory_ca: a.directory_ca.as_deref(),
             email: a.email.as_deref(),
+            challenge: a.challenge,
         };
         acme::order::validate(&req)?;
         if !ops::server_running(&ctx.dd) {
@@ -774,6 +779,7 @@ mod sources {
             directory: a.directory.clone(),
             directory_ca,
             email: a.email.clone(),
+            challenge: a.challenge,
         };
         let reg = FileSources::new(ctx.dd.clone());
         let (id, before) = reg.update(|all| {
