@@ -21,7 +21,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::layout::{self, Badge};
-use super::pages::parts;
+use super::parts;
 use super::{PortalForm, base, csrf};
 use crate::auth::Session;
 use crate::host::Authority;
@@ -58,6 +58,60 @@ fn require_admin(session: &Session) -> Result<(), Error> {
             session.principal.name
         )))
     }
+}
+
+/// The session and request context of a System Administrator's request (else 403).
+fn admin_parts(req: &Request) -> Result<(Session, httpsys::RequestContext), Error> {
+    let (session, ctx) = parts(req)?;
+    require_admin(&session)?;
+    Ok((session, ctx))
+}
+
+/// The fields of a System Administrator's multipart POST (`csrf`, `password`: text; `file`:
+/// bytes), after the origin, token and plain-http checks. Field values live in `Zeroizing`
+/// buffers: one may be a password.
+async fn admin_multipart(
+    state: &AppState,
+    req: Request,
+) -> Result<
+    (
+        Session,
+        httpsys::RequestContext,
+        std::collections::HashMap<String, zeroize::Zeroizing<Vec<u8>>>,
+    ),
+    Error,
+> {
+    let (session, ctx) = admin_parts(&req)?;
+    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
+    let bad = |e: String| Error::BadRequest(format!("the form could not be read: {e}"));
+    let mut mp = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| bad(e.body_text()))?;
+    let mut fields = std::collections::HashMap::new();
+    while let Some(field) = mp.next_field().await.map_err(|e| bad(e.body_text()))? {
+        let name = field.name().unwrap_or("").to_owned();
+        let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
+        fields.insert(name, zeroize::Zeroizing::new(bytes.to_vec()));
+    }
+    let token = fields
+        .get(csrf::FIELD)
+        .map(|t| String::from_utf8_lossy(t).into_owned());
+    csrf::check_token(state, &session.principal, token.as_deref())?;
+    refuse_plain_http(state, &ctx).await?;
+    Ok((session, ctx, fields))
+}
+
+/// A text field of [`admin_multipart`]'s result ("" when absent).
+fn text_field(
+    fields: &std::collections::HashMap<String, zeroize::Zeroizing<Vec<u8>>>,
+    name: &str,
+) -> zeroize::Zeroizing<String> {
+    zeroize::Zeroizing::new(
+        fields
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default(),
+    )
 }
 
 fn badge(session: &Session) -> Badge {
@@ -304,8 +358,7 @@ pub(crate) async fn status_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let s = status(&state).await;
     let b = base(&ctx);
     let running = state.management().is_some();
@@ -358,8 +411,7 @@ pub(crate) async fn certificates_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let o = outcome_of(&req);
     let dd = state.data_dir().clone();
     let (certs, repo, chains) = blocking(move || -> Result<_, String> {
@@ -632,8 +684,7 @@ pub(crate) async fn bindings_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let o = outcome_of(&req);
     let dd = state.data_dir().clone();
     let (repo, certs) = blocking(move || -> Result<_, String> {
@@ -812,8 +863,7 @@ pub(crate) async fn export_certificate(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, _ctx) = parts(&req)?;
-    require_admin(&session)?;
+    admin_parts(&req)?;
     let q = req.uri().query().unwrap_or("");
     let t = form_urlencoded::parse(q.as_bytes())
         .find(|(k, _)| k == "thumbprint")
@@ -849,30 +899,9 @@ pub(crate) async fn import_certificate(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
-    require_admin(&session)?;
-    let bad = |e: String| Error::BadRequest(format!("the form could not be read: {e}"));
-    let mut mp = axum::extract::Multipart::from_request(req, &state)
-        .await
-        .map_err(|e| bad(e.body_text()))?;
-    let (mut token, mut file) = (None, None);
-    let mut password = zeroize::Zeroizing::new(String::new());
-    while let Some(field) = mp.next_field().await.map_err(|e| bad(e.body_text()))? {
-        let name = field.name().unwrap_or("").to_owned();
-        let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
-        match name.as_str() {
-            "csrf" => token = Some(String::from_utf8_lossy(&bytes).into_owned()),
-            "file" => file = Some(bytes.to_vec()),
-            "password" => {
-                password = zeroize::Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned())
-            }
-            _ => {}
-        }
-    }
-    csrf::check_token(&state, &session.principal, token.as_deref())?;
-    refuse_plain_http(&state, &ctx).await?;
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
+    let (session, ctx, fields) = admin_multipart(&state, req).await?;
+    let password = text_field(&fields, "password");
+    let Some(file) = fields.get("file").filter(|f| !f.is_empty()).cloned() else {
         return Ok(back(
             &ctx,
             "certificates",
@@ -910,8 +939,7 @@ pub(crate) async fn explain_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let q = req.uri().query().unwrap_or("");
     let url: String = form_urlencoded::parse(q.as_bytes())
         .find(|(k, _)| k == "url")

@@ -10,7 +10,7 @@
 //! to confirm. This module never shows or logs a secret: not the database password, not
 //! the instance key, not a key file's password.
 
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use catalog::Role;
@@ -18,10 +18,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::{admin_form, back, badge, blocking, outcome, outcome_of, require_admin, subnav};
+use super::{admin_form, admin_parts, back, badge, blocking, outcome, outcome_of, subnav};
 use crate::auth::Session;
-use crate::host::Authority;
-use crate::portal::parts;
 use crate::portal::{base, csrf, layout};
 use crate::{AppState, Error};
 
@@ -114,8 +112,7 @@ pub(crate) async fn database_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let url = state.settings().database_url.clone();
     let cat = &session.catalog;
     let schema = cat.schema_version().await.map_err(Error::from)?;
@@ -143,8 +140,7 @@ pub(crate) async fn keys_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let o = outcome_of(&req);
     let dd = state.data_dir().clone();
     let check = blocking(move || {
@@ -258,32 +254,9 @@ pub(crate) async fn keys_restore(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
-    require_admin(&session)?;
-    let mut mp = Multipart::from_request(req, &state)
-        .await
-        .map_err(|e| Error::BadRequest(format!("the form could not be read: {}", e.body_text())))?;
-    let (mut token, mut file, mut password) = (None, None, Zeroizing::new(String::new()));
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|e| Error::BadRequest(format!("the form could not be read: {}", e.body_text())))?
-    {
-        let name = field.name().unwrap_or("").to_owned();
-        let bytes = field.bytes().await.map_err(|e| {
-            Error::BadRequest(format!("the form could not be read: {}", e.body_text()))
-        })?;
-        match name.as_str() {
-            "csrf" => token = Some(String::from_utf8_lossy(&bytes).into_owned()),
-            "file" => file = Some(bytes.to_vec()),
-            "password" => password = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()),
-            _ => {}
-        }
-    }
-    csrf::check_token(&state, &session.principal, token.as_deref())?;
-    super::refuse_plain_http(&state, &ctx).await?;
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
+    let (session, ctx, fields) = super::admin_multipart(&state, req).await?;
+    let password = super::text_field(&fields, "password");
+    let Some(file) = fields.get("file").filter(|f| !f.is_empty()).cloned() else {
         return Ok(back(
             &ctx,
             "keys",
@@ -362,8 +335,7 @@ pub(crate) async fn settings_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let o = outcome_of(&req);
     let dd = state.data_dir().clone();
     let s = blocking(move || {
@@ -483,8 +455,7 @@ pub(crate) async fn security_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let o = outcome_of(&req);
     let users = session.catalog.list_users().await.map_err(Error::from)?;
     let b = base(&ctx);

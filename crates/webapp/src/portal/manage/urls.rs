@@ -15,8 +15,7 @@ use maud::{Markup, html};
 use mgmt::urlapply::{self, HttpsIdentity, Report, Step, StepResult, WebServiceUrl};
 use serde::Deserialize;
 
-use super::{admin_form, badge, blocking, days_left, days_text, require_admin, subnav};
-use crate::portal::parts;
+use super::{admin_form, admin_parts, badge, blocking, days_left, days_text, subnav};
 use crate::portal::{base, csrf, layout};
 use crate::{AppState, Error};
 
@@ -214,8 +213,7 @@ pub(crate) async fn webservice_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let v = view(&state).await?;
     Ok(ws_page(&state, &ctx, &session, &v, None))
 }
@@ -378,8 +376,7 @@ pub(crate) async fn portal_url_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let advanced = req.uri().path().ends_with("/advanced");
     let v = view(&state).await?;
     Ok(portal_page(&state, &ctx, &session, &v, advanced, None))
@@ -390,8 +387,7 @@ pub(crate) async fn portal_add_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = parts(&req)?;
-    require_admin(&session)?;
+    let (session, ctx) = admin_parts(&req)?;
     let v = view(&state).await?;
     let b = base(&ctx);
     let token = csrf::token(&state, &session.principal);
