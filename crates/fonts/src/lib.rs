@@ -603,7 +603,14 @@ pub struct TextLayout<'r> {
     hb: RefCell<HashMap<FaceId, Option<Rc<HbFace<'r>>>>>,
     /// Nominal advances (em) of printable ASCII per face (`None`: a character is missing).
     ascii: RefCell<HashMap<FaceId, Option<Rc<[f32; 95]>>>>,
+    /// Hashes of texts shaped once (direct-mapped): a text enters the cache the second time
+    /// it is shaped, so values that never repeat (ids, amounts) are not kept.
+    seen: RefCell<Vec<u64>>,
+    seen_hasher: std::collections::hash_map::RandomState,
 }
+
+/// Slots of [`TextLayout`]'s seen-once filter.
+const SEEN_SLOTS: usize = 1 << 14;
 
 /// A face parsed for shaping, with the shape plans made for it (a plan per direction and
 /// script: building one costs more than shaping a short text).
@@ -659,6 +666,8 @@ impl<'r> TextLayout<'r> {
             used: RefCell::new(BTreeSet::new()),
             hb: RefCell::new(HashMap::new()),
             ascii: RefCell::new(HashMap::new()),
+            seen: RefCell::new(vec![0; SEEN_SLOTS]),
+            seen_hasher: std::collections::hash_map::RandomState::new(),
         }
     }
 
@@ -746,6 +755,17 @@ impl<'r> TextLayout<'r> {
             }
         }
         let v = self.shape_segments(text, style, primary);
+        {
+            use std::hash::BuildHasher;
+            let h = self.seen_hasher.hash_one((key, text)) | 1;
+            let mut seen = self.seen.borrow_mut();
+            let slot = &mut seen[(h as usize) % SEEN_SLOTS];
+            if *slot != h {
+                // first time (as far as the filter knows): not kept
+                *slot = h;
+                return v;
+            }
+        }
         let mut c = self.cache.borrow_mut();
         let glyphs: usize = v.iter().map(|r| r.glyphs.len()).sum();
         self.reserve(
