@@ -45,8 +45,8 @@ pub struct Settings {
     #[serde(default = "default_max_upload")]
     pub max_upload_size_mb: u32,
     /// Log format of the server: `human` or `json`.
-    #[serde(default = "default_log_format")]
-    pub log_format: String,
+    #[serde(default)]
+    pub log_format: LogFormat,
     // Connection limits and log rotation: ranges and defaults in `crate::limits`.
     /// A TLS handshake must complete within this many seconds (a silent client is closed then).
     #[serde(default = "crate::limits::defaults::tls_handshake_timeout_seconds")]
@@ -157,8 +157,43 @@ fn default_max_upload() -> u32 {
 /// bytes, a PostgreSQL bytea 1 GiB): 512 MiB keeps well inside both and bounds what one
 /// request may make the server hold.
 pub const MAX_UPLOAD_SIZE_MB: u32 = 512;
-fn default_log_format() -> String {
-    "human".into()
+/// The server's log format on stderr (`LogFormat`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Human,
+    /// One JSON object per event.
+    Json,
+}
+
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Human => "human",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl std::fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<LogFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "human" => Ok(LogFormat::Human),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(Error::Setting(format!(
+                "LogFormat must be human or json, not {s:?}"
+            ))),
+        }
+    }
 }
 
 impl Settings {
@@ -169,7 +204,7 @@ impl Settings {
             secure_connection_level: 0,
             database_url: None,
             max_upload_size_mb: default_max_upload(),
-            log_format: default_log_format(),
+            log_format: LogFormat::Human,
             tls_handshake_timeout_seconds: crate::limits::defaults::tls_handshake_timeout_seconds(),
             header_timeout_seconds: crate::limits::defaults::header_timeout_seconds(),
             keep_alive_timeout_seconds: crate::limits::defaults::keep_alive_timeout_seconds(),
@@ -344,20 +379,153 @@ pub const SETTINGS: &[SettingInfo] = &[
     },
 ];
 
+/// A key of `reportd.toml`'s settings, typed: what `reportctl config get|set`, the portal's
+/// Site settings page and the WMI methods name. Parsed case-insensitively from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SettingKey {
+    SecureConnectionLevel,
+    DatabaseUrl,
+    InstanceId,
+    MaxUploadSizeMB,
+    LogFormat,
+    TlsHandshakeTimeoutSeconds,
+    HeaderTimeoutSeconds,
+    KeepAliveTimeoutSeconds,
+    Http2IdleTimeoutSeconds,
+    BodyReadTimeoutSeconds,
+    MinBodyRateBytesPerSecond,
+    SendTimeoutSeconds,
+    MaxConnectionAgeSeconds,
+    MaxConnections,
+    MaxConnectionsPerIp,
+    Http2MaxConcurrentStreams,
+    Http2StreamBufferKB,
+    Http2MaxControlFramesPerSecond,
+    LogMaxSizeMB,
+    LogMaxFiles,
+    SignInMaxFailures,
+    SignInLockoutSeconds,
+    DatabaseLogonTimeout,
+    DatabaseQueryTimeout,
+    RenderTimeoutSeconds,
+    DataSourceDirectories,
+    MaxReportRows,
+}
+
+impl SettingKey {
+    /// Every key, in the order `config get` lists them.
+    pub const ALL: [SettingKey; 27] = [
+        SettingKey::SecureConnectionLevel,
+        SettingKey::DatabaseUrl,
+        SettingKey::InstanceId,
+        SettingKey::MaxUploadSizeMB,
+        SettingKey::LogFormat,
+        SettingKey::TlsHandshakeTimeoutSeconds,
+        SettingKey::HeaderTimeoutSeconds,
+        SettingKey::KeepAliveTimeoutSeconds,
+        SettingKey::Http2IdleTimeoutSeconds,
+        SettingKey::BodyReadTimeoutSeconds,
+        SettingKey::MinBodyRateBytesPerSecond,
+        SettingKey::SendTimeoutSeconds,
+        SettingKey::MaxConnectionAgeSeconds,
+        SettingKey::MaxConnections,
+        SettingKey::MaxConnectionsPerIp,
+        SettingKey::Http2MaxConcurrentStreams,
+        SettingKey::Http2StreamBufferKB,
+        SettingKey::Http2MaxControlFramesPerSecond,
+        SettingKey::LogMaxSizeMB,
+        SettingKey::LogMaxFiles,
+        SettingKey::SignInMaxFailures,
+        SettingKey::SignInLockoutSeconds,
+        SettingKey::DatabaseLogonTimeout,
+        SettingKey::DatabaseQueryTimeout,
+        SettingKey::RenderTimeoutSeconds,
+        SettingKey::DataSourceDirectories,
+        SettingKey::MaxReportRows,
+    ];
+
+    /// The canonical name (`SecureConnectionLevel`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettingKey::SecureConnectionLevel => "SecureConnectionLevel",
+            SettingKey::DatabaseUrl => "DatabaseUrl",
+            SettingKey::InstanceId => "InstanceId",
+            SettingKey::MaxUploadSizeMB => "MaxUploadSizeMB",
+            SettingKey::LogFormat => "LogFormat",
+            SettingKey::TlsHandshakeTimeoutSeconds => "TlsHandshakeTimeoutSeconds",
+            SettingKey::HeaderTimeoutSeconds => "HeaderTimeoutSeconds",
+            SettingKey::KeepAliveTimeoutSeconds => "KeepAliveTimeoutSeconds",
+            SettingKey::Http2IdleTimeoutSeconds => "Http2IdleTimeoutSeconds",
+            SettingKey::BodyReadTimeoutSeconds => "BodyReadTimeoutSeconds",
+            SettingKey::MinBodyRateBytesPerSecond => "MinBodyRateBytesPerSecond",
+            SettingKey::SendTimeoutSeconds => "SendTimeoutSeconds",
+            SettingKey::MaxConnectionAgeSeconds => "MaxConnectionAgeSeconds",
+            SettingKey::MaxConnections => "MaxConnections",
+            SettingKey::MaxConnectionsPerIp => "MaxConnectionsPerIp",
+            SettingKey::Http2MaxConcurrentStreams => "Http2MaxConcurrentStreams",
+            SettingKey::Http2StreamBufferKB => "Http2StreamBufferKB",
+            SettingKey::Http2MaxControlFramesPerSecond => "Http2MaxControlFramesPerSecond",
+            SettingKey::LogMaxSizeMB => "LogMaxSizeMB",
+            SettingKey::LogMaxFiles => "LogMaxFiles",
+            SettingKey::SignInMaxFailures => "SignInMaxFailures",
+            SettingKey::SignInLockoutSeconds => "SignInLockoutSeconds",
+            SettingKey::DatabaseLogonTimeout => "DatabaseLogonTimeout",
+            SettingKey::DatabaseQueryTimeout => "DatabaseQueryTimeout",
+            SettingKey::RenderTimeoutSeconds => "RenderTimeoutSeconds",
+            SettingKey::DataSourceDirectories => "DataSourceDirectories",
+            SettingKey::MaxReportRows => "MaxReportRows",
+        }
+    }
+
+    /// Whether it may be set by hand, and what it means.
+    pub fn info(self) -> &'static SettingInfo {
+        SETTINGS
+            .iter()
+            .find(|s| s.key == self.as_str())
+            .expect("SETTINGS lists every SettingKey")
+    }
+}
+
+impl std::fmt::Display for SettingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SettingKey {
+    type Err = Error;
+    fn from_str(key: &str) -> Result<SettingKey> {
+        SettingKey::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(key.trim()))
+            .ok_or_else(|| {
+                let keys: Vec<_> = SettingKey::ALL.iter().map(|k| k.as_str()).collect();
+                Error::Setting(format!(
+                    "unknown setting {key:?}; known settings: {}",
+                    keys.join(", ")
+                ))
+            })
+    }
+}
+
 fn canonical_key(key: &str) -> Result<&'static SettingInfo> {
-    SETTINGS
-        .iter()
-        .find(|s| s.key.eq_ignore_ascii_case(key))
-        .ok_or_else(|| {
-            let keys: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
-            Error::Setting(format!(
-                "unknown setting {key:?}; known settings: {}",
-                keys.join(", ")
-            ))
-        })
+    Ok(key.parse::<SettingKey>()?.info())
 }
 
 impl Settings {
+    /// The report server database, parsed ([`crate::DatabaseUrl`]); `None` until
+    /// `reportctl database create`. The error names the setting and the fix.
+    pub fn database(&self) -> Result<Option<crate::DatabaseUrl>> {
+        match &self.database_url {
+            None => Ok(None),
+            Some(s) => crate::DatabaseUrl::parse(s).map(Some).map_err(|e| {
+                Error::Setting(format!(
+                    "DatabaseUrl in reportd.toml: {e}; connect the instance again with `reportctl database create`"
+                ))
+            }),
+        }
+    }
+
     /// The value of `key` as text (`reportctl config get`); unset values are empty.
     pub fn get(&self, key: &str) -> Result<String> {
         let info = canonical_key(key)?;
@@ -366,10 +534,14 @@ impl Settings {
         }
         Ok(match info.key {
             "SecureConnectionLevel" => self.secure_connection_level.to_string(),
-            "DatabaseUrl" => self.database_url.clone().unwrap_or_default(),
+            // Never the password: `config get` output is shown and pasted around.
+            "DatabaseUrl" => match self.database()? {
+                Some(u) => u.to_string(),
+                None => String::new(),
+            },
             "InstanceId" => self.instance_id.clone(),
             "MaxUploadSizeMB" => self.max_upload_size_mb.to_string(),
-            "LogFormat" => self.log_format.clone(),
+            "LogFormat" => self.log_format.to_string(),
             "SignInMaxFailures" => self.sign_in_max_failures.to_string(),
             "SignInLockoutSeconds" => self.sign_in_lockout_seconds.to_string(),
             "DatabaseQueryTimeout" => self.database_query_timeout.to_string(),
@@ -379,6 +551,16 @@ impl Settings {
             "MaxReportRows" => self.max_report_rows.to_string(),
             other => unreachable!("SETTINGS lists {other} without a getter"),
         })
+    }
+
+    /// The value of `key` as text.
+    pub fn get_key(&self, key: SettingKey) -> Result<String> {
+        self.get(key.as_str())
+    }
+
+    /// Sets `key` from text, validating it.
+    pub fn set_key(&mut self, key: SettingKey, value: &str) -> Result<()> {
+        self.set(key.as_str(), value).map(|_| ())
     }
 
     /// Sets `key` from text, validating it (`reportctl config set`). Returns the canonical key.
@@ -414,15 +596,7 @@ impl Settings {
                     }
                 }
             }
-            "LogFormat" => {
-                let v = value.trim().to_ascii_lowercase();
-                if v != "human" && v != "json" {
-                    return Err(Error::Setting(format!(
-                        "LogFormat must be human or json, not {value:?}"
-                    )));
-                }
-                self.log_format = v;
-            }
+            "LogFormat" => self.log_format = value.parse()?,
             "SignInMaxFailures" => self.sign_in_max_failures = ranged(info.key, value, 1, 1000)?,
             "SignInLockoutSeconds" => {
                 self.sign_in_lockout_seconds = ranged(info.key, value, 1, 86_400)?
@@ -610,6 +784,26 @@ pub fn resolve_sqlite_path(root: &Path, url: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_setting_has_a_typed_key_and_back() {
+        assert_eq!(SettingKey::ALL.len(), SETTINGS.len());
+        for s in SETTINGS {
+            let k: SettingKey = s.key.to_ascii_lowercase().parse().unwrap();
+            assert_eq!(k.as_str(), s.key);
+            assert_eq!(k.info().key, s.key);
+        }
+        let e = "NoSuchKey".parse::<SettingKey>().unwrap_err().to_string();
+        assert!(e.contains("SecureConnectionLevel"), "{e}");
+        let mut st = Settings::new("i".into());
+        st.set_key(SettingKey::LogFormat, "JSON").unwrap();
+        assert_eq!(st.log_format, LogFormat::Json);
+        assert_eq!(st.get_key(SettingKey::LogFormat).unwrap(), "json");
+        assert!(st.set_key(SettingKey::LogFormat, "xml").is_err());
+        st.database_url = Some("postgres://rs:TopSecret@h/rs".into());
+        let shown = st.get_key(SettingKey::DatabaseUrl).unwrap();
+        assert_eq!(shown, "postgres://rs@h/rs");
+    }
 
     fn repr() -> UrlReservationsRepr {
         UrlReservationsRepr {

@@ -9,6 +9,7 @@
 //! blocking file I/O only; async callers wrap it in `spawn_blocking`.
 
 pub mod config;
+pub mod dburl;
 mod fsutil;
 pub mod keyfile;
 pub mod limits;
@@ -23,7 +24,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-pub use config::{Config, Settings, UrlReservationsRepr};
+pub use config::{Config, LogFormat, SettingKey, Settings, UrlReservationsRepr};
+pub use dburl::{Backend, DatabaseUrl};
 pub use fsutil::{atomic_write, create_private_dir, ensure_private_file};
 
 /// Environment variable naming the data dir when `--data-dir` is not given.

@@ -182,6 +182,10 @@ pub struct SslBinding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Repository {
     pub format: u32,
+    /// Raised by every committed change (`mgmt::ops::change_repository`, [`update`]): the
+    /// running server applies a version once and ignores an Apply older than the one it has.
+    #[serde(default)]
+    pub version: u64,
     /// Virtual directory of each application.
     pub vdirs: BTreeMap<Application, VirtualDirectory>,
     pub reservations: Vec<Reservation>,
@@ -201,6 +205,7 @@ impl Default for Repository {
             .collect();
         Repository {
             format: FORMAT_VERSION,
+            version: 0,
             vdirs,
             reservations: Vec::new(),
             ssl_bindings: Vec::new(),
@@ -577,6 +582,7 @@ pub fn update<T>(dd: &DataDir, f: impl FnOnce(&mut Repository) -> Result<(T, boo
     let mut repo = Repository::load(dd)?;
     let (out, changed) = f(&mut repo)?;
     if changed {
+        repo.version += 1;
         repo.save(dd)?;
     }
     Ok(out)

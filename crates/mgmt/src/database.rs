@@ -13,7 +13,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use datadir::{Config, DataDir};
+use datadir::{Config, DataDir, DatabaseUrl};
 use httpsys::Repository;
 
 use crate::keys::{block_on, db_err};
@@ -66,14 +66,18 @@ impl fmt::Debug for CatalogUrl {
     }
 }
 
-/// A database URL without its password.
+/// A database URL without its password ([`DatabaseUrl`]'s Display; text that does not
+/// parse is shown without anything after a `:` in its user information).
 pub fn display_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(None);
-            u.to_string()
-        }
-        _ => url.to_owned(),
+    match DatabaseUrl::parse(url) {
+        Ok(u) => u.to_string(),
+        Err(_) => match url::Url::parse(url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(None);
+                u.to_string()
+            }
+            _ => url.to_owned(),
+        },
     }
 }
 
@@ -163,28 +167,96 @@ fn split_server(s: &str) -> Option<(String, u16)> {
     }
 }
 
-/// Connects the instance to the catalog at `url` (creating the tables in an empty database,
-/// and the database itself when the user may), moves the administrator named at `init`
-/// into it, records the URL in reportd.toml, then applies. Nothing is recorded unless all of
-/// that worked.
-pub fn connect(dd: &DataDir, url: &CatalogUrl) -> Result<Applied> {
+/// How [`create`] may finish.
+#[derive(Debug, Default)]
+pub struct CreateOptions {
+    /// An administrator to add besides the one `init` left pending.
+    pub admin: Option<datadir::PendingAdmin>,
+    /// Finish although the database would have no System Administrator.
+    pub no_admin: bool,
+    /// Replace the database the instance already uses.
+    pub force: bool,
+}
+
+/// What [`create`] did.
+#[derive(Debug)]
+pub struct Created {
+    /// `sqlite` or `postgresql`.
+    pub backend: String,
+    /// The database now used (shown without its password).
+    pub url: DatabaseUrl,
+    pub schema_version: i64,
+    /// System Administrators added to the database.
+    pub admins_added: Vec<String>,
+    /// The database used before, when the instance switched.
+    pub switched_from: Option<DatabaseUrl>,
+    /// The database has no System Administrator (allowed by `no_admin`).
+    pub without_admin: bool,
+    pub applied: Applied,
+}
+
+/// Connects the instance to the catalog at `url`: creates the database (when the user may)
+/// and its tables in an empty database, moves the administrator named at `init` (and the
+/// one in `opts`) into it, records the URL in reportd.toml and applies, all under the
+/// data-dir lock. Nothing is recorded unless all of that worked. Refused before anything is
+/// created: switching an instance that has another database without `opts.force`
+/// ([`Error::WouldSwitchDatabase`]); a database that would have no System Administrator
+/// without `opts.no_admin` ([`Error::NoAdministrator`]). A database holding tables that are
+/// not a catalog is refused by the catalog and left untouched.
+pub fn create(dd: &DataDir, url: &DatabaseUrl, opts: &CreateOptions) -> Result<Created> {
     dd.require_initialized()?;
-    {
-        let _lock = dd.lock()?;
-        let cfg = dd.load_config()?;
-        let resolved = match datadir::config::resolve_sqlite_path(dd.root(), url.as_str()) {
-            Some(p) => format!("sqlite:{}", p.display()),
-            None => url.as_str().to_owned(),
-        };
-        let mut opts = catalog::OpenOptions::new(true);
-        opts.connect_timeout =
-            Duration::from_secs(u64::from(cfg.settings.database_logon_timeout.max(1)));
-        let pending = dd.pending_admin()?;
-        block_on(async {
-            let cat = catalog::open_with(&resolved, &opts).await.map_err(db_err)?;
-            if let Some(p) = &pending
-                && cat.get_user(&p.name).await.map_err(db_err)?.is_none()
-            {
+    let _lock = dd.lock()?;
+    let mut cfg = dd.load_config()?;
+    let resolved = url.connect_string(dd.root());
+    let switched_from = match cfg.settings.database()? {
+        Some(old) if *old.connect_string(dd.root()) != *resolved => {
+            if !opts.force {
+                return Err(Error::WouldSwitchDatabase {
+                    from: old.to_string(),
+                    to: url.to_string(),
+                });
+            }
+            Some(old)
+        }
+        _ => None,
+    };
+    let mut open = catalog::OpenOptions::new(false);
+    open.connect_timeout =
+        Duration::from_secs(u64::from(cfg.settings.database_logon_timeout.max(1)));
+    let new_admins: Vec<datadir::PendingAdmin> = dd
+        .pending_admin()?
+        .into_iter()
+        .chain(opts.admin.clone())
+        .collect();
+    let (backend, schema_version, admins_added, has_admin) = block_on(async {
+        if new_admins.is_empty() && !opts.no_admin {
+            // Nobody to add: an existing catalog must have an administrator already. A
+            // database that does not exist yet is not created for a refusal.
+            let has_admin = match catalog::open_with(&resolved, &open).await {
+                Ok(cat) => cat
+                    .list_users()
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .any(|u| u.is_system_admin()),
+                // Tables that are not a catalog: say that, not that an administrator is missing.
+                Err(e @ catalog::Error::Foreign(_)) => return Err(db_err(e)),
+                Err(_) => false,
+            };
+            if !has_admin {
+                return Err(Error::NoAdministrator {
+                    database: url.to_string(),
+                });
+            }
+        }
+        let mut create = catalog::OpenOptions::new(true);
+        create.connect_timeout = open.connect_timeout;
+        let cat = catalog::open_with(&resolved, &create)
+            .await
+            .map_err(db_err)?;
+        let mut added = Vec::new();
+        for p in &new_admins {
+            if cat.get_user(&p.name).await.map_err(db_err)?.is_none() {
                 cat.add_user(&catalog::NewUser {
                     name: p.name.clone(),
                     password_hash: p.password_hash.clone(),
@@ -192,16 +264,49 @@ pub fn connect(dd: &DataDir, url: &CatalogUrl) -> Result<Applied> {
                 })
                 .await
                 .map_err(db_err)?;
+                added.push(p.name.clone());
             }
-            Ok::<_, Error>(())
-        })??;
-        let mut cfg = cfg;
-        cfg.settings.database_url = Some(url.as_str().to_owned());
-        let repo = Repository::load(dd)?;
-        Config::write(&dd.config_path(), &cfg.settings, &repo.repr())?;
-        dd.clear_pending_admin()?;
-    }
-    crate::ops::apply(dd)
+        }
+        let has_admin = cat
+            .list_users()
+            .await
+            .map_err(db_err)?
+            .iter()
+            .any(|u| u.is_system_admin());
+        Ok::<_, Error>((
+            cat.backend().to_string(),
+            cat.schema_version().await.map_err(db_err)?,
+            added,
+            has_admin,
+        ))
+    })??;
+    cfg.settings.database_url = Some(url.stored().to_owned());
+    let repo = Repository::load(dd)?;
+    Config::write(&dd.config_path(), &cfg.settings, &repo.repr())?;
+    dd.clear_pending_admin()?;
+    // Under the lock, so that changes reach the server in the order they were committed.
+    let applied = crate::ops::apply(dd)?;
+    Ok(Created {
+        backend,
+        url: url.clone(),
+        schema_version,
+        admins_added,
+        switched_from,
+        without_admin: !has_admin,
+        applied,
+    })
+}
+
+/// The WMI `SetDatabaseConnection`: [`create`] that may switch databases and finish
+/// without an administrator (SSRS's method checks neither).
+pub fn connect(dd: &DataDir, url: &CatalogUrl) -> Result<Applied> {
+    let url = DatabaseUrl::parse(url.as_str()).map_err(|e| Error::Refused(e.to_string()))?;
+    let opts = CreateOptions {
+        admin: None,
+        no_admin: true,
+        force: true,
+    };
+    Ok(create(dd, &url, &opts)?.applied)
 }
 
 /// `"name"` with `"` doubled: a PostgreSQL identifier.

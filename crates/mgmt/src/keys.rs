@@ -246,14 +246,12 @@ fn remove_sealed(content: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// The catalog URL of the data dir, resolved; None when no database is configured.
-pub(crate) fn database_url(dd: &DataDir) -> Result<Option<String>> {
+pub(crate) fn database_url(dd: &DataDir) -> Result<Option<zeroize::Zeroizing<String>>> {
     let cfg = dd.load_config()?;
-    Ok(cfg.settings.database_url.map(|u| {
-        match datadir::config::resolve_sqlite_path(dd.root(), &u) {
-            Some(p) => format!("sqlite:{}", p.display()),
-            None => u,
-        }
-    }))
+    Ok(cfg
+        .settings
+        .database()?
+        .map(|u| u.connect_string(dd.root())))
 }
 
 pub(crate) fn db_err(e: catalog::Error) -> Error {

@@ -40,6 +40,16 @@ pub enum Error {
         problem: CertProblem,
         message: String,
     },
+    /// The instance uses another report server database; switching must be confirmed.
+    #[error(
+        "this instance already uses the report server database {from}; switching it to {to} changes everything it serves: folders, reports, data sources, users and their roles come from the new database ({from} is kept as it is, and no longer used)"
+    )]
+    WouldSwitchDatabase { from: String, to: String },
+    /// The report server database would have no System Administrator.
+    #[error(
+        "the report server database {database} would have no System Administrator, so nobody could sign in to manage the instance"
+    )]
+    NoAdministrator { database: String },
     #[error(transparent)]
     DataDir(#[from] datadir::Error),
     #[error(transparent)]
@@ -49,8 +59,10 @@ pub enum Error {
 /// Which of SSRS's CreateSSLCertificateBinding checks a certificate failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertProblem {
-    /// Not in store My (or only in Root).
+    /// Not in store My.
     NotFound,
+    /// Only in store Root (a CA certificate, or one imported without its key).
+    InRootStore,
     NoPrivateKey,
     NotServerAuth,
     /// Its names do not cover the binding's host.

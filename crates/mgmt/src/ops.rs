@@ -39,40 +39,111 @@ impl Applied {
     }
 }
 
-/// Asks the running server (if any) to re-read the data dir and apply it.
-pub fn apply(dd: &DataDir) -> Result<Applied> {
-    match Client::connect(dd)? {
-        None => Ok(Applied::Stopped),
-        Some(mut c) => {
-            let r = c.call_ok(&Request::Apply)?;
-            Ok(Applied::Live(r.changes))
+/// Where a committed change takes effect: the running server of the data dir.
+///
+/// `reportctl` reaches the server over the management socket ([`SocketApplier`]); the
+/// server itself (its management API, the portal's pages) registers an in-process applier
+/// with [`serve_in_process`], so that an operation it runs applies directly instead of
+/// calling itself over its own socket. Operations find theirs with [`applier`].
+pub trait Applier: Send + Sync {
+    /// True when a server runs for the data dir (it binds new ports, not the operation).
+    fn running(&self) -> bool;
+    /// Has the running server re-read the data dir and apply it. `version` is the
+    /// repository version just committed: a server that applied a newer one already
+    /// ignores it (concurrent Applies land in order). [`Applied::Stopped`] when none runs.
+    fn apply(&self, version: Option<u64>) -> Result<Applied>;
+    /// Tells the running server that the catalog changed (best effort).
+    fn catalog_changed(&self);
+}
+
+/// The applier of `reportctl`: the management socket of the data dir.
+#[derive(Debug, Clone)]
+pub struct SocketApplier(pub DataDir);
+
+impl Applier for SocketApplier {
+    fn running(&self) -> bool {
+        matches!(Client::connect(&self.0), Ok(Some(_)))
+    }
+
+    fn apply(&self, version: Option<u64>) -> Result<Applied> {
+        match Client::connect(&self.0)? {
+            None => Ok(Applied::Stopped),
+            Some(mut c) => {
+                let r = c.call_ok(&Request::Apply { version })?;
+                Ok(Applied::Live(r.changes))
+            }
         }
     }
+
+    fn catalog_changed(&self) {
+        if let Ok(Some(mut c)) = Client::connect(&self.0) {
+            let _ = c.call(&Request::CatalogChanged);
+        }
+    }
+}
+
+type Registered = Vec<(std::path::PathBuf, std::sync::Arc<dyn Applier>)>;
+
+/// Appliers of the data dirs this process serves (normally one: `reportd serve`).
+static IN_PROCESS: std::sync::Mutex<Registered> = std::sync::Mutex::new(Vec::new());
+
+/// Unregisters an in-process applier when dropped (the server stops).
+#[must_use = "the applier is unregistered when the guard is dropped"]
+pub struct InProcessGuard(std::path::PathBuf);
+
+impl Drop for InProcessGuard {
+    fn drop(&mut self) {
+        let mut list = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|(root, _)| *root != self.0);
+    }
+}
+
+/// The server of `dd` runs in this process and applies changes through `applier`.
+pub fn serve_in_process(dd: &DataDir, applier: std::sync::Arc<dyn Applier>) -> InProcessGuard {
+    let root = dd.root().to_path_buf();
+    let mut list = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
+    list.retain(|(r, _)| *r != root);
+    list.push((root.clone(), applier));
+    InProcessGuard(root)
+}
+
+/// The applier for `dd`: the in-process one when this process serves it, else the socket.
+pub fn applier(dd: &DataDir) -> std::sync::Arc<dyn Applier> {
+    let list = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
+    match list.iter().find(|(root, _)| root == dd.root()) {
+        Some((_, a)) => a.clone(),
+        None => std::sync::Arc::new(SocketApplier(dd.clone())),
+    }
+}
+
+/// Asks the running server (if any) to re-read the data dir and apply it.
+pub fn apply(dd: &DataDir) -> Result<Applied> {
+    applier(dd).apply(None)
 }
 
 /// Tells the running server (if any) that the catalog changed. Best effort: a server that
 /// cannot be told sees the change within its cache time anyway.
 pub fn catalog_changed(dd: &DataDir) {
-    if let Ok(Some(mut c)) = Client::connect(dd) {
-        let _ = c.call(&Request::CatalogChanged);
-    }
+    applier(dd).catalog_changed();
 }
 
-/// True when a server answers on the management socket.
+/// True when a server answers on the management socket (or this process serves `dd`).
 pub fn server_running(dd: &DataDir) -> bool {
-    matches!(Client::connect(dd), Ok(Some(_)))
+    applier(dd).running()
 }
 
 /// Changes the binding repository with `f` and applies the result; on a failed apply the
 /// old repository is restored (and applied) and the error returned. The data-dir lock is
 /// held until the running server has applied the change (or it was undone): concurrent
 /// changes reach the server in the order they were committed, and an undo cannot overwrite
-/// a change another process made after this one.
+/// a change another process made after this one. Every commit raises the repository's
+/// version (the undo too), which the server uses to ignore an Apply older than what it has.
 pub fn change_repository<T>(
     dd: &DataDir,
     f: impl FnOnce(&mut Repository) -> Result<T>,
 ) -> Result<(T, Applied)> {
-    let running = server_running(dd);
+    let applier = applier(dd);
+    let running = applier.running();
     let _lock = dd.lock()?;
     let mut repo = Repository::load(dd)?;
     let old = repo.clone();
@@ -82,17 +153,20 @@ pub fn change_repository<T>(
     }
     if !running {
         // Nobody will bind the new ports until the server starts: check them now,
-        // so that a port held by another program fails the command, not the start.
+        // so that a port held by another program fails the operation, not the start.
         for port in repo.ports().keys().filter(|p| !old.ports().contains_key(p)) {
             httpsys::listener::check_port_free(*port)?;
         }
     }
+    repo.version = old.version + 1;
     repo.save(dd)?;
-    match apply(dd) {
+    match applier.apply(Some(repo.version)) {
         Ok(a) => Ok((out, a)),
         Err(e) => {
-            old.save(dd)?;
-            let _ = apply(dd);
+            let mut back = old;
+            back.version = repo.version + 1;
+            back.save(dd)?;
+            let _ = applier.apply(Some(back.version));
             Err(Error::Server(format!("{e}; the change was undone")))
         }
     }
@@ -181,9 +255,9 @@ pub fn check_certificate(
         Ok(i) => i,
         Err(_) if store.contains(StoreName::Root, thumb) => {
             return Err(cert_problem(
-                CertProblem::NotFound,
+                CertProblem::InRootStore,
                 format!(
-                    "certificate {thumb} is in store Root, not My: a binding needs a server certificate with its private key in My (import the PFX with `reportctl cert import --pfx FILE --password-file F`)"
+                    "certificate {thumb} is in store Root, not My: a binding needs a server certificate with its private key in My; import it as a PFX with its key"
                 ),
             ));
         }
@@ -191,7 +265,7 @@ pub fn check_certificate(
             return Err(cert_problem(
                 CertProblem::NotFound,
                 format!(
-                    "no certificate with thumbprint {thumb} in store My; `reportctl cert list` shows the certificates"
+                    "no certificate with thumbprint {thumb} in store My; choose one of the certificates in My"
                 ),
             ));
         }
@@ -415,6 +489,74 @@ pub fn days_left(info: &CertInfo, now: std::time::SystemTime) -> i64 {
     (info.not_after - now).whole_days()
 }
 
+/// Bound certificates expiring within this many days are warned about.
+pub const EXPIRY_WARN_DAYS: i64 = 30;
+/// ... and within this many, critically.
+pub const EXPIRY_CRITICAL_DAYS: i64 = 7;
+
+/// "89 days left", "expires today", "expired 3 days ago".
+pub fn expiry_text(days: i64) -> String {
+    match days {
+        0 => "expires today".into(),
+        1 => "1 day left".into(),
+        d if d > 1 => format!("{d} days left"),
+        -1 => "expired 1 day ago".into(),
+        d => format!("expired {} days ago", -d),
+    }
+}
+
+/// Every SSL binding's certificate that is in store My, with its days to expiry at `now`
+/// (a missing one is [`binding_problems`]' to report).
+pub fn bound_certificates(
+    dd: &DataDir,
+    repo: &Repository,
+    now: std::time::SystemTime,
+) -> Vec<crate::protocol::BoundCertificate> {
+    let Ok(store) = CertStore::open(&dd.certs_dir()) else {
+        return Vec::new();
+    };
+    repo.ssl_bindings
+        .iter()
+        .filter_map(|b| {
+            let t: Thumbprint = b.thumbprint.parse().ok()?;
+            let c = store.get(StoreName::My, &t).ok()?;
+            Some(crate::protocol::BoundCertificate {
+                endpoint: b.endpoint.to_string(),
+                thumbprint: b.thumbprint.clone(),
+                subject: c.subject.clone(),
+                not_after: c
+                    .not_after
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                days_to_expiry: days_left(&c, now),
+            })
+        })
+        .collect()
+}
+
+/// A warning per bound certificate expiring within [`EXPIRY_WARN_DAYS`] (`critical: `
+/// within [`EXPIRY_CRITICAL_DAYS`]).
+pub fn expiry_warnings(certs: &[crate::protocol::BoundCertificate]) -> Vec<String> {
+    certs
+        .iter()
+        .filter(|c| c.days_to_expiry <= EXPIRY_WARN_DAYS)
+        .map(|c| {
+            let level = if c.days_to_expiry <= EXPIRY_CRITICAL_DAYS {
+                "critical: "
+            } else {
+                ""
+            };
+            format!(
+                "{level}certificate {} of SSL binding {} ({}) {}; renew it and `reportctl ssl update`",
+                c.thumbprint,
+                c.endpoint,
+                c.subject,
+                expiry_text(c.days_to_expiry)
+            )
+        })
+        .collect()
+}
+
 fn cert_problem(problem: CertProblem, message: String) -> Error {
     Error::Certificate { problem, message }
 }
@@ -435,6 +577,11 @@ pub fn remove_url_and_bindings(
         }
         Ok(orphaned)
     })
+}
+
+/// Changes one setting of reportd.toml and applies it.
+pub fn set_setting_key(dd: &DataDir, key: datadir::SettingKey, value: &str) -> Result<Applied> {
+    set_setting(dd, key.as_str(), value).map(|(_, a)| a)
 }
 
 /// Changes one setting of reportd.toml (canonical key or any case) and applies it; returns

@@ -13,7 +13,12 @@ pub enum Request {
     Status,
     /// Re-read the files and apply them live: the binding repository (ports, routes, TLS),
     /// the settings, the catalog location. Answers with one line per change made.
-    Apply,
+    /// `Version` is the repository version the caller committed: a server that applied a
+    /// newer one answers without applying (an Apply that arrives late changes nothing).
+    Apply {
+        #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
+    },
     /// The catalog was changed by another process (`reportctl catalog|user`): forget cached
     /// pages and credentials now rather than when their time is up.
     CatalogChanged,
@@ -95,4 +100,48 @@ pub struct StatusInfo {
     pub database: String,
     pub database_backend: Option<String>,
     pub warnings: Vec<String>,
+    /// The certificate of each SSL binding that is in store My, with its days to expiry.
+    #[serde(default)]
+    pub certificates: Vec<BoundCertificate>,
+    /// The binding repository version the server applied last.
+    #[serde(default)]
+    pub binding_version: u64,
+}
+
+/// A certificate an SSL binding serves, with its days to expiry (`status`, the portal).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoundCertificate {
+    pub endpoint: String,
+    pub thumbprint: String,
+    pub subject: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// Whole days until it expires (negative once expired).
+    pub days_to_expiry: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_with_and_without_a_version() {
+        let old: Request = serde_json::from_str(r#"{"Op":"Apply"}"#).unwrap();
+        assert_eq!(old, Request::Apply { version: None });
+        let v = serde_json::to_string(&Request::Apply { version: Some(7) }).unwrap();
+        assert_eq!(v, r#"{"Op":"Apply","Version":7}"#);
+        assert_eq!(
+            serde_json::from_str::<Request>(&v).unwrap(),
+            Request::Apply { version: Some(7) }
+        );
+    }
+
+    #[test]
+    fn status_of_an_older_server_still_reads() {
+        let s: StatusInfo = serde_json::from_str(
+            r#"{"pid":1,"version":"0","started_at":"","uptime_seconds":0,"urls":[],"ports":[],"database":"","database_backend":null,"warnings":[]}"#,
+        )
+        .unwrap();
+        assert!(s.certificates.is_empty());
+    }
 }

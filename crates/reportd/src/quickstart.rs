@@ -235,7 +235,7 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
         let dd2 = dd.clone();
         tokio::task::spawn_blocking(move || init_instance(&dd2, &init)).await??;
         let dd2 = dd.clone();
-        let summary = tokio::task::spawn_blocking(move || {
+        let (summary, _) = tokio::task::spawn_blocking(move || {
             crate::ctl::database::create_database(
                 &dd2,
                 "sqlite:catalog.db",

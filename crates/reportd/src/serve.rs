@@ -62,16 +62,30 @@ struct Server {
     started: SystemTime,
     started_mono: Instant,
     stop: Arc<Notify>,
+    /// The repository version applied last; held while applying, so applies run one at a
+    /// time and an Apply older than what is applied changes nothing.
+    applied: tokio::sync::Mutex<u64>,
 }
 
 impl Server {
-    /// Re-reads the binding repository and settings and applies them.
-    async fn apply(&self) -> anyhow::Result<Vec<String>> {
+    /// Re-reads the binding repository and settings and applies them. `version` is the
+    /// repository version the caller committed: older than the applied one, nothing is done.
+    async fn apply(&self, version: Option<u64>) -> anyhow::Result<Vec<String>> {
+        let mut applied = self.applied.lock().await;
+        if let Some(v) = version
+            && v < *applied
+        {
+            return Ok(vec![format!(
+                "repository version {v} is older than the applied version {}: nothing to do",
+                *applied
+            )]);
+        }
         let repo = load_repo(&self.dd).await?;
         if let Ok(cfg) = self.dd.load_config() {
             apply_limits(&self.listener, &cfg.settings);
         }
         let mut changes = self.listener.apply(&repo).await?;
+        *applied = repo.version;
         self.apps.reload().await?;
         // Certificate sources (`cert acme`, `cert watch`) may have been added or removed.
         crate::renew::poke();
@@ -80,10 +94,39 @@ impl Server {
             changes.push(w);
         }
         // A binding made to an expiring certificate is warned about at once, not a day later.
-        for w in expiry_warnings(&bound_certificates(&self.dd, &repo)) {
+        let certs = mgmt::ops::bound_certificates(&self.dd, &repo, SystemTime::now());
+        for w in mgmt::ops::expiry_warnings(&certs) {
             tracing::warn!("{w}");
         }
         Ok(changes)
+    }
+
+    /// [`Server::apply`] with the one log line of a live change: what changed, from which
+    /// front end.
+    async fn apply_logged(
+        &self,
+        version: Option<u64>,
+        front_end: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        match self.apply(version).await {
+            Ok(changes) => {
+                tracing::info!(
+                    front_end,
+                    who = %crate::ctl::os_user(),
+                    "live change applied: {}",
+                    if changes.is_empty() {
+                        "settings re-read, nothing else changed".to_string()
+                    } else {
+                        changes.join("; ")
+                    }
+                );
+                Ok(changes)
+            }
+            Err(e) => {
+                tracing::warn!(front_end, "live change failed: {e:#}");
+                Err(e)
+            }
+        }
     }
 
     async fn status(&self) -> StatusInfo {
@@ -93,25 +136,17 @@ impl Server {
             warnings.push(w);
         }
         warnings.extend(mgmt::ops::binding_problems(&self.dd, &repo));
-        warnings.extend(expiry_warnings(&bound_certificates(&self.dd, &repo)));
+        let certificates = mgmt::ops::bound_certificates(&self.dd, &repo, SystemTime::now());
+        warnings.extend(mgmt::ops::expiry_warnings(&certificates));
         warnings.extend(crate::renew::warnings(&self.dd));
         let cfg = self.dd.load_config().ok();
-        let (database, backend) = match cfg.as_ref().and_then(|c| c.settings.database_url.clone()) {
-            None => (
+        let (database, backend) = match cfg.as_ref().map(|c| c.settings.database()) {
+            None | Some(Ok(None)) => (
                 "not configured: run `reportctl database create`".to_string(),
                 None,
             ),
-            Some(url) => (
-                "configured".to_string(),
-                Some(
-                    if url.starts_with("sqlite:") {
-                        "sqlite"
-                    } else {
-                        "postgresql"
-                    }
-                    .to_string(),
-                ),
-            ),
+            Some(Ok(Some(url))) => ("configured".to_string(), Some(url.backend().to_string())),
+            Some(Err(e)) => (e.to_string(), None),
         };
         let started_at = time::OffsetDateTime::from(self.started)
             .format(&time::format_description::well_known::Rfc3339)
@@ -137,6 +172,8 @@ impl Server {
             database,
             database_backend: backend,
             warnings,
+            certificates,
+            binding_version: *self.applied.lock().await,
         }
     }
 }
@@ -149,33 +186,19 @@ impl mgmt::server::Handler for Server {
                 status: Some(self.status().await),
                 ..MgmtResponse::ok()
             },
-            MgmtRequest::Apply => match self.apply().await {
-                Ok(changes) => {
-                    // One line per live change: what changed, from which front end.
-                    // The socket is owner-only: the caller is the instance's OS user (or root).
-                    tracing::info!(
-                        front_end = "reportctl (management socket)",
-                        who = %crate::ctl::os_user(),
-                        "live change applied: {}",
-                        if changes.is_empty() {
-                            "settings re-read, nothing else changed".to_string()
-                        } else {
-                            changes.join("; ")
-                        }
-                    );
-                    MgmtResponse {
+            MgmtRequest::Apply { version } => {
+                // The socket is owner-only: the caller is the instance's OS user (or root).
+                match self
+                    .apply_logged(version, "reportctl (management socket)")
+                    .await
+                {
+                    Ok(changes) => MgmtResponse {
                         changes,
                         ..MgmtResponse::ok()
-                    }
+                    },
+                    Err(e) => MgmtResponse::failed(format!("{e:#}")),
                 }
-                Err(e) => {
-                    tracing::warn!(
-                        front_end = "reportctl (management socket)",
-                        "live change failed: {e:#}"
-                    );
-                    MgmtResponse::failed(format!("{e:#}"))
-                }
-            },
+            }
             MgmtRequest::CatalogChanged => {
                 self.apps.catalog_changed();
                 MgmtResponse::ok()
@@ -195,73 +218,48 @@ impl mgmt::server::Handler for Server {
     }
 }
 
+/// The applier of operations run inside the server: applies without the socket.
+struct InProcess {
+    server: Arc<Server>,
+    rt: tokio::runtime::Handle,
+}
+
+impl mgmt::ops::Applier for InProcess {
+    fn running(&self) -> bool {
+        true
+    }
+
+    fn apply(&self, version: Option<u64>) -> mgmt::Result<mgmt::ops::Applied> {
+        // Operations run on blocking threads; the apply runs on the runtime and this
+        // thread waits for it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server = self.server.clone();
+        self.rt.spawn(async move {
+            let r = server
+                .apply_logged(version, "portal or management API (in process)")
+                .await;
+            let _ = tx.send(r.map_err(|e| format!("{e:#}")));
+        });
+        match rx.recv() {
+            Ok(Ok(changes)) => Ok(mgmt::ops::Applied::Live(changes)),
+            Ok(Err(e)) => Err(mgmt::Error::Server(e)),
+            Err(_) => Err(mgmt::Error::Server(
+                "the server stopped while applying the change".into(),
+            )),
+        }
+    }
+
+    fn catalog_changed(&self) {
+        self.server.apps.catalog_changed();
+    }
+}
+
 async fn load_repo(dd: &DataDir) -> anyhow::Result<Repository> {
     let dd = dd.clone();
     Ok(tokio::task::spawn_blocking(move || Repository::load(&dd)).await??)
 }
 
-/// Bound certificates expiring within this many days are warned about (7: critical).
-pub const EXPIRY_WARN_DAYS: i64 = 30;
-pub const EXPIRY_CRITICAL_DAYS: i64 = 7;
-
-/// A certificate an SSL binding serves, with its days to expiry.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BoundCertificate {
-    pub endpoint: String,
-    pub thumbprint: String,
-    pub subject: String,
-    pub not_after: String,
-    pub days_to_expiry: i64,
-}
-
-/// Every SSL binding's certificate that is in store My, with its days to expiry (a missing
-/// one is `binding_problems`' to report).
-pub fn bound_certificates(dd: &DataDir, repo: &Repository) -> Vec<BoundCertificate> {
-    let Ok(store) = certstore::CertStore::open(&dd.certs_dir()) else {
-        return Vec::new();
-    };
-    repo.ssl_bindings
-        .iter()
-        .filter_map(|b| {
-            let t: certstore::Thumbprint = b.thumbprint.parse().ok()?;
-            let c = store.get(certstore::StoreName::My, &t).ok()?;
-            Some(BoundCertificate {
-                endpoint: b.endpoint.to_string(),
-                thumbprint: b.thumbprint.clone(),
-                subject: c.subject.clone(),
-                not_after: c
-                    .not_after
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-                days_to_expiry: crate::ctl::cert::days_to_expiry(&c),
-            })
-        })
-        .collect()
-}
-
-/// A warning per bound certificate expiring within [`EXPIRY_WARN_DAYS`].
-pub fn expiry_warnings(certs: &[BoundCertificate]) -> Vec<String> {
-    certs
-        .iter()
-        .filter(|c| c.days_to_expiry <= EXPIRY_WARN_DAYS)
-        .map(|c| {
-            let level = if c.days_to_expiry <= EXPIRY_CRITICAL_DAYS {
-                "critical: "
-            } else {
-                ""
-            };
-            format!(
-                "{level}certificate {} of SSL binding {} ({}) {}; renew it and `reportctl ssl update`",
-                c.thumbprint,
-                c.endpoint,
-                c.subject,
-                crate::ctl::cert::expiry_text(c.days_to_expiry)
-            )
-        })
-        .collect()
-}
-
-/// Logs [`expiry_warnings`] at start and then once a day, for as long as the server runs.
+/// Logs `mgmt::ops::expiry_warnings` at start and then once a day, for as long as the server runs.
 async fn warn_expiry_daily(dd: DataDir) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
     loop {
@@ -269,7 +267,11 @@ async fn warn_expiry_daily(dd: DataDir) {
         let dd2 = dd.clone();
         let warnings = tokio::task::spawn_blocking(move || {
             let repo = Repository::load(&dd2).unwrap_or_default();
-            expiry_warnings(&bound_certificates(&dd2, &repo))
+            mgmt::ops::expiry_warnings(&mgmt::ops::bound_certificates(
+                &dd2,
+                &repo,
+                SystemTime::now(),
+            ))
         })
         .await
         .unwrap_or_default();
@@ -421,7 +423,16 @@ pub async fn run_reporting(
         started: SystemTime::now(),
         started_mono: Instant::now(),
         stop: stop.clone(),
+        applied: tokio::sync::Mutex::new(repo.version),
     });
+    // Operations this process runs (the management API, the portal) apply in process.
+    let _in_process = mgmt::ops::serve_in_process(
+        &dd,
+        Arc::new(InProcess {
+            server: server.clone(),
+            rt: tokio::runtime::Handle::current(),
+        }),
+    );
     // The portal's configuration pages call the management handler in process.
     server.apps.set_management(server.clone());
     let expiry_task = tokio::spawn(warn_expiry_daily(dd.clone()));

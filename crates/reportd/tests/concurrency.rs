@@ -221,6 +221,13 @@ fn check_state(inst: &Instance, ports: &[u16], what: &str) {
     if let Some(d) = cfg.drift(&repo.repr()) {
         panic!("{what}: reportd.toml does not match the repository: {d}");
     }
+    // The server applied the version last committed (every change raises it).
+    let status: serde_json::Value = serde_json::from_str(&inst.ok(&["status", "--json"])).unwrap();
+    assert_eq!(
+        status["binding_version"],
+        serde_json::json!(repo.version),
+        "{what}: the server applied another repository version than the files hold"
+    );
     for &port in ports {
         let want = repo
             .binding(&Endpoint::IpPort(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port))
@@ -280,6 +287,28 @@ fn concurrent_changes_and_kill_9_keep_files_and_server_consistent() {
         &format!("0.0.0.0:{}", ports[0]),
     ]);
     check_state(&inst, &ports, "start");
+    // An Apply older than what the server applied (one that arrives late) changes nothing.
+    {
+        let dd = datadir::DataDir::new(&inst.dir);
+        let version = Repository::load(&dd).unwrap().version;
+        assert!(
+            version >= 4,
+            "reserve x{HTTPS} + bind raised the version: {version}"
+        );
+        let mut c = mgmt::Client::connect(&dd).unwrap().unwrap();
+        let r = c
+            .call_ok(&mgmt::Request::Apply {
+                version: Some(version - 1),
+            })
+            .unwrap();
+        assert!(
+            r.changes
+                .iter()
+                .any(|c| c.contains("older than the applied version")),
+            "{:?}",
+            r.changes
+        );
+    }
 
     let server_kill_round = rounds / 2;
     let (mut killed, mut refused_removals, mut succeeded, mut failed) = (0, 0, 0, 0);

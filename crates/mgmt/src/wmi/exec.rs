@@ -312,8 +312,12 @@ fn dispatch(dd: &DataDir, b: &Bound) -> Result<Out, Fail> {
             if !(0..=3).contains(&level) {
                 return Err(invalid(format!("Level {level} is not 0 (off) or 1-3 (on)")));
             }
-            ops::set_setting(dd, "SecureConnectionLevel", &level.to_string())
-                .map_err(op_err(Context::Other))?;
+            ops::set_setting_key(
+                dd,
+                datadir::SettingKey::SecureConnectionLevel,
+                &level.to_string(),
+            )
+            .map_err(op_err(Context::Other))?;
         }
         Op::SetServiceState => {
             let windows = b.bool("EnableWindowsService")?;
@@ -461,13 +465,21 @@ fn dispatch(dd: &DataDir, b: &Bound) -> Result<Out, Fail> {
         }
         Op::SetDatabaseLogonTimeout => {
             let v = b.i32("LogonTimeout")?;
-            ops::set_setting(dd, "DatabaseLogonTimeout", &v.to_string())
-                .map_err(op_err(Context::Other))?;
+            ops::set_setting_key(
+                dd,
+                datadir::SettingKey::DatabaseLogonTimeout,
+                &v.to_string(),
+            )
+            .map_err(op_err(Context::Other))?;
         }
         Op::SetDatabaseQueryTimeout => {
             let v = b.i32("QueryTimeout")?;
-            ops::set_setting(dd, "DatabaseQueryTimeout", &v.to_string())
-                .map_err(op_err(Context::Other))?;
+            ops::set_setting_key(
+                dd,
+                datadir::SettingKey::DatabaseQueryTimeout,
+                &v.to_string(),
+            )
+            .map_err(op_err(Context::Other))?;
         }
     }
     Ok(out)
@@ -569,21 +581,14 @@ pub fn properties(dd: &DataDir, class: Class) -> crate::Result<Out> {
 }
 
 /// DatabaseServerName and DatabaseName of a catalog URL (never its credentials).
+/// `DatabaseServerName` and `DatabaseName` of a database URL (`sqlite` and the file for
+/// SQLite); empty when it does not parse.
 fn split_url(u: &str) -> (String, String) {
-    if let Some(path) = u.strip_prefix("sqlite:") {
-        return ("sqlite".into(), path.to_owned());
-    }
-    match url::Url::parse(u) {
-        Ok(p) => (
-            match (p.host_str(), p.port()) {
-                (Some(h), Some(port)) => format!("{h}:{port}"),
-                (Some(h), None) => h.to_owned(),
-                _ => String::new(),
-            },
-            percent_encoding::percent_decode_str(p.path().trim_start_matches('/'))
-                .decode_utf8_lossy()
-                .into_owned(),
-        ),
+    match datadir::DatabaseUrl::parse(u) {
+        Ok(d) => d.server_and_database().unwrap_or_else(|| {
+            let file = d.stored().strip_prefix("sqlite:").unwrap_or(d.stored());
+            ("sqlite".into(), file.to_owned())
+        }),
         Err(_) => (String::new(), String::new()),
     }
 }

@@ -55,7 +55,7 @@ pub enum Context {
 pub fn of(e: &Error, ctx: Context) -> i32 {
     match e {
         Error::Certificate { problem, .. } => match problem {
-            CertProblem::NotFound => CRYPT_E_NOT_FOUND,
+            CertProblem::NotFound | CertProblem::InRootStore => CRYPT_E_NOT_FOUND,
             CertProblem::NoPrivateKey => NO_PRIVATE_KEY,
             CertProblem::NotServerAuth => CERT_E_WRONG_USAGE,
             CertProblem::NameMismatch => CERT_E_CN_NO_MATCH,

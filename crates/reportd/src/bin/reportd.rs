@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use datadir::DataDir;
+use clap::{Parser, Subcommand};
+use datadir::{DataDir, LogFormat};
 
 /// mimalloc, not glibc malloc: a render builds and drops a large instance tree, and glibc's
 /// heap growth and trimming cost page faults; bench/render.sh measured XML/JSON/HTML5 and
@@ -25,17 +25,11 @@ struct Cli {
     /// Management socket path (default: reportd.sock in the data dir).
     #[arg(long, global = true, value_name = "PATH")]
     socket: Option<PathBuf>,
-    /// Log format on stderr (default: the LogFormat setting, else human).
-    #[arg(long, global = true, value_enum)]
+    /// Log format on stderr, human or json (default: the LogFormat setting, else human).
+    #[arg(long, global = true, value_name = "human|json")]
     log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Cmd>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Human,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,10 +56,9 @@ fn main() {
     let cli = Cli::parse();
     let dd = DataDir::resolve(cli.data_dir.as_deref()).with_socket(cli.socket.clone());
     let settings = dd.load_config().ok().map(|c| c.settings);
-    let format = cli.log_format.unwrap_or_else(|| match &settings {
-        Some(s) if s.log_format == "json" => LogFormat::Json,
-        _ => LogFormat::Human,
-    });
+    let format = cli
+        .log_format
+        .unwrap_or_else(|| settings.as_ref().map(|s| s.log_format).unwrap_or_default());
     let (max_mb, keep) = settings.as_ref().map_or(
         (
             datadir::limits::defaults::log_max_size_mb(),

@@ -2,8 +2,7 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use datadir::{Config, DataDir};
-use httpsys::Repository;
+use datadir::{DataDir, DatabaseUrl};
 use serde::Serialize;
 
 use super::{Ctx, block_on, print_json};
@@ -35,16 +34,7 @@ pub enum DatabaseCommand {
     Status,
 }
 
-/// How `database create` may finish.
-#[derive(Debug, Default)]
-pub struct CreateOptions {
-    /// An administrator to add besides the one `init` left pending.
-    pub admin: Option<(String, zeroize::Zeroizing<String>)>,
-    /// Finish although no System Administrator exists.
-    pub no_admin: bool,
-    /// Replace the database the instance already uses.
-    pub force: bool,
-}
+pub use mgmt::database::CreateOptions;
 
 pub fn run(ctx: &Ctx, cmd: DatabaseCommand) -> anyhow::Result<i32> {
     match cmd {
@@ -57,10 +47,15 @@ pub fn run(ctx: &Ctx, cmd: DatabaseCommand) -> anyhow::Result<i32> {
         } => {
             let url = url.unwrap_or_else(|| "sqlite:catalog.db".into());
             let admin = match (admin_user, admin_password_file) {
-                (Some(u), Some(f)) => Some((
-                    u,
-                    datadir::read_password_file(&f).context("--admin-password-file")?,
-                )),
+                (Some(u), Some(f)) => {
+                    let password =
+                        datadir::read_password_file(&f).context("--admin-password-file")?;
+                    super::init::validate_user_name(&u)?;
+                    Some(datadir::PendingAdmin {
+                        name: u,
+                        password_hash: catalog::password::hash(&password)?,
+                    })
+                }
                 _ => None,
             };
             let opts = CreateOptions {
@@ -68,9 +63,8 @@ pub fn run(ctx: &Ctx, cmd: DatabaseCommand) -> anyhow::Result<i32> {
                 no_admin,
                 force,
             };
-            let summary = create_database(&ctx.dd, &url, &opts)?;
+            let (summary, applied) = create_database(&ctx.dd, &url, &opts)?;
             println!("{summary}");
-            let applied = mgmt::ops::apply(&ctx.dd)?;
             println!("{}", applied.describe());
             Ok(0)
         }
@@ -78,130 +72,53 @@ pub fn run(ctx: &Ctx, cmd: DatabaseCommand) -> anyhow::Result<i32> {
     }
 }
 
-/// The URL to open: a relative `sqlite:` path resolves against the data dir.
-pub fn resolved_url(dd: &DataDir, url: &str) -> String {
-    match datadir::config::resolve_sqlite_path(dd.root(), url) {
-        Some(p) => format!("sqlite:{}", p.display()),
-        None => url.to_owned(),
-    }
-}
-
-/// Creates or connects to the catalog at `url`, moves the pending administrator (and the
-/// one in `opts`) into it, and records the URL in reportd.toml. Nothing is recorded unless
-/// all of that worked. Refused, before anything is created: switching an instance that has
-/// a database to another without `opts.force`; a database that would have no System
-/// Administrator without `opts.no_admin`. A database holding tables that are not a catalog
-/// is refused by the catalog and left untouched.
-pub fn create_database(dd: &DataDir, url: &str, opts: &CreateOptions) -> anyhow::Result<String> {
+/// `database create` (and quickstart): `mgmt::database::create`, its refusals given the
+/// flags that change them; returns the lines to print and how the change was applied.
+pub fn create_database(
+    dd: &DataDir,
+    url: &str,
+    opts: &CreateOptions,
+) -> anyhow::Result<(String, mgmt::ops::Applied)> {
     dd.require_initialized()?;
-    if !(url.starts_with("sqlite:")
-        || url.starts_with("postgres://")
-        || url.starts_with("postgresql://"))
-    {
-        anyhow::bail!(
-            "unsupported database URL {url:?}; use sqlite:PATH or postgres://USER@HOST:PORT/DB"
-        );
-    }
-    let admin = match &opts.admin {
-        None => None,
-        Some((name, password)) => {
-            super::init::validate_user_name(name)?;
-            catalog::password::check_policy(password)?;
-            Some(datadir::PendingAdmin {
-                name: name.clone(),
-                password_hash: catalog::password::hash(password)?,
-            })
+    let url = DatabaseUrl::parse(url).context("--url")?;
+    let c = match mgmt::database::create(dd, &url, opts) {
+        Ok(c) => c,
+        Err(e @ mgmt::Error::WouldSwitchDatabase { .. }) => {
+            anyhow::bail!("{e}; pass --force to switch")
         }
+        Err(e @ mgmt::Error::NoAdministrator { .. }) => anyhow::bail!(
+            "{e}; pass --admin-user NAME --admin-password-file FILE, or --no-admin to create it without one"
+        ),
+        Err(e) => return Err(e.into()),
     };
-    let _lock = dd.lock()?;
-    let resolved = resolved_url(dd, url);
-    let mut cfg = dd.load_config()?;
-    let switched = match &cfg.settings.database_url {
-        Some(old) if resolved_url(dd, old) != resolved => {
-            let old = display_url(&resolved_url(dd, old));
-            if !opts.force {
-                anyhow::bail!(
-                    "this instance already uses the report server database {old}; switching it to {} \
-                     changes everything it serves: folders, reports, data sources, users and their roles \
-                     come from the new database ({old} is kept as it is, and no longer used); \
-                     pass --force to switch",
-                    display_url(&resolved)
-                );
-            }
-            Some(old)
-        }
-        _ => None,
-    };
-    let pending = dd.pending_admin()?;
-    let new_admins: Vec<datadir::PendingAdmin> = pending.iter().cloned().chain(admin).collect();
-    let (backend, version, admins) = block_on(async {
-        if new_admins.is_empty() && !opts.no_admin {
-            // Nobody to add: an existing catalog must have an administrator already. A
-            // database that does not exist yet is not created for a refusal.
-            let has_admin = match catalog::open(&resolved, false).await {
-                Ok(cat) => cat.list_users().await?.iter().any(|u| u.is_system_admin()),
-                // Tables that are not a catalog: say that, not that an administrator is missing.
-                Err(e @ catalog::Error::Foreign(_)) => return Err(e.into()),
-                Err(_) => false,
-            };
-            if !has_admin {
-                anyhow::bail!(
-                    "the report server database {} would have no System Administrator, so nobody could \
-                     sign in to manage the instance; pass --admin-user NAME --admin-password-file FILE, \
-                     or --no-admin to create it without one",
-                    display_url(&resolved)
-                );
-            }
-        }
-        let cat = catalog::open(&resolved, true).await?;
-        let mut added = Vec::new();
-        for p in &new_admins {
-            if cat.get_user(&p.name).await?.is_none() {
-                cat.add_user(&catalog::NewUser {
-                    name: p.name.clone(),
-                    password_hash: p.password_hash.clone(),
-                    system_roles: vec![catalog::Role::SystemAdministrator],
-                })
-                .await?;
-                added.push(p.name.clone());
-            }
-        }
-        anyhow::Ok((cat.backend(), cat.schema_version().await?, added))
-    })??;
-    cfg.settings.database_url = Some(url.to_owned());
-    let repo = Repository::load(dd)?;
-    Config::write(&dd.config_path(), &cfg.settings, &repo.repr())?;
-    dd.clear_pending_admin()?;
     let mut s = format!(
-        "Report server database ready: {backend} {} (schema version {version})",
-        display_url(&resolved)
+        "Report server database ready: {} {} (schema version {})",
+        c.backend, c.url, c.schema_version
     );
-    if let Some(old) = switched {
+    if let Some(old) = &c.switched_from {
         s.push_str(&format!(
             "\nSwitched from {old}: content, users and roles now come from {}",
-            display_url(&resolved)
+            c.url
         ));
     }
-    for name in admins {
+    for name in &c.admins_added {
         s.push_str(&format!("\nSystem Administrator {name} added"));
     }
-    if opts.no_admin && new_admins.is_empty() {
+    if c.without_admin {
         s.push_str(
-            "\nwarning: no System Administrator was added (--no-admin); add one with `reportctl user add NAME --role \"System Administrator\"`",
+            "\nwarning: the database has no System Administrator (--no-admin); add one with `reportctl user add NAME --role \"System Administrator\"`",
         );
     }
-    Ok(s)
+    Ok((s, c.applied))
 }
 
-/// A database URL without any password it may carry.
-pub fn display_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((userinfo, host)) = rest.split_once('@')
-    {
-        let user = userinfo.split(':').next().unwrap_or("");
-        return format!("{scheme}://{user}@{host}");
-    }
-    url.to_owned()
+/// The configured database, or the error naming `database create` when there is none.
+pub fn configured(dd: &DataDir) -> anyhow::Result<DatabaseUrl> {
+    dd.load_config()?.settings.database()?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the report server database does not exist yet; run `reportctl database create`"
+        )
+    })
 }
 
 #[derive(Serialize)]
@@ -216,7 +133,7 @@ struct DbStatus {
 
 fn status(ctx: &Ctx) -> anyhow::Result<i32> {
     let cfg = ctx.dd.load_config()?;
-    let Some(url) = cfg.settings.database_url else {
+    let Some(url) = cfg.settings.database()? else {
         if ctx.json {
             print_json(&DbStatus {
                 configured: false,
@@ -231,7 +148,7 @@ fn status(ctx: &Ctx) -> anyhow::Result<i32> {
         }
         return Ok(1);
     };
-    let resolved = resolved_url(&ctx.dd, &url);
+    let resolved = url.connect_string(ctx.dd.root());
     let r = block_on(async {
         let cat = catalog::open(&resolved, false).await?;
         anyhow::Ok((
@@ -240,13 +157,13 @@ fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             cat.item_count().await?,
         ))
     })?
-    .with_context(|| format!("database {}", display_url(&resolved)));
+    .with_context(|| format!("database {url}"));
     match r {
         Ok((backend, version, count)) => {
             if ctx.json {
                 print_json(&DbStatus {
                     configured: true,
-                    url: Some(display_url(&resolved)),
+                    url: Some(url.to_string()),
                     backend: Some(backend.into()),
                     schema_version: Some(version),
                     item_count: Some(count),
@@ -254,7 +171,7 @@ fn status(ctx: &Ctx) -> anyhow::Result<i32> {
                 })?;
             } else {
                 println!("Backend: {backend}");
-                println!("URL: {}", display_url(&resolved));
+                println!("URL: {url}");
                 println!("Schema version: {version}");
                 println!("Items: {count}");
             }

@@ -201,9 +201,14 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             );
         }
     }
-    let certs = crate::serve::bound_certificates(dd, &Repository::load(dd)?);
+    let certs = match &info {
+        Some(i) => i.certificates.clone(),
+        None => {
+            mgmt::ops::bound_certificates(dd, &Repository::load(dd)?, std::time::SystemTime::now())
+        }
+    };
     if info.is_none() {
-        warnings.extend(crate::serve::expiry_warnings(&certs));
+        warnings.extend(mgmt::ops::expiry_warnings(&certs));
     }
     let code = if info.is_some() { 0 } else { EXIT_STOPPED };
     if ctx.json {
@@ -248,7 +253,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
                 c.endpoint,
                 c.thumbprint,
                 c.not_after,
-                crate::ctl::cert::expiry_text(c.days_to_expiry)
+                mgmt::ops::expiry_text(c.days_to_expiry)
             );
         }
     };

@@ -146,6 +146,23 @@ pub enum HttpCfgCommand {
     },
 }
 
+/// An operation's error with the `reportctl` command that fixes it, where one does.
+fn with_cli_fix(e: mgmt::Error) -> anyhow::Error {
+    match &e {
+        mgmt::Error::Certificate {
+            problem: mgmt::CertProblem::NotFound,
+            message,
+        } if message.contains("store Root") => {
+            anyhow::anyhow!("{e} (`reportctl cert import --pfx FILE --password-file F`)")
+        }
+        mgmt::Error::Certificate {
+            problem: mgmt::CertProblem::NotFound,
+            ..
+        } => anyhow::anyhow!("{e} (`reportctl cert list` shows them)"),
+        _ => e.into(),
+    }
+}
+
 fn thumb(s: &str) -> anyhow::Result<Thumbprint> {
     Ok(s.parse::<Thumbprint>()?)
 }
@@ -162,7 +179,8 @@ pub fn run_ssl(ctx: &Ctx, cmd: SslCommand) -> anyhow::Result<i32> {
         } => {
             let t = thumb(&thumbprint)?;
             let ep = endpoint.endpoint()?;
-            let (outcome, applied) = ops::ssl_bind(dd, app, &t, &ep, &policy.flags()?)?;
+            let (outcome, applied) =
+                ops::ssl_bind(dd, app, &t, &ep, &policy.flags()?).map_err(with_cli_fix)?;
             match outcome {
                 BindOutcome::Created => println!(
                     "Bound certificate {t} to {ep} for {}; {}",
@@ -206,7 +224,8 @@ pub fn run_ssl(ctx: &Ctx, cmd: SslCommand) -> anyhow::Result<i32> {
         } => {
             let t = thumb(&thumbprint)?;
             let ep = endpoint.endpoint()?;
-            let (apps, applied) = ops::ssl_update(dd, app, &t, &ep, &policy.flags()?)?;
+            let (apps, applied) =
+                ops::ssl_update(dd, app, &t, &ep, &policy.flags()?).map_err(with_cli_fix)?;
             println!(
                 "{ep} now uses certificate {t} for {}; {}",
                 apps.iter()
@@ -335,7 +354,7 @@ fn https_identity(
         ),
     };
     // Check everything that can be checked before the first change.
-    ops::check_certificate(dd, &t, &endpoint)?;
+    ops::check_certificate(dd, &t, &endpoint).map_err(with_cli_fix)?;
     ops::check_local_ip(&endpoint)?;
     println!("Reserving URL {url} for {}", app.ssrs_name());
     let (reserved, applied) = ops::reserve_url(dd, app, &url)?;

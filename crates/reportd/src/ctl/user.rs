@@ -43,13 +43,8 @@ pub enum UserCommand {
 
 /// Opens the configured catalog (error naming `database create` when there is none).
 pub async fn open_configured(dd: &datadir::DataDir) -> anyhow::Result<catalog::SharedCatalog> {
-    let cfg = dd.load_config()?;
-    let url = cfg.settings.database_url.ok_or_else(|| {
-        anyhow::anyhow!(
-            "the report server database does not exist yet; run `reportctl database create`"
-        )
-    })?;
-    Ok(catalog::open(&super::database::resolved_url(dd, &url), false).await?)
+    let url = super::database::configured(dd)?;
+    Ok(catalog::open(&url.connect_string(dd.root()), false).await?)
 }
 
 #[derive(Serialize)]
