@@ -990,6 +990,9 @@ async fn data_sets_are_stored_and_served() {
         "Resources holds Resource items",
     );
     assert_eq!(snapshot(&c).await, before);
+    // Listings are kept per catalog generation: a change shows at once.
+    let r = call(&app, "GET", &api("DataSets"), BROWSER, None, &[]).await;
+    assert!(names(&json_of(&r)).is_empty(), "{}", r.body);
     let r = call(&app, "POST", &api("DataSets"), PUBLISHER, Some(&body), &[]).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let ds = json_of(&r);
@@ -1131,6 +1134,16 @@ async fn data_sets_are_stored_and_served() {
             .unwrap()
             .is_none()
     );
+    let r = call(
+        &app,
+        "GET",
+        &api("CatalogItems?$filter=Type%20eq%20%27DataSet%27"),
+        BROWSER,
+        None,
+        &[],
+    )
+    .await;
+    assert!(names(&json_of(&r)).is_empty(), "{}", r.body);
 }
 
 /// Model.CheckConnection: a clear result for a data source that cannot be reached, and
@@ -1774,6 +1787,67 @@ async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
             "{method} {uri} changed the catalog"
         );
     }
+    // 10,000 $filter terms: too long for a URL, so sent as OData's POST .../$query.
+    let ten_k = vec!["Name eq 'x'"; 10_000].join(" or ");
+    let plain = [("content-type", "text/plain")];
+    let r = call(
+        &app,
+        "POST",
+        &format!("{API}/CatalogItems/$query"),
+        ADMIN,
+        None,
+        &plain,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for (body, needle) in [
+        (format!("$filter={ten_k}"), "longer than"),
+        (
+            format!("$filter={}", vec!["Hidden"; 1_000].join(" or ")),
+            "more than 200 terms",
+        ),
+        ("$filter=frob(Name)".to_owned(), "unknown function 'frob'"),
+    ] {
+        let r = send(
+            &app,
+            Request::post(format!("{API}/CatalogItems/$query"))
+                .header("host", "reports.test:8080")
+                .header("authorization", basic(ADMIN))
+                .header("content-type", "text/plain")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+    }
+    let r = send(
+        &app,
+        Request::post(format!("{API}/catalogitems/$query"))
+            .header("host", "reports.test:8080")
+            .header("authorization", basic(BROWSER))
+            .header("content-type", "text/plain")
+            .body(Body::from("$filter=Name eq 'Overview'&$select=Name"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(names(&json_of(&r)), ["Overview"]);
+    let r = call(
+        &app,
+        "POST",
+        &format!("{API}/CatalogItems/$query"),
+        ADMIN,
+        Some("$top=1"),
+        &[],
+    )
+    .await;
+    odata_error(
+        &r,
+        StatusCode::BAD_REQUEST,
+        "rsInvalidParameter",
+        "text/plain",
+    );
+    assert_eq!(snapshot(&c).await, before);
     // A body that is not JSON at all (a form) is refused before it is read.
     let r = call(
         &app,

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 
 use super::keys::Key;
-use super::odata::{Expand, Options, SELECTABLE};
+use super::odata::{Expand, Options, Pair, SELECTABLE};
 use super::{DATASET_MIME, Kind, Op, Set};
 use crate::auth::Session;
 use crate::host::Authority;
@@ -231,15 +231,17 @@ async fn expand(c: &Call<'_>, item: &CatalogItem, v: &mut Value) -> Result<(), E
     Ok(())
 }
 
-/// A collection response: options applied, `@odata.count` when asked.
-async fn collection(
+/// A collection response: options applied, `@odata.count` when asked. Only the items of
+/// the page are turned into JSON.
+async fn collection<T: std::borrow::Borrow<Pair>>(
     c: &Call<'_>,
-    mut items: Vec<(CatalogItem, Option<uuid::Uuid>)>,
+    mut items: Vec<T>,
     set: &str,
 ) -> Result<Response, Error> {
     let count = c.options.apply(&mut items);
     let mut value: Vec<Value> = Vec::with_capacity(items.len());
-    for (i, p) in &items {
+    for t in &items {
+        let (i, p) = std::borrow::Borrow::<Pair>::borrow(t);
         let mut v = item_json(c, i, *p);
         expand(c, i, &mut v).await?;
         value.push(v);
@@ -280,17 +282,29 @@ async fn walk(
     Ok(out)
 }
 
+/// `GET Set`: the whole catalog's listing (walked once per catalog generation and user,
+/// [`super::listing`]), narrowed to the set's kind, then the options.
 async fn list(c: &Call<'_>) -> Result<Response, Error> {
-    let root = c
-        .session
-        .catalog
-        .get_item(&ItemPath::root())
-        .await?
-        .ok_or_else(|| Error::NotFound("/".into()))?;
-    let mut items = walk(c.session, &root).await?;
-    if let Some(t) = c.set.kind() {
-        items.retain(|(i, _)| Kind::of(i) == t);
-    }
+    let user = super::listing::user_key(&c.session.principal);
+    let generation = c.session.generation;
+    let all = match c.state.listings().get(generation, &user) {
+        Some(l) => l,
+        None => {
+            let root = c
+                .session
+                .catalog
+                .get_item(&ItemPath::root())
+                .await?
+                .ok_or_else(|| Error::NotFound("/".into()))?;
+            let l: super::listing::Listing = std::sync::Arc::new(walk(c.session, &root).await?);
+            c.state.listings().put(generation, &user, l.clone());
+            l
+        }
+    };
+    let items: Vec<&(CatalogItem, Option<uuid::Uuid>)> = match c.set.kind() {
+        Some(t) => all.iter().filter(|(i, _)| Kind::of(i) == t).collect(),
+        None => all.iter().collect(),
+    };
     collection(c, items, c.set.name()).await
 }
 

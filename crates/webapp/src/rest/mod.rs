@@ -35,6 +35,7 @@
 
 mod items;
 mod keys;
+pub(crate) mod listing;
 mod metadata;
 mod odata;
 mod openapi;
@@ -355,10 +356,13 @@ pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Resul
         .get::<httpsys::RequestContext>()
         .cloned()
         .ok_or_else(|| Error::Internal("REST handler reached without the gate".into()))?;
-    // Absent only for `POST Session`, which the gate lets through without credentials.
-    let session = req.extensions().get::<Session>().cloned();
     let via_cookie = req.extensions().get::<session::ViaCookie>().is_some();
-    let raw = req.uri().path().strip_prefix("/api/").unwrap_or("");
+    let raw = req
+        .uri()
+        .path()
+        .strip_prefix("/api/")
+        .unwrap_or("")
+        .to_owned();
     let Some((version, rest)) = raw.split_once('/') else {
         return Err(Error::NotFound(req.uri().path().to_owned()));
     };
@@ -367,11 +371,31 @@ pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Resul
             "api/{version} (this server offers api/v2.0, and api/v1.0 as an alias)"
         )));
     }
-    let resource = percent_encoding::percent_decode_str(rest)
+    let mut resource = percent_encoding::percent_decode_str(rest)
         .decode_utf8()
         .map_err(|_| Error::BadRequest("the API path is not valid UTF-8".into()))?
         .into_owned();
-    let options = odata::parse(req.uri().query())?;
+    let mut method = req.method().clone();
+    let mut req = req;
+    // OData's `POST .../$query`: the query options in a text/plain body, for those too long
+    // for a URL; answered as the GET.
+    let body_query = match resource.rsplit_once('/') {
+        Some((head, tail)) if tail.eq_ignore_ascii_case("$query") && method == Method::POST => {
+            resource = head.to_owned();
+            let (parts, body) = req.into_parts();
+            let text = query_body(&parts.headers, body).await?;
+            req = Request::from_parts(parts, axum::body::Body::empty());
+            method = Method::GET;
+            Some(text)
+        }
+        _ => None,
+    };
+    if body_query.is_some() && req.uri().query().is_some_and(|q| !q.is_empty()) {
+        return Err(Error::BadRequest(
+            "POST .../$query takes its query options in the body only, not also in the URL".into(),
+        ));
+    }
+    let options = odata::parse(body_query.as_deref().or(req.uri().query()))?;
     let addr = keys::parse(&resource, &|n| options.alias(n))?;
 
     // CatalogItemByPath(path=@path) is v1.0's CatalogItems(Path=...).
@@ -380,7 +404,6 @@ pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Resul
     } else {
         addr.set.as_str()
     };
-    let method = req.method().clone();
     let Some(set) = Set::ALL
         .into_iter()
         .find(|s| s.name().eq_ignore_ascii_case(set_name))
@@ -417,7 +440,8 @@ pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Resul
     if route.op == Op::SignIn {
         return session::sign_in(&state, &ctx, authority.as_ref(), req).await;
     }
-    let session = session.ok_or(Error::Unauthorized)?;
+    // Only `POST Session` passes the gate without a session.
+    let (session, _) = crate::portal::parts(&req)?;
     let write = !matches!(method, Method::GET | Method::HEAD);
     if write {
         check_xsrf(
@@ -448,6 +472,46 @@ pub(crate) async fn handle(State(state): State<AppState>, req: Request) -> Resul
         set_xsrf_cookie(&state, &session, &ctx, &mut resp);
     }
     Ok(resp)
+}
+
+/// Largest `$query` body, in bytes.
+const MAX_QUERY_BODY: usize = 1024 * 1024;
+
+/// The body of `POST .../$query`: `text/plain`, the query options as in a URL.
+async fn query_body(headers: &http::HeaderMap, body: axum::body::Body) -> Result<String, Error> {
+    use http_body_util::BodyExt;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("text/plain")
+    {
+        return Err(Error::BadRequest(format!(
+            "the body of POST .../$query must be text/plain query options such as $filter=Name eq 'x'&$top=5 (Content-Type was '{ct}')"
+        )));
+    }
+    let mut body = body;
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| Error::BadRequest(format!("the request body could not be read: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > MAX_QUERY_BODY {
+                return Err(Error::BadRequest(format!(
+                    "the query options of POST .../$query are longer than {MAX_QUERY_BODY} bytes"
+                )));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    String::from_utf8(buf)
+        .map(|s| s.trim().to_owned())
+        .map_err(|_| Error::BadRequest("the query options are not valid UTF-8".into()))
 }
 
 /// 501 for what SSRS offers and reportd does not (a name reportd serves on another set

@@ -9,6 +9,7 @@
 //!
 //! Pure: no I/O. Evaluation cannot fail once parsing succeeded.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 use catalog::CatalogItem;
@@ -25,6 +26,9 @@ pub(crate) const MAX_TERMS: usize = 200;
 pub(crate) const MAX_DEPTH: usize = 32;
 /// Most names one `properties=` option takes.
 const MAX_PROPERTY_NAMES: usize = 64;
+
+/// An item with its parent folder's id, as collections hold them.
+pub(crate) type Pair = (CatalogItem, Option<uuid::Uuid>);
 
 /// Item properties that `$filter` and `$orderby` can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,13 +301,15 @@ impl Options {
         }
     }
 
-    /// Filters, orders and pages `items`; returns the count after filtering.
-    pub(crate) fn apply(&self, items: &mut Vec<(CatalogItem, Option<uuid::Uuid>)>) -> usize {
+    /// Filters, orders and pages `items` (owned or borrowed); returns the count after
+    /// filtering.
+    pub(crate) fn apply<T: Borrow<Pair>>(&self, items: &mut Vec<T>) -> usize {
         if let Some(f) = &self.filter {
-            items.retain(|(i, _)| f.matches(i));
+            items.retain(|t| f.matches(&Borrow::<Pair>::borrow(t).0));
         }
         if !self.orderby.is_empty() {
-            items.sort_by(|(a, _), (b, _)| {
+            items.sort_by(|x, y| {
+                let (a, b) = (&Borrow::<Pair>::borrow(x).0, &Borrow::<Pair>::borrow(y).0);
                 for (p, desc) in &self.orderby {
                     let o = order_key(*p, a).cmp_for_sort(&order_key(*p, b));
                     let o = if *desc { o.reverse() } else { o };

@@ -331,7 +331,12 @@ pub(super) fn sign_out(
     }
     let shown = httpsys::logsafe::escape(&session.principal.name, httpsys::logsafe::DEFAULT_MAX);
     tracing::info!(user = %shown, "signed out (REST Session)");
+    // No body (SSRS: "an empty session cookie is sent"), typed as the API's responses are.
     let mut resp = StatusCode::OK.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(v) = cookie_header(ctx, "", Some(0)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
