@@ -12,7 +12,8 @@
 # the request, the data set's size (bytes of the CSV output), and peak RSS / data size both
 # for the whole process (which includes the idle server) and for the growth over the idle
 # server; the memory goal is judged on the growth. A fresh server serves each measurement, so
-# the first request's report compilation and connection are counted too.
+# the first request's report compilation and connection are counted too (the user has signed
+# in before: a folder page right after the start, so argon2 is not counted).
 # Then the first (cold) HTML5 page time of every quickstart sample and of the shared samples
 # in ../shared/samples/rdl when present.
 # Goals (issue 8): CSV >= 1,000,000 and HTML5 >= 300,000 rows per server CPU-second;
@@ -69,6 +70,9 @@ start_server() {
   [ -n "$trust" ] || { echo "bench: quickstart did not start" >&2; cat "$work/reportd.log" >&2; exit 1; }
   for _ in $(seq 1 100); do curl -s -o /dev/null --cacert "$trust" "https://localhost:$https/ReportServer" && break; sleep 0.1; done
   cu=(curl -sS --cacert "$trust" -u "admin:bench password 1")
+  # sign in once (a folder page): the password hash (argon2id, 19 MiB, once per session)
+  # is not a cost of the render measured next; compiling the report and the fetch are
+  "${cu[@]}" -o /dev/null "https://localhost:$https/ReportServer" || true
 }
 stop_server() { kill "$rpid"; wait "$rpid" 2>/dev/null || true; rpid=; }
 start_server

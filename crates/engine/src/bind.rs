@@ -99,11 +99,42 @@ impl Default for BindOptions {
     }
 }
 
+/// A fast hasher for the maps a bind looks up per cell (field names, style cache keys):
+/// FNV-1a over the bytes, no DoS concern (keys come from the definition, not from users).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0 ^ n as u64)
+            .wrapping_add(0x9e37_79b9_7f4a_7c15)
+            .wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    }
+}
+
+/// A map with [`FastHasher`].
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
 /// A data set's rows in report field order (calculated fields evaluated).
 #[derive(Debug)]
 pub(crate) struct SetRows {
     name: String,
-    fields: HashMap<String, usize>,
+    fields: FastMap<String, usize>,
     rows: SetData,
 }
 
@@ -226,8 +257,8 @@ pub(crate) struct Shared {
     group_variable_values: Mutex<HashMap<(u64, String), Value>>,
     /// Styles whose properties are all constants, evaluated once per bind (keyed by the
     /// addresses of the definition's styles and item name, which live as long as the bind).
-    const_text_styles: Mutex<HashMap<(usize, usize, usize), inst::TextStyle>>,
-    const_box_styles: Mutex<HashMap<(usize, usize), inst::BoxStyle>>,
+    const_text_styles: Mutex<FastMap<(usize, usize, usize), inst::TextStyle>>,
+    const_box_styles: Mutex<FastMap<(usize, usize), inst::BoxStyle>>,
     /// The tablix (address of its definition) whose detail rows are streamed, if any.
     stream_target: Option<usize>,
     /// What the streamed rows need, left by [`Shared::tablix`] for [`bind`].
@@ -315,8 +346,8 @@ pub fn bind(
         user_sorts: usersort::chosen_sorts(&report, &opts.user_sorts),
         group_variables: groupvars::group_variables(&report),
         group_variable_values: Mutex::new(HashMap::new()),
-        const_text_styles: Mutex::new(HashMap::new()),
-        const_box_styles: Mutex::new(HashMap::new()),
+        const_text_styles: Mutex::new(FastMap::default()),
+        const_box_styles: Mutex::new(FastMap::default()),
         stream_target: None,
         stream_pending: Mutex::new(None),
     };
@@ -1032,7 +1063,7 @@ impl Shared {
         ds: &model::DataSet,
         table: &Arc<DataTable>,
     ) -> Result<Arc<SetRows>, EngineError> {
-        let mut fields = HashMap::new();
+        let mut fields = FastMap::default();
         let mut sources: Vec<Option<usize>> = Vec::with_capacity(ds.fields.len());
         let mut calculated = Vec::new();
         for (i, f) in ds.fields.iter().enumerate() {
