@@ -22,6 +22,9 @@
 //! keep-alive and HTTP/2 idle time, a response the client does not read, the connection's
 //! age; the total and per-address connection limits shed the oldest idle connection first.
 //! [`Listener::set_limits`] changes them live for new connections.
+//! ACME answers the server holds while an order is pending are served before routing and
+//! before the SSL bindings: HTTP-01 tokens on plain-http ports ([`Listener::set_acme_http01`]),
+//! TLS-ALPN-01 certificates to `acme-tls/1` handshakes ([`Listener::set_acme_tls_alpn`]).
 //! Client-controlled values (SNI, error texts) are logged escaped and truncated
 //! ([`crate::logsafe`]); warnings a client can trigger at will are rate-limited.
 
@@ -241,8 +244,8 @@ impl Listener {
         self.shared.acme_http01.store(Arc::new(answers));
     }
 
-    /// Replaces the ACME TLS-ALPN-01 answers: a handshake on an https port that offers only
-    /// ALPN `acme-tls/1` with a server name in `answers` gets that name's challenge
+    /// Replaces the ACME TLS-ALPN-01 answers: a handshake on an https port that offers
+    /// ALPN `acme-tls/1` (RFC 8737) with a server name in `answers` gets that name's challenge
     /// certificate (DER, with its PKCS#8 DER key) and is closed after the handshake. A
     /// certificate the TLS library refuses is left out (and named in the error).
     pub fn set_acme_tls_alpn(

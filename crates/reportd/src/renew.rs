@@ -65,8 +65,11 @@ pub fn spawn(dd: DataDir, listener: Listener) -> tokio::task::JoinHandle<()> {
 struct Board {
     listener: Listener,
     answers: Mutex<HashMap<String, String>>,
-    alpn: Mutex<HashMap<String, (Vec<u8>, Vec<u8>)>>,
+    alpn: Mutex<HashMap<String, AlpnCert>>,
 }
+
+/// A TLS-ALPN-01 challenge certificate (DER) and its key (PKCS#8 DER).
+type AlpnCert = (Vec<u8>, Vec<u8>);
 
 impl ChallengeBoard for Board {
     fn publish(&self, token: &str, key_authorization: &str) {
