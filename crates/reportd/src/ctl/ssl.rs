@@ -7,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use httpsys::repo::{BindOutcome, UnbindOutcome};
 use httpsys::{Application, Endpoint, MinTls, Repository, Scheme, UrlReservation};
 use mgmt::ops::{self, Applied, PolicyFlags};
+use mgmt::urlapply;
 use serde::Serialize;
 
 use super::{Ctx, print_json};
@@ -314,7 +315,8 @@ fn list(ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Configuration Manager's Apply: reserve, bind, apply, one line each, then the URLs.
+/// The Configuration Manager's Apply (`mgmt::urlapply`: reserve and bind, one commit):
+/// one line per step, then the URLs that work and how clients trust the certificate.
 fn https_identity(
     ctx: &Ctx,
     app: Application,
@@ -332,67 +334,44 @@ fn https_identity(
                 anyhow::anyhow!("--ip must be `all` or an IP address, not {:?}", a.ip)
             })?)
         };
-    let (url, endpoint): (UrlReservation, Endpoint) = match (host, ip) {
-        (Some(h), _) => (
-            format!("https://{h}:{}", a.port).parse()?,
-            Endpoint::parse_hostnameport(&format!("{h}:{}", a.port))?,
-        ),
-        (None, Some(ip)) => {
-            let shown = if ip.is_ipv6() {
-                format!("[{ip}]")
-            } else {
-                ip.to_string()
-            };
-            (
-                format!("https://{shown}:{}", a.port).parse()?,
-                Endpoint::IpPort(ip, a.port),
-            )
-        }
-        (None, None) => (
-            format!("https://+:{}", a.port).parse()?,
-            Endpoint::IpPort(std::net::Ipv4Addr::UNSPECIFIED.into(), a.port),
-        ),
+    let id = urlapply::HttpsIdentity {
+        app,
+        thumbprint: t,
+        ip,
+        host: host.map(str::to_owned),
+        port: a.port,
+        policy: a.policy.flags()?,
     };
-    // Check everything that can be checked before the first change.
-    ops::check_certificate(dd, &t, &endpoint).map_err(with_cli_fix)?;
-    ops::check_local_ip(&endpoint)?;
-    println!("Reserving URL {url} for {}", app.ssrs_name());
-    let (reserved, applied) = ops::reserve_url(dd, app, &url)?;
-    println!(
-        "  {}",
-        if reserved {
-            applied.describe()
-        } else {
-            "already reserved".into()
-        }
-    );
-    println!("Binding certificate {t} to {endpoint}");
-    let bound = ops::ssl_bind(dd, app, &t, &endpoint, &a.policy.flags()?);
-    let (outcome, applied) = match bound {
-        Ok(x) => x,
-        Err(e) => {
-            if reserved {
-                let _ = ops::remove_url(dd, app, &url);
-                println!("  failed; the reservation of {url} was removed again");
+    let done = match app {
+        Application::WebService => urlapply::apply_web_service_url(
+            dd,
+            &urlapply::WebServiceUrl {
+                vdir: None,
+                https: Some(id),
+            },
+            "reportctl",
+        ),
+        Application::Portal => urlapply::add_https_identity(dd, &id, "reportctl"),
+    };
+    let report = match done {
+        Ok(r) => r,
+        Err(f) => {
+            for s in &f.steps {
+                println!("{s}");
             }
-            return Err(e.into());
+            return Err(with_cli_fix(f.error).context("nothing was changed"));
         }
     };
-    println!(
-        "  {}",
-        match outcome {
-            BindOutcome::Unchanged => "already bound".to_string(),
-            _ => applied.describe(),
-        }
-    );
-    match applied {
+    for s in &report.steps {
+        println!("{s}");
+    }
+    match report.applied {
         Applied::Stopped => println!("The server is stopped: `reportctl start` serves these URLs"),
         _ => println!("Applied"),
     }
-    let repo = Repository::load(dd)?;
     println!("URLs of {}:", app.ssrs_name());
-    for u in repo.reservations_of(app) {
-        println!("  {}", browse_url(u, repo.vdir(app)));
+    for u in &report.urls {
+        println!("  {u}");
     }
     print_trust_hint(&t);
     Ok(0)
@@ -411,10 +390,7 @@ fn print_trust_hint(t: &certstore::Thumbprint) {
 
 /// A URL a person can open for a reservation: wildcards become `localhost`.
 pub fn browse_url(u: &UrlReservation, vdir: &str) -> String {
-    let s = format!("{u}/{vdir}");
-    s.replace("://+:", "://localhost:")
-        .replace("://*:", "://localhost:")
-        .replace("://0.0.0.0:", "://localhost:")
+    urlapply::browsable_url(u, vdir)
 }
 
 pub fn run_webservice(ctx: &Ctx, cmd: WebServiceCommand) -> anyhow::Result<i32> {
