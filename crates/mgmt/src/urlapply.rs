@@ -154,10 +154,12 @@ pub fn browsable_url(u: &UrlReservation, vdir: &str) -> String {
 }
 
 /// The Web Service URL page's Apply: the virtual directory, then the https URL reserved
-/// for the web service when it is not yet, then the certificate bound; one commit.
+/// for the web service when it is not yet, then the certificate bound; one commit. `owner`
+/// names the front end in the reservation (`portal`, `reportctl`), as `url list` shows it.
 pub fn apply_web_service_url(
     dd: &DataDir,
     req: &WebServiceUrl,
+    owner: &str,
 ) -> std::result::Result<Report, Failure> {
     if let Some(h) = &req.https
         && h.app != Application::WebService
@@ -175,16 +177,19 @@ pub fn apply_web_service_url(
         Application::WebService,
         req.vdir.as_ref(),
         req.https.as_ref(),
+        owner,
     )
 }
 
 /// The Web Portal URL page's Advanced → Add: reserve the https URL for `id.app` (the
-/// portal) if needed and bind the certificate; one commit.
+/// portal) if needed and bind the certificate; one commit. `owner` as for
+/// [`apply_web_service_url`].
 pub fn add_https_identity(
     dd: &DataDir,
     id: &HttpsIdentity,
+    owner: &str,
 ) -> std::result::Result<Report, Failure> {
-    run(dd, id.app, None, Some(id))
+    run(dd, id.app, None, Some(id), owner)
 }
 
 fn run(
@@ -192,6 +197,7 @@ fn run(
     app: Application,
     vdir: Option<&VirtualDirectory>,
     https: Option<&HttpsIdentity>,
+    owner: &str,
 ) -> std::result::Result<Report, Failure> {
     let mut steps: Vec<Step> = Vec::new();
     let fail = |steps: Vec<Step>, error: Error| Failure { steps, error };
@@ -224,7 +230,7 @@ fn run(
         }
         if let Some((h, (url, endpoint))) = &target {
             let action = format!("Reserving URL {url} for {}", app.ssrs_name());
-            match repo.reserve(app, url.clone(), "portal") {
+            match repo.reserve(app, url.clone(), owner) {
                 Ok(true) => steps.push(step(action, StepResult::Done, "reserved")),
                 Ok(false) => steps.push(step(action, StepResult::Unchanged, "already reserved")),
                 Err(e) => {
@@ -371,7 +377,7 @@ mod tests {
             vdir: Some("RS".parse().unwrap()),
             https: Some(identity(Application::WebService, &t, port)),
         };
-        let r = apply_web_service_url(&dd, &req).unwrap();
+        let r = apply_web_service_url(&dd, &req, "test").unwrap();
         let results: Vec<_> = r.steps.iter().map(|s| s.result).collect();
         assert_eq!(
             results,
@@ -395,7 +401,7 @@ mod tests {
         assert_eq!(repo.ssl_bindings.len(), 1);
         assert_eq!(repo.ssl_bindings[0].thumbprint, t.to_string());
         // Again: every step unchanged, nothing applied.
-        let again = apply_web_service_url(&dd, &req).unwrap();
+        let again = apply_web_service_url(&dd, &req, "test").unwrap();
         assert!(
             again
                 .steps
@@ -405,7 +411,7 @@ mod tests {
             again.steps
         );
         // The portal joins the binding on the same port.
-        let p = add_https_identity(&dd, &identity(Application::Portal, &t, port)).unwrap();
+        let p = add_https_identity(&dd, &identity(Application::Portal, &t, port), "test").unwrap();
         assert_eq!(
             p.steps[1].detail,
             "ReportServerWebApp now uses the existing binding"
@@ -422,7 +428,7 @@ mod tests {
         // memory, the binding step failed, nothing was committed.
         let mut id = identity(Application::Portal, &t, 18444);
         id.host = Some("reports.example.com".into());
-        let f = add_https_identity(&dd, &id).unwrap_err();
+        let f = add_https_identity(&dd, &id, "test").unwrap_err();
         assert_eq!(f.steps.len(), 2, "{:#?}", f.steps);
         assert_eq!(f.steps[1].result, StepResult::Failed);
         assert!(f.to_string().contains("does not cover host"), "{f}");
@@ -437,17 +443,23 @@ mod tests {
         // A certificate that is not in the store.
         let store = CertStore::open(&dd.certs_dir()).unwrap();
         store.remove(&t, StoreName::My).unwrap();
-        let f = add_https_identity(&dd, &identity(Application::Portal, &t, 18444)).unwrap_err();
+        let f =
+            add_https_identity(&dd, &identity(Application::Portal, &t, 18444), "test").unwrap_err();
         assert!(
             f.to_string().contains("no certificate with thumbprint"),
             "{f}"
         );
         // Port 0 and a foreign IP are refused before the lock.
         let mut id = identity(Application::Portal, &t, 0);
-        assert!(add_https_identity(&dd, &id).unwrap_err().steps.is_empty());
+        assert!(
+            add_https_identity(&dd, &id, "test")
+                .unwrap_err()
+                .steps
+                .is_empty()
+        );
         id.port = 18445;
         id.ip = Some("192.0.2.77".parse().unwrap());
-        let f = add_https_identity(&dd, &id).unwrap_err();
+        let f = add_https_identity(&dd, &id, "test").unwrap_err();
         assert!(
             f.to_string().contains("not an address of this machine"),
             "{f}"

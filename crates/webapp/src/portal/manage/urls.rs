@@ -292,7 +292,7 @@ pub(crate) async fn webservice_apply(
                 vdir: Some(vdir),
                 https,
             };
-            blocking(move || urlapply::apply_web_service_url(&dd, &req)).await?
+            blocking(move || urlapply::apply_web_service_url(&dd, &req, "portal")).await?
         }
     };
     log_outcome(&session, "Web Service URL applied", &outcome);
@@ -434,7 +434,7 @@ pub(crate) async fn portal_add(
         Ok(None) => refused("the field 'Certificate' is empty: choose a certificate".into()),
         Ok(Some(id)) => {
             let dd = state.data_dir().clone();
-            blocking(move || urlapply::add_https_identity(&dd, &id)).await?
+            blocking(move || urlapply::add_https_identity(&dd, &id, "portal")).await?
         }
     };
     log_outcome(&session, "Web Portal HTTPS identity added", &outcome);
