@@ -328,16 +328,18 @@ fn secure(dd: &DataDir, https_port: u16) -> anyhow::Result<certstore::Thumbprint
     )?;
     let url: httpsys::UrlReservation = format!("https://+:{https_port}").parse()?;
     let endpoint = httpsys::Endpoint::IpPort(std::net::Ipv4Addr::UNSPECIFIED.into(), https_port);
-    for app in httpsys::Application::ALL {
-        mgmt::ops::reserve_url(dd, app, &url)?;
-        mgmt::ops::ssl_bind(
-            dd,
-            app,
-            &thumb,
-            &endpoint,
-            &mgmt::ops::PolicyFlags::default(),
-        )?;
-    }
+    // Both applications reserve and bind the https port in one commit.
+    mgmt::ops::change_repository(dd, |r| {
+        mgmt::ops::check_certificate(dd, &thumb, &endpoint)?;
+        for app in httpsys::Application::ALL {
+            r.reserve(app, url.clone(), "quickstart")?;
+        }
+        for app in httpsys::Application::ALL {
+            // The default policy: no HSTS for a self-signed localhost certificate.
+            r.bind_ssl(app, endpoint.clone(), &thumb.to_string(), None)?;
+        }
+        Ok(())
+    })?;
     let _lock = dd.lock()?;
     let mut cfg = dd.load_config()?;
     cfg.settings.set("SecureConnectionLevel", "1")?;
