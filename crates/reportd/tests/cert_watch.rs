@@ -26,7 +26,7 @@ fn certbot_style_renewal_is_picked_up_and_the_old_certificate_served_until_the_p
     ) {
         return;
     }
-    let r = started();
+    let mut r = started();
     let inst = &r.inst;
     let https = r.https();
     let le = r.path("letsencrypt");
@@ -127,7 +127,30 @@ fn certbot_style_renewal_is_picked_up_and_the_old_certificate_served_until_the_p
     let list = inst.ok(&["ssl", "list", "--json"]);
     assert!(list.contains(&t2) && !list.contains(&t1), "{list}");
 
+    // Files renewed while the server is down are picked up when it starts: the source is
+    // registered in the data dir, not in a reportctl process.
+    let pid = r.child.id();
+    let _ = r.child.kill();
+    let _ = r.child.wait();
+    let (c3, k3, t3) = openssl_pair(&archive, "three", "localhost");
+    std::fs::rename(&c3, archive.join("fullchain3.pem")).unwrap();
+    std::fs::rename(&k3, archive.join("privkey3.pem")).unwrap();
+    relink(
+        &live.join("fullchain.pem"),
+        "../../archive/reports/fullchain3.pem",
+    );
+    relink(
+        &live.join("privkey.pem"),
+        "../../archive/reports/privkey3.pem",
+    );
+    r.restart();
+    assert_ne!(pid, r.child.id());
+    eventually(10, "the pair renewed while stopped is served", || {
+        served(https, "localhost").as_deref() == Some(t3.as_str())
+    });
+    let inst = &r.inst;
+
     // Removing the source keeps the certificate and binding; later changes are not followed.
     inst.ok(&["cert", "sources", "--remove", "watch-1"]);
-    assert_eq!(served(https, "localhost").as_deref(), Some(t2.as_str()));
+    assert_eq!(served(https, "localhost").as_deref(), Some(t3.as_str()));
 }

@@ -74,6 +74,34 @@ impl Drop for Running {
     }
 }
 
+/// `reportd serve` on `sockets`, logging (stderr) into `server.log`, appended.
+fn spawn(inst: &Instance, sockets: &Sockets) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(inst.tmp.path().join("server.log"))
+        .unwrap();
+    let mut cmd = Command::new(REPORTD);
+    cmd.arg("--data-dir")
+        .arg(&inst.dir)
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    sockets.pass(&mut cmd);
+    cmd.spawn().unwrap()
+}
+
+impl Running {
+    /// Stops the server (SIGKILL) and starts it again on the same sockets.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&self.inst, &self.sockets);
+        self.inst.wait_running();
+    }
+}
+
 pub fn started() -> Running {
     let inst = Instance::new();
     let sockets = Sockets::new(2);
@@ -88,17 +116,7 @@ pub fn started() -> Running {
         pw.to_str().unwrap(),
     ]);
     inst.ok(&["database", "create"]);
-    // The server logs to stderr: into a file the test reads.
-    let log = std::fs::File::create(inst.tmp.path().join("server.log")).unwrap();
-    let mut cmd = Command::new(REPORTD);
-    cmd.arg("--data-dir")
-        .arg(&inst.dir)
-        .arg("serve")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log));
-    sockets.pass(&mut cmd);
-    let child = cmd.spawn().unwrap();
+    let child = spawn(&inst, &sockets);
     inst.wait_running();
     // Reserved while the server runs: it serves the port from the socket it was handed.
     inst.ok(&[
