@@ -659,7 +659,17 @@ impl Drawer<'_, '_> {
             };
         let clip = if fits { None } else { rect_path(rect) };
         if let Some(c) = &clip {
-            self.flush(s);
+            // clipped text stays inside its box: drawn now, the pending run (text to its
+            // left that it does not touch) goes on past it
+            let r = (
+                pt(rect.x),
+                pt(rect.y),
+                pt(rect.x + rect.w),
+                pt(rect.y + rect.h),
+            );
+            if self.overlaps_pending(r) {
+                self.flush(s);
+            }
             s.push_clip_path(c, &FillRule::NonZero);
         }
         for (p, lines) in &laid {
