@@ -130,7 +130,7 @@ pub(crate) async fn database_page(
             dt { "Items" } dd { (items) }
             dt { "Service account" } dd { (mgmt::database::service_account()) }
         }
-        p.hint { "Change the database with " code { "reportctl database connect" } " or the management API (" code { "SetDatabaseConnection" } "); the scripts a DBA runs come from " code { "reportctl wmi GenerateDatabaseCreationScript" } "." }
+        p.hint { "Change the database with " code { "reportctl database create --url URL --force" } " or the management API (" code { "SetDatabaseConnection" } "); the scripts a DBA runs come from " code { "reportctl wmi GenerateDatabaseCreationScript" } "." }
     };
     Ok(layout::page(&state, &ctx, "Database", Some(&badge(&session)), content).into_response())
 }
