@@ -13,7 +13,9 @@
 //!    address is locked out; else it waits for the name's gate (one verification per name
 //!    at a time), is charged to the throttle, waits its delay, and is verified with argon2id
 //!    on the KDF workers. An unknown name is answered after the same time without a hash,
-//!    so timing does not reveal user names.
+//!    so timing does not reveal user names. On the portal, the session cookie of a REST
+//!    `Session` sign-in ([`crate::rest::session`]) stands in for Basic credentials, and
+//!    `POST api/v2.0/Session` itself passes without any (its body carries them).
 //!
 //! User names are client-controlled: they are logged only through
 //! [`httpsys::logsafe::escape`].

@@ -672,7 +672,7 @@ async fn session_sign_in_sets_a_cookie_that_authenticates_and_ends() {
         &app,
         "POST",
         &api("Session"),
-        &[json_ct.clone()],
+        std::slice::from_ref(&json_ct),
         Some(json!({"UserName": "pat", "Password": "wrong", "Domain": ""}).to_string()),
     )
     .await;
@@ -727,7 +727,7 @@ async fn session_sign_in_sets_a_cookie_that_authenticates_and_ends() {
         &app,
         "POST",
         &api("Session"),
-        &[json_ct.clone()],
+        std::slice::from_ref(&json_ct),
         Some(json!({"UserName": "pat", "Password": PUBLISHER.1, "Domain": ""}).to_string()),
     )
     .await;
@@ -2832,6 +2832,17 @@ const AUDIT_RDL: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <ReportParameters><ReportParameter Name="Year"><DataType>Integer</DataType><Prompt>Year</Prompt></ReportParameter></ReportParameters>
 <Body><Height>1in</Height></Body><Width>6in</Width></Report>"#;
 
+/// Method, swagger-style path, URI, body, writer, expected status, whether it changes state.
+type WriteCase<'a> = (
+    &'a str,
+    String,
+    String,
+    Option<String>,
+    (&'a str, &'a str),
+    StatusCode,
+    bool,
+);
+
 /// The audit of Done-when 2, driven by the OpenAPI document so that it cannot miss a
 /// write: every operation that is not a GET has a case here (the test fails on one that
 /// has none). Each case: the Browser and the user without a role are refused (403) with
@@ -2892,15 +2903,7 @@ async fn every_write_operation_is_role_checked_and_refusals_change_nothing() {
     let system_policies =
         json_of(&call(&app, "GET", &api("System/Policies"), ADMIN, None, &[]).await).to_string();
     // (method, swagger-style path, URI, body, writer, expected status, whether it changes state)
-    let mut cases: Vec<(
-        &str,
-        String,
-        String,
-        Option<String>,
-        (&str, &str),
-        StatusCode,
-        bool,
-    )> = Vec::new();
+    let mut cases: Vec<WriteCase> = Vec::new();
     let posts = [
         (
             "CatalogItems",

@@ -1101,11 +1101,9 @@ fn apply_param_patches(bytes: &[u8], patches: &[ParamPatch]) -> Result<Vec<u8>, 
                 }
                 stack.push(local);
             }
-            Event::Empty(e) => {
-                if stack.len() == 3 && current.is_some() {
-                    let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                    children.push((local, before, after));
-                }
+            Event::Empty(e) if stack.len() == 3 && current.is_some() => {
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                children.push((local, before, after));
             }
             Event::End(_) => {
                 let local = stack.pop().unwrap_or_default();
