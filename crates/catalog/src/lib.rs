@@ -12,6 +12,8 @@
 //! the data dir layout or rendering; it never logs content or password hashes.
 
 mod common;
+pub mod guard;
+pub mod notify;
 pub mod password;
 mod path;
 mod sql;

@@ -270,6 +270,8 @@ impl Dialect for PgDialect {
         include_str!("../migrations/postgres/0001_initial.sql"),
     )];
 
+    const NOTIFY_WRITE: Option<&'static str> = Some(crate::notify::NOTIFY_SQL);
+
     fn map_error(e: sqlx::Error) -> Error {
         db(e)
     }
@@ -330,7 +332,7 @@ impl Dialect for PgDialect {
 /// Maps a driver error. Failures of the connection rather than of the statement (no pooled
 /// connection in time, connection lost, server shutting down, statement or lock timeout)
 /// are [`Error::Unavailable`], naming the problem.
-fn db(e: sqlx::Error) -> Error {
+pub(crate) fn db(e: sqlx::Error) -> Error {
     let problem = match &e {
         sqlx::Error::PoolTimedOut => {
             "no connection to PostgreSQL within the connect timeout: the server is down, refuses connections or is unreachable"

@@ -55,6 +55,10 @@ pub trait Dialect: Send + Sync + 'static {
     /// The migrations, in order; version = position + 1. Never edit one that has shipped:
     /// append a new one (to both backends, so that their versions agree).
     const MIGRATIONS: &'static [(&'static str, &'static str)];
+    /// A statement every write transaction runs after the generation bump, so that other
+    /// processes learn of the change when it commits (PostgreSQL: `pg_notify` on
+    /// [`crate::notify::CHANNEL`]); `None` where there is nobody to tell (SQLite).
+    const NOTIFY_WRITE: Option<&'static str>;
 
     /// Maps a driver error: failures of the connection rather than of the statement become
     /// [`Error::Unavailable`], naming the problem (never a password).
@@ -221,8 +225,9 @@ where
     /// Starts a write: a transaction ([`Dialect::BEGIN_WRITE`]) whose first statement bumps
     /// the generation. The bump takes the write lock (SQLite's IMMEDIATE already has it;
     /// PostgreSQL's row lock makes writers of all nodes take turns), so each write's checks
-    /// (parent exists, name free) see the latest committed state. Dropping the transaction
-    /// without commit rolls both back.
+    /// (parent exists, name free) see the latest committed state. Then
+    /// [`Dialect::NOTIFY_WRITE`]: PostgreSQL delivers the notification at commit, and not at
+    /// all on rollback. Dropping the transaction without commit rolls all back.
     async fn write(&self) -> Result<Transaction<'static, D::Db>> {
         let mut tx = self
             .pool
@@ -233,6 +238,12 @@ where
             .execute(&mut *tx)
             .await
             .map_err(D::map_error)?;
+        if let Some(notify) = D::NOTIFY_WRITE {
+            sqlx::query(notify)
+                .execute(&mut *tx)
+                .await
+                .map_err(D::map_error)?;
+        }
         Ok(tx)
     }
 

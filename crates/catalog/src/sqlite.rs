@@ -223,6 +223,8 @@ impl Dialect for SqliteDialect {
         "initial catalog",
         include_str!("../migrations/sqlite/0001_initial.sql"),
     )];
+    /// One process writes the file at a time and no other node shares it.
+    const NOTIFY_WRITE: Option<&'static str> = None;
 
     fn map_error(e: sqlx::Error) -> Error {
         db(e)

@@ -68,8 +68,8 @@ struct Inner {
     /// database round trip (~50 µs with sqlx on SQLite), more than the rest of a cached
     /// request: it is read at most every [`GENERATION_TTL`]. Changes made through this
     /// server, and changes `reportctl` reports over the management socket, invalidate it
-    /// at once; a change made by another node of a shared PostgreSQL catalog shows within
-    /// the TTL.
+    /// at once; so does a change committed by another node of a shared PostgreSQL catalog,
+    /// through the `LISTEN` task of `Db` (and within the TTL should a notification be lost).
     generation: AtomicI64,
     generation_fresh_until: AtomicU64,
     epoch: Instant,
@@ -93,6 +93,18 @@ struct Db {
     /// `DatabaseQueryTimeout` it was opened with (a change reopens it).
     query_timeout: u32,
     catalog: SharedCatalog,
+    /// PostgreSQL: the `LISTEN` task invalidating the generation cache when any node
+    /// commits a change ([`catalog::notify`]); aborted when the catalog is replaced.
+    _listener: Option<AbortOnDrop>,
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// How long opening the catalog, and later each wait for a pooled connection, may take
@@ -167,12 +179,37 @@ impl AppState {
                     connect_timeout: CATALOG_CONNECT_TIMEOUT,
                     statement_timeout: Duration::from_secs(u64::from(query_timeout)),
                 };
-                let catalog = catalog::open_with(&resolved, &options).await?;
+                // Behind a circuit breaker: while the database is down, requests get their
+                // 503 at once instead of each waiting for a pooled connection.
+                let opened = catalog::open_with(&resolved, &options).await?;
+                let guard = catalog::guard::guarded(opened);
+                let catalog: SharedCatalog = guard.clone();
                 tracing::info!(backend = catalog.backend(), "report server database opened");
+                let listener = (catalog.backend() == "postgresql").then(|| {
+                    // Weak: the task must not keep the state (which owns it) alive.
+                    let weak = Arc::downgrade(&self.inner);
+                    let guard = Arc::downgrade(&guard);
+                    AbortOnDrop(catalog::notify::spawn_listener(
+                        resolved.clone(),
+                        Arc::new(move |change| {
+                            // Lost: nothing cached may be served as current until the
+                            // database answers again.
+                            if change == catalog::notify::Change::Lost
+                                && let Some(g) = guard.upgrade()
+                            {
+                                g.verify();
+                            }
+                            if let Some(inner) = weak.upgrade() {
+                                inner.generation_fresh_until.store(0, Ordering::Release);
+                            }
+                        }),
+                    ))
+                });
                 self.replace_db(Some(Arc::new(Db {
                     url,
                     query_timeout,
                     catalog,
+                    _listener: listener,
                 })));
                 Ok(())
             }

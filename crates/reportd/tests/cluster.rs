@@ -1,0 +1,362 @@
+//! Several nodes on one PostgreSQL catalog, with the real binaries and curl: a change
+//! written through one node is seen by another at once (`pg_notify` + the node's listener),
+//! and a node whose database goes away answers fast 503s and recovers by itself.
+//!
+//! Needs PostgreSQL (`REPORTD_TEST_PG_URL`); prints `skipped:` without it, fails under
+//! `CI=true`. Each test works in a fresh database it drops at the end.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Instance, Sockets, curl};
+
+const ADMIN: &str = "admin:cluster admin pw";
+
+/// The PostgreSQL server URL of the tests, or None (test skipped) when not configured.
+fn pg_base() -> Option<String> {
+    match std::env::var("REPORTD_TEST_PG_URL") {
+        Ok(u) => Some(u),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but REPORTD_TEST_PG_URL is not set"
+            );
+            eprintln!("skipped: REPORTD_TEST_PG_URL not set");
+            None
+        }
+    }
+}
+
+/// A fresh database on the test server, dropped (with its sessions) on drop.
+struct FreshDb {
+    base: String,
+    name: String,
+}
+
+impl FreshDb {
+    fn new(base: &str) -> FreshDb {
+        let name = format!("reportd_cluster_{}", uuid::Uuid::new_v4().simple());
+        FreshDb {
+            base: base.to_owned(),
+            name,
+        }
+    }
+
+    /// The URL of the database through `host:port` (the server itself or a proxy).
+    fn url_via(&self, port: Option<u16>) -> String {
+        let url = url::Url::parse(&self.base).expect("REPORTD_TEST_PG_URL is a URL");
+        let mut u = url.clone();
+        u.set_path(&self.name);
+        if let Some(p) = port {
+            u.set_host(Some("127.0.0.1")).unwrap();
+            u.set_port(Some(p)).unwrap();
+        }
+        u.to_string()
+    }
+
+    fn server_port(&self) -> u16 {
+        url::Url::parse(&self.base).unwrap().port().unwrap_or(5432)
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                self.base.as_str(),
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+/// A server process, stopped on drop.
+struct Node {
+    inst: Instance,
+    port: u16,
+    child: Child,
+}
+
+impl Node {
+    /// Stops the server and returns what it logged (for failure messages).
+    fn log(&mut self) -> String {
+        let _ = self.child.kill();
+        let mut out = String::new();
+        if let Some(e) = self.child.stderr.as_mut() {
+            let _ = e.read_to_string(&mut out);
+        }
+        out
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Initializes a data dir on `url` (the first one creates the catalog and its
+/// administrator) and starts its server.
+fn start_node(url: &str, first: bool) -> Node {
+    let inst = Instance::new();
+    let sockets = Sockets::new(1);
+    let port = sockets.port(0);
+    let pw = inst.file("admin.pw", b"cluster admin pw\n");
+    if first {
+        inst.ok(&[
+            "init",
+            "--http-port",
+            &port.to_string(),
+            "--admin-user",
+            "admin",
+            "--admin-password-file",
+            pw.to_str().unwrap(),
+        ]);
+    } else {
+        inst.ok(&["init", "--http-port", &port.to_string()]);
+    }
+    inst.ok(&["database", "create", "--url", url]);
+    let child = inst.spawn_server(&sockets);
+    inst.wait_running();
+    Node { inst, port, child }
+}
+
+/// Names in the REST listing of the whole catalog (cached per generation on the node).
+fn listed(node: &Node) -> String {
+    let r = curl(
+        &format!("{}/Reports/api/v2.0/CatalogItems", node.base()),
+        Some(ADMIN),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body
+}
+
+fn create_folder(node: &Node, name: &str) {
+    let body = format!(r##"{{"@odata.type":"#Model.Folder","Name":"{name}","Path":"/{name}"}}"##);
+    let r = curl(
+        &format!("{}/Reports/api/v2.0/CatalogItems", node.base()),
+        Some(ADMIN),
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &body,
+        ],
+    );
+    assert_eq!(r.status, 201, "{r:?}");
+}
+
+#[test]
+fn a_change_through_node_1_is_listed_by_node_3_within_a_second() {
+    let Some(base) = pg_base() else { return };
+    let db = FreshDb::new(&base);
+    let url = db.url_via(None);
+    let n1 = start_node(&url, true);
+    let _n2 = start_node(&url, false);
+    let n3 = start_node(&url, false);
+
+    let mut figures = Vec::new();
+    for i in 0..8 {
+        let name = format!("Upload{i}");
+        // Node 3 has just listed (and cached) the catalog: without a notification it would
+        // serve that listing until its generation poll (1 s) asks the database again.
+        assert!(!listed(&n3).contains(&name));
+        create_folder(&n1, &name);
+        let written = Instant::now();
+        loop {
+            if listed(&n3).contains(&name) {
+                break;
+            }
+            assert!(
+                written.elapsed() < Duration::from_secs(5),
+                "node 3 never listed {name}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        figures.push(written.elapsed());
+    }
+    figures.sort();
+    let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    eprintln!(
+        "node 1 write -> node 3 listing: median {:.1} ms, max {:.1} ms over {} writes (one listing by curl ~ {:.1} ms)",
+        ms(&figures[figures.len() / 2]),
+        ms(figures.last().unwrap()),
+        figures.len(),
+        {
+            let t = Instant::now();
+            listed(&n3);
+            ms(&t.elapsed())
+        }
+    );
+    assert!(
+        *figures.last().unwrap() < Duration::from_secs(1),
+        "{figures:?}"
+    );
+    drop(n1);
+}
+
+/// A TCP proxy between the server and PostgreSQL that the test takes away (listening socket
+/// closed, so new connections are refused, and every open connection cut) and brings back on
+/// the same port.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn new(upstream: u16) -> Proxy {
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (up2, stop2) = (up.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+            let mut listener = Some(first);
+            while !stop2.load(Ordering::SeqCst) {
+                match (&listener, up2.load(Ordering::SeqCst)) {
+                    (Some(_), false) => {
+                        listener = None;
+                        for c in conns.lock().unwrap().drain(..) {
+                            let _ = c.shutdown(Shutdown::Both);
+                        }
+                    }
+                    (None, true) => {
+                        listener = Some(TcpListener::bind(("127.0.0.1", port)).unwrap());
+                    }
+                    (Some(l), true) => {
+                        l.set_nonblocking(true).unwrap();
+                        if let Ok((client, _)) = l.accept() {
+                            client.set_nonblocking(false).unwrap();
+                            if let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) {
+                                let mut all = conns.lock().unwrap();
+                                all.push(client.try_clone().unwrap());
+                                all.push(server.try_clone().unwrap());
+                                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                                pipe(server, client);
+                            }
+                            continue;
+                        }
+                    }
+                    (None, false) => {}
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        Proxy { port, up, stop }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = to.shutdown(Shutdown::Both);
+    });
+}
+
+#[test]
+fn while_the_database_is_away_requests_get_fast_503s_and_the_node_recovers() {
+    let Some(base) = pg_base() else { return };
+    let db = FreshDb::new(&base);
+    let proxy = Proxy::new(db.server_port());
+    let mut node = start_node(&db.url_via(Some(proxy.port)), true);
+    let page = format!("{}/ReportServer", node.base());
+    assert_eq!(curl(&page, Some(ADMIN), &[]).status, 200);
+
+    proxy.set_up(false);
+    // Until a request reaches the database (the generation poll, at most GENERATION_TTL
+    // after the last read, or the listener noticing the cut), cached pages may still be
+    // served: wait for the first 503.
+    let cut = Instant::now();
+    let mut first = curl(&page, Some(ADMIN), &[]);
+    while first.status == 200 && cut.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(10));
+        first = curl(&page, Some(ADMIN), &[]);
+    }
+    let first_503 = cut.elapsed();
+    if first.status != 503 {
+        panic!("{first:?}\nserver log:\n{}", node.log());
+    }
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let r = curl(&page, Some(ADMIN), &[]);
+        times.push(t.elapsed());
+        if r.status != 503 {
+            panic!("{r:?}\nserver log:\n{}", node.log());
+        }
+        assert!(
+            r.body.contains("report server database is not answering"),
+            "{}",
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    eprintln!(
+        "database away: first 503 {:.1} ms after the cut, then 503s in max {:.1} ms over {} requests",
+        ms(&first_503),
+        times.iter().map(ms).fold(0.0, f64::max),
+        times.len()
+    );
+    for t in &times {
+        assert!(*t < Duration::from_millis(100), "{times:?}");
+    }
+
+    proxy.set_up(true);
+    let back = Instant::now();
+    loop {
+        let r = curl(&page, Some(ADMIN), &[]);
+        if r.status == 200 {
+            break;
+        }
+        assert_eq!(r.status, 503, "{r:?}");
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "the node did not recover"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    eprintln!(
+        "database back: served again after {:.1} ms",
+        ms(&back.elapsed())
+    );
+    let _ = node.inst.ctl(&["status"]);
+}
