@@ -22,7 +22,7 @@ pub(super) fn document(api_base: &str) -> Value {
         "info": {
             "title": "reportd REST API (SSRS REST API v2.0 subset)",
             "version": "2.0",
-            "description": "The operations of the SSRS REST API v2.0 that reportd serves. Names match any case; keys are GUIDs or (Path='/Folder/Item'). Writes from browsers or with cookies must send X-XSRF-TOKEN (the XSRF-TOKEN cookie set by every GET).",
+            "description": "The operations of the SSRS REST API v2.0 that reportd serves. Names match any case; keys are GUIDs or (Path='/Folder/Item'). Writes from browsers, with the XSRF header or authenticated by the Session cookie must send X-XSRF-TOKEN (the XSRF-TOKEN cookie set by every GET). Query options too long for a URL: POST the collection's URL + /$query with them as a text/plain body.",
         },
         "servers": [{"url": api_base}],
         "security": [{"basic": []}],
