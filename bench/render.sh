@@ -18,6 +18,11 @@
 # in ../shared/samples/rdl when present.
 # Goals (issue 8): CSV >= 1,000,000 and HTML5 >= 300,000 rows per server CPU-second;
 # peak RSS <= 4x the data set; first HTML5 page of every sample < 200 ms.
+# Measured 2026-12-01 (2 vCPU, load 4-6 from other builds; two runs, rows per CPU-second and
+# growth/data): streamed CSV/XML/JSON PostgreSQL 167-172k/114-196k/147-179k, SQLite
+# 149-164k/95-109k/133-145k, growth 6.5-9.3x the data set (was ~130x; the fetched table itself
+# is ~3.5x); HTML5 (tree, not streamed) 27-33k, ~145x.
+
 #
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
 #        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
