@@ -22,7 +22,7 @@ pub mod tls;
 
 pub use app::{Application, RequestContext, UnknownApplication};
 pub use body::{BodyError, RequestBody};
-pub use listener::{Body, Handler, Limits, Listener};
+pub use listener::{Body, Change, ChangeLevel, Handler, Limits, Listener};
 pub use repo::{BindOutcome, Endpoint, MinTls, Repository, SslBinding, TlsPolicy, UnbindOutcome};
 pub use reservation::{HostSpec, Scheme, UrlReservation, VirtualDirectory, parse_host};
 pub use tls::{BindingState, CertSource};

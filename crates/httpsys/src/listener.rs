@@ -30,6 +30,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
@@ -172,6 +173,54 @@ const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
 /// Grace for in-flight requests when a connection closes for its age or idle time.
 const AGE_DRAIN: Duration = Duration::from_secs(60);
 
+/// How much a [`Change`] matters to whoever made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeLevel {
+    /// Something the change did, as asked.
+    Info,
+    /// Something the change left not working (a binding that completes no handshake); the
+    /// change itself still took effect.
+    Warning,
+}
+
+/// One thing [`Listener::apply`] changed or found, in words for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub level: ChangeLevel,
+    /// What happened, without any level prefix ("closed port 9090").
+    pub text: String,
+}
+
+impl Change {
+    pub fn info(text: impl Into<String>) -> Change {
+        Change {
+            level: ChangeLevel::Info,
+            text: text.into(),
+        }
+    }
+
+    pub fn warning(text: impl Into<String>) -> Change {
+        Change {
+            level: ChangeLevel::Warning,
+            text: text.into(),
+        }
+    }
+
+    pub fn is_warning(&self) -> bool {
+        self.level == ChangeLevel::Warning
+    }
+}
+
+/// The line printed for the user: warnings are marked as such.
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.level {
+            ChangeLevel::Info => f.write_str(&self.text),
+            ChangeLevel::Warning => write!(f, "warning: {}", self.text),
+        }
+    }
+}
+
 /// "connection limit reached" warnings: one per 10 s with the count held back.
 static REFUSED: RateLimited = RateLimited::new(Duration::from_secs(10));
 /// "accept failed" warnings (EMFILE under a flood): likewise.
@@ -292,11 +341,11 @@ impl Listener {
     }
 
     /// Makes the open ports, the SSL bindings and the routing table match `repo`. Returns one
-    /// line per change made ("listening on port 8080 (http)", "closed port 9090", "SSL
-    /// binding 0.0.0.0:443 serves certificate AB12..."); lines starting with "warning:" name
+    /// [`Change`] per change made ("listening on port 8080 (http)", "closed port 9090", "SSL
+    /// binding 0.0.0.0:443 serves certificate AB12..."); [`ChangeLevel::Warning`] ones name
     /// bindings that complete no handshake because their certificate cannot be loaded (that
     /// does not fail the change). On error (a port in use) nothing changed.
-    pub async fn apply(&self, repo: &Repository) -> Result<Vec<String>> {
+    pub async fn apply(&self, repo: &Repository) -> Result<Vec<Change>> {
         let mut ports = self.ports.lock().await;
         let wanted = repo.ports();
         // 0. Load the certificates and build the TLS table: file I/O, so off the runtime's
@@ -354,7 +403,10 @@ impl Listener {
                 stop_rx,
             ));
             ports.insert(port, PortTask { scheme, stop, task });
-            changes.push(format!("listening on port {port} ({})", scheme.as_str()));
+            changes.push(Change::info(format!(
+                "listening on port {port} ({})",
+                scheme.as_str()
+            )));
         }
         // 4. Close ports that are no longer reserved (or whose scheme changed).
         let gone: Vec<u16> = ports
@@ -366,7 +418,7 @@ impl Listener {
             if let Some(t) = ports.remove(&port) {
                 let _ = t.stop.send(true);
                 let _ = t.task.await;
-                changes.push(format!("closed port {port}"));
+                changes.push(Change::info(format!("closed port {port}")));
             }
         }
         // A port whose scheme changed was closed above; open it again with the new scheme.
@@ -382,7 +434,10 @@ impl Listener {
                     stop_rx,
                 ));
                 slot.insert(PortTask { scheme, stop, task });
-                changes.push(format!("listening on port {port} ({})", scheme.as_str()));
+                changes.push(Change::info(format!(
+                    "listening on port {port} ({})",
+                    scheme.as_str()
+                )));
             }
         }
         changes.extend(tls_changes);

@@ -27,6 +27,7 @@ use rustls::sign::CertifiedKey;
 use rustls::{CipherSuite, ServerConfig, SupportedProtocolVersion};
 use tokio::sync::watch;
 
+use crate::listener::Change;
 use crate::{Endpoint, MinTls, SslBinding, TlsPolicy};
 
 /// Where the listener gets the certificate and private key of a binding.
@@ -104,8 +105,8 @@ pub(crate) struct TlsTable {
 /// What building a table changes. Nothing is in effect until [`Pending::commit`] runs,
 /// after the table was swapped in.
 pub(crate) struct Pending {
-    /// Lines describing what changed; warnings start with "warning:".
-    changes: Vec<String>,
+    /// What changed, typed by level.
+    changes: Vec<Change>,
     /// Bindings that no longer serve: their connections close.
     gone: Vec<Arc<BindingEntry>>,
     /// Standing bindings whose policy changed: their connections learn it.
@@ -116,7 +117,7 @@ impl Pending {
     /// Tells the open connections of removed bindings to close, and those of changed
     /// bindings their new policy; returns the lines describing the change. Call after the
     /// table is swapped in, so that no new handshake picks a removed binding.
-    pub(crate) fn commit(self) -> Vec<String> {
+    pub(crate) fn commit(self) -> Vec<Change> {
         for (serving, now) in self.updates {
             serving.send_replace(now);
         }
@@ -248,9 +249,9 @@ impl TlsTable {
             let loaded = load(certs, b);
             let entry = match loaded {
                 Err(why) => {
-                    changes.push(format!(
-                        "warning: SSL binding {endpoint} completes no handshake: {why}"
-                    ));
+                    changes.push(Change::warning(format!(
+                        "SSL binding {endpoint} completes no handshake: {why}"
+                    )));
                     table
                         .states
                         .push((endpoint, BindingState::CertificateMissing(why)));
@@ -266,9 +267,9 @@ impl TlsTable {
                     }
                     _ => match binding_config(provider, key.clone(), &b.policy) {
                         Err(why) => {
-                            changes.push(format!(
-                                "warning: SSL binding {endpoint} completes no handshake: {why}"
-                            ));
+                            changes.push(Change::warning(format!(
+                                "SSL binding {endpoint} completes no handshake: {why}"
+                            )));
                             table
                                 .states
                                 .push((endpoint, BindingState::CertificateMissing(why)));
@@ -287,7 +288,7 @@ impl TlsTable {
                                 }
                                 None => Arc::new(watch::channel(now).0),
                             };
-                            changes.push(match previous {
+                            changes.push(Change::info(match previous {
                                 Some(_) => format!(
                                     "SSL binding {endpoint} now serves certificate {}",
                                     b.thumbprint
@@ -296,7 +297,7 @@ impl TlsTable {
                                     "SSL binding {endpoint} serves certificate {}",
                                     b.thumbprint
                                 ),
-                            });
+                            }));
                             Arc::new(BindingEntry {
                                 endpoint: endpoint.clone(),
                                 thumbprint: b.thumbprint.clone(),
@@ -320,7 +321,7 @@ impl TlsTable {
             .collect();
         for e in &gone {
             if !table.states.iter().any(|(ep, _)| *ep == e.endpoint) {
-                changes.push(format!("SSL binding {} removed", e.endpoint));
+                changes.push(Change::info(format!("SSL binding {} removed", e.endpoint)));
             }
         }
         table.states.sort_by(|a, b| a.0.cmp(&b.0));

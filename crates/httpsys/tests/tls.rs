@@ -16,8 +16,8 @@ use http_body_util::{BodyExt, Empty};
 use httpsys::RequestBody;
 use httpsys::listener::{ResponseFuture, full};
 use httpsys::{
-    Application, BindingState, CertSource, Endpoint, Handler, Limits, Listener, MinTls, Repository,
-    RequestContext, SslBinding, TlsPolicy,
+    Application, BindingState, CertSource, Change, Endpoint, Handler, Limits, Listener, MinTls,
+    Repository, RequestContext, SslBinding, TlsPolicy,
 };
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
@@ -192,7 +192,7 @@ impl Server {
     }
 
     /// Applies a repository with `https://+:PORT` for both applications and `bindings`.
-    async fn apply(&self, bindings: Vec<SslBinding>) -> Vec<String> {
+    async fn apply(&self, bindings: Vec<SslBinding>) -> Vec<Change> {
         let mut repo = Repository::default();
         let url = format!("https://+:{}", self.port);
         repo.reserve(Application::WebService, url.parse().unwrap(), "test")
@@ -549,7 +549,7 @@ async fn sni_then_exact_address_then_any_address() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains(&format!("a.test:{}", s.port))),
+            .any(|l| l.text.contains(&format!("a.test:{}", s.port))),
         "{lines:?}"
     );
 
@@ -656,7 +656,10 @@ async fn no_matching_binding_is_an_alert_and_no_certificate() {
 
     // A port whose bindings are all gone keeps its reservation and refuses every handshake.
     let lines = s.apply(vec![]).await;
-    assert!(lines.iter().any(|l| l.contains("removed")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.text.contains("removed")),
+        "{lines:?}"
+    );
     let e = connect(s.addr("127.0.0.1"), "a.test", &recording(true))
         .await
         .unwrap_err();
@@ -986,7 +989,7 @@ async fn ssl_update_serves_the_new_certificate_and_keeps_open_connections() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("now serves certificate NEW")),
+            .any(|l| l.text.contains("now serves certificate NEW")),
         "{lines:?}"
     );
     let t = connect(addr, "a.test", &h1_client).await.unwrap();
@@ -1060,7 +1063,7 @@ async fn unbind_closes_open_connections_gracefully() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains(&format!("a.test:{port} removed"))),
+            .any(|l| l.text.contains(&format!("a.test:{port} removed"))),
         "{lines:?}"
     );
     // No new handshake on the unbound endpoint.
@@ -1108,13 +1111,15 @@ async fn a_binding_without_its_certificate_serves_nothing_and_spares_the_others(
     let lines = s.apply(vec![a.clone(), b.clone()]).await;
     let warning = lines
         .iter()
-        .find(|l| l.starts_with("warning:"))
+        .find(|l| l.is_warning())
+        .map(|l| l.text.as_str())
         .unwrap_or_else(|| panic!("{lines:?}"));
     assert!(warning.contains(&format!("b.test:{}", s.port)), "{warning}");
     assert!(
         warning.contains("certificate GONE is not in store My"),
         "{warning}"
     );
+    assert!(!warning.starts_with("warning"), "no text prefix: {warning}");
     let states = s.listener.binding_states();
     assert_eq!(states.len(), 2);
     for (ep, st) in &states {
@@ -1146,7 +1151,7 @@ async fn a_binding_without_its_certificate_serves_nothing_and_spares_the_others(
     s.certs.remove("A");
     let lines = s.apply(vec![a.clone(), b.clone()]).await;
     assert_eq!(
-        lines.iter().filter(|l| l.starts_with("warning:")).count(),
+        lines.iter().filter(|l| l.is_warning()).count(),
         2,
         "{lines:?}"
     );
@@ -1193,10 +1198,13 @@ async fn ports_open_and_close_with_reservations() {
     .unwrap();
     let lines = s.listener.apply(&repo).await.unwrap();
     assert!(
-        lines.contains(&format!("closed port {}", s.port)),
+        lines.contains(&Change::info(format!("closed port {}", s.port))),
         "{lines:?}"
     );
-    assert!(lines.iter().any(|l| l.contains("removed")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.text.contains("removed")),
+        "{lines:?}"
+    );
     tokio::time::timeout(DRAIN + Duration::from_secs(1), conn)
         .await
         .expect("connections of a closed port close")

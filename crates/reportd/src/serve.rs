@@ -70,15 +70,15 @@ struct Server {
 impl Server {
     /// Re-reads the binding repository and settings and applies them. `version` is the
     /// repository version the caller committed: older than the applied one, nothing is done.
-    async fn apply(&self, version: Option<u64>) -> anyhow::Result<Vec<String>> {
+    async fn apply(&self, version: Option<u64>) -> anyhow::Result<Vec<httpsys::Change>> {
         let mut applied = self.applied.lock().await;
         if let Some(v) = version
             && v < *applied
         {
-            return Ok(vec![format!(
+            return Ok(vec![httpsys::Change::info(format!(
                 "repository version {v} is older than the applied version {}: nothing to do",
                 *applied
-            )]);
+            ))]);
         }
         let repo = load_repo(&self.dd).await?;
         if let Ok(cfg) = self.dd.load_config() {
@@ -90,8 +90,8 @@ impl Server {
         // Certificate sources (`cert acme`, `cert watch`) may have been added or removed.
         crate::renew::poke();
         if let Some(w) = drift_warning(&self.dd, &repo) {
-            tracing::warn!("{w}");
-            changes.push(w);
+            // Logged with the other warnings by `apply_logged`.
+            changes.push(httpsys::Change::warning(w));
         }
         // A binding made to an expiring certificate is warned about at once, not a day later.
         let certs = mgmt::ops::bound_certificates(&self.dd, &repo, SystemTime::now());
@@ -110,6 +110,11 @@ impl Server {
     ) -> anyhow::Result<Vec<String>> {
         match self.apply(version).await {
             Ok(changes) => {
+                for c in changes.iter().filter(|c| c.is_warning()) {
+                    tracing::warn!(front_end, "{}", c.text);
+                }
+                // The report travels as the lines the user reads (warnings marked).
+                let changes: Vec<String> = changes.iter().map(ToString::to_string).collect();
                 tracing::info!(
                     front_end,
                     who = %crate::ctl::os_user(),
@@ -384,6 +389,15 @@ pub async fn run_reporting(
     )?;
     let _pid = PidFile(dd.pid_path());
 
+    // The cluster node table (PostgreSQL catalogs): a copied data dir is refused here,
+    // before anything is served.
+    let urls = load_repo(&dd)
+        .await?
+        .reservations
+        .iter()
+        .map(|r| r.url.to_string())
+        .collect();
+    let membership = crate::ctl::cluster::join_at_start(&dd, urls, VERSION).await?;
     let apps = webapp::AppState::new(dd.clone(), VERSION)?;
     if let Err(e) = apps.reload().await {
         tracing::warn!("report server database: {e}");
@@ -404,8 +418,11 @@ pub async fn run_reporting(
     };
     let listener = Listener::new(handlers, limits, certs);
     let repo = load_repo(&dd).await?;
-    for line in listener.apply(&repo).await? {
-        tracing::info!("{line}");
+    for c in listener.apply(&repo).await? {
+        match c.level {
+            httpsys::ChangeLevel::Info => tracing::info!("{}", c.text),
+            httpsys::ChangeLevel::Warning => tracing::warn!("{}", c.text),
+        }
     }
     if let Some(w) = drift_warning(&dd, &repo) {
         tracing::warn!("{w}");
@@ -456,6 +473,9 @@ pub async fn run_reporting(
     mgmt_task.abort();
     expiry_task.abort();
     renew_task.abort();
+    if let Some(m) = membership {
+        m.leave().await;
+    }
     let _ = std::fs::remove_file(&socket_path);
     listener.shutdown().await;
     tracing::info!("stopped");
