@@ -265,10 +265,16 @@ impl Dialect for PgDialect {
         version BIGINT PRIMARY KEY, \
         description TEXT NOT NULL, \
         applied_at TIMESTAMPTZ NOT NULL)";
-    const MIGRATIONS: &'static [(&'static str, &'static str)] = &[(
-        "initial catalog",
-        include_str!("../migrations/postgres/0001_initial.sql"),
-    )];
+    const MIGRATIONS: &'static [(&'static str, &'static str)] = &[
+        (
+            "initial catalog",
+            include_str!("../migrations/postgres/0001_initial.sql"),
+        ),
+        (
+            "cluster nodes",
+            include_str!("../migrations/postgres/0002_cluster_nodes.sql"),
+        ),
+    ];
 
     const NOTIFY_WRITE: Option<&'static str> = Some(crate::notify::NOTIFY_SQL);
 

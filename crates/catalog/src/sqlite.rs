@@ -219,10 +219,16 @@ impl Dialect for SqliteDialect {
         version INTEGER PRIMARY KEY NOT NULL, \
         description TEXT NOT NULL, \
         applied_at TEXT NOT NULL)";
-    const MIGRATIONS: &'static [(&'static str, &'static str)] = &[(
-        "initial catalog",
-        include_str!("../migrations/sqlite/0001_initial.sql"),
-    )];
+    const MIGRATIONS: &'static [(&'static str, &'static str)] = &[
+        (
+            "initial catalog",
+            include_str!("../migrations/sqlite/0001_initial.sql"),
+        ),
+        (
+            "cluster nodes",
+            include_str!("../migrations/sqlite/0002_cluster_nodes.sql"),
+        ),
+    ];
     /// One process writes the file at a time and no other node shares it.
     const NOTIFY_WRITE: Option<&'static str> = None;
 

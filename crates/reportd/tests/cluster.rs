@@ -360,3 +360,101 @@ fn while_the_database_is_away_requests_get_fast_503s_and_the_node_recovers() {
     );
     let _ = node.inst.ctl(&["status"]);
 }
+
+fn nodes_of(node: &Node) -> Vec<serde_json::Value> {
+    let out = node.inst.ok(&["cluster", "status", "--json"]);
+    serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn node_entry(nodes: &[serde_json::Value], port: u16) -> serde_json::Value {
+    nodes
+        .iter()
+        .find(|n| {
+            n["Urls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u.as_str().unwrap().contains(&format!(":{port}")))
+        })
+        .unwrap_or_else(|| panic!("no node serves port {port}: {nodes:?}"))
+        .clone()
+}
+
+#[test]
+fn nodes_register_join_and_remove_and_a_copied_data_dir_is_refused() {
+    let Some(base) = pg_base() else { return };
+    let db = FreshDb::new(&base);
+    let url = db.url_via(None);
+    let n1 = start_node(&url, true);
+    let n2 = start_node(&url, false);
+
+    let nodes = nodes_of(&n1);
+    assert_eq!(nodes.len(), 2, "{nodes:?}");
+    let (e1, e2) = (node_entry(&nodes, n1.port), node_entry(&nodes, n2.port));
+    assert_eq!(e1["State"], "joined", "{e1}");
+    assert_eq!(e2["State"], "waiting", "{e2}");
+    for e in [&e1, &e2] {
+        assert!(e["LastSeen"].is_string() && e["Alive"] == true, "{e}");
+    }
+    let id2 = e2["InstallationID"].as_str().unwrap().to_owned();
+    let id1 = e1["InstallationID"].as_str().unwrap().to_owned();
+    assert_ne!(id1, id2);
+
+    // A waiting node cannot join others; a joined one can.
+    let err = n2.inst.fails(&["cluster", "join", &id2]);
+    assert!(err.contains("is waiting itself"), "{err}");
+    n1.inst.ok(&["cluster", "join", &id2]);
+    assert_eq!(node_entry(&nodes_of(&n2), n2.port)["State"], "joined");
+    let err = n1
+        .inst
+        .fails(&["cluster", "join", "00000000-0000-0000-0000-000000000000"]);
+    assert!(err.contains("cluster status"), "{err}");
+    n1.inst.ok(&["cluster", "remove", &id2]);
+    assert_eq!(node_entry(&nodes_of(&n1), n2.port)["State"], "removed");
+
+    // A copy of node 1's data dir (same installation) is refused while node 1 runs.
+    let copy = Instance::new();
+    let o = Command::new("cp")
+        .args([
+            "-a",
+            n1.inst.dir.to_str().unwrap(),
+            copy.dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let _ = std::fs::remove_file(copy.dir.join("reportd.sock"));
+    let _ = std::fs::remove_file(copy.dir.join("reportd.pid"));
+    let sockets = Sockets::new(1);
+    let mut child = copy.spawn_server(&sockets);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the copy was not refused");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains(&id1) && err.contains("already running on host") && err.contains("a copy"),
+        "{err}"
+    );
+    // Node 1 is untouched.
+    assert_eq!(nodes_of(&n1).len(), 2);
+    assert_eq!(
+        curl(&format!("{}/ReportServer", n1.base()), Some(ADMIN), &[]).status,
+        200
+    );
+}

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod cert;
+pub mod cluster;
 pub mod config;
 pub mod database;
 pub mod init;
@@ -95,6 +96,9 @@ pub enum Command {
     /// The instance key: backup, restore, rotate (the rskeymgmt analogue).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The nodes sharing this PostgreSQL catalog: status, join, remove.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 /// What `--help` lists below the commands: the application names commands take, and the
@@ -149,6 +153,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Explain { url } => ssl::explain(&ctx, &url),
         Command::Wmi(a) => wmi::run(&ctx, a),
         Command::Keys(c) => keys::run(&ctx, c),
+        Command::Cluster(c) => cluster::run(&ctx, c),
     }
 }
 
