@@ -365,20 +365,9 @@ fn list(ctx: &Ctx, store: &CertStore, name: StoreName) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// Whole days until `c` expires (negative once it has).
+/// Whole days until `c` expires (negative once it has): [`mgmt::ops::days_left`] now.
 pub fn days_to_expiry(c: &CertInfo) -> i64 {
-    (c.not_after - time::OffsetDateTime::now_utc()).whole_days()
-}
-
-/// "in 89 days", "today", "expired 3 days ago".
-pub fn expiry_text(days: i64) -> String {
-    match days {
-        0 => "expires today".into(),
-        1 => "1 day left".into(),
-        d if d > 1 => format!("{d} days left"),
-        -1 => "expired 1 day ago".into(),
-        d => format!("expired {} days ago", -d),
-    }
+    mgmt::ops::days_left(c, std::time::SystemTime::now())
 }
 
 fn list_line(c: &CertInfo) -> String {
@@ -387,7 +376,7 @@ fn list_line(c: &CertInfo) -> String {
         c.thumbprint,
         if c.has_private_key { "yes" } else { "no" },
         c.not_after.date(),
-        expiry_text(days_to_expiry(c)),
+        mgmt::ops::expiry_text(days_to_expiry(c)),
         c.subject
     );
     if !c.sans.is_empty() {

@@ -31,9 +31,9 @@ pub(crate) mod system;
 pub(crate) mod urls;
 
 /// Certificates expiring within this many days are flagged (a warning) ...
-pub(crate) const EXPIRY_WARN_DAYS: i64 = 30;
+pub(crate) const EXPIRY_WARN_DAYS: i64 = mgmt::ops::EXPIRY_WARN_DAYS;
 /// ... and within this many, critical.
-pub(crate) const EXPIRY_CRITICAL_DAYS: i64 = 7;
+pub(crate) const EXPIRY_CRITICAL_DAYS: i64 = mgmt::ops::EXPIRY_CRITICAL_DAYS;
 
 /// The configuration pages, in the order of the sub-navigation.
 const PAGES: [(&str, &str); 10] = [
@@ -135,18 +135,15 @@ pub(crate) struct Notice {
     pub text: String,
 }
 
-/// Days from now to the certificate's end of validity (negative once expired).
+/// Days from now to the certificate's end of validity (negative once expired), counted as
+/// `reportctl cert list` and `status` count them.
 pub(crate) fn days_left(c: &CertInfo) -> i64 {
-    (c.not_after - time::OffsetDateTime::now_utc()).whole_days()
+    mgmt::ops::days_left(c, std::time::SystemTime::now())
 }
 
-fn days_text(days: i64) -> String {
-    match days {
-        d if d < 0 => format!("expired {} day(s) ago", -d),
-        0 => "expires today".into(),
-        1 => "1 day left".into(),
-        d => format!("{d} days left"),
-    }
+/// "89 days left", "expires today", "expired 3 days ago": the CLI's words.
+pub(crate) fn days_text(days: i64) -> String {
+    mgmt::ops::expiry_text(days)
 }
 
 /// The banner for administrators: each SSL binding whose certificate is missing from store
