@@ -85,8 +85,14 @@ impl Registry {
     }
 
     /// Records this start; returns the node's state. Refuses a start whose installation
-    /// is running elsewhere (another boot id, heartbeat within [`ALIVE_WINDOW`]).
-    pub async fn register(&self, me: &NodeInfo) -> Result<String> {
+    /// is running elsewhere (another boot id, heartbeat within [`ALIVE_WINDOW`]) unless
+    /// `gone(host, pid)` knows that process ended (the caller checks its own host, so a
+    /// restart right after a crash is not taken for a copy).
+    pub async fn register(
+        &self,
+        me: &NodeInfo,
+        gone: impl Fn(&str, i64) -> bool,
+    ) -> Result<String> {
         let db = crate::postgres::db;
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -107,9 +113,12 @@ impl Registry {
             Some(r) => {
                 let age: Option<f64> = r.get("age");
                 let boot: String = r.get("boot_id");
-                if boot != me.boot_id && age.is_some_and(|a| a < ALIVE_WINDOW.as_secs_f64()) {
-                    let host: String = r.get("host");
-                    let pid: i64 = r.get("pid");
+                let host: String = r.get("host");
+                let pid: i64 = r.get("pid");
+                if boot != me.boot_id
+                    && age.is_some_and(|a| a < ALIVE_WINDOW.as_secs_f64())
+                    && !gone(&host, pid)
+                {
                     return Err(Error::Invalid(format!(
                         "the installation {} of this data dir is already running on host {host} (pid {pid}), last seen {:.0} s ago: this data dir is a copy of that one. Stop the other server, or give this node its own identity with `reportctl init` in a new data dir",
                         me.installation_id,

@@ -399,6 +399,9 @@ pub async fn run_reporting(
         .collect();
     let membership = crate::ctl::cluster::join_at_start(&dd, urls, VERSION).await?;
     let apps = webapp::AppState::new(dd.clone(), VERSION)?;
+    if let Some(m) = &membership {
+        m.attach(apps.clone());
+    }
     if let Err(e) = apps.reload().await {
         tracing::warn!("report server database: {e}");
     }

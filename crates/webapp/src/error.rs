@@ -85,6 +85,10 @@ pub enum Error {
         "too many failed sign-ins for this user name or from this address; try again in {0} seconds"
     )]
     TooManySignIns(u64),
+    /// This node of a cluster is not serving: waiting to be joined, or removed (503). The
+    /// text says which and the command that changes it.
+    #[error("{0}")]
+    NodeNotActivated(String),
     /// Uploads in progress already hold the server's upload memory budget (503 with
     /// `Retry-After`); the upload was cut off as soon as it would have exceeded it.
     #[error(
@@ -154,6 +158,7 @@ impl Error {
             | Error::DatabaseUnavailable
             | Error::DatabaseNotAnswering(_)
             | Error::UploadsBusy
+            | Error::NodeNotActivated(_)
             | Error::DataDir(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::TooManySignIns(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -179,6 +184,7 @@ impl Error {
             }
             Error::TooManySignIns(_) => "rsLogonFailed",
             Error::UploadsBusy => "rsServerBusy",
+            Error::NodeNotActivated(_) => "rsReportServerNotActivated",
             Error::NotImplemented(_) => "rsNotImplemented",
             Error::Internal(_) => "rsInternalError",
         }

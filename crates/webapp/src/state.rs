@@ -83,6 +83,10 @@ struct Inner {
     open_error: std::sync::Mutex<Option<String>>,
     /// Report rendering: the pool, the compiled-report and execution caches.
     reports: crate::report::Reports,
+    /// The node's state in a cluster's node table (set by `reportd serve`'s heartbeat):
+    /// 0 joined or no cluster, 1 waiting to be joined, 2 removed. Requests for the catalog
+    /// are answered 503 unless joined.
+    cluster_state: std::sync::atomic::AtomicU8,
     /// The running server's management handler, in process (set by `reportd serve`): the
     /// configuration pages read its status through it. Absent when the apps run alone.
     management: std::sync::OnceLock<Arc<dyn mgmt::server::Handler>>,
@@ -138,6 +142,7 @@ impl AppState {
                 open_error: std::sync::Mutex::new(None),
                 reports: crate::report::Reports::default(),
                 management: std::sync::OnceLock::new(),
+                cluster_state: std::sync::atomic::AtomicU8::new(0),
                 dd,
             }),
         })
@@ -264,6 +269,19 @@ impl AppState {
     /// The open catalog; while there is none, re-reads the configuration and opens the
     /// database it names. [`Error::NoDatabase`] when none is configured yet.
     pub(crate) async fn catalog(&self) -> Result<SharedCatalog, Error> {
+        match self.inner.cluster_state.load(Ordering::Acquire) {
+            0 => {}
+            1 => {
+                return Err(Error::NodeNotActivated(
+                    "this report server is waiting to be joined to its cluster; on a joined node run `reportctl cluster join INSTALLATION_ID` (`reportctl cluster status` lists them)".into(),
+                ));
+            }
+            _ => {
+                return Err(Error::NodeNotActivated(
+                    "this report server was removed from its cluster; on a joined node run `reportctl cluster join INSTALLATION_ID` to take it back".into(),
+                ));
+            }
+        }
         if let Some(db) = &*self.inner.db.load() {
             return Ok(db.catalog.clone());
         }
@@ -329,6 +347,19 @@ impl AppState {
         let now = self.inner.epoch.elapsed().as_nanos() as u64;
         let until = now.saturating_add(CATALOG_CONNECT_TIMEOUT.as_nanos() as u64);
         self.inner.open_failed_until.store(until, Ordering::Release);
+    }
+
+    /// Records this node's state in its cluster (`joined`, `waiting`, `removed`): only a
+    /// joined node (or one without a cluster) serves the catalog.
+    pub fn set_cluster_state(&self, state: &str) {
+        let v = match state {
+            "waiting" => 1,
+            "removed" => 2,
+            _ => 0,
+        };
+        if self.inner.cluster_state.swap(v, Ordering::AcqRel) != v {
+            tracing::info!(state, "cluster membership changed");
+        }
     }
 
     /// The settings as last read.

@@ -6,8 +6,9 @@
 //! itself. The rows live in the catalog (`catalog::nodes`, PostgreSQL only; an embedded
 //! SQLite catalog is a one-node instance and `cluster` commands say so).
 //!
-//! Join and remove here change the node's state in the table only: what a waiting or removed
-//! node serves, and the hand-over of a cluster key, are not done here.
+//! Join and remove change the node's state in the table; the node's heartbeat (every 3 s)
+//! reads it back and its apps answer 503 (`rsReportServerNotActivated`) while it is waiting
+//! or removed. The hand-over of a cluster key is not done here.
 //!
 //! Must not: write the data dir, show the database password, or change catalog content.
 
@@ -130,9 +131,20 @@ pub struct Membership {
     task: tokio::task::JoinHandle<()>,
     reg: std::sync::Arc<Registry>,
     me: NodeInfo,
+    /// The apps told of the node's state on every heartbeat (set once they exist).
+    apps: std::sync::Arc<std::sync::OnceLock<webapp::AppState>>,
+    state: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Membership {
+    /// From now on the apps serve only while this node is joined (checked each heartbeat).
+    pub fn attach(&self, apps: webapp::AppState) {
+        if let Some(s) = &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
+            apps.set_cluster_state(s);
+        }
+        let _ = self.apps.set(apps);
+    }
+
     /// Marks the node stopped (best effort) and ends the heartbeat.
     pub async fn leave(self) {
         self.task.abort();
@@ -162,9 +174,24 @@ pub async fn join_at_start(
         urls,
         version: version.to_owned(),
     };
-    let mut registered = match reg.register(&me).await {
+    // A row of this host whose process is gone is a crash, not a copy.
+    let my_host = me.host.clone();
+    let gone = move |host: &str, pid: i64| {
+        host == my_host && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    };
+    let apps: std::sync::Arc<std::sync::OnceLock<webapp::AppState>> = Default::default();
+    let state: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+    let (apps2, state2) = (apps.clone(), state.clone());
+    let note = move |s: String| {
+        if let Some(a) = apps2.get() {
+            a.set_cluster_state(&s);
+        }
+        *state2.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    };
+    let mut registered = match reg.register(&me, &gone).await {
         Ok(state) => {
             tracing::info!(installation_id = %me.installation_id, state, "registered in the cluster node table");
+            note(state);
             true
         }
         Err(e @ catalog::Error::Invalid(_)) => {
@@ -182,14 +209,17 @@ pub async fn join_at_start(
         loop {
             tick.tick().await;
             if !registered {
-                match reg2.register(&me2).await {
-                    Ok(_) => registered = true,
+                match reg2.register(&me2, &gone).await {
+                    Ok(s) => {
+                        note(s);
+                        registered = true;
+                    }
                     Err(e) => tracing::warn!("cannot register in the cluster node table: {e}"),
                 }
                 continue;
             }
             match reg2.heartbeat(&me2).await {
-                Ok(Some(_)) => {}
+                Ok(Some(s)) => note(s),
                 Ok(None) => tracing::error!(
                     installation_id = %me2.installation_id,
                     "another process took over this installation's row in the node table (a copied data dir?)"
@@ -198,5 +228,11 @@ pub async fn join_at_start(
             }
         }
     });
-    Ok(Some(Membership { task, reg, me }))
+    Ok(Some(Membership {
+        task,
+        reg,
+        me,
+        apps,
+        state,
+    }))
 }
