@@ -81,6 +81,9 @@ pub fn spawn_listener(
 async fn listen(url: &str) -> Result<PgListener, String> {
     let connect = async {
         let mut l = PgListener::connect(url).await?;
+        // Report a lost connection at once (Ok(None)) instead of first retrying to connect
+        // inside try_recv: the loop above reconnects, and the node checks the database.
+        l.eager_reconnect(false);
         l.listen(CHANNEL).await?;
         Ok::<_, sqlx::Error>(l)
     };
