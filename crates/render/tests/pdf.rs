@@ -447,11 +447,19 @@ fn page_sizes_of_zero_or_1000_inches_are_errors_naming_the_setting_and_range() {
         assert!(e.contains(needle) && e.contains("0.5in..160in"), "{e}");
         assert!(out.is_empty());
         // device information overrides it
-        let (bytes, _) = pdf(&bad, &reg, &[("PageWidth", "8.5in"), ("PageHeight", "11in")]);
+        let (bytes, _) = pdf(
+            &bad,
+            &reg,
+            &[("PageWidth", "8.5in"), ("PageHeight", "11in")],
+        );
         assert!(bytes.starts_with(b"%PDF-"));
     }
     // the limits themselves are pages
-    let (bytes, _) = pdf(&inst, &reg, &[("PageWidth", "0.5in"), ("PageHeight", "160in")]);
+    let (bytes, _) = pdf(
+        &inst,
+        &reg,
+        &[("PageWidth", "0.5in"), ("PageHeight", "160in")],
+    );
     let Some((_, size)) = pages_of(&bytes) else {
         return;
     };
