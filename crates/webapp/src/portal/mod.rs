@@ -76,7 +76,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/manage/bindings", get(manage::bindings_page))
         .route("/manage/bindings/delete", post(manage::delete_binding))
         .route("/manage/bindings/explain", get(manage::explain_page))
-        .route("/manage/certificates/export", get(manage::export_certificate))
+        .route(
+            "/manage/certificates/export",
+            get(manage::export_certificate),
+        )
         .route(
             "/manage/certificates/import",
             post(manage::import_certificate),
@@ -87,7 +90,10 @@ pub(crate) fn router(state: AppState) -> Router {
             get(manage::urls::webservice_page).post(manage::urls::webservice_apply),
         )
         .route("/manage/portal-url", get(manage::urls::portal_url_page))
-        .route("/manage/portal-url/advanced", get(manage::urls::portal_url_page))
+        .route(
+            "/manage/portal-url/advanced",
+            get(manage::urls::portal_url_page),
+        )
         .route(
             "/manage/portal-url/add",
             get(manage::urls::portal_add_page).post(manage::urls::portal_add),
