@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use certsource::*;
-use common::curl;
+use common::{curl, openssl_in};
 
 struct Kill(Vec<Child>);
 
@@ -40,19 +40,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn openssl(args: &[&str], dir: &std::path::Path) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[test]
 fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
     if !(have("pebble", "the local ACME CA")
@@ -69,53 +56,51 @@ fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
     std::fs::create_dir_all(&work).unwrap();
 
     // pebble's own https: a CA and a localhost certificate (the Debian package ships none).
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=pebble-listener-ca",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
+    openssl_in(
         &work,
+        &[
+            &["req", "-x509"][..],
+            &NEW_P256_KEY,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=pebble-listener-ca",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        ]
+        .concat(),
     );
-    openssl(
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "localhost.key",
-            "-out",
-            "localhost.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
+    openssl_in(
         &work,
+        &[
+            &["req"][..],
+            &NEW_P256_KEY,
+            &[
+                "-keyout",
+                "localhost.key",
+                "-out",
+                "localhost.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
     );
     std::fs::write(
         work.join("ext.cnf"),
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
-    openssl(
+    openssl_in(
+        &work,
         &[
             "x509",
             "-req",
@@ -133,7 +118,6 @@ fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
             "-out",
             "localhost.pem",
         ],
-        &work,
     );
     let (acme_port, mgmt_port, dns_port, dns_mgmt) =
         (free_port(), free_port(), free_port(), free_port());

@@ -12,11 +12,15 @@
 //! - `cert trust|untrust` with the real update-ca-certificates on temp dirs, and the
 //!   permission error on the real system directory for an unprivileged user.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use common::openssl_in;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reportctl");
 
@@ -117,25 +121,6 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
             out.insert(name, fs::read(&p).unwrap());
         }
     }
-}
-
-fn openssl_in(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Some openssl commands report on stderr ("verify OK"): return both.
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `openssl x509 -fingerprint -sha1` as 40 hex digits.

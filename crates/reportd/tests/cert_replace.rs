@@ -6,6 +6,8 @@
 mod certsource;
 mod common;
 
+use std::path::Path;
+
 use certsource::*;
 
 #[test]
@@ -43,16 +45,7 @@ fn import_replace_rebinds_every_binding_of_the_old_certificate() {
 
     // The renewed one replaces it: imported, rebound, served.
     let (b_cert, b_key, tb) = openssl_pair(dir, "b", "localhost");
-    let out = inst.ok(&[
-        "cert",
-        "import",
-        "--pem",
-        b_cert.to_str().unwrap(),
-        "--key",
-        b_key.to_str().unwrap(),
-        "--replace",
-        &ta,
-    ]);
+    let out = inst.ok(&replace_args(&b_cert, &b_key, &ta));
     assert!(
         out.contains("Rebound") && out.contains(&format!("0.0.0.0:{https}")),
         "{out}"
@@ -65,30 +58,12 @@ fn import_replace_rebinds_every_binding_of_the_old_certificate() {
     assert!(!list.to_string().contains(&ta), "{list}");
 
     // The hook running twice (same certificate, old thumbprint no longer bound): fine.
-    inst.ok(&[
-        "cert",
-        "import",
-        "--pem",
-        b_cert.to_str().unwrap(),
-        "--key",
-        b_key.to_str().unwrap(),
-        "--replace",
-        &ta,
-    ]);
+    inst.ok(&replace_args(&b_cert, &b_key, &ta));
     assert_eq!(served(https, "localhost").as_deref(), Some(tb.as_str()));
 
     // A thumbprint no binding uses, for a certificate not bound either: refused, named.
     let (c_cert, c_key, tc) = openssl_pair(dir, "c", "localhost");
-    let err = inst.fails(&[
-        "cert",
-        "import",
-        "--pem",
-        c_cert.to_str().unwrap(),
-        "--key",
-        c_key.to_str().unwrap(),
-        "--replace",
-        &ta,
-    ]);
+    let err = inst.fails(&replace_args(&c_cert, &c_key, &ta));
     assert!(
         err.contains(&format!("no SSL binding uses certificate {ta}")),
         "{err}"
@@ -96,20 +71,26 @@ fn import_replace_rebinds_every_binding_of_the_old_certificate() {
     assert_ne!(served(https, "localhost").as_deref(), Some(tc.as_str()));
 
     // A key that is not the certificate's: refused, the bound certificate still served.
-    let err = inst.fails(&[
-        "cert",
-        "import",
-        "--pem",
-        c_cert.to_str().unwrap(),
-        "--key",
-        a_key.to_str().unwrap(),
-        "--replace",
-        &tb,
-    ]);
+    let err = inst.fails(&replace_args(&c_cert, &a_key, &tb));
     assert!(err.contains("does not match"), "{err}");
     assert_eq!(served(https, "localhost").as_deref(), Some(tb.as_str()));
 
     // The old certificate is no longer bound, so it can be removed; the new one cannot.
     inst.ok(&["cert", "remove", &ta]);
     inst.fails(&["cert", "remove", &tb]);
+}
+
+/// `cert import --pem CERT --key KEY --replace OLD`.
+fn replace_args<'a>(cert: &'a Path, key: &'a Path, old: &'a str) -> [&'a str; 8] {
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    [
+        "cert",
+        "import",
+        "--pem",
+        cert,
+        "--key",
+        key,
+        "--replace",
+        old,
+    ]
 }

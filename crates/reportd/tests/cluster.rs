@@ -113,17 +113,8 @@ fn start_node(url: &str, first: bool) -> Node {
     let inst = Instance::new();
     let sockets = Sockets::new(1);
     let port = sockets.port(0);
-    let pw = inst.file("admin.pw", b"cluster admin pw\n");
     if first {
-        inst.ok(&[
-            "init",
-            "--http-port",
-            &port.to_string(),
-            "--admin-user",
-            "admin",
-            "--admin-password-file",
-            pw.to_str().unwrap(),
-        ]);
+        inst.init_admin(port, "cluster admin pw");
     } else {
         inst.ok(&["init", "--http-port", &port.to_string()]);
     }

@@ -14,7 +14,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -59,22 +58,7 @@ fn served_thumbprint(port: u16) -> Option<String> {
     if !out.contains("Cipher is ") || out.contains("Cipher is (NONE)") {
         return None;
     }
-    let begin = out.find("-----BEGIN CERTIFICATE-----")?;
-    let end = out.find("-----END CERTIFICATE-----")? + "-----END CERTIFICATE-----".len();
-    let mut x = Command::new("openssl")
-        .args(["x509", "-noout", "-fingerprint", "-sha1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    x.stdin
-        .take()
-        .unwrap()
-        .write_all(&out.as_bytes()[begin..end])
-        .unwrap();
-    let o = x.wait_with_output().unwrap();
-    let fp = String::from_utf8_lossy(&o.stdout);
-    Some(fp.split('=').nth(1)?.trim().replace(':', ""))
+    pem_sha1(&out)
 }
 
 /// `reportd serve` with the test's sockets, its log in a file (a pipe nobody reads would

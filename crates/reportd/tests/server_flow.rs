@@ -20,16 +20,7 @@ fn flow(db_url: Option<String>) {
     let inst = Instance::new();
     let sockets = Sockets::new(1);
     let port = sockets.port(0);
-    let pw = inst.file("admin.pw", b"correct horse battery\n");
-    let out = inst.ok(&[
-        "init",
-        "--http-port",
-        &port.to_string(),
-        "--admin-user",
-        "admin",
-        "--admin-password-file",
-        pw.to_str().unwrap(),
-    ]);
+    let out = inst.init_admin(port, "correct horse battery");
     assert!(out.contains("/ReportServer"), "{out}");
     // A second init refuses and changes nothing.
     let before = std::fs::read(inst.dir.join("reportd.toml")).unwrap();

@@ -53,22 +53,7 @@ fn served_thumbprint(port: u16, sni: Option<&str>) -> Option<String> {
     if !ok {
         return None;
     }
-    let begin = out.find("-----BEGIN CERTIFICATE-----")?;
-    let end = out.find("-----END CERTIFICATE-----")? + "-----END CERTIFICATE-----".len();
-    let mut x = Command::new("openssl")
-        .args(["x509", "-noout", "-fingerprint", "-sha1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    x.stdin
-        .take()
-        .unwrap()
-        .write_all(&out.as_bytes()[begin..end])
-        .unwrap();
-    let o = x.wait_with_output().unwrap();
-    let fp = String::from_utf8_lossy(&o.stdout);
-    Some(fp.split('=').nth(1)?.trim().replace(':', ""))
+    pem_sha1(&out)
 }
 
 struct Running {

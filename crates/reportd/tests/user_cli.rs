@@ -27,16 +27,7 @@ fn start() -> Running {
     let inst = Instance::new();
     let sockets = Sockets::new(1);
     let port = sockets.port(0);
-    let pw = inst.file("admin.pw", b"correct horse battery\n");
-    inst.ok(&[
-        "init",
-        "--http-port",
-        &port.to_string(),
-        "--admin-user",
-        "admin",
-        "--admin-password-file",
-        pw.to_str().unwrap(),
-    ]);
+    inst.init_admin(port, "correct horse battery");
     inst.ok(&["database", "create"]);
     let server = inst.spawn_server(&sockets);
     inst.wait_running();

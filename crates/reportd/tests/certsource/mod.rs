@@ -12,20 +12,20 @@ use crate::common::*;
 
 pub const ADMIN: &str = "admin:admin password 1";
 
+/// `openssl req` arguments for a new unencrypted P-256 key.
+pub const NEW_P256_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+];
+
 /// True when `tool` runs; otherwise prints `skipped: ...` and fails under CI=true.
 pub fn have(tool: &str, why: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg(if tool == "openssl" { "version" } else { "-h" })
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
+    let ok = tool_runs(tool, if tool == "openssl" { "version" } else { "-h" });
     if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is missing ({why}); CI must install it (.ci/run)"
-        );
-        println!("skipped: {tool} is not installed ({why})");
+        return skipped(&format!("{tool} is not installed ({why})"));
     }
     ok
 }
@@ -105,16 +105,7 @@ impl Running {
 pub fn started() -> Running {
     let inst = Instance::new();
     let sockets = Sockets::new(2);
-    let pw = inst.file("admin.pw", b"admin password 1\n");
-    inst.ok(&[
-        "init",
-        "--http-port",
-        &sockets.port(0).to_string(),
-        "--admin-user",
-        "admin",
-        "--admin-password-file",
-        pw.to_str().unwrap(),
-    ]);
+    inst.init_admin(sockets.port(0), "admin password 1");
     inst.ok(&["database", "create"]);
     let child = spawn(&inst, &sockets);
     inst.wait_running();
@@ -138,15 +129,9 @@ pub fn openssl_pair(dir: &Path, name: &str, cn: &str) -> (PathBuf, PathBuf, Stri
     let cert = dir.join(format!("{name}.pem"));
     let key = dir.join(format!("{name}.key"));
     let o = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-nodes", "-days", "90", "-subj", &format!("/CN={cn}")])
+        .args(["req", "-x509"])
+        .args(NEW_P256_KEY)
+        .args(["-days", "90", "-subj", &format!("/CN={cn}")])
         .args([
             "-addext",
             &format!("subjectAltName=DNS:{cn},DNS:localhost,IP:127.0.0.1"),
@@ -188,22 +173,7 @@ pub fn served(port: u16, sni: &str) -> Option<String> {
     child.stdin.take().unwrap().write_all(b"").unwrap();
     let o = child.wait_with_output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    let begin = out.find("-----BEGIN CERTIFICATE-----")?;
-    let end = out.find("-----END CERTIFICATE-----")? + "-----END CERTIFICATE-----".len();
-    let mut x = Command::new("openssl")
-        .args(["x509", "-noout", "-fingerprint", "-sha1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    x.stdin
-        .take()
-        .unwrap()
-        .write_all(&out.as_bytes()[begin..end])
-        .unwrap();
-    let o = x.wait_with_output().unwrap();
-    let fp = String::from_utf8_lossy(&o.stdout);
-    Some(fp.split('=').nth(1)?.trim().replace(':', ""))
+    pem_sha1(&out)
 }
 
 /// Waits up to `secs` for `f` to hold.

@@ -187,3 +187,84 @@ pub fn curl(url: &str, creds: Option<&str>, extra: &[&str]) -> Reply {
 pub fn read_to_string(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()
 }
+
+/// A test that cannot run here for want of `missing`: fails under `CI=true` (CI must
+/// provide it), otherwise prints `skipped: ...`; returns false for `if !... { return }`.
+pub fn skipped(missing: &str) -> bool {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {missing}"
+    );
+    println!("skipped: {missing}");
+    false
+}
+
+/// SHA-1 thumbprint (upper-case hex, no colons) of the first PEM certificate in `text`
+/// (e.g. `openssl s_client -showcerts` output), by `openssl x509`; None without one.
+pub fn pem_sha1(text: &str) -> Option<String> {
+    use std::io::Write;
+    const END: &str = "-----END CERTIFICATE-----";
+    let begin = text.find("-----BEGIN CERTIFICATE-----")?;
+    let end = text.find(END)? + END.len();
+    let mut x = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    x.stdin
+        .take()
+        .unwrap()
+        .write_all(&text.as_bytes()[begin..end])
+        .unwrap();
+    let o = x.wait_with_output().unwrap();
+    let fp = String::from_utf8_lossy(&o.stdout);
+    Some(fp.split('=').nth(1)?.trim().replace(':', ""))
+}
+
+/// Runs `openssl args` in `dir` and asserts success; returns stdout then stderr (some
+/// commands report on stderr, "verify OK").
+pub fn openssl_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+impl Instance {
+    /// `reportctl init` on `port` with the administrator `admin` whose password (one line)
+    /// is `password`; returns init's stdout.
+    pub fn init_admin(&self, port: u16, password: &str) -> String {
+        let pw = self.file("admin.pw", format!("{password}\n").as_bytes());
+        self.ok(&[
+            "init",
+            "--http-port",
+            &port.to_string(),
+            "--admin-user",
+            "admin",
+            "--admin-password-file",
+            pw.to_str().unwrap(),
+        ])
+    }
+}
+
+/// True when `tool arg` can be started (the tool is installed).
+pub fn tool_runs(tool: &str, arg: &str) -> bool {
+    Command::new(tool)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
