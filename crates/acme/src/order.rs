@@ -224,25 +224,24 @@ pub async fn obtain(
         .iter()
         .map(|n| Identifier::Dns(n.clone()))
         .collect();
-    let (account, mut order) = match existing {
+    // An account the CA still knows places the order; a new account is registered when
+    // there is none or the CA forgot it (pebble keeps accounts in memory).
+    let ordered = match existing {
         Some(a) => match a.new_order(&NewOrder::new(&ids)).await {
-            Ok(o) => (a, o),
-            // A CA that forgot the account (pebble keeps them in memory) gets a new one.
+            Ok(o) => Some((a, o)),
             Err(instant_acme::Error::Api(p))
                 if p.r#type.as_deref().is_some_and(|t| {
                     t.ends_with(":accountDoesNotExist") || t.ends_with(":unauthorized")
                 }) =>
             {
-                let (a, creds) = register(req, builder()?).await?;
-                new_account = Some(creds);
-                let o = a
-                    .new_order(&NewOrder::new(&ids))
-                    .await
-                    .map_err(|e| refused("order", e))?;
-                (a, o)
+                None
             }
             Err(e) => return Err(refused("order", e)),
         },
+        None => None,
+    };
+    let (account, mut order) = match ordered {
+        Some(ordered) => ordered,
         None => {
             let (a, creds) = register(req, builder()?).await?;
             new_account = Some(creds);
