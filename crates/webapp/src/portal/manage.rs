@@ -286,6 +286,27 @@ fn back(ctx: &httpsys::RequestContext, page: &str, result: Result<String, String
     Redirect::to(&format!("{}/manage/{page}?{q}", base(ctx))).into_response()
 }
 
+/// The redirect back to `page` after a change: `done` words what was done, the error is
+/// shown as it is.
+fn back_after<T, E: std::fmt::Display>(
+    ctx: &httpsys::RequestContext,
+    page: &str,
+    r: Result<T, E>,
+    done: impl FnOnce(T) -> String,
+) -> Response {
+    back(ctx, page, r.map(done).map_err(|e| e.to_string()))
+}
+
+/// What a System Administrator's page that reads the data dir starts from: the session,
+/// the request context, the outcome of the last change, and the data dir.
+fn admin_page(
+    state: &AppState,
+    req: &Request,
+) -> Result<(Session, httpsys::RequestContext, Outcome, DataDir), Error> {
+    let (session, ctx) = admin_parts(req)?;
+    Ok((session, ctx, outcome_of(req), state.data_dir().clone()))
+}
+
 /// Runs blocking data-dir work (locks, files, the management socket) off the runtime.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
     tokio::task::spawn_blocking(f)
@@ -408,9 +429,7 @@ pub(crate) async fn certificates_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = admin_parts(&req)?;
-    let o = outcome_of(&req);
-    let dd = state.data_dir().clone();
+    let (session, ctx, o, dd) = admin_page(&state, &req)?;
     let (certs, repo, chains) = blocking(move || -> Result<_, String> {
         let store = CertStore::open(&dd.certs_dir()).map_err(|e| e.to_string())?;
         let mut certs = store.list(StoreName::My).map_err(|e| e.to_string())?;
@@ -618,17 +637,10 @@ pub(crate) async fn new_certificate(
         store.new_self_signed(&opts)
     })
     .await?;
-    Ok(match r {
-        Ok(t) => {
-            tracing::info!(by = %session.principal.name, front_end = "portal", thumbprint = %t, "self-signed certificate created");
-            back(
-                &ctx,
-                "certificates",
-                Ok(format!("created self-signed certificate {t} in store My")),
-            )
-        }
-        Err(e) => back(&ctx, "certificates", Err(e.to_string())),
-    })
+    Ok(back_after(&ctx, "certificates", r, |t| {
+        tracing::info!(by = %session.principal.name, front_end = "portal", thumbprint = %t, "self-signed certificate created");
+        format!("created self-signed certificate {t} in store My")
+    }))
 }
 
 #[derive(Deserialize)]
@@ -659,21 +671,14 @@ pub(crate) async fn remove_certificate(
     };
     let dd = state.data_dir().clone();
     let r = blocking(move || mgmt::ops::remove_certificate(&dd, &thumb, store)).await?;
-    Ok(match r {
-        Ok(()) => {
-            tracing::info!(by = %session.principal.name, front_end = "portal", thumbprint = %form.thumbprint.trim(), "certificate removed");
-            back(
-                &ctx,
-                "certificates",
-                Ok(format!(
-                    "removed certificate {} from store {}",
-                    form.thumbprint.trim(),
-                    store.as_str()
-                )),
-            )
-        }
-        Err(e) => back(&ctx, "certificates", Err(e.to_string())),
-    })
+    Ok(back_after(&ctx, "certificates", r, |()| {
+        tracing::info!(by = %session.principal.name, front_end = "portal", thumbprint = %form.thumbprint.trim(), "certificate removed");
+        format!(
+            "removed certificate {} from store {}",
+            form.thumbprint.trim(),
+            store.as_str()
+        )
+    }))
 }
 
 /// `GET /manage/bindings`: each SSL binding, endpoint → certificate → policy.
@@ -681,9 +686,7 @@ pub(crate) async fn bindings_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = admin_parts(&req)?;
-    let o = outcome_of(&req);
-    let dd = state.data_dir().clone();
+    let (session, ctx, o, dd) = admin_page(&state, &req)?;
     let (repo, certs) = blocking(move || -> Result<_, String> {
         let repo = Repository::load(&dd).map_err(|e| e.to_string())?;
         let store = CertStore::open(&dd.certs_dir()).map_err(|e| e.to_string())?;
@@ -809,22 +812,15 @@ pub(crate) async fn delete_binding(
     }
     let dd = state.data_dir().clone();
     let r = blocking(move || mgmt::ops::ssl_delete(&dd, &endpoint)).await?;
-    Ok(match r {
-        Ok((gone, applied)) => {
-            tracing::info!(by = %session.principal.name, front_end = "portal", endpoint = %gone.endpoint, "SSL binding removed");
-            back(
-                &ctx,
-                "bindings",
-                Ok(format!(
-                    "removed the SSL binding {} (certificate {}); {}",
-                    gone.endpoint,
-                    gone.thumbprint,
-                    applied.describe()
-                )),
-            )
-        }
-        Err(e) => back(&ctx, "bindings", Err(e.to_string())),
-    })
+    Ok(back_after(&ctx, "bindings", r, |(gone, applied)| {
+        tracing::info!(by = %session.principal.name, front_end = "portal", endpoint = %gone.endpoint, "SSL binding removed");
+        format!(
+            "removed the SSL binding {} (certificate {}); {}",
+            gone.endpoint,
+            gone.thumbprint,
+            applied.describe()
+        )
+    }))
 }
 
 /// Whether `roles` make the banner show (System Administrators only).

@@ -18,7 +18,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::{admin_form, admin_parts, back, badge, blocking, outcome, outcome_of, subnav};
+use super::{
+    admin_form, admin_page, admin_parts, back, back_after, badge, blocking, outcome, outcome_of,
+    subnav,
+};
 use crate::auth::Session;
 use crate::portal::{base, csrf, layout};
 use crate::{AppState, Error};
@@ -140,9 +143,7 @@ pub(crate) async fn keys_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = admin_parts(&req)?;
-    let o = outcome_of(&req);
-    let dd = state.data_dir().clone();
+    let (session, ctx, o, dd) = admin_page(&state, &req)?;
     let check = blocking(move || {
         dd.instance_key()
             .map(|k| datadir::keyfile::check_value(&k[..]))
@@ -265,26 +266,23 @@ pub(crate) async fn keys_restore(
     };
     let dd = state.data_dir().clone();
     let r = blocking(move || mgmt::keys::restore(&dd, &file, &password)).await?;
-    Ok(match r {
-        Ok((change, unreadable)) => {
-            tracing::info!(by = %session.principal.name, front_end = "portal", check_value = %change.check_value, "instance key restored");
-            let mut msg = format!(
-                "restored the instance key (check value {})",
-                change.check_value
-            );
-            if unreadable > 0 {
-                msg.push_str(&format!(
-                    "; {unreadable} data source(s) hold credentials sealed with another key: {}",
-                    change.data_sources.join(", ")
-                ));
-            }
-            if change.restart_needed {
-                msg.push_str("; restart the server (`reportctl restart`) to use it");
-            }
-            back(&ctx, "keys", Ok(msg))
+    Ok(back_after(&ctx, "keys", r, |(change, unreadable)| {
+        tracing::info!(by = %session.principal.name, front_end = "portal", check_value = %change.check_value, "instance key restored");
+        let mut msg = format!(
+            "restored the instance key (check value {})",
+            change.check_value
+        );
+        if unreadable > 0 {
+            msg.push_str(&format!(
+                "; {unreadable} data source(s) hold credentials sealed with another key: {}",
+                change.data_sources.join(", ")
+            ));
         }
-        Err(e) => back(&ctx, "keys", Err(e.to_string())),
-    })
+        if change.restart_needed {
+            msg.push_str("; restart the server (`reportctl restart`) to use it");
+        }
+        msg
+    }))
 }
 
 #[derive(Deserialize)]
@@ -308,26 +306,23 @@ pub(crate) async fn keys_change(
         }
     })
     .await?;
-    Ok(match r {
-        Ok(change) => {
-            tracing::info!(by = %session.principal.name, front_end = "portal", check_value = %change.check_value, delete, "instance key changed");
-            let what = if delete {
-                "deleted the stored credentials of"
-            } else {
-                "re-sealed"
-            };
-            let mut msg = format!(
-                "a new instance key (check value {}); {what} {} data source(s)",
-                change.check_value,
-                change.data_sources.len()
-            );
-            if change.restart_needed {
-                msg.push_str("; restart the server (`reportctl restart`) to use it");
-            }
-            back(&ctx, "keys", Ok(msg))
+    Ok(back_after(&ctx, "keys", r, |change| {
+        tracing::info!(by = %session.principal.name, front_end = "portal", check_value = %change.check_value, delete, "instance key changed");
+        let what = if delete {
+            "deleted the stored credentials of"
+        } else {
+            "re-sealed"
+        };
+        let mut msg = format!(
+            "a new instance key (check value {}); {what} {} data source(s)",
+            change.check_value,
+            change.data_sources.len()
+        );
+        if change.restart_needed {
+            msg.push_str("; restart the server (`reportctl restart`) to use it");
         }
-        Err(e) => back(&ctx, "keys", Err(e.to_string())),
-    })
+        msg
+    }))
 }
 
 /// `GET /manage/settings`.
@@ -335,9 +330,7 @@ pub(crate) async fn settings_page(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (session, ctx) = admin_parts(&req)?;
-    let o = outcome_of(&req);
-    let dd = state.data_dir().clone();
+    let (session, ctx, o, dd) = admin_page(&state, &req)?;
     let s = blocking(move || {
         dd.load_config()
             .map(|c| c.settings)
@@ -543,23 +536,16 @@ pub(crate) async fn security_apply(
     }
     let r = session.catalog.set_system_roles(&user, &roles).await;
     state.catalog_changed();
-    Ok(match r {
-        Ok(()) => {
-            let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
-            tracing::info!(by = %session.principal.name, front_end = "portal", user = %httpsys::logsafe::escape(&user, httpsys::logsafe::DEFAULT_MAX), roles = %names.join(", "), "system roles set");
-            back(
-                &ctx,
-                "security",
-                Ok(format!(
-                    "{user}: {}",
-                    if names.is_empty() {
-                        "no system role".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                )),
-            )
-        }
-        Err(e) => back(&ctx, "security", Err(e.to_string())),
-    })
+    Ok(back_after(&ctx, "security", r, |()| {
+        let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+        tracing::info!(by = %session.principal.name, front_end = "portal", user = %httpsys::logsafe::escape(&user, httpsys::logsafe::DEFAULT_MAX), roles = %names.join(", "), "system roles set");
+        format!(
+            "{user}: {}",
+            if names.is_empty() {
+                "no system role".to_string()
+            } else {
+                names.join(", ")
+            }
+        )
+    }))
 }
