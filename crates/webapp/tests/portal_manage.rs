@@ -203,8 +203,7 @@ async fn a_certificate_in_use_is_not_removed_and_the_refusal_names_the_binding()
     let form = [("csrf", token.as_str()), ("thumbprint", &t.to_string())];
     // Over plain http while an https reservation exists: refused, naming https.
     let r = post_form(&app, "/Reports/manage/certificates/remove", ADMIN, &form).await;
-    assert_eq!(r.status, 403);
-    assert!(r.body.contains("refused over plain http"), "{}", r.body);
+    r.assert_has(403, "refused over plain http");
     // Over https: refused because the binding uses it, which the result names.
     let https = over_https(&e);
     let r = post_form(&https, "/manage/certificates/remove", ADMIN, &form).await;
@@ -245,8 +244,7 @@ async fn removing_the_binding_in_use_asks_to_confirm_then_goes_through_the_ops()
     // This request came over 127.0.0.1:8443, which the binding 0.0.0.0:8443 serves.
     let form = [("csrf", token.as_str()), ("endpoint", "0.0.0.0:8443")];
     let r = post_form(&https, "/manage/bindings/delete", ADMIN, &form).await;
-    assert_eq!(r.status, 200);
-    assert!(r.body.contains("cuts off this connection"), "{}", r.body);
+    r.assert_has(200, "cuts off this connection");
     assert!(r.body.contains("name=\"confirm\" value=\"yes\""));
     assert_eq!(Repository::load(&e.dd).unwrap().ssl_bindings.len(), 1);
     // Confirmed: gone from the repository on disk (no server runs: applies at start).
@@ -521,29 +519,21 @@ async fn web_portal_url_add_joins_or_makes_an_https_identity_and_a_bad_host_chan
     let (port_s, t_s) = (port.to_string(), t.to_string());
     // A host the certificate does not name: the binding step fails, nothing is kept.
     let before = std::fs::read(e.dd.bindings_path()).ok();
-    let form = [
-        ("csrf", token.as_str()),
-        ("thumbprint", t_s.as_str()),
-        ("ip", "all"),
-        ("port", &port_s),
-        ("host", "elsewhere.example.com"),
-    ];
+    let add_form = |host| {
+        [
+            ("csrf", token.as_str()),
+            ("thumbprint", t_s.as_str()),
+            ("ip", "all"),
+            ("port", port_s.as_str()),
+            ("host", host),
+        ]
+    };
+    let form = add_form("elsewhere.example.com");
     let r = post_form(&app, "/Reports/manage/portal-url/add", ADMIN, &form).await;
-    assert_eq!(r.status, 200);
-    assert!(
-        r.body.contains("does not cover host elsewhere.example.com"),
-        "{}",
-        r.body
-    );
+    r.assert_has(200, "does not cover host elsewhere.example.com");
     assert_eq!(std::fs::read(e.dd.bindings_path()).ok(), before);
     // With a host it names: an SNI binding reports.test:PORT and its reservation.
-    let form = [
-        ("csrf", token.as_str()),
-        ("thumbprint", t_s.as_str()),
-        ("ip", "all"),
-        ("port", &port_s),
-        ("host", "Reports.Test"),
-    ];
+    let form = add_form("Reports.Test");
     let r = post_form(&app, "/Reports/manage/portal-url/add", ADMIN, &form).await;
     assert!(
         r.body.contains(&format!(
@@ -570,8 +560,7 @@ async fn web_portal_url_add_joins_or_makes_an_https_identity_and_a_bad_host_chan
     assert!(x.body.contains(&t.to_string()));
     // Now the portal has https: changes over plain http are refused, naming the URL.
     let r = post_form(&app, "/Reports/manage/portal-url/add", ADMIN, &form).await;
-    assert_eq!(r.status, 403);
-    assert!(r.body.contains("refused over plain http"), "{}", r.body);
+    r.assert_has(403, "refused over plain http");
     assert!(
         r.body
             .contains(&format!("https://reports.test:{port}/Reports"))
@@ -592,8 +581,7 @@ async fn settings_security_and_keys_change_through_the_operations() {
         ("RenderTimeoutSeconds", "90"),
     ];
     let r = post_form(&app, "/Reports/manage/settings", ADMIN, &form).await;
-    assert_eq!(r.status, 200);
-    assert!(r.body.contains("this connection is cut off"), "{}", r.body);
+    r.assert_has(200, "this connection is cut off");
     assert_eq!(
         e.dd.load_config().unwrap().settings.secure_connection_level,
         0
@@ -646,12 +634,7 @@ async fn settings_security_and_keys_change_through_the_operations() {
         &[("csrf", &token), ("user", "admin"), ("role", "System User")],
     )
     .await;
-    assert_eq!(r.status, 200);
-    assert!(
-        r.body.contains("you lose these configuration pages"),
-        "{}",
-        r.body
-    );
+    r.assert_has(200, "you lose these configuration pages");
     let r = post_form(
         &app,
         "/Reports/manage/security",
@@ -723,17 +706,14 @@ async fn settings_security_and_keys_change_through_the_operations() {
     assert!(after.body.contains("a new instance key"), "{}", after.body);
     let rotated = datadir::keyfile::check_value(&e.dd.instance_key().unwrap()[..]);
     assert_ne!(rotated, check);
-    let (ct, body) = multipart(
+    let r = post_multipart(
+        &app,
+        "/Reports/manage/keys/restore",
+        ADMIN,
         &[("csrf", &token), ("password", "long enough 1")],
         Some(("reportd-key.snk", &file)),
-    );
-    let req = http::Request::post("/Reports/manage/keys/restore")
-        .header("host", "reports.test:8080")
-        .header("authorization", basic(ADMIN))
-        .header("content-type", ct)
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    let r = send(&app, req).await;
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let restored = datadir::keyfile::check_value(&e.dd.instance_key().unwrap()[..]);
     assert_eq!(restored, check);
@@ -761,17 +741,14 @@ async fn certificates_export_pem_and_import_pfx() {
     store(&e).remove(&t, StoreName::My).unwrap();
     let page = get(&app, "/Reports/manage/certificates", Some(ADMIN)).await;
     let token = csrf_in(&page.body);
-    let (ct, body) = multipart(
+    let r = post_multipart(
+        &app,
+        "/Reports/manage/certificates/import",
+        ADMIN,
         &[("csrf", &token), ("password", "pfx secret")],
         Some(("c.pfx", &pfx[..])),
-    );
-    let req = http::Request::post("/Reports/manage/certificates/import")
-        .header("host", "reports.test:8080")
-        .header("authorization", basic(ADMIN))
-        .header("content-type", ct)
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    let r = send(&app, req).await;
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert!(store(&e).contains(StoreName::My, &t));
     let page = get(&app, "/Reports/manage/certificates", Some(ADMIN)).await;

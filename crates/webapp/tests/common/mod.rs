@@ -186,6 +186,13 @@ impl Resp {
             .map(|v| v.to_str().unwrap())
             .unwrap_or("")
     }
+
+    /// Asserts the status and that the body holds `needle`, showing the body when not.
+    #[track_caller]
+    pub fn assert_has(&self, status: u16, needle: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert!(self.body.contains(needle), "{}", self.body);
+    }
 }
 
 pub async fn send(app: &Router, req: Request<Body>) -> Resp {
@@ -271,8 +278,19 @@ pub async fn upload(
     if overwrite {
         fields.push(("overwrite", "1"));
     }
-    let (ct, body) = multipart(&fields, Some((name, data)));
-    let req = Request::post("/Reports/upload")
+    post_multipart(app, "/Reports/upload", who, &fields, Some((name, data))).await
+}
+
+/// POST a multipart form (see [`multipart`]) to `uri`, signed in as `who`.
+pub async fn post_multipart(
+    app: &Router,
+    uri: &str,
+    who: (&str, &str),
+    fields: &[(&str, &str)],
+    file: Option<(&str, &[u8])>,
+) -> Resp {
+    let (ct, body) = multipart(fields, file);
+    let req = Request::post(uri)
         .header("host", "reports.test:8080")
         .header("authorization", basic(who))
         .header("content-type", ct)
