@@ -325,7 +325,7 @@ fn dsc_sqlrs_set_on_a_fresh_instance_named_arguments() {
     // Outside view: the scripts made a reportd catalog owned by the service account.
     assert_eq!(
         psql_query(&dbname, "SELECT MAX(version) FROM reportd_schema"),
-        "1"
+        catalog::SCHEMA_VERSION.to_string()
     );
     assert_eq!(
         psql_query(
@@ -516,7 +516,7 @@ fn rst_url_reservation_database_and_key_backup_restore_positional() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(
         psql_query(&name, "SELECT count(*) FROM reportd_schema"),
-        "1"
+        catalog::SCHEMA_VERSION.to_string()
     );
 
     // The same calls by name through reportctl (ReserveUrl spelled as DSC does).
