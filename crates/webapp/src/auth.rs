@@ -173,22 +173,6 @@ async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Response>, 
     Ok(None)
 }
 
-/// A verified principal for `name` and `password`: from the credential cache, else through
-/// the throttled sign-in. Also the REST `Session` sign-in's check.
-pub(crate) async fn authenticate(
-    state: &AppState,
-    catalog: &SharedCatalog,
-    name: &str,
-    password: &Zeroizing<String>,
-    generation: i64,
-    peer: SocketAddr,
-) -> Result<Arc<Principal>, Error> {
-    match state.credentials().get(name, password, generation) {
-        Some(p) => Ok(p),
-        None => sign_in(state, catalog, name, password, generation, peer).await,
-    }
-}
-
 /// The user of a live cookie session, re-read from the catalog when it changed (a removed
 /// user or a changed password ends the session): 401 otherwise.
 async fn cookie_session(
@@ -225,10 +209,12 @@ fn retry_after(wait: Duration) -> Error {
     Error::TooManySignIns(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
 }
 
-/// A credential that missed the cache: throttle, gate, delay, verification (see the module
+/// A verified principal for `name` and `password`: from the credential cache, else through
+/// the throttled sign-in. Also the REST `Session` sign-in's check. A credential that missed
+/// the cache goes through throttle, gate, delay, verification (see the module
 /// documentation). Cancel-safe: the gate and the charge are settled by RAII and the
 /// throttle's own expiry; a hash that started finishes on its worker within the bound.
-async fn sign_in(
+pub(crate) async fn authenticate(
     state: &AppState,
     catalog: &SharedCatalog,
     name: &str,
@@ -236,6 +222,9 @@ async fn sign_in(
     generation: i64,
     peer: SocketAddr,
 ) -> Result<Arc<Principal>, Error> {
+    if let Some(p) = state.credentials().get(name, password, generation) {
+        return Ok(p);
+    }
     let signin = state.sign_in();
     let policy = Policy::of(&state.settings());
     let key = signin::name_key(name);

@@ -290,6 +290,33 @@ pub(super) async fn data_sources(c: &Call<'_>) -> Result<Response, Error> {
     Ok(data_sources_response(c, value))
 }
 
+/// The entry of `list` that a body names `name`: the exact name first, else the one equal
+/// to it but for ASCII case; a 400 listing the names there are otherwise (`what` says what
+/// they are, e.g. "data source").
+fn named<'a, T>(
+    list: &'a [T],
+    name: &str,
+    name_of: impl Fn(&T) -> &String,
+    what: &str,
+) -> Result<&'a T, Error> {
+    if let Some(found) = list
+        .iter()
+        .find(|t| name_of(t) == name)
+        .or_else(|| list.iter().find(|t| name_of(t).eq_ignore_ascii_case(name)))
+    {
+        return Ok(found);
+    }
+    let names: Vec<&str> = list.iter().map(|t| name_of(t).as_str()).collect();
+    Err(Error::BadRequest(format!(
+        "the report has no {what} named '{name}'; its {what}s are: {}",
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    )))
+}
+
 /// A string field of a data source in the body (any case; `None` when absent or null).
 fn text<'a>(o: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Error> {
     match o
@@ -343,31 +370,7 @@ pub(super) async fn set_data_sources(c: &Call<'_>, req: Request) -> Result<Respo
         let name = text(d, "Name")?.ok_or_else(|| {
             Error::BadRequest("every data source needs the Name it has in the report".into())
         })?;
-        let Some(ds) = report
-            .data_sources
-            .iter()
-            .find(|s| s.name == name)
-            .or_else(|| {
-                report
-                    .data_sources
-                    .iter()
-                    .find(|s| s.name.eq_ignore_ascii_case(name))
-            })
-        else {
-            let names: Vec<&str> = report
-                .data_sources
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect();
-            return Err(Error::BadRequest(format!(
-                "the report has no data source named '{name}'; its data sources are: {}",
-                if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        };
+        let ds = named(&report.data_sources, name, |s| &s.name, "data source")?;
         let is_ref = match d
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("IsReference"))
@@ -943,27 +946,7 @@ fn param_patches(report: &Report, v: Value) -> Result<Vec<ParamPatch>, Error> {
         let name = text(d, "Name")?.ok_or_else(|| {
             Error::BadRequest("every parameter needs the Name it has in the report".into())
         })?;
-        let Some(p) = report
-            .parameters
-            .iter()
-            .find(|p| p.name == name)
-            .or_else(|| {
-                report
-                    .parameters
-                    .iter()
-                    .find(|p| p.name.eq_ignore_ascii_case(name))
-            })
-        else {
-            let names: Vec<&str> = report.parameters.iter().map(|p| p.name.as_str()).collect();
-            return Err(Error::BadRequest(format!(
-                "the report has no parameter named '{name}'; its parameters are: {}",
-                if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        };
+        let p = named(&report.parameters, name, |p| &p.name, "parameter")?;
         if out.iter().any(|o| o.name == p.name) {
             return Err(Error::BadRequest(format!(
                 "the parameter '{}' is named twice",
