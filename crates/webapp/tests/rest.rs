@@ -46,6 +46,32 @@ async fn call(
     send(app, b.body(body).unwrap()).await
 }
 
+/// `method uri` as `who`, without a body.
+async fn call_as(app: &axum::Router, method: &str, uri: &str, who: (&str, &str)) -> Resp {
+    call(app, method, uri, who, None, &[]).await
+}
+
+/// Asserts a 400 `rsInvalidParameter` OData error whose message contains `needle`.
+fn bad_request(r: &Resp, needle: &str) {
+    odata_error(r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+}
+
+/// `GET uri` as `who`.
+async fn get_as(app: &axum::Router, uri: &str, who: (&str, &str)) -> Resp {
+    call(app, "GET", uri, who, None, &[]).await
+}
+
+/// A request as `who` with `body` (JSON) as its body.
+async fn call_json(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    who: (&str, &str),
+    body: &impl std::fmt::Display,
+) -> Resp {
+    call(app, method, uri, who, Some(&body.to_string()), &[]).await
+}
+
 fn json_of(r: &Resp) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.body))
 }
@@ -185,6 +211,24 @@ impl RsTools<'_> {
         let body = json.map(|v| serde_json::to_string_pretty(v).unwrap());
         raw(self.app, method, url, &h, body).await
     }
+}
+
+/// The test instance (with a catalog), the app over it and its catalog.
+async fn rest_env() -> (Env, axum::Router, SharedCatalog) {
+    let e = env(true).await;
+    let app = standalone(e.state.clone());
+    let c = e.catalog.clone().unwrap();
+    (e, app, c)
+}
+
+/// The catalog's item at `path`, if any.
+async fn stored_item(c: &SharedCatalog, path: &str) -> Option<catalog::CatalogItem> {
+    c.get_item(&ItemPath::parse(path).unwrap()).await.unwrap()
+}
+
+/// Stores the report definition `rdl` at `path`.
+async fn put_rdl(c: &SharedCatalog, path: &str, rdl: &str) {
+    put(c, path, catalog::ItemType::Report, rdl.as_bytes()).await;
 }
 
 fn api(rest: &str) -> String {
@@ -558,15 +602,7 @@ async fn reporting_services_tools_flow_step_by_step() {
     assert!(
         policy_users(&json_of(&r)).contains(&("nobody".to_owned(), vec!["Browser".to_owned()]))
     );
-    let r = call(
-        &app,
-        "GET",
-        &api("Folders(Path='/Deploy')/CatalogItems"),
-        NOBODY,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &api("Folders(Path='/Deploy')/CatalogItems"), NOBODY).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(json_of(&r)["value"].as_array().unwrap().len(), 3);
 
@@ -588,15 +624,7 @@ async fn reporting_services_tools_flow_step_by_step() {
             .iter()
             .any(|(u, _)| u == "nobody")
     );
-    let r = call(
-        &app,
-        "GET",
-        &api("Folders(Path='/Deploy')/CatalogItems"),
-        NOBODY,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &api("Folders(Path='/Deploy')/CatalogItems"), NOBODY).await;
     odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "Deploy");
 
     // Remove-RsRestCatalogItem -RsItem /Deploy/Monthly, then the folder (with the rest).
@@ -612,12 +640,7 @@ async fn reporting_services_tools_flow_step_by_step() {
         .ws("DELETE", &api("CatalogItems(Path='/Deploy')"), None)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    assert!(
-        c.get_item(&ItemPath::parse("/Deploy/Sales").unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(stored_item(&c, "/Deploy/Sales").await.is_none());
 }
 
 /// New-RsRestSession: GET {portal}api/v2.0/me (lower case) with -SessionVariable; the
@@ -663,9 +686,7 @@ fn session_cookie(r: &Resp) -> Option<String> {
 /// authenticates the portal and the API, its writes need the XSRF token, DELETE ends it.
 #[tokio::test]
 async fn session_sign_in_sets_a_cookie_that_authenticates_and_ends() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
+    let (e, app, c) = rest_env().await;
     let json_ct = ("content-type", "application/json".to_owned());
     // Wrong password: 401, no cookie.
     let r = raw(
@@ -692,7 +713,7 @@ async fn session_sign_in_sets_a_cookie_that_authenticates_and_ends() {
             Some(body.to_owned()),
         )
         .await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        bad_request(&r, needle);
     }
     // From a foreign page: refused.
     let r = raw(
@@ -842,19 +863,11 @@ const PARAMS_RDL: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 /// are 400s naming the problem with the catalog unchanged; the Browser is refused.
 #[tokio::test]
 async fn parameter_definitions_patch() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
-    put(
-        &c,
-        "/Sales/Params",
-        catalog::ItemType::Report,
-        PARAMS_RDL.as_bytes(),
-    )
-    .await;
+    let (_e, app, c) = rest_env().await;
+    put_rdl(&c, "/Sales/Params", PARAMS_RDL).await;
     let url = api("Reports(Path='/Sales/Params')/ParameterDefinitions");
     let get = || async {
-        let r = call(&app, "GET", &url, BROWSER, None, &[]).await;
+        let r = get_as(&app, &url, BROWSER).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         json_of(&r)["value"].as_array().unwrap().clone()
     };
@@ -866,7 +879,7 @@ async fn parameter_definitions_patch() {
         {"Name": "region", "DefaultValues": ["North", "South & East"], "ParameterVisibility": "Visible"},
     ])
     .to_string();
-    let r = call(&app, "PATCH", &url, BROWSER, Some(&patch), &[]).await;
+    let r = call_json(&app, "PATCH", &url, BROWSER, &patch).await;
     odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "bob");
     assert_eq!(snapshot(&c).await, before);
     for (body, needle) in [
@@ -898,11 +911,11 @@ async fn parameter_definitions_patch() {
         ("{\"Name\": ", "not valid JSON"),
         ("7", "array of parameters"),
     ] {
-        let r = call(&app, "PATCH", &url, PUBLISHER, Some(body), &[]).await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        let r = call_json(&app, "PATCH", &url, PUBLISHER, &body).await;
+        bad_request(&r, needle);
         assert_eq!(snapshot(&c).await, before, "{body}");
     }
-    let r = call(&app, "PATCH", &url, PUBLISHER, Some(&patch), &[]).await;
+    let r = call_json(&app, "PATCH", &url, PUBLISHER, &patch).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     let defs = get().await;
     assert_eq!(defs[0]["DefaultValues"], json!(["2023"]));
@@ -946,12 +959,10 @@ async fn parameter_definitions_patch() {
 /// replaced, patched, deleted; what is not a data set definition is refused.
 #[tokio::test]
 async fn data_sets_are_stored_and_served() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
+    let (_e, app, c) = rest_env().await;
     let body = json!({"@odata.type": "#Model.DataSet", "Name": "Rows", "Path": "/Sales", "Content": b64(RSD.as_bytes())}).to_string();
     let before = snapshot(&c).await;
-    let r = call(&app, "POST", &api("DataSets"), BROWSER, Some(&body), &[]).await;
+    let r = call_json(&app, "POST", &api("DataSets"), BROWSER, &body).await;
     odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "bob");
     for (bad, needle) in [
         (
@@ -971,56 +982,32 @@ async fn data_sets_are_stored_and_served() {
             "#Model.DataSet",
         ),
     ] {
-        let r = call(
-            &app,
-            "POST",
-            &api("CatalogItems"),
-            PUBLISHER,
-            Some(&bad.to_string()),
-            &[],
-        )
-        .await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        let r = call_json(&app, "POST", &api("CatalogItems"), PUBLISHER, &bad).await;
+        bad_request(&r, needle);
     }
-    let r = call(&app, "POST", &api("Resources"), PUBLISHER, Some(&body), &[]).await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "Resources holds Resource items",
-    );
+    let r = call_json(&app, "POST", &api("Resources"), PUBLISHER, &body).await;
+    bad_request(&r, "Resources holds Resource items");
     assert_eq!(snapshot(&c).await, before);
     // Listings are kept per catalog generation: a change shows at once.
-    let r = call(&app, "GET", &api("DataSets"), BROWSER, None, &[]).await;
+    let r = get_as(&app, &api("DataSets"), BROWSER).await;
     assert!(names(&json_of(&r)).is_empty(), "{}", r.body);
-    let r = call(&app, "POST", &api("DataSets"), PUBLISHER, Some(&body), &[]).await;
+    let r = call_json(&app, "POST", &api("DataSets"), PUBLISHER, &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let ds = json_of(&r);
     let id = ds["Id"].as_str().unwrap().to_owned();
     assert_eq!(ds["Path"], "/Sales/Rows");
-    let r = call(&app, "GET", &api("DataSets"), BROWSER, None, &[]).await;
+    let r = get_as(&app, &api("DataSets"), BROWSER).await;
     assert_eq!(names(&json_of(&r)), ["Rows"]);
-    let r = call(&app, "GET", &api("Resources"), BROWSER, None, &[]).await;
+    let r = get_as(&app, &api("Resources"), BROWSER).await;
     assert!(names(&json_of(&r)).is_empty(), "{}", r.body);
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &api("CatalogItems?$filter=Type%20eq%20%27DataSet%27"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(names(&json_of(&r)), ["Rows"]);
-    let r = call(
-        &app,
-        "GET",
-        &api(&format!("DataSets({id})")),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &api(&format!("DataSets({id})")), BROWSER).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(
         json_of(&r)["@odata.context"]
@@ -1028,78 +1015,46 @@ async fn data_sets_are_stored_and_served() {
             .unwrap()
             .ends_with("$metadata#DataSets/$entity")
     );
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &api(&format!("DataSets({id})/Content/$value")),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(
         (r.body.as_str(), r.header("content-type")),
         (RSD, "application/xml")
     );
-    let r = call(
-        &app,
-        "GET",
-        &api("Reports(Path='/Sales/Rows')"),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "is a DataSet",
-    );
-    let r = call(
-        &app,
-        "GET",
-        &api(&format!("DataSets({id})/DataSources")),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &api("Reports(Path='/Sales/Rows')"), BROWSER).await;
+    bad_request(&r, "is a DataSet");
+    let r = get_as(&app, &api(&format!("DataSets({id})/DataSources")), BROWSER).await;
     assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED, "{}", r.body);
     // PATCH (Description, Content) and PUT keep it a data set.
     let v2 = RSD.replace("select 1", "select 2");
-    let r = call(
+    let r = call_json(
         &app,
         "PATCH",
         &api(&format!("DataSets({id})")),
         PUBLISHER,
-        Some(&json!({"Description": "rows", "Content": b64(v2.as_bytes())}).to_string()),
-        &[],
+        &json!({"Description": "rows", "Content": b64(v2.as_bytes())}),
     )
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    let r = call(
+    let r = call_json(
         &app,
         "PATCH",
         &api(&format!("DataSets({id})")),
         PUBLISHER,
-        Some(&json!({"Content": b64(b"<Report/>")}).to_string()),
-        &[],
+        &json!({"Content": b64(b"<Report/>")}),
     )
     .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "not <SharedDataSet>",
-    );
-    let r = call(
+    bad_request(&r, "not <SharedDataSet>");
+    let r = call_json(
         &app,
         "PUT",
         &api(&format!("CatalogItems({id})")),
         PUBLISHER,
-        Some(&body),
-        &[],
+        &body,
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1108,39 +1063,15 @@ async fn data_sets_are_stored_and_served() {
         (v["Type"].as_str(), v["Description"].as_str()),
         (Some("DataSet"), Some("rows"))
     );
-    let r = call(
-        &app,
-        "DELETE",
-        &api(&format!("DataSets({id})")),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
+    let r = call_as(&app, "DELETE", &api(&format!("DataSets({id})")), BROWSER).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = call(
-        &app,
-        "DELETE",
-        &api(&format!("DataSets({id})")),
-        PUBLISHER,
-        None,
-        &[],
-    )
-    .await;
+    let r = call_as(&app, "DELETE", &api(&format!("DataSets({id})")), PUBLISHER).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    assert!(
-        c.get_item(&ItemPath::parse("/Sales/Rows").unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let r = call(
+    assert!(stored_item(&c, "/Sales/Rows").await.is_none());
+    let r = get_as(
         &app,
-        "GET",
         &api("CatalogItems?$filter=Type%20eq%20%27DataSet%27"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert!(names(&json_of(&r)).is_empty(), "{}", r.body);
@@ -1162,15 +1093,7 @@ async fn connection_checks_and_expand() {
     let pg_down = json!({"@odata.type": "#Model.DataSource", "Name": "Down", "Path": "/Sales",
         "DataSourceType": "POSTGRESQL", "ConnectionString": "Host=127.0.0.1;Port=1;Database=x",
         "CredentialRetrieval": "Store", "CredentialsInServer": {"UserName": "u", "Password": "s3cret-pw"}});
-    let r = call(
-        &app,
-        "POST",
-        &api("DataSources"),
-        BROWSER,
-        Some(&pg_down.to_string()),
-        &[],
-    )
-    .await;
+    let r = call_json(&app, "POST", &api("DataSources"), BROWSER, &pg_down).await;
     odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "bob");
     for (bad, needle) in [
         (
@@ -1194,27 +1117,11 @@ async fn connection_checks_and_expand() {
             "IsEnabled",
         ),
     ] {
-        let r = call(
-            &app,
-            "POST",
-            &api("DataSources"),
-            PUBLISHER,
-            Some(&bad.to_string()),
-            &[],
-        )
-        .await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        let r = call_json(&app, "POST", &api("DataSources"), PUBLISHER, &bad).await;
+        bad_request(&r, needle);
     }
     assert_eq!(snapshot(&c).await, before);
-    let r = call(
-        &app,
-        "POST",
-        &api("DataSources"),
-        PUBLISHER,
-        Some(&pg_down.to_string()),
-        &[],
-    )
-    .await;
+    let r = call_json(&app, "POST", &api("DataSources"), PUBLISHER, &pg_down).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let down = json_of(&r)["Id"].as_str().unwrap().to_owned();
     let stored = String::from_utf8(
@@ -1227,13 +1134,10 @@ async fn connection_checks_and_expand() {
         !stored.contains("s3cret-pw") && stored.contains("SealedCredentials"),
         "{stored}"
     );
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &api(&format!("DataSources({down})/Content/$value")),
         PUBLISHER,
-        None,
-        &[],
     )
     .await;
     assert!(
@@ -1243,25 +1147,15 @@ async fn connection_checks_and_expand() {
     );
     let ok = json!({"@odata.type": "#Model.DataSource", "Name": "Up", "Path": "/Sales",
         "DataSourceType": "SQLITE", "ConnectionString": format!("Data Source={}", db.display())});
-    let r = call(
-        &app,
-        "POST",
-        &api("DataSources"),
-        PUBLISHER,
-        Some(&ok.to_string()),
-        &[],
-    )
-    .await;
+    let r = call_json(&app, "POST", &api("DataSources"), PUBLISHER, &ok).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let up = json_of(&r)["Id"].as_str().unwrap().to_owned();
     // Checks: the Browser may check what it may read; the result is a clear sentence.
-    let r = call(
+    let r = call_as(
         &app,
         "POST",
         &api(&format!("DataSources({down})/Model.CheckConnection")),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1272,52 +1166,41 @@ async fn connection_checks_and_expand() {
         msg.contains("127.0.0.1") && !msg.contains("s3cret-pw"),
         "{msg}"
     );
-    let r = call(
+    let r = call_as(
         &app,
         "POST",
         &api(&format!("DataSources({up})/Model.CheckConnection")),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(json_of(&r)["IsSuccessful"], true, "{}", r.body);
-    let r = call(
+    let r = call_as(
         &app,
         "POST",
         &api("DataSources(Path='/Sales/Quarterly')/Model.CheckConnection"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "not a DataSource",
-    );
+    bad_request(&r, "not a DataSource");
     // A data source that is not stored: Publisher at the root; outside DataSourceDirectories
     // it is refused by name.
     let new = json!({"DataSourceType": "SQLITE", "ConnectionString": "Data Source=/etc/x.db"})
         .to_string();
-    let r = call(
+    let r = call_json(
         &app,
         "POST",
         &api("DataSources/Model.CheckConnection"),
         BROWSER,
-        Some(&new),
-        &[],
+        &new,
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = call(
+    let r = call_json(
         &app,
         "POST",
         &api("DataSources/Model.CheckConnection"),
         PUBLISHER,
-        Some(&new),
-        &[],
+        &new,
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1339,22 +1222,14 @@ async fn connection_checks_and_expand() {
         &[],
     )
     .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "DataSourceType",
-    );
+    bad_request(&r, "DataSourceType");
 
     // $expand=Policies (own or inherited; null where the user may not manage security),
     // DataSources (a report's).
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &api("CatalogItems(Path='/Sales')?$expand=Policies,Properties"),
         ADMIN,
-        None,
-        &[],
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1368,23 +1243,17 @@ async fn connection_checks_and_expand() {
         "{v}"
     );
     assert!(v["Properties"].is_array());
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &api("CatalogItems(Path='/Sales')?$expand=Policies"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "security");
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &api("Folders(Path='/Sales')/CatalogItems?$expand=Policies,DataSources&$orderby=Name"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1397,35 +1266,16 @@ async fn connection_checks_and_expand() {
             .iter()
             .all(|i| i["Policies"].is_null() && i["DataSources"].is_array())
     );
-    let r = call(
-        &app,
-        "GET",
-        &api("CatalogItems?$expand=Subscriptions"),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "$expand=Subscriptions",
-    );
+    let r = get_as(&app, &api("CatalogItems?$expand=Subscriptions"), BROWSER).await;
+    bad_request(&r, "$expand=Subscriptions");
 }
 
 /// Every write: the Browser is refused (403 rsAccessDenied, catalog unchanged), the
 /// Publisher succeeds.
 #[tokio::test]
 async fn every_write_needs_a_writer_role() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
-    let overview = c
-        .get_item(&ItemPath::parse("/Overview").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let (_e, app, c) = rest_env().await;
+    let overview = stored_item(&c, "/Overview").await.unwrap();
     let report = json!({"@odata.type": "#Model.Report", "Name": "New", "Path": "/Sales", "Content": b64(MINIMAL_RDL.as_bytes())}).to_string();
     let folder = json!({"@odata.type": "#Model.Folder", "Name": "F", "Path": "/"}).to_string();
     let put =
@@ -1501,47 +1351,18 @@ async fn every_write_needs_a_writer_role() {
         assert_eq!(r.status, *ok, "{method} {uri}: {}", r.body);
         assert_ne!(snapshot(&c).await, before, "{method} {uri} changed nothing");
     }
-    let o = c
-        .get_item(&ItemPath::parse("/Sales/New").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let o = stored_item(&c, "/Sales/New").await.unwrap();
     assert_eq!(o.created_by, "pat");
-    assert!(
-        c.get_item(&ItemPath::parse("/Sales/Quarterly").unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        c.get_item(&ItemPath::parse("/Overview").unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(stored_item(&c, "/Sales/Quarterly").await.is_none());
+    assert!(stored_item(&c, "/Overview").await.is_none());
     // Reads: the Browser may, the user without a role may not.
     assert_eq!(
-        call(
-            &app,
-            "GET",
-            &format!("{API}/CatalogItems"),
-            BROWSER,
-            None,
-            &[]
-        )
-        .await
-        .status,
+        get_as(&app, &format!("{API}/CatalogItems"), BROWSER)
+            .await
+            .status,
         StatusCode::OK
     );
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/Folders(Path='/Secret')"),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &format!("{API}/Folders(Path='/Secret')"), BROWSER).await;
     odata_error(&r, StatusCode::FORBIDDEN, "rsAccessDenied", "Secret");
 }
 
@@ -1818,7 +1639,7 @@ async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
                 .unwrap(),
         )
         .await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        bad_request(&r, needle);
     }
     let r = send(
         &app,
@@ -1841,12 +1662,7 @@ async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
         &[],
     )
     .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "text/plain",
-    );
+    bad_request(&r, "text/plain");
     assert_eq!(snapshot(&c).await, before);
     // A body that is not JSON at all (a form) is refused before it is read.
     let r = call(
@@ -1858,32 +1674,19 @@ async fn bad_input_is_a_4xx_odata_error_naming_the_problem() {
         &[("content-type", "application/x-www-form-urlencoded")],
     )
     .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "application/json",
-    );
+    bad_request(&r, "application/json");
 }
 
 #[tokio::test]
 async fn odata_options_give_exact_results() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
-    put(
-        &c,
-        "/Sales/Annual",
-        catalog::ItemType::Report,
-        RDL_V2.as_bytes(),
-    )
-    .await;
+    let (_e, app, c) = rest_env().await;
+    put_rdl(&c, "/Sales/Annual", RDL_V2).await;
     put(&c, "/Sales/notes.txt", catalog::ItemType::Resource, b"abc").await;
     let q = |query: &str| {
         let app = app.clone();
         let uri = format!("{API}/CatalogItems?{query}");
         async move {
-            let r = call(&app, "GET", &uri, ADMIN, None, &[]).await;
+            let r = get_as(&app, &uri, ADMIN).await;
             assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
             json_of(&r)
         }
@@ -1934,124 +1737,82 @@ async fn odata_options_give_exact_results() {
     );
     assert_eq!(names(&q("$filter=ModifiedDate%20gt%202000-01-01T00:00:00Z%20and%20Description%20eq%20null&$top=1").await), ["Overview"]);
     // Typed sets and search.
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/Reports?$orderby=Path"),
-        ADMIN,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &format!("{API}/Reports?$orderby=Path"), ADMIN).await;
     assert_eq!(names(&json_of(&r)), ["Overview", "Annual", "Quarterly"]);
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &format!("{API}/Folders(Path='/Sales')/Model.SearchItems(searchText='UAR')"),
         ADMIN,
-        None,
-        &[],
     )
     .await;
     assert_eq!(names(&json_of(&r)), ["Quarterly"]);
     // The Browser does not see /Secret in any listing.
-    let r = call(&app, "GET", &format!("{API}/Folders"), BROWSER, None, &[]).await;
+    let r = get_as(&app, &format!("{API}/Folders"), BROWSER).await;
     assert_eq!(names(&json_of(&r)), ["Sales"]);
 }
 
 #[tokio::test]
 async fn names_are_case_insensitive_and_keys_are_guids_or_paths() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
-    let sales = c
-        .get_item(&ItemPath::parse("/Sales").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let (_e, app, c) = rest_env().await;
+    let sales = stored_item(&c, "/Sales").await.unwrap();
     for uri in [
         format!("{API}/folders({})", sales.id),
         format!("{API}/FOLDERS(path='/sales')"),
         format!("{API}/CatalogItems(Path='/Sales')"),
         format!("{API}/catalogitems({})", sales.id.simple()),
     ] {
-        let r = call(&app, "GET", &uri, BROWSER, None, &[]).await;
+        let r = get_as(&app, &uri, BROWSER).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
         assert_eq!(json_of(&r)["Id"], sales.id.to_string());
         xsrf_cookie(&r);
     }
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &format!("{API}/Folders({})/catalogitems", sales.id),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(names(&json_of(&r)), ["Quarterly"]);
     // Quotes doubled inside a path key.
     put(&c, "/O'Brien", catalog::ItemType::Resource, b"x").await;
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &format!("{API}/Resources(Path='/O''Brien')/content/$VALUE"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "x"));
     // An unknown GUID is a 404, a report through Folders a 400.
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &format!("{API}/CatalogItems({})", uuid::Uuid::nil()),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     odata_error(&r, StatusCode::NOT_FOUND, "rsItemNotFound", "00000000");
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/Folders(Path='/Overview')"),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "not a Folder",
-    );
+    let r = get_as(&app, &format!("{API}/Folders(Path='/Overview')"), BROWSER).await;
+    bad_request(&r, "not a Folder");
     // System and Me.
-    let r = call(&app, "GET", &format!("{API}/system"), BROWSER, None, &[]).await;
+    let r = get_as(&app, &format!("{API}/system"), BROWSER).await;
     assert_eq!(
         json_of(&r)["ReportServerAbsoluteUrl"],
         "http://reports.test:8080/ReportServer"
     );
-    let r = call(&app, "GET", &format!("{API}/ME"), BROWSER, None, &[]).await;
+    let r = get_as(&app, &format!("{API}/ME"), BROWSER).await;
     assert!(json_of(&r).get("MyReportsPath").is_some());
     // The Users endpoint of the portal still answers.
-    let r = call(&app, "GET", &format!("{API}/Users"), ADMIN, None, &[]).await;
+    let r = get_as(&app, &format!("{API}/Users"), ADMIN).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
 #[tokio::test]
 async fn writes_from_browsers_or_with_a_token_need_the_right_xsrf_token() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
+    let (_e, app, c) = rest_env().await;
     let uri = format!("{API}/Folders");
     let body =
         |n: &str| json!({"@odata.type": "#Model.Folder", "Name": n, "Path": "/"}).to_string();
-    let pat_token =
-        xsrf_cookie(&call(&app, "GET", &format!("{API}/Me"), PUBLISHER, None, &[]).await);
-    let bob_token = xsrf_cookie(&call(&app, "GET", &format!("{API}/Me"), BROWSER, None, &[]).await);
+    let pat_token = xsrf_cookie(&get_as(&app, &format!("{API}/Me"), PUBLISHER).await);
+    let bob_token = xsrf_cookie(&get_as(&app, &format!("{API}/Me"), BROWSER).await);
     assert_ne!(pat_token, bob_token, "bound to the user");
     let cookie = format!("XSRF-TOKEN={pat_token}");
     let before = snapshot(&c).await;
@@ -2117,15 +1878,7 @@ async fn writes_from_browsers_or_with_a_token_need_the_right_xsrf_token() {
 async fn the_openapi_document_describes_what_is_served() {
     let e = env(true).await;
     let app = standalone(e.state.clone());
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/openapi.json"),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &format!("{API}/openapi.json"), BROWSER).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let doc = json_of(&r);
     assert_eq!(doc["openapi"], "3.0.3");
@@ -2135,22 +1888,14 @@ async fn the_openapi_document_describes_what_is_served() {
     for (p, ops) in paths {
         assert!(!p.contains("Kpis") && !p.contains("Subscriptions"), "{p}");
         if !p.contains('{') && ops.get("get").is_some() {
-            let r = call(&app, "GET", &format!("{API}{p}"), ADMIN, None, &[]).await;
+            let r = get_as(&app, &format!("{API}{p}"), ADMIN).await;
             assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.body);
         }
     }
     // And keyed ones with a real key.
     let c = e.catalog.clone().unwrap();
-    let sales = c
-        .get_item(&ItemPath::parse("/Sales").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let overview = c
-        .get_item(&ItemPath::parse("/Overview").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let sales = stored_item(&c, "/Sales").await.unwrap();
+    let overview = stored_item(&c, "/Overview").await.unwrap();
     put(&c, "/logo.png", catalog::ItemType::Resource, b"png").await;
     put(
         &c,
@@ -2159,26 +1904,10 @@ async fn the_openapi_document_describes_what_is_served() {
         br#"<RptDataSource Name="DS"><ConnectionProperties><Extension>SQLITE</Extension><ConnectString>Data Source=x.db</ConnectString></ConnectionProperties></RptDataSource>"#,
     )
     .await;
-    let logo = c
-        .get_item(&ItemPath::parse("/logo.png").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let ds = c
-        .get_item(&ItemPath::parse("/DS").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let logo = stored_item(&c, "/logo.png").await.unwrap();
+    let ds = stored_item(&c, "/DS").await.unwrap();
     let body = json!({"@odata.type": "#Model.DataSet", "Name": "Rows", "Path": "/", "Content": b64(RSD.as_bytes())}).to_string();
-    let r = call(
-        &app,
-        "POST",
-        &format!("{API}/DataSets"),
-        ADMIN,
-        Some(&body),
-        &[],
-    )
-    .await;
+    let r = call_json(&app, "POST", &format!("{API}/DataSets"), ADMIN, &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let dataset: uuid::Uuid = json_of(&r)["Id"].as_str().unwrap().parse().unwrap();
     for (p, ops) in paths {
@@ -2191,7 +1920,7 @@ async fn the_openapi_document_describes_what_is_served() {
                 _ => overview.id,
             };
             let uri = format!("{API}{}", p.replace("{Id}", &id.to_string()));
-            let r = call(&app, "GET", &uri, ADMIN, None, &[]).await;
+            let r = get_as(&app, &uri, ADMIN).await;
             assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
         }
     }
@@ -2242,11 +1971,9 @@ fn policy_users(v: &Value) -> Vec<(String, Vec<String>)> {
 /// bodies with the policies unchanged; System/Policies the same way.
 #[tokio::test]
 async fn item_and_system_policies() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
+    let (_e, app, c) = rest_env().await;
     let sales = format!("{API}/Folders(Path='/Sales')/Policies");
-    let r = call(&app, "GET", &sales, ADMIN, None, &[]).await;
+    let r = get_as(&app, &sales, ADMIN).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let got = json_of(&r);
     assert_eq!(got["InheritParentPolicy"], true, "{got}");
@@ -2260,7 +1987,7 @@ async fn item_and_system_policies() {
     );
     // Only a Content Manager may read or change policies.
     for who in [BROWSER, PUBLISHER] {
-        let r = call(&app, "GET", &sales, who, None, &[]).await;
+        let r = get_as(&app, &sales, who).await;
         odata_error(
             &r,
             StatusCode::FORBIDDEN,
@@ -2269,15 +1996,7 @@ async fn item_and_system_policies() {
         );
     }
     // nobody cannot see /Sales yet.
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/Folders(Path='/Sales')"),
-        NOBODY,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &format!("{API}/Folders(Path='/Sales')"), NOBODY).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let mut grant = got.clone();
     grant["Policies"].as_array_mut().unwrap().push(
@@ -2288,7 +2007,7 @@ async fn item_and_system_policies() {
     let before = policies_of(&c, "/Sales").await;
     assert_eq!(before, None);
     for who in [BROWSER, PUBLISHER, NOBODY] {
-        let r = call(&app, "PUT", &sales, who, Some(&grant), &[]).await;
+        let r = call_json(&app, "PUT", &sales, who, &grant).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
         assert_eq!(policies_of(&c, "/Sales").await, before);
     }
@@ -2308,78 +2027,52 @@ async fn item_and_system_policies() {
         ("{\"Policies\": [".to_owned(), "not valid JSON"),
     ];
     for (body, needle) in &bad {
-        let r = call(&app, "PUT", &sales, ADMIN, Some(body), &[]).await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        let r = call_json(&app, "PUT", &sales, ADMIN, &body).await;
+        bad_request(&r, needle);
         assert_eq!(policies_of(&c, "/Sales").await, before, "{body}");
     }
-    let r = call(
+    let r = call_json(
         &app,
         "PUT",
         &format!("{API}/Folders(Path='/')/Policies"),
         ADMIN,
-        Some(&json!({"InheritParentPolicy": true}).to_string()),
-        &[],
+        &json!({"InheritParentPolicy": true}),
     )
     .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "no parent",
-    );
+    bad_request(&r, "no parent");
     // The grant as ReportingServicesTools sends it.
-    let r = call(&app, "PUT", &sales, ADMIN, Some(&grant), &[]).await;
+    let r = call_json(&app, "PUT", &sales, ADMIN, &grant).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(json_of(&r)["InheritParentPolicy"], false);
     assert_eq!(policy_users(&json_of(&r)).len(), 4);
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/Folders(Path='/Sales')"),
-        NOBODY,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &format!("{API}/Folders(Path='/Sales')"), NOBODY).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // A report below inherits them.
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &format!("{API}/Reports(Path='/Sales/Quarterly')/Policies"),
         ADMIN,
-        None,
-        &[],
     )
     .await;
     assert_eq!(json_of(&r)["InheritParentPolicy"], true);
     assert_eq!(policy_users(&json_of(&r)).len(), 4);
     // Back to inheriting: nobody loses access again.
-    let r = call(
+    let r = call_json(
         &app,
         "PUT",
         &sales,
         ADMIN,
-        Some(&json!({"InheritParentPolicy": true, "Policies": []}).to_string()),
-        &[],
+        &json!({"InheritParentPolicy": true, "Policies": []}),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(policies_of(&c, "/Sales").await, None);
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/Folders(Path='/Sales')"),
-        NOBODY,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &format!("{API}/Folders(Path='/Sales')"), NOBODY).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // System/Policies: System Administrators only.
     let sys = format!("{API}/System/Policies");
-    let r = call(&app, "GET", &sys, ADMIN, None, &[]).await;
+    let r = get_as(&app, &sys, ADMIN).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
         policy_users(&json_of(&r)),
@@ -2392,14 +2085,14 @@ async fn item_and_system_policies() {
     ]})
     .to_string();
     for who in [BROWSER, PUBLISHER] {
-        let r = call(&app, "GET", &sys, who, None, &[]).await;
+        let r = get_as(&app, &sys, who).await;
         odata_error(
             &r,
             StatusCode::FORBIDDEN,
             "rsAccessDenied",
             "System Administrator",
         );
-        let r = call(&app, "PUT", &sys, who, Some(&add_pat), &[]).await;
+        let r = call_json(&app, "PUT", &sys, who, &add_pat).await;
         odata_error(
             &r,
             StatusCode::FORBIDDEN,
@@ -2413,11 +2106,11 @@ async fn item_and_system_policies() {
         (json!({"Policies": [{"GroupUserName": "admin", "Roles": [{"Name": "System Administrator"}]}, {"GroupUserName": "pat", "Roles": [{"Name": "Publisher"}]}]}).to_string(), "item role"),
         (json!({"Policies": [{"GroupUserName": "admin", "Roles": [{"Name": "System Administrator"}]}, {"GroupUserName": "ghost", "Roles": [{"Name": "System User"}]}]}).to_string(), "'ghost'"),
     ] {
-        let r = call(&app, "PUT", &sys, ADMIN, Some(&body), &[]).await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        let r = call_json(&app, "PUT", &sys, ADMIN, &body).await;
+        bad_request(&r, needle);
         assert_eq!(system_roles(&c).await, roles_before);
     }
-    let r = call(&app, "PUT", &sys, ADMIN, Some(&add_pat), &[]).await;
+    let r = call_json(&app, "PUT", &sys, ADMIN, &add_pat).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(policy_users(&json_of(&r)).len(), 2);
     let pat = c.get_user("pat").await.unwrap().unwrap();
@@ -2427,17 +2120,12 @@ async fn item_and_system_policies() {
 /// Properties (GET with ?properties=, PATCH Description/Hidden) and AllowedActions.
 #[tokio::test]
 async fn properties_and_allowed_actions() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
+    let (_e, app, c) = rest_env().await;
     let props = format!("{API}/CatalogItems(Path='/Overview')/Properties");
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &format!("{props}?properties=Description,hidden"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -2445,7 +2133,7 @@ async fn properties_and_allowed_actions() {
         json_of(&r)["value"],
         json!([{"Name": "Description", "Value": ""}, {"Name": "Hidden", "Value": "false"}])
     );
-    let r = call(&app, "GET", &props, BROWSER, None, &[]).await;
+    let r = get_as(&app, &props, BROWSER).await;
     let all = json_of(&r);
     assert!(
         all["value"]
@@ -2455,26 +2143,13 @@ async fn properties_and_allowed_actions() {
             .any(|p| p["Name"] == "CreatedBy" && p["Value"] == "admin"),
         "{all}"
     );
-    let r = call(
-        &app,
-        "GET",
-        &format!("{props}?properties=Colour"),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "'Colour'",
-    );
+    let r = get_as(&app, &format!("{props}?properties=Colour"), BROWSER).await;
+    bad_request(&r, "'Colour'");
 
     let set = json!([{"Name": "Description", "Value": "Monthly figures"}, {"Name": "Hidden", "Value": "true"}]).to_string();
     let before = snapshot(&c).await;
     for who in [BROWSER, NOBODY] {
-        let r = call(&app, "PATCH", &props, who, Some(&set), &[]).await;
+        let r = call_json(&app, "PATCH", &props, who, &set).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
         assert_eq!(snapshot(&c).await, before);
     }
@@ -2504,39 +2179,28 @@ async fn properties_and_allowed_actions() {
         ),
         ("\"text\"".to_owned(), "array"),
     ] {
-        let r = call(&app, "PATCH", &props, PUBLISHER, Some(&body), &[]).await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        let r = call_json(&app, "PATCH", &props, PUBLISHER, &body).await;
+        bad_request(&r, needle);
         assert_eq!(snapshot(&c).await, before, "{body}");
     }
-    let r = call(&app, "PATCH", &props, PUBLISHER, Some(&set), &[]).await;
+    let r = call_json(&app, "PATCH", &props, PUBLISHER, &set).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    let o = c
-        .get_item(&ItemPath::parse("/Overview").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let o = stored_item(&c, "/Overview").await.unwrap();
     assert_eq!(
         (o.description.as_str(), o.hidden),
         ("Monthly figures", true)
     );
     // PUT, the swagger's method on typed sets, does the same.
-    let r = call(
+    let r = call_json(
         &app,
         "PUT",
         &format!("{API}/Reports(Path='/Overview')/Properties"),
         PUBLISHER,
-        Some(&json!([{"Name": "Hidden", "Value": "false"}]).to_string()),
-        &[],
+        &json!([{"Name": "Hidden", "Value": "false"}]),
     )
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    assert!(
-        !c.get_item(&ItemPath::parse("/Overview").unwrap())
-            .await
-            .unwrap()
-            .unwrap()
-            .hidden
-    );
+    assert!(!stored_item(&c, "/Overview").await.unwrap().hidden);
 
     let actions = |v: &Value| -> Vec<String> {
         v["value"]
@@ -2547,66 +2211,37 @@ async fn properties_and_allowed_actions() {
             .collect()
     };
     let aa = format!("{API}/Reports(Path='/Overview')/AllowedActions");
-    let bob = actions(&json_of(&call(&app, "GET", &aa, BROWSER, None, &[]).await));
+    let bob = actions(&json_of(&get_as(&app, &aa, BROWSER).await));
     assert!(
         bob.contains(&"ReadContent".to_owned()) && !bob.iter().any(|a| a.starts_with("Update")),
         "{bob:?}"
     );
-    let pat = actions(&json_of(
-        &call(&app, "GET", &aa, PUBLISHER, None, &[]).await,
-    ));
+    let pat = actions(&json_of(&get_as(&app, &aa, PUBLISHER).await));
     assert!(
         pat.contains(&"UpdateContent".to_owned()) && !pat.contains(&"UpdatePolicy".to_owned()),
         "{pat:?}"
     );
-    let admin = actions(&json_of(&call(&app, "GET", &aa, ADMIN, None, &[]).await));
+    let admin = actions(&json_of(&get_as(&app, &aa, ADMIN).await));
     assert!(admin.contains(&"UpdatePolicy".to_owned()), "{admin:?}");
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &format!("{API}/Folders(Path='/Secret')/AllowedActions"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let sys = actions(&json_of(
-        &call(
-            &app,
-            "GET",
-            &format!("{API}/System/AllowedActions"),
-            ADMIN,
-            None,
-            &[],
-        )
-        .await,
+        &get_as(&app, &format!("{API}/System/AllowedActions"), ADMIN).await,
     ));
     assert!(
         sys.contains(&"UpdateSystemSecurityPolicy".to_owned()),
         "{sys:?}"
     );
     let sys = actions(&json_of(
-        &call(
-            &app,
-            "GET",
-            &format!("{API}/System/AllowedActions"),
-            BROWSER,
-            None,
-            &[],
-        )
-        .await,
+        &get_as(&app, &format!("{API}/System/AllowedActions"), BROWSER).await,
     ));
     assert!(sys.is_empty(), "{sys:?}");
-    let r = call(
-        &app,
-        "GET",
-        &format!("{API}/System/Properties"),
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, &format!("{API}/System/Properties"), BROWSER).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(
         json_of(&r)["value"]
@@ -2636,28 +2271,17 @@ const RDS: &[u8] = br#"<RptDataSource Name="DS"><ConnectionProperties><Extension
 /// it, PUT the array to Reports(Path='...')/DataSources).
 #[tokio::test]
 async fn report_parameters_and_data_sources() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
+    let (_e, app, c) = rest_env().await;
     c.create_folder(&ItemPath::parse("/Data").unwrap(), "admin")
         .await
         .unwrap();
     put(&c, "/Data/Sales", catalog::ItemType::DataSource, RDS).await;
     put(&c, "/Data/Other", catalog::ItemType::DataSource, RDS).await;
-    put(
-        &c,
-        "/Sales/Param",
-        catalog::ItemType::Report,
-        PARAM_RDL.as_bytes(),
-    )
-    .await;
-    let r = call(
+    put_rdl(&c, "/Sales/Param", PARAM_RDL).await;
+    let r = get_as(
         &app,
-        "GET",
         &format!("{API}/Reports(Path='/Sales/Param')/ParameterDefinitions"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -2681,33 +2305,20 @@ async fn report_parameters_and_data_sources() {
     assert_eq!(region["ParameterState"], "HasOutstandingDependencies");
     assert_eq!(region["QueryParameter"], false);
     // Only reports have parameter definitions.
-    let r = call(
+    let r = get_as(
         &app,
-        "GET",
         &format!("{API}/Reports(Path='/Sales')/ParameterDefinitions"),
         BROWSER,
-        None,
-        &[],
     )
     .await;
-    odata_error(
-        &r,
-        StatusCode::BAD_REQUEST,
-        "rsInvalidParameter",
-        "not a Report",
-    );
+    bad_request(&r, "not a Report");
 
     // Get-RsRestItemDataSource
     let uri = format!("{API}/Reports(Path='/Sales/Param')/DataSources");
-    let r = call(&app, "GET", &uri, BROWSER, None, &[]).await;
+    let r = get_as(&app, &uri, BROWSER).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let mut list = json_of(&r)["value"].clone();
-    let shared_id = c
-        .get_item(&ItemPath::parse("/Data/Sales").unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let shared_id = stored_item(&c, "/Data/Sales").await.unwrap().id;
     assert_eq!(list[0]["Name"], "Shared");
     assert_eq!(list[0]["IsReference"], true);
     assert_eq!(list[0]["Path"], "/Data/Sales");
@@ -2724,7 +2335,7 @@ async fn report_parameters_and_data_sources() {
     let body = list.to_string();
     let before = snapshot(&c).await;
     for who in [BROWSER, NOBODY] {
-        let r = call(&app, "PUT", &uri, who, Some(&body), &[]).await;
+        let r = call_json(&app, "PUT", &uri, who, &body).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
         assert_eq!(snapshot(&c).await, before);
     }
@@ -2739,11 +2350,11 @@ async fn report_parameters_and_data_sources() {
         (json!([{"Path": "/Data/Other"}]).to_string(), "needs the Name"),
         ("7".to_owned(), "array of data sources"),
     ] {
-        let r = call(&app, "PUT", &uri, PUBLISHER, Some(&bad), &[]).await;
-        odata_error(&r, StatusCode::BAD_REQUEST, "rsInvalidParameter", needle);
+        let r = call_json(&app, "PUT", &uri, PUBLISHER, &bad).await;
+        bad_request(&r, needle);
         assert_eq!(snapshot(&c).await, before, "{bad}");
     }
-    let r = call(&app, "PUT", &uri, PUBLISHER, Some(&body), &[]).await;
+    let r = call_json(&app, "PUT", &uri, PUBLISHER, &body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let now = json_of(&r)["value"].clone();
     assert_eq!(now[0]["Path"], "/Data/Other");
@@ -2775,7 +2386,7 @@ async fn report_parameters_and_data_sources() {
 async fn metadata_is_a_csdl_document_of_what_is_served() {
     let e = env(true).await;
     let app = standalone(e.state.clone());
-    let r = call(&app, "GET", &format!("{API}/$metadata"), BROWSER, None, &[]).await;
+    let r = get_as(&app, &format!("{API}/$metadata"), BROWSER).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.header("content-type"), "application/xml");
     assert!(r.body.contains("<edmx:Edmx Version=\"4.0\""), "{}", r.body);
@@ -2787,15 +2398,7 @@ async fn metadata_is_a_csdl_document_of_what_is_served() {
         r.body
             .contains("<EntityType Name=\"Report\" BaseType=\"Model.CatalogItem\"/>")
     );
-    let r = call(
-        &app,
-        "GET",
-        "/Reports/api/v2.0/$METADATA",
-        BROWSER,
-        None,
-        &[],
-    )
-    .await;
+    let r = get_as(&app, "/Reports/api/v2.0/$METADATA", BROWSER).await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -2851,32 +2454,23 @@ type WriteCase<'a> = (
 /// succeeds and the change is there.
 #[tokio::test]
 async fn every_write_operation_is_role_checked_and_refusals_change_nothing() {
-    let e = env(true).await;
-    let app = standalone(e.state.clone());
-    let c = e.catalog.clone().unwrap();
+    let (_e, app, c) = rest_env().await;
     c.create_folder(&ItemPath::parse("/A").unwrap(), "admin")
         .await
         .unwrap();
     c.create_folder(&ItemPath::parse("/A/F").unwrap(), "admin")
         .await
         .unwrap();
-    put(&c, "/A/R", catalog::ItemType::Report, AUDIT_RDL.as_bytes()).await;
-    put(
-        &c,
-        "/A/C",
-        catalog::ItemType::Report,
-        MINIMAL_RDL.as_bytes(),
-    )
-    .await;
+    put_rdl(&c, "/A/R", AUDIT_RDL).await;
+    put_rdl(&c, "/A/C", MINIMAL_RDL).await;
     put(&c, "/A/DS", catalog::ItemType::DataSource, RDS).await;
     put(&c, "/A/Res.txt", catalog::ItemType::Resource, b"text").await;
-    let r = call(
+    let r = call_json(
         &app,
         "POST",
         &api("DataSets"),
         ADMIN,
-        Some(&json!({"Name": "Set", "Path": "/A", "Content": b64(RSD.as_bytes())}).to_string()),
-        &[],
+        &json!({"Name": "Set", "Path": "/A", "Content": b64(RSD.as_bytes())}),
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -2900,8 +2494,7 @@ async fn every_write_operation_is_role_checked_and_refusals_change_nothing() {
         ("DataSets", id("/A/Set").await),
         ("Resources", id("/A/Res.txt").await),
     ];
-    let system_policies =
-        json_of(&call(&app, "GET", &api("System/Policies"), ADMIN, None, &[]).await).to_string();
+    let system_policies = json_of(&get_as(&app, &api("System/Policies"), ADMIN).await).to_string();
     // (method, swagger-style path, URI, body, writer, expected status, whether it changes state)
     let mut cases: Vec<WriteCase> = Vec::new();
     let posts = [
@@ -3059,7 +2652,7 @@ async fn every_write_operation_is_role_checked_and_refusals_change_nothing() {
 
     // Every write of the document has a case; these POSTs change nothing and need only Read
     // (or no sign-in at all), and are tested where they are described.
-    let doc = json_of(&call(&app, "GET", &api("openapi.json"), ADMIN, None, &[]).await);
+    let doc = json_of(&get_as(&app, &api("openapi.json"), ADMIN).await);
     let reads = [
         "POST /Folders({Id})/Model.SearchItems(searchText='{searchText}')",
         "POST /DataSources({Id})/Model.CheckConnection",
@@ -3098,12 +2691,7 @@ async fn every_write_operation_is_role_checked_and_refusals_change_nothing() {
         }
         if body.is_some() {
             let r = call(&app, method, uri, *writer, Some("{\"Name\": "), &[]).await;
-            odata_error(
-                &r,
-                StatusCode::BAD_REQUEST,
-                "rsInvalidParameter",
-                "not valid JSON",
-            );
+            bad_request(&r, "not valid JSON");
             assert_eq!(
                 state_of(&c).await,
                 before,
