@@ -336,28 +336,6 @@ fn pipe_through(cmd: &[&str], input: &[u8]) -> Vec<u8> {
     out
 }
 
-/// SHA-1 fingerprint (upper-case hex, no colons) of the certificate served on
-/// 127.0.0.1:port with SNI `sni`.
-fn served_thumbprint(port: u16, sni: &str) -> Option<String> {
-    let mut c = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-servername",
-            sni,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(c.stdin.take());
-    let o = c.wait_with_output().unwrap();
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    pem_sha1(&out)
-}
-
 fn tools_installed() -> bool {
     for tool in ["openssl", "curl", "base64"] {
         if !tool_runs(tool, "--version") {
@@ -489,10 +467,7 @@ fn the_seed_workflow_in_headless_chromium() {
     assert!(t.contains("localhost/ReportServer - /"), "{t}");
     assert!(b.url().starts_with("https://"), "{}", b.url());
     b.shot("webservice-over-https");
-    assert_eq!(
-        served_thumbprint(https, "localhost").as_deref(),
-        Some(thumb.as_str())
-    );
+    assert_eq!(served(https, "localhost").as_deref(), Some(thumb.as_str()));
     let r = curl(
         &format!("https://localhost:{https}/ReportServer"),
         Some(&creds),
@@ -540,10 +515,7 @@ fn the_seed_workflow_in_headless_chromium() {
         &cacert,
     );
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(
-        served_thumbprint(https, "localhost").as_deref(),
-        Some(thumb.as_str())
-    );
+    assert_eq!(served(https, "localhost").as_deref(), Some(thumb.as_str()));
 
     // Now that the portal has https, a change over plain http is refused (naming it).
     b.goto(&format!("{portal}/manage/certificates"));

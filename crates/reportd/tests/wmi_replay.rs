@@ -154,25 +154,6 @@ fn rst_invoke(inst: &Instance, args: &[&str]) -> Value {
     r
 }
 
-fn served_sha1(port: u16) -> String {
-    let mut c = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-servername",
-            "localhost",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    drop(c.stdin.take());
-    let out = String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).into_owned();
-    pem_sha1(&out).expect("a certificate").to_ascii_lowercase()
-}
-
 /// An instance whose server runs in the background (`reportctl start`, as a service runs:
 /// `restart` must be able to see it exit), stopped when dropped.
 struct Server {
@@ -335,7 +316,12 @@ fn dsc_sqlrs_set_on_a_fresh_instance_named_arguments() {
         account
     );
     // openssl sees the bound certificate; curl gets the Web Service on its new vdir.
-    assert_eq!(served_sha1(https), hash);
+    assert_eq!(
+        served(https, "localhost")
+            .expect("a certificate")
+            .to_ascii_lowercase(),
+        hash
+    );
     let admin = Some("admin:dsc admin pass 1");
     let r = curl(
         &format!("https://localhost:{https}/ReportServer_RS1"),

@@ -3,7 +3,6 @@
 //! what `openssl s_client` sees.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -160,21 +159,7 @@ pub fn file_thumbprint(pem: &Path) -> String {
     s.split('=').nth(1).unwrap().trim().replace(':', "")
 }
 
-/// SHA-1 thumbprint of the certificate the server presents on 127.0.0.1:port with `sni`.
-pub fn served(port: u16, sni: &str) -> Option<String> {
-    let mut child = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-        .args(["-servername", sni])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"").unwrap();
-    let o = child.wait_with_output().unwrap();
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    pem_sha1(&out)
-}
+pub use crate::common::served;
 
 /// Waits up to `secs` for `f` to hold.
 pub fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {

@@ -268,3 +268,20 @@ pub fn tool_runs(tool: &str, arg: &str) -> bool {
         .status()
         .is_ok()
 }
+
+/// SHA-1 thumbprint of the certificate the server presents on 127.0.0.1:port with `sni`.
+pub fn served(port: u16, sni: &str) -> Option<String> {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-servername", sni])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"").unwrap();
+    let o = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    pem_sha1(&out)
+}
