@@ -1836,42 +1836,33 @@ async fn writes_from_browsers_or_with_a_token_need_the_right_xsrf_token() {
     // A script with Basic and no cookies; a script whose HTTP session sends the cookie
     // back without the header (Python requests); a session with the token; a same-origin
     // page.
-    let r = call(&app, "POST", &uri, PUBLISHER, Some(&body("A")), &[]).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r = call(
-        &app,
-        "POST",
-        &uri,
-        PUBLISHER,
-        Some(&body("A2")),
-        &[("cookie", &cookie)],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r = call(
-        &app,
-        "POST",
-        &uri,
-        PUBLISHER,
-        Some(&body("B")),
-        &[("cookie", &cookie), ("x-xsrf-token", &pat_token)],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r = call(
-        &app,
-        "POST",
-        &uri,
-        PUBLISHER,
-        Some(&body("C")),
-        &[
-            ("origin", "http://reports.test:8080"),
-            ("sec-fetch-site", "same-origin"),
-            ("x-xsrf-token", &pat_token),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    for (name, headers) in [
+        ("A", vec![]),
+        ("A2", vec![("cookie", cookie.as_str())]),
+        (
+            "B",
+            vec![
+                ("cookie", cookie.as_str()),
+                ("x-xsrf-token", pat_token.as_str()),
+            ],
+        ),
+        (
+            "C",
+            vec![
+                ("origin", "http://reports.test:8080"),
+                ("sec-fetch-site", "same-origin"),
+                ("x-xsrf-token", pat_token.as_str()),
+            ],
+        ),
+    ] {
+        let r = call(&app, "POST", &uri, PUBLISHER, Some(&body(name)), &headers).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{name} {headers:?}: {}",
+            r.body
+        );
+    }
 }
 
 #[tokio::test]

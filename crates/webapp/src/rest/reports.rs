@@ -290,6 +290,35 @@ pub(super) async fn data_sources(c: &Call<'_>) -> Result<Response, Error> {
     Ok(data_sources_response(c, value))
 }
 
+/// The entries of a PUT/PATCH body: an array, an object with a `value` array, or one object;
+/// at most `max` of them (`what` names them in the error); `not_a_list` is the 400 otherwise.
+fn body_list(v: Value, max: usize, what: &str, not_a_list: &str) -> Result<Vec<Value>, Error> {
+    let list = match v {
+        Value::Array(a) => a,
+        Value::Object(m) => match m.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")) {
+            Some((_, Value::Array(a))) => a.clone(),
+            _ => vec![Value::Object(m)],
+        },
+        _ => return Err(Error::BadRequest(not_a_list.to_owned())),
+    };
+    if list.len() > max {
+        return Err(Error::BadRequest(format!(
+            "the body names more than {max} {what}"
+        )));
+    }
+    Ok(list)
+}
+
+/// An entry of a body that must be an object (a 400 naming `what` it should be otherwise).
+fn body_object<'a>(d: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
+    match d {
+        Value::Object(d) => Ok(d),
+        _ => Err(Error::BadRequest(format!(
+            "the body holds {d}, which is not a {what} object"
+        ))),
+    }
+}
+
 /// The entry of `list` that a body names `name`: the exact name first, else the one equal
 /// to it but for ASCII case; a 400 listing the names there are otherwise (`what` says what
 /// they are, e.g. "data source").
@@ -343,30 +372,15 @@ struct Edit {
 pub(super) async fn set_data_sources(c: &Call<'_>, req: Request) -> Result<Response, Error> {
     let (item, bytes, report) = load(c, Permission::Write).await?;
     let (v, _share) = read_json_value(c, req).await?;
-    let list = match v {
-        Value::Array(a) => a,
-        Value::Object(m) => match m.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")) {
-            Some((_, Value::Array(a))) => a.clone(),
-            _ => vec![Value::Object(m)],
-        },
-        _ => {
-            return Err(Error::BadRequest(
-                "the request body must be an array of data sources ({\"Name\": ..., ...}), as GET .../DataSources returns them".into(),
-            ));
-        }
-    };
-    if list.len() > MAX_DATA_SOURCES {
-        return Err(Error::BadRequest(format!(
-            "the body names more than {MAX_DATA_SOURCES} data sources"
-        )));
-    }
+    let list = body_list(
+        v,
+        MAX_DATA_SOURCES,
+        "data sources",
+        "the request body must be an array of data sources ({\"Name\": ..., ...}), as GET .../DataSources returns them",
+    )?;
     let mut edits = Vec::new();
     for d in &list {
-        let Value::Object(d) = d else {
-            return Err(Error::BadRequest(format!(
-                "the body holds {d}, which is not a data source object"
-            )));
-        };
+        let d = body_object(d, "data source")?;
         let name = text(d, "Name")?.ok_or_else(|| {
             Error::BadRequest("every data source needs the Name it has in the report".into())
         })?;
@@ -890,30 +904,15 @@ fn check_value(p: &ReportParameter, v: &str) -> Result<(), Error> {
 
 /// The patches of the body, checked against the report's parameters.
 fn param_patches(report: &Report, v: Value) -> Result<Vec<ParamPatch>, Error> {
-    let list = match v {
-        Value::Array(a) => a,
-        Value::Object(m) => match m.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")) {
-            Some((_, Value::Array(a))) => a.clone(),
-            _ => vec![Value::Object(m)],
-        },
-        _ => {
-            return Err(Error::BadRequest(
-                "the request body must be an array of parameters ({\"Name\": ..., \"DefaultValues\": [...], \"Prompt\": ..., \"ParameterVisibility\": ...})".into(),
-            ));
-        }
-    };
-    if list.len() > MAX_PARAMETERS {
-        return Err(Error::BadRequest(format!(
-            "the body names more than {MAX_PARAMETERS} parameters"
-        )));
-    }
+    let list = body_list(
+        v,
+        MAX_PARAMETERS,
+        "parameters",
+        "the request body must be an array of parameters ({\"Name\": ..., \"DefaultValues\": [...], \"Prompt\": ..., \"ParameterVisibility\": ...})",
+    )?;
     let mut out: Vec<ParamPatch> = Vec::new();
     for d in &list {
-        let Value::Object(d) = d else {
-            return Err(Error::BadRequest(format!(
-                "the body holds {d}, which is not a parameter object"
-            )));
-        };
+        let d = body_object(d, "parameter")?;
         for k in d.keys() {
             let known = ["Name", "DefaultValues", "Prompt", "ParameterVisibility"]
                 .iter()
