@@ -481,7 +481,6 @@ pub(super) async fn set_data_sources(c: &Call<'_>, req: Request) -> Result<Respo
 /// The definition with each edit's element content replaced by its (escaped) text.
 fn apply_edits(bytes: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Error> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let bom = bytes.len() - body.len();
     let xml = std::str::from_utf8(body).map_err(|_| {
         Error::BadRequest(
             "the stored definition is not UTF-8, so its data sources cannot be changed here; edit it and upload it".into(),
@@ -563,6 +562,14 @@ fn apply_edits(bytes: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Error> {
             "the stored definition does not have every element to change (DataSourceReference, ConnectionProperties/DataProvider, ConnectionProperties/ConnectString) where expected; edit it and upload it".into(),
         ));
     }
+    Ok(splice(bytes, spans))
+}
+
+/// `bytes` with each span `(start, end, text)` of its text after any UTF-8 BOM replaced by
+/// `text` (spans do not overlap; the BOM is kept).
+fn splice(bytes: &[u8], mut spans: Vec<(usize, usize, String)>) -> Vec<u8> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bom = bytes.len() - body.len();
     spans.sort_by_key(|(s, _, _)| *s);
     let mut out = Vec::with_capacity(bytes.len() + 256);
     out.extend_from_slice(&bytes[..bom]);
@@ -573,7 +580,7 @@ fn apply_edits(bytes: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Error> {
         at = e;
     }
     out.extend_from_slice(&body[at..]);
-    Ok(out)
+    out
 }
 
 // ------------------------------------------------------------- data sources from fields
@@ -1039,7 +1046,6 @@ fn param_patches(report: &Report, v: Value) -> Result<Vec<ParamPatch>, Error> {
 /// replaced, removed or added as `patches` say.
 fn apply_param_patches(bytes: &[u8], patches: &[ParamPatch]) -> Result<Vec<u8>, Error> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let bom = bytes.len() - body.len();
     let xml = std::str::from_utf8(body).map_err(|_| {
         Error::BadRequest(
             "the stored definition is not UTF-8, so its parameters cannot be changed here; edit it and upload it".into(),
@@ -1160,17 +1166,7 @@ fn apply_param_patches(bytes: &[u8], patches: &[ParamPatch]) -> Result<Vec<u8>, 
             "the stored definition does not declare every parameter to change where expected (Report/ReportParameters/ReportParameter); edit it and upload it".into(),
         ));
     }
-    spans.sort_by_key(|(s, _, _)| *s);
-    let mut out = Vec::with_capacity(bytes.len() + 256);
-    out.extend_from_slice(&bytes[..bom]);
-    let mut at = 0;
-    for (s, e, text) in spans {
-        out.extend_from_slice(&body[at..s]);
-        out.extend_from_slice(text.as_bytes());
-        at = e;
-    }
-    out.extend_from_slice(&body[at..]);
-    Ok(out)
+    Ok(splice(bytes, spans))
 }
 
 /// `PATCH Reports(key)/ParameterDefinitions [{"Name": ..., "DefaultValues": [...], ...}]`:
