@@ -46,6 +46,17 @@ async fn load(
     Ok((item, bytes, report))
 }
 
+/// [`load`], then the request's JSON body (for the POST/PUT/PATCH on a report).
+async fn load_with_body(
+    c: &Call<'_>,
+    req: Request,
+    need: Permission,
+) -> Result<(catalog::CatalogItem, Vec<u8>, Report, Value), Error> {
+    let (item, bytes, report) = load(c, need).await?;
+    let (v, _share) = read_json_value(c, req).await?;
+    Ok((item, bytes, report, v))
+}
+
 /// The stored bytes of the report `item` and its parsed model.
 async fn definition(c: &Call<'_>, item: &CatalogItem) -> Result<(Vec<u8>, Report), Error> {
     let bytes = c.session.catalog.get_content(&item.path).await?;
@@ -370,8 +381,7 @@ struct Edit {
 
 /// `PUT Reports(key)/DataSources [{"Name": ..., "Path": ...} | {"Name": ..., "ConnectionString": ...}]`.
 pub(super) async fn set_data_sources(c: &Call<'_>, req: Request) -> Result<Response, Error> {
-    let (item, bytes, report) = load(c, Permission::Write).await?;
-    let (v, _share) = read_json_value(c, req).await?;
+    let (item, bytes, report, v) = load_with_body(c, req, Permission::Write).await?;
     let list = body_list(
         v,
         MAX_DATA_SOURCES,
@@ -815,8 +825,7 @@ pub(super) async fn check_report_data_source(
     c: &Call<'_>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (item, _bytes, report) = load(c, Permission::Read).await?;
-    let (v, _share) = read_json_value(c, req).await?;
+    let (item, _bytes, report, v) = load_with_body(c, req, Permission::Read).await?;
     let name = match &v {
         Value::String(s) => s.clone(),
         Value::Object(m) => text(m, "DataSourceName")?
@@ -1175,8 +1184,7 @@ pub(super) async fn set_parameter_definitions(
     c: &Call<'_>,
     req: Request,
 ) -> Result<Response, Error> {
-    let (item, bytes, report) = load(c, Permission::Write).await?;
-    let (v, _share) = read_json_value(c, req).await?;
+    let (item, bytes, report, v) = load_with_body(c, req, Permission::Write).await?;
     let patches = param_patches(&report, v)?;
     let changes = patches
         .iter()
