@@ -490,21 +490,13 @@ pub(super) async fn set_data_sources(c: &Call<'_>, req: Request) -> Result<Respo
 
 /// The definition with each edit's element content replaced by its (escaped) text.
 fn apply_edits(bytes: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Error> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let xml = std::str::from_utf8(body).map_err(|_| {
-        Error::BadRequest(
-            "the stored definition is not UTF-8, so its data sources cannot be changed here; edit it and upload it".into(),
-        )
-    })?;
+    let xml = definition_text(bytes, "data sources")?;
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut stack: Vec<String> = Vec::new();
     let mut source: Option<String> = None;
     // (start, end, replacement) byte ranges of the text to replace.
     let mut spans: Vec<(usize, usize, String)> = Vec::new();
     let mut open: Option<(usize, &Edit)> = None;
-    let broken = |e: quick_xml::Error| {
-        Error::BadRequest(format!("the stored definition cannot be read as XML: {e}"))
-    };
     let wanted = |source: &Option<String>, stack: &[String], local: &str| -> Option<&Edit> {
         let s = source.as_ref()?;
         let depth_ok = match local {
@@ -518,7 +510,7 @@ fn apply_edits(bytes: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Error> {
     };
     loop {
         let before = reader.buffer_position() as usize;
-        let ev = reader.read_event().map_err(broken)?;
+        let ev = reader.read_event().map_err(broken_xml)?;
         let after = reader.buffer_position() as usize;
         match ev {
             Event::Start(e) => {
@@ -573,6 +565,22 @@ fn apply_edits(bytes: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Error> {
         ));
     }
     Ok(splice(bytes, spans))
+}
+
+/// The text of a stored definition after any UTF-8 BOM (the offsets [`splice`] takes); a
+/// 400 saying its `what` cannot be changed here when it is not UTF-8.
+fn definition_text<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Error> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(body).map_err(|_| {
+        Error::BadRequest(format!(
+            "the stored definition is not UTF-8, so its {what} cannot be changed here; edit it and upload it"
+        ))
+    })
+}
+
+/// The 400 for a stored definition that is not well-formed XML.
+fn broken_xml(e: quick_xml::Error) -> Error {
+    Error::BadRequest(format!("the stored definition cannot be read as XML: {e}"))
 }
 
 /// `bytes` with each span `(start, end, text)` of its text after any UTF-8 BOM replaced by
@@ -1054,15 +1062,7 @@ fn param_patches(report: &Report, v: Value) -> Result<Vec<ParamPatch>, Error> {
 /// The definition with the parameters' `Prompt`, `Hidden` and `DefaultValue` elements
 /// replaced, removed or added as `patches` say.
 fn apply_param_patches(bytes: &[u8], patches: &[ParamPatch]) -> Result<Vec<u8>, Error> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let xml = std::str::from_utf8(body).map_err(|_| {
-        Error::BadRequest(
-            "the stored definition is not UTF-8, so its parameters cannot be changed here; edit it and upload it".into(),
-        )
-    })?;
-    let broken = |e: quick_xml::Error| {
-        Error::BadRequest(format!("the stored definition cannot be read as XML: {e}"))
-    };
+    let xml = definition_text(bytes, "parameters")?;
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut stack: Vec<String> = Vec::new();
     // The parameter being read: its patch, its element prefix (`rdl:`) and the children
@@ -1074,7 +1074,7 @@ fn apply_param_patches(bytes: &[u8], patches: &[ParamPatch]) -> Result<Vec<u8>, 
     let mut done = 0;
     loop {
         let before = reader.buffer_position() as usize;
-        let ev = reader.read_event().map_err(broken)?;
+        let ev = reader.read_event().map_err(broken_xml)?;
         let after = reader.buffer_position() as usize;
         match ev {
             Event::Start(e) => {
