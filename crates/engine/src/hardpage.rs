@@ -1012,29 +1012,10 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
             rel = 0;
         }
         c.name(pb);
-        if e.kind == EntryKind::Shell {
-            // the End break waits for the rectangle's End entry
-            break_pending = false;
-            reset_pending = false;
-            if rel >= c.limit {
-                if !c.new_page() {
-                    return;
-                }
-                page_start = top;
-                rel = 0;
-            }
-            let h = height.min(c.limit - rel);
-            c.cur().placed.push(Placement::Item {
-                item,
-                x,
-                y: rel,
-                h,
-                shell: true,
-            });
-            continue;
-        }
-        break_pending = pb.is_some_and(|b| b.after);
-        reset_pending = pb.is_some_and(|b| b.after && b.reset_page_number);
+        // a flattened rectangle's shell: its End break waits for the rectangle's End entry
+        let shell = e.kind == EntryKind::Shell;
+        break_pending = !shell && pb.is_some_and(|b| b.after);
+        reset_pending = !shell && pb.is_some_and(|b| b.after && b.reset_page_number);
         if rel >= c.limit {
             if !c.new_page() {
                 return;
@@ -1042,7 +1023,8 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
             page_start = top;
             rel = 0;
         }
-        if let ItemKind::Tablix(t) = &item.kind
+        if !shell
+            && let ItemKind::Tablix(t) = &item.kind
             && !t.rows.is_empty()
             && (rel + height > c.limit || t.rows.iter().any(|r| r.page_break.is_some()))
         {
@@ -1062,7 +1044,8 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
             reset_pending |= reset;
             continue;
         }
-        if rel + height > c.limit
+        if !shell
+            && rel + height > c.limit
             && rel > 0
             && height <= c.limit
             && (item.keep_together || atomic(item) || matches!(item.kind, ItemKind::Textbox(_)))
@@ -1079,7 +1062,7 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
             x,
             y: rel,
             h,
-            shell: false,
+            shell,
         });
     }
 }
