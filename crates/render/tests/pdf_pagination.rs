@@ -209,6 +209,17 @@ fn pages(w: &[Word]) -> Vec<String> {
         .collect()
 }
 
+/// The words of the PDF of `body` over `rows`, under a page header showing [`PAGE_INFO`];
+/// `None` when poppler is missing (see [`words`]).
+fn headed_words(reg: &FontRegistry, rows: &[(&str, &str)], body: &str) -> Option<Vec<Word>> {
+    let i = bind_rdl(&report(
+        rows,
+        body,
+        &band("PageHeader", true, true, PAGE_INFO),
+    ));
+    words(&pdf(&i, reg, &[]))
+}
+
 fn find<'a>(w: &'a [Word], text: &str) -> Vec<&'a Word> {
     w.iter().filter(|w| w.text == text).collect()
 }
@@ -222,12 +233,7 @@ fn group_break_between_names_pages_and_repeats_the_header_row() {
             "0.5in",
         )
         + &textbox("After", "TheEnd", "1.5in");
-    let i = bind_rdl(&report(
-        SALES,
-        &body,
-        &band("PageHeader", true, true, PAGE_INFO),
-    ));
-    let Some(w) = words(&pdf(&i, &reg, &[])) else {
+    let Some(w) = headed_words(&reg, SALES, &body) else {
         return;
     };
     assert_eq!(
@@ -325,12 +331,7 @@ fn rectangle_breaks_page_names_reset_and_disabled() {
         textbox("Tail", "Tail", "1.8in"),
     ]
     .concat();
-    let i = bind_rdl(&report(
-        &[("A", "1")],
-        &body,
-        &band("PageHeader", true, true, PAGE_INFO),
-    ));
-    let Some(w) = words(&pdf(&i, &reg, &[])) else {
+    let Some(w) = headed_words(&reg, &[("A", "1")], &body) else {
         return;
     };
     assert_eq!(
@@ -584,12 +585,7 @@ fn breaks_inside_rectangles_count_and_a_nested_tablix_breaks_between_groups() {
         textbox("InC", "InC", "0.9in"),
     );
     let body = textbox("Intro", "Intro", "0in") + &outer + &textbox("Tail", "Tail", "1.8in");
-    let i = bind_rdl(&report(
-        &[("A", "1")],
-        &body,
-        &band("PageHeader", true, true, PAGE_INFO),
-    ));
-    let Some(w) = words(&pdf(&i, &reg, &[])) else {
+    let Some(w) = headed_words(&reg, &[("A", "1")], &body) else {
         return;
     };
     assert_eq!(
@@ -610,12 +606,7 @@ fn breaks_inside_rectangles_count_and_a_nested_tablix_breaks_between_groups() {
             "<Rectangle Name=\"Box\"><ReportItems>{table}</ReportItems><Top>0.5in</Top><Left>0.5in</Left><Height>0.8in</Height><Width>4.5in</Width></Rectangle>"
         )
         + &textbox("After", "TheEnd", "1.5in");
-    let i = bind_rdl(&report(
-        SALES,
-        &body,
-        &band("PageHeader", true, true, PAGE_INFO),
-    ));
-    let Some(mut w) = words(&pdf(&i, &reg, &[])) else {
+    let Some(mut w) = headed_words(&reg, SALES, &body) else {
         return;
     };
     // top to bottom (poppler reads the indented table as a column of its own)
