@@ -91,37 +91,22 @@ fn pick_change(rng: &mut StdRng, ports: &[u16], thumbs: &[String]) -> Vec<String
         4 => vec!["cert", "remove", &thumb],
         5 => vec!["url", "reserve", "portal", &portal],
         6 => vec!["url", "remove", "portal", &portal],
-        7 => {
-            return [
-                "wmi",
-                "CreateSSLCertificateBinding",
-                "Application=ReportServerWebService",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([
-                format!("CertificateHash={}", thumb.to_ascii_lowercase()),
-                "IPAddress=0.0.0.0".into(),
-                format!("Port={port}"),
-                "Lcid=1033".into(),
-            ])
-            .collect();
-        }
-        _ => {
-            return [
-                "wmi",
-                "RemoveSSLCertificateBindings",
-                "Application=ReportServerWebService",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([
-                format!("CertificateHash={}", thumb.to_ascii_lowercase()),
-                "IPAddress=0.0.0.0".into(),
-                format!("Port={port}"),
-                "Lcid=1033".into(),
-            ])
-            .collect();
+        n => {
+            let method = if n == 7 {
+                "CreateSSLCertificateBinding"
+            } else {
+                "RemoveSSLCertificateBindings"
+            };
+            return ["wmi", method, "Application=ReportServerWebService"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([
+                    format!("CertificateHash={}", thumb.to_ascii_lowercase()),
+                    "IPAddress=0.0.0.0".into(),
+                    format!("Port={port}"),
+                    "Lcid=1033".into(),
+                ])
+                .collect();
         }
     };
     v.into_iter().map(str::to_owned).collect()

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::layout::{self, Badge};
 use super::parts;
-use super::{PortalForm, base, csrf};
+use super::{base, csrf};
 use crate::auth::Session;
 use crate::host::Authority;
 use crate::{AppState, Error};
@@ -545,11 +545,7 @@ async fn admin_form<T: serde::de::DeserializeOwned>(
     req: Request,
     token: impl Fn(&T) -> Option<&str>,
 ) -> Result<(Session, httpsys::RequestContext, T), Error> {
-    let (session, ctx) = parts(&req)?;
-    csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
-    let PortalForm(form) = PortalForm::<T>::from_request(req, state).await?;
-    csrf::check_token(state, &session.principal, token(&form))?;
-    require_admin(&session)?;
+    let (session, ctx, form) = super::users::checked_form(state, req, token, require_admin).await?;
     refuse_plain_http(state, &ctx).await?;
     Ok((session, ctx, form))
 }

@@ -195,11 +195,23 @@ async fn admin_form<T: serde::de::DeserializeOwned>(
     req: Request,
     token: impl Fn(&T) -> Option<&str>,
 ) -> Result<(Session, httpsys::RequestContext, T), Error> {
+    checked_form(state, req, token, require_admin).await
+}
+
+/// The session, context and form of a form POST, after the origin check, the CSRF token
+/// check and `allowed` (the page's own role check with its own message), in that order.
+/// The one prelude of the administrators' forms (users here, configuration in `manage`).
+pub(crate) async fn checked_form<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    req: Request,
+    token: impl Fn(&T) -> Option<&str>,
+    allowed: fn(&Session) -> Result<(), Error>,
+) -> Result<(Session, httpsys::RequestContext, T), Error> {
     let (session, ctx) = parts(&req)?;
     csrf::check_origin(req.headers(), &ctx, req.extensions().get::<Authority>())?;
     let PortalForm(form) = PortalForm::<T>::from_request(req, state).await?;
     csrf::check_token(state, &session.principal, token(&form))?;
-    require_admin(&session)?;
+    allowed(&session)?;
     Ok((session, ctx, form))
 }
 
