@@ -31,7 +31,7 @@ pub use types::*;
 
 /// The schema version this build creates and understands (both backends have the same
 /// number of migrations). [`Catalog::schema_version`] of an up-to-date catalog equals it.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Errors of the catalog. Display texts are complete sentences a user can act on.
 #[derive(Debug, thiserror::Error)]

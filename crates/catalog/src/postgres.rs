@@ -274,6 +274,10 @@ impl Dialect for PgDialect {
             "cluster nodes",
             include_str!("../migrations/postgres/0002_cluster_nodes.sql"),
         ),
+        (
+            "cluster key",
+            include_str!("../migrations/postgres/0003_cluster_key.sql"),
+        ),
     ];
 
     const NOTIFY_WRITE: Option<&'static str> = Some(crate::notify::NOTIFY_SQL);

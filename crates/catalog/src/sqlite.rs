@@ -228,6 +228,10 @@ impl Dialect for SqliteDialect {
             "cluster nodes",
             include_str!("../migrations/sqlite/0002_cluster_nodes.sql"),
         ),
+        (
+            "cluster key",
+            include_str!("../migrations/sqlite/0003_cluster_key.sql"),
+        ),
     ];
     /// One process writes the file at a time and no other node shares it.
     const NOTIFY_WRITE: Option<&'static str> = None;
