@@ -12,6 +12,7 @@
 //! the data dir layout or rendering; it never logs content or password hashes.
 
 mod common;
+pub mod clustercerts;
 pub mod guard;
 pub mod nodes;
 pub mod notify;
@@ -31,7 +32,7 @@ pub use types::*;
 
 /// The schema version this build creates and understands (both backends have the same
 /// number of migrations). [`Catalog::schema_version`] of an up-to-date catalog equals it.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Errors of the catalog. Display texts are complete sentences a user can act on.
 #[derive(Debug, thiserror::Error)]

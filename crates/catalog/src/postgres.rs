@@ -278,6 +278,10 @@ impl Dialect for PgDialect {
             "cluster key",
             include_str!("../migrations/postgres/0003_cluster_key.sql"),
         ),
+        (
+            "cluster certificates",
+            include_str!("../migrations/postgres/0004_cluster_certs.sql"),
+        ),
     ];
 
     const NOTIFY_WRITE: Option<&'static str> = Some(crate::notify::NOTIFY_SQL);

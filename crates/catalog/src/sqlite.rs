@@ -232,6 +232,10 @@ impl Dialect for SqliteDialect {
             "cluster key",
             include_str!("../migrations/sqlite/0003_cluster_key.sql"),
         ),
+        (
+            "cluster certificates",
+            include_str!("../migrations/sqlite/0004_cluster_certs.sql"),
+        ),
     ];
     /// One process writes the file at a time and no other node shares it.
     const NOTIFY_WRITE: Option<&'static str> = None;

@@ -60,7 +60,7 @@ use crate::conn::{Activity, Close, FrameMeter, Metered, Refused, Registry, Slot}
 use crate::logsafe::{DEFAULT_MAX, RateLimited, escape};
 use crate::reservation::Scheme;
 use crate::route::{RouteTable, split_host_header};
-use crate::tls::{BindingState, CertSource, Serving, TlsTable};
+use crate::tls::{BindingState, CentralCert, CentralIndex, CertSource, Serving, TlsTable};
 use crate::{Application, Endpoint, Error, Repository, RequestContext, Result};
 
 /// `Strict-Transport-Security` of bindings with `--hsts on`: one year.
@@ -249,6 +249,9 @@ struct Shared {
     /// ACME TLS-ALPN-01 answers (server name, lower case -> a configuration serving the
     /// challenge certificate with ALPN `acme-tls/1`), chosen before the SSL bindings.
     acme_tls_alpn: ArcSwap<HashMap<String, Arc<ServerConfig>>>,
+    /// The central (cluster) certificate store that `ccs:PORT` bindings choose from by SNI
+    /// ([`Listener::set_central_store`]).
+    central: Arc<ArcSwap<CentralIndex>>,
 }
 
 /// The running listener. Cheap to clone.
@@ -280,9 +283,20 @@ impl Listener {
                 provider,
                 acme_http01: ArcSwap::from_pointee(HashMap::new()),
                 acme_tls_alpn: ArcSwap::from_pointee(HashMap::new()),
+                central: Arc::default(),
             }),
             ports: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Replaces the central (cluster) certificate store that `ccs:PORT` bindings choose
+    /// from: the next handshake picks from `certs` (loaded by the caller; nothing here
+    /// reads a file or the database). Returns how many certificates it holds.
+    pub fn set_central_store(&self, certs: Vec<CentralCert>) -> usize {
+        let index = CentralIndex::new(certs);
+        let n = index.len();
+        self.shared.central.store(Arc::new(index));
+        n
     }
 
     /// Replaces the ACME HTTP-01 answers: a plain-http request for
@@ -355,7 +369,13 @@ impl Listener {
             let bindings = repo.ssl_bindings.clone();
             tokio::task::spawn_blocking(move || {
                 let old = shared.tls.load();
-                TlsTable::build(&bindings, shared.certs.as_ref(), &old, &shared.provider)
+                TlsTable::build(
+                    &bindings,
+                    shared.certs.as_ref(),
+                    &old,
+                    &shared.provider,
+                    &shared.central,
+                )
             })
             .await
             .map_err(|e| {

@@ -39,13 +39,33 @@ pub enum Endpoint {
     IpPort(IpAddr, u16),
     /// `HOST:PORT`, chosen by SNI.
     HostnamePort(String, u16),
+    /// `ccs:PORT` (HTTP.sys's Central Certificate Store binding): the certificate is chosen
+    /// per connection by SNI from the cluster certificate store; no thumbprint is bound.
+    Ccs(u16),
 }
 
 impl Endpoint {
     pub fn port(&self) -> u16 {
         match self {
-            Endpoint::IpPort(_, p) | Endpoint::HostnamePort(_, p) => *p,
+            Endpoint::IpPort(_, p) | Endpoint::HostnamePort(_, p) | Endpoint::Ccs(p) => *p,
         }
+    }
+
+    /// Parses the port of a central-store binding: `PORT` (or `ccs:PORT`).
+    pub fn parse_ccs(s: &str) -> Result<Endpoint> {
+        let t = s.trim();
+        let t = t.strip_prefix("ccs:").unwrap_or(t);
+        match t.parse::<u16>() {
+            Ok(p) if p != 0 => Ok(Endpoint::Ccs(p)),
+            _ => Err(Error::InvalidEndpoint(format!(
+                "invalid --ccs {s:?}; write the https port the central certificate store serves, e.g. 443"
+            ))),
+        }
+    }
+
+    /// True for a central-store (`ccs:PORT`) binding.
+    pub fn is_ccs(&self) -> bool {
+        matches!(self, Endpoint::Ccs(_))
     }
 
     /// Parses `IP:PORT` (`[v6]:PORT` for IPv6).
@@ -93,16 +113,18 @@ impl fmt::Display for Endpoint {
             Endpoint::IpPort(IpAddr::V6(ip), p) => write!(f, "[{ip}]:{p}"),
             Endpoint::IpPort(ip, p) => write!(f, "{ip}:{p}"),
             Endpoint::HostnamePort(h, p) => write!(f, "{h}:{p}"),
+            Endpoint::Ccs(p) => write!(f, "ccs:{p}"),
         }
     }
 }
 
-/// Stored as `{"ipport": "0.0.0.0:443"}` or `{"hostnameport": "host:443"}`.
+/// Stored as `{"ipport": "0.0.0.0:443"}`, `{"hostnameport": "host:443"}` or `{"ccs": "443"}`.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum EndpointRepr {
     Ipport(String),
     Hostnameport(String),
+    Ccs(String),
 }
 
 impl Serialize for Endpoint {
@@ -110,6 +132,7 @@ impl Serialize for Endpoint {
         match self {
             Endpoint::IpPort(..) => EndpointRepr::Ipport(self.to_string()),
             Endpoint::HostnamePort(..) => EndpointRepr::Hostnameport(self.to_string()),
+            Endpoint::Ccs(p) => EndpointRepr::Ccs(p.to_string()),
         }
         .serialize(s)
     }
@@ -120,6 +143,7 @@ impl<'de> Deserialize<'de> for Endpoint {
         match EndpointRepr::deserialize(d)? {
             EndpointRepr::Ipport(s) => Endpoint::parse_ipport(&s),
             EndpointRepr::Hostnameport(s) => Endpoint::parse_hostnameport(&s),
+            EndpointRepr::Ccs(s) => Endpoint::parse_ccs(&s),
         }
         .map_err(serde::de::Error::custom)
     }
@@ -170,7 +194,8 @@ impl Default for TlsPolicy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SslBinding {
     pub endpoint: Endpoint,
-    /// Thumbprint (40 upper-case hex digits) of a certificate in `store`.
+    /// Thumbprint (40 upper-case hex digits) of a certificate in `store`; empty for a
+    /// central-store binding (`ccs:PORT`, store `Cluster`), whose certificate SNI chooses.
     pub thumbprint: String,
     pub store: String,
     pub apps: BTreeSet<Application>,
@@ -412,6 +437,8 @@ impl Repository {
                     (Endpoint::HostnamePort(h, _), HostSpec::Name(n)) => h == n,
                     (Endpoint::HostnamePort(..), HostSpec::Ip(rip)) => rip.is_unspecified(),
                     (Endpoint::HostnamePort(..), _) => true,
+                    // Any https reservation of the port: the host comes from SNI.
+                    (Endpoint::Ccs(_), _) => true,
                 }
         })
     }
@@ -477,10 +504,11 @@ impl Repository {
                 })
             }
             None => {
+                let store = if endpoint.is_ccs() { "Cluster" } else { "My" };
                 self.ssl_bindings.push(SslBinding {
                     endpoint,
                     thumbprint: thumbprint.to_owned(),
-                    store: "My".into(),
+                    store: store.into(),
                     apps: [app].into_iter().collect(),
                     policy: policy.unwrap_or_default(),
                 });
@@ -565,6 +593,7 @@ pub fn endpoint_flag(endpoint: &Endpoint) -> String {
     match endpoint {
         Endpoint::IpPort(..) => format!("--ipport {endpoint}"),
         Endpoint::HostnamePort(..) => format!("--hostnameport {endpoint}"),
+        Endpoint::Ccs(p) => format!("--ccs {p}"),
     }
 }
 
@@ -650,6 +679,13 @@ mod tests {
         assert!(Endpoint::parse_ipport("host:443").is_err());
         assert!(Endpoint::parse_hostnameport("1.2.3.4:443").is_err());
         assert!(Endpoint::parse_ipport("0.0.0.0").is_err());
+        let ccs = Endpoint::parse_ccs("443").unwrap();
+        assert_eq!(ccs.to_string(), "ccs:443");
+        assert_eq!(Endpoint::parse_ccs("ccs:8443").unwrap().port(), 8443);
+        assert!(Endpoint::parse_ccs("0").is_err() && Endpoint::parse_ccs("host:443").is_err());
+        let json = serde_json::to_string(&ccs).unwrap();
+        assert_eq!(json, r#"{"ccs":"443"}"#);
+        assert_eq!(serde_json::from_str::<Endpoint>(&json).unwrap(), ccs);
     }
 
     #[test]

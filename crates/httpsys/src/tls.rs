@@ -4,7 +4,15 @@
 //! Owns the binding table ([`TlsTable`]), built by [`crate::Listener::apply`] from the
 //! repository's SSL bindings, and the rules that choose a binding for a ClientHello: a
 //! `hostnameport` binding matching SNI, then an `ipport` binding with the exact local address,
-//! then `0.0.0.0:port` / `[::]:port`. No match means a fatal alert, never a wrong certificate.
+//! then a central-store binding (`ccs:PORT`) whose store holds a certificate for SNI, then
+//! `0.0.0.0:port` / `[::]:port`. No match means a fatal alert, never a wrong certificate.
+//!
+//! A central-store binding names no certificate: its configuration's resolver picks, per
+//! handshake, from the [`CentralIndex`] (the cluster certificate store as the server last
+//! loaded it, swapped whole by [`crate::Listener::set_central_store`]): of the certificates
+//! valid now whose DNS names cover the server name (exact, or a `*.` wildcard for exactly one
+//! leftmost label), the one with the latest NotBefore. No SNI or no such certificate: the
+//! binding does not match.
 //!
 //! Each binding has its own session cache and ticketer (they live in its `ServerConfig`), so
 //! resumption is scoped to the binding: a session from one binding never resumes on another,
@@ -21,6 +29,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, ServerSessionMemoryCache};
 use rustls::sign::CertifiedKey;
@@ -60,6 +69,113 @@ impl fmt::Display for BindingState {
     }
 }
 
+/// One certificate of the central (cluster) store, loaded and ready to serve.
+#[derive(Clone)]
+pub struct CentralCert {
+    /// Thumbprint, for logs and `status`.
+    pub thumbprint: String,
+    /// The DNS names of its subject alternative names (`*.example.com` allowed).
+    pub names: Vec<String>,
+    /// Validity, Unix seconds.
+    pub not_before: i64,
+    pub not_after: i64,
+    /// Chain and signing key (the key was unsealed when the store was loaded).
+    pub key: Arc<CertifiedKey>,
+}
+
+impl fmt::Debug for CentralCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CentralCert")
+            .field("thumbprint", &self.thumbprint)
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The central store by name: built once per change, read per handshake (no I/O).
+#[derive(Default, Debug)]
+pub struct CentralIndex {
+    /// Lower-case name (exact, or `*.suffix`) -> the certificates carrying it.
+    by_name: HashMap<String, Vec<Arc<CentralCert>>>,
+    count: usize,
+}
+
+impl CentralIndex {
+    /// Indexes `certs` by their DNS names.
+    pub fn new(certs: Vec<CentralCert>) -> CentralIndex {
+        let mut by_name: HashMap<String, Vec<Arc<CentralCert>>> = HashMap::new();
+        let count = certs.len();
+        for c in certs {
+            let c = Arc::new(c);
+            for n in &c.names {
+                let n = n.trim_end_matches('.').to_ascii_lowercase();
+                let list = by_name.entry(n).or_default();
+                if !list.iter().any(|x| Arc::ptr_eq(x, &c)) {
+                    list.push(c.clone());
+                }
+            }
+        }
+        CentralIndex { by_name, count }
+    }
+
+    /// How many certificates the index holds.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when the index holds no certificate.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The certificate for server name `sni` at Unix time `now`: among those valid then
+    /// whose names cover `sni` (exact name, or a wildcard standing for its one leftmost
+    /// label), the one with the latest NotBefore (ties: the later NotAfter).
+    pub fn pick(&self, sni: &str, now: i64) -> Option<&Arc<CentralCert>> {
+        let name = sni.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() || name.parse::<IpAddr>().is_ok() {
+            return None;
+        }
+        let wildcard = name
+            .split_once('.')
+            .filter(|(label, rest)| !label.is_empty() && rest.contains('.'))
+            .map(|(_, rest)| format!("*.{rest}"));
+        let exact = self.by_name.get(&name).into_iter().flatten();
+        let wild = wildcard
+            .and_then(|w| self.by_name.get(&w))
+            .into_iter()
+            .flatten();
+        exact
+            .chain(wild)
+            .filter(|c| c.not_before <= now && now < c.not_after)
+            .max_by_key(|c| (c.not_before, c.not_after))
+    }
+}
+
+/// The resolver of a central-store binding: the certificate the index holds for SNI now.
+struct CentralResolver(Arc<ArcSwap<CentralIndex>>);
+
+impl fmt::Debug for CentralResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CentralResolver")
+    }
+}
+
+impl ResolvesServerCert for CentralResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let sni = hello.server_name()?;
+        self.0.load().pick(sni, unix_now()).map(|c| c.key.clone())
+    }
+}
+
+/// Seconds since the Unix epoch (the clock, not I/O).
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// What an open connection learns about its binding while it lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Serving {
@@ -74,7 +190,8 @@ pub(crate) struct BindingEntry {
     endpoint: Endpoint,
     thumbprint: String,
     policy: TlsPolicy,
-    key: Arc<CertifiedKey>,
+    /// The bound certificate; None for a central-store binding (SNI chooses).
+    key: Option<Arc<CertifiedKey>>,
     /// The configuration every handshake on this binding uses (own cache and ticketer).
     pub(crate) config: Arc<ServerConfig>,
     /// Tells the connections of this binding when it goes away. Carried over to the new
@@ -93,6 +210,8 @@ struct PortBindings {
     any_v4: Option<Arc<BindingEntry>>,
     /// `[::]:port`.
     any_v6: Option<Arc<BindingEntry>>,
+    /// `ccs:port`.
+    ccs: Option<Arc<BindingEntry>>,
 }
 
 /// The TLS table of one repository state: built once per change, read per handshake.
@@ -100,6 +219,8 @@ struct PortBindings {
 pub(crate) struct TlsTable {
     ports: HashMap<u16, PortBindings>,
     states: Vec<(Endpoint, BindingState)>,
+    /// The central store the `ccs` bindings choose from (shared with the listener).
+    central: Arc<ArcSwap<CentralIndex>>,
 }
 
 /// What building a table changes. Nothing is in effect until [`Pending::commit`] runs,
@@ -192,7 +313,7 @@ pub(crate) fn refusing_config(provider: &Arc<CryptoProvider>) -> Arc<ServerConfi
 
 fn binding_config(
     provider: &Arc<CryptoProvider>,
-    key: Arc<CertifiedKey>,
+    resolver: Arc<dyn ResolvesServerCert>,
     policy: &TlsPolicy,
 ) -> Result<Arc<ServerConfig>, String> {
     let versions: &[&'static SupportedProtocolVersion] = match policy.min_tls {
@@ -203,7 +324,7 @@ fn binding_config(
         .with_protocol_versions(versions)
         .map_err(|e| format!("TLS configuration refused: {e}"))?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(BindingCert(key)));
+        .with_cert_resolver(resolver);
     cfg.ignore_client_order = true;
     cfg.alpn_protocols = if policy.http2 {
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
@@ -216,11 +337,17 @@ fn binding_config(
     Ok(Arc::new(cfg))
 }
 
-/// Loads the certificate of `b` and checks that its key matches.
-fn load(certs: &dyn CertSource, b: &SslBinding) -> Result<Arc<CertifiedKey>, String> {
+/// Loads the certificate of `b` and checks that its key matches (None: a central-store
+/// binding, which loads nothing).
+fn load(certs: &dyn CertSource, b: &SslBinding) -> Result<Option<Arc<CertifiedKey>>, String> {
+    if b.endpoint.is_ccs() {
+        return Ok(None);
+    }
     let key = certs.certified_key(&b.thumbprint)?;
     match key.keys_match() {
-        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(key),
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(Some(key))
+        }
         Err(e) => Err(format!(
             "the private key of certificate {} does not match it ({e}); import the certificate with its own key",
             b.thumbprint
@@ -237,10 +364,14 @@ impl TlsTable {
         certs: &dyn CertSource,
         old: &TlsTable,
         provider: &Arc<CryptoProvider>,
+        central: &Arc<ArcSwap<CentralIndex>>,
     ) -> (TlsTable, Pending) {
         let old_entries: HashMap<&Endpoint, &Arc<BindingEntry>> =
             old.entries().map(|e| (&e.endpoint, e)).collect();
-        let mut table = TlsTable::default();
+        let mut table = TlsTable {
+            central: central.clone(),
+            ..TlsTable::default()
+        };
         let mut changes = Vec::new();
         let mut updates = Vec::new();
         for b in bindings {
@@ -261,11 +392,18 @@ impl TlsTable {
                     Some(p)
                         if p.thumbprint == b.thumbprint
                             && p.policy == b.policy
-                            && p.key.cert == key.cert =>
+                            && p.key.as_ref().map(|k| &k.cert) == key.as_ref().map(|k| &k.cert) =>
                     {
                         Arc::clone(p)
                     }
-                    _ => match binding_config(provider, key.clone(), &b.policy) {
+                    _ => match binding_config(
+                        provider,
+                        match &key {
+                            Some(k) => Arc::new(BindingCert(k.clone())),
+                            None => Arc::new(CentralResolver(central.clone())),
+                        },
+                        &b.policy,
+                    ) {
                         Err(why) => {
                             changes.push(Change::warning(format!(
                                 "SSL binding {endpoint} completes no handshake: {why}"
@@ -289,6 +427,9 @@ impl TlsTable {
                                 None => Arc::new(watch::channel(now).0),
                             };
                             changes.push(Change::info(match previous {
+                                _ if key.is_none() => format!(
+                                    "SSL binding {endpoint} serves the certificates of store Cluster, by SNI"
+                                ),
                                 Some(_) => format!(
                                     "SSL binding {endpoint} now serves certificate {}",
                                     b.thumbprint
@@ -346,6 +487,7 @@ impl TlsTable {
             Endpoint::IpPort(ip, _) => {
                 port.by_ip.insert(*ip, e);
             }
+            Endpoint::Ccs(_) => port.ccs = Some(e),
         }
     }
 
@@ -356,12 +498,14 @@ impl TlsTable {
                 .chain(p.by_ip.values())
                 .chain(p.any_v4.iter())
                 .chain(p.any_v6.iter())
+                .chain(p.ccs.iter())
         })
     }
 
     /// The binding serving a ClientHello that arrived on `local_ip:port` with server name
     /// `sni`: `hostnameport` matching SNI, then `ipport` with the exact local address, then
-    /// the unspecified address of the connection's family, then the other family's.
+    /// a central-store binding holding a certificate for SNI, then the unspecified address
+    /// of the connection's family, then the other family's.
     pub(crate) fn choose(
         &self,
         port: u16,
@@ -377,6 +521,11 @@ impl TlsTable {
         }
         let local_ip = local_ip.to_canonical();
         if let Some(e) = p.by_ip.get(&local_ip) {
+            return Some(e);
+        }
+        if let (Some(e), Some(name)) = (&p.ccs, sni)
+            && self.central.load().pick(name, unix_now()).is_some()
+        {
             return Some(e);
         }
         match local_ip {
@@ -398,6 +547,7 @@ fn canonical_endpoint(e: &Endpoint) -> Endpoint {
             Endpoint::HostnamePort(h.trim_end_matches('.').to_ascii_lowercase(), *p)
         }
         Endpoint::IpPort(ip, p) => Endpoint::IpPort(ip.to_canonical(), *p),
+        Endpoint::Ccs(p) => Endpoint::Ccs(*p),
     }
 }
 

@@ -376,6 +376,8 @@ pub fn hsts_by_default(info: &CertInfo, endpoint: &Endpoint) -> bool {
             .sans
             .iter()
             .any(|s| matches!(s, certstore::San::Dns(d) if real_host(d))),
+        // SNI chooses the certificate per connection: no one certificate decides.
+        Endpoint::Ccs(_) => false,
     }
 }
 

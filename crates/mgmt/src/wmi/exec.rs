@@ -223,6 +223,7 @@ fn dispatch(dd: &DataDir, b: &Bound) -> Result<Out, Fail> {
                 strings(rows.iter().map(|(_, x)| match &x.endpoint {
                     Endpoint::IpPort(ip, _) => ip.to_string(),
                     Endpoint::HostnamePort(h, _) => h.clone(),
+                    Endpoint::Ccs(_) => "ccs".into(),
                 })),
             );
             out.insert(

@@ -271,6 +271,7 @@ fn rows(ctx: &Ctx) -> anyhow::Result<Vec<BindingRow>> {
                 kind: match b.endpoint {
                     Endpoint::IpPort(..) => "ipport",
                     Endpoint::HostnamePort(..) => "hostnameport",
+                    Endpoint::Ccs(..) => "ccs",
                 },
                 thumbprint: b.thumbprint.clone(),
                 store: b.store.clone(),

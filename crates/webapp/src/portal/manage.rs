@@ -771,6 +771,7 @@ fn serves_this_connection(ctx: &httpsys::RequestContext, endpoint: &httpsys::End
             ip.is_unspecified() || ip.to_canonical() == ctx.local.ip().to_canonical()
         }
         httpsys::Endpoint::HostnamePort(h, _) => h.eq_ignore_ascii_case(&ctx.host),
+        httpsys::Endpoint::Ccs(_) => true,
     }
 }
 

@@ -352,6 +352,7 @@ fn portal_page(
                                 @match &sb.endpoint {
                                     Endpoint::IpPort(ip, p) => { td { (if ip.is_unspecified() { "All Assigned".to_string() } else { ip.to_string() }) } td { span.muted { "(none)" } } td { (p) } }
                                     Endpoint::HostnamePort(h, p) => { td { "All Assigned" } td { (h) } td { (p) } }
+                                    Endpoint::Ccs(p) => { td { "All Assigned" } td { "(central store, by SNI)" } td { (p) } }
                                 }
                                 td {
                                     @match v.certs.iter().find(|c| c.thumbprint.to_string() == sb.thumbprint) {
