@@ -14,7 +14,11 @@
 //!
 //! Pages are streamed: a counting pass keeps only positions (items and row indices per
 //! logical page), then each page is made and handed to the caller's sink
-//! ([`paginate_hard_each`]), so a render holds one page of primitives at a time.
+//! ([`paginate_hard_each`]), so a render holds one page of primitives at a time. A tablix
+//! with streamed detail rows ([`Tablix::streamed`]) is never a tree: the counting pass keeps
+//! one height per row (rows that cannot grow are not even bound for it; growing ones are
+//! bound and measured), and emission binds the rows again as its pages need them, holding
+//! one page of bound rows.
 //!
 //! Horizontal pages: a body wider than a one-column page continues on pages to the right
 //! (cut at tablix column edges, numbered left to right, then down), each clipped to its
@@ -27,10 +31,10 @@
 //! layout (clipped at the column edge).
 
 use crate::instance::{
-    Action, Border, BoxStyle, Image, Instance, Item, ItemKind, Len, PageBreak, PageContext,
-    PageSection, PageSettings, Paragraph, Tablix, UM_PER_INCH, Visibility,
+    Action, Border, BoxStyle, GridRow, Image, Instance, Item, ItemKind, Len, PageBreak,
+    PageContext, PageSection, PageSettings, Paragraph, Tablix, UM_PER_INCH, Visibility,
 };
-use crate::page::{TextMeasurer, item_height, layout_children, row_height};
+use crate::page::{TextMeasurer, grid_row_height, item_height, layout_children, row_height};
 
 /// Largest page side (MS-RDL: 160in).
 pub const MAX_PAGE_SIDE: Len = 160 * UM_PER_INCH;
@@ -389,6 +393,8 @@ struct Cutter<'m, 'a> {
     limit: Len,
     /// The logical page count reached [`MAX_PAGES`]: stop cutting.
     full: bool,
+    /// Binding a streamed detail row failed (the render was cancelled): stop cutting.
+    error: Option<crate::EngineError>,
 }
 
 impl<'a> Cutter<'_, 'a> {
@@ -430,21 +436,22 @@ pub struct HardSummary {
 
 /// Cuts every section of `inst` into hard pages and collects them (tests, small reports;
 /// renderers use [`paginate_hard_each`], which keeps one page in memory).
-pub fn paginate_hard(inst: &Instance, opts: &HardPageOptions, m: &dyn TextMeasurer) -> HardPages {
+/// Fails only when a streamed detail row cannot be bound (the render was cancelled).
+pub fn paginate_hard(
+    inst: &Instance,
+    opts: &HardPageOptions,
+    m: &dyn TextMeasurer,
+) -> Result<HardPages, crate::EngineError> {
     let mut pages = Vec::new();
     let s = paginate_hard_each(inst, opts, m, &mut |p| {
         pages.push(p);
-        Ok::<(), std::convert::Infallible>(())
-    });
-    let s = match s {
-        Ok(s) => s,
-        Err(e) => match e {},
-    };
-    HardPages {
+        Ok::<(), crate::EngineError>(())
+    })?;
+    Ok(HardPages {
         pages,
         total: s.total,
         warnings: s.warnings,
-    }
+    })
 }
 
 /// One physical page of the counting pass.
@@ -466,7 +473,7 @@ struct PhysPlan<'a> {
 /// places every item and row (positions only) so `TotalPages` is known; then each page's
 /// primitives are made, its header and footer evaluated, and the page given away, so memory
 /// holds one page plus the positions. A sink error stops pagination and is returned.
-pub fn paginate_hard_each<E>(
+pub fn paginate_hard_each<E: From<crate::EngineError>>(
     inst: &Instance,
     opts: &HardPageOptions,
     m: &dyn TextMeasurer,
@@ -525,8 +532,12 @@ pub fn paginate_hard_each<E>(
             logical: vec![Logical::default()],
             limit: g.body_height,
             full: false,
+            error: None,
         };
         cut_body(&mut c, &section.body);
+        if let Some(e) = c.error.take() {
+            return Err(E::from(e));
+        }
         if c.full {
             warnings.push(format!(
                 "the report has more than {MAX_PAGES} pages; only the first {MAX_PAGES} are rendered"
@@ -570,9 +581,28 @@ pub fn paginate_hard_each<E>(
     let overall_total = plan.len() as u32;
     let (start, end) = page_range(opts.start_page, opts.end_page, overall_total);
     let mut rendered = 0u32;
+    // the bound rows of a streamed tablix (one per report at most) the pages show
+    let mut window = Window::default();
     for p in plan {
         if p.overall < start || p.overall > end {
             continue;
+        }
+        // streamed rows this page shows (all columns), bound now, with those of the pages
+        // skipped before it
+        let mut shown: Option<(&Tablix, usize, usize)> = None;
+        for pl in p.columns.iter().flat_map(|l| &l.placed) {
+            if let Placement::Rows { t, rows, .. } = pl
+                && t.streamed.is_some()
+            {
+                for &r in rows.iter().filter(|&&r| r as usize >= t.rows.len()) {
+                    let r = r as usize;
+                    let (lo, hi) = shown.map_or((r, r), |(_, lo, hi)| (lo.min(r), hi.max(r)));
+                    shown = Some((t, lo, hi));
+                }
+            }
+        }
+        if let Some((t, lo, hi)) = shown {
+            window.fill(t, lo, hi).map_err(E::from)?;
         }
         let section = &inst.sections[p.section];
         let g = geoms[p.section];
@@ -656,6 +686,7 @@ pub fn paginate_hard_each<E>(
                         m,
                         item,
                         t,
+                        &window,
                         rows,
                         heights,
                         (*x, *y),
@@ -1023,10 +1054,24 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
             page_start = top;
             rel = 0;
         }
+        // a streamed tablix: its rows (bound here, heights kept) are always cut
+        let heights = match &item.kind {
+            ItemKind::Tablix(t) if !shell && t.streamed.is_some() => match tablix_heights(t, c.m) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    c.error = Some(e);
+                    return;
+                }
+            },
+            _ => None,
+        };
+        let height = heights.as_ref().map_or(height, |h| h.iter().sum());
         if !shell
             && let ItemKind::Tablix(t) = &item.kind
-            && !t.rows.is_empty()
-            && (rel + height > c.limit || t.rows.iter().any(|r| r.page_break.is_some()))
+            && (!t.rows.is_empty() || heights.is_some())
+            && (heights.is_some()
+                || rel + height > c.limit
+                || t.rows.iter().any(|r| r.page_break.is_some()))
         {
             // KeepTogether: move to a fresh page when it fits there
             if item.keep_together && height <= c.limit && rel > 0 && rel + height > c.limit {
@@ -1035,7 +1080,9 @@ fn cut_body<'a>(c: &mut Cutter<'_, 'a>, body: &'a [Item]) {
                 }
                 rel = 0;
             }
-            let (end_y, brk, reset) = cut_tablix(c, item, t, x, rel, lead.is_some());
+            let heights = heights
+                .unwrap_or_else(|| (0..t.rows.len()).map(|r| row_height(t, r, c.m)).collect());
+            let (end_y, brk, reset) = cut_tablix(c, item, t, heights, x, rel, lead.is_some());
             if c.full {
                 return;
             }
@@ -1075,11 +1122,14 @@ fn cut_tablix<'a>(
     c: &mut Cutter<'_, 'a>,
     item: &'a Item,
     t: &'a Tablix,
+    heights: std::rc::Rc<[Len]>,
     x: Len,
     rel: Len,
     lead: bool,
 ) -> (Len, bool, bool) {
-    let heights: std::rc::Rc<[Len]> = (0..t.rows.len()).map(|r| row_height(t, r, c.m)).collect();
+    // grid rows, then the streamed detail rows (no breaks, keeps or repeats of their own)
+    let n_rows = heights.len();
+    let flags = |r: usize| t.rows.get(r);
     let repeat: Vec<u32> = (0..t.rows.len())
         .filter(|&r| t.rows[r].repeat_on_new_page)
         .map(|r| r as u32)
@@ -1103,12 +1153,12 @@ fn cut_tablix<'a>(
             });
         }
     };
-    for r in 0..t.rows.len() {
+    for r in 0..n_rows {
         let h = heights[r];
         if h == 0 {
             continue;
         }
-        let rb = t.rows[r].page_break.as_ref();
+        let rb = flags(r).and_then(|g| g.page_break.as_ref());
         // the first group instance's Start break was taken before the tablix
         let lead_row = lead && !seen_break;
         seen_break |= rb.is_some();
@@ -1120,8 +1170,8 @@ fn cut_tablix<'a>(
         // KeepWithGroup=After: the row and the rows it keeps with must start together
         let mut need = h;
         let mut k = r;
-        while t.rows[k].keep_with_next && need <= c.limit {
-            let Some(n) = (k + 1..t.rows.len()).find(|&n| heights[n] > 0) else {
+        while flags(k).is_some_and(|g| g.keep_with_next) && need <= c.limit {
+            let Some(n) = (k + 1..n_rows).find(|&n| heights[n] > 0) else {
                 break;
             };
             need += heights[n];
@@ -1131,7 +1181,7 @@ fn cut_tablix<'a>(
         if (y + h > c.limit || forced || kept_out) && !only_repeats {
             // KeepWithGroup=Before: the previous row comes along to the new page
             let mut carry = None;
-            if y + h > c.limit && t.rows[r].keep_with_previous {
+            if y + h > c.limit && flags(r).is_some_and(|g| g.keep_with_previous) {
                 let data_rows = rows.iter().filter(|x| !repeat.contains(x)).count();
                 if let Some(&last) = rows.last()
                     && data_rows >= 2
@@ -1181,11 +1231,89 @@ fn cut_tablix<'a>(
     (y, row_break, row_reset)
 }
 
+/// Heights of a tablix's grid rows, then of its streamed detail rows: each bound and
+/// measured (only the height is kept), or, when no cell of a detail row can grow, the first
+/// row's height for all of them (nothing is bound but the first row).
+fn tablix_heights(
+    t: &Tablix,
+    m: &dyn TextMeasurer,
+) -> Result<std::rc::Rc<[Len]>, crate::EngineError> {
+    let mut h: Vec<Len> = (0..t.rows.len()).map(|r| row_height(t, r, m)).collect();
+    if let Some(s) = &t.streamed
+        && !s.rows.is_empty()
+    {
+        let n = s.rows.len();
+        h.reserve(n);
+        let first = s.rows.row(0)?;
+        let fixed = first.cells.iter().all(|c| {
+            c.item.as_ref().is_none_or(|i| match &i.kind {
+                ItemKind::Textbox(tb) => !tb.can_grow || i.width <= 0,
+                _ => false,
+            })
+        });
+        let h0 = grid_row_height(&first, m);
+        if fixed {
+            h.extend(std::iter::repeat_n(h0, n));
+        } else {
+            h.push(h0);
+            for i in 1..n {
+                h.push(grid_row_height(&s.rows.row(i)?, m));
+            }
+        }
+    }
+    Ok(h.into())
+}
+
+/// The bound rows of a streamed tablix the pages being emitted show: rows are bound in
+/// order as pages need them and dropped once no later page can show them, so emission holds
+/// about a page of rows (pages before `StartPage` bind their rows too: running values and
+/// row numbers depend on every row before).
+#[derive(Default)]
+struct Window {
+    /// Grid index of `rows[0]` (the tablix's own grid rows come first).
+    base: usize,
+    rows: std::collections::VecDeque<GridRow>,
+}
+
+impl Window {
+    /// Makes rows `lo..=hi` (grid indices past the tablix's own rows) available.
+    fn fill(&mut self, t: &Tablix, lo: usize, hi: usize) -> Result<(), crate::EngineError> {
+        let Some(s) = &t.streamed else { return Ok(()) };
+        let own = t.rows.len();
+        if self.rows.is_empty() && self.base < own {
+            self.base = own;
+        }
+        while self.base < lo && !self.rows.is_empty() {
+            self.rows.pop_front();
+            self.base += 1;
+        }
+        while self.base + self.rows.len() <= hi {
+            let i = self.base + self.rows.len() - own;
+            let row = s.rows.row(i)?;
+            if self.base + self.rows.len() < lo {
+                // a row of a page not rendered (StartPage): bound in order, not kept
+                self.base += 1;
+            } else {
+                self.rows.push_back(row);
+            }
+        }
+        Ok(())
+    }
+
+    fn get<'t>(&'t self, t: &'t Tablix, r: usize) -> Option<&'t GridRow> {
+        match t.rows.get(r) {
+            Some(row) => Some(row),
+            None => self.rows.get(r.checked_sub(self.base)?),
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // reason: one call site shape, all plain data
 fn emit_rows(
     m: &dyn TextMeasurer,
     item: &Item,
     t: &Tablix,
+    window: &Window,
     rows: &[u32],
     heights: &[Len],
     (left, top): (Len, Len),
@@ -1213,7 +1341,10 @@ fn emit_rows(
         if h == 0 {
             continue;
         }
-        for cell in &t.rows[r as usize].cells {
+        let Some(row) = window.get(t, r as usize) else {
+            continue;
+        };
+        for cell in &row.cells {
             let Some(ci) = &cell.item else { continue };
             let x0 = xs.get(cell.col).copied().unwrap_or(0);
             let x1 = xs
@@ -1348,7 +1479,8 @@ fn emit_item(
             }
             let heights: Vec<Len> = (0..t.rows.len()).map(|r| row_height(t, r, m)).collect();
             let rows: Vec<u32> = (0..t.rows.len() as u32).collect();
-            emit_rows(m, item, t, &rows, &heights, (x, y), out, ri);
+            let none = Window::default();
+            emit_rows(m, item, t, &none, &rows, &heights, (x, y), out, ri);
         }
         ItemKind::Subreport(Ok(sub)) => {
             if let Some(s) = sub.sections.first() {

@@ -142,7 +142,7 @@ pub fn row_height(t: &Tablix, row: usize, m: &dyn TextMeasurer) -> Len {
     grid_row_height(r, m)
 }
 
-fn grid_row_height(r: &GridRow, m: &dyn TextMeasurer) -> Len {
+pub(crate) fn grid_row_height(r: &GridRow, m: &dyn TextMeasurer) -> Len {
     let mut h = r.height;
     for c in &r.cells {
         if c.rowspan == 1

@@ -133,6 +133,13 @@ pub enum ImageError {
     Io(#[from] std::io::Error),
 }
 
+/// A streamed detail row that cannot be bound (the render was cancelled).
+impl From<engine::EngineError> for ImageError {
+    fn from(e: engine::EngineError) -> Self {
+        ImageError::Render(RenderError::Engine(e))
+    }
+}
+
 /// What an IMAGE render produced.
 #[derive(Debug, Clone, Default)]
 pub struct ImageSummary {

@@ -60,6 +60,13 @@ pub enum PdfError {
     Io(#[from] std::io::Error),
 }
 
+/// A streamed detail row that cannot be bound (the render was cancelled).
+impl From<engine::EngineError> for PdfError {
+    fn from(e: engine::EngineError) -> Self {
+        PdfError::Render(RenderError::Engine(e))
+    }
+}
+
 /// PDF options from device information.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PdfOptions {

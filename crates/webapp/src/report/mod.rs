@@ -605,8 +605,12 @@ pub(crate) async fn url_access(
     let cancel = Cancel::default();
     let guard = CancelOnDrop(cancel.flag.clone());
     let mut opts = bind_options(state, session, &req, &exec, limit, &cancel);
-    // data renderers write a large table's rows as they are bound (engine::bind::stream)
-    opts.stream_details = matches!(format, Format::Csv | Format::Xml | Format::Json);
+    // data renderers, PDF and IMAGE write a large table's rows as they are bound
+    // (engine::bind::stream)
+    opts.stream_details = matches!(
+        format,
+        Format::Csv | Format::Xml | Format::Json | Format::Pdf | Format::Image
+    );
     let name = path.name().to_owned();
     let mut nonce_used = None;
     // IMAGE: (MIME type, extension) of the chosen OutputFormat
