@@ -29,6 +29,7 @@
 //! `.pem` first, so a crash at any point leaves the old or the new certificate, never a
 //! half one; leftovers without a `.pem` are swept under the lock by the next mutation.
 
+pub mod cluster;
 mod info;
 mod keys;
 mod pfx;

@@ -327,33 +327,11 @@ impl CertStore {
     /// the aws-lc-rs provider and checked against the leaf.
     pub fn certified_key(&self, thumb: &Thumbprint) -> Result<Arc<CertifiedKey>> {
         let store = StoreName::My;
-        let mut chain = self.chain_der(store, thumb)?;
+        let chain = self.chain_der(store, thumb)?;
         let key = self
             .read_key(store, thumb)?
             .ok_or(Error::NoPrivateKey(*thumb))?;
-        if chain.len() > 1 {
-            let last_is_root = chain.last().is_some_and(|c| {
-                parse_cert(c, "a chain certificate")
-                    .map(|p| p.subject().as_raw() == p.issuer().as_raw())
-                    .unwrap_or(false)
-            });
-            if last_is_root {
-                chain.pop();
-            }
-        }
-        let refused = |e: rustls::Error| {
-            Error::malformed(
-                format!("the stored key of {thumb}"),
-                format!("rustls refuses it ({e}); import the certificate with its key again"),
-            )
-        };
-        // Borrowed, so the one DER copy handed to aws-lc-rs is wiped when this returns.
-        let key_der = Zeroizing::new(key.to_private_key_der());
-        let signing_key =
-            rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der).map_err(refused)?;
-        let ck = CertifiedKey::new(chain, signing_key);
-        ck.keys_match().map_err(refused)?;
-        Ok(Arc::new(ck))
+        certified(chain, &key, thumb)
     }
 
     // ----- creating and importing ----------------------------------------------------
@@ -361,53 +339,10 @@ impl CertStore {
     /// Creates a self-signed end-entity certificate (CA:FALSE, EKU serverAuth, a SAN for
     /// every name) and its key, and puts both in `opts.store`.
     pub fn new_self_signed(&self, opts: &SelfSignedOptions) -> Result<Thumbprint> {
-        use rcgen::{
-            CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SerialNumber,
-        };
-        if opts.dns_names.is_empty() {
-            return Err(Error::InvalidOption(
-                "give at least one --dns-name (a host name or an IP address)".into(),
-            ));
-        }
-        if !(1..=MAX_DAYS).contains(&opts.days) {
-            return Err(Error::InvalidOption(format!(
-                "--days must be from 1 to {MAX_DAYS}, not {}",
-                opts.days
-            )));
-        }
-        // dns_names is not empty (checked above): [0] below cannot panic.
-        let sans = crate::request::san_list(&opts.dns_names)?;
-        let key_pair = opts.key_type.generate()?;
-
-        let mut params = CertificateParams::default();
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, opts.dns_names[0].trim());
-        params.subject_alt_names = sans;
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        if matches!(
-            opts.key_type,
-            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096
-        ) {
-            params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
-        }
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let now = OffsetDateTime::now_utc();
-        // A little slack before now, for clients whose clocks run behind.
-        params.not_before = now - time::Duration::minutes(10);
-        params.not_after = now + time::Duration::days(i64::from(opts.days));
-        params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
-
-        let cert = params
-            .self_signed(&key_pair)
-            .map_err(|e| Error::generate("the certificate", e))?;
-        let key = StoredKey::from_pkcs8(key_pair.serialized_der())?;
-        drop(key_pair);
+        let (der, key) = self_signed_parts(opts)?;
         let outcome = self.install(
             opts.store,
-            cert.der(),
+            &der,
             &[],
             Some(&key),
             opts.friendly_name.clone(),
@@ -615,6 +550,89 @@ impl CertStore {
         }
         Ok(())
     }
+}
+
+/// A self-signed end-entity certificate (DER) for `opts` and its key (the store or the
+/// cluster store keeps them).
+pub(crate) fn self_signed_parts(opts: &SelfSignedOptions) -> Result<(Vec<u8>, StoredKey)> {
+    use rcgen::{
+        CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SerialNumber,
+    };
+    if opts.dns_names.is_empty() {
+        return Err(Error::InvalidOption(
+            "give at least one --dns-name (a host name or an IP address)".into(),
+        ));
+    }
+    if !(1..=MAX_DAYS).contains(&opts.days) {
+        return Err(Error::InvalidOption(format!(
+            "--days must be from 1 to {MAX_DAYS}, not {}",
+            opts.days
+        )));
+    }
+    // dns_names is not empty (checked above): [0] below cannot panic.
+    let sans = crate::request::san_list(&opts.dns_names)?;
+    let key_pair = opts.key_type.generate()?;
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, opts.dns_names[0].trim());
+    params.subject_alt_names = sans;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    if matches!(
+        opts.key_type,
+        KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096
+    ) {
+        params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+    }
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let now = OffsetDateTime::now_utc();
+    // A little slack before now, for clients whose clocks run behind.
+    params.not_before = now - time::Duration::minutes(10);
+    params.not_after = now + time::Duration::days(i64::from(opts.days));
+    params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
+
+    let cert = params
+        .self_signed(&key_pair)
+        .map_err(|e| Error::generate("the certificate", e))?;
+    let key = StoredKey::from_pkcs8(key_pair.serialized_der())?;
+    drop(key_pair);
+    Ok((cert.der().to_vec(), key))
+}
+
+/// The chain and key as rustls serves them: a self-signed top (a root) is left out, since
+/// clients must already have it; the key is loaded through aws-lc-rs and checked against
+/// the leaf.
+pub(crate) fn certified(
+    mut chain: Vec<rustls_pki_types::CertificateDer<'static>>,
+    key: &StoredKey,
+    thumb: &Thumbprint,
+) -> Result<Arc<CertifiedKey>> {
+    if chain.len() > 1 {
+        let last_is_root = chain.last().is_some_and(|c| {
+            parse_cert(c, "a chain certificate")
+                .map(|p| p.subject().as_raw() == p.issuer().as_raw())
+                .unwrap_or(false)
+        });
+        if last_is_root {
+            chain.pop();
+        }
+    }
+    let refused = |e: rustls::Error| {
+        Error::malformed(
+            format!("the stored key of {thumb}"),
+            format!("rustls refuses it ({e}); import the certificate with its key again"),
+        )
+    };
+    // Borrowed, so the one DER copy handed to aws-lc-rs is wiped when this returns.
+    let key_der = Zeroizing::new(key.to_private_key_der());
+    let signing_key =
+        rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der).map_err(refused)?;
+    let ck = CertifiedKey::new(chain, signing_key);
+    ck.keys_match().map_err(refused)?;
+    Ok(Arc::new(ck))
 }
 
 /// Certificates from a file: PEM (every CERTIFICATE block, in order) or one DER certificate.
