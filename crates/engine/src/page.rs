@@ -5,11 +5,52 @@
 //! items above grow, splitting tablix rows over pages with repeated header rows, the
 //! header/footer visibility rule (§2.2-3) and the page context (`PageNumber`, `TotalPages`,
 //! `ReportItems` on the page). Must not: render anything, or copy the items (pages borrow).
+//!
+//! A tablix with streamed detail rows ([`Tablix::streamed`]) is paginated without binding
+//! them when their height is known from the first one ([`streamed_row_height`]: no cell can
+//! grow); its grid rows are then numbered on past `rows` (streamed row `i` is grid row
+//! `rows.len() + i`). Reports where that does not hold ([`paginates_streamed`] is false)
+//! must be materialized first.
 
 use crate::instance::{
     GridRow, Instance, Item, ItemKind, Len, PageBreak, PageContext, Tablix, TextStyle, Textbox,
     Visibility,
 };
+
+/// Grid rows of `t`, streamed detail rows included.
+pub fn grid_rows(t: &Tablix) -> usize {
+    t.rows.len() + t.streamed.as_ref().map_or(0, |s| s.rows.len())
+}
+
+/// The height of every streamed detail row of `t`, when it is known without binding them:
+/// the first row's cells are textboxes that cannot grow (`CanGrow` is not an expression, so
+/// every row has the same design height). `None`: no streamed rows, or they must be measured.
+pub fn streamed_row_height(t: &Tablix, m: &dyn TextMeasurer) -> Option<Len> {
+    let s = t.streamed.as_ref()?;
+    if s.rows.is_empty() {
+        return Some(0);
+    }
+    let row = s.rows.row(0).ok()?;
+    let fixed = row.cells.iter().all(|c| match &c.item {
+        None => true,
+        Some(i) => matches!(&i.kind, ItemKind::Textbox(tb) if !tb.can_grow),
+    });
+    fixed.then(|| grid_row_height(&row, m))
+}
+
+/// True when [`paginate`] can cut `inst` into pages without binding streamed rows: every
+/// streamed tablix has rows of a known height ([`streamed_row_height`]) and its section has
+/// no page header or footer (they see the values on each page).
+pub fn paginates_streamed(inst: &Instance, m: &dyn TextMeasurer) -> bool {
+    inst.sections.iter().all(|s| {
+        s.body.iter().all(|i| match &i.kind {
+            ItemKind::Tablix(t) if t.streamed.is_some() => {
+                s.header.is_none() && s.footer.is_none() && streamed_row_height(t, m).is_some()
+            }
+            _ => true,
+        })
+    })
+}
 
 /// Measures text for pagination.
 pub trait TextMeasurer {
@@ -87,10 +128,16 @@ pub fn item_height(item: &Item, m: &dyn TextMeasurer) -> Len {
     match &item.kind {
         ItemKind::Textbox(tb) => textbox_height(item, tb, m),
         ItemKind::Tablix(t) => {
-            if t.rows.is_empty() {
+            if grid_rows(t) == 0 {
                 return item.height;
             }
-            (0..t.rows.len()).map(|r| row_height(t, r, m)).sum()
+            let streamed = t.streamed.as_ref().map_or(0, |s| s.rows.len()) as Len;
+            let fixed = if streamed > 0 {
+                streamed_row_height(t, m).unwrap_or(0)
+            } else {
+                0
+            };
+            (0..t.rows.len()).map(|r| row_height(t, r, m)).sum::<Len>() + streamed * fixed
         }
         ItemKind::Rectangle(children) => {
             let grown = layout_children(children, m).1;
@@ -254,9 +301,12 @@ pub fn paginate<'a>(
             if let ItemKind::Tablix(t) = &item.kind
                 && ((limit > 0 && rel_top + height > limit)
                     || t.rows.iter().any(|r| r.page_break.is_some()))
-                && !t.rows.is_empty()
+                && grid_rows(t) > 0
             {
-                // split the rows over pages, repeating the marked header rows
+                // split the rows over pages, repeating the marked header rows (streamed
+                // detail rows have no breaks and do not repeat)
+                let n = grid_rows(t);
+                let fixed = streamed_row_height(t, m).unwrap_or(0);
                 let repeat: Vec<usize> = (0..t.rows.len())
                     .filter(|&r| t.rows[r].repeat_on_new_page)
                     .collect();
@@ -267,15 +317,21 @@ pub fn paginate<'a>(
                 // a group instance's break after its last row, pending for the next row
                 let mut row_break = false;
                 let mut row_reset = false;
-                for r in 0..t.rows.len() {
-                    let h = row_height(t, r, m);
+                for r in 0..n {
+                    let h = if r < t.rows.len() {
+                        row_height(t, r, m)
+                    } else {
+                        fixed
+                    };
                     if h == 0 {
                         continue;
                     }
-                    let rb = t.rows[r].page_break.as_ref();
+                    let rb = t.rows.get(r).and_then(|x| x.page_break.as_ref());
                     // the first group instance's Start break moved before the tablix
-                    let lead_row =
-                        lead.is_some() && t.rows[..r].iter().all(|x| x.page_break.is_none());
+                    let lead_row = lead.is_some()
+                        && t.rows[..r.min(t.rows.len())]
+                            .iter()
+                            .all(|x| x.page_break.is_none());
                     let forced = row_break || (rb.is_some_and(|b| b.before) && !lead_row);
                     let reset = row_reset || rb.is_some_and(|b| b.before && b.reset_page_number);
                     row_break = rb.is_some_and(|b| b.after);
@@ -320,7 +376,7 @@ pub fn paginate<'a>(
                 continue;
             }
             let rows = match &item.kind {
-                ItemKind::Tablix(t) => Some((0..t.rows.len()).collect()),
+                ItemKind::Tablix(t) => Some((0..grid_rows(t)).collect()),
                 _ => None,
             };
             cur_height = cur_height.max(rel_top + height);
@@ -423,7 +479,8 @@ fn page_report_items(body: &[Placed<'_>]) -> Vec<(String, rdl::Value)> {
     for p in body {
         match (&p.item.kind, &p.rows) {
             (ItemKind::Tablix(t), Some(rows)) => {
-                for &r in rows {
+                // streamed rows are not on pages with a header or footer
+                for &r in rows.iter().filter(|&&r| r < t.rows.len()) {
                     for c in &t.rows[r].cells {
                         if let Some(i) = &c.item {
                             collect_items(i, &mut out);

@@ -10,16 +10,28 @@
 //! interactive sort as plain links back to the server (they work with scripts off).
 //! Must not: write anything from the report unescaped; CSS only ever contains numbers,
 //! validated colours and validated font names.
+//!
+//! Streaming: one page is written as it is made, flushed to the writer every
+//! [`FLUSH_AT`] bytes at a row or page boundary. The first flush writes the head with the
+//! classes seen so far; a class first used after it is written in a `<style>` element of its
+//! own just before the part that uses it (a report smaller than [`FLUSH_AT`] has all its CSS in
+//! the head). The detail rows of a streamed tablix ([`engine::instance::Tablix::streamed`])
+//! are bound one at a time while they are written, in order, and the output is the same bytes
+//! as the tree's (`tests/html_stream.rs`); [`needs_tree`] says when an instance must be
+//! materialized first.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
 use engine::instance::{
-    Action, BorderStyle, BoxStyle, Color, ImageSource, Instance, Item, ItemKind, Len, Tablix,
-    TextAlign, TextStyle, Textbox, VerticalAlign, Visibility, to_pt,
+    Action, BorderStyle, BoxStyle, Color, GridRow, ImageSource, Instance, Item, ItemKind, Len,
+    StreamedDetails, Tablix, TextAlign, TextStyle, Textbox, VerticalAlign, Visibility, to_pt,
 };
-use engine::page::{Page, Placed, SoftPageOptions, TextMeasurer, layout_children, paginate};
+use engine::page::{
+    Page, Placed, SoftPageOptions, TextMeasurer, grid_rows, layout_children, paginate,
+    paginates_streamed, streamed_row_height,
+};
 
 use crate::{DeviceInfo, RenderError, safe_url};
 
@@ -98,6 +110,12 @@ impl HtmlOptions {
 
 /// HTML-escapes text and attribute values.
 pub fn escape(s: &str, out: &mut String) {
+    if !s.bytes().any(|b| {
+        matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'') || (b < 0x20 && b != b'\n' && b != b'\t')
+    }) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '<' => out.push_str("&lt;"),
@@ -164,12 +182,19 @@ struct Css {
 
 impl Css {
     fn class(&mut self, prefix: &str, decl: String) -> String {
-        let next = self.order.len();
-        let n = *self.classes.entry(decl.clone()).or_insert_with(|| {
-            self.order.push(decl);
-            next
-        });
+        let n = self.number(decl);
         format!("{prefix}r{n}")
+    }
+
+    /// The number of a declaration's class (`r<n>`), new ones numbered in first-seen order.
+    fn number(&mut self, decl: String) -> usize {
+        if let Some(&n) = self.classes.get(&decl) {
+            return n;
+        }
+        let n = self.order.len();
+        self.order.push(decl.clone());
+        self.classes.insert(decl, n);
+        n
     }
 
     fn sheet(&self, prefix: &str) -> String {
@@ -186,12 +211,20 @@ impl Css {
              .{p}tg,.{p}srt{{text-decoration:none;margin-right:1mm}}\
              .{p}ph{{display:flex;align-items:center;justify-content:center;border:1px dashed #888;color:#555;box-sizing:border-box}}"
         );
-        for (i, decl) in self.order.iter().enumerate() {
-            let _ = writeln!(s, ".{p}r{i}{{{decl}}}");
-        }
+        self.classes_from(prefix, 0, &mut s);
         s
     }
+
+    /// The rules of the classes from number `from` on.
+    fn classes_from(&self, p: &str, from: usize, s: &mut String) {
+        for (i, decl) in self.order.iter().enumerate().skip(from) {
+            let _ = writeln!(s, ".{p}r{i}{{{decl}}}");
+        }
+    }
 }
+
+/// Bytes of a one-page render held before they are written (at a row or page boundary).
+pub const FLUSH_AT: usize = 64 * 1024;
 
 fn color(c: Color) -> String {
     c.hex()
@@ -260,11 +293,52 @@ fn text_decl(t: &TextStyle) -> String {
 /// [`MEMO_MAX`] entries a style is looked up the slow way (same result, only slower).
 #[derive(Default)]
 struct Memo {
-    boxes: Vec<(BoxStyle, String)>,
-    texts: Vec<(TextStyle, String)>,
-    paras: HashMap<(u8, Len), String>,
-    cells: HashMap<(Len, Len), String>,
-    heights: HashMap<Len, String>,
+    boxes: Vec<(BoxStyle, usize)>,
+    texts: Vec<(TextStyle, usize)>,
+    paras: Vec<((u8, Len), usize)>,
+    cells: Vec<((Len, Len), usize)>,
+    heights: Vec<(Len, usize)>,
+}
+
+/// Writes the class `r<n>` (with the prefix) into `out`.
+fn push_class(out: &mut String, prefix: &str, n: usize) {
+    out.push_str(prefix);
+    out.push('r');
+    push_uint(out, n);
+}
+
+fn push_uint(out: &mut String, n: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(b as char);
+    }
+}
+
+/// Looks `key` up in a memo table, or makes its class with `make` (kept while the table has
+/// room).
+fn memo<K: PartialEq + Clone>(
+    table: &mut Vec<(K, usize)>,
+    key: &K,
+    make: impl FnOnce() -> usize,
+) -> usize {
+    if let Some((_, n)) = table.iter().find(|(k, _)| k == key) {
+        return *n;
+    }
+    let n = make();
+    if table.len() < MEMO_MAX {
+        table.push((key.clone(), n));
+    }
+    n
 }
 
 /// Entries per [`Memo`] table.
@@ -278,81 +352,163 @@ struct Ctx<'o> {
     /// Pass 1 only collects CSS; pass 2 writes.
     writing: bool,
     m: &'o dyn TextMeasurer,
+    /// Where `out` is flushed to (`None`: it is only collected).
+    sink: Option<&'o mut dyn Write>,
+    /// The document head around its style sheet, until the first flush writes it.
+    head: Option<(String, String)>,
+    /// Classes whose rules are written.
+    emitted: usize,
+    /// The first error of a flush or of binding a streamed row: nothing more is written.
+    err: Option<RenderError>,
+    /// The next streamed row to bind (they are bound in order).
+    cursor: usize,
+    /// The height of every streamed row ([`streamed_row_height`], found before any is bound).
+    streamed_h: Len,
 }
 
-impl Ctx<'_> {
+impl<'o> Ctx<'o> {
+    fn new(o: &'o HtmlOptions, m: &'o dyn TextMeasurer, writing: bool) -> Ctx<'o> {
+        Ctx {
+            o,
+            css: Css::default(),
+            memo: Memo::default(),
+            out: String::new(),
+            writing,
+            m,
+            sink: None,
+            head: None,
+            emitted: 0,
+            err: None,
+            cursor: 0,
+            streamed_h: 0,
+        }
+    }
+
+    /// Writes `out` to the sink: the head with the style sheet first, or the rules of the
+    /// classes `out` is the first to use.
+    fn flush(&mut self) {
+        let Some(w) = self.sink.as_mut() else { return };
+        if self.err.is_some() {
+            self.out.clear();
+            return;
+        }
+        let mut pre = String::new();
+        let nonce = || {
+            self.o
+                .nonce
+                .as_ref()
+                .map(|n| format!(" nonce=\"{}\"", esc(n)))
+                .unwrap_or_default()
+        };
+        if let Some((open, close)) = self.head.take() {
+            pre = open;
+            if self.o.stylesheet_href.is_none() {
+                let _ = write!(
+                    pre,
+                    "<style{}>{}</style>",
+                    nonce(),
+                    self.css.sheet(&self.o.prefix)
+                );
+            }
+            pre.push_str(&close);
+        } else if self.css.order.len() > self.emitted && self.o.stylesheet_href.is_none() {
+            let _ = write!(pre, "<style{}>", nonce());
+            self.css
+                .classes_from(&self.o.prefix, self.emitted, &mut pre);
+            pre.push_str("</style>");
+        }
+        self.emitted = self.css.order.len();
+        let r = w
+            .write_all(pre.as_bytes())
+            .and_then(|_| w.write_all(self.out.as_bytes()));
+        if let Err(e) = r {
+            self.err = Some(e.into());
+        }
+        self.out.clear();
+    }
+
+    /// Flushes when enough is held (at a row or page boundary).
+    fn boundary(&mut self) {
+        if self.writing && self.sink.is_some() && self.out.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    /// Binds streamed row `i` (and the rows before it not bound yet in this pass).
+    fn streamed_row(&mut self, s: &StreamedDetails, i: usize) -> Option<GridRow> {
+        if self.err.is_some() {
+            return None;
+        }
+        if i < self.cursor {
+            // a new pass over the rows starts again at row 0
+            self.cursor = 0;
+        }
+        while self.cursor <= i {
+            match s.rows.row(self.cursor) {
+                Ok(r) if self.cursor == i => {
+                    self.cursor += 1;
+                    return Some(r);
+                }
+                Ok(_) => self.cursor += 1,
+                Err(e) => {
+                    self.err = Some(e.into());
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
     fn class(&mut self, decl: String) -> String {
         self.css.class(&self.o.prefix, decl)
     }
 
     /// The class of a textbox's box style.
-    fn textbox_class(&mut self, b: &BoxStyle) -> String {
-        if let Some((_, c)) = self.memo.boxes.iter().find(|(k, _)| k == b) {
-            return c.clone();
-        }
-        let valign = match b.vertical_align {
-            VerticalAlign::Top => "flex-start",
-            VerticalAlign::Middle => "center",
-            VerticalAlign::Bottom => "flex-end",
-        };
-        let cls = self.class(box_decl(b, true) + &format!("justify-content:{valign};"));
-        if self.memo.boxes.len() < MEMO_MAX {
-            self.memo.boxes.push((*b, cls.clone()));
-        }
-        cls
+    fn textbox_class(&mut self, b: &BoxStyle) -> usize {
+        let css = &mut self.css;
+        memo(&mut self.memo.boxes, b, || {
+            let valign = match b.vertical_align {
+                VerticalAlign::Top => "flex-start",
+                VerticalAlign::Middle => "center",
+                VerticalAlign::Bottom => "flex-end",
+            };
+            css.number(box_decl(b, true) + &format!("justify-content:{valign};"))
+        })
     }
 
     /// The class of a run's text style.
-    fn text_class(&mut self, t: &TextStyle) -> String {
-        if let Some((_, c)) = self.memo.texts.iter().find(|(k, _)| k == t) {
-            return c.clone();
-        }
-        let cls = self.class(text_decl(t));
-        if self.memo.texts.len() < MEMO_MAX {
-            self.memo.texts.push((t.clone(), cls.clone()));
-        }
-        cls
+    fn text_class(&mut self, t: &TextStyle) -> usize {
+        let css = &mut self.css;
+        memo(&mut self.memo.texts, t, || css.number(text_decl(t)))
     }
 
     /// The class of a paragraph's alignment and indent.
-    fn para_class(&mut self, align: TextAlign, indent: Len) -> String {
-        if let Some(c) = self.memo.paras.get(&(align as u8, indent)) {
-            return c.clone();
-        }
-        let a = match align {
-            TextAlign::Left => "left",
-            TextAlign::Center => "center",
-            TextAlign::Right => "right",
-        };
-        let cls = self.class(format!("text-align:{a};padding-left:{};", mm(indent)));
-        if self.memo.paras.len() < MEMO_MAX {
-            self.memo.paras.insert((align as u8, indent), cls.clone());
-        }
-        cls
+    fn para_class(&mut self, align: TextAlign, indent: Len) -> usize {
+        let css = &mut self.css;
+        memo(&mut self.memo.paras, &(align as u8, indent), || {
+            let a = match align {
+                TextAlign::Left => "left",
+                TextAlign::Center => "center",
+                TextAlign::Right => "right",
+            };
+            css.number(format!("text-align:{a};padding-left:{};", mm(indent)))
+        })
     }
 
     /// The class of a table cell's box (width, height).
-    fn cell_class(&mut self, w: Len, h: Len) -> String {
-        if let Some(c) = self.memo.cells.get(&(w, h)) {
-            return c.clone();
-        }
-        let cls = self.class(format!("width:{};height:{};", mm(w), mm(h)));
-        if self.memo.cells.len() < MEMO_MAX {
-            self.memo.cells.insert((w, h), cls.clone());
-        }
-        cls
+    fn cell_class(&mut self, w: Len, h: Len) -> usize {
+        let css = &mut self.css;
+        memo(&mut self.memo.cells, &(w, h), || {
+            css.number(format!("width:{};height:{};", mm(w), mm(h)))
+        })
     }
 
     /// The class of a table row's height.
-    fn row_class(&mut self, h: Len) -> String {
-        if let Some(c) = self.memo.heights.get(&h) {
-            return c.clone();
-        }
-        let cls = self.class(format!("height:{};", mm(h)));
-        if self.memo.heights.len() < MEMO_MAX {
-            self.memo.heights.insert(h, cls.clone());
-        }
-        cls
+    fn row_class(&mut self, h: Len) -> usize {
+        let css = &mut self.css;
+        memo(&mut self.memo.heights, &h, || {
+            css.number(format!("height:{};", mm(h)))
+        })
     }
 
     fn push(&mut self, s: &str) {
@@ -536,13 +692,21 @@ impl Ctx<'_> {
         let p = &o.prefix;
         let cls = self.textbox_class(&item.style);
         if self.writing {
-            let _ = write!(self.out, "<div class=\"{p}tb {cls}\">");
+            self.out.push_str("<div class=\"");
+            self.out.push_str(p);
+            self.out.push_str("tb ");
+            push_class(&mut self.out, p, cls);
+            self.out.push_str("\">");
         }
         let linked = tb.action.as_ref().is_some_and(|a| self.open_link(a));
         for (pi, para) in tb.paragraphs.iter().enumerate() {
             let pcls = self.para_class(para.align, para.left_indent);
             if self.writing {
-                let _ = write!(self.out, "<p class=\"{p}para {pcls}\">");
+                self.out.push_str("<p class=\"");
+                self.out.push_str(p);
+                self.out.push_str("para ");
+                push_class(&mut self.out, p, pcls);
+                self.out.push_str("\">");
             }
             if pi == 0 {
                 if let Some(t) = &tb.toggle {
@@ -576,7 +740,9 @@ impl Ctx<'_> {
                 let rcls = self.text_class(&run.style);
                 let run_link = !linked && run.action.as_ref().is_some_and(|a| self.open_link(a));
                 if self.writing {
-                    let _ = write!(self.out, "<span class=\"{rcls}\">");
+                    self.out.push_str("<span class=\"");
+                    push_class(&mut self.out, p, rcls);
+                    self.out.push_str("\">");
                     escape(&run.text, &mut self.out);
                     self.out.push_str("</span>");
                 }
@@ -597,10 +763,11 @@ impl Ctx<'_> {
 
     fn tablix(&mut self, item: &Item, t: &Tablix, rows: Option<&[usize]>) {
         let p = self.o.prefix.clone();
-        let no_rows = t.rows.is_empty()
-            || t.row_members
-                .iter()
-                .all(|m| m.dynamic && m.instances.is_empty());
+        let no_rows = t.streamed.is_none()
+            && (t.rows.is_empty()
+                || t.row_members
+                    .iter()
+                    .all(|m| m.dynamic && m.instances.is_empty()));
         if no_rows && let Some(msg) = &t.no_rows_message {
             let cls = self.class(box_decl(&item.style, false));
             self.push(&format!("<div class=\"{cls}\">"));
@@ -610,8 +777,13 @@ impl Ctx<'_> {
             self.push("</div>");
             return;
         }
-        let all: Vec<usize> = (0..t.rows.len()).collect();
+        let all: Vec<usize> = if rows.is_none() {
+            (0..grid_rows(t)).collect()
+        } else {
+            Vec::new()
+        };
         let rows = rows.unwrap_or(&all);
+        let n0 = t.rows.len();
         let total_w: Len = t.columns.iter().sum();
         let tcls = self.class(box_decl(&item.style, false) + &format!("width:{};", mm(total_w)));
         self.push(&format!("<table class=\"{p}tbl {tcls}\"><colgroup>"));
@@ -622,10 +794,27 @@ impl Ctx<'_> {
         self.push("</colgroup>");
         let heights: Vec<Len> = rows
             .iter()
-            .map(|&r| engine::page::row_height(t, r, self.m))
+            .map(|&r| {
+                if r < n0 {
+                    engine::page::row_height(t, r, self.m)
+                } else {
+                    self.streamed_h
+                }
+            })
             .collect();
         for (pos, &r) in rows.iter().enumerate() {
-            let row = &t.rows[r];
+            self.boundary();
+            let bound;
+            let row = match (&t.streamed, r.checked_sub(n0)) {
+                (Some(s), Some(i)) => match self.streamed_row(s, i) {
+                    Some(b) => {
+                        bound = b;
+                        &bound
+                    }
+                    None => break,
+                },
+                _ => &t.rows[r],
+            };
             if matches!(
                 row.visibility,
                 Visibility::Hidden | Visibility::ToggleHidden
@@ -635,7 +824,9 @@ impl Ctx<'_> {
             let h = heights[pos];
             let rc = self.row_class(h);
             if self.writing {
-                let _ = write!(self.out, "<tr class=\"{rc}\">");
+                self.out.push_str("<tr class=\"");
+                push_class(&mut self.out, &p, rc);
+                self.out.push_str("\">");
             }
             for cell in &row.cells {
                 // rows of this span that are on this page
@@ -666,7 +857,9 @@ impl Ctx<'_> {
                         }
                         self.bookmark(ci);
                         if self.writing {
-                            let _ = write!(self.out, "><div class=\"{cc}\">");
+                            self.out.push_str("><div class=\"");
+                            push_class(&mut self.out, &p, cc);
+                            self.out.push_str("\">");
                         }
                         self.item_body(ci, None);
                         self.push("</div></td>");
@@ -794,6 +987,25 @@ fn selected<'p, 'a>(pages: &'p [Page<'a>], section: u32) -> Result<Vec<&'p Page<
     }
 }
 
+/// True when `inst` has streamed detail rows this renderer cannot write as they are bound
+/// (their height must be measured, or a page header/footer sees their values): call
+/// [`Instance::materialize`] first.
+pub fn needs_tree(inst: &Instance, m: &dyn TextMeasurer) -> bool {
+    inst.is_streamed() && !paginates_streamed(inst, m)
+}
+
+/// The height of the streamed rows of `inst`'s streamed tablix (0 if none).
+fn streamed_height(inst: &Instance, m: &dyn TextMeasurer) -> Len {
+    inst.sections
+        .iter()
+        .flat_map(|s| &s.body)
+        .find_map(|i| match &i.kind {
+            ItemKind::Tablix(t) if t.streamed.is_some() => streamed_row_height(t, m),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
 /// The number of soft pages `inst` has with these options (the viewer's "of N").
 pub fn page_count(inst: &Instance, o: &HtmlOptions, m: &dyn TextMeasurer) -> u32 {
     paginate(
@@ -820,16 +1032,13 @@ pub fn stylesheet(
         m,
     );
     let sel = selected(&pages, o.section)?;
-    let mut c = Ctx {
-        o,
-        css: Css::default(),
-        memo: Memo::default(),
-        out: String::new(),
-        writing: false,
-        m,
-    };
+    let mut c = Ctx::new(o, m, false);
+    c.streamed_h = streamed_height(inst, m);
     for p in &sel {
         c.page(inst, p);
+    }
+    if let Some(e) = c.err {
+        return Err(e);
     }
     Ok(c.css.sheet(&o.prefix))
 }
@@ -849,23 +1058,9 @@ pub fn render<W: Write>(
         m,
     );
     let sel = selected(&pages, o.section)?;
-    // pass 1: the style sheet. One page is written in the same pass (it is held in memory
-    // either way; the classes are numbered in the same first-seen order).
-    let one_pass = sel.len() == 1;
-    let mut c = Ctx {
-        o,
-        css: Css::default(),
-        memo: Memo::default(),
-        out: String::new(),
-        writing: one_pass,
-        m,
-    };
-    for p in &sel {
-        c.page(inst, p);
-    }
-    let css = c.css.sheet(&o.prefix);
+    let streamed_h = streamed_height(inst, m);
     let p = &o.prefix;
-    let mut head = String::new();
+    let mut open = String::new();
     if !o.fragment {
         let lang: String = inst
             .language
@@ -873,46 +1068,54 @@ pub fn render<W: Write>(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .collect();
         let _ = write!(
-            head,
+            open,
             "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>",
             esc(&inst.name)
         );
     }
-    match &o.stylesheet_href {
-        Some(href) => {
-            let _ = write!(head, "<link rel=\"stylesheet\" href=\"{}\">", esc(href));
-        }
-        None => {
-            let nonce = o
-                .nonce
-                .as_ref()
-                .map(|n| format!(" nonce=\"{}\"", esc(n)))
-                .unwrap_or_default();
-            let _ = write!(head, "<style{nonce}>{css}</style>");
-        }
+    if let Some(href) = &o.stylesheet_href {
+        let _ = write!(open, "<link rel=\"stylesheet\" href=\"{}\">", esc(href));
     }
+    let mut close = String::new();
     if !o.fragment {
-        head.push_str("</head><body>");
+        close.push_str("</head><body>");
     }
-    let _ = write!(head, "<div class=\"{p}rpt\" id=\"{p}report\">");
-    w.write_all(head.as_bytes())?;
-    if one_pass {
-        w.write_all(c.out.as_bytes())?;
-    } else {
-        // pass 2: the pages, flushed as they grow
-        c.writing = true;
+    let _ = write!(close, "<div class=\"{p}rpt\" id=\"{p}report\">");
+    // One page is written as it is made (its CSS: the head has the classes seen before the
+    // first flush, later ones come just before their first use). Several pages: pass 1
+    // collects the style sheet, pass 2 writes the pages (the head has every class).
+    let one_pass = sel.len() == 1;
+    let mut c = Ctx::new(o, m, one_pass);
+    c.streamed_h = streamed_h;
+    if !one_pass {
         for page in &sel {
             c.page(inst, page);
-            w.write_all(c.out.as_bytes())?;
-            c.out.clear();
+        }
+        if let Some(e) = c.err.take() {
+            return Err(e);
+        }
+        c.writing = true;
+    }
+    c.head = Some((open, close));
+    c.sink = Some(w);
+    for page in &sel {
+        c.page(inst, page);
+        if !one_pass {
+            c.flush();
         }
     }
-    let mut tail = String::from("</div>");
+    c.out.push_str("</div>");
     if !o.fragment {
-        tail.push_str("</body></html>\n");
+        c.out.push_str("</body></html>\n");
     }
-    w.write_all(tail.as_bytes())?;
+    c.flush();
+    if let Some(e) = c.err {
+        return Err(e);
+    }
+    let Some(w) = c.sink else {
+        return Ok(());
+    };
     w.flush()?;
     Ok(())
 }

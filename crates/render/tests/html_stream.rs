@@ -1,0 +1,367 @@
+//! HTML5 with streamed detail rows (`BindOptions::stream_details`) gives the same bytes as
+//! the tree: one page (InteractiveHeight 0), soft pages (each `Section` and all), fragments,
+//! prefixes, nonces and style streams; a large table is written while it is rendered (its
+//! late classes in `<style>` elements of their own). Reports that may not stream (groups,
+//! toggles, an interactive sort chosen, group page breaks, rows that grow, page headers) are
+//! bound in the tree or materialized first ([`html::needs_tree`]), with the same bytes.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use engine::page::AverageCharMeasurer;
+use engine::usersort::UserSortChoice;
+use engine::{BindOptions, Compiled, DataTable, Globals, Instance};
+use rdl::Value;
+use render::html::{self, HtmlOptions};
+use rust_decimal::Decimal;
+
+const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition";
+
+fn table(n: i64) -> DataTable {
+    let day0 = time::macros::datetime!(2024-01-01 0:00);
+    DataTable::from_rows(
+        ["id", "customer", "qty", "price", "day"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        (1..=n).map(|i| {
+            vec![
+                Value::Int(i),
+                if i % 7 == 0 {
+                    Value::Null
+                } else {
+                    Value::str(format!("Customer \"{}\", <{}> & co", i % 5, i % 3))
+                },
+                Value::Int(1 + i % 4),
+                Value::Decimal(Decimal::new((i * 37) % 10_000, 2)),
+                Value::DateTime(day0 + time::Duration::days(i % 40)),
+            ]
+        }),
+    )
+}
+
+fn textbox(name: &str, value: &str, extra: &str) -> String {
+    format!(
+        "<TablixCell><CellContents><Textbox Name=\"{name}\">{extra}<Paragraphs><Paragraph><TextRuns><TextRun><Value>{value}</Value></TextRun></TextRuns></Paragraph></Paragraphs></Textbox></CellContents></TablixCell>"
+    )
+}
+
+/// A table report: one header row, then the details row of `cells`.
+fn report(cells: &[String], details: &str, height: &str, page_extra: &str) -> String {
+    let n = cells.len();
+    let header: String = (0..n)
+        .map(|i| {
+            textbox(
+                &format!("H{i}"),
+                &format!("Head {i}"),
+                "<Style><FontWeight>Bold</FontWeight></Style>",
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<Report xmlns="{NS}">
+  <DataSources><DataSource Name="DS"><ConnectionProperties><DataProvider>ENTERDATA</DataProvider><ConnectString /></ConnectionProperties></DataSource></DataSources>
+  <DataSets><DataSet Name="Orders"><Query><DataSourceName>DS</DataSourceName><CommandText>x</CommandText></Query>
+    <Fields>{fields}</Fields></DataSet></DataSets>
+  <ReportSections><ReportSection><Body><ReportItems>
+    <Tablix Name="Orders"><TablixBody><TablixColumns>{cols}</TablixColumns><TablixRows>
+      <TablixRow><Height>0.25in</Height><TablixCells>{header}</TablixCells></TablixRow>
+      <TablixRow><Height>0.25in</Height><TablixCells>{cells}</TablixCells></TablixRow>
+    </TablixRows></TablixBody>
+    <TablixColumnHierarchy><TablixMembers>{cm}</TablixMembers></TablixColumnHierarchy>
+    <TablixRowHierarchy><TablixMembers><TablixMember><KeepWithGroup>After</KeepWithGroup><RepeatOnNewPage>true</RepeatOnNewPage></TablixMember>{details}</TablixMembers></TablixRowHierarchy>
+    <DataSetName>Orders</DataSetName><Top>0in</Top><Left>0in</Left><Height>0.5in</Height><Width>5in</Width>
+    <NoRowsMessage>No orders</NoRowsMessage>
+    </Tablix></ReportItems><Height>0.5in</Height></Body><Width>6.5in</Width>
+    <Page>{page_extra}<InteractiveHeight>{height}</InteractiveHeight></Page></ReportSection></ReportSections>
+</Report>"#,
+        fields = ["id", "customer", "qty", "price", "day"]
+            .iter()
+            .map(|f| format!("<Field Name=\"{f}\"><DataField>{f}</DataField></Field>"))
+            .collect::<String>(),
+        cols = "<TablixColumn><Width>1in</Width></TablixColumn>".repeat(n),
+        cells = cells.concat(),
+        cm = "<TablixMember />".repeat(n),
+    )
+}
+
+const DETAILS: &str = "<TablixMember><Group Name=\"Details\" /></TablixMember>";
+
+fn plain_cells() -> Vec<String> {
+    vec![
+        textbox("Id", "=Fields!id.Value", ""),
+        textbox("Customer", "=Fields!customer.Value", ""),
+        textbox("Qty", "=Fields!qty.Value", ""),
+        textbox(
+            "Price",
+            "=Fields!price.Value",
+            "<Style><Format>N2</Format></Style>",
+        ),
+        textbox(
+            "Day",
+            "=Fields!day.Value",
+            "<Style><Format>d</Format></Style>",
+        ),
+    ]
+}
+
+fn bind(c: &Arc<Compiled>, rows: i64, stream: bool, sorts: &[(&str, bool)]) -> Instance {
+    let params = c
+        .resolve_parameters(&HashMap::new(), &HashMap::new())
+        .expect("parameters");
+    let data = HashMap::from([("Orders".to_string(), Arc::new(table(rows)))]);
+    let opts = BindOptions {
+        stream_details: stream,
+        user_sorts: sorts
+            .iter()
+            .map(|(id, ascending)| UserSortChoice {
+                id: id.to_string(),
+                ascending: *ascending,
+            })
+            .collect(),
+        ..BindOptions::default()
+    };
+    engine::bind(c, &params, &data, &Globals::default(), &opts).expect("bind")
+}
+
+fn option_sets() -> Vec<(&'static str, HtmlOptions)> {
+    vec![
+        ("page", HtmlOptions::default()),
+        (
+            "fragment",
+            HtmlOptions {
+                fragment: true,
+                prefix: "v1_".into(),
+                nonce: Some("n0nce".into()),
+                self_url: Some("/ReportServer?/Test/Orders".into()),
+                ..HtmlOptions::default()
+            },
+        ),
+        (
+            "style stream",
+            HtmlOptions {
+                stylesheet_href: Some("/style.css".into()),
+                ..HtmlOptions::default()
+            },
+        ),
+    ]
+}
+
+fn html_of(inst: &Instance, o: &HtmlOptions) -> Result<Vec<u8>, render::RenderError> {
+    let mut b = Vec::new();
+    html::render(inst, o, &AverageCharMeasurer, &mut b)?;
+    Ok(b)
+}
+
+/// Every page (and all) of every option set, with page counts and style sheets.
+fn outputs(inst: &Instance) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (label, o) in option_sets() {
+        let pages = html::page_count(inst, &o, &AverageCharMeasurer);
+        out.push((format!("{label} pages"), pages.to_string().into_bytes()));
+        for section in (0..=pages).chain([pages + 1]) {
+            let o = HtmlOptions {
+                section,
+                ..o.clone()
+            };
+            let b = match html_of(inst, &o) {
+                Ok(b) => b,
+                Err(e) => e.to_string().into_bytes(),
+            };
+            out.push((format!("{label} section {section}"), b));
+            if let Ok(css) = html::stylesheet(inst, &o, &AverageCharMeasurer) {
+                out.push((format!("{label} section {section} css"), css.into_bytes()));
+            }
+        }
+    }
+    out
+}
+
+/// Renders `rdl` over `rows` rows from the tree and streamed; returns whether the rows were
+/// written as they were bound (streamed and not materialized).
+fn same_bytes(rdl: &str, rows: i64, sorts: &[(&str, bool)]) -> bool {
+    let c = Arc::new(engine::parse_and_prepare("/Test/Orders", rdl.as_bytes()).expect("report"));
+    let tree = bind(&c, rows, false, sorts);
+    assert!(!tree.is_streamed());
+    let expected = outputs(&tree);
+    let mut streamed = bind(&c, rows, true, sorts);
+    let did_stream = streamed.is_streamed() && !html::needs_tree(&streamed, &AverageCharMeasurer);
+    if html::needs_tree(&streamed, &AverageCharMeasurer) {
+        streamed.materialize().expect("materialize");
+    }
+    let got = outputs(&streamed);
+    assert_eq!(expected.len(), got.len());
+    for ((label, want), (_, have)) in expected.iter().zip(&got) {
+        if want != have {
+            let at = want.iter().zip(have).take_while(|(a, b)| a == b).count();
+            let from = at.saturating_sub(200);
+            panic!(
+                "{label} differs at byte {at} of {}/{}:\ntree:   {}\nstream: {}",
+                want.len(),
+                have.len(),
+                String::from_utf8_lossy(&want[from..(at + 200).min(want.len())]),
+                String::from_utf8_lossy(&have[from..(at + 200).min(have.len())])
+            );
+        }
+    }
+    did_stream
+}
+
+#[test]
+fn a_plain_table_streams_with_the_same_bytes_on_one_page_and_on_soft_pages() {
+    for height in ["0in", "2in", "11in"] {
+        let rdl = report(&plain_cells(), DETAILS, height, "");
+        assert!(same_bytes(&rdl, 1, &[]), "{height}");
+        assert!(same_bytes(&rdl, 97, &[]), "{height}");
+    }
+}
+
+#[test]
+fn order_dependent_values_stream_with_the_same_bytes_on_every_page() {
+    let mut cells = plain_cells();
+    cells.push(textbox("N", "=RowNumber(Nothing)", ""));
+    cells.push(textbox(
+        "Run",
+        "=RunningValue(Fields!price.Value, Sum, \"Orders\")",
+        "",
+    ));
+    cells.push(textbox("Prev", "=Previous(Fields!id.Value)", ""));
+    cells.push(textbox(
+        "Share",
+        "=Fields!price.Value / Sum(Fields!price.Value, \"Orders\")",
+        "<Style><Format>P1</Format></Style>",
+    ));
+    // data-dependent styles: colours, weights and alignment from the values
+    cells.push(textbox(
+        "Styled",
+        "=IIf(Fields!qty.Value = 2, Nothing, Fields!qty.Value)",
+        "<Style><Color>=IIf(Fields!qty.Value > 2, \"Red\", \"Black\")</Color><BackgroundColor>=IIf(Fields!id.Value Mod 2 = 0, \"#eeeeee\", \"White\")</BackgroundColor><FontWeight>=IIf(Fields!qty.Value = 4, \"Bold\", \"Normal\")</FontWeight></Style>",
+    ));
+    let rdl = report(&cells, DETAILS, "1.5in", "");
+    assert!(same_bytes(&rdl, 120, &[]));
+}
+
+/// A writer that records the size of each write.
+#[derive(Default)]
+struct Writes(Vec<usize>, Vec<u8>);
+
+impl Write for Writes {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.push(b.len());
+        self.1.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_large_page_is_written_while_it_is_rendered_with_late_classes_before_their_use() {
+    // a class first needed after the first flush: a colour from row 2,500 on
+    let mut cells = plain_cells();
+    cells[0] = textbox(
+        "Id",
+        "=Fields!id.Value",
+        "<Style><BackgroundColor>=IIf(Fields!id.Value > 2500, \"Yellow\", \"White\")</BackgroundColor></Style>",
+    );
+    let rdl = report(&cells, DETAILS, "0in", "");
+    assert!(same_bytes(&rdl, 3000, &[]));
+    let c = Arc::new(engine::parse_and_prepare("/Test/Orders", rdl.as_bytes()).unwrap());
+    let inst = bind(&c, 3000, true, &[]);
+    assert!(inst.is_streamed() && !html::needs_tree(&inst, &AverageCharMeasurer));
+    let o = HtmlOptions {
+        nonce: Some("abc".into()),
+        ..HtmlOptions::default()
+    };
+    let mut w = Writes::default();
+    html::render(&inst, &o, &AverageCharMeasurer, &mut w).unwrap();
+    let total: usize = w.0.iter().sum();
+    assert!(total > 10 * html::FLUSH_AT, "{total} bytes");
+    assert!(
+        w.0.iter().all(|&n| n <= html::FLUSH_AT + 4096),
+        "every write is about one flush: {:?}",
+        w.0
+    );
+    let h = String::from_utf8(w.1).unwrap();
+    let yellow = "background-color:#ffff00;";
+    let rule = h.find(yellow).expect("the yellow rule");
+    let head_end = h.find("</head>").unwrap();
+    assert!(rule > head_end, "the late class is not in the head");
+    let class = &h[..rule];
+    let class = &class[class.rfind(".r").unwrap() + 1..class.rfind('{').unwrap()];
+    let first_use = h.find(&format!(" {class}\"")).expect("the class is used");
+    assert!(rule < first_use, "its rule comes before its first use");
+    assert!(
+        h[..rule].ends_with(&format!("<style nonce=\"abc\">.{class}{{")),
+        "in a style element of its own"
+    );
+    assert_eq!(
+        h.matches("<style").count(),
+        2,
+        "the head's sheet and one late one"
+    );
+    // the row 2,501 is the first yellow one
+    assert!(h[first_use..].contains(">2501</span>"));
+    assert!(!h[..first_use].contains(">2501</span>"));
+}
+
+#[test]
+fn tables_that_cannot_stream_give_the_same_bytes_from_the_tree() {
+    // a group on the details
+    let grouped = report(
+        &plain_cells(),
+        "<TablixMember><Group Name=\"Details\"><GroupExpressions><GroupExpression>=Fields!qty.Value</GroupExpression></GroupExpressions></Group></TablixMember>",
+        "2in",
+        "",
+    );
+    assert!(!same_bytes(&grouped, 40, &[]));
+    // details hidden behind a toggle in the header
+    let toggled = report(
+        &plain_cells(),
+        "<TablixMember><Group Name=\"Details\" /><Visibility><Hidden>true</Hidden><ToggleItem>H0</ToggleItem></Visibility></TablixMember>",
+        "0in",
+        "",
+    );
+    assert!(!same_bytes(&toggled, 40, &[]));
+    // a page break between the instances of a group
+    let broken = report(
+        &plain_cells(),
+        "<TablixMember><Group Name=\"Details\"><PageBreak><BreakLocation>Between</BreakLocation></PageBreak></Group></TablixMember>",
+        "0in",
+        "",
+    );
+    assert!(!same_bytes(&broken, 12, &[]));
+    // rows that may grow are measured in the tree
+    let mut cells = plain_cells();
+    cells[1] = textbox(
+        "Customer",
+        "=Fields!customer.Value",
+        "<CanGrow>true</CanGrow>",
+    );
+    assert!(!same_bytes(&report(&cells, DETAILS, "2in", ""), 40, &[]));
+    // a page footer sees the values on its page
+    let footer = "<PageFooter><Height>0.3in</Height><PrintOnFirstPage>true</PrintOnFirstPage><PrintOnLastPage>true</PrintOnLastPage><ReportItems><Textbox Name=\"F\"><Paragraphs><Paragraph><TextRuns><TextRun><Value>=\"Page \" &amp; Globals!PageNumber &amp; \" of \" &amp; Globals!TotalPages &amp; \" first \" &amp; First(ReportItems!Id.Value)</Value></TextRun></TextRuns></Paragraph></Paragraphs><Height>0.3in</Height><Width>4in</Width></Textbox></ReportItems></PageFooter>";
+    let with_footer = report(&plain_cells(), DETAILS, "2in", footer);
+    assert!(!same_bytes(&with_footer, 40, &[]));
+    // no rows: the message
+    assert!(!same_bytes(
+        &report(&plain_cells(), DETAILS, "0in", ""),
+        0,
+        &[]
+    ));
+}
+
+#[test]
+fn interactive_sort_streams_until_a_sort_is_chosen() {
+    let rdl = report(&plain_cells(), DETAILS, "2in", "").replace(
+        "<Textbox Name=\"H3\">",
+        "<Textbox Name=\"H3\"><UserSort><SortExpression>=Fields!price.Value</SortExpression></UserSort>",
+    );
+    // the sort button in the header, the details in data order
+    assert!(same_bytes(&rdl, 60, &[]));
+    // sorted: the tree
+    assert!(!same_bytes(&rdl, 60, &[("H3", false)]));
+}
