@@ -13,6 +13,7 @@
 
 mod common;
 pub mod clustercerts;
+pub mod clusterkey;
 pub mod guard;
 pub mod nodes;
 pub mod notify;

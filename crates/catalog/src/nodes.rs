@@ -7,7 +7,8 @@
 //! A start whose installation is running under another boot id (a copied data dir, a
 //! cloned machine) is refused with [`Error::Invalid`] naming the other host and pid.
 //! The first node of a database is joined; later ones wait until a joined node joins them
-//! ([`Registry::set_state`], `reportctl cluster join`).
+//! (`Registry::grant`, `reportctl cluster join`), which also hands it the cluster key
+//! ([`crate::clusterkey`]).
 //!
 //! This module owns the `cluster_nodes` rows; it must not decide what a waiting node serves
 //! (the web layer does) nor touch the catalog's content. Registrations take an advisory
@@ -40,6 +41,28 @@ pub struct NodeInfo {
     pub boot_id: String,
     pub urls: Vec<String>,
     pub version: String,
+    /// The node's X25519 public key (`datadir::sealed::node_public_key`): joined nodes seal
+    /// the cluster key to it.
+    pub public_key: Vec<u8>,
+}
+
+/// What a heartbeat reports besides "alive": the binding (repository) version the node
+/// has applied and what it serves now.
+#[derive(Clone, Debug, Default)]
+pub struct Serving {
+    pub binding_version: i64,
+    /// The URLs it serves now (one per line in the row).
+    pub urls: Vec<String>,
+    /// A short description of what it serves (e.g. endpoints and thumbprints).
+    pub serving: String,
+}
+
+/// The node's row as its heartbeat reads it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Beat {
+    pub state: String,
+    /// The version of the cluster key sealed in the row (0: none).
+    pub key_version: i64,
 }
 
 /// One row, as `reportctl cluster status --json` shows it.
@@ -63,11 +86,13 @@ pub struct Node {
     pub applied_generation: i64,
     pub binding_version: i64,
     pub serving: String,
+    /// The cluster key version sealed for this node (0: none).
+    pub key_version: i64,
 }
 
 /// The node table over a small pool of its own (two connections).
 pub struct Registry {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl Registry {
@@ -101,7 +126,7 @@ impl Registry {
             .await
             .map_err(db)?;
         let row = sqlx::query(
-            "SELECT host, pid, boot_id, state, \
+            "SELECT host, pid, boot_id, state, sealed_key IS NOT NULL AS has_key, \
              CAST(EXTRACT(EPOCH FROM now() - last_seen) AS DOUBLE PRECISION) AS age \
              FROM cluster_nodes WHERE installation_id = $1",
         )
@@ -125,7 +150,19 @@ impl Registry {
                         age.unwrap_or(0.0)
                     )));
                 }
-                r.get::<String, _>("state")
+                let state: String = r.get("state");
+                // A node joined before the cluster key existed (schema 2) has no copy:
+                // once another node created the key, it must be joined again.
+                let key_exists: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cluster_keys)")
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                if state == "joined" && !r.get::<bool, _>("has_key") && key_exists {
+                    "waiting".to_owned()
+                } else {
+                    state
+                }
             }
             None => {
                 let joined: i64 =
@@ -137,10 +174,10 @@ impl Registry {
             }
         };
         sqlx::query(
-            "INSERT INTO cluster_nodes (installation_id, host, pid, boot_id, urls, version, state, first_seen, last_seen) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now()) \
+            "INSERT INTO cluster_nodes (installation_id, host, pid, boot_id, urls, version, state, first_seen, last_seen, public_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now(), $8) \
              ON CONFLICT (installation_id) DO UPDATE SET host = $2, pid = $3, boot_id = $4, \
-             urls = $5, version = $6, last_seen = now()",
+             urls = $5, version = $6, state = $7, last_seen = now(), public_key = $8",
         )
         .bind(&me.installation_id)
         .bind(&me.host)
@@ -149,6 +186,7 @@ impl Registry {
         .bind(me.urls.join("\n"))
         .bind(&me.version)
         .bind(&state)
+        .bind(&me.public_key)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -156,20 +194,29 @@ impl Registry {
         Ok(state)
     }
 
-    /// The node's heartbeat: last seen now (database clock), with the catalog generation.
-    /// Returns the node's state, or None when the row now belongs to another boot (a copy
-    /// took over after this node looked dead) or was deleted.
-    pub async fn heartbeat(&self, me: &NodeInfo) -> Result<Option<String>> {
-        sqlx::query_scalar(
+    /// The node's heartbeat: last seen now (database clock), with the catalog generation,
+    /// the binding version it applied and what it serves. Returns the node's state and key
+    /// version, or None when the row now belongs to another boot (a copy took over after
+    /// this node looked dead) or was deleted.
+    pub async fn heartbeat(&self, me: &NodeInfo, now: &Serving) -> Result<Option<Beat>> {
+        let row = sqlx::query(
             "UPDATE cluster_nodes SET last_seen = now(), \
-             applied_generation = (SELECT value FROM generation WHERE id = 1) \
-             WHERE installation_id = $1 AND boot_id = $2 RETURNING state",
+             applied_generation = (SELECT value FROM generation WHERE id = 1), \
+             binding_version = $3, urls = $4, serving = $5 \
+             WHERE installation_id = $1 AND boot_id = $2 RETURNING state, key_version",
         )
         .bind(&me.installation_id)
         .bind(&me.boot_id)
+        .bind(now.binding_version)
+        .bind(now.urls.join("\n"))
+        .bind(&now.serving)
         .fetch_optional(&self.pool)
         .await
-        .map_err(crate::postgres::db)
+        .map_err(crate::postgres::db)?;
+        Ok(row.map(|r| Beat {
+            state: r.get("state"),
+            key_version: r.get("key_version"),
+        }))
     }
 
     /// A stopping node: last seen NULL, so a restart (or a copy) needs not wait.
@@ -189,7 +236,7 @@ impl Registry {
     pub async fn list(&self) -> Result<Vec<Node>> {
         let rows = sqlx::query(
             "SELECT installation_id, state, last_seen, host, pid, urls, version, \
-             applied_generation, binding_version, serving, \
+             applied_generation, binding_version, serving, key_version, \
              COALESCE(last_seen > now() - make_interval(secs => $1), FALSE) AS alive \
              FROM cluster_nodes ORDER BY first_seen, installation_id",
         )
@@ -215,24 +262,8 @@ impl Registry {
                 applied_generation: r.get("applied_generation"),
                 binding_version: r.get("binding_version"),
                 serving: r.get("serving"),
+                key_version: r.get("key_version"),
             })
             .collect())
-    }
-
-    /// Sets the state of `installation_id` (`joined` or `removed`); an unknown id is
-    /// [`Error::Invalid`] naming `reportctl cluster status`.
-    pub async fn set_state(&self, installation_id: &str, state: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE cluster_nodes SET state = $2 WHERE installation_id = $1")
-            .bind(installation_id)
-            .bind(state)
-            .execute(&self.pool)
-            .await
-            .map_err(crate::postgres::db)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::Invalid(format!(
-                "no node with the installation id {installation_id} uses this database; `reportctl cluster status` lists them"
-            )));
-        }
-        Ok(())
     }
 }

@@ -1,20 +1,37 @@
-//! Operations on the instance key (the SSRS symmetric key; `rskeymgmt`): back it up to a
+//! Operations on the encryption key (the SSRS symmetric key; `rskeymgmt`): back it up to a
 //! password-protected key file, restore it, rotate it re-sealing every stored secret, or
-//! start afresh deleting every stored secret.
+//! start afresh deleting every stored secret; in a cluster also join and remove nodes
+//! (`InitializeReportServer`, `DeleteEncryptionKey`), which hand out and take back the key.
 //!
-//! The instance key seals the credentials of shared data sources in the catalog
-//! (`<SealedCredentials>`, see `dataprov::rds`) and keys CSRF tokens and the credential
-//! cache. Changes happen under the data-dir lock; a rotation is written so that running it
-//! again after a crash finishes it (`instance.key.next` holds the new key until every
-//! sealed value is re-sealed). The running server keeps the key it loaded until it
-//! restarts — as SSRS's tools do, callers restart it after a restore or a rotation.
+//! **One node (SQLite catalog):** the instance key is the encryption key. It seals the
+//! credentials of shared data sources in the catalog (`<SealedCredentials>`, see
+//! `dataprov::rds`) and keys CSRF tokens and the credential cache. Changes happen under the
+//! data-dir lock; a rotation is written so that running it again after a crash finishes it
+//! (`instance.key.next` holds the new key until every sealed value is re-sealed). The
+//! running server keeps the key it loaded until it restarts.
+//!
+//! **A cluster (PostgreSQL catalog):** one cluster key ([`ClusterKey`], AES-256-GCM) for
+//! every node, stored only sealed to each joined node's X25519 public key (its private
+//! half derived from the node's instance key: `datadir::sealed`). The first joined node
+//! creates it ([`ensure_cluster_key`]); [`join`] on a joined node seals it for a waiting
+//! node, which opens it with its own instance key on its next heartbeat (no restart);
+//! [`join_with_backup`] lets a waiting node join itself with a backup of the current key.
+//! Backup, restore and rotation act on the cluster: a rotation or a restore re-seals every
+//! data-source credential, every Cluster-store key and every joined node's copy in one
+//! transaction (`catalog::clusterkey::Registry::rekey`); running nodes pick the new version
+//! up on their next heartbeat. The instance key is never changed in a cluster (it is the
+//! node's identity). Data-source credentials, CSRF tokens and session cookies of a cluster
+//! derive from the cluster key, so any node accepts what another served.
 //!
 //! Must not: log, print or return a key or a plaintext secret.
 
 use std::path::PathBuf;
 
 use base64::Engine;
+use catalog::clusterkey::{Rekey, SealedColumn};
+use catalog::nodes::Registry;
 use catalog::{ItemPath, ItemType, NewItem};
+use datadir::sealed::ClusterKey;
 use datadir::{DataDir, keyfile, sealed};
 use zeroize::Zeroizing;
 
@@ -42,6 +59,12 @@ fn next_key_path(dd: &DataDir) -> PathBuf {
 /// The instance key sealed under `password` (the bytes of a key file).
 pub fn backup(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
     dd.require_initialized()?;
+    if let Some(reg) = cluster(dd)? {
+        let ck = block_on(cluster_key_of(dd, &reg))??;
+        let file =
+            keyfile::seal(ck.bytes(), password).map_err(|e| Error::Refused(e.to_string()))?;
+        return Ok((file, ck.check_value()));
+    }
     let key = dd.instance_key()?;
     let file = keyfile::seal(&key, password).map_err(|e| Error::Refused(e.to_string()))?;
     Ok((file, keyfile::check_value(&key[..])))
@@ -53,6 +76,9 @@ pub fn backup(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
 pub fn restore(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, usize)> {
     dd.require_initialized()?;
     let key = keyfile::open(file, password).map_err(|e| Error::Refused(e.to_string()))?;
+    if let Some(reg) = cluster(dd)? {
+        return block_on(restore_cluster(dd, &reg, key))?;
+    }
     {
         let _lock = dd.lock()?;
         dd.replace_instance_key(&key)?;
@@ -84,12 +110,18 @@ pub fn restore(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, 
 /// ReencryptSecureInformation / `rskeymgmt -s`: a new instance key; every sealed
 /// credential in the catalog is opened with the old key and sealed with the new one.
 pub fn rotate(dd: &DataDir) -> Result<KeyChange> {
+    if let Some(reg) = cluster(dd)? {
+        return block_on(rekey_cluster(dd, &reg, None, false))?.map(|(c, _)| c);
+    }
     change_key(dd, false)
 }
 
 /// DeleteEncryptedInformation / `rskeymgmt -d`: a new instance key; every sealed
 /// credential is deleted (those data sources must be given their credentials again).
 pub fn delete_encrypted(dd: &DataDir) -> Result<KeyChange> {
+    if let Some(reg) = cluster(dd)? {
+        return block_on(rekey_cluster(dd, &reg, None, true))?.map(|(c, _)| c);
+    }
     change_key(dd, true)
 }
 
@@ -243,6 +275,435 @@ fn remove_sealed(content: &[u8]) -> Result<Vec<u8>> {
     let mut out = content[..start].to_vec();
     out.extend_from_slice(&content[end..]);
     Ok(out)
+}
+
+// ------------------------------------------------------------------------- the cluster
+
+/// Who made a change, in the key table.
+const BY: &str = "reportd keys";
+
+/// The node table of the data dir's PostgreSQL catalog; None for an embedded (SQLite)
+/// catalog or none at all, where the instance key is the encryption key.
+pub fn cluster(dd: &DataDir) -> Result<Option<Registry>> {
+    let cfg = dd.load_config()?;
+    let Some(url) = cfg.settings.database()? else {
+        return Ok(None);
+    };
+    if url.backend() != datadir::Backend::Postgres {
+        return Ok(None);
+    }
+    let url = url.connect_string(dd.root());
+    Registry::open(&url).map(Some).map_err(db_err)
+}
+
+/// The installation id of a data dir: a UUID-shaped digest of its instance key (a copy of
+/// the data dir has the same one, as a copied SSRS configuration keeps its InstallationID).
+pub fn installation_id(dd: &DataDir) -> Result<String> {
+    let key = dd.instance_key()?;
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(b"reportd installation id\0");
+    ctx.update(&key[..]);
+    let d = ctx.finish();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d.as_ref()[..16]);
+    // Shaped as a version 4 UUID.
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
+/// The node's X25519 public key, published in its row.
+pub fn node_public_key(dd: &DataDir) -> Result<Vec<u8>> {
+    let key = dd.instance_key()?;
+    sealed::node_public_key(&key[..]).map_err(|e| Error::Refused(e.to_string()))
+}
+
+/// Associated data of a node's copy: its row and the key version.
+fn copy_aad(installation_id: &str, version: i64) -> Vec<u8> {
+    format!("reportd cluster key/{installation_id}/{version}").into_bytes()
+}
+
+/// Associated data of a value of a [`SealedColumn`] row.
+pub fn row_aad(col: &SealedColumn, id: &str) -> Vec<u8> {
+    format!("{}/{id}", col.table).into_bytes()
+}
+
+/// The encryption key this node uses now: the cluster key of a PostgreSQL catalog (this
+/// node's copy, opened with its instance key), else the instance key (version 0).
+pub fn cluster_key(dd: &DataDir) -> Result<ClusterKey> {
+    match cluster(dd)? {
+        Some(reg) => block_on(cluster_key_of(dd, &reg))?,
+        None => Ok(ClusterKey::new(dd.instance_key()?, 0)),
+    }
+}
+
+/// [`cluster_key`] for async callers.
+pub async fn cluster_key_async(dd: &DataDir) -> Result<ClusterKey> {
+    match cluster(dd)? {
+        Some(reg) => cluster_key_of(dd, &reg).await,
+        None => Ok(ClusterKey::new(dd.instance_key()?, 0)),
+    }
+}
+
+/// This node's copy of the cluster key, opened. Refused while the node is not joined, and
+/// with a clear error when its copy does not open with this data dir's instance key.
+pub async fn cluster_key_of(dd: &DataDir, reg: &Registry) -> Result<ClusterKey> {
+    let me = installation_id(dd)?;
+    let row = reg.node_key(&me).await.map_err(db_err)?.ok_or_else(|| {
+        Error::Refused(format!(
+            "this node ({me}) has not registered with the report server database yet; start its server first"
+        ))
+    })?;
+    if row.state != "joined" {
+        return Err(Error::Refused(format!(
+            "this node ({me}) is {} and holds no cluster key; join it from a joined node, or join it with a backup of the cluster key",
+            row.state
+        )));
+    }
+    let Some(sealed_copy) = row.sealed_key else {
+        return Err(Error::Refused(format!(
+            "this node ({me}) holds no copy of the cluster key; join it again from a joined node"
+        )));
+    };
+    open_copy(dd, &me, row.key_version, &sealed_copy)
+}
+
+/// Opens a node's sealed copy with this data dir's instance key.
+pub fn open_copy(dd: &DataDir, me: &str, version: i64, sealed_copy: &[u8]) -> Result<ClusterKey> {
+    let key = dd.instance_key()?;
+    let k = sealed::open_as_node(&key[..], &copy_aad(me, version), sealed_copy).map_err(|_| {
+        Error::Refused(format!(
+            "this node's copy of the cluster key (version {version}) does not open with this data dir's instance key: the copy was sealed for another key (a data dir copied or restored with another instance.key, or a database of another cluster); join this node again from a joined node, or restore the cluster key from its backup"
+        ))
+    })?;
+    Ok(ClusterKey::new(k, version))
+}
+
+/// At server start on a joined node: creates the cluster key (version 1, sealed for this
+/// node) when the database has none yet. Returns this node's key when it is joined.
+pub async fn ensure_cluster_key(dd: &DataDir, reg: &Registry) -> Result<Option<ClusterKey>> {
+    let me = installation_id(dd)?;
+    let Some(row) = reg.node_key(&me).await.map_err(db_err)? else {
+        return Ok(None);
+    };
+    if row.state != "joined" {
+        return Ok(None);
+    }
+    if reg.current_key().await.map_err(db_err)?.is_none() {
+        let ck = ClusterKey::generate(1).map_err(|e| Error::Refused(e.to_string()))?;
+        let pk = node_public_key(dd)?;
+        let copy = sealed::seal_for_node(&pk, &copy_aad(&me, 1), ck.bytes())
+            .map_err(|e| Error::Refused(e.to_string()))?;
+        if reg
+            .create_first_key(&me, &ck.check_value(), &copy, BY)
+            .await
+            .map_err(db_err)?
+        {
+            tracing::info!(installation_id = %me, check_value = %ck.check_value(), "created the cluster key (version 1)");
+            return Ok(Some(ck));
+        }
+    }
+    cluster_key_of(dd, reg).await.map(Some)
+}
+
+/// What a join or a removal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeChange {
+    pub installation_id: String,
+    /// The node's state now.
+    pub state: String,
+    /// The key version it holds now (0: none).
+    pub key_version: i64,
+    /// Nothing to do: it was already in that state.
+    pub unchanged: bool,
+}
+
+/// `InitializeReportServer(InstallationID)` / `rskeymgmt -j`: on a joined node, seals the
+/// cluster key for the node `target` (its published public key) and marks it joined. The
+/// node picks its copy up on its next heartbeat. A node already joined with the current
+/// key is left as it is.
+pub fn join(dd: &DataDir, target: &str) -> Result<NodeChange> {
+    let reg = require_cluster(dd)?;
+    block_on(join_async(dd, &reg, target))?
+}
+
+/// [`join`] for async callers that have the registry.
+pub async fn join_async(dd: &DataDir, reg: &Registry, target: &str) -> Result<NodeChange> {
+    let target = target.trim();
+    let ck = require_joined(dd, reg, "join").await?;
+    let row = reg
+        .node_key(target)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| unknown_node(target))?;
+    if row.state == "joined" && row.key_version == ck.version() && row.sealed_key.is_some() {
+        return Ok(NodeChange {
+            installation_id: target.to_owned(),
+            state: row.state,
+            key_version: row.key_version,
+            unchanged: true,
+        });
+    }
+    let pk = row.public_key.ok_or_else(|| {
+        Error::Refused(format!(
+            "the node {target} has published no public key (it runs an older reportd); upgrade and start it, then join it"
+        ))
+    })?;
+    let copy = sealed::seal_for_node(&pk, &copy_aad(target, ck.version()), ck.bytes())
+        .map_err(|e| Error::Refused(format!("the node {target}'s public key: {e}")))?;
+    reg.grant(target, ck.version(), &copy)
+        .await
+        .map_err(db_err)?;
+    tracing::info!(installation_id = %target, key_version = ck.version(), "node joined: cluster key sealed for it");
+    Ok(NodeChange {
+        installation_id: target.to_owned(),
+        state: "joined".into(),
+        key_version: ck.version(),
+        unchanged: false,
+    })
+}
+
+/// A waiting (or removed) node joins itself with a backup of the cluster's current key
+/// (`RestoreEncryptionKey` on a new node): the backup must hold the current key (its check
+/// value is compared); a wrong password or another key changes nothing.
+pub fn join_with_backup(dd: &DataDir, file: &[u8], password: &str) -> Result<NodeChange> {
+    let reg = require_cluster(dd)?;
+    let key = keyfile::open(file, password).map_err(|e| Error::Refused(e.to_string()))?;
+    block_on(async {
+        let me = installation_id(dd)?;
+        let current = reg.current_key().await.map_err(db_err)?.ok_or_else(|| {
+            Error::Refused(
+                "the cluster has no key yet: its first node creates it when it starts".into(),
+            )
+        })?;
+        let check = keyfile::check_value(&key[..]);
+        if check != current.check_value {
+            return Err(Error::Refused(format!(
+                "the backup holds the key with check value {check}, but the cluster's current key (version {}) has check value {}; use a backup of the current key, or join this node from a joined node",
+                current.version, current.check_value
+            )));
+        }
+        reg.node_key(&me).await.map_err(db_err)?.ok_or_else(|| {
+            Error::Refused(format!(
+                "this node ({me}) has not registered with the report server database yet; start its server first"
+            ))
+        })?;
+        let pk = node_public_key(dd)?;
+        let copy = sealed::seal_for_node(&pk, &copy_aad(&me, current.version), &key)
+            .map_err(|e| Error::Refused(e.to_string()))?;
+        reg.grant(&me, current.version, &copy)
+            .await
+            .map_err(db_err)?;
+        tracing::info!(installation_id = %me, key_version = current.version, "node joined with a backup of the cluster key");
+        Ok(NodeChange {
+            installation_id: me,
+            state: "joined".into(),
+            key_version: current.version,
+            unchanged: false,
+        })
+    })?
+}
+
+/// `DeleteEncryptionKey(InstallationID)` / `rskeymgmt -r`: on a joined node, removes the
+/// node `target` from the cluster and deletes its copy of the key (it answers 503 from its
+/// next heartbeat). The last joined node is never removed.
+pub fn remove(dd: &DataDir, target: &str) -> Result<NodeChange> {
+    let reg = require_cluster(dd)?;
+    block_on(remove_async(dd, &reg, target))?
+}
+
+/// [`remove`] for async callers that have the registry.
+pub async fn remove_async(dd: &DataDir, reg: &Registry, target: &str) -> Result<NodeChange> {
+    let target = target.trim();
+    require_joined(dd, reg, "remove").await?;
+    let row = reg
+        .node_key(target)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| unknown_node(target))?;
+    if row.state == "removed" {
+        return Ok(NodeChange {
+            installation_id: target.to_owned(),
+            state: row.state,
+            key_version: 0,
+            unchanged: true,
+        });
+    }
+    reg.revoke(target).await.map_err(db_err)?;
+    tracing::info!(installation_id = %target, "node removed: its copy of the cluster key deleted");
+    Ok(NodeChange {
+        installation_id: target.to_owned(),
+        state: "removed".into(),
+        key_version: 0,
+        unchanged: false,
+    })
+}
+
+fn require_cluster(dd: &DataDir) -> Result<Registry> {
+    cluster(dd)?.ok_or_else(|| {
+        Error::Refused(
+            "this instance uses an embedded SQLite catalog, which one node only uses; a cluster shares a PostgreSQL report server database".into(),
+        )
+    })
+}
+
+/// This node's key, refused unless it is joined (`what` names the operation).
+async fn require_joined(dd: &DataDir, reg: &Registry, what: &str) -> Result<ClusterKey> {
+    cluster_key_of(dd, reg).await.map_err(|e| match e {
+        Error::Refused(m) => Error::Refused(format!("cannot {what} a node: {m}")),
+        other => other,
+    })
+}
+
+fn unknown_node(id: &str) -> Error {
+    Error::Refused(format!(
+        "no node with the installation id {id} uses this database (the cluster status lists them)"
+    ))
+}
+
+/// Restore in a cluster: the backed-up key becomes the cluster's current key (a new
+/// version), everything sealed with the current key is moved to it, and this node is
+/// joined with it.
+async fn restore_cluster(
+    dd: &DataDir,
+    reg: &Registry,
+    key: Zeroizing<[u8; 32]>,
+) -> Result<(KeyChange, usize)> {
+    let me = installation_id(dd)?;
+    reg.node_key(&me).await.map_err(db_err)?.ok_or_else(|| {
+        Error::Refused(format!(
+            "this node ({me}) has not registered with the report server database yet; start its server first"
+        ))
+    })?;
+    rekey_cluster(dd, reg, Some(key), false).await
+}
+
+/// A rotation (`to` None: a new random key) or a restore (`to`: the backed-up key) of the
+/// cluster key; `delete` drops the data sources' sealed credentials instead of moving them.
+async fn rekey_cluster(
+    dd: &DataDir,
+    reg: &Registry,
+    to: Option<Zeroizing<[u8; 32]>>,
+    delete: bool,
+) -> Result<(KeyChange, usize)> {
+    let restoring = to.is_some();
+    // A restore may run on a node that cannot open the current key (lost, or never had
+    // it): what the old key sealed then stays as it is and is reported unreadable.
+    let old = match cluster_key_of(dd, reg).await {
+        Ok(k) => Some(k),
+        Err(e) if restoring => {
+            tracing::warn!("restoring the cluster key on a node without the current key: {e}");
+            None
+        }
+        Err(e) => {
+            return Err(match e {
+                Error::Refused(m) => Error::Refused(format!("cannot change the cluster key: {m}")),
+                other => other,
+            });
+        }
+    };
+    let expected = reg
+        .current_key()
+        .await
+        .map_err(db_err)?
+        .map_or(0, |k| k.version);
+    let version = reg.next_key_version().await.map_err(db_err)?;
+    let new = match to {
+        Some(k) => ClusterKey::new(k, version),
+        None => ClusterKey::generate(version).map_err(|e| Error::Refused(e.to_string()))?,
+    };
+    let me = installation_id(dd)?;
+    let unreadable = std::sync::Mutex::new(Vec::<String>::new());
+    let note = |what: String| {
+        unreadable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(what)
+    };
+    let mut keys: Vec<&[u8]> = Vec::new();
+    if let Some(o) = &old {
+        keys.push(&o.bytes()[..]);
+    }
+    keys.push(&new.bytes()[..]);
+    let seal_copy = |id: &str, pk: &[u8]| {
+        sealed::seal_for_node(pk, &copy_aad(id, version), new.bytes()).map_err(|e| e.to_string())
+    };
+    let reseal_source =
+        |path: &str, content: &[u8]| -> std::result::Result<Option<Vec<u8>>, String> {
+            if sealed_range(content).is_none() {
+                return Ok(None);
+            }
+            let out = if delete {
+                remove_sealed(content)
+            } else {
+                match reseal_content(content, &keys, Some(&new.bytes()[..])) {
+                    Err(_) if restoring => {
+                        note(path.to_owned());
+                        return Ok(None);
+                    }
+                    other => other,
+                }
+            };
+            out.map(Some).map_err(|e| e.to_string())
+        };
+    let reseal_row =
+        |col: &SealedColumn, id: &str, blob: &[u8]| -> std::result::Result<Vec<u8>, String> {
+            let aad = row_aad(col, id);
+            let plain = old
+                .as_ref()
+                .and_then(|o| o.open(&aad, blob).ok())
+                .or_else(|| new.open(&aad, blob).ok());
+            match plain {
+                Some(p) => new.seal(&aad, &p).map_err(|e| e.to_string()),
+                None if restoring => {
+                    note(format!("{}/{id}", col.table));
+                    Ok(blob.to_vec())
+                }
+                None => Err("it opens with neither the current nor the new cluster key".into()),
+            }
+        };
+    let check = new.check_value();
+    let plan = Rekey {
+        expected_version: expected,
+        new_version: version,
+        check_value: &check,
+        by: BY,
+        join: restoring.then_some(me.as_str()),
+        seal_copy: &seal_copy,
+        reseal_source: &reseal_source,
+        reseal_row: &reseal_row,
+    };
+    let done = reg.rekey(&plan).await.map_err(db_err)?;
+    let unreadable = unreadable.into_inner().unwrap_or_else(|p| p.into_inner());
+    tracing::info!(
+        key_version = version,
+        check_value = %check,
+        data_sources = done.data_sources.len(),
+        sealed_rows = done.rows,
+        nodes = done.nodes.len(),
+        "cluster key {}", if restoring { "restored" } else { "rotated" }
+    );
+    let n = unreadable.len();
+    Ok((
+        KeyChange {
+            check_value: check,
+            data_sources: if restoring {
+                unreadable
+            } else {
+                done.data_sources
+            },
+            restart_needed: false,
+        },
+        n,
+    ))
 }
 
 /// The catalog URL of the data dir, resolved; None when no database is configured.

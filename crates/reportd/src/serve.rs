@@ -455,6 +455,9 @@ pub async fn run_reporting(
     );
     // The portal's configuration pages call the management handler in process.
     server.apps.set_management(server.clone());
+    if let Some(m) = &membership {
+        m.report_status(server.clone());
+    }
     let expiry_task = tokio::spawn(warn_expiry_daily(dd.clone()));
     // ACME renewals and watched certificate files (`reportctl cert acme|watch`).
     let renew_task = crate::renew::spawn(dd.clone(), listener.clone());

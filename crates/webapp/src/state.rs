@@ -47,8 +47,10 @@ pub const GENERATION_TTL: Duration = Duration::from_secs(1);
 struct Inner {
     dd: DataDir,
     version: &'static str,
-    /// The instance key: keys CSRF tokens and credential digests. Zeroized on drop.
-    key: Zeroizing<[u8; 32]>,
+    /// The encryption key (a cluster's key once this node holds it, else the instance key)
+    /// and the keys derived from it; swapped whole when the cluster key changes
+    /// ([`AppState::set_cluster_key`]).
+    keys: ArcSwap<Keys>,
     /// The settings as last read; swapped whole on reload.
     settings: ArcSwap<Settings>,
     /// The Web Service's virtual directory, for the portal's links to it.
@@ -127,7 +129,7 @@ impl AppState {
                 credentials: CredentialCache::new(&key),
                 sessions: Default::default(),
                 listings: Default::default(),
-                key,
+                keys: ArcSwap::from_pointee(Keys::of(datadir::sealed::ClusterKey::new(key, 0))),
                 version: server_version,
                 webservice_vdir: ArcSwap::from_pointee(webservice_vdir_of(&config)),
                 settings: ArcSwap::from_pointee(config.settings),
@@ -362,6 +364,25 @@ impl AppState {
         }
     }
 
+    /// Uses `key` (this node's copy of its cluster's key, opened) from now on: for the
+    /// sealed data-source credentials and, derived with their own labels, CSRF tokens and
+    /// session cookies, so that every node of the cluster accepts what another served.
+    /// Set by `reportd serve` when the node is joined and whenever the key version changes.
+    pub fn set_cluster_key(&self, key: datadir::sealed::ClusterKey) {
+        let version = key.version();
+        if self.inner.keys.load().cluster.version() != version {
+            tracing::info!(key_version = version, "cluster key in use");
+        }
+        self.inner.keys.store(Arc::new(Keys::of(key)));
+        // Pages rendered with credentials opened by the old key are still right; nothing
+        // cached depends on the key itself.
+    }
+
+    /// The encryption key in use (the cluster key, or the instance key as version 0).
+    pub fn cluster_key(&self) -> Arc<datadir::sealed::ClusterKey> {
+        self.inner.keys.load().cluster.clone()
+    }
+
     /// The settings as last read.
     pub fn settings(&self) -> Arc<Settings> {
         self.inner.settings.load_full()
@@ -410,8 +431,9 @@ impl AppState {
         &self.inner.dd
     }
 
-    pub(crate) fn key(&self) -> &[u8; 32] {
-        &self.inner.key
+    /// The keys in use; derefs to the encryption key.
+    pub(crate) fn key(&self) -> Arc<Keys> {
+        self.inner.keys.load_full()
     }
 
     pub(crate) fn webservice_vdir(&self) -> Arc<String> {
@@ -451,6 +473,32 @@ impl AppState {
     /// The sign-in counters: KDFs running and their bound, gates, throttle tables.
     pub fn sign_in_stats(&self) -> SignInStats {
         self.inner.sign_in.stats()
+    }
+}
+
+/// The encryption key and the keys derived from it (HKDF, distinct labels).
+pub(crate) struct Keys {
+    cluster: Arc<datadir::sealed::ClusterKey>,
+    /// Keys the portal's CSRF tokens (and the REST XSRF token).
+    pub(crate) csrf: Zeroizing<[u8; 32]>,
+    /// Keys the REST `Session` cookies.
+    pub(crate) session: Zeroizing<[u8; 32]>,
+}
+
+impl Keys {
+    fn of(key: datadir::sealed::ClusterKey) -> Keys {
+        Keys {
+            csrf: key.subkey("reportd csrf"),
+            session: key.subkey("reportd session cookie"),
+            cluster: Arc::new(key),
+        }
+    }
+}
+
+impl std::ops::Deref for Keys {
+    type Target = [u8; 32];
+    fn deref(&self) -> &[u8; 32] {
+        self.cluster.bytes()
     }
 }
 

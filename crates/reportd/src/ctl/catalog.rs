@@ -98,11 +98,12 @@ pub fn run(ctx: &Ctx, cmd: CatalogCommand) -> anyhow::Result<i32> {
                 let content =
                     std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
                 let item_type = ItemType::for_upload(&name);
-                // A data source's secrets are sealed with the instance key before they are
-                // stored, as the portal's and the REST API's uploads do.
+                // A data source's secrets are sealed with the encryption key (a cluster's
+                // key, else the instance key) before they are stored, as the portal's and
+                // the REST API's uploads do.
                 let content = if item_type == ItemType::DataSource {
-                    let key = ctx.dd.instance_key()?;
-                    dataprov::rds::seal_for_storage(&content, &key[..]).map_err(|e| {
+                    let key = mgmt::keys::cluster_key_async(&ctx.dd).await?;
+                    dataprov::rds::seal_for_storage(&content, &key.bytes()[..]).map_err(|e| {
                         anyhow::anyhow!(
                             "{} is not a valid shared data source (.rds): {e}",
                             file.display()

@@ -1,7 +1,10 @@
-//! `reportctl keys backup|restore|rotate`: the instance key (the `rskeymgmt` analogue).
+//! `reportctl keys backup|restore|rotate`: the encryption key (the `rskeymgmt` analogue):
+//! the instance key of a one-node instance, the cluster key of a PostgreSQL cluster (then
+//! every command acts on the whole cluster and running nodes pick the change up live).
 //!
 //! Each command calls one operation of `mgmt::keys` and prints what it did; the password
-//! comes from a file (never from the command line, where `ps` would show it).
+//! comes from a file (never from the command line, where `ps` would show it). A refused
+//! command (a wrong password, another key) is logged too.
 
 use std::path::PathBuf;
 
@@ -12,7 +15,8 @@ use super::{Ctx, print_json};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Write the instance key, sealed under a password, to FILE (rskeymgmt -e).
+    /// Write the encryption key (the cluster key in a cluster), sealed under a password, to
+    /// FILE (rskeymgmt -e).
     Backup {
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
@@ -23,19 +27,31 @@ pub enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Replace the instance key by the one in a backup (rskeymgmt -a).
+    /// Replace the encryption key by the one in a backup (rskeymgmt -a); in a cluster the
+    /// backed-up key becomes the cluster's and this node is joined with it.
     Restore {
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
         #[arg(long, value_name = "FILE")]
         password_file: PathBuf,
     },
-    /// A new instance key; every stored credential is re-sealed with it (rskeymgmt -s).
+    /// A new encryption key; every stored credential (in a cluster also every Cluster-store
+    /// key and every node's copy) is re-sealed with it at once (rskeymgmt -s).
     Rotate,
 }
 
 pub fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<i32> {
     let dd = &ctx.dd;
+    let clustered = matches!(mgmt::keys::cluster(dd), Ok(Some(_)));
+    let what = if clustered {
+        "Cluster key"
+    } else {
+        "Instance key"
+    };
+    let logged = |e: mgmt::Error| {
+        tracing::error!("keys: {e}");
+        e
+    };
     let restart_hint = |needed: bool| {
         if needed {
             "; the running server keeps the old key until it restarts: run `reportctl restart`"
@@ -56,14 +72,14 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<i32> {
                 );
             }
             let pw = datadir::read_password_file(&password_file)?;
-            let (bytes, check) = mgmt::keys::backup(dd, &pw)?;
+            let (bytes, check) = mgmt::keys::backup(dd, &pw).map_err(logged)?;
             datadir::atomic_write(&file, &bytes, 0o600)
                 .with_context(|| format!("writing {}", file.display()))?;
             if ctx.json {
                 print_json(&serde_json::json!({"file": file, "key_check_value": check}))?;
             } else {
                 println!(
-                    "Instance key (check value {check}) backed up to {}; keep it and its password apart",
+                    "{what} (check value {check}) backed up to {}; keep it and its password apart",
                     file.display()
                 );
             }
@@ -74,7 +90,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<i32> {
         } => {
             let pw = datadir::read_password_file(&password_file)?;
             let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
-            let (change, unreadable) = mgmt::keys::restore(dd, &bytes, &pw)?;
+            let (change, unreadable) = mgmt::keys::restore(dd, &bytes, &pw).map_err(logged)?;
             if ctx.json {
                 print_json(&serde_json::json!({
                     "key_check_value": change.check_value,
@@ -83,7 +99,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<i32> {
                 }))?;
             } else {
                 println!(
-                    "Instance key restored (check value {}){}",
+                    "{what} restored (check value {}){}",
                     change.check_value,
                     restart_hint(change.restart_needed)
                 );
@@ -96,7 +112,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<i32> {
             }
         }
         KeysCommand::Rotate => {
-            let change = mgmt::keys::rotate(dd)?;
+            let change = mgmt::keys::rotate(dd).map_err(logged)?;
             if ctx.json {
                 print_json(&serde_json::json!({
                     "key_check_value": change.check_value,
@@ -105,7 +121,8 @@ pub fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<i32> {
                 }))?;
             } else {
                 println!(
-                    "New instance key (check value {}); {} data source credential(s) re-sealed{}",
+                    "New {} (check value {}); {} data source credential(s) re-sealed{}",
+                    what.to_lowercase(),
                     change.check_value,
                     change.data_sources.len(),
                     restart_hint(change.restart_needed)

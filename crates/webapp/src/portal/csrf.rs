@@ -1,7 +1,7 @@
 //! CSRF protection of the portal's forms.
 //!
 //! Two independent checks on every POST:
-//! - the **token**: HMAC-SHA256(instance key, user name ‖ time window) in hex, in a hidden
+//! - the **token**: HMAC-SHA256(CSRF key, user name ‖ time window) in hex, in a hidden
 //!   field of each form, compared in constant time. It is bound to the signed-in user (the
 //!   token of one user is refused for another) and rotates every [`WINDOW`]; the current
 //!   and the previous window's tokens are accepted, so a page stays usable for at least one
@@ -11,7 +11,11 @@
 //! - the **origin**: when the browser says where the request comes from
 //!   (`Sec-Fetch-Site`, `Origin`), it must be this same origin (the validated authority).
 //!
-//! Pure functions over headers, the clock and the instance key; no I/O.
+//! The CSRF key derives (HKDF, label `reportd csrf`) from the encryption key: a cluster's
+//! key once the node is joined, so that a form served by one node is accepted by another
+//! (the SSRS MachineKey lesson), else the instance key.
+//!
+//! Pure functions over headers, the clock and the CSRF key; no I/O.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,7 +44,7 @@ fn window_of(now: SystemTime) -> u64 {
 /// The token of `user` for the current window.
 pub(crate) fn token(state: &AppState, user: &Principal) -> String {
     hex::encode(mac(
-        state.key(),
+        &state.key().csrf,
         &user.name.to_lowercase(),
         window_of(SystemTime::now()),
     ))
@@ -75,7 +79,7 @@ pub(crate) fn check_token(
 ) -> Result<(), Error> {
     let sent = sent.unwrap_or("");
     if token_valid(
-        state.key(),
+        &state.key().csrf,
         &user.name.to_lowercase(),
         sent,
         SystemTime::now(),

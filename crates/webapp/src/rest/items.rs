@@ -933,11 +933,11 @@ async fn move_items(c: &Call<'_>, req: Request) -> Result<Response, Error> {
 // ------------------------------------------------------------------------ Me and System
 
 fn me(c: &Call<'_>) -> Value {
-    // Users have no id in the catalog; a stable one is derived from the instance key and
-    // the name, so that it is the same on every request and different per instance.
+    // Users have no id in the catalog; a stable one is derived from the encryption key (the
+    // cluster's, so every node gives the same) and the name, different per instance.
     let mut h = Sha256::new();
     h.update(b"reportd user id\0");
-    h.update(c.state.key());
+    h.update(&c.state.key()[..]);
     h.update(c.session.principal.name.to_lowercase().as_bytes());
     let digest = h.finalize();
     let mut bytes = [0u8; 16];
