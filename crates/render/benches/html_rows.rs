@@ -140,6 +140,24 @@ fn main() {
         render::csv::render(&inst, &o, &mut w).unwrap();
         w.0
     };
+    // the bind alone: every streamed row bound and dropped
+    if !tree {
+        let inst = engine::bind(&c, &params, &data, &Globals::default(), &opts).unwrap();
+        let cpu0 = cpu_secs();
+        if let Some(engine::instance::ItemKind::Tablix(t)) =
+            inst.sections[0].body.first().map(|i| &i.kind)
+            && let Some(s) = &t.streamed
+        {
+            for i in 0..s.rows.len() {
+                std::hint::black_box(s.rows.row(i).unwrap());
+            }
+        }
+        let cpu = cpu_secs() - cpu0;
+        println!(
+            "html: binding the rows alone {cpu:.2} CPU s ({:.2} us a row)",
+            cpu * 1e6 / rows as f64
+        );
+    }
     let rss0 = rss_kb("VmRSS");
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let cpu0 = cpu_secs();

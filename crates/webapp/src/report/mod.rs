@@ -605,11 +605,11 @@ pub(crate) async fn url_access(
     let cancel = Cancel::default();
     let guard = CancelOnDrop(cancel.flag.clone());
     let mut opts = bind_options(state, session, &req, &exec, limit, &cancel);
-    // data renderers, PDF and IMAGE write a large table's rows as they are bound
-    // (engine::bind::stream)
+    // data renderers, PDF, IMAGE and HTML5 write a large table's rows as they are bound
+    // (engine::bind::stream); HTML5 materializes them where it cannot (html::needs_tree)
     opts.stream_details = matches!(
         format,
-        Format::Csv | Format::Xml | Format::Json | Format::Pdf | Format::Image
+        Format::Csv | Format::Xml | Format::Json | Format::Pdf | Format::Image | Format::Html5
     );
     let name = path.name().to_owned();
     let mut nonce_used = None;
@@ -724,8 +724,11 @@ pub(crate) async fn url_access(
                     url_access_query(path, &pairs, "&rs:Command=Render")
                 );
                 let title = name.clone();
-                Box::new(move |w, inst| {
+                Box::new(move |w, mut inst| {
                     let m = engine::page::AverageCharMeasurer;
+                    if render::html::needs_tree(&inst, &m) {
+                        inst.materialize()?;
+                    }
                     let pages = render::html::page_count(&inst, &o, &m).max(1);
                     if o.section > pages {
                         o.section = pages;
@@ -744,8 +747,12 @@ pub(crate) async fn url_access(
                     Ok(())
                 })
             } else {
-                Box::new(move |w, inst| {
-                    render::html::render(&inst, &o, &engine::page::AverageCharMeasurer, w)
+                Box::new(move |w, mut inst| {
+                    let m = engine::page::AverageCharMeasurer;
+                    if render::html::needs_tree(&inst, &m) {
+                        inst.materialize()?;
+                    }
+                    render::html::render(&inst, &o, &m, w)
                 })
             }
         }
