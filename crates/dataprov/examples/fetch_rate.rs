@@ -32,20 +32,23 @@ async fn measure(name: &str, p: &dyn DataProvider, conn: &Connection, sql: &str,
     let _ = p.execute(conn, &q, &[], limits).await.unwrap();
     let mut best = f64::MAX;
     let mut rows = 0;
+    let mut bytes = 0;
     let mut wall = Duration::ZERO;
     for _ in 0..3 {
         let c0 = cpu_seconds();
         let w0 = Instant::now();
         let t = p.execute(conn, &q, &[], limits).await.unwrap();
         let cpu = cpu_seconds() - c0;
-        rows = t.rows.len();
+        rows = t.len();
+        bytes = t.heap_size();
         if cpu < best {
             best = cpu;
             wall = w0.elapsed();
         }
     }
     println!(
-        "{name}: {rows} rows, {best:.2} CPU s ({:.0} rows per CPU-second), wall {:.2} s",
+        "{name}: {rows} rows, {best:.2} CPU s ({:.0} rows per CPU-second), wall {:.2} s, \
+         table {bytes} bytes",
         rows as f64 / best.max(0.01),
         wall.as_secs_f64()
     );

@@ -29,7 +29,7 @@ use time::{Date, Month, PrimitiveDateTime, Time};
 
 use crate::{
     BoundParam, Connection, DataError, DataProvider, DataTable, FieldHint, FieldMeta, Limits,
-    Query, RowBudget,
+    Query, RowBudget, row_bytes,
 };
 
 /// The ENTERDATA provider (embedded data; no connection).
@@ -49,12 +49,12 @@ impl DataProvider for EnterDataProvider {
         _params: &[BoundParam],
         limits: &Limits,
     ) -> Result<DataTable, DataError> {
-        let table = parse_table(&query.command_text, &query.fields)?;
+        let (fields, rows) = parse_rows(&query.command_text, &query.fields)?;
         let mut budget = RowBudget::new(limits);
-        for (i, row) in table.rows.iter().enumerate() {
-            budget.admit(i, row)?;
+        for (i, row) in rows.iter().enumerate() {
+            budget.admit(i, row_bytes(row))?;
         }
-        Ok(table)
+        Ok(DataTable::from_rows(fields, &rows))
     }
 
     async fn test_connection(&self, _conn: &Connection, _limits: &Limits) -> Result<(), DataError> {
@@ -106,8 +106,16 @@ impl ColType {
 /// Parses an ENTERDATA command text into a table, typing columns by `hints` (the data set's
 /// fields; may be empty).
 pub fn parse_table(text: &str, hints: &[FieldHint]) -> Result<DataTable, DataError> {
+    let (fields, rows) = parse_rows(text, hints)?;
+    Ok(DataTable::from_rows(fields, &rows))
+}
+
+/// The columns and rows of an ENTERDATA command text.
+type Rows = (Vec<FieldMeta>, Vec<Box<[Value]>>);
+
+fn parse_rows(text: &str, hints: &[FieldHint]) -> Result<Rows, DataError> {
     if text.trim().is_empty() {
-        return Ok(DataTable::default());
+        return Ok((Vec::new(), Vec::new()));
     }
     let doc = roxmltree::Document::parse(text).map_err(|e| DataError::EnterData {
         message: format!("the command text is not XML ({e})"),
@@ -200,7 +208,7 @@ pub fn parse_table(text: &str, hints: &[FieldHint]) -> Result<DataTable, DataErr
             type_name: t.clr_name().to_string(),
         })
         .collect();
-    Ok(DataTable { fields, rows })
+    Ok((fields, rows))
 }
 
 fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {

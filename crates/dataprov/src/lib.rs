@@ -11,7 +11,8 @@
 //!
 //! The engine looks a provider up by the data source's `DataProvider` extension name in a
 //! [`Registry`] and calls [`DataProvider::execute`] with the data set's query and its bound
-//! parameter values; the result is a [`DataTable`] of [`rdl::Value`]s.
+//! parameter values; the result is a [`DataTable`]: the engine's compact column table,
+//! which the providers fill value by value as rows arrive (no row of [`rdl::Value`]s is built).
 
 pub mod connstr;
 pub mod enterdata;
@@ -204,24 +205,41 @@ pub struct FieldMeta {
     pub type_name: String,
 }
 
-/// The rows of a data set: `rows[i][j]` is column `fields[j]` of row `i`.
+/// A data set as a provider returns it: the columns' metadata and the rows, decoded
+/// straight into the engine's compact column table (the web app hands [`DataTable::table`]
+/// to the bind as it is: no conversion copy). Derefs to the [`engine::DataTable`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataTable {
     /// The columns, in result order.
     pub fields: Vec<FieldMeta>,
-    /// The rows; each has exactly `fields.len()` values.
-    pub rows: Vec<Box<[Value]>>,
+    /// The rows, column by column; its field names are `fields`' names.
+    pub table: engine::DataTable,
 }
 
 impl DataTable {
+    /// A table of `rows` under `fields` (ENTERDATA, tests).
+    pub fn from_rows<R: AsRef<[Value]>>(
+        fields: Vec<FieldMeta>,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Self {
+        let names = fields.iter().map(|f| f.name.clone()).collect();
+        DataTable {
+            table: engine::DataTable::from_rows(names, rows),
+            fields,
+        }
+    }
+
     /// The index of the column named `name` (exact match first, then ASCII
     /// case-insensitive).
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.fields.iter().position(|f| f.name == name).or_else(|| {
-            self.fields
-                .iter()
-                .position(|f| f.name.eq_ignore_ascii_case(name))
-        })
+        self.table.column(name)
+    }
+}
+
+impl std::ops::Deref for DataTable {
+    type Target = engine::DataTable;
+    fn deref(&self) -> &engine::DataTable {
+        &self.table
     }
 }
 
@@ -310,32 +328,6 @@ impl Registry {
     }
 }
 
-/// Most distinct texts a [`TextCache`] remembers per column.
-const TEXT_CACHE_ENTRIES: usize = 4096;
-
-/// Converted values of one text column by their text: a repeated text (a customer name, a
-/// product, a date stored as text) is converted and allocated once and then shared, which
-/// keeps a fetched table small. Bounded: past [`TEXT_CACHE_ENTRIES`] distinct texts new ones
-/// are converted without being remembered.
-#[derive(Debug, Default)]
-pub(crate) struct TextCache {
-    map: HashMap<Box<str>, Value>,
-}
-
-impl TextCache {
-    /// The value of `text`, converted by `convert` the first time it is seen.
-    pub(crate) fn get(&mut self, text: &str, convert: impl FnOnce(&str) -> Value) -> Value {
-        if let Some(v) = self.map.get(text) {
-            return v.clone();
-        }
-        let v = convert(text);
-        if self.map.len() < TEXT_CACHE_ENTRIES && text.len() <= 256 {
-            self.map.insert(text.into(), v.clone());
-        }
-        v
-    }
-}
-
 /// Counts rows and approximate bytes while a table is filled; the SQL providers check it
 /// per row, while streaming.
 #[derive(Debug)]
@@ -354,14 +346,15 @@ impl RowBudget {
         }
     }
 
-    /// Accounts for `row` about to become row number `rows_before + 1`.
-    pub(crate) fn admit(&mut self, rows_before: usize, row: &[Value]) -> Result<(), DataError> {
+    /// Accounts for a row of about `bytes` bytes about to become row number
+    /// `rows_before + 1`.
+    pub(crate) fn admit(&mut self, rows_before: usize, bytes: usize) -> Result<(), DataError> {
         if rows_before >= self.max_rows {
             return Err(DataError::RowLimit {
                 limit: self.max_rows,
             });
         }
-        self.bytes = self.bytes.saturating_add(row_bytes(row));
+        self.bytes = self.bytes.saturating_add(bytes);
         if self.bytes > self.max_bytes {
             return Err(DataError::ByteLimit {
                 limit: self.max_bytes,
@@ -371,18 +364,19 @@ impl RowBudget {
     }
 }
 
-/// The approximate memory of a row: a fixed cost per value plus its payload.
-fn row_bytes(row: &[Value]) -> usize {
-    row.iter()
-        .map(|v| {
-            16 + match v {
-                Value::Str(s) => s.len(),
-                Value::Bytes(b) => b.len(),
-                Value::Array(a) => row_bytes(a),
-                _ => 0,
-            }
-        })
-        .sum()
+/// The approximate memory of a row of values: a fixed cost per value plus its payload.
+pub(crate) fn row_bytes(row: &[Value]) -> usize {
+    row.iter().map(value_bytes).sum()
+}
+
+/// The approximate memory of one value (what [`RowBudget`] counts).
+pub(crate) fn value_bytes(v: &Value) -> usize {
+    16 + match v {
+        Value::Str(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        Value::Array(a) => row_bytes(a),
+        _ => 0,
+    }
 }
 
 /// Runs `fut` under `timeout` (none: unbounded), mapping expiry to [`DataError::Timeout`].

@@ -30,8 +30,9 @@ use crate::connstr::{self, PgTarget, SslMode};
 use crate::sqltok::{self, Dialect};
 use crate::{
     BoundParam, CONNECT_TIMEOUT, CommandType, Connection, DataError, DataProvider, DataTable,
-    FieldMeta, Limits, Query, RowBudget, TextCache, with_timeout,
+    FieldMeta, Limits, Query, RowBudget, with_timeout,
 };
+use engine::{ColumnKind, TableBuilder};
 
 /// The PostgreSQL provider.
 #[derive(Clone, Copy, Debug, Default)]
@@ -294,7 +295,23 @@ fn clr_of(k: Kind) -> &'static str {
     }
 }
 
-fn convert(row: &PgRow, i: usize, kind: Kind, cache: &mut TextCache) -> Result<Value, sqlx::Error> {
+/// The table column kind a PostgreSQL column's values are stored as.
+fn column_kind(k: Kind) -> ColumnKind {
+    match k {
+        Kind::I2 | Kind::I4 | Kind::I8 | Kind::Oid => ColumnKind::Int,
+        Kind::F4 | Kind::F8 => ColumnKind::Float,
+        Kind::Numeric => ColumnKind::Decimal,
+        Kind::Bool => ColumnKind::Bool,
+        Kind::Date | Kind::Timestamp | Kind::Timestamptz => ColumnKind::DateTime,
+        Kind::Bytea => ColumnKind::Bytes,
+        Kind::Text | Kind::Time | Kind::Uuid | Kind::Char => ColumnKind::Str,
+        Kind::Unknown => ColumnKind::Unknown,
+    }
+}
+
+/// Decodes column `i` of `row` into column `i` of `out`; returns the value's approximate
+/// size for the byte limit.
+fn push(row: &PgRow, i: usize, kind: Kind, out: &mut TableBuilder) -> Result<usize, sqlx::Error> {
     // the column's type was checked once (`kind_of` on its type name), so each value is
     // decoded without sqlx's per-value compatibility check
     fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
@@ -303,44 +320,72 @@ fn convert(row: &PgRow, i: usize, kind: Kind, cache: &mut TextCache) -> Result<V
     ) -> Result<Option<T>, sqlx::Error> {
         row.try_get_unchecked::<Option<T>, _>(i)
     }
-    Ok(match kind {
-        Kind::I2 => get::<i16>(row, i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-        Kind::I4 => get::<i32>(row, i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-        Kind::I8 => get::<i64>(row, i)?.map_or(Value::Null, Value::Int),
-        Kind::Oid => get::<Oid>(row, i)?.map_or(Value::Null, |v| Value::Int(v.0.into())),
-        Kind::F4 => get::<f32>(row, i)?.map_or(Value::Null, |v| Value::Float(v.into())),
-        Kind::F8 => get::<f64>(row, i)?.map_or(Value::Null, Value::Float),
-        Kind::Numeric => get::<Decimal>(row, i)?.map_or(Value::Null, Value::Decimal),
-        Kind::Text => {
-            get::<&str>(row, i)?.map_or(Value::Null, |v| cache.get(v, |v| Value::Str(Arc::from(v))))
+    fn put<T>(
+        out: &mut TableBuilder,
+        i: usize,
+        v: Option<T>,
+        f: impl FnOnce(&mut TableBuilder, T),
+    ) {
+        match v {
+            Some(v) => f(out, v),
+            None => out.push_null(i),
         }
-        Kind::Char => get::<i8>(row, i)?.map_or(Value::Null, |v| {
-            Value::Str(Arc::from(char::from(v as u8).to_string()))
+    }
+    let mut extra = 0;
+    match kind {
+        Kind::I2 => put(out, i, get::<i16>(row, i)?, |o, v| o.push_int(i, v.into())),
+        Kind::I4 => put(out, i, get::<i32>(row, i)?, |o, v| o.push_int(i, v.into())),
+        Kind::I8 => put(out, i, get::<i64>(row, i)?, |o, v| o.push_int(i, v)),
+        Kind::Oid => put(out, i, get::<Oid>(row, i)?, |o, v| {
+            o.push_int(i, v.0.into())
         }),
-        Kind::Bool => get::<bool>(row, i)?.map_or(Value::Null, Value::Bool),
-        Kind::Date => {
-            get::<time::Date>(row, i)?.map_or(Value::Null, |d| Value::DateTime(d.midnight()))
-        }
-        Kind::Timestamp => {
-            get::<time::PrimitiveDateTime>(row, i)?.map_or(Value::Null, Value::DateTime)
-        }
-        Kind::Timestamptz => get::<time::OffsetDateTime>(row, i)?.map_or(Value::Null, |t| {
+        Kind::F4 => put(out, i, get::<f32>(row, i)?, |o, v| {
+            o.push_float(i, v.into())
+        }),
+        Kind::F8 => put(out, i, get::<f64>(row, i)?, |o, v| o.push_float(i, v)),
+        Kind::Numeric => put(out, i, get::<Decimal>(row, i)?, |o, v| o.push_decimal(i, v)),
+        Kind::Text => put(out, i, get::<&str>(row, i)?, |o, v| {
+            extra = v.len();
+            o.push_str(i, v)
+        }),
+        Kind::Char => put(out, i, get::<i8>(row, i)?, |o, v| {
+            o.push_str(i, char::from(v as u8).encode_utf8(&mut [0; 4]))
+        }),
+        Kind::Bool => put(out, i, get::<bool>(row, i)?, |o, v| o.push_bool(i, v)),
+        Kind::Date => put(out, i, get::<time::Date>(row, i)?, |o, d| {
+            o.push_datetime(i, d.midnight())
+        }),
+        Kind::Timestamp => put(out, i, get::<time::PrimitiveDateTime>(row, i)?, |o, t| {
+            o.push_datetime(i, t)
+        }),
+        Kind::Timestamptz => put(out, i, get::<time::OffsetDateTime>(row, i)?, |o, t| {
             let u = t.to_offset(time::UtcOffset::UTC);
-            Value::DateTime(time::PrimitiveDateTime::new(u.date(), u.time()))
+            o.push_datetime(i, time::PrimitiveDateTime::new(u.date(), u.time()))
         }),
-        Kind::Time => get::<time::Time>(row, i)?.map_or(Value::Null, |t| {
+        Kind::Time => put(out, i, get::<time::Time>(row, i)?, |o, t| {
             let base = format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
-            Value::Str(Arc::from(match t.microsecond() {
+            let s = match t.microsecond() {
                 0 => base,
                 us => format!("{base}.{us:06}"),
-            }))
+            };
+            extra = s.len();
+            o.push_str(i, &s)
         }),
-        Kind::Bytea => get::<Vec<u8>>(row, i)?.map_or(Value::Null, |v| Value::Bytes(Arc::from(v))),
-        Kind::Uuid => get::<uuid::Uuid>(row, i)?.map_or(Value::Null, |u| {
-            Value::Str(Arc::from(u.hyphenated().to_string()))
+        Kind::Bytea => put(out, i, get::<&[u8]>(row, i)?, |o, v| {
+            extra = v.len();
+            o.push_bytes(i, Arc::from(v))
         }),
-        Kind::Unknown => Value::Null,
-    })
+        Kind::Uuid => put(out, i, get::<uuid::Uuid>(row, i)?, |o, u| {
+            extra = 36;
+            o.push_str(
+                i,
+                u.hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer()),
+            )
+        }),
+        Kind::Unknown => out.push_null(i),
+    }
+    Ok(16 + extra)
 }
 
 fn fields_of<C: Column>(cols: &[C]) -> Result<(Vec<FieldMeta>, Vec<Kind>), DataError>
@@ -383,9 +428,8 @@ async fn run(
         q = bind(q, v);
     }
     let mut fields: Option<(Vec<FieldMeta>, Vec<Kind>)> = None;
-    let mut rows: Vec<Box<[Value]>> = Vec::new();
+    let mut out: Option<TableBuilder> = None;
     let mut budget = RowBudget::new(limits);
-    let mut caches: Vec<TextCache> = Vec::new();
     {
         let mut stream = q.fetch(&mut c);
         while let Some(row) = stream
@@ -393,35 +437,41 @@ async fn run(
             .await
             .map_err(|e| query_err(e, &t, timeout))?
         {
-            if fields.is_none() {
-                let f = fields_of(row.columns())?;
-                caches = f.1.iter().map(|_| TextCache::default()).collect();
-                fields = Some(f);
-            }
-            let kinds = fields.as_ref().map_or(&[][..], |f| &f.1[..]);
-            let mut values = Vec::with_capacity(kinds.len());
-            for ((i, k), cache) in kinds.iter().enumerate().zip(&mut caches) {
-                values.push(convert(&row, i, *k, cache).map_err(|e| DataError::Query {
+            let (f, kinds) = match &fields {
+                Some(f) => f,
+                None => fields.insert(fields_of(row.columns())?),
+            };
+            let b = out.get_or_insert_with(|| {
+                let names = f.iter().map(|x| x.name.clone()).collect();
+                let ck: Vec<ColumnKind> = kinds.iter().map(|k| column_kind(*k)).collect();
+                TableBuilder::new(names, &ck)
+            });
+            let mut bytes = 0;
+            for (i, k) in kinds.iter().enumerate() {
+                bytes += push(&row, i, *k, b).map_err(|e| DataError::Query {
                     message: format!("column '{}': {e}", row.columns()[i].name()),
-                })?);
+                })?;
             }
-            budget.admit(rows.len(), &values)?;
-            rows.push(values.into_boxed_slice());
+            budget.admit(b.rows(), bytes)?;
+            b.end_row();
         }
     }
-    let fields = match fields {
-        Some((f, _)) => f,
+    let (fields, table) = match (fields, out) {
+        (Some((f, _)), Some(b)) => (f, b.finish()),
         // No rows: ask the server for the columns (parse only, nothing runs again).
-        None => {
+        _ => {
             let d = (&mut c)
                 .describe(&rw.sql)
                 .await
                 .map_err(|e| query_err(e, &t, timeout))?;
-            fields_of(d.columns())?.0
+            let (f, kinds) = fields_of(d.columns())?;
+            let names = f.iter().map(|x| x.name.clone()).collect();
+            let ck: Vec<ColumnKind> = kinds.iter().map(|k| column_kind(*k)).collect();
+            (f, TableBuilder::new(names, &ck).finish())
         }
     };
     let _ = c.close().await;
-    Ok(DataTable { fields, rows })
+    Ok(DataTable { fields, table })
 }
 
 #[async_trait]

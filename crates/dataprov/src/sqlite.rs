@@ -22,8 +22,9 @@ use sqlx::{Column, ConnectOptions, Connection as _, Executor, Row, Statement, Ty
 use crate::sqltok::{self, Dialect};
 use crate::{
     BoundParam, CONNECT_TIMEOUT, CommandType, Connection, DataError, DataProvider, DataTable,
-    FieldMeta, Limits, Query, RowBudget, TextCache, connstr, with_timeout,
+    FieldMeta, Limits, Query, RowBudget, connstr, with_timeout,
 };
+use engine::{ColumnKind, TableBuilder};
 
 /// The SQLite provider.
 #[derive(Clone, Copy, Debug, Default)]
@@ -183,44 +184,60 @@ fn clr_of(d: Decl) -> &'static str {
     }
 }
 
-fn convert(
-    row: &SqliteRow,
-    i: usize,
-    decl: Decl,
-    cache: &mut TextCache,
-) -> Result<Value, DataError> {
+/// The table column kind a declared SQLite column type stores its values as (values of
+/// another storage class make the column mixed).
+fn column_kind(d: Decl) -> ColumnKind {
+    match d {
+        Decl::Bool => ColumnKind::Bool,
+        Decl::Int => ColumnKind::Int,
+        Decl::Float => ColumnKind::Float,
+        Decl::Text => ColumnKind::Str,
+        Decl::Blob => ColumnKind::Bytes,
+        Decl::DateTime => ColumnKind::DateTime,
+        Decl::None => ColumnKind::Unknown,
+    }
+}
+
+/// Decodes column `i` of `row` into column `i` of `out` by its storage class, steered by the
+/// declared type; returns the value's approximate size for the byte limit.
+fn push(row: &SqliteRow, i: usize, decl: Decl, out: &mut TableBuilder) -> Result<usize, DataError> {
     let raw = row.try_get_raw(i).map_err(query_err)?;
     if raw.is_null() {
-        return Ok(Value::Null);
+        out.push_null(i);
+        return Ok(16);
     }
     let storage = raw.type_info();
-    Ok(match storage.name() {
+    let mut extra = 0;
+    match storage.name() {
         "INTEGER" => {
             let v: i64 = row.try_get_unchecked(i).map_err(query_err)?;
             match decl {
-                Decl::Bool => Value::Bool(v != 0),
-                Decl::Float => Value::Float(v as f64),
-                _ => Value::Int(v),
+                Decl::Bool => out.push_bool(i, v != 0),
+                Decl::Float => out.push_float(i, v as f64),
+                _ => out.push_int(i, v),
             }
         }
-        "REAL" => Value::Float(row.try_get_unchecked(i).map_err(query_err)?),
+        "REAL" => out.push_float(i, row.try_get_unchecked(i).map_err(query_err)?),
         "BLOB" => {
-            let v: Vec<u8> = row.try_get_unchecked(i).map_err(query_err)?;
-            Value::Bytes(Arc::from(v))
+            let v: &[u8] = row.try_get_unchecked(i).map_err(query_err)?;
+            extra = v.len();
+            out.push_bytes(i, Arc::from(v));
         }
         _ => {
             let v: &str = row.try_get_unchecked(i).map_err(query_err)?;
-            cache.get(v, |v| match decl {
+            extra = v.len();
+            match decl {
                 Decl::DateTime => match crate::enterdata::parse_datetime(v) {
-                    Some(t) => Value::DateTime(t),
-                    None => Value::Str(Arc::from(v)),
+                    Some(t) => out.push_datetime(i, t),
+                    None => out.push_str(i, v),
                 },
-                Decl::Bool if v.eq_ignore_ascii_case("true") => Value::Bool(true),
-                Decl::Bool if v.eq_ignore_ascii_case("false") => Value::Bool(false),
-                _ => Value::Str(Arc::from(v)),
-            })
+                Decl::Bool if v.eq_ignore_ascii_case("true") => out.push_bool(i, true),
+                Decl::Bool if v.eq_ignore_ascii_case("false") => out.push_bool(i, false),
+                _ => out.push_str(i, v),
+            }
         }
-    })
+    }
+    Ok(16 + extra)
 }
 
 fn bind<'q>(
@@ -323,22 +340,25 @@ async fn run(
     for v in rw.values {
         q = bind(q, v);
     }
-    let mut rows: Vec<Box<[Value]>> = Vec::new();
+    let kinds: Vec<ColumnKind> = decls.iter().map(|d| column_kind(*d)).collect();
+    let mut out = TableBuilder::new(fields.iter().map(|f| f.name.clone()).collect(), &kinds);
     let mut budget = RowBudget::new(limits);
-    let mut caches: Vec<TextCache> = decls.iter().map(|_| TextCache::default()).collect();
     {
         let mut stream = q.fetch(&mut c);
         while let Some(row) = stream.try_next().await.map_err(query_err)? {
-            let mut values = Vec::with_capacity(decls.len());
-            for ((i, d), cache) in decls.iter().enumerate().zip(&mut caches) {
-                values.push(convert(&row, i, *d, cache)?);
+            let mut bytes = 0;
+            for (i, d) in decls.iter().enumerate() {
+                bytes += push(&row, i, *d, &mut out)?;
             }
-            budget.admit(rows.len(), &values)?;
-            rows.push(values.into_boxed_slice());
+            budget.admit(out.rows(), bytes)?;
+            out.end_row();
         }
     }
     let _ = c.close().await;
-    Ok(DataTable { fields, rows })
+    Ok(DataTable {
+        fields,
+        table: out.finish(),
+    })
 }
 
 #[async_trait]

@@ -76,7 +76,7 @@ fn invoice_sales_lines_are_typed_from_rd_type_name() {
         return;
     };
     let t = parse_table(&text, &hints).unwrap();
-    assert_eq!(t.rows.len(), 10);
+    assert_eq!(t.len(), 10);
     assert_eq!(t.fields.len(), 15);
     assert_eq!(t.fields[0].name, "Company");
     let amount = col(&t, "Amount");
@@ -84,23 +84,22 @@ fn invoice_sales_lines_are_typed_from_rd_type_name() {
     let item = col(&t, "Item");
     let qty = col(&t, "Quantity");
     let notes = col(&t, "HeaderNotes");
-    assert_eq!(t.rows[0][item], s("D011"));
+    assert_eq!(t.value(0, item), s("D011"));
     // A string column keeps its text exactly, trailing space included.
-    assert_eq!(t.rows[0][qty], s("2 "));
-    assert_eq!(t.rows[0][amount], Value::Float(4.0));
-    assert_eq!(t.rows[9][item], s("T0003"));
+    assert_eq!(t.value(0, qty), s("2 "));
+    assert_eq!(t.value(0, amount), Value::Float(4.0));
+    assert_eq!(t.value(9, item), s("T0003"));
     // An empty element in a string column is "", not Nothing.
-    assert_eq!(t.rows[0][notes], s(""));
+    assert_eq!(t.value(0, notes), s(""));
     let total: f64 = t
-        .rows
-        .iter()
+        .rows()
         .map(|r| match r[amount] {
             Value::Float(x) => x,
             ref other => panic!("Amount not a Double: {other:?}"),
         })
         .sum();
     assert_eq!(total, 308763.0);
-    for r in &t.rows {
+    for r in t.rows() {
         assert_eq!(r.len(), 15);
         assert_eq!(r[0], s("Microsoft"));
     }
@@ -112,17 +111,17 @@ fn invoice_small_data_sets() {
         return;
     };
     let t = parse_table(&text, &hints).unwrap();
-    assert_eq!(t.rows.len(), 2);
-    assert_eq!(t.rows[0][col(&t, "Name")], s("Contoso Pharmaceuticals"));
-    assert_eq!(t.rows[1][col(&t, "City")], s("Buffalo"));
+    assert_eq!(t.len(), 2);
+    assert_eq!(t.value(0, col(&t, "Name")), s("Contoso Pharmaceuticals"));
+    assert_eq!(t.value(1, col(&t, "City")), s("Buffalo"));
     let (text, hints) = data_set("Invoice.rdl", "SalesInvoiceHeaderFooterDS").unwrap();
     let t = parse_table(&text, &hints).unwrap();
-    assert_eq!(t.rows.len(), 1);
+    assert_eq!(t.len(), 1);
     assert_eq!(
-        t.rows[0][col(&t, "InvoicingAddress")],
+        t.value(0, col(&t, "InvoicingAddress")),
         s("123 Violet Road , Phoenix, CO 85003 USA")
     );
-    assert_eq!(t.rows[0][col(&t, "InvoiceDate")], s("30 November 2019"));
+    assert_eq!(t.value(0, col(&t, "InvoiceDate")), s("30 November 2019"));
 }
 
 #[test]
@@ -131,15 +130,15 @@ fn labels_has_ninety_addresses() {
         return;
     };
     let t = parse_table(&text, &hints).unwrap();
-    assert_eq!(t.rows.len(), 90);
+    assert_eq!(t.len(), 90);
     assert_eq!(t.fields.len(), 11);
     let first = col(&t, "FirstName");
     let middle = col(&t, "MiddleName");
     let full = col(&t, "FullName");
-    assert_eq!(t.rows[0][first], s("Ebony"));
-    assert_eq!(t.rows[0][middle], s("E."));
-    assert_eq!(t.rows[89][full], s("Vera Kopecka"));
-    assert_eq!(t.rows[89][middle], s(""));
+    assert_eq!(t.value(0, first), s("Ebony"));
+    assert_eq!(t.value(0, middle), s("E."));
+    assert_eq!(t.value(89, full), s("Vera Kopecka"));
+    assert_eq!(t.value(89, middle), s(""));
     assert!(t.fields.iter().all(|f| f.type_name == "System.String"));
 }
 
@@ -150,9 +149,9 @@ fn transcript_dates_parse_as_datetime_when_the_field_says_so() {
     };
     // As declared (System.String) the dates stay text.
     let t = parse_table(&text, &hints).unwrap();
-    assert_eq!(t.rows.len(), 5);
+    assert_eq!(t.len(), 5);
     let date = col(&t, "Date");
-    assert_eq!(t.rows[0][date], s("03/07/2020"));
+    assert_eq!(t.value(0, date), s("03/07/2020"));
     // Declared System.DateTime: invariant MM/dd/yyyy.
     for h in &mut hints {
         if h.data_field == "Date" {
@@ -164,8 +163,11 @@ fn transcript_dates_parse_as_datetime_when_the_field_says_so() {
     }
     let t = parse_table(&text, &hints).unwrap();
     assert_eq!(t.fields[date].type_name, "System.DateTime");
-    assert_eq!(t.rows[0][date], Value::DateTime(datetime!(2020-03-07 0:00)));
-    assert_eq!(t.rows[0][col(&t, "UserId")], Value::Int(7660910));
+    assert_eq!(
+        t.value(0, date),
+        Value::DateTime(datetime!(2020-03-07 0:00))
+    );
+    assert_eq!(t.value(0, col(&t, "UserId")), Value::Int(7660910));
 }
 
 #[test]
@@ -189,7 +191,7 @@ fn every_type_converts_with_invariant_rules() {
         ]
     );
     assert_eq!(
-        &*t.rows[0],
+        &t.row(0)[..],
         &[
             Value::Int(-42),
             Value::Float(1234.5),
@@ -200,7 +202,7 @@ fn every_type_converts_with_invariant_rules() {
         ]
     );
     assert_eq!(
-        &*t.rows[1],
+        &t.row(1)[..],
         &[
             Value::Null,
             Value::Float(1000.0),
@@ -212,8 +214,8 @@ fn every_type_converts_with_invariant_rules() {
         ]
     );
     // Decimal keeps its scale.
-    assert_eq!(t.rows[0][2], Value::Decimal("12.50".parse().unwrap()));
-    if let Value::Decimal(d) = &t.rows[0][2] {
+    assert_eq!(t.value(0, 2), Value::Decimal("12.50".parse().unwrap()));
+    if let Value::Decimal(d) = &t.value(0, 2) {
         assert_eq!(d.to_string(), "12.50");
     }
 }
@@ -230,8 +232,8 @@ fn hints_win_over_element_path_and_columns_without_a_path_are_found() {
     assert_eq!(t.fields.len(), 2);
     assert_eq!(t.fields[0].name, "A");
     assert_eq!(t.fields[1].name, "B");
-    assert_eq!(&*t.rows[0], &[Value::Int(1), Value::Null]);
-    assert_eq!(&*t.rows[1], &[Value::Int(3), s("2")]);
+    assert_eq!(&t.row(0)[..], &[Value::Int(1), Value::Null]);
+    assert_eq!(&t.row(1)[..], &[Value::Int(3), s("2")]);
 }
 
 #[test]
@@ -265,7 +267,7 @@ async fn the_provider_applies_the_row_limit_and_is_registered() {
         .execute(&conn, &query, &[], &Limits::default())
         .await
         .unwrap();
-    assert_eq!(ok.rows.len(), 2);
+    assert_eq!(ok.len(), 2);
     let limits = Limits {
         max_rows: 1,
         ..Limits::default()

@@ -112,7 +112,7 @@ async fn generate_series_rows_with_every_mapped_type() {
                    '6f1c2a4e-0000-4000-8000-000000000001'::uuid AS u, NULL::int AS nul \
                    FROM generate_series(1, @n) g";
         let t = exec(&url, sql, &[p("n", Value::Int(1000))]).await.unwrap();
-        assert_eq!(t.rows.len(), 1000);
+        assert_eq!(t.len(), 1000);
         let types: Vec<_> = t.fields.iter().map(|f| f.type_name.as_str()).collect();
         assert_eq!(
             types,
@@ -137,7 +137,7 @@ async fn generate_series_rows_with_every_mapped_type() {
             ]
         );
         assert_eq!(
-            &*t.rows[0],
+            &t.row(0)[..],
             &[
                 Value::Int(1),
                 Value::Int(1),
@@ -159,11 +159,11 @@ async fn generate_series_rows_with_every_mapped_type() {
             ]
         );
         // numeric keeps its scale: 1000 * 1.25 = 1250.000, not 1250.
-        let Value::Decimal(d) = &t.rows[999][5] else {
-            panic!("not a decimal: {:?}", t.rows[999][5]);
+        let Value::Decimal(d) = &t.value(999, 5) else {
+            panic!("not a decimal: {:?}", t.value(999, 5));
         };
         assert_eq!(d.to_string(), "1250.000");
-        assert_eq!(t.rows[999][0], Value::Int(1000));
+        assert_eq!(t.value(999, 0), Value::Int(1000));
     })
     .await;
 }
@@ -183,11 +183,11 @@ async fn a_parameter_holding_sql_is_data_not_sql() {
         )
         .await
         .unwrap();
-        assert_eq!(&*t.rows[0], &[Value::Int(0)]);
+        assert_eq!(&t.row(0)[..], &[Value::Int(0)]);
         let t = exec(&url, "SELECT @p AS echo", &[p("p", Value::from(evil))])
             .await
             .unwrap();
-        assert_eq!(&*t.rows[0], &[Value::from(evil)]);
+        assert_eq!(&t.row(0)[..], &[Value::from(evil)]);
         let left: i64 = sqlx::query_scalar("SELECT count(*) FROM x")
             .fetch_one(&mut c)
             .await
@@ -203,10 +203,10 @@ async fn multi_value_in_expands() {
         let sql = "SELECT g FROM generate_series(1, 10) g WHERE g IN (@ids) ORDER BY g";
         let ids = arr(vec![Value::Int(2), Value::Int(5), Value::Int(7)]);
         let t = exec(&url, sql, &[p("@ids", ids)]).await.unwrap();
-        let got: Vec<_> = t.rows.iter().map(|r| r[0].clone()).collect();
+        let got: Vec<_> = t.rows().map(|r| r[0].clone()).collect();
         assert_eq!(got, [Value::Int(2), Value::Int(5), Value::Int(7)]);
         let t = exec(&url, sql, &[p("ids", arr(vec![]))]).await.unwrap();
-        assert!(t.rows.is_empty());
+        assert!(t.is_empty());
         assert_eq!(t.fields.len(), 1, "columns known without rows");
         assert_eq!(t.fields[0].name, "g");
         let t = exec(
@@ -227,7 +227,7 @@ async fn multi_value_in_expands() {
         )
         .await
         .unwrap();
-        let got: Vec<_> = t.rows.iter().map(|r| r[0].clone()).collect();
+        let got: Vec<_> = t.rows().map(|r| r[0].clone()).collect();
         assert_eq!(got, [Value::from("n1"), Value::from("n4")]);
         // A NULL parameter takes its type from the context (`@p IS NULL` alone has none:
         // cast it, as with any PostgreSQL client).
@@ -238,7 +238,7 @@ async fn multi_value_in_expands() {
         )
         .await
         .unwrap();
-        assert_eq!(&*t.rows[0], &[Value::Int(3)]);
+        assert_eq!(&t.row(0)[..], &[Value::Int(3)]);
         // Compared with an integer column, a NULL needs no cast (it is sent untyped).
         let t = exec(
             &url,
@@ -247,7 +247,7 @@ async fn multi_value_in_expands() {
         )
         .await
         .unwrap();
-        assert_eq!(&*t.rows[0], &[Value::Int(0)]);
+        assert_eq!(&t.row(0)[..], &[Value::Int(0)]);
     })
     .await;
 }
@@ -265,7 +265,7 @@ async fn the_statement_timeout_stops_pg_sleep() {
             .execute(&conn(&url), &q, &[], &Limits::default())
             .await
             .unwrap();
-        assert_eq!(&*t.rows[0], &[Value::from("7s")]);
+        assert_eq!(&t.row(0)[..], &[Value::from("7s")]);
         let q = Query {
             command_text: "SELECT pg_sleep(30)".into(),
             timeout: Some(Duration::from_secs(1)),
@@ -325,7 +325,7 @@ async fn the_row_limit_is_checked_while_streaming() {
             )
             .await
             .unwrap();
-        assert_eq!(t.rows.len(), 100);
+        assert_eq!(t.len(), 100);
         let small = Limits {
             max_bytes: 10_000,
             ..Limits::default()
@@ -403,7 +403,7 @@ async fn connect_string_spellings_and_stored_credentials() {
                 )
                 .await
                 .unwrap_or_else(|e| panic!("{cs}: {e}"));
-            assert_eq!(&*t.rows[0], &[Value::from(db.as_str())], "{cs}");
+            assert_eq!(&t.row(0)[..], &[Value::from(db.as_str())], "{cs}");
             PostgresProvider
                 .test_connection(&c, &Limits::default())
                 .await
@@ -424,7 +424,7 @@ async fn connect_string_spellings_and_stored_credentials() {
             )
             .await
             .unwrap();
-        assert_eq!(&*t.rows[0], &[Value::from(user.as_str())]);
+        assert_eq!(&t.row(0)[..], &[Value::from(user.as_str())]);
         assert!(!format!("{c:?}").contains("unused"));
         // No user at all is refused before connecting.
         let c = Connection {
@@ -485,7 +485,7 @@ async fn stored_procedures_and_table_direct() {
             )
             .await
             .unwrap();
-        assert_eq!(t.rows.len(), 3);
+        assert_eq!(t.len(), 3);
         assert_eq!(t.fields[0].name, "v");
         let q = Query {
             command_text: "public.items".into(),
@@ -496,7 +496,7 @@ async fn stored_procedures_and_table_direct() {
             .execute(&conn(&url), &q, &[], &Limits::default())
             .await
             .unwrap();
-        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.len(), 2);
         let q = Query {
             command_text: "items; DROP TABLE items".into(),
             command_type: CommandType::TableDirect,

@@ -155,9 +155,9 @@ async fn a_file_under_an_allowed_directory_reads_with_typed_values_and_bound_par
             "System.Object"
         ]
     );
-    assert_eq!(t.rows.len(), 2);
+    assert_eq!(t.len(), 2);
     assert_eq!(
-        &*t.rows[0],
+        &t.row(0)[..],
         &[
             Value::Int(1),
             Value::from("name 1"),
@@ -168,9 +168,9 @@ async fn a_file_under_an_allowed_directory_reads_with_typed_values_and_bound_par
             Value::from("text"),
         ]
     );
-    assert_eq!(t.rows[1][0], Value::Int(3));
+    assert_eq!(t.value(1, 0), Value::Int(3));
     // A column without a declared type follows each value's storage class.
-    assert_eq!(t.rows[1][6], Value::from("3"));
+    assert_eq!(t.value(1, 6), Value::from("3"));
 
     // The sqlite: URL spelling and an empty multi-value parameter.
     let t = SqliteProvider
@@ -183,7 +183,7 @@ async fn a_file_under_an_allowed_directory_reads_with_typed_values_and_bound_par
         .await
         .unwrap();
     assert_eq!(t.fields[0].name, "n");
-    assert_eq!(&*t.rows[0], &[Value::Int(0)]);
+    assert_eq!(&t.row(0)[..], &[Value::Int(0)]);
 }
 
 #[tokio::test]
@@ -199,7 +199,7 @@ async fn a_parameter_holding_sql_is_data() {
         )
         .await
         .unwrap();
-    assert!(t.rows.is_empty());
+    assert!(t.is_empty());
     let t = run(
         &f,
         format!("Data Source={}", f.db.display()),
@@ -207,7 +207,7 @@ async fn a_parameter_holding_sql_is_data() {
     )
     .await
     .unwrap();
-    assert_eq!(&*t.rows[0], &[Value::Int(3)]);
+    assert_eq!(&t.row(0)[..], &[Value::Int(3)]);
     // Bound as a value, it comes back unchanged.
     let t = SqliteProvider
         .execute(
@@ -218,7 +218,7 @@ async fn a_parameter_holding_sql_is_data() {
         )
         .await
         .unwrap();
-    assert_eq!(&*t.rows[0], &[Value::from(evil)]);
+    assert_eq!(&t.row(0)[..], &[Value::from(evil)]);
 }
 
 #[tokio::test]
@@ -286,7 +286,7 @@ async fn a_symlink_escaping_the_allowed_directory_is_refused() {
     )
     .await
     .unwrap();
-    assert_eq!(&*t.rows[0], &[Value::Int(3)]);
+    assert_eq!(&t.row(0)[..], &[Value::Int(3)]);
 }
 
 #[tokio::test]
@@ -338,7 +338,7 @@ async fn the_file_is_read_only() {
         assert!(e.to_string().contains("readonly"), "{e}");
     }
     let t = run(&f, cs, "SELECT count(*) FROM t").await.unwrap();
-    assert_eq!(&*t.rows[0], &[Value::Int(3)]);
+    assert_eq!(&t.row(0)[..], &[Value::Int(3)]);
 }
 
 #[tokio::test]
@@ -384,7 +384,7 @@ async fn the_row_limit_stops_the_fetch() {
         )
         .await
         .unwrap();
-    assert_eq!(t.rows.len(), 3);
+    assert_eq!(t.len(), 3);
 }
 
 #[tokio::test]
@@ -425,7 +425,7 @@ async fn table_direct_and_stored_procedure() {
         .execute(&conn(cs.clone()), &q, &[], &limits(&f))
         .await
         .unwrap();
-    assert_eq!(t.rows.len(), 3);
+    assert_eq!(t.len(), 3);
     let q = Query {
         command_text: "proc".into(),
         command_type: CommandType::StoredProcedure,

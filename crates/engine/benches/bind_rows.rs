@@ -89,25 +89,23 @@ fn main() {
         .collect();
     let products: Vec<Arc<str>> = (0..53).map(|i| Arc::from(format!("Product {i}"))).collect();
     let day0 = time::macros::datetime!(2024-01-01 0:00);
-    let table = engine::DataTable {
-        fields: ["id", "customer", "product", "qty", "price", "order_date"]
+    let table = engine::DataTable::from_rows(
+        ["id", "customer", "product", "qty", "price", "order_date"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
-        rows: (1..=rows as i64)
-            .map(|i| {
-                vec![
-                    Value::Int(i),
-                    Value::Str(customers[(i % 997) as usize].clone()),
-                    Value::Str(products[(i % 53) as usize].clone()),
-                    Value::Int(1 + i % 20),
-                    Value::Decimal(rust_decimal::Decimal::new((i * 37) % 100_000, 2)),
-                    Value::DateTime(day0 + time::Duration::days(i % 730)),
-                ]
-                .into_boxed_slice()
-            })
-            .collect(),
-    };
+        (1..=rows as i64).map(|i| {
+            vec![
+                Value::Int(i),
+                Value::Str(customers[(i % 997) as usize].clone()),
+                Value::Str(products[(i % 53) as usize].clone()),
+                Value::Int(1 + i % 20),
+                Value::Decimal(rust_decimal::Decimal::new((i * 37) % 100_000, 2)),
+                Value::DateTime(day0 + time::Duration::days(i % 730)),
+            ]
+            .into_boxed_slice()
+        }),
+    );
     let data = HashMap::from([("Orders".to_string(), Arc::new(table))]);
     let params = c
         .resolve_parameters(&HashMap::new(), &HashMap::new())

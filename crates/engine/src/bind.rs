@@ -24,7 +24,7 @@ use crate::compile::Compiled;
 use crate::instance::{self as inst, Len, PageContext};
 use crate::params::ResolvedParams;
 use crate::style;
-use crate::{DataTable, EngineError};
+use crate::{ColumnKind, DataTable, EngineError, TableBuilder};
 
 mod groupvars;
 mod pagebreak;
@@ -130,42 +130,20 @@ impl std::hash::Hasher for FastHasher {
 /// A map with [`FastHasher`].
 pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
-/// A data set's rows in report field order (calculated fields evaluated).
+/// A data set's rows in report field order (calculated fields evaluated): the fetched table
+/// itself when its columns are the report's fields in order (no copy), else a table built
+/// for the report's fields.
 #[derive(Debug)]
 pub(crate) struct SetRows {
     name: String,
     fields: FastMap<String, usize>,
-    rows: SetData,
+    rows: Arc<DataTable>,
 }
 
-/// A data set's rows: the fetched table itself when its columns are the report's fields in
-/// order (no copy), else rows built for the report's fields.
-#[derive(Debug)]
-enum SetData {
-    Shared(Arc<DataTable>),
-    Own(Vec<Box<[Value]>>),
-}
-
-impl std::ops::Deref for SetData {
-    type Target = [Box<[Value]>];
-    fn deref(&self) -> &Self::Target {
-        match self {
-            SetData::Shared(t) => &t.rows,
-            SetData::Own(v) => v,
-        }
-    }
-}
-
-impl SetData {
-    fn push(&mut self, row: Box<[Value]>) {
-        match self {
-            SetData::Own(v) => v.push(row),
-            SetData::Shared(t) => {
-                let mut v = t.rows.clone();
-                v.push(row);
-                *self = SetData::Own(v);
-            }
-        }
+impl SetRows {
+    /// Field `i` of row `r`.
+    fn value(&self, r: u32, i: usize) -> Value {
+        self.rows.value(r as usize, i)
     }
 }
 
@@ -368,7 +346,7 @@ pub fn bind(
         let Some(table) = data.get(&ds.name) else {
             continue;
         };
-        total_rows += table.rows.len();
+        total_rows += table.len();
         if total_rows > opts.max_rows {
             return Err(EngineError::Limit {
                 limit: "rows",
@@ -662,19 +640,14 @@ impl Context for Ev<'_> {
                     what: "field",
                     name: name.into(),
                 })?;
-                return Ok(f.set.rows[r as usize][i].clone());
+                return Ok(f.set.value(r, i));
             }
         };
         let i = *set.fields.get(name).ok_or_else(|| EvalError::NotFound {
             what: "field",
             name: name.into(),
         })?;
-        Ok(set
-            .rows
-            .get(row as usize)
-            .and_then(|r| r.get(i))
-            .cloned()
-            .unwrap_or(Value::Null))
+        Ok(set.value(row, i))
     }
 
     fn field_is_missing(&self, name: &str) -> bool {
@@ -1101,39 +1074,40 @@ impl Shared {
             return Ok(Arc::new(SetRows {
                 name: ds.name.clone(),
                 fields,
-                rows: SetData::Shared(table.clone()),
+                rows: table.clone(),
             }));
         }
-        let mut set = SetRows {
-            name: ds.name.clone(),
-            fields,
-            rows: SetData::Own(Vec::with_capacity(table.rows.len())),
-        };
+        let names: Vec<String> = ds.fields.iter().map(|f| f.name.clone()).collect();
+        let kinds: Vec<ColumnKind> = sources
+            .iter()
+            .map(|s| s.and_then(|c| table.kind(c)).unwrap_or(ColumnKind::Unknown))
+            .collect();
+        let mut out = TableBuilder::new(names, &kinds);
+        out.reserve(table.len());
         if calculated.is_empty() {
-            for row in &table.rows {
-                let r: Box<[Value]> = sources
-                    .iter()
-                    .map(|s| s.and_then(|c| row.get(c).cloned()).unwrap_or(Value::Null))
-                    .collect();
-                set.rows.push(r);
+            for r in 0..table.len() {
+                for (i, s) in sources.iter().enumerate() {
+                    out.push(i, s.map_or(Value::Null, |c| table.value(r, c)));
+                }
+                out.end_row();
             }
-            return Ok(Arc::new(set));
+            return Ok(Arc::new(SetRows {
+                name: ds.name.clone(),
+                fields,
+                rows: Arc::new(out.finish()),
+            }));
         }
         let shape = SetRows {
-            name: set.name.clone(),
-            fields: set.fields.clone(),
-            rows: SetData::Own(Vec::new()),
+            name: ds.name.clone(),
+            fields: fields.clone(),
+            rows: Arc::new(DataTable::default()),
         };
-        for (ri, row) in table.rows.iter().enumerate() {
+        for ri in 0..table.len() {
             if ri.is_multiple_of(4096) && self.cancelled() {
                 return Err(EngineError::Cancelled);
             }
             let vals: Vec<Value> = (0..n)
-                .map(|i| {
-                    sources[i]
-                        .and_then(|c| row.get(c).cloned())
-                        .unwrap_or(Value::Null)
-                })
+                .map(|i| sources[i].map_or(Value::Null, |c| table.value(ri, c)))
                 .collect();
             let cell = RefCell::new(vals);
             for (i, x) in &calculated {
@@ -1156,9 +1130,16 @@ impl Shared {
                 };
                 cell.borrow_mut()[*i] = v;
             }
-            set.rows.push(cell.into_inner().into_boxed_slice());
+            for (i, v) in cell.into_inner().into_iter().enumerate() {
+                out.push(i, v);
+            }
+            out.end_row();
         }
-        Ok(Arc::new(set))
+        Ok(Arc::new(SetRows {
+            name: ds.name.clone(),
+            fields,
+            rows: Arc::new(out.finish()),
+        }))
     }
 
     /// Applies filters to `rows` (evaluated per row with `frames` + the set as innermost).

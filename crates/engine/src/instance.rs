@@ -708,6 +708,13 @@ pub trait DetailRows: Send + Sync {
     }
     /// Binds row `i`: its grid row (cells sized, in column order).
     fn row(&self, i: usize) -> Result<GridRow, crate::EngineError>;
+    /// Binds row `i` into `row`, which holds the row bound before it (or any row): a source
+    /// may then change only what differs (the values of plain field cells) and keep the
+    /// allocations. The result equals [`DetailRows::row`]`(i)`.
+    fn row_into(&self, i: usize, row: &mut GridRow) -> Result<(), crate::EngineError> {
+        *row = self.row(i)?;
+        Ok(())
+    }
 }
 
 /// A tablix's detail rows left to be bound while a renderer writes them.

@@ -31,24 +31,16 @@ pub mod page;
 pub mod params;
 pub mod style;
 pub mod subreport;
+pub mod table;
 pub mod usersort;
 
 pub use bind::{BindOptions, Globals, bind};
 pub use compile::{Compiled, QueryField, QueryRequest, parse_and_prepare, prepare};
 pub use instance::Instance;
 pub use params::{ParamError, ParamValue, ResolvedParams};
+pub use table::{ColumnKind, DataTable, TableBuilder};
 
-use rdl::{Location, Value};
-
-/// A data set's rows as the engine takes them: `rows[i][j]` is column `fields[j]`.
-/// (`dataprov::DataTable` converts by taking its field names.)
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DataTable {
-    /// Column names, in order.
-    pub fields: Vec<String>,
-    /// The rows; each has `fields.len()` values.
-    pub rows: Vec<Box<[Value]>>,
-}
+use rdl::Location;
 
 /// Why a report could not be prepared or bound.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -431,7 +431,7 @@ impl Compiled {
             Some(DefaultValue::DataSet(r)) => {
                 let t = self.table(p, r, resolved, data)?;
                 let c = self.column(p, &r.data_set_name, &t, &r.value_field)?;
-                let mut vals = t.rows.iter().map(|row| row[c].clone());
+                let mut vals = (0..t.len()).map(|r| t.value(r, c));
                 Ok(if p.multi_value {
                     vals.collect()
                 } else {
@@ -485,10 +485,10 @@ impl Compiled {
                     Some(l) => self.column(p, &r.data_set_name, &t, l)?,
                     None => c,
                 };
-                let mut out = Vec::with_capacity(t.rows.len());
-                for row in &t.rows {
-                    let v = coerce(p, row[c].clone())?;
-                    out.push((v, expr::convert::to_string(&row[lc], "en-US")));
+                let mut out = Vec::with_capacity(t.len());
+                for r in 0..t.len() {
+                    let v = coerce(p, t.value(r, c))?;
+                    out.push((v, expr::convert::to_string(&t.value(r, lc), "en-US")));
                 }
                 Ok(Some(out))
             }

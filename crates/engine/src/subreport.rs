@@ -157,7 +157,7 @@ pub(crate) fn run(
             .report
             .data_sets
             .iter()
-            .all(|ds| data.get(&ds.name).is_none_or(|t| t.rows.is_empty()));
+            .all(|ds| data.get(&ds.name).is_none_or(|t| t.is_empty()));
     let mut sub_opts = opts.clone();
     sub_opts.max_cells = max_cells;
     sub_opts.subreports = Some(Subreports {

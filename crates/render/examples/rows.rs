@@ -56,10 +56,10 @@ fn main() {
     let mut data = HashMap::new();
     data.insert(
         "S".to_owned(),
-        Arc::new(DataTable {
-            fields: cols.iter().map(|s| s.to_string()).collect(),
+        Arc::new(DataTable::from_rows(
+            cols.iter().map(|s| s.to_string()).collect(),
             rows,
-        }),
+        )),
     );
     let p = c
         .resolve_parameters(&HashMap::new(), &data)

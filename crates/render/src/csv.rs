@@ -355,53 +355,45 @@ fn write_block<W: Write>(
             Rec::Streamed { prefix, rows, path } => {
                 // a row of values only: its columns, by value name, found once
                 let mut known: Option<(Vec<String>, Vec<usize>)> = None;
-                for i in 0..rows.len() {
-                    rows.with_instance(i, |inst| {
-                        let Node::Element { children, .. } = inst else {
-                            return Ok(());
-                        };
-                        if let Some((names, ids)) = &known
-                            && names.len() == children.len()
-                            && children.iter().zip(names).all(
-                                |(n, name)| matches!(n, Node::Value { .. } if n.name() == name),
-                            )
-                        {
-                            let values = children.iter().zip(ids).filter_map(|(n, &c)| match n {
-                                Node::Value { textbox, .. } => Some((c, *textbox)),
-                                _ => None,
-                            });
-                            return write_record(
-                                out,
-                                o,
-                                width,
-                                prefix.iter().copied().chain(values),
-                            );
+                rows.each_instance(|_, inst| {
+                    let Node::Element { children, .. } = inst else {
+                        return Ok(());
+                    };
+                    if let Some((names, ids)) = &known
+                        && names.len() == children.len()
+                        && children
+                            .iter()
+                            .zip(names)
+                            .all(|(n, name)| matches!(n, Node::Value { .. } if n.name() == name))
+                    {
+                        let values = children.iter().zip(ids).filter_map(|(n, &c)| match n {
+                            Node::Value { textbox, .. } => Some((c, *textbox)),
+                            _ => None,
+                        });
+                        return write_record(out, o, width, prefix.iter().copied().chain(values));
+                    }
+                    if known.is_none() && children.iter().all(|n| matches!(n, Node::Value { .. })) {
+                        let mut key = path.clone();
+                        let ids = children
+                            .iter()
+                            .map(|n| {
+                                key.truncate(path.len());
+                                key.push('/');
+                                key.push_str(n.name());
+                                cols.id(&key, n.name())
+                            })
+                            .collect();
+                        let names = children.iter().map(|n| n.name().to_owned()).collect();
+                        known = Some((names, ids));
+                    }
+                    for r in flatten(children, &mut path.clone(), cols) {
+                        // a streamed row holds no nested streams
+                        if let Rec::Plain(r) = r {
+                            write_record(out, o, width, prefix.iter().chain(&r).copied())?;
                         }
-                        if known.is_none()
-                            && children.iter().all(|n| matches!(n, Node::Value { .. }))
-                        {
-                            let mut key = path.clone();
-                            let ids = children
-                                .iter()
-                                .map(|n| {
-                                    key.truncate(path.len());
-                                    key.push('/');
-                                    key.push_str(n.name());
-                                    cols.id(&key, n.name())
-                                })
-                                .collect();
-                            let names = children.iter().map(|n| n.name().to_owned()).collect();
-                            known = Some((names, ids));
-                        }
-                        for r in flatten(children, &mut path.clone(), cols) {
-                            // a streamed row holds no nested streams
-                            if let Rec::Plain(r) = r {
-                                write_record(out, o, width, prefix.iter().chain(&r).copied())?;
-                            }
-                        }
-                        Ok(())
-                    })?;
-                }
+                    }
+                    Ok(())
+                })?;
             }
         }
     }

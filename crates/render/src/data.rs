@@ -94,6 +94,34 @@ impl StreamRows<'_> {
         self.source.is_empty()
     }
 
+    /// Binds every instance in order and hands `f` its index and element, as
+    /// [`StreamRows::with_instance`] would; each row is bound into the one before it, so a
+    /// source whose rows differ only in their values keeps the row's allocations.
+    pub fn each_instance(
+        &self,
+        mut f: impl FnMut(usize, &Node<'_>) -> Result<(), RenderError>,
+    ) -> Result<(), RenderError> {
+        let mut row = GridRow::default();
+        for i in 0..self.source.len() {
+            self.source.row_into(i, &mut row)?;
+            let w = TablixWalk {
+                extra: Some(&row),
+                ..self.walk
+            };
+            let mut children = Vec::with_capacity(row.cells.len());
+            w.members(&w.t.column_members, Some(STREAMED_ROW), &mut children);
+            f(
+                i,
+                &Node::Element {
+                    name: Cow::Borrowed(self.instance_name),
+                    item: w.item,
+                    children,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// Binds instance `i` (in order: `0`, `1`, ...; `0` may be asked again) and hands `f` its
     /// element, the node a [`Node::Collection`] would hold for it.
     pub fn with_instance<R>(

@@ -209,19 +209,20 @@ impl<W: Write> Json<'_, W> {
                 // what a collection of these instances writes
                 self.s.push('[');
                 self.depth += 1;
-                for i in 0..rows.len() {
+                rows.each_instance(|i, inst| {
                     if i > 0 {
                         self.s.push(',');
                     }
                     self.newline();
-                    rows.with_instance(i, |inst| match inst {
-                        Node::Element { children, .. } => self.object(children),
-                        other => self.node(other),
-                    })?;
+                    match inst {
+                        Node::Element { children, .. } => self.object(children)?,
+                        other => self.node(other)?,
+                    }
                     if self.s.len() > 32 * 1024 {
                         self.flush()?;
                     }
-                }
+                    Ok(())
+                })?;
                 self.depth -= 1;
                 if !rows.is_empty() {
                     self.newline();

@@ -317,21 +317,19 @@ impl<W: Write> Writer<'_, '_, W> {
                     }
                     self.s.push('>');
                     self.depth += 1;
-                    for i in 0..rows.len() {
-                        rows.with_instance(i, |inst| {
-                            if let Node::Element { name, children, .. } = inst {
-                                self.newline();
-                                let tag = local_name(name);
-                                self.s.push('<');
-                                self.s.push_str(&tag);
-                                self.content(children, &tag)?;
-                            }
-                            Ok(())
-                        })?;
+                    rows.each_instance(|_, inst| {
+                        if let Node::Element { name, children, .. } = inst {
+                            self.newline();
+                            let tag = local_name(name);
+                            self.s.push('<');
+                            self.s.push_str(&tag);
+                            self.content(children, &tag)?;
+                        }
                         if self.s.len() > 32 * 1024 {
                             self.flush()?;
                         }
-                    }
+                        Ok(())
+                    })?;
                     self.depth -= 1;
                     self.newline();
                     self.s.push_str("</");

@@ -26,28 +26,25 @@ fn sales() -> DataTable {
         ("Mar", 3, "East", 30.0, 5.0),
         ("Mar", 3, "West", 25.0, 6.0),
     ];
-    DataTable {
-        fields: vec![
+    DataTable::from_rows(
+        vec![
             "Month".into(),
             "MonthNo".into(),
             "Region".into(),
             "Amount".into(),
             "Units".into(),
         ],
-        rows: rows
-            .iter()
-            .map(|&(m, n, r, a, u)| {
-                vec![
-                    Value::str(m),
-                    Value::Int(n),
-                    Value::str(r),
-                    Value::Float(a),
-                    Value::Float(u),
-                ]
-                .into_boxed_slice()
-            })
-            .collect(),
-    }
+        rows.iter().map(|&(m, n, r, a, u)| {
+            vec![
+                Value::str(m),
+                Value::Int(n),
+                Value::str(r),
+                Value::Float(a),
+                Value::Float(u),
+            ]
+            .into_boxed_slice()
+        }),
+    )
 }
 
 fn report(items: &str) -> String {
@@ -260,8 +257,7 @@ fn exotic_and_3d_types_draw_their_2d_equivalent_with_a_warning() {
 
 #[test]
 fn no_data_shows_the_no_data_message() {
-    let mut t = sales();
-    t.rows.clear();
+    let t = DataTable::from_rows(sales().fields, Vec::<Vec<Value>>::new());
     let i = bind_report(&report(&chart("Column", "Plain", "", false)), t);
     let page = to_html(&i);
     let svg = svgs(&page)[0];
@@ -327,22 +323,17 @@ fn data_renderers_carry_the_data_points() {
 
 #[test]
 fn a_million_points_are_drawn_bounded_with_a_warning() {
-    let rows = (0..1_000_000i64)
-        .map(|n| {
-            vec![
-                Value::str("m"),
-                Value::Int(n),
-                Value::str("East"),
-                Value::Float((n % 97) as f64),
-                Value::Float(1.0),
-            ]
-            .into_boxed_slice()
-        })
-        .collect();
-    let t = DataTable {
-        fields: sales().fields,
-        rows,
-    };
+    let rows = (0..1_000_000i64).map(|n| {
+        vec![
+            Value::str("m"),
+            Value::Int(n),
+            Value::str("East"),
+            Value::Float((n % 97) as f64),
+            Value::Float(1.0),
+        ]
+        .into_boxed_slice()
+    });
+    let t = DataTable::from_rows(sales().fields, rows);
     let i = bind_report(&report(&chart("Line", "Plain", "", true)), t);
     assert!(
         i.warnings

@@ -25,30 +25,30 @@ fn sales() -> DataTable {
     let row = |r: &str, y: i64, p: &str, a: &str| -> Box<[Value]> {
         vec![Value::str(r), Value::Int(y), Value::str(p), dec(a)].into_boxed_slice()
     };
-    DataTable {
-        fields: vec![
+    DataTable::from_rows(
+        vec![
             "Region".into(),
             "Year".into(),
             "Product".into(),
             "Amount".into(),
         ],
-        rows: vec![
+        vec![
             row("A", 2023, "Widget", "10.50"),
             row("B", 2024, "Widget", "7"),
             row("A", 2024, "Widget", "20.00"),
             row("A", 2023, "Gadget", "5.25"),
         ],
-    }
+    )
 }
 
 fn regions() -> DataTable {
-    DataTable {
-        fields: vec!["Code".into(), "Name".into()],
-        rows: vec![
+    DataTable::from_rows(
+        vec!["Code".into(), "Name".into()],
+        vec![
             vec![Value::str("A"), Value::str("Alpha <&> \"One\"")].into_boxed_slice(),
             vec![Value::str("B"), Value::str("Beta")].into_boxed_slice(),
         ],
-    }
+    )
 }
 
 fn report(body: &str, params: &str, filters: &str) -> String {

@@ -145,18 +145,17 @@ fn run_queries(req: &[QueryRequest]) -> Result<HashMap<String, Arc<DataTable>>, 
             .collect();
         let t =
             dataprov::enterdata::parse_table(&q.command_text, &hints).map_err(|e| e.to_string())?;
-        let mut table = DataTable {
-            fields: t.fields.into_iter().map(|f| f.name).collect(),
-            rows: t.rows,
-        };
+        let mut rows: Vec<Vec<Value>> = t.rows().collect();
         for (name, value) in &q.params {
-            let col = table
+            let col = t
+                .table
                 .fields
                 .iter()
                 .position(|f| f == name.trim_start_matches('@'))
                 .ok_or_else(|| format!("no column {name}"))?;
-            table.rows.retain(|r| r[col] == *value);
+            rows.retain(|r| r[col] == *value);
         }
+        let table = DataTable::from_rows(t.table.fields.clone(), rows);
         out.insert(q.dataset.clone(), Arc::new(table));
     }
     Ok(out)

@@ -15,28 +15,26 @@ const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/repor
 
 fn table(n: i64) -> DataTable {
     let day0 = time::macros::datetime!(2024-01-01 0:00);
-    DataTable {
-        fields: ["id", "customer", "qty", "price", "day"]
+    DataTable::from_rows(
+        ["id", "customer", "qty", "price", "day"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
-        rows: (1..=n)
-            .map(|i| {
-                vec![
-                    Value::Int(i),
-                    if i % 7 == 0 {
-                        Value::Null
-                    } else {
-                        Value::str(format!("Customer \"{}\", <{}> & co", i % 5, i % 3))
-                    },
-                    Value::Int(1 + i % 4),
-                    Value::Decimal(Decimal::new((i * 37) % 10_000, 2)),
-                    Value::DateTime(day0 + time::Duration::days(i % 40)),
-                ]
-                .into_boxed_slice()
-            })
-            .collect(),
-    }
+        (1..=n).map(|i| {
+            vec![
+                Value::Int(i),
+                if i % 7 == 0 {
+                    Value::Null
+                } else {
+                    Value::str(format!("Customer \"{}\", <{}> & co", i % 5, i % 3))
+                },
+                Value::Int(1 + i % 4),
+                Value::Decimal(Decimal::new((i * 37) % 10_000, 2)),
+                Value::DateTime(day0 + time::Duration::days(i % 40)),
+            ]
+            .into_boxed_slice()
+        }),
+    )
 }
 
 fn textbox(name: &str, value: &str, extra: &str) -> String {

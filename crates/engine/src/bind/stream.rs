@@ -17,7 +17,7 @@ use rdl::Value;
 
 use rdl::model::{self, Expression, TablixMember};
 
-use super::{Frame, Running, SetRows, Shared, lock};
+use super::{Frame, Running, SetRows, Shared, const_box_style, const_text_style, is_const, lock};
 use crate::EngineError;
 use crate::instance::{self as inst, Len};
 
@@ -141,6 +141,7 @@ pub(super) fn attach(sh: &Arc<Shared>, body: &mut [inst::Item]) {
                 member: p.member,
                 rows: Arc::new(Source {
                     start: Snapshot::take(sh),
+                    plain: plain_cells(sh, &p),
                     sh: sh.clone(),
                     p,
                     first: Mutex::new(None),
@@ -185,6 +186,92 @@ struct Source {
     first: Mutex<Option<inst::GridRow>>,
     /// The highest row bound in the current pass.
     bound: Mutex<usize>,
+    /// By grid column, when every cell of the row is a [`Plain`] one: a row after the
+    /// first is then the row before it with new values ([`inst::DetailRows::row_into`]).
+    plain: Option<Vec<Option<Plain>>>,
+}
+
+/// A plain field cell: `=Fields!X.Value` in a one-run textbox whose every other part
+/// (styles, format, alignment unless General, visibility, no actions, bookmarks, toggles,
+/// sorts) is a constant, so binding it for another row changes only its value, its text
+/// and a General alignment, exactly as [`Shared::textbox`] would set them.
+#[derive(Debug, Clone, Copy)]
+struct Plain {
+    /// The field's index in the data set.
+    field: usize,
+    /// General alignment: by the value's type.
+    auto_align: bool,
+}
+
+/// The plain cells of the streamed row by grid column, or `None` when a cell is not plain.
+fn plain_cells(sh: &Shared, p: &Pending) -> Option<Vec<Option<Plain>>> {
+    if sh.c.uses_report_items {
+        return None;
+    }
+    let item = sh.c.report.sections.first()?.body.items.first()?;
+    let model::ItemKind::Tablix(t) = &item.kind else {
+        return None;
+    };
+    let def_row = t.rows.get(p.def_leaf)?;
+    let mut out = vec![None; p.cols.iter().map(|c| c.0 + 1).max().unwrap_or(0)];
+    for &(col, def_leaf, _) in &p.cols {
+        let cell = def_row.cells.get(def_leaf)?.as_ref()?;
+        out[col] = Some(plain_cell(sh, &p.set, &cell.item)?);
+    }
+    Some(out)
+}
+
+fn plain_cell(sh: &Shared, set: &SetRows, def: &model::ReportItem) -> Option<Plain> {
+    let model::ItemKind::Textbox(tb) = &def.kind else {
+        return None;
+    };
+    let [para] = tb.paragraphs.as_slice() else {
+        return None;
+    };
+    let [run] = para.runs.as_slice() else {
+        return None;
+    };
+    let constant_item = def.bookmark.is_none()
+        && def.document_map_label.is_none()
+        && def.page_break.is_none()
+        && def.visibility.as_ref().is_none_or(|v| {
+            v.toggle_item.is_none() && matches!(v.hidden, None | Some(Expression::Constant(_)))
+        })
+        && const_box_style(&def.style)
+        && const_text_style(&def.style)
+        && is_const(&def.style.format)
+        && is_const(&def.style.text_align);
+    let constant_text = tb.actions.is_empty()
+        && tb.user_sort.is_none()
+        && tb.hide_duplicates.is_none()
+        && !sh.toggle_targets.contains(def.name.as_str())
+        && is_const(&para.style.text_align)
+        && is_const(&para.left_indent)
+        && run.actions.is_empty()
+        && const_text_style(&run.style)
+        && is_const(&run.style.format);
+    if !(constant_item && constant_text) || matches!(run.value, Expression::Constant(_)) {
+        return None;
+    }
+    let x = sh.c.expr(&run.value).ok()?;
+    let rdl::expr::Expr::Field {
+        name,
+        prop: rdl::expr::FieldProp::Value,
+    } = &*x
+    else {
+        return None;
+    };
+    let field = *set.fields.get(name.as_str())?;
+    let align = [&para.style.text_align, &def.style.text_align]
+        .into_iter()
+        .find_map(|a| match a {
+            Some(Expression::Constant(s)) => Some(s.as_str()),
+            _ => None,
+        });
+    Some(Plain {
+        field,
+        auto_align: align.is_none_or(|a| crate::style::text_align(a).flatten().is_none()),
+    })
 }
 
 impl inst::DetailRows for Source {
@@ -214,9 +301,89 @@ impl inst::DetailRows for Source {
         drop(bound);
         self.bind_row(i)
     }
+
+    fn row_into(&self, i: usize, row: &mut inst::GridRow) -> Result<(), EngineError> {
+        match &self.plain {
+            Some(plain) if i > 0 && self.same_shape(plain, row) => {
+                {
+                    let mut bound = lock(&self.bound);
+                    *bound = (*bound).max(i);
+                }
+                self.rebind_plain(i, plain, row)
+            }
+            _ => {
+                *row = self.row(i)?;
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Source {
+    /// True when `row` is a bound row of this tablix whose cells are all plain.
+    fn same_shape(&self, plain: &[Option<Plain>], row: &inst::GridRow) -> bool {
+        row.cells.len() == self.p.cols.len()
+            && row.cells.iter().all(|c| {
+                plain.get(c.col).is_some_and(Option::is_some)
+                    && matches!(
+                        &c.item,
+                        Some(inst::Item { kind: inst::ItemKind::Textbox(tb), .. })
+                            if matches!(tb.paragraphs.as_slice(), [p] if p.runs.len() == 1)
+                    )
+            })
+    }
+
+    /// Row `i` from the row before it: each plain cell gets the row's value and its text.
+    fn rebind_plain(
+        &self,
+        i: usize,
+        plain: &[Option<Plain>],
+        row: &mut inst::GridRow,
+    ) -> Result<(), EngineError> {
+        let (sh, p) = (&self.sh, &self.p);
+        if i.is_multiple_of(1024) && sh.cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let Some(&r) = p.rows.get(i) else {
+            return Err(EngineError::Evaluation {
+                what: "a streamed detail row".into(),
+                message: format!("row {i} of {} does not exist", p.rows.len()),
+            });
+        };
+        for cell in &mut row.cells {
+            let (
+                Some(Some(pc)),
+                Some(inst::Item {
+                    kind: inst::ItemKind::Textbox(tb),
+                    ..
+                }),
+            ) = (plain.get(cell.col), &mut cell.item)
+            else {
+                continue;
+            };
+            let Some(para) = tb.paragraphs.first_mut() else {
+                continue;
+            };
+            let Some(run) = para.runs.first_mut() else {
+                continue;
+            };
+            sh.count_cell()?;
+            let v = p.set.value(r, pc.field);
+            run.text = sh.format(&v, run.format.as_deref());
+            if pc.auto_align {
+                para.align = match v {
+                    Value::Int(_) | Value::Float(_) | Value::Decimal(_) | Value::DateTime(_) => {
+                        inst::TextAlign::Right
+                    }
+                    _ => inst::TextAlign::Left,
+                };
+            }
+            tb.value = v.clone();
+            run.value = v;
+        }
+        Ok(())
+    }
+
     fn tablix(&self) -> Option<&model::Tablix> {
         let item = self.sh.c.report.sections.first()?.body.items.first()?;
         match &item.kind {

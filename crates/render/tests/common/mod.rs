@@ -59,11 +59,7 @@ pub fn fetch(
             .collect();
         let t = dataprov::enterdata::parse_table(&q.command_text, &hints)
             .unwrap_or_else(|e| panic!("{} of {}: {e}", q.dataset, c.name()));
-        let table = DataTable {
-            fields: t.fields.into_iter().map(|f| f.name).collect(),
-            rows: t.rows,
-        };
-        tables.insert(q.dataset.clone(), Arc::new(table));
+        tables.insert(q.dataset.clone(), Arc::new(t.table));
     }
 }
 

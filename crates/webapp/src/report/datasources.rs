@@ -335,7 +335,7 @@ async fn connection(
     })
 }
 
-/// Runs one query and converts the result to the engine's table.
+/// Runs one query; its rows are the engine's table as the provider filled it.
 pub(crate) async fn run(
     registry: &dataprov::Registry,
     instance_key: &[u8],
@@ -376,10 +376,8 @@ pub(crate) async fn run(
         .execute(&conn, &query, &params, limits)
         .await
         .map_err(|e| ReportError::data(&q.dataset, &e))?;
-    Ok(Arc::new(engine::DataTable {
-        fields: t.fields.into_iter().map(|f| f.name).collect(),
-        rows: t.rows,
-    }))
+    // the rows were decoded straight into the engine's table: handed over as they are
+    Ok(Arc::new(t.table))
 }
 
 #[cfg(test)]

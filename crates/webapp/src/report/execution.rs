@@ -13,8 +13,6 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdl::Value;
-
 /// How long an execution is reused.
 pub(crate) const EXECUTION_TTL: Duration = Duration::from_secs(5 * 60);
 /// Bytes all executions may hold together.
@@ -84,21 +82,7 @@ impl Execution {
 }
 
 fn table_size(t: &engine::DataTable) -> usize {
-    let mut n = t.fields.iter().map(|f| f.len() + 24).sum::<usize>();
-    for row in &t.rows {
-        n += 16 + row.iter().map(value_size).sum::<usize>();
-    }
-    n
-}
-
-fn value_size(v: &Value) -> usize {
-    std::mem::size_of::<Value>()
-        + match v {
-            Value::Str(s) => s.len(),
-            Value::Bytes(b) => b.len(),
-            Value::Array(a) => a.iter().map(value_size).sum(),
-            _ => 0,
-        }
+    t.heap_size()
 }
 
 struct Entry<V> {

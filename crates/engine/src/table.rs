@@ -1,0 +1,621 @@
+//! A data set's rows, stored column by column: the one table type the data providers fill
+//! and the bind reads (no conversion copy in between).
+//!
+//! Owns: the compact layout (per column one typed vector — `i64`, `f64`, `Decimal`,
+//! date-time, `bool`, interned text codes, bytes — plus a null bitmap; a column whose values
+//! mix types falls back to [`Value`]s), building a table value by value ([`TableBuilder`]:
+//! repeated texts are stored once) and reading one value back as a [`Value`]. Must not: know
+//! where the rows come from or what a report does with them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rdl::Value;
+use rust_decimal::Decimal;
+use time::PrimitiveDateTime;
+
+/// The type a column is declared with (the database's or `rd:TypeName`): its values are
+/// stored typed; a value of another type turns the column into a mixed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Not known: the first non-null value decides.
+    Unknown,
+    /// `System.Boolean`.
+    Bool,
+    /// Integers.
+    Int,
+    /// `System.Double`.
+    Float,
+    /// `System.Decimal`.
+    Decimal,
+    /// `System.DateTime`.
+    DateTime,
+    /// `System.String`.
+    Str,
+    /// `System.Byte[]`.
+    Bytes,
+}
+
+/// Most distinct texts a column interns while it is built (each stored once).
+const INTERN_ENTRIES: usize = 4096;
+/// Longest text that is interned.
+const INTERN_LEN: usize = 256;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Data {
+    /// Only nulls so far (and the declared kind is unknown).
+    Empty,
+    Bool(Vec<bool>),
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Decimal(Vec<Decimal>),
+    DateTime(Vec<PrimitiveDateTime>),
+    /// Codes into `texts` (a null's code is 0 and its null bit is set).
+    Str {
+        codes: Vec<u32>,
+        texts: Vec<Arc<str>>,
+    },
+    Bytes(Vec<Arc<[u8]>>),
+    /// Values of several types.
+    Mixed(Vec<Value>),
+}
+
+impl Data {
+    fn of(kind: ColumnKind) -> Data {
+        match kind {
+            ColumnKind::Unknown => Data::Empty,
+            ColumnKind::Bool => Data::Bool(Vec::new()),
+            ColumnKind::Int => Data::Int(Vec::new()),
+            ColumnKind::Float => Data::Float(Vec::new()),
+            ColumnKind::Decimal => Data::Decimal(Vec::new()),
+            ColumnKind::DateTime => Data::DateTime(Vec::new()),
+            ColumnKind::Str => Data::Str {
+                codes: Vec::new(),
+                texts: Vec::new(),
+            },
+            ColumnKind::Bytes => Data::Bytes(Vec::new()),
+        }
+    }
+}
+
+/// One column: typed values and which rows are null.
+#[derive(Debug, Clone, PartialEq)]
+struct Column {
+    data: Data,
+    /// Bit `r` set: row `r` is null (words past the last null are absent).
+    nulls: Vec<u64>,
+}
+
+impl Column {
+    fn is_null(&self, r: usize) -> bool {
+        self.nulls
+            .get(r / 64)
+            .is_some_and(|w| w >> (r % 64) & 1 == 1)
+    }
+
+    fn set_null(&mut self, r: usize) {
+        let w = r / 64;
+        if self.nulls.len() <= w {
+            self.nulls.resize(w + 1, 0);
+        }
+        self.nulls[w] |= 1 << (r % 64);
+    }
+
+    fn value(&self, r: usize) -> Value {
+        if let Data::Mixed(v) = &self.data {
+            return v.get(r).cloned().unwrap_or(Value::Null);
+        }
+        if self.is_null(r) {
+            return Value::Null;
+        }
+        let v = match &self.data {
+            Data::Empty | Data::Mixed(_) => None,
+            Data::Bool(v) => v.get(r).map(|&b| Value::Bool(b)),
+            Data::Int(v) => v.get(r).map(|&i| Value::Int(i)),
+            Data::Float(v) => v.get(r).map(|&x| Value::Float(x)),
+            Data::Decimal(v) => v.get(r).map(|&d| Value::Decimal(d)),
+            Data::DateTime(v) => v.get(r).map(|&t| Value::DateTime(t)),
+            Data::Str { codes, texts } => codes
+                .get(r)
+                .and_then(|&c| texts.get(c as usize))
+                .map(|s| Value::Str(s.clone())),
+            Data::Bytes(v) => v.get(r).map(|b| Value::Bytes(b.clone())),
+        };
+        v.unwrap_or(Value::Null)
+    }
+
+    fn kind(&self) -> Option<ColumnKind> {
+        Some(match &self.data {
+            Data::Empty => ColumnKind::Unknown,
+            Data::Bool(_) => ColumnKind::Bool,
+            Data::Int(_) => ColumnKind::Int,
+            Data::Float(_) => ColumnKind::Float,
+            Data::Decimal(_) => ColumnKind::Decimal,
+            Data::DateTime(_) => ColumnKind::DateTime,
+            Data::Str { .. } => ColumnKind::Str,
+            Data::Bytes(_) => ColumnKind::Bytes,
+            Data::Mixed(_) => return None,
+        })
+    }
+
+    fn heap_size(&self) -> usize {
+        self.nulls.capacity() * 8
+            + match &self.data {
+                Data::Empty => 0,
+                Data::Bool(v) => v.capacity(),
+                Data::Int(v) => v.capacity() * 8,
+                Data::Float(v) => v.capacity() * 8,
+                Data::Decimal(v) => v.capacity() * 16,
+                Data::DateTime(v) => v.capacity() * size_of::<PrimitiveDateTime>(),
+                Data::Str { codes, texts } => {
+                    codes.capacity() * 4
+                        + texts.capacity() * 16
+                        + texts.iter().map(|s| 16 + s.len()).sum::<usize>()
+                }
+                Data::Bytes(v) => v.capacity() * 16 + v.iter().map(|b| 16 + b.len()).sum::<usize>(),
+                Data::Mixed(v) => {
+                    v.capacity() * size_of::<Value>() + v.iter().map(payload).sum::<usize>()
+                }
+            }
+    }
+
+    fn shrink(&mut self) {
+        self.nulls.shrink_to_fit();
+        match &mut self.data {
+            Data::Empty => {}
+            Data::Bool(v) => v.shrink_to_fit(),
+            Data::Int(v) => v.shrink_to_fit(),
+            Data::Float(v) => v.shrink_to_fit(),
+            Data::Decimal(v) => v.shrink_to_fit(),
+            Data::DateTime(v) => v.shrink_to_fit(),
+            Data::Str { codes, texts } => {
+                codes.shrink_to_fit();
+                texts.shrink_to_fit();
+            }
+            Data::Bytes(v) => v.shrink_to_fit(),
+            Data::Mixed(v) => v.shrink_to_fit(),
+        }
+    }
+}
+
+fn payload(v: &Value) -> usize {
+    match v {
+        Value::Str(s) => 16 + s.len(),
+        Value::Bytes(b) => 16 + b.len(),
+        Value::Array(a) => {
+            16 + a
+                .iter()
+                .map(|v| size_of::<Value>() + payload(v))
+                .sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+/// A data set's rows as the engine takes them: column `c` is named `fields[c]`; every
+/// column has [`DataTable::len`] values. Built with a [`TableBuilder`] (or
+/// [`DataTable::from_rows`]); read with [`DataTable::value`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DataTable {
+    /// Column names, in order.
+    pub fields: Vec<String>,
+    columns: Vec<Column>,
+    rows: usize,
+}
+
+impl DataTable {
+    /// A table of `rows` (each of `fields.len()` values; a missing value is null, one past
+    /// the fields is dropped).
+    pub fn from_rows<R: AsRef<[Value]>>(
+        fields: Vec<String>,
+        rows: impl IntoIterator<Item = R>,
+    ) -> DataTable {
+        let kinds = vec![ColumnKind::Unknown; fields.len()];
+        let mut b = TableBuilder::new(fields, &kinds);
+        for row in rows {
+            let row = row.as_ref();
+            for c in 0..b.width() {
+                b.push(c, row.get(c).cloned().unwrap_or(Value::Null));
+            }
+            b.end_row();
+        }
+        b.finish()
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The value of column `c` in row `r` (null past the table).
+    pub fn value(&self, r: usize, c: usize) -> Value {
+        match self.columns.get(c) {
+            Some(col) if r < self.rows => col.value(r),
+            _ => Value::Null,
+        }
+    }
+
+    /// Row `r`'s values (tests and small tables; the bind reads single values).
+    pub fn row(&self, r: usize) -> Vec<Value> {
+        (0..self.columns.len()).map(|c| self.value(r, c)).collect()
+    }
+
+    /// The rows' values, row by row.
+    pub fn rows(&self) -> impl Iterator<Item = Vec<Value>> + '_ {
+        (0..self.rows).map(|r| self.row(r))
+    }
+
+    /// The kind column `c`'s values have (`None`: several kinds; `Unknown`: only nulls).
+    pub fn kind(&self, c: usize) -> Option<ColumnKind> {
+        self.columns.get(c).and_then(Column::kind)
+    }
+
+    /// The index of the column named `name` (exact match first, then ASCII
+    /// case-insensitive).
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f == name).or_else(|| {
+            self.fields
+                .iter()
+                .position(|f| f.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// The bytes the table holds on the heap (approximate: allocator overhead not counted).
+    pub fn heap_size(&self) -> usize {
+        self.fields.iter().map(|f| 24 + f.len()).sum::<usize>()
+            + self.columns.iter().map(Column::heap_size).sum::<usize>()
+    }
+}
+
+/// Fills a [`DataTable`] row by row: one `push*` per column, then [`TableBuilder::end_row`].
+#[derive(Debug)]
+pub struct TableBuilder {
+    table: DataTable,
+    interned: Vec<HashMap<Arc<str>, u32>>,
+}
+
+impl TableBuilder {
+    /// A builder for columns `fields` declared as `kinds` (missing kinds are
+    /// [`ColumnKind::Unknown`]).
+    pub fn new(fields: Vec<String>, kinds: &[ColumnKind]) -> TableBuilder {
+        let columns = (0..fields.len())
+            .map(|c| Column {
+                data: Data::of(kinds.get(c).copied().unwrap_or(ColumnKind::Unknown)),
+                nulls: Vec::new(),
+            })
+            .collect();
+        let interned = fields.iter().map(|_| HashMap::new()).collect();
+        TableBuilder {
+            table: DataTable {
+                fields,
+                columns,
+                rows: 0,
+            },
+            interned,
+        }
+    }
+
+    /// How many columns.
+    pub fn width(&self) -> usize {
+        self.table.columns.len()
+    }
+
+    /// Rows ended so far.
+    pub fn rows(&self) -> usize {
+        self.table.rows
+    }
+
+    /// Reserves room for `n` more rows.
+    pub fn reserve(&mut self, n: usize) {
+        for col in &mut self.table.columns {
+            match &mut col.data {
+                Data::Empty => {}
+                Data::Bool(v) => v.reserve(n),
+                Data::Int(v) => v.reserve(n),
+                Data::Float(v) => v.reserve(n),
+                Data::Decimal(v) => v.reserve(n),
+                Data::DateTime(v) => v.reserve(n),
+                Data::Str { codes, .. } => codes.reserve(n),
+                Data::Bytes(v) => v.reserve(n),
+                Data::Mixed(v) => v.reserve(n),
+            }
+        }
+    }
+
+    /// Ends the current row: every column has had its value pushed.
+    pub fn end_row(&mut self) {
+        self.table.rows += 1;
+    }
+
+    /// The table.
+    pub fn finish(mut self) -> DataTable {
+        for c in &mut self.table.columns {
+            c.shrink();
+        }
+        self.table
+    }
+
+    /// A null in column `c`.
+    pub fn push_null(&mut self, c: usize) {
+        let r = self.table.rows;
+        let Some(col) = self.table.columns.get_mut(c) else {
+            return;
+        };
+        match &mut col.data {
+            Data::Empty => {}
+            Data::Bool(v) => v.push(false),
+            Data::Int(v) => v.push(0),
+            Data::Float(v) => v.push(0.0),
+            Data::Decimal(v) => v.push(Decimal::ZERO),
+            Data::DateTime(v) => v.push(PrimitiveDateTime::MIN),
+            Data::Str { codes, .. } => codes.push(0),
+            Data::Bytes(v) => v.push(Arc::from(&[][..])),
+            Data::Mixed(v) => {
+                v.push(Value::Null);
+                return;
+            }
+        }
+        col.set_null(r);
+    }
+
+    /// An integer in column `c`.
+    pub fn push_int(&mut self, c: usize, i: i64) {
+        match self.typed(c, ColumnKind::Int) {
+            Some(Data::Int(v)) => v.push(i),
+            _ => self.push_mixed(c, Value::Int(i)),
+        }
+    }
+
+    /// A double in column `c`.
+    pub fn push_float(&mut self, c: usize, x: f64) {
+        match self.typed(c, ColumnKind::Float) {
+            Some(Data::Float(v)) => v.push(x),
+            _ => self.push_mixed(c, Value::Float(x)),
+        }
+    }
+
+    /// A decimal in column `c`.
+    pub fn push_decimal(&mut self, c: usize, d: Decimal) {
+        match self.typed(c, ColumnKind::Decimal) {
+            Some(Data::Decimal(v)) => v.push(d),
+            _ => self.push_mixed(c, Value::Decimal(d)),
+        }
+    }
+
+    /// A boolean in column `c`.
+    pub fn push_bool(&mut self, c: usize, b: bool) {
+        match self.typed(c, ColumnKind::Bool) {
+            Some(Data::Bool(v)) => v.push(b),
+            _ => self.push_mixed(c, Value::Bool(b)),
+        }
+    }
+
+    /// A date and time in column `c`.
+    pub fn push_datetime(&mut self, c: usize, t: PrimitiveDateTime) {
+        match self.typed(c, ColumnKind::DateTime) {
+            Some(Data::DateTime(v)) => v.push(t),
+            _ => self.push_mixed(c, Value::DateTime(t)),
+        }
+    }
+
+    /// A text in column `c` (stored once per distinct text, within a bound).
+    pub fn push_str(&mut self, c: usize, s: &str) {
+        self.push_text(c, s, None);
+    }
+
+    /// A text in column `c`; `owned` is `s` as an `Arc` when the caller has one.
+    fn push_text(&mut self, c: usize, s: &str, owned: Option<&Arc<str>>) {
+        if matches!(
+            self.table.columns.get(c).map(|x| &x.data),
+            Some(Data::Empty)
+        ) {
+            self.typed(c, ColumnKind::Str);
+        }
+        let (Some(col), Some(map)) = (self.table.columns.get_mut(c), self.interned.get_mut(c))
+        else {
+            return;
+        };
+        let remember = map.len() < INTERN_ENTRIES && s.len() <= INTERN_LEN;
+        if let Data::Str { codes, texts } = &mut col.data {
+            let code = match map.get(s) {
+                Some(&k) => k,
+                None => {
+                    let k = texts.len() as u32;
+                    let a = owned.cloned().unwrap_or_else(|| Arc::from(s));
+                    if remember {
+                        map.insert(a.clone(), k);
+                    }
+                    texts.push(a);
+                    k
+                }
+            };
+            codes.push(code);
+            return;
+        }
+        // a column of another kind becomes mixed; an interned text is still shared
+        let a = match map.get_key_value(s) {
+            Some((k, _)) => k.clone(),
+            None => {
+                let a = owned.cloned().unwrap_or_else(|| Arc::from(s));
+                if remember {
+                    map.insert(a.clone(), 0);
+                }
+                a
+            }
+        };
+        self.push_mixed(c, Value::Str(a));
+    }
+
+    /// Bytes in column `c`.
+    pub fn push_bytes(&mut self, c: usize, b: Arc<[u8]>) {
+        match self.typed(c, ColumnKind::Bytes) {
+            Some(Data::Bytes(v)) => v.push(b),
+            _ => self.push_mixed(c, Value::Bytes(b)),
+        }
+    }
+
+    /// Any value in column `c`.
+    pub fn push(&mut self, c: usize, v: Value) {
+        match v {
+            Value::Null => self.push_null(c),
+            Value::Bool(b) => self.push_bool(c, b),
+            Value::Int(i) => self.push_int(c, i),
+            Value::Float(x) => self.push_float(c, x),
+            Value::Decimal(d) => self.push_decimal(c, d),
+            Value::DateTime(t) => self.push_datetime(c, t),
+            Value::Str(s) => self.push_text(c, &s, Some(&s)),
+            Value::Bytes(b) => self.push_bytes(c, b),
+            Value::Array(_) => self.push_mixed(c, v),
+        }
+    }
+
+    /// The typed vector of column `c` when it holds (or, only nulls so far, can become)
+    /// `kind`; `None` when it holds another kind (the caller makes it mixed).
+    fn typed(&mut self, c: usize, kind: ColumnKind) -> Option<&mut Data> {
+        let r = self.table.rows;
+        let col = self.table.columns.get_mut(c)?;
+        if matches!(col.data, Data::Empty) {
+            // only nulls so far: they become the kind's placeholder values
+            let mut d = Data::of(kind);
+            match &mut d {
+                Data::Bool(v) => v.resize(r, false),
+                Data::Int(v) => v.resize(r, 0),
+                Data::Float(v) => v.resize(r, 0.0),
+                Data::Decimal(v) => v.resize(r, Decimal::ZERO),
+                Data::DateTime(v) => v.resize(r, PrimitiveDateTime::MIN),
+                Data::Str { codes, .. } => codes.resize(r, 0),
+                Data::Bytes(v) => v.resize(r, Arc::from(&[][..])),
+                Data::Empty | Data::Mixed(_) => {}
+            }
+            col.data = d;
+        }
+        (col.kind() == Some(kind)).then_some(&mut col.data)
+    }
+
+    /// Pushes `v` into column `c` as a mixed column (converting it first if it is typed).
+    fn push_mixed(&mut self, c: usize, v: Value) {
+        let r = self.table.rows;
+        let Some(col) = self.table.columns.get_mut(c) else {
+            return;
+        };
+        if !matches!(col.data, Data::Mixed(_)) {
+            let mut all: Vec<Value> = (0..r).map(|i| col.value(i)).collect();
+            if matches!(col.data, Data::Empty) {
+                all.resize(r, Value::Null);
+            }
+            col.data = Data::Mixed(all);
+            col.nulls = Vec::new();
+        }
+        if let Data::Mixed(all) = &mut col.data {
+            all.push(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dt(d: u8) -> PrimitiveDateTime {
+        time::Date::from_calendar_date(2024, time::Month::January, d)
+            .unwrap()
+            .midnight()
+    }
+
+    #[test]
+    fn values_come_back_as_pushed() {
+        let rows = vec![
+            vec![
+                Value::Int(1),
+                Value::str("a"),
+                Value::Null,
+                Value::Decimal(Decimal::new(150, 2)),
+                Value::DateTime(dt(1)),
+            ],
+            vec![
+                Value::Null,
+                Value::str("b"),
+                Value::Null,
+                Value::Null,
+                Value::DateTime(dt(2)),
+            ],
+            vec![
+                Value::Int(3),
+                Value::str("a"),
+                Value::Float(2.5),
+                Value::Decimal(Decimal::new(1, 0)),
+                Value::Null,
+            ],
+        ];
+        let t = DataTable::from_rows((0..5).map(|i| format!("c{i}")).collect(), &rows);
+        assert_eq!(t.len(), 3);
+        for (r, row) in rows.iter().enumerate() {
+            assert_eq!(&t.row(r), row);
+        }
+        assert_eq!(t.kind(0), Some(ColumnKind::Int));
+        assert_eq!(t.kind(1), Some(ColumnKind::Str));
+        assert_eq!(t.kind(2), Some(ColumnKind::Float));
+        assert_eq!(t.kind(3), Some(ColumnKind::Decimal));
+        assert_eq!(t.value(5, 0), Value::Null);
+        assert_eq!(t.value(0, 9), Value::Null);
+        // "a" is stored once
+        match (t.value(0, 1), t.value(2, 1)) {
+            (Value::Str(a), Value::Str(b)) => assert!(Arc::ptr_eq(&a, &b)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_column_of_mixed_types_keeps_each_value() {
+        let rows = vec![
+            vec![Value::Int(1)],
+            vec![Value::Null],
+            vec![Value::Float(1.5)],
+            vec![Value::str("x")],
+            vec![Value::Int(2)],
+        ];
+        let t = DataTable::from_rows(vec!["c".into()], &rows);
+        assert_eq!(t.kind(0), None);
+        let got: Vec<Value> = t.rows().map(|r| r[0].clone()).collect();
+        let want: Vec<Value> = rows.iter().map(|r| r[0].clone()).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_declared_kind_holds_for_a_column_of_nulls() {
+        let mut b = TableBuilder::new(vec!["n".into()], &[ColumnKind::Decimal]);
+        for _ in 0..70 {
+            b.push_null(0);
+            b.end_row();
+        }
+        b.push_decimal(0, Decimal::ONE);
+        b.end_row();
+        let t = b.finish();
+        assert_eq!(t.kind(0), Some(ColumnKind::Decimal));
+        assert_eq!(t.value(69, 0), Value::Null);
+        assert_eq!(t.value(70, 0), Value::Decimal(Decimal::ONE));
+    }
+
+    #[test]
+    fn the_table_is_compact() {
+        let mut b = TableBuilder::new(
+            vec!["id".into(), "name".into(), "price".into()],
+            &[ColumnKind::Int, ColumnKind::Str, ColumnKind::Decimal],
+        );
+        for i in 0..10_000 {
+            b.push_int(0, i);
+            b.push_str(1, &format!("Customer {:04}", i % 997));
+            b.push_decimal(2, Decimal::new(i, 2));
+            b.end_row();
+        }
+        let t = b.finish();
+        // 8 + 4 + 16 bytes a row, and 997 texts
+        assert!(t.heap_size() < 10_000 * 28 + 997 * 64, "{}", t.heap_size());
+        assert_eq!(t.value(998, 1), Value::str("Customer 0001"));
+    }
+}
