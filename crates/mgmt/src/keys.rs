@@ -59,8 +59,8 @@ fn next_key_path(dd: &DataDir) -> PathBuf {
 /// The instance key sealed under `password` (the bytes of a key file).
 pub fn backup(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
     dd.require_initialized()?;
-    if let Some(reg) = cluster(dd)? {
-        let ck = block_on(cluster_key_of(dd, &reg))??;
+    if is_clustered(dd)? {
+        let ck = block_on(async { cluster_key_of(dd, &require_cluster(dd)?).await })??;
         let file =
             keyfile::seal(ck.bytes(), password).map_err(|e| Error::Refused(e.to_string()))?;
         return Ok((file, ck.check_value()));
@@ -76,8 +76,8 @@ pub fn backup(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
 pub fn restore(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, usize)> {
     dd.require_initialized()?;
     let key = keyfile::open(file, password).map_err(|e| Error::Refused(e.to_string()))?;
-    if let Some(reg) = cluster(dd)? {
-        return block_on(restore_cluster(dd, &reg, key))?;
+    if is_clustered(dd)? {
+        return block_on(async { restore_cluster(dd, &require_cluster(dd)?, key).await })?;
     }
     {
         let _lock = dd.lock()?;
@@ -110,8 +110,9 @@ pub fn restore(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, 
 /// ReencryptSecureInformation / `rskeymgmt -s`: a new instance key; every sealed
 /// credential in the catalog is opened with the old key and sealed with the new one.
 pub fn rotate(dd: &DataDir) -> Result<KeyChange> {
-    if let Some(reg) = cluster(dd)? {
-        return block_on(rekey_cluster(dd, &reg, None, false))?.map(|(c, _)| c);
+    if is_clustered(dd)? {
+        return block_on(async { rekey_cluster(dd, &require_cluster(dd)?, None, false).await })?
+            .map(|(c, _)| c);
     }
     change_key(dd, false)
 }
@@ -119,8 +120,9 @@ pub fn rotate(dd: &DataDir) -> Result<KeyChange> {
 /// DeleteEncryptedInformation / `rskeymgmt -d`: a new instance key; every sealed
 /// credential is deleted (those data sources must be given their credentials again).
 pub fn delete_encrypted(dd: &DataDir) -> Result<KeyChange> {
-    if let Some(reg) = cluster(dd)? {
-        return block_on(rekey_cluster(dd, &reg, None, true))?.map(|(c, _)| c);
+    if is_clustered(dd)? {
+        return block_on(async { rekey_cluster(dd, &require_cluster(dd)?, None, true).await })?
+            .map(|(c, _)| c);
     }
     change_key(dd, true)
 }
@@ -282,8 +284,18 @@ fn remove_sealed(content: &[u8]) -> Result<Vec<u8>> {
 /// Who made a change, in the key table.
 const BY: &str = "reportd keys";
 
-/// The node table of the data dir's PostgreSQL catalog; None for an embedded (SQLite)
-/// catalog or none at all, where the instance key is the encryption key.
+/// Whether the data dir's catalog is PostgreSQL (a cluster, maybe of one node); with an
+/// embedded (SQLite) catalog or none at all the instance key is the encryption key.
+pub fn is_clustered(dd: &DataDir) -> Result<bool> {
+    let cfg = dd.load_config()?;
+    Ok(cfg
+        .settings
+        .database()?
+        .is_some_and(|u| u.backend() == datadir::Backend::Postgres))
+}
+
+/// The node table of the data dir's PostgreSQL catalog; None when [`is_clustered`] is
+/// false. Must be called within a Tokio runtime (the pool connects lazily on it).
 pub fn cluster(dd: &DataDir) -> Result<Option<Registry>> {
     let cfg = dd.load_config()?;
     let Some(url) = cfg.settings.database()? else {
@@ -339,10 +351,7 @@ pub fn row_aad(col: &SealedColumn, id: &str) -> Vec<u8> {
 /// The encryption key this node uses now: the cluster key of a PostgreSQL catalog (this
 /// node's copy, opened with its instance key), else the instance key (version 0).
 pub fn cluster_key(dd: &DataDir) -> Result<ClusterKey> {
-    match cluster(dd)? {
-        Some(reg) => block_on(cluster_key_of(dd, &reg))?,
-        None => Ok(ClusterKey::new(dd.instance_key()?, 0)),
-    }
+    block_on(cluster_key_async(dd))?
 }
 
 /// [`cluster_key`] for async callers.
@@ -431,8 +440,7 @@ pub struct NodeChange {
 /// node picks its copy up on its next heartbeat. A node already joined with the current
 /// key is left as it is.
 pub fn join(dd: &DataDir, target: &str) -> Result<NodeChange> {
-    let reg = require_cluster(dd)?;
-    block_on(join_async(dd, &reg, target))?
+    block_on(async { join_async(dd, &require_cluster(dd)?, target).await })?
 }
 
 /// [`join`] for async callers that have the registry.
@@ -475,9 +483,10 @@ pub async fn join_async(dd: &DataDir, reg: &Registry, target: &str) -> Result<No
 /// (`RestoreEncryptionKey` on a new node): the backup must hold the current key (its check
 /// value is compared); a wrong password or another key changes nothing.
 pub fn join_with_backup(dd: &DataDir, file: &[u8], password: &str) -> Result<NodeChange> {
-    let reg = require_cluster(dd)?;
+    is_clustered(dd)?.then_some(()).ok_or_else(not_clustered)?;
     let key = keyfile::open(file, password).map_err(|e| Error::Refused(e.to_string()))?;
     block_on(async {
+        let reg = require_cluster(dd)?;
         let me = installation_id(dd)?;
         let current = reg.current_key().await.map_err(db_err)?.ok_or_else(|| {
             Error::Refused(
@@ -516,8 +525,7 @@ pub fn join_with_backup(dd: &DataDir, file: &[u8], password: &str) -> Result<Nod
 /// node `target` from the cluster and deletes its copy of the key (it answers 503 from its
 /// next heartbeat). The last joined node is never removed.
 pub fn remove(dd: &DataDir, target: &str) -> Result<NodeChange> {
-    let reg = require_cluster(dd)?;
-    block_on(remove_async(dd, &reg, target))?
+    block_on(async { remove_async(dd, &require_cluster(dd)?, target).await })?
 }
 
 /// [`remove`] for async callers that have the registry.
@@ -547,12 +555,15 @@ pub async fn remove_async(dd: &DataDir, reg: &Registry, target: &str) -> Result<
     })
 }
 
+/// [`cluster`], refused for a one-node instance. Within a Tokio runtime.
 fn require_cluster(dd: &DataDir) -> Result<Registry> {
-    cluster(dd)?.ok_or_else(|| {
-        Error::Refused(
-            "this instance uses an embedded SQLite catalog, which one node only uses; a cluster shares a PostgreSQL report server database".into(),
-        )
-    })
+    cluster(dd)?.ok_or_else(not_clustered)
+}
+
+fn not_clustered() -> Error {
+    Error::Refused(
+        "this instance uses an embedded SQLite catalog, which one node only uses; a cluster shares a PostgreSQL report server database".into(),
+    )
 }
 
 /// This node's key, refused unless it is joined (`what` names the operation).

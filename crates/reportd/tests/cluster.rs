@@ -6,123 +6,18 @@
 //! `CI=true`. Each test works in a fresh database it drops at the end.
 
 mod common;
+#[path = "common/pgcluster.rs"]
+mod pgcluster;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Instance, Sockets, curl};
-
-const ADMIN: &str = "admin:cluster admin pw";
-
-/// The PostgreSQL server URL of the tests, or None (test skipped) when not configured.
-fn pg_base() -> Option<String> {
-    match std::env::var("REPORTD_TEST_PG_URL") {
-        Ok(u) => Some(u),
-        Err(_) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but REPORTD_TEST_PG_URL is not set"
-            );
-            eprintln!("skipped: REPORTD_TEST_PG_URL not set");
-            None
-        }
-    }
-}
-
-/// A fresh database on the test server, dropped (with its sessions) on drop.
-struct FreshDb {
-    base: String,
-    name: String,
-}
-
-impl FreshDb {
-    fn new(base: &str) -> FreshDb {
-        let name = format!("reportd_cluster_{}", uuid::Uuid::new_v4().simple());
-        FreshDb {
-            base: base.to_owned(),
-            name,
-        }
-    }
-
-    /// The URL of the database through `host:port` (the server itself or a proxy).
-    fn url_via(&self, port: Option<u16>) -> String {
-        let url = url::Url::parse(&self.base).expect("REPORTD_TEST_PG_URL is a URL");
-        let mut u = url.clone();
-        u.set_path(&self.name);
-        if let Some(p) = port {
-            u.set_host(Some("127.0.0.1")).unwrap();
-            u.set_port(Some(p)).unwrap();
-        }
-        u.to_string()
-    }
-
-    fn server_port(&self) -> u16 {
-        url::Url::parse(&self.base).unwrap().port().unwrap_or(5432)
-    }
-}
-
-impl Drop for FreshDb {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                self.base.as_str(),
-                "-c",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
-}
-
-/// A server process, stopped on drop.
-struct Node {
-    inst: Instance,
-    port: u16,
-    child: Child,
-}
-
-impl Node {
-    /// Stops the server and returns what it logged (for failure messages).
-    fn log(&mut self) -> String {
-        let _ = self.child.kill();
-        let mut out = String::new();
-        if let Some(e) = self.child.stderr.as_mut() {
-            let _ = e.read_to_string(&mut out);
-        }
-        out
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Initializes a data dir on `url` (the first one creates the catalog and its
-/// administrator) and starts its server.
-fn start_node(url: &str, first: bool) -> Node {
-    let inst = Instance::new();
-    let sockets = Sockets::new(1);
-    let port = sockets.port(0);
-    if first {
-        inst.init_admin(port, "cluster admin pw");
-    } else {
-        inst.ok(&["init", "--http-port", &port.to_string()]);
-    }
-    inst.ok(&["database", "create", "--url", url]);
-    let child = inst.spawn_server(&sockets);
-    inst.wait_running();
-    Node { inst, port, child }
-}
+use pgcluster::{ADMIN, FreshDb, Node, join, node_entry, nodes_of, pg_base, start_node};
 
 /// Names in the REST listing of the whole catalog (cached per generation on the node).
 fn listed(node: &Node) -> String {
@@ -133,28 +28,6 @@ fn listed(node: &Node) -> String {
     );
     assert_eq!(r.status, 200, "{r:?}");
     r.body
-}
-
-/// Joins the waiting `nodes` from `by` and waits until each serves.
-fn join(by: &Node, nodes: &[&Node]) {
-    let all = nodes_of(by);
-    for n in nodes {
-        let id = node_entry(&all, n.port)["InstallationID"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        by.inst.ok(&["cluster", "join", &id]);
-    }
-    for n in nodes {
-        let t = Instant::now();
-        while curl(&format!("{}/ReportServer", n.base()), Some(ADMIN), &[]).status != 200 {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "a joined node never served"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
 }
 
 /// One GET over a plain socket, timed in the test process (no curl start-up in the
@@ -392,29 +265,6 @@ fn while_the_database_is_away_requests_get_fast_503s_and_the_node_recovers() {
     let _ = node.inst.ctl(&["status"]);
 }
 
-fn nodes_of(node: &Node) -> Vec<serde_json::Value> {
-    let out = node.inst.ok(&["cluster", "status", "--json"]);
-    serde_json::from_str::<serde_json::Value>(&out)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn node_entry(nodes: &[serde_json::Value], port: u16) -> serde_json::Value {
-    nodes
-        .iter()
-        .find(|n| {
-            n["Urls"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|u| u.as_str().unwrap().contains(&format!(":{port}")))
-        })
-        .unwrap_or_else(|| panic!("no node serves port {port}: {nodes:?}"))
-        .clone()
-}
-
 #[test]
 fn nodes_register_join_and_remove_and_a_copied_data_dir_is_refused() {
     let Some(base) = pg_base() else { return };
@@ -442,7 +292,7 @@ fn nodes_register_join_and_remove_and_a_copied_data_dir_is_refused() {
     assert_eq!(r.status, 503, "{r:?}");
     assert!(r.body.contains("waiting to be joined"), "{}", r.body);
     let err = n2.inst.fails(&["cluster", "join", &id2]);
-    assert!(err.contains("is waiting itself"), "{err}");
+    assert!(err.contains("is waiting and holds no cluster key"), "{err}");
     n1.inst.ok(&["cluster", "join", &id2]);
     let joined = Instant::now();
     assert_eq!(node_entry(&nodes_of(&n2), n2.port)["State"], "joined");

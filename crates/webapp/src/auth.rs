@@ -182,12 +182,15 @@ async fn cookie_session(
     generation: i64,
 ) -> Result<Arc<Principal>, Error> {
     let sessions = state.sessions();
-    let (principal, seen, digest) = sessions.get(token).ok_or(Error::Unauthorized)?;
+    let keys = state.key();
+    let (principal, seen, digest) = sessions
+        .get(&keys.session, token)
+        .ok_or(Error::Unauthorized)?;
     if seen == generation {
         return Ok(principal);
     }
     match catalog.get_user(&principal.name).await? {
-        Some(u) if crate::rest::session::hash_digest(&u.password_hash) == digest => {
+        Some(u) if crate::rest::session::hash_digest(&keys.session, &u.password_hash) == digest => {
             let p = Arc::new(Principal {
                 name: u.name,
                 system_roles: u.system_roles,

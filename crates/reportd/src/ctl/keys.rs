@@ -42,7 +42,7 @@ pub enum KeysCommand {
 
 pub fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<i32> {
     let dd = &ctx.dd;
-    let clustered = matches!(mgmt::keys::cluster(dd), Ok(Some(_)));
+    let clustered = mgmt::keys::is_clustered(dd).unwrap_or(false);
     let what = if clustered {
         "Cluster key"
     } else {

@@ -4,16 +4,21 @@
 //! `POST api/v2.0/Session {"UserName": ..., "Password": ...}` (JSON, or a form with the same
 //! field names) verifies the password exactly as a Basic sign-in does (the throttle, the
 //! per-name gate and the KDF workers of [`crate::signin`], through [`crate::auth`]) and
-//! answers 201 with the session cookie [`COOKIE`]: a random 256-bit token, `HttpOnly`,
-//! `SameSite=Strict`, `Secure` over https, `Path` of the portal. The gate
+//! answers 201 with the session cookie [`COOKIE`]: a signed token, `HttpOnly`,
+//! `SameSite=Strict`, `Secure` over https, `Path` of the portal. The token is
+//! `base64url(issued ‖ random(16) ‖ user name ‖ password digest ‖ HMAC)`, the HMAC and the
+//! password digest keyed by the session key, which derives from the encryption key (the
+//! cluster key in a cluster): any node of a cluster accepts a cookie another node issued. The gate
 //! ([`crate::auth`]) accepts the cookie on the portal in place of Basic credentials; a
 //! cookie-authenticated write must carry the XSRF token ([`super`]). `DELETE Session` ends
 //! the session and clears the cookie.
 //!
-//! The table keeps a SHA-256 of each token (never the token), the user, and a digest of the
-//! user's password hash at sign-in: a session ends after [`IDLE`] without use, [`MAX_AGE`]
-//! after sign-in, when the user is removed, or when their password changes. At most
-//! [`MAX_SESSIONS`] are kept; past that the least recently used one ends.
+//! Each node's table keeps a SHA-256 of each token it has seen (never the token), the user,
+//! and the keyed digest of the user's password hash at sign-in: a session ends after
+//! [`IDLE`] without use on that node, [`MAX_AGE`] after sign-in, when the user is removed,
+//! or when their password changes. At most [`MAX_SESSIONS`] are kept; past that the least
+//! recently used one ends. `DELETE Session` ends it on the node that served it (the others
+//! still accept the cookie until [`MAX_AGE`] — the browser has dropped it).
 //!
 //! Must not log a token or a password, nor store either.
 
@@ -24,11 +29,13 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use http_body_util::BodyExt;
 use rand::RngCore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::credentials::Principal;
@@ -64,28 +71,100 @@ struct Entry {
 #[derive(Default)]
 pub(crate) struct Sessions {
     map: Mutex<HashMap<[u8; 32], Entry>>,
+    /// Tokens ended here (`DELETE Session`) and until when they would have been valid, so
+    /// that their signature does not open them again.
+    closed: Mutex<HashMap<[u8; 32], std::time::SystemTime>>,
 }
 
 fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// SHA-256 of a password hash, to notice a password change.
-pub(crate) fn hash_digest(password_hash: &str) -> [u8; 32] {
-    Sha256::digest(password_hash.as_bytes()).into()
+fn hmac(key: &[u8; 32], label: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut m =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC-SHA256 accepts keys of any length");
+    m.update(label);
+    m.update(data);
+    m.finalize().into_bytes().into()
+}
+
+/// The keyed digest of a password hash (under the session key), to notice a password
+/// change; it travels in the cookie, so it is keyed.
+pub(crate) fn hash_digest(key: &[u8; 32], password_hash: &str) -> [u8; 32] {
+    hmac(key, b"reportd session password\0", password_hash.as_bytes())
+}
+
+/// Longest user name a token carries (longer names get no cookie session).
+const MAX_NAME: usize = 512;
+/// Bytes of a token around the name: issued (8), random (16), name length (2), password
+/// digest (32), HMAC (32).
+const TOKEN_FIXED: usize = 8 + 16 + 2 + 32 + 32;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Builds a signed token.
+fn sign(key: &[u8; 32], name: &str, issued: u64, hash_digest: &[u8; 32]) -> Option<String> {
+    let name = name.as_bytes();
+    if name.len() > MAX_NAME {
+        return None;
+    }
+    let mut raw = Zeroizing::new(Vec::with_capacity(TOKEN_FIXED + name.len()));
+    raw.extend_from_slice(&issued.to_be_bytes());
+    let mut nonce = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    raw.extend_from_slice(&nonce);
+    raw.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    raw.extend_from_slice(name);
+    raw.extend_from_slice(hash_digest);
+    let tag = hmac(key, b"reportd session cookie\0", &raw);
+    raw.extend_from_slice(&tag);
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw[..]))
+}
+
+/// The (user name, issued, password digest) of a token whose signature verifies.
+fn verify(key: &[u8; 32], token: &str) -> Option<(String, u64, [u8; 32])> {
+    let raw = Zeroizing::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()?,
+    );
+    if raw.len() < TOKEN_FIXED {
+        return None;
+    }
+    let (body, tag) = raw.split_at(raw.len() - 32);
+    if !bool::from(hmac(key, b"reportd session cookie\0", body).ct_eq(tag)) {
+        return None;
+    }
+    let issued = u64::from_be_bytes(body[..8].try_into().ok()?);
+    let len = usize::from(u16::from_be_bytes(body[24..26].try_into().ok()?));
+    if body.len() != 26 + len + 32 {
+        return None;
+    }
+    let name = String::from_utf8(body[26..26 + len].to_vec()).ok()?;
+    let mut hd = [0u8; 32];
+    hd.copy_from_slice(&body[26 + len..]);
+    Some((name, issued, hd))
 }
 
 impl Sessions {
-    /// Opens a session and returns its token.
+    /// Opens a session and returns its token, signed with `key` (the session key).
     pub(crate) fn open(
         &self,
+        key: &[u8; 32],
         principal: Arc<Principal>,
         generation: i64,
         hash_digest: [u8; 32],
     ) -> String {
-        let mut raw = Zeroizing::new([0u8; 32]);
-        rand::rngs::OsRng.fill_bytes(&mut raw[..]);
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw[..]);
+        // A name too long for a token still gets a session on this node only.
+        let token = sign(key, &principal.name, unix_now(), &hash_digest).unwrap_or_else(|| {
+            let mut raw = Zeroizing::new([0u8; 32]);
+            rand::rngs::OsRng.fill_bytes(&mut raw[..]);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw[..])
+        });
         let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, e| live(e, now));
@@ -108,11 +187,51 @@ impl Sessions {
     }
 
     /// The user of a live session, the generation it was read at and the digest of the
-    /// password hash; marks the session used.
-    pub(crate) fn get(&self, token: &str) -> Option<(Arc<Principal>, i64, [u8; 32])> {
+    /// password hash; marks the session used. A token this node has not seen, signed with
+    /// `key` (another node of the cluster issued it) and younger than [`MAX_AGE`], opens a
+    /// session here whose user the caller re-reads (its generation is unknown).
+    pub(crate) fn get(
+        &self,
+        sign_key: &[u8; 32],
+        token: &str,
+    ) -> Option<(Arc<Principal>, i64, [u8; 32])> {
         let now = Instant::now();
         let key = digest(token);
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if !map.contains_key(&key) {
+            let (name, issued, hd) = verify(sign_key, token)?;
+            let age = unix_now().checked_sub(issued)?;
+            if age >= MAX_AGE.as_secs() {
+                return None;
+            }
+            {
+                let mut closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
+                let wall = std::time::SystemTime::now();
+                closed.retain(|_, until| *until > wall);
+                if closed.contains_key(&key) {
+                    return None;
+                }
+            }
+            map.retain(|_, e| live(e, now));
+            if map.len() >= MAX_SESSIONS
+                && let Some(oldest) = map.iter().min_by_key(|(_, e)| e.used).map(|(k, _)| *k)
+            {
+                map.remove(&oldest);
+            }
+            map.insert(
+                key,
+                Entry {
+                    principal: Arc::new(Principal {
+                        name,
+                        system_roles: Vec::new(),
+                    }),
+                    generation: i64::MIN,
+                    hash_digest: hd,
+                    created: now.checked_sub(Duration::from_secs(age)).unwrap_or(now),
+                    used: now,
+                },
+            );
+        }
         let e = map.get_mut(&key)?;
         if !live(e, now) {
             map.remove(&key);
@@ -131,10 +250,16 @@ impl Sessions {
         }
     }
 
-    /// Ends a session (nothing when there is none).
+    /// Ends a session (nothing when there is none); its signature no longer opens it here.
     pub(crate) fn close(&self, token: &str) {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(&digest(token));
+        let mut closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
+        let wall = std::time::SystemTime::now();
+        closed.retain(|_, until| *until > wall);
+        if closed.len() < MAX_SESSIONS {
+            closed.insert(digest(token), wall + MAX_AGE);
+        }
     }
 
     /// How many sessions are open (expired ones not yet dropped included).
@@ -157,8 +282,8 @@ pub(crate) fn token_of(headers: &HeaderMap) -> Option<String> {
                 && k.trim() == COOKIE
             {
                 let val = val.trim();
-                // 32 bytes in unpadded base64url; anything else is no session of ours.
-                if val.len() == 43
+                // Unpadded base64url of a token; anything else is no session of ours.
+                if (43..=(TOKEN_FIXED + MAX_NAME) * 4 / 3 + 4).contains(&val.len())
                     && val
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -303,14 +428,17 @@ pub(super) async fn sign_in(
     let generation = state.generation(&catalog).await?;
     let principal =
         crate::auth::authenticate(state, &catalog, &user, &password, generation, ctx.peer).await?;
+    let keys = state.key();
     let hash = catalog
         .get_user(&principal.name)
         .await?
-        .map(|u| hash_digest(&u.password_hash))
+        .map(|u| hash_digest(&keys.session, &u.password_hash))
         .ok_or(Error::Unauthorized)?;
     let shown =
         httpsys::logsafe::escape(&principal.name, httpsys::logsafe::DEFAULT_MAX).to_string();
-    let token = state.sessions().open(principal, generation, hash);
+    let token = state
+        .sessions()
+        .open(&keys.session, principal, generation, hash);
     tracing::info!(user = %shown, peer = %ctx.peer, "signed in (REST Session)");
     let mut resp = StatusCode::CREATED.into_response();
     if let Some(v) = cookie_header(ctx, &token, None) {
@@ -347,6 +475,8 @@ pub(super) fn sign_out(
 mod tests {
     use super::*;
 
+    const K: [u8; 32] = [5; 32];
+
     fn alice() -> Arc<Principal> {
         Arc::new(Principal {
             name: "alice".into(),
@@ -357,25 +487,56 @@ mod tests {
     #[test]
     fn sessions_open_find_and_close() {
         let s = Sessions::default();
-        let t = s.open(alice(), 3, [1; 32]);
-        assert_eq!(t.len(), 43);
-        let (p, g, h) = s.get(&t).unwrap();
+        let t = s.open(&K, alice(), 3, [1; 32]);
+        let (p, g, h) = s.get(&K, &t).unwrap();
         assert_eq!((p.name.as_str(), g, h), ("alice", 3, [1; 32]));
-        assert!(s.get("x").is_none());
+        assert!(s.get(&K, "x").is_none());
         s.close(&t);
-        assert!(s.get(&t).is_none());
+        assert!(
+            s.get(&K, &t).is_none(),
+            "closed: its signature does not reopen it"
+        );
         assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn another_node_with_the_same_key_accepts_the_token() {
+        let (a, b) = (Sessions::default(), Sessions::default());
+        let t = a.open(&K, alice(), 3, [1; 32]);
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, format!("{COOKIE}={t}").parse().unwrap());
+        assert_eq!(token_of(&h).as_deref(), Some(t.as_str()));
+        let (p, g, d) = b.get(&K, &t).unwrap();
+        assert_eq!((p.name.as_str(), g, d), ("alice", i64::MIN, [1; 32]));
+        assert!(
+            Sessions::default().get(&[8; 32], &t).is_none(),
+            "another key"
+        );
+        let mut forged = t.clone().into_bytes();
+        let i = forged.len() / 2;
+        forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(
+            Sessions::default().get(&K, &forged).is_none(),
+            "changed token"
+        );
+        let old = sign(&K, "alice", unix_now() - MAX_AGE.as_secs(), &[1; 32]).unwrap();
+        assert!(Sessions::default().get(&K, &old).is_none(), "too old");
     }
 
     #[test]
     fn the_table_is_bounded() {
         let s = Sessions::default();
-        let first = s.open(alice(), 0, [0; 32]);
+        let first = s.open(&K, alice(), 0, [0; 32]);
         for _ in 0..MAX_SESSIONS {
-            s.open(alice(), 0, [0; 32]);
+            s.open(&K, alice(), 0, [0; 32]);
         }
         assert_eq!(s.len(), MAX_SESSIONS);
-        assert!(s.get(&first).is_none(), "the least recently used one ended");
+        let digest_first = digest(&first);
+        assert!(
+            !s.map.lock().unwrap().contains_key(&digest_first),
+            "the least recently used one ended"
+        );
     }
 
     #[test]
