@@ -116,3 +116,164 @@ pub fn import_replace(
 fn cert_err(e: certstore::Error) -> Error {
     Error::Refused(e.to_string())
 }
+
+// ----- store Cluster ---------------------------------------------------------------------
+
+/// The PostgreSQL URL of this instance's catalog, or the error `--store Cluster` gets on a
+/// single node (SQLite, or no database yet).
+pub fn cluster_url(dd: &DataDir) -> Result<zeroize::Zeroizing<String>> {
+    let cfg = dd.load_config()?;
+    let single = || {
+        Error::Refused(
+            "store Cluster needs a cluster: this instance's report server database is not PostgreSQL (an embedded SQLite catalog serves one node); use --store My, or create the catalog on PostgreSQL with `reportctl database create --url postgres://...`".into(),
+        )
+    };
+    let url = cfg.settings.database()?.ok_or_else(single)?;
+    if url.backend() != datadir::Backend::Postgres {
+        return Err(single());
+    }
+    Ok(url.connect_string(dd.root()))
+}
+
+/// Runs `f` on the cluster store of this instance's database (on a runtime of its own:
+/// call it from a plain thread, as `reportctl` does).
+fn with_cluster_store<T, F>(
+    dd: &DataDir,
+    f: impl FnOnce(catalog::clustercerts::ClusterCerts) -> F,
+) -> Result<T>
+where
+    F: std::future::Future<Output = catalog::Result<T>>,
+{
+    let url = cluster_url(dd)?;
+    crate::keys::block_on(async move {
+        let store = catalog::clustercerts::ClusterCerts::open(&url)?;
+        f(store).await
+    })?
+    .map_err(Error::from)
+}
+
+/// A row of the catalog as the certificate store's type.
+pub fn cluster_cert_of(
+    r: catalog::clustercerts::CertRow,
+) -> Result<certstore::cluster::ClusterCert> {
+    Ok(certstore::cluster::ClusterCert {
+        thumbprint: r.thumbprint.parse().map_err(|e: certstore::Error| {
+            Error::Refused(format!("a Cluster store row has a bad thumbprint: {e}"))
+        })?,
+        names: r.names,
+        not_before: r.not_before,
+        not_after: r.not_after,
+        chain_pem: r.chain_pem,
+        sealed_key: r.sealed_key,
+        key_version: r.key_version,
+        friendly_name: r.friendly_name,
+    })
+}
+
+fn row_of(c: &certstore::cluster::ClusterCert) -> catalog::clustercerts::CertRow {
+    catalog::clustercerts::CertRow {
+        thumbprint: c.thumbprint.to_string(),
+        names: c.names.clone(),
+        not_before: c.not_before,
+        not_after: c.not_after,
+        chain_pem: c.chain_pem.clone(),
+        sealed_key: c.sealed_key.clone(),
+        key_version: c.key_version,
+        friendly_name: c.friendly_name.clone(),
+        created_at: time::OffsetDateTime::now_utc(),
+    }
+}
+
+/// What a change of store Cluster did.
+#[derive(Debug, Clone)]
+pub struct ClusterAdded {
+    pub thumbprint: Thumbprint,
+    /// False: the certificate was already in the store (nothing changed).
+    pub added: bool,
+    pub names: Vec<String>,
+}
+
+/// Adds a prepared certificate to store Cluster: one transaction that also notifies every
+/// node, whose central-store bindings serve it from their next handshake.
+pub fn cluster_add(dd: &DataDir, cert: &certstore::cluster::ClusterCert) -> Result<ClusterAdded> {
+    let row = row_of(cert);
+    let added = with_cluster_store(dd, |s| async move { s.insert(&row).await })?;
+    Ok(ClusterAdded {
+        thumbprint: cert.thumbprint,
+        added,
+        names: cert.names.clone(),
+    })
+}
+
+/// Imports a certificate with its key into store Cluster (the key sealed with the cluster
+/// key of this node).
+pub fn cluster_import(
+    dd: &DataDir,
+    input: ImportInput<'_>,
+    friendly_name: Option<String>,
+) -> Result<ClusterAdded> {
+    cluster_url(dd)?;
+    let key = crate::keys::cluster_key(dd)?;
+    let cert = match input {
+        ImportInput::Pem { cert, key: k } => {
+            certstore::cluster::prepare_pem(cert, k, friendly_name, &key)
+        }
+        ImportInput::Pfx { bytes, password } => {
+            certstore::cluster::prepare_pfx(bytes, password, friendly_name, &key)
+        }
+    }
+    .map_err(cert_err)?;
+    cluster_add(dd, &cert)
+}
+
+/// Creates a self-signed certificate in store Cluster.
+pub fn cluster_new_self_signed(
+    dd: &DataDir,
+    opts: &certstore::SelfSignedOptions,
+) -> Result<ClusterAdded> {
+    cluster_url(dd)?;
+    let key = crate::keys::cluster_key(dd)?;
+    let cert = certstore::cluster::prepare_self_signed(opts, &key).map_err(cert_err)?;
+    cluster_add(dd, &cert)
+}
+
+/// Every certificate of store Cluster, newest NotBefore first.
+pub fn cluster_list(dd: &DataDir) -> Result<Vec<certstore::cluster::ClusterCert>> {
+    with_cluster_store(dd, |s| async move { s.list().await })?
+        .into_iter()
+        .map(cluster_cert_of)
+        .collect()
+}
+
+/// Removes a certificate from store Cluster (central-store bindings stop choosing it at
+/// once; bindings never name it, so nothing else changes).
+pub fn cluster_remove(dd: &DataDir, thumb: &Thumbprint) -> Result<()> {
+    let t = thumb.to_string();
+    if !with_cluster_store(dd, |s| async move { s.remove(&t).await })? {
+        return Err(Error::Refused(format!(
+            "no certificate with thumbprint {thumb} in store Cluster; `reportctl cert list --store Cluster` lists them"
+        )));
+    }
+    Ok(())
+}
+
+/// `ssl add APP --ccs PORT`: a central-store binding (HTTP.sys `ccs=PORT`) for `app`, whose
+/// certificate is chosen per connection by SNI from store Cluster. Needs a cluster.
+pub fn ccs_bind(
+    dd: &DataDir,
+    app: httpsys::Application,
+    port: u16,
+    flags: &crate::ops::PolicyFlags,
+) -> Result<(httpsys::BindOutcome, Applied)> {
+    cluster_url(dd)?;
+    let endpoint = Endpoint::Ccs(port);
+    change_repository(dd, |r| {
+        let existing = r.binding(&endpoint).map(|b| &b.policy);
+        let mut flags = flags.clone();
+        if existing.is_none() && flags.hsts.is_none() {
+            flags.hsts = Some(false);
+        }
+        let policy = flags.over(existing);
+        Ok(r.bind_ssl(app, endpoint.clone(), "", policy)?)
+    })
+}

@@ -224,7 +224,7 @@ impl PolicyFlags {
         self.min_tls.is_some() || self.http2.is_some() || self.hsts.is_some()
     }
     /// `base` with the given flags applied; None when no flag was given.
-    fn over(&self, base: Option<&TlsPolicy>) -> Option<TlsPolicy> {
+    pub(crate) fn over(&self, base: Option<&TlsPolicy>) -> Option<TlsPolicy> {
         if !self.any() {
             return None;
         }

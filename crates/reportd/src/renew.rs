@@ -64,7 +64,6 @@ pub fn spawn(dd: DataDir, listener: Listener) -> tokio::task::JoinHandle<()> {
 /// HTTP-01 and TLS-ALPN-01 answers, handed to the listener as whole maps on every change.
 struct Board {
     listener: Listener,
-    answers: Mutex<HashMap<String, String>>,
     alpn: Mutex<HashMap<String, AlpnCert>>,
 }
 
@@ -73,14 +72,18 @@ type AlpnCert = (Vec<u8>, Vec<u8>);
 
 impl ChallengeBoard for Board {
     fn publish(&self, token: &str, key_authorization: &str) {
-        let mut m = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        m.insert(token.to_owned(), key_authorization.to_owned());
-        self.listener.set_acme_http01(m.clone());
+        LOCAL_HTTP01
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token.to_owned(), key_authorization.to_owned());
+        publish_http01(&self.listener);
     }
     fn withdraw(&self, token: &str) {
-        let mut m = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        m.remove(token);
-        self.listener.set_acme_http01(m.clone());
+        LOCAL_HTTP01
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(token);
+        publish_http01(&self.listener);
     }
     fn publish_tls_alpn(&self, name: &str, cert_der: &[u8], key_der: &[u8]) -> acme::Result<()> {
         let mut m = self.alpn.lock().unwrap_or_else(|p| p.into_inner());
@@ -132,7 +135,6 @@ async fn run(dd: DataDir, listener: Listener) {
         installer: Arc::new(StoreInstaller(dd.clone())),
         board: Arc::new(Board {
             listener,
-            answers: Mutex::new(HashMap::new()),
             alpn: Mutex::new(HashMap::new()),
         }),
     });
@@ -285,4 +287,141 @@ fn make_watcher(
         }
     }
     Some(w)
+}
+
+/// How often a node compares the cluster store's version with what it loaded: the backstop
+/// of the change notification.
+const CLUSTER_POLL: Duration = Duration::from_secs(1);
+
+/// The cluster key as the node holds it now (swapped on join, rotation and restore).
+pub type KeyOf = Arc<dyn Fn() -> Arc<datadir::sealed::ClusterKey> + Send + Sync>;
+
+/// Starts the follower of the cluster certificate store (PostgreSQL catalogs only; on
+/// SQLite the task ends at once): it loads every certificate of store Cluster, opens its
+/// key with the cluster key and hands the listener the SNI index its central-store
+/// bindings choose from (`Listener::set_central_store`), and the shared ACME HTTP-01
+/// answers; again on every change notification (`catalog::clustercerts::CHANNEL`), after
+/// each reconnect of the listener, and whenever the store's version moved (polled every
+/// second, for notifications lost while disconnected). The handshake path reads only the
+/// in-memory index.
+pub fn spawn_cluster_store(
+    dd: DataDir,
+    listener: Listener,
+    key: KeyOf,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let Ok(url) = mgmt::certops::cluster_url(&dd) else {
+            return;
+        };
+        let store = match catalog::clustercerts::ClusterCerts::open(&url) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cluster certificate store: {e}");
+                return;
+            }
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+        let _notify = catalog::clustercerts::spawn_listener(
+            url.to_string(),
+            Arc::new(move |_| {
+                let _ = tx.send(());
+            }),
+        );
+        let mut loaded: Option<(i64, i64)> = None;
+        let mut refused: HashSet<String> = HashSet::new();
+        loop {
+            let version = store.version().await.ok();
+            let key_version = key().version();
+            let want = version.map(|v| (v, key_version));
+            if want.is_some() && want != loaded {
+                match load_cluster(&store, &listener, key(), &mut refused).await {
+                    Ok(()) => loaded = want,
+                    Err(e) => tracing::warn!("cluster certificate store: {e}"),
+                }
+            }
+            tokio::select! {
+                Some(()) = rx.recv() => {
+                    while rx.try_recv().is_ok() {}
+                    // Reload now, whatever the version says (a resync after a reconnect).
+                    loaded = None;
+                }
+                _ = tokio::time::sleep(CLUSTER_POLL) => {}
+            }
+        }
+    })
+}
+
+/// Loads store Cluster and the shared HTTP-01 answers into the listener.
+async fn load_cluster(
+    store: &catalog::clustercerts::ClusterCerts,
+    listener: &Listener,
+    key: Arc<datadir::sealed::ClusterKey>,
+    refused: &mut HashSet<String>,
+) -> Result<(), String> {
+    let rows = store.list().await.map_err(|e| e.to_string())?;
+    let challenges = store.challenges().await.map_err(|e| e.to_string())?;
+    let opened = tokio::task::spawn_blocking(move || {
+        rows.into_iter()
+            .map(|r| {
+                let t = r.thumbprint.clone();
+                let opened = mgmt::certops::cluster_cert_of(r)
+                    .map_err(|e| e.to_string())
+                    .and_then(|c| {
+                        certstore::cluster::certified_key(&c, key.as_ref())
+                            .map(|k| httpsys::CentralCert {
+                                thumbprint: c.thumbprint.to_string(),
+                                names: c.names.clone(),
+                                not_before: c.not_before.unix_timestamp(),
+                                not_after: c.not_after.unix_timestamp(),
+                                key: k,
+                            })
+                            .map_err(|e| e.to_string())
+                    });
+                (t, opened)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut certs = Vec::with_capacity(opened.len());
+    for (t, o) in opened {
+        match o {
+            Ok(c) => {
+                refused.remove(&t);
+                certs.push(c);
+            }
+            Err(e) => {
+                if refused.insert(t.clone()) {
+                    tracing::warn!(thumbprint = %t, "store Cluster certificate not served: {e}");
+                }
+            }
+        }
+    }
+    let n = listener.set_central_store(certs);
+    tracing::debug!(certificates = n, "store Cluster loaded");
+    *CLUSTER_HTTP01.lock().unwrap_or_else(|p| p.into_inner()) = challenges.into_iter().collect();
+    publish_http01(listener);
+    Ok(())
+}
+
+/// HTTP-01 answers from the cluster database, merged with this node's own.
+static CLUSTER_HTTP01: std::sync::LazyLock<Mutex<HashMap<String, String>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+/// This node's own HTTP-01 answers (the order it runs).
+static LOCAL_HTTP01: std::sync::LazyLock<Mutex<HashMap<String, String>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn publish_http01(listener: &Listener) {
+    let mut all = CLUSTER_HTTP01
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    all.extend(
+        LOCAL_HTTP01
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    listener.set_acme_http01(all);
 }

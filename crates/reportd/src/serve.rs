@@ -461,6 +461,11 @@ pub async fn run_reporting(
     let expiry_task = tokio::spawn(warn_expiry_daily(dd.clone()));
     // ACME renewals and watched certificate files (`reportctl cert acme|watch`).
     let renew_task = crate::renew::spawn(dd.clone(), listener.clone());
+    // Store Cluster for the central-store bindings (PostgreSQL catalogs).
+    let cluster_store_task = crate::renew::spawn_cluster_store(dd.clone(), listener.clone(), {
+        let apps = server.apps.clone();
+        Arc::new(move || apps.cluster_key())
+    });
     let mgmt_task = tokio::spawn(mgmt::server::serve(
         mgmt_listener,
         socket_path.clone(),
@@ -479,6 +484,7 @@ pub async fn run_reporting(
     mgmt_task.abort();
     expiry_task.abort();
     renew_task.abort();
+    cluster_store_task.abort();
     if let Some(m) = membership {
         m.leave().await;
     }

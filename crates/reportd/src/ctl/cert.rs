@@ -27,9 +27,10 @@ pub enum CertCommand {
     NewSelfSigned(NewSelfSignedArgs),
     /// List the certificates of a store.
     List {
-        /// Store to list: My (server certificates) or Root (trusted roots).
-        #[arg(long, default_value = "My", value_name = "My|Root")]
-        store: StoreName,
+        /// Store to list: My (server certificates), Root (trusted roots) or Cluster (the
+        /// cluster's shared store, on a PostgreSQL catalog).
+        #[arg(long, default_value = "My", value_name = "My|Root|Cluster")]
+        store: StoreArg,
     },
     /// Show one certificate, one `Field: value` a line.
     Show {
@@ -160,9 +161,9 @@ pub struct NewSelfSignedArgs {
     /// Key algorithm: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096.
     #[arg(long, default_value = "ecdsa-p256", value_name = "TYPE")]
     key_type: KeyType,
-    /// Store to create it in.
-    #[arg(long, default_value = "My", value_name = "My|Root")]
-    store: StoreName,
+    /// Store to create it in (Cluster: the cluster's shared store).
+    #[arg(long, default_value = "My", value_name = "My|Root|Cluster")]
+    store: StoreArg,
 }
 
 #[derive(Debug, Args)]
@@ -202,9 +203,9 @@ pub struct ImportArgs {
     /// File whose first line is the PFX password.
     #[arg(long, value_name = "F")]
     password_file: Option<PathBuf>,
-    /// Store to import into.
-    #[arg(long, default_value = "My", value_name = "My|Root")]
-    store: StoreName,
+    /// Store to import into (Cluster: the cluster's shared store).
+    #[arg(long, default_value = "My", value_name = "My|Root|Cluster")]
+    store: StoreArg,
     /// Friendly name to give the certificate (replaces one from the PFX).
     #[arg(long, value_name = "TEXT")]
     friendly_name: Option<String>,
@@ -212,6 +213,34 @@ pub struct ImportArgs {
     /// operation (a renewal, e.g. from a certbot deploy hook).
     #[arg(long, value_name = "THUMBPRINT")]
     replace: Option<Thumbprint>,
+}
+
+/// `--store`: a store of this data dir, or `Cluster` (rows in the cluster's PostgreSQL
+/// catalog, keys sealed with the cluster key: `mgmt::certops::cluster_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreArg {
+    Local(StoreName),
+    Cluster,
+}
+
+impl std::str::FromStr for StoreArg {
+    type Err = certstore::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("cluster") {
+            return Ok(StoreArg::Cluster);
+        }
+        s.parse().map(StoreArg::Local)
+    }
+}
+
+impl StoreArg {
+    /// The local store; Cluster is refused with `what` (a command store Cluster lacks).
+    fn local(self, what: &str) -> anyhow::Result<StoreName> {
+        match self {
+            StoreArg::Local(s) => Ok(s),
+            StoreArg::Cluster => bail!("{what}"),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -316,13 +345,23 @@ pub fn run(ctx: &Ctx, cmd: CertCommand) -> anyhow::Result<i32> {
 }
 
 fn new_self_signed(ctx: &Ctx, store: &CertStore, a: NewSelfSignedArgs) -> anyhow::Result<i32> {
-    let opts = SelfSignedOptions {
+    let mut opts = SelfSignedOptions {
         dns_names: a.dns_names,
         friendly_name: a.friendly_name,
         days: a.days,
         key_type: a.key_type,
-        store: a.store,
+        store: StoreName::My,
     };
+    if a.store == StoreArg::Cluster {
+        let added = mgmt::certops::cluster_new_self_signed(&ctx.dd, &opts)?;
+        if ctx.json {
+            print_json(&serde_json::json!({ "thumbprint": added.thumbprint, "store": "Cluster" }))?;
+        } else {
+            println!("{}", added.thumbprint);
+        }
+        return Ok(0);
+    }
+    opts.store = a.store.local("unreachable")?;
     let thumb = store.new_self_signed(&opts)?;
     if ctx.json {
         print_json(&serde_json::json!({ "thumbprint": thumb, "store": opts.store }))?;
@@ -333,8 +372,19 @@ fn new_self_signed(ctx: &Ctx, store: &CertStore, a: NewSelfSignedArgs) -> anyhow
     Ok(0)
 }
 
-fn list(ctx: &Ctx, store: &CertStore, name: StoreName) -> anyhow::Result<i32> {
-    let certs = store.list(name)?;
+fn list(ctx: &Ctx, store: &CertStore, name: StoreArg) -> anyhow::Result<i32> {
+    let (certs, name) = match name {
+        StoreArg::Local(name) => (store.list(name)?, name.to_string()),
+        StoreArg::Cluster => {
+            let now = time::OffsetDateTime::now_utc();
+            let rows = mgmt::certops::cluster_list(&ctx.dd)?;
+            let mut certs = Vec::with_capacity(rows.len());
+            for r in &rows {
+                certs.push(certstore::cluster::describe(r, now)?);
+            }
+            (certs, "Cluster".to_owned())
+        }
+    };
     if ctx.json {
         // Each certificate as the store describes it, plus its days to expiry.
         let mut v = serde_json::to_value(&certs)?;
@@ -342,6 +392,7 @@ fn list(ctx: &Ctx, store: &CertStore, name: StoreName) -> anyhow::Result<i32> {
             for (item, c) in items.iter_mut().zip(&certs) {
                 if let Some(o) = item.as_object_mut() {
                     o.insert("days_to_expiry".into(), days_to_expiry(c).into());
+                    o.insert("store".into(), name.clone().into());
                 }
             }
         }
@@ -427,9 +478,13 @@ fn export(store: &CertStore, a: ExportArgs) -> anyhow::Result<i32> {
 }
 
 fn import(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
+    if a.store == StoreArg::Cluster {
+        return import_cluster(ctx, a);
+    }
     if a.replace.is_some() {
         return import_replace(ctx, store, a);
     }
+    let target = a.store.local("unreachable")?;
     let outcome = if let Some(path) = &a.pfx {
         let pw_file = a.password_file.as_deref().context(
             "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
@@ -437,7 +492,7 @@ fn import(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
         let password = read_password(pw_file)?;
         let bytes = read_input(path)?;
         store
-            .import_pfx(&bytes, &password, a.store)
+            .import_pfx(&bytes, &password, target)
             .with_context(|| format!("cannot import {}", path.display()))?
     } else if let Some(path) = &a.pem {
         let cert = read_input(path)?;
@@ -446,7 +501,7 @@ fn import(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
             None => None,
         };
         store
-            .import_pem(&cert, key.as_ref().map(|k| k.as_slice()), a.store)
+            .import_pem(&cert, key.as_ref().map(|k| k.as_slice()), target)
             .with_context(|| format!("cannot import {}", path.display()))?
     } else {
         bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");
@@ -457,10 +512,74 @@ fn import(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
     report_import(ctx, &outcome)
 }
 
+/// `cert import --store Cluster`: the certificate with its key into the cluster's store;
+/// every node's central-store bindings serve it from their next handshake.
+fn import_cluster(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<i32> {
+    if a.replace.is_some() {
+        bail!(
+            "--replace moves SSL bindings of store My; store Cluster needs no rebinding (central-store bindings, `reportctl ssl add APP --ccs PORT`, choose the newest certificate for each name): import without --replace"
+        );
+    }
+    let added = if let Some(path) = &a.pfx {
+        let pw_file = a.password_file.as_deref().context(
+            "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
+        )?;
+        let password = read_password(pw_file)?;
+        let bytes = read_input(path)?;
+        mgmt::certops::cluster_import(
+            &ctx.dd,
+            mgmt::certops::ImportInput::Pfx {
+                bytes: &bytes,
+                password: &password,
+            },
+            a.friendly_name.clone(),
+        )
+        .with_context(|| format!("cannot import {}", path.display()))?
+    } else if let Some(path) = &a.pem {
+        let cert = read_input(path)?;
+        let key = match &a.key {
+            Some(k) => Some(Zeroizing::new(read_input(k)?)),
+            None => None,
+        };
+        mgmt::certops::cluster_import(
+            &ctx.dd,
+            mgmt::certops::ImportInput::Pem {
+                cert: &cert,
+                key: key.as_ref().map(|k| k.as_slice()),
+            },
+            a.friendly_name.clone(),
+        )
+        .with_context(|| format!("cannot import {}", path.display()))?
+    } else {
+        bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");
+    };
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "thumbprint": added.thumbprint,
+            "store": "Cluster",
+            "already_present": !added.added,
+            "names": added.names,
+        }))?;
+    } else if added.added {
+        println!(
+            "Imported certificate {} into store Cluster with its private key (names: {}); every node serves it on its central-store bindings.",
+            added.thumbprint,
+            added.names.join(", ")
+        );
+    } else {
+        println!(
+            "Certificate {} is already in store Cluster; nothing changed.",
+            added.thumbprint
+        );
+    }
+    Ok(0)
+}
+
 /// `cert import ... --replace OLD`: import and move OLD's bindings, one operation.
 fn import_replace(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
     use mgmt::certops::{ImportInput, Unbound, import_replace};
     let old = a.replace.as_ref();
+    let target = a.store.local("unreachable")?;
     let (what, r) = if let Some(path) = &a.pfx {
         let pw_file = a.password_file.as_deref().context(
             "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
@@ -473,7 +592,7 @@ fn import_replace(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result
         };
         (
             path,
-            import_replace(&ctx.dd, input, a.store, old, Unbound::Refuse),
+            import_replace(&ctx.dd, input, target, old, Unbound::Refuse),
         )
     } else if let Some(path) = &a.pem {
         let cert = read_input(path)?;
@@ -487,7 +606,7 @@ fn import_replace(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result
         };
         (
             path,
-            import_replace(&ctx.dd, input, a.store, old, Unbound::Refuse),
+            import_replace(&ctx.dd, input, target, old, Unbound::Refuse),
         )
     } else {
         bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");

@@ -22,14 +22,20 @@ pub struct EndpointArgs {
     /// HOST:PORT, chosen by SNI.
     #[arg(long, value_name = "HOST:PORT")]
     pub hostnameport: Option<String>,
+    /// PORT of a central-store binding (`ssl add APP --ccs PORT`).
+    #[arg(long, value_name = "PORT")]
+    pub ccs: Option<String>,
 }
 
 impl EndpointArgs {
     fn endpoint(&self) -> anyhow::Result<Endpoint> {
-        Ok(match (&self.ipport, &self.hostnameport) {
-            (Some(s), None) => Endpoint::parse_ipport(s)?,
-            (None, Some(s)) => Endpoint::parse_hostnameport(s)?,
-            _ => bail!("give exactly one of --ipport IP:PORT and --hostnameport HOST:PORT"),
+        Ok(match (&self.ipport, &self.hostnameport, &self.ccs) {
+            (Some(s), None, None) => Endpoint::parse_ipport(s)?,
+            (None, Some(s), None) => Endpoint::parse_hostnameport(s)?,
+            (None, None, Some(s)) => Endpoint::parse_ccs(s)?,
+            _ => bail!(
+                "give exactly one of --ipport IP:PORT, --hostnameport HOST:PORT and --ccs PORT"
+            ),
         })
     }
 }
@@ -76,6 +82,17 @@ pub enum SslCommand {
         thumbprint: String,
         #[command(flatten)]
         endpoint: EndpointArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Add a central-store binding (HTTP.sys `ccs=PORT`): each connection on PORT gets the
+    /// certificate of store Cluster that covers its SNI name (the newest valid one), so a
+    /// renewal in the Cluster store needs no rebinding. Needs a PostgreSQL catalog.
+    Add {
+        app: Application,
+        /// The https port.
+        #[arg(long, value_name = "PORT")]
+        ccs: String,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -180,6 +197,12 @@ pub fn run_ssl(ctx: &Ctx, cmd: SslCommand) -> anyhow::Result<i32> {
         } => {
             let t = thumb(&thumbprint)?;
             let ep = endpoint.endpoint()?;
+            if ep.is_ccs() {
+                bail!(
+                    "a central-store binding names no certificate: use `reportctl ssl add {app} --ccs {}`",
+                    ep.port()
+                );
+            }
             let (outcome, applied) =
                 ops::ssl_bind(dd, app, &t, &ep, &policy.flags()?).map_err(with_cli_fix)?;
             match outcome {
@@ -195,6 +218,29 @@ pub fn run_ssl(ctx: &Ctx, cmd: SslCommand) -> anyhow::Result<i32> {
                 ),
                 BindOutcome::Unchanged => println!(
                     "{ep} is already bound to {t} for {}; nothing to do",
+                    app.ssrs_name()
+                ),
+            }
+        }
+        SslCommand::Add { app, ccs, policy } => {
+            let Endpoint::Ccs(port) = Endpoint::parse_ccs(&ccs)? else {
+                bail!("--ccs takes a port");
+            };
+            let (outcome, applied) =
+                mgmt::certops::ccs_bind(dd, app, port, &policy.flags()?).map_err(with_cli_fix)?;
+            match outcome {
+                BindOutcome::Created => println!(
+                    "Added central-store binding ccs:{port} for {}: each connection gets the store Cluster certificate for its SNI name; {}",
+                    app.ssrs_name(),
+                    applied.describe()
+                ),
+                BindOutcome::Updated => println!(
+                    "ccs:{port} now serves {}; {}",
+                    app.ssrs_name(),
+                    applied.describe()
+                ),
+                BindOutcome::Unchanged => println!(
+                    "ccs:{port} already serves {}; nothing to do",
                     app.ssrs_name()
                 ),
             }
