@@ -280,7 +280,9 @@ impl ClusterCerts {
     pub async fn try_renewer_lock(&self) -> Result<Option<RenewerLock>> {
         // A dead holder's session must end soon: the server checks the client while a
         // query runs, and TCP keepalives notice a vanished peer while idle.
-        let opts = options(&self.url, "reportd-renewer")?
+        // Named with the process id, so that an operator (or a test) sees which node renews.
+        let name = format!("reportd-renewer-{}", std::process::id());
+        let opts = options(&self.url, &name)?
             .options([
                 ("client_connection_check_interval", "500"),
                 ("tcp_keepalives_idle", "2"),

@@ -425,3 +425,244 @@ fn publish_http01(listener: &Listener) {
     );
     listener.set_acme_http01(all);
 }
+
+// ----- ACME in a cluster ----------------------------------------------------------------
+
+/// The `status` warnings of failing cluster sources, as this node last read them.
+static CLUSTER_WARNINGS: std::sync::LazyLock<Mutex<Vec<String>>> =
+    std::sync::LazyLock::new(|| Mutex::new(Vec::new()));
+
+/// The warnings of failing cluster certificate sources (empty on a single node).
+pub fn cluster_warnings() -> Vec<String> {
+    CLUSTER_WARNINGS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
+/// Runs `f` (database I/O) from a synchronous seam of the renewer, on this runtime.
+fn blocking<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+/// The associated data of a cluster source's sealed ACME account.
+fn account_aad(id: &str) -> Vec<u8> {
+    format!("cluster_cert_sources/{id}").into_bytes()
+}
+
+/// Cluster certificate sources in the database (`cluster_cert_sources`).
+struct ClusterSources {
+    store: catalog::clustercerts::ClusterCerts,
+    key: KeyOf,
+}
+
+impl acme::renewer::SourceStore for ClusterSources {
+    fn load(&self) -> acme::Result<Vec<Source>> {
+        let rows = blocking(self.store.sources())
+            .map_err(|e| acme::Error::Registry(format!("cluster certificate sources: {e}")))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| serde_json::from_str::<Source>(&r.source).ok())
+            .collect())
+    }
+    fn update_one(&self, id: &str, f: &mut dyn FnMut(&mut Source)) -> acme::Result<bool> {
+        let Some(mut s) = self.load()?.into_iter().find(|s| s.id == id) else {
+            return Ok(false);
+        };
+        f(&mut s);
+        let json = serde_json::to_string(&s).map_err(|e| acme::Error::Registry(e.to_string()))?;
+        blocking(self.store.put_source(id, &json, None))
+            .map_err(|e| acme::Error::Registry(format!("cluster certificate sources: {e}")))?;
+        Ok(true)
+    }
+    fn load_account(&self, id: &str) -> acme::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let rows = blocking(self.store.sources())
+            .map_err(|e| acme::Error::Registry(format!("cluster certificate sources: {e}")))?;
+        let Some(sealed) = rows
+            .into_iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.sealed_account)
+        else {
+            return Ok(None);
+        };
+        (self.key)()
+            .open(&account_aad(id), &sealed)
+            .map(Some)
+            .map_err(|e| {
+                acme::Error::Registry(format!(
+                    "the ACME account of {id} does not open with the cluster key ({e}); remove the source and add it again"
+                ))
+            })
+    }
+    fn save_account(&self, id: &str, credentials_json: &[u8]) -> acme::Result<()> {
+        let sealed = (self.key)()
+            .seal(&account_aad(id), credentials_json)
+            .map_err(|e| acme::Error::Registry(format!("sealing the ACME account: {e}")))?;
+        let src = self
+            .load()?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| acme::Error::Registry(format!("source {id} was removed")))?;
+        let json = serde_json::to_string(&src).map_err(|e| acme::Error::Registry(e.to_string()))?;
+        blocking(self.store.put_source(id, &json, Some(&sealed)))
+            .map_err(|e| acme::Error::Registry(format!("cluster certificate sources: {e}")))
+    }
+}
+
+/// One renewer in the cluster: the advisory lock on a dedicated connection, waited for.
+struct ClusterLock(catalog::clustercerts::ClusterCerts);
+
+#[async_trait::async_trait]
+impl acme::renewer::RenewLock for ClusterLock {
+    async fn lock(&self, _id: &str) -> acme::Result<Box<dyn Send + Sync>> {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            match self.0.try_renewer_lock().await {
+                Ok(Some(l)) => return Ok(Box::new(Mutex::new(l))),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("the cluster renewer lock: {e}"),
+            }
+            if Instant::now() >= deadline {
+                return Err(acme::Error::Install(
+                    "another node has held the cluster renewer lock for 10 minutes; see its log"
+                        .into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// Installs into store Cluster: every node serves it on its central-store bindings.
+struct ClusterInstaller {
+    store: catalog::clustercerts::ClusterCerts,
+    key: KeyOf,
+}
+
+impl Installer for ClusterInstaller {
+    fn install(&self, cert: &[u8], key: &[u8], _replace: Option<&str>) -> acme::Result<Installed> {
+        let c = certstore::cluster::prepare_pem(cert, Some(key), None, (self.key)().as_ref())?;
+        let row = catalog::clustercerts::CertRow {
+            thumbprint: c.thumbprint.to_string(),
+            names: c.names.clone(),
+            not_before: c.not_before,
+            not_after: c.not_after,
+            chain_pem: c.chain_pem.clone(),
+            sealed_key: c.sealed_key.clone(),
+            key_version: c.key_version,
+            friendly_name: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        blocking(self.store.insert(&row))
+            .map_err(|e| acme::Error::Install(format!("store Cluster: {e}")))?;
+        Ok(Installed {
+            thumbprint: c.thumbprint.to_string(),
+            not_before: c.not_before,
+            not_after: c.not_after,
+            rebound: Vec::new(),
+        })
+    }
+}
+
+/// HTTP-01 answers through the database, so that whichever node the CA reaches answers.
+struct ClusterBoard {
+    store: catalog::clustercerts::ClusterCerts,
+    listener: Listener,
+}
+
+impl ChallengeBoard for ClusterBoard {
+    fn publish(&self, token: &str, key_authorization: &str) {
+        LOCAL_HTTP01
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token.to_owned(), key_authorization.to_owned());
+        publish_http01(&self.listener);
+        if let Err(e) = blocking(self.store.put_challenge(token, key_authorization)) {
+            tracing::warn!("sharing the HTTP-01 answer with the other nodes failed: {e}");
+        }
+    }
+    fn withdraw(&self, token: &str) {
+        LOCAL_HTTP01
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(token);
+        publish_http01(&self.listener);
+        let _ = blocking(self.store.remove_challenge(token));
+    }
+}
+
+/// Starts the cluster's ACME task on this node (PostgreSQL catalogs only): every second it
+/// reads the cluster sources (their failures become this node's `status` warnings) and,
+/// for each one due, takes the cluster renewer lock (a session advisory lock on a dedicated
+/// connection: one node renews at a time, and a node that dies loses it with its session),
+/// re-reads the source and orders only if it is still due; the certificate goes to store
+/// Cluster.
+pub fn spawn_cluster_renewer(
+    dd: DataDir,
+    listener: Listener,
+    key: KeyOf,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let Ok(url) = mgmt::certops::cluster_url(&dd) else {
+            return;
+        };
+        let store = match catalog::clustercerts::ClusterCerts::open(&url) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cluster certificate sources: {e}");
+                return;
+            }
+        };
+        let renewer = Arc::new(Renewer {
+            lock: Arc::new(ClusterLock(store.clone())),
+            store: Arc::new(ClusterSources {
+                store: store.clone(),
+                key: key.clone(),
+            }),
+            installer: Arc::new(ClusterInstaller {
+                store: store.clone(),
+                key,
+            }),
+            board: Arc::new(ClusterBoard {
+                store: store.clone(),
+                listener,
+            }),
+        });
+        let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        loop {
+            if let Ok(rows) = store.sources().await {
+                let all: Vec<Source> = rows
+                    .iter()
+                    .filter_map(|r| serde_json::from_str(&r.source).ok())
+                    .collect();
+                *CLUSTER_WARNINGS.lock().unwrap_or_else(|p| p.into_inner()) =
+                    all.iter().filter_map(Source::warning).collect();
+                let now = time::OffsetDateTime::now_utc();
+                let due: Vec<String> = all
+                    .iter()
+                    .filter(|s| matches!(s.kind, SourceKind::Acme { .. }))
+                    .filter(|s| s.state.force || s.state.next_attempt.is_none_or(|t| t <= now))
+                    .map(|s| s.id.clone())
+                    .collect();
+                if !due.is_empty() && !busy.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    let (r, busy) = (renewer.clone(), busy.clone());
+                    tokio::spawn(async move {
+                        for id in due {
+                            match r.renew_acme(&id).await {
+                                Ok(acme::renewer::Outcome::Installed { thumbprint }) => {
+                                    tracing::info!(source = %id, %thumbprint, "store Cluster has a new certificate");
+                                }
+                                Ok(_) => {}
+                                Err(e) => {
+                                    tracing::warn!(source = %id, "cluster certificate source failed: {e}")
+                                }
+                            }
+                        }
+                        busy.store(false, std::sync::atomic::Ordering::SeqCst);
+                    });
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}

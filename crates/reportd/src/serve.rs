@@ -144,6 +144,7 @@ impl Server {
         let certificates = mgmt::ops::bound_certificates(&self.dd, &repo, SystemTime::now());
         warnings.extend(mgmt::ops::expiry_warnings(&certificates));
         warnings.extend(crate::renew::warnings(&self.dd));
+        warnings.extend(crate::renew::cluster_warnings());
         let cfg = self.dd.load_config().ok();
         let (database, backend) = match cfg.as_ref().map(|c| c.settings.database()) {
             None | Some(Ok(None)) => (
@@ -461,11 +462,16 @@ pub async fn run_reporting(
     let expiry_task = tokio::spawn(warn_expiry_daily(dd.clone()));
     // ACME renewals and watched certificate files (`reportctl cert acme|watch`).
     let renew_task = crate::renew::spawn(dd.clone(), listener.clone());
-    // Store Cluster for the central-store bindings (PostgreSQL catalogs).
-    let cluster_store_task = crate::renew::spawn_cluster_store(dd.clone(), listener.clone(), {
+    // Store Cluster for the central-store bindings, and ACME in the cluster (PostgreSQL
+    // catalogs).
+    let key_of: crate::renew::KeyOf = {
         let apps = server.apps.clone();
         Arc::new(move || apps.cluster_key())
-    });
+    };
+    let cluster_store_task =
+        crate::renew::spawn_cluster_store(dd.clone(), listener.clone(), key_of.clone());
+    let cluster_renew_task =
+        crate::renew::spawn_cluster_renewer(dd.clone(), listener.clone(), key_of);
     let mgmt_task = tokio::spawn(mgmt::server::serve(
         mgmt_listener,
         socket_path.clone(),
@@ -485,6 +491,7 @@ pub async fn run_reporting(
     expiry_task.abort();
     renew_task.abort();
     cluster_store_task.abort();
+    cluster_renew_task.abort();
     if let Some(m) = membership {
         m.leave().await;
     }

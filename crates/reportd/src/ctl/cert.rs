@@ -143,6 +143,11 @@ pub struct AcmeArgs {
     /// Seconds to wait for the server to obtain the certificate.
     #[arg(long, default_value_t = 180, value_name = "N")]
     timeout: u64,
+    /// Where the certificate goes: My (this node, bound with --bind) or Cluster (every
+    /// node's central-store bindings serve it; one node renews it at a time). Default:
+    /// Cluster on a PostgreSQL catalog unless --bind is given, else My.
+    #[arg(long, value_name = "My|Cluster")]
+    store: Option<StoreArg>,
     #[command(flatten)]
     bind: BindArgs,
 }
@@ -862,6 +867,17 @@ mod sources {
     }
 
     pub fn acme(ctx: &Ctx, a: AcmeArgs) -> anyhow::Result<i32> {
+        let cluster = match a.store {
+            Some(super::StoreArg::Cluster) => true,
+            Some(super::StoreArg::Local(StoreName::My)) => false,
+            Some(super::StoreArg::Local(other)) => {
+                bail!("--store {other}: ACME certificates go to store My or Cluster")
+            }
+            None => a.bind.bind.is_empty() && mgmt::certops::cluster_url(&ctx.dd).is_ok(),
+        };
+        if cluster {
+            return acme_cluster(ctx, a);
+        }
         let req = acme::order::OrderRequest {
             dns_names: &a.dns_names,
             directory: &a.directory,
@@ -953,6 +969,116 @@ mod sources {
     }
 
     /// Waits until source `id` has made an attempt after `before` attempts.
+    /// `cert acme --store Cluster`: the source goes to the cluster database (forced), and
+    /// whichever node holds the renewer lock orders it; waits for that attempt.
+    fn acme_cluster(ctx: &Ctx, a: AcmeArgs) -> anyhow::Result<i32> {
+        if !a.bind.bind.is_empty() {
+            bail!(
+                "--bind binds a certificate of store My; a store Cluster certificate is served by central-store bindings: `reportctl ssl add APP --ccs PORT` on each node"
+            );
+        }
+        if a.challenge != acme::order::ChallengeKind::Http01 {
+            bail!(
+                "store Cluster orders use --challenge http-01 (answered by every node from the database)"
+            );
+        }
+        let req = acme::order::OrderRequest {
+            dns_names: &a.dns_names,
+            directory: &a.directory,
+            directory_ca: a.directory_ca.as_deref(),
+            email: a.email.as_deref(),
+            challenge: a.challenge,
+        };
+        acme::order::validate(&req)?;
+        let url = mgmt::certops::cluster_url(&ctx.dd)?;
+        let directory_ca = match &a.directory_ca {
+            Some(p) => Some(std::path::absolute(p)?),
+            None => None,
+        };
+        let mut names = a.dns_names.clone();
+        names.sort();
+        names.dedup();
+        let kind = SourceKind::Acme {
+            dns_names: names.clone(),
+            directory: a.directory.clone(),
+            directory_ca,
+            email: a.email.clone(),
+            challenge: a.challenge,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let src = rt.block_on(async {
+            let store = catalog::clustercerts::ClusterCerts::open(&url)?;
+            let load = || async {
+                let rows = store.sources().await?;
+                anyhow::Ok(
+                    rows.iter()
+                        .filter_map(|r| serde_json::from_str::<Source>(&r.source).ok())
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let all = load().await?;
+            let mut s = all
+                .iter()
+                .find(|s| match &s.kind {
+                    SourceKind::Acme {
+                        dns_names,
+                        directory,
+                        ..
+                    } => *dns_names == names && *directory == a.directory,
+                    _ => false,
+                })
+                .cloned()
+                .unwrap_or_else(|| Source::new(kind.clone(), &all));
+            s.kind = kind.clone();
+            s.state.force = true;
+            let before = s.state.attempts;
+            let id = s.id.clone();
+            store
+                .put_source(&id, &serde_json::to_string(&s)?, None)
+                .await?;
+            let deadline = Instant::now() + Duration::from_secs(a.timeout);
+            loop {
+                let now = load().await?;
+                let src = now
+                    .into_iter()
+                    .find(|s| s.id == id)
+                    .with_context(|| format!("certificate source {id} was removed meanwhile"))?;
+                if src.state.attempts > before {
+                    return anyhow::Ok(src);
+                }
+                if Instant::now() >= deadline {
+                    bail!(
+                        "no node made an attempt for cluster certificate source {id} within {} s; are the nodes running? `reportctl cluster status` and their logs tell",
+                        a.timeout
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })?;
+        let id = &src.id;
+        let thumb = match (&src.state.last_error, &src.thumbprint) {
+            (None, Some(t)) => t.clone(),
+            (Some(e), _) => bail!(
+                "cluster certificate source {id}: {e}; the nodes retry with backoff (`reportctl status` on any node shows it)"
+            ),
+            (None, None) => bail!("certificate source {id}: no certificate and no error recorded"),
+        };
+        if ctx.json {
+            print_json(
+                &serde_json::json!({ "source": id, "thumbprint": thumb, "store": "Cluster", "state": src.state }),
+            )?;
+        } else {
+            println!("{thumb}");
+            eprintln!(
+                "Obtained certificate {thumb} for {} into store Cluster as source {id}; every node serves it on its central-store bindings, and one node renews it.",
+                names.join(", ")
+            );
+        }
+        Ok(0)
+    }
+
     fn wait_attempt(
         reg: &FileSources,
         id: &str,
