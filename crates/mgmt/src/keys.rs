@@ -423,6 +423,17 @@ pub async fn ensure_cluster_key(dd: &DataDir, reg: &Registry) -> Result<Option<C
     cluster_key_of(dd, reg).await.map(Some)
 }
 
+/// Every node of the cluster (`cluster status`), and this node's installation id; None
+/// for a one-node instance (SQLite catalog).
+pub fn nodes(dd: &DataDir) -> Result<Option<(String, Vec<catalog::nodes::Node>)>> {
+    if !is_clustered(dd)? {
+        return Ok(None);
+    }
+    let me = installation_id(dd)?;
+    let list = block_on(async { require_cluster(dd)?.list().await.map_err(db_err) })??;
+    Ok(Some((me, list)))
+}
+
 /// What a join or a removal did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeChange {

@@ -391,3 +391,148 @@ fn three_nodes_share_one_key_through_join_rotation_backup_and_restore() {
     // The others are untouched.
     credentials_open_everywhere(&[&n1, &n2], "after the refused start");
 }
+
+/// `reportctl wmi METHOD ARGS --json` on `node`: the reply (any HRESULT).
+fn wmi(node: &Node, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["wmi"];
+    a.extend_from_slice(args);
+    a.push("--json");
+    let o = node.inst.ctl(&a);
+    let out = String::from_utf8_lossy(&o.stdout);
+    serde_json::from_str(&out).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: {e}: {out} {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+#[test]
+fn wmi_methods_and_the_scale_out_page_join_and_remove_nodes() {
+    let Some(base) = pg_base() else { return };
+    let db = FreshDb::new(&base);
+    let url = db.url_via(None);
+    let n1 = start_node(&url, true);
+    let n2 = start_node(&url, false);
+    let (id1, id2) = (n1.id(), n2.id());
+
+    // ListReportServersInDatabase: parallel arrays, node 2 not initialized yet.
+    let l = wmi(&n1, &["ListReportServersInDatabase"]);
+    assert_eq!(l["HRESULT"], 0, "{l}");
+    assert_eq!(l["Length"], 2, "{l}");
+    let ids: Vec<&str> = l["InstallationIDs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let at = |id: &str| ids.iter().position(|i| *i == id).unwrap();
+    assert_eq!(l["IsInitialized"][at(&id1)], true, "{l}");
+    assert_eq!(l["IsInitialized"][at(&id2)], false, "{l}");
+    assert_eq!(l["MachineNames"].as_array().unwrap().len(), 2);
+    assert_eq!(l["InstanceNames"][at(&id1)], "data", "{l}");
+
+    // A waiting node cannot initialize itself (its own InstallationID property names it).
+    let own: serde_json::Value =
+        serde_json::from_str(&n2.inst.ok(&["wmi", "properties", "--json"])).unwrap();
+    let own_id = own["InstallationID"].as_str().unwrap().to_owned();
+    let r = wmi(
+        &n2,
+        &[
+            "InitializeReportServer",
+            &format!("InstallationID={own_id}"),
+        ],
+    );
+    assert_ne!(r["HRESULT"], 0, "{r}");
+    assert!(
+        r["ExtendedErrors"][0]
+            .as_str()
+            .unwrap()
+            .contains("is waiting"),
+        "{r}"
+    );
+    // An unknown installation is an invalid argument.
+    let r = wmi(
+        &n1,
+        &[
+            "InitializeReportServer",
+            "InstallationID=00000000-0000-4000-8000-000000000000",
+        ],
+    );
+    assert_eq!(r["HRESULT"], 0x8007_0057_u32 as i32, "{r}");
+    // InitializeReportServer on node 1 joins node 2, which then serves.
+    let r = wmi(
+        &n1,
+        &["InitializeReportServer", &format!("InstallationID={id2}")],
+    );
+    assert_eq!(r["HRESULT"], 0, "{r}");
+    pgcluster::wait_serving(&n2);
+    let l = wmi(&n2, &["ListReportServersInDatabase"]);
+    assert_eq!(l["IsInitialized"], serde_json::json!([true, true]), "{l}");
+    // DeleteEncryptionKey removes it; the last joined node is kept.
+    let r = wmi(
+        &n1,
+        &["DeleteEncryptionKey", &format!("InstallationID={id2}")],
+    );
+    assert_eq!(r["HRESULT"], 0, "{r}");
+    assert_eq!(node_entry(&nodes_of(&n1), n2.port)["State"], "removed");
+    let r = wmi(
+        &n1,
+        &["DeleteEncryptionKey", &format!("InstallationID={id1}")],
+    );
+    assert_ne!(r["HRESULT"], 0, "{r}");
+    assert!(
+        r["ExtendedErrors"][0]
+            .as_str()
+            .unwrap()
+            .contains("last joined node"),
+        "{r}"
+    );
+
+    // The Scale-out page lists both nodes; its Add button (a CSRF-checked form) joins
+    // node 2 again through the same operation.
+    let page = curl(
+        &format!("{}/Reports/manage/scaleout", n1.base()),
+        Some(ADMIN),
+        &[],
+    );
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body.contains(&id1) && page.body.contains(&id2),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("(this node)") && page.body.contains(">removed<"),
+        "{}",
+        page.body
+    );
+    let token = csrf_token(&n1);
+    let post = |token: &str| {
+        curl(
+            &format!("{}/Reports/manage/scaleout/join", n1.base()),
+            Some(ADMIN),
+            &[
+                "-X",
+                "POST",
+                "-H",
+                &format!("Origin: {}", n1.base()),
+                "--data-urlencode",
+                &format!("csrf={token}"),
+                "--data-urlencode",
+                &format!("id={id2}"),
+            ],
+        )
+    };
+    assert_eq!(
+        post(&"0".repeat(64)).status,
+        403,
+        "a forged token is refused"
+    );
+    assert_eq!(node_entry(&nodes_of(&n1), n2.port)["State"], "removed");
+    let r = post(&token);
+    assert!(r.status == 302 || r.status == 303, "{r:?}");
+    assert!(r.headers.contains("done="), "{}", r.headers);
+    assert_eq!(node_entry(&nodes_of(&n1), n2.port)["State"], "joined");
+    pgcluster::wait_serving(&n2);
+}

@@ -12,6 +12,7 @@
 //! This module owns no state and changes nothing itself; it must not log argument values
 //! (passwords, key files).
 
+pub mod cluster;
 pub mod exec;
 pub mod hresult;
 pub mod table;
@@ -90,7 +91,8 @@ pub fn invoke(dd: &DataDir, inv: &Invocation) -> Response {
         Ok(b) => b,
         Err(e) => return hresult::failure(hresult::E_INVALIDARG, e.0),
     };
-    let resp = exec::run(dd, &bound);
+    // Scale-out methods on a cluster (PostgreSQL catalog) are the node table's.
+    let resp = cluster::run(dd, &bound).unwrap_or_else(|| exec::run(dd, &bound));
     tracing::info!(
         method = method.name,
         hresult = format_args!("{:#010x}", resp.hresult as u32),

@@ -228,7 +228,7 @@ impl Shared {
             .map_or(0, |k| k.version())
     }
 
-    async fn serving(&self) -> Serving {
+    async fn serving(&self, instance: &str) -> Serving {
         let Some(h) = self.status.get() else {
             return Serving::default();
         };
@@ -236,7 +236,7 @@ impl Shared {
         let Some(st) = resp.status else {
             return Serving::default();
         };
-        let mut serving = format!("ports {}", st.ports.join(" "));
+        let mut serving = format!("instance {instance}; ports {}", st.ports.join(" "));
         for c in &st.certificates {
             serving.push_str(&format!("; {} {}", c.endpoint, c.thumbprint));
         }
@@ -356,6 +356,7 @@ pub async fn join_at_start(
         }
     };
     let (reg2, me2, shared2, dd2) = (reg.clone(), me.clone(), shared.clone(), dd.clone());
+    let instance = mgmt::wmi::exec::instance_name(dd);
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(catalog::nodes::HEARTBEAT_EVERY);
         tick.tick().await;
@@ -372,7 +373,7 @@ pub async fn join_at_start(
                 }
                 continue;
             }
-            let serving = shared2.serving().await;
+            let serving = shared2.serving(&instance).await;
             match reg2.heartbeat(&me2, &serving).await {
                 Ok(Some(beat)) => {
                     match pick_up_key(&dd2, &reg2, &shared2, &beat.state, beat.key_version).await {

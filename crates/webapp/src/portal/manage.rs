@@ -27,6 +27,7 @@ use crate::auth::Session;
 use crate::host::Authority;
 use crate::{AppState, Error};
 
+pub(crate) mod scaleout;
 pub(crate) mod system;
 pub(crate) mod urls;
 
@@ -36,7 +37,7 @@ pub(crate) const EXPIRY_WARN_DAYS: i64 = mgmt::ops::EXPIRY_WARN_DAYS;
 pub(crate) const EXPIRY_CRITICAL_DAYS: i64 = mgmt::ops::EXPIRY_CRITICAL_DAYS;
 
 /// The configuration pages, in the order of the sub-navigation.
-const PAGES: [(&str, &str); 10] = [
+const PAGES: [(&str, &str); 11] = [
     ("status", "Server status"),
     ("webservice-url", "Web Service URL"),
     ("portal-url", "Web Portal URL"),
@@ -44,6 +45,7 @@ const PAGES: [(&str, &str); 10] = [
     ("bindings", "Bindings"),
     ("database", "Database"),
     ("keys", "Encryption keys"),
+    ("scaleout", "Scale-out"),
     ("settings", "Site settings"),
     ("security", "Security"),
     ("users", "Users"),
