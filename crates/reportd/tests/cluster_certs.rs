@@ -310,3 +310,465 @@ fn a_single_node_refuses_store_cluster_and_ccs_bindings() {
     let e = inst.fails(&["ssl", "add", "webservice", "--ccs", "0"]);
     assert!(e.contains("--ccs"), "{e}");
 }
+
+// ----- ACME into store Cluster ----------------------------------------------------------
+
+/// A port for pebble's own listeners: pebble and pebble-challtestsrv bind the ports of
+/// their configuration and take no inherited socket, so these are bound on port 0 and
+/// released just before they start (the one exception to "no port is probed").
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Kill(Vec<std::process::Child>);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A load balancer in front of the nodes' http ports: each connection goes to the next
+/// node that accepts (a dead node is skipped), so the CA's HTTP-01 request reaches any
+/// node. While `hold` is set, connections wait (and `held` counts them) before going on.
+struct Balancer {
+    port: u16,
+    hold: Arc<AtomicBool>,
+    held: Arc<AtomicU64>,
+}
+
+impl Balancer {
+    fn new(backends: Vec<u16>) -> Balancer {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hold = Arc::new(AtomicBool::new(false));
+        let held = Arc::new(AtomicU64::new(0));
+        let (h, c) = (hold.clone(), held.clone());
+        std::thread::spawn(move || {
+            let next = Arc::new(AtomicU64::new(0));
+            for conn in l.incoming() {
+                let Ok(client) = conn else { continue };
+                let (h, c, next, backends) = (h.clone(), c.clone(), next.clone(), backends.clone());
+                std::thread::spawn(move || {
+                    if h.load(Ordering::SeqCst) {
+                        c.fetch_add(1, Ordering::SeqCst);
+                        while h.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                    let start = next.fetch_add(1, Ordering::SeqCst) as usize;
+                    let upstream = (0..backends.len()).find_map(|i| {
+                        TcpStream::connect(("127.0.0.1", backends[(start + i) % backends.len()]))
+                            .ok()
+                    });
+                    let Some(up) = upstream else { return };
+                    let (mut a, mut b) = (client.try_clone().unwrap(), up.try_clone().unwrap());
+                    let t = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut a, &mut b);
+                        let _ = b.shutdown(std::net::Shutdown::Write);
+                    });
+                    let (mut up, mut client) = (up, client);
+                    let _ = std::io::copy(&mut up, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                    let _ = t.join();
+                });
+            }
+        });
+        Balancer { port, hold, held }
+    }
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    common::openssl_in(dir, args);
+}
+
+/// pebble (its https on a CA the test makes) with pebble-challtestsrv as DNS: every name
+/// is 127.0.0.1, HTTP-01 goes to `http_port`. Returns the processes, the directory URL,
+/// the CA of pebble's https, and the challtestsrv management port.
+fn start_pebble(work: &std::path::Path, http_port: u16) -> (Kill, String, String, u16) {
+    std::fs::create_dir_all(work).unwrap();
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let ca_args = [
+        &["req", "-x509"][..],
+        &key,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=pebble-listener-ca",
+        ],
+        &[
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    ]
+    .concat();
+    openssl(work, &ca_args);
+    openssl(
+        work,
+        &[
+            &["req"][..],
+            &key,
+            &[
+                "-keyout",
+                "localhost.key",
+                "-out",
+                "localhost.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        work.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        work,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "localhost.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "localhost.pem",
+        ],
+    );
+    let (acme_port, mgmt_port, dns_port, dns_mgmt) =
+        (free_port(), free_port(), free_port(), free_port());
+    let config = serde_json::json!({"pebble": {
+        "listenAddress": format!("127.0.0.1:{acme_port}"),
+        "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+        "certificate": work.join("localhost.pem"),
+        "privateKey": work.join("localhost.key"),
+        "httpPort": http_port,
+        "tlsPort": free_port(),
+        "ocspResponderURL": "",
+        "externalAccountBindingRequired": false,
+    }});
+    std::fs::write(work.join("pebble.json"), config.to_string()).unwrap();
+    let quiet = || std::process::Stdio::null();
+    let dns = std::process::Command::new("pebble-challtestsrv")
+        .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
+        .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+        .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
+        .args(["-defaultIPv6", ""])
+        .stdout(quiet())
+        .stderr(quiet())
+        .spawn()
+        .unwrap();
+    let pebble = std::process::Command::new("pebble")
+        .arg("-config")
+        .arg(work.join("pebble.json"))
+        .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env("PEBBLE_WFE_NONCEREJECT", "0")
+        .stdout(quiet())
+        .stderr(quiet())
+        .spawn()
+        .unwrap();
+    let procs = Kill(vec![dns, pebble]);
+    let ca = work.join("ca.pem").to_str().unwrap().to_owned();
+    let directory = format!("https://localhost:{acme_port}/dir");
+    let t = Instant::now();
+    while common::curl(&directory, None, &["--cacert", &ca]).status != 200 {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "pebble does not answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    while common::curl(
+        &format!("http://127.0.0.1:{dns_mgmt}/clear-request-history"),
+        None,
+        &["-X", "POST", "-d", "{\"host\":\"x\",\"type\":\"http\"}"],
+    )
+    .status
+        == 0
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "pebble-challtestsrv does not answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (procs, directory, ca, dns_mgmt)
+}
+
+/// `reportctl status --json` warnings of a node.
+fn warnings(node: &Node) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&node.inst.ok(&["status", "--json"])).unwrap();
+    v["warnings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|w| w.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn have(tool: &str, arg: &str) -> bool {
+    common::tool_runs(tool, arg) || common::skipped(&format!("{tool} is not installed"))
+}
+
+#[test]
+fn acme_into_store_cluster_served_by_all_renewed_under_load_and_finished_by_another_node() {
+    if !(have("pebble", "-h") && have("pebble-challtestsrv", "-h") && have("openssl", "version")) {
+        return;
+    }
+    let Some(base) = pg_base() else { return };
+    let db = FreshDb::new(&base);
+    let url = db.url_via(None);
+    let (n1, h1) = start_ccs_node(&url, true);
+    let (n2, h2) = start_ccs_node(&url, false);
+    let (n3, h3) = start_ccs_node(&url, false);
+    join(&n1, &[&n2, &n3]);
+    let mut nodes = vec![(n1, h1), (n2, h2), (n3, h3)];
+    for (n, h) in &nodes {
+        bind_ccs(n, *h);
+    }
+    let lb = Balancer::new(nodes.iter().map(|(n, _)| n.port).collect());
+    let work = nodes[0].0.inst.tmp.path().join("pebble");
+    let (_pebble, directory, ca, dns_mgmt) = start_pebble(&work, lb.port);
+    let host = "reports.test";
+    let acme = |node: &Node, extra: &[&str]| -> std::process::Output {
+        let mut args = vec![
+            "cert",
+            "acme",
+            "--store",
+            "Cluster",
+            "--timeout",
+            "120",
+            "--directory-ca",
+            &ca,
+        ];
+        args.extend_from_slice(extra);
+        node.inst.ctl(&args)
+    };
+    let thumb_of = |o: &std::process::Output| -> String {
+        assert!(
+            o.status.success(),
+            "cert acme: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    };
+
+    // Obtained once, into store Cluster, served by every node.
+    let t = Instant::now();
+    let t1 = thumb_of(&acme(
+        &nodes[0].0,
+        &["--dns-name", host, "--directory", &directory],
+    ));
+    eprintln!("obtained {t1} into store Cluster in {:?}", t.elapsed());
+    for (_, h) in &nodes {
+        until_served(*h, host, &t1, Duration::from_secs(5));
+    }
+    let sources = db.psql("SELECT source FROM cluster_cert_sources");
+    assert!(
+        sources.contains("acme-1") && !sources.contains("PRIVATE"),
+        "{sources}"
+    );
+    let account = db.psql("SELECT encode(sealed_account, 'escape') FROM cluster_cert_sources");
+    assert!(
+        !account.contains("private") && !account.contains("BEGIN"),
+        "sealed account"
+    );
+
+    // A forced renewal under load on all three nodes: 0 failed requests.
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let workers: Vec<_> = nodes
+        .iter()
+        .map(|(_, h)| {
+            let (stop, ok, failed, h) = (stop.clone(), ok.clone(), failed.clone(), *h);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match request(h, Some(host), true) {
+                        Ok((_, 200)) => {
+                            ok.fetch_add(1, Ordering::SeqCst);
+                        }
+                        other => failed.lock().unwrap().push(format!("{h}: {other:?}")),
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1100));
+    let t2 = thumb_of(&acme(
+        &nodes[1].0,
+        &["--dns-name", host, "--directory", &directory],
+    ));
+    assert_ne!(t1, t2);
+    for (_, h) in &nodes {
+        until_served(*h, host, &t2, Duration::from_secs(2));
+    }
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let failed = failed.lock().unwrap().clone();
+    eprintln!(
+        "renewal under load: {} requests, {} failed",
+        ok.load(Ordering::SeqCst),
+        failed.len()
+    );
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(ok.load(Ordering::SeqCst) > 10);
+
+    // The renewing node is killed (-9) mid-order, while the CA's validation request waits
+    // at the balancer: its session ends, the lock passes, another node finishes.
+    lb.hold.store(true, Ordering::SeqCst);
+    let held_before = lb.held.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (ca2, dir2) = (ca.clone(), directory.clone());
+    let inst_dir = nodes[2].0.inst.dir.clone();
+    let waiter = std::thread::spawn(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_reportctl"))
+            .arg("--data-dir")
+            .arg(inst_dir)
+            .args([
+                "cert",
+                "acme",
+                "--store",
+                "Cluster",
+                "--timeout",
+                "120",
+                "--directory-ca",
+                &ca2,
+            ])
+            .args(["--dns-name", "reports.test", "--directory", &dir2])
+            .output()
+            .unwrap()
+    });
+    let t = Instant::now();
+    while lb.held.load(Ordering::SeqCst) == held_before {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the CA never came to validate"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let holder = db.psql(
+        "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'reportd-renewer-%'",
+    );
+    let pid: u32 = holder
+        .strip_prefix("reportd-renewer-")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no renewer session: {holder:?}"));
+    let i = nodes
+        .iter()
+        .position(|(n, _)| n.child.id() == pid)
+        .unwrap_or_else(|| panic!("renewer pid {pid} is no node"));
+    let (mut dead, _) = nodes.remove(i);
+    dead.child.kill().unwrap();
+    let _ = dead.child.wait();
+    let killed = Instant::now();
+    lb.hold.store(false, Ordering::SeqCst);
+    let out = waiter.join().unwrap();
+    let t3 = thumb_of(&out);
+    eprintln!(
+        "renewer (pid {pid}) killed mid-order; another node finished {t3} {:?} later",
+        killed.elapsed()
+    );
+    assert_ne!(t3, t2);
+    for (_, h) in &nodes {
+        until_served(*h, host, &t3, Duration::from_secs(2));
+    }
+
+    // Bad input: a clear error in the command, in every node's status and in a log; the
+    // certificate served stays t3.
+    let bad = |extra: &[&str], expect: &str| {
+        let o = acme(&nodes[0].0, extra);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(
+            !o.status.success() && err.contains(expect),
+            "{extra:?}: {err}"
+        );
+        for (n, h) in &nodes {
+            let t = Instant::now();
+            while !warnings(n).iter().any(|w| w.contains(expect)) {
+                assert!(
+                    t.elapsed() < Duration::from_secs(5),
+                    "status lacks {expect}: {:?}",
+                    warnings(n)
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert_eq!(request(*h, Some(host), false).unwrap().0, t3);
+        }
+        db.psql("DELETE FROM cluster_cert_sources WHERE source NOT LIKE '%\"reports.test\"%' OR source LIKE '%fail.test%'");
+    };
+    let closed = free_port();
+    bad(
+        &[
+            "--dns-name",
+            host,
+            "--directory",
+            &format!("https://127.0.0.1:{closed}/dir"),
+        ],
+        "cannot reach the ACME directory",
+    );
+    bad(
+        &[
+            "--dns-name",
+            host,
+            "--directory",
+            &directory.replace("/dir", "/nonce-plz"),
+        ],
+        "is not an ACME directory",
+    );
+    let res = common::curl(
+        &format!("http://127.0.0.1:{dns_mgmt}/set-servfail"),
+        None,
+        &["-X", "POST", "-d", "{\"host\":\"fail.test\"}"],
+    );
+    assert_eq!(res.status, 200, "{res:?}");
+    bad(
+        &["--dns-name", "fail.test", "--directory", &directory],
+        "the ACME challenge for fail.test failed",
+    );
+    let mut logs = dead.log();
+    for (n, _) in &mut nodes {
+        logs.push_str(&n.log());
+    }
+    for expect in [
+        "cannot reach the ACME directory",
+        "is not an ACME directory",
+        "the ACME challenge for fail.test failed",
+    ] {
+        assert!(logs.contains(expect), "no node logged {expect}");
+    }
+}
