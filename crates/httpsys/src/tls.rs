@@ -567,4 +567,55 @@ mod tests {
         // that should have stayed, and the order (server preference) is 1.3 first, AES-256.
         assert_eq!(suites, ALLOWED_SUITES.to_vec());
     }
+
+    fn central(thumb: &str, names: &[&str], not_before: i64, not_after: i64) -> CentralCert {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let c = rcgen::generate_simple_self_signed(vec!["x.test".to_string()]).unwrap();
+        let key = CertifiedKey::from_der(
+            vec![c.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(c.signing_key.serialize_der().into()),
+            &provider,
+        )
+        .unwrap();
+        CentralCert {
+            thumbprint: thumb.into(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            not_before,
+            not_after,
+            key: Arc::new(key),
+        }
+    }
+
+    #[test]
+    fn the_central_index_picks_the_newest_valid_certificate_covering_the_name() {
+        let index = CentralIndex::new(vec![
+            central("OLD", &["reports.example.com"], 100, 10_000),
+            central("NEW", &["Reports.Example.com."], 200, 10_000),
+            central("FUTURE", &["reports.example.com"], 5_000, 10_000),
+            central("EXPIRED", &["reports.example.com"], 300, 400),
+            central("WILD", &["*.example.org"], 150, 10_000),
+        ]);
+        assert_eq!(index.len(), 5);
+        let pick = |name: &str, now: i64| index.pick(name, now).map(|c| c.thumbprint.clone());
+        // Newest NotBefore among the valid ones; names and SNI case-insensitive, trailing dot.
+        assert_eq!(
+            pick("REPORTS.example.com.", 350).as_deref(),
+            Some("EXPIRED")
+        );
+        assert_eq!(pick("REPORTS.example.com.", 450).as_deref(), Some("NEW"));
+        assert_eq!(pick("reports.example.com", 150).as_deref(), Some("OLD"));
+        assert_eq!(
+            pick("reports.example.com", 6_000).as_deref(),
+            Some("FUTURE")
+        );
+        assert_eq!(pick("reports.example.com", 20_000), None);
+        // A wildcard covers exactly one leftmost label.
+        assert_eq!(pick("a.example.org", 500).as_deref(), Some("WILD"));
+        assert_eq!(pick("example.org", 500), None);
+        assert_eq!(pick("a.b.example.org", 500), None);
+        // No match, an IP literal, an empty name: nothing.
+        assert_eq!(pick("other.example.com", 500), None);
+        assert_eq!(pick("127.0.0.1", 500), None);
+        assert_eq!(pick("", 500), None);
+    }
 }
