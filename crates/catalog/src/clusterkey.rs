@@ -77,6 +77,12 @@ pub struct NodeKey {
 
 /// A failure of a caller's closure: rolls the transaction back.
 pub type SealResult<T> = std::result::Result<T, String>;
+/// Seals the new key for a node: `(installation id, public key)` → sealed copy.
+pub type SealCopy<'a> = dyn Fn(&str, &[u8]) -> SealResult<Vec<u8>> + Sync + 'a;
+/// Re-seals a data source definition: `(path, content)` → new content, None: unchanged.
+pub type ResealSource<'a> = dyn Fn(&str, &[u8]) -> SealResult<Option<Vec<u8>>> + Sync + 'a;
+/// Re-seals one sealed value: `(column, row id, value)` → new value.
+pub type ResealRow<'a> = dyn Fn(&SealedColumn, &str, &[u8]) -> SealResult<Vec<u8>> + Sync + 'a;
 
 /// What [`Registry::rekey`] does (the closures do the crypto).
 pub struct Rekey<'a> {
@@ -88,11 +94,11 @@ pub struct Rekey<'a> {
     /// A node joined in the same transaction (a restore joins the node it runs on).
     pub join: Option<&'a str>,
     /// The new key sealed for the node `(installation id, public key)`.
-    pub seal_copy: &'a (dyn Fn(&str, &[u8]) -> SealResult<Vec<u8>> + Sync),
+    pub seal_copy: &'a SealCopy<'a>,
     /// A data source definition `(path, content)` re-sealed; None leaves it as it is.
-    pub reseal_source: &'a (dyn Fn(&str, &[u8]) -> SealResult<Option<Vec<u8>>> + Sync),
+    pub reseal_source: &'a ResealSource<'a>,
     /// A sealed value `(column, row id, value)` re-sealed.
-    pub reseal_row: &'a (dyn Fn(&SealedColumn, &str, &[u8]) -> SealResult<Vec<u8>> + Sync),
+    pub reseal_row: &'a ResealRow<'a>,
 }
 
 impl std::fmt::Debug for Rekey<'_> {

@@ -36,13 +36,13 @@ pub fn run(dd: &DataDir, b: &Bound) -> Option<Response> {
             out,
             ..Response::ok()
         },
-        Err(r) => r,
+        Err(r) => *r,
     })
 }
 
 type Out = serde_json::Map<String, Value>;
 
-fn run_clustered(dd: &DataDir, b: &Bound) -> Result<Out, Response> {
+fn run_clustered(dd: &DataDir, b: &Bound) -> Result<Out, Box<Response>> {
     let mut out = Out::new();
     match b.method.op {
         Op::ListReportServersInDatabase => {
@@ -53,7 +53,7 @@ fn run_clustered(dd: &DataDir, b: &Bound) -> Result<Out, Response> {
                 }
             })
             .and_then(|r| r)
-            .map_err(|e| hresult::failure(hresult::E_FAIL, e.to_string()))?;
+            .map_err(|e| Box::new(hresult::failure(hresult::E_FAIL, e.to_string())))?;
             let me = keys::installation_id(dd).map_err(fail)?;
             let own_name = super::exec::instance_name(dd);
             let strings = |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
@@ -103,10 +103,10 @@ fn run_clustered(dd: &DataDir, b: &Bound) -> Result<Out, Response> {
 
 /// The node the call names: `InstallationID`, with this instance's own id meaning this
 /// node.
-fn target(dd: &DataDir, b: &Bound) -> Result<String, Response> {
+fn target(dd: &DataDir, b: &Bound) -> Result<String, Box<Response>> {
     let id = b
         .str("InstallationID")
-        .map_err(|e| hresult::failure(hresult::E_INVALIDARG, e.0))?;
+        .map_err(|e| Box::new(hresult::failure(hresult::E_INVALIDARG, e.0)))?;
     let norm = |s: &str| s.trim().trim_matches(['{', '}']).to_ascii_lowercase();
     let own_alias = dd
         .load_config()
@@ -130,14 +130,14 @@ fn instance_of(serving: &str) -> String {
 }
 
 /// An operation's refusal: unknown ids are invalid arguments, the rest failures.
-fn fail(e: Error) -> Response {
+fn fail(e: Error) -> Box<Response> {
     let text = e.to_string();
     let code = if text.contains("no node with the installation id") {
         hresult::E_INVALIDARG
     } else {
         hresult::E_FAIL
     };
-    hresult::failure(code, text)
+    Box::new(hresult::failure(code, text))
 }
 
 #[cfg(test)]
