@@ -22,6 +22,12 @@
 # growth/data): streamed CSV/XML/JSON PostgreSQL 167-172k/114-196k/147-179k, SQLite
 # 149-164k/95-109k/133-145k, growth 6.5-9.3x the data set (was ~130x; the fetched table itself
 # is ~3.5x); HTML5 (tree, not streamed) 27-33k, ~145x.
+# PDF/IMAGE (issue 9), 2026-12-01 19:59-20:02, load 7-9 from other builds, two runs: the PG
+# report's rows stream into hard pages (not bound to count pages: no cell grows; a page of rows
+# bound at a time) 49.5-52.9k rows per server CPU-second, peak RSS 127-134 MiB (as a tree it
+# was 24-27k and ~650 MiB); IMAGE (TIFF, 2,679 pages at 72 dpi) 1.6k rows/CPU-s, 143 MiB. The
+# 2005 report beside the peer stays a tree (its table footer row does not stream): 24-25k,
+# ~670 MiB, 1.37-1.51x the peer's 16-18k rows/CPU-s (goal 3x: missed).
 
 #
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at

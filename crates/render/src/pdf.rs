@@ -13,8 +13,10 @@
 //!
 //! The document map (`DocumentMapLabel` of items) becomes the outline, nested by item
 //! depth, when more than one page is rendered. Pages are drawn as pagination makes them (one
-//! page of primitives in memory); krilla keeps the compressed page streams (about the size
-//! of the output) until the document is finished, so the output is written at the end.
+//! page of primitives in memory); the detail rows of a streamed tablix are bound as their
+//! pages are made (`engine::hardpage`), so a large table is never a tree of cells; krilla
+//! keeps the compressed page streams (about the size of the output) until the document is
+//! finished, so the output is written at the end.
 //! Texts that continue one baseline in one face, size and colour (a table row) are drawn as
 //! one glyph run: krilla's cost is per run, and a run per textbox was most of a page's.
 //!
