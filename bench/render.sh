@@ -22,6 +22,11 @@
 # growth/data): streamed CSV/XML/JSON PostgreSQL 167-172k/114-196k/147-179k, SQLite
 # 149-164k/95-109k/133-145k, growth 6.5-9.3x the data set (was ~130x; the fetched table itself
 # is ~3.5x); HTML5 (tree, not streamed) 27-33k, ~145x.
+# HTML5 streamed (issue 8), 2026-12-01 20:03-20:10, load ~8, two runs: 213-227k rows per
+# server CPU-second (PostgreSQL 227k/227k, SQLite 110k/213k), growth 7.3-7.7x the data set
+# (CSV in the same runs 5.9-8.8x: the fetched table; as a tree it was 27-33k and ~145x); in
+# process (cargo bench -p render --bench html_rows) 370-385k, of its ~2.7 us a row binding is
+# 2.2; first HTML5 page of every sample 12-131 ms cold, 4-63 ms warm (goal < 200 ms: met).
 # PDF/IMAGE (issue 9), 2026-12-01 19:59-20:02, load 7-9 from other builds, two runs: the PG
 # report's rows stream into hard pages (not bound to count pages: no cell grows; a page of rows
 # bound at a time) 49.5-52.9k rows per server CPU-second, peak RSS 127-134 MiB (as a tree it
