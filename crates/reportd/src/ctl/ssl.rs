@@ -330,6 +330,8 @@ fn rows(ctx: &Ctx) -> anyhow::Result<Vec<BindingRow>> {
                 hsts: b.policy.hsts,
                 state: if present {
                     "ok".into()
+                } else if b.endpoint.is_ccs() {
+                    "by SNI from store Cluster".into()
                 } else {
                     "certificate missing".into()
                 },

@@ -164,7 +164,7 @@ pub(crate) fn notices(dd: &DataDir) -> Vec<Notice> {
     let store = CertStore::open(&dd.certs_dir()).ok();
     let mut out = Vec::new();
     let mut seen: Vec<String> = Vec::new();
-    for b in &repo.ssl_bindings {
+    for b in repo.ssl_bindings.iter().filter(|b| !b.endpoint.is_ccs()) {
         let info = b
             .thumbprint
             .parse::<Thumbprint>()
