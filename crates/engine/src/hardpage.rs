@@ -34,7 +34,9 @@ use crate::instance::{
     Action, Border, BoxStyle, GridRow, Image, Instance, Item, ItemKind, Len, PageBreak,
     PageContext, PageSection, PageSettings, Paragraph, Tablix, UM_PER_INCH, Visibility,
 };
-use crate::page::{TextMeasurer, grid_row_height, item_height, layout_children, row_height};
+use crate::page::{
+    TextMeasurer, grid_row_height, item_height, layout_children, row_height, streamed_row_height,
+};
 
 /// Largest page side (MS-RDL: 160in).
 pub const MAX_PAGE_SIDE: Len = 160 * UM_PER_INCH;
@@ -1244,20 +1246,12 @@ fn tablix_heights(
     {
         let n = s.rows.len();
         h.reserve(n);
-        let first = s.rows.row(0)?;
-        let fixed = first.cells.iter().all(|c| {
-            c.item.as_ref().is_none_or(|i| match &i.kind {
-                ItemKind::Textbox(tb) => !tb.can_grow || i.width <= 0,
-                _ => false,
-            })
-        });
-        let h0 = grid_row_height(&first, m);
-        if fixed {
-            h.extend(std::iter::repeat_n(h0, n));
-        } else {
-            h.push(h0);
-            for i in 1..n {
-                h.push(grid_row_height(&s.rows.row(i)?, m));
+        match streamed_row_height(t, m) {
+            Some(h0) => h.extend(std::iter::repeat_n(h0, n)),
+            None => {
+                for i in 0..n {
+                    h.push(grid_row_height(&s.rows.row(i)?, m));
+                }
             }
         }
     }
