@@ -125,6 +125,18 @@ pub struct Settings {
     /// Most rows one report execution may read from all its data sets together.
     #[serde(default = "default_max_report_rows")]
     pub max_report_rows: u32,
+    /// The name the web portal shows in its title and header (SSRS's SiteName).
+    #[serde(default = "default_site_name")]
+    pub site_name: String,
+}
+
+/// The site name of a new instance (SSRS: "SQL Server Reporting Services").
+pub const DEFAULT_SITE_NAME: &str = "reportd";
+/// Longest site name, in characters.
+pub const MAX_SITE_NAME_CHARS: usize = 100;
+
+fn default_site_name() -> String {
+    DEFAULT_SITE_NAME.to_owned()
 }
 
 fn default_render_timeout_seconds() -> u32 {
@@ -229,6 +241,7 @@ impl Settings {
             render_timeout_seconds: default_render_timeout_seconds(),
             data_source_directories: String::new(),
             max_report_rows: default_max_report_rows(),
+            site_name: default_site_name(),
         }
     }
 }
@@ -377,6 +390,11 @@ pub const SETTINGS: &[SettingInfo] = &[
         settable: true,
         help: "most rows one report execution may read from its data sets (1-100000000)",
     },
+    SettingInfo {
+        key: "SiteName",
+        settable: true,
+        help: "the name the web portal shows in its title and header (1-100 characters, no control characters)",
+    },
 ];
 
 /// A key of `reportd.toml`'s settings, typed: what `reportctl config get|set`, the portal's
@@ -410,11 +428,12 @@ pub enum SettingKey {
     RenderTimeoutSeconds,
     DataSourceDirectories,
     MaxReportRows,
+    SiteName,
 }
 
 impl SettingKey {
     /// Every key, in the order `config get` lists them.
-    pub const ALL: [SettingKey; 27] = [
+    pub const ALL: [SettingKey; 28] = [
         SettingKey::SecureConnectionLevel,
         SettingKey::DatabaseUrl,
         SettingKey::InstanceId,
@@ -442,6 +461,7 @@ impl SettingKey {
         SettingKey::RenderTimeoutSeconds,
         SettingKey::DataSourceDirectories,
         SettingKey::MaxReportRows,
+        SettingKey::SiteName,
     ];
 
     /// The canonical name (`SecureConnectionLevel`).
@@ -474,6 +494,7 @@ impl SettingKey {
             SettingKey::RenderTimeoutSeconds => "RenderTimeoutSeconds",
             SettingKey::DataSourceDirectories => "DataSourceDirectories",
             SettingKey::MaxReportRows => "MaxReportRows",
+            SettingKey::SiteName => "SiteName",
         }
     }
 
@@ -549,6 +570,7 @@ impl Settings {
             "RenderTimeoutSeconds" => self.render_timeout_seconds.to_string(),
             "DataSourceDirectories" => self.data_source_directories.clone(),
             "MaxReportRows" => self.max_report_rows.to_string(),
+            "SiteName" => self.site_name.clone(),
             other => unreachable!("SETTINGS lists {other} without a getter"),
         })
     }
@@ -624,10 +646,29 @@ impl Settings {
                 self.data_source_directories = v.to_owned();
             }
             "MaxReportRows" => self.max_report_rows = ranged(info.key, value, 1, 100_000_000)?,
+            "SiteName" => self.site_name = site_name(value)?,
             other => unreachable!("{other} is settable without a setter"),
         }
         Ok(info.key)
     }
+}
+
+/// `value` as a site name: trimmed, 1-[`MAX_SITE_NAME_CHARS`] characters, no control
+/// characters (it goes into every page's title and header).
+fn site_name(value: &str) -> Result<String> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n == 0 || n > MAX_SITE_NAME_CHARS {
+        return Err(Error::Setting(format!(
+            "SiteName must have 1 to {MAX_SITE_NAME_CHARS} characters, not {n}"
+        )));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(Error::Setting(
+            "SiteName must not contain control characters (line breaks, tabs, escapes)".into(),
+        ));
+    }
+    Ok(v.to_owned())
 }
 
 /// `value` as a whole number from `min` to `max`, else an error naming `key` and the range.
@@ -862,6 +903,33 @@ mod tests {
                 .to_string()
                 .contains("known settings")
         );
+    }
+
+    #[test]
+    fn site_name_is_checked_and_defaults_to_reportd() {
+        let mut s = Settings::new("x".into());
+        assert_eq!(s.get("SiteName").unwrap(), DEFAULT_SITE_NAME);
+        s.set("sitename", "  Contoso Reports ").unwrap();
+        assert_eq!(s.site_name, "Contoso Reports");
+        let long = "x".repeat(MAX_SITE_NAME_CHARS + 1);
+        for (bad, why) in [
+            ("", "1 to 100"),
+            ("   ", "1 to 100"),
+            (long.as_str(), "1 to 100"),
+            ("two\nlines", "control characters"),
+            ("esc\u{1b}[31m", "control characters"),
+        ] {
+            let e = s.set("SiteName", bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        assert_eq!(
+            s.site_name, "Contoso Reports",
+            "unchanged by refused values"
+        );
+        // A file written before the setting existed reads with the default.
+        let old: Settings =
+            toml::from_str("InstanceId = \"x\"\nSecureConnectionLevel = 0\n").unwrap();
+        assert_eq!(old.site_name, DEFAULT_SITE_NAME);
     }
 
     #[test]

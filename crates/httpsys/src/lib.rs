@@ -50,6 +50,61 @@ pub enum Error {
     /// The reservation or binding to change does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// No https reservation of `app` covers the endpoint a binding was asked for.
+    #[error(
+        "no https URL reservation of {} covers {endpoint}; reserve an https URL of port {} for it first",
+        app.ssrs_name(),
+        endpoint.port()
+    )]
+    NotReservedFor {
+        app: Application,
+        endpoint: Endpoint,
+    },
+    /// The endpoint is bound to another certificate (replacing it is an update).
+    #[error(
+        "{endpoint} is already bound to certificate {bound}; replace the certificate of that binding instead of binding another one"
+    )]
+    AlreadyBound {
+        app: Application,
+        endpoint: Endpoint,
+        /// The thumbprint bound now.
+        bound: String,
+        /// The thumbprint asked for.
+        wanted: String,
+    },
+    /// No binding on the endpoint to update: it must be made first.
+    #[error("{endpoint} has no SSL binding to update; make the binding first")]
+    NothingToUpdate {
+        app: Application,
+        endpoint: Endpoint,
+        wanted: String,
+    },
+    /// The endpoint is bound, but not for `app`.
+    #[error(
+        "{endpoint} is bound for {bound_for} but not for {}; bind it for {} first",
+        app.ssrs_name(),
+        app.ssrs_name()
+    )]
+    NotBoundFor {
+        app: Application,
+        endpoint: Endpoint,
+        bound_for: String,
+    },
+    /// `app` has no binding on the endpoint (to stop using).
+    #[error("{} has no SSL binding on {endpoint}; choose one of its bindings", app.ssrs_name())]
+    AppNotBound {
+        app: Application,
+        endpoint: Endpoint,
+    },
+    /// No binding at all on the endpoint (to delete).
+    #[error("no SSL binding on {endpoint}; choose one of the bindings")]
+    NoBinding { endpoint: Endpoint },
+    /// `app` has no such reservation (to remove).
+    #[error("{app} has no reservation {url}; choose one of its reservations")]
+    NoReservation {
+        app: Application,
+        url: UrlReservation,
+    },
     /// Another program listens on the port.
     #[error("port {0} is in use by another program; stop that program or choose another port")]
     PortInUse(u16),

@@ -1009,7 +1009,7 @@ async fn dispatch(
             StatusCode::BAD_REQUEST,
             "Bad Request - Invalid URL",
             "No URL reservation of this report server matches the requested URL. \
-             `reportctl url list` shows the reserved URLs.",
+             Use one of its reserved URLs; an administrator can list them.",
         ));
     };
     let Some(handler) = shared.handlers.get(&route.app).cloned() else {

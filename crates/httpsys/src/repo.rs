@@ -72,7 +72,7 @@ impl Endpoint {
     pub fn parse_ipport(s: &str) -> Result<Endpoint> {
         let bad = || {
             Error::InvalidEndpoint(format!(
-                "invalid --ipport {s:?}; write IP:PORT, e.g. 0.0.0.0:443 or [::1]:8443"
+                "invalid IP:PORT endpoint {s:?}; write IP:PORT, e.g. 0.0.0.0:443 or [::1]:8443"
             ))
         };
         let (h, p) = split_endpoint(s).ok_or_else(bad)?;
@@ -84,7 +84,7 @@ impl Endpoint {
     pub fn parse_hostnameport(s: &str) -> Result<Endpoint> {
         let bad = || {
             Error::InvalidEndpoint(format!(
-                "invalid --hostnameport {s:?}; write HOST:PORT with a DNS name, e.g. reports.example.com:443"
+                "invalid HOST:PORT endpoint {s:?}; write HOST:PORT with a DNS name, e.g. reports.example.com:443"
             ))
         };
         let (h, p) = split_endpoint(s).ok_or_else(bad)?;
@@ -166,7 +166,7 @@ impl FromStr for MinTls {
             "1.2" => Ok(MinTls::Tls12),
             "1.3" => Ok(MinTls::Tls13),
             other => Err(Error::InvalidPolicy(format!(
-                "--min-tls must be 1.2 or 1.3, not {other:?}"
+                "the minimum TLS version must be 1.2 or 1.3, not {other:?}"
             ))),
         }
     }
@@ -246,7 +246,7 @@ impl Repository {
             Ok(bytes) => {
                 let repo: Repository = serde_json::from_slice(&bytes).map_err(|e| {
                     Error::Corrupt(format!(
-                        "{}: {e}; restore it from backup, or delete it and reserve URLs again with `reportctl url reserve`",
+                        "{}: {e}; restore it from backup, or delete it and reserve the URLs again",
                         path.display()
                     ))
                 })?;
@@ -344,9 +344,10 @@ impl Repository {
         self.reservations
             .retain(|r| !(r.app == app && &r.url == url));
         if self.reservations.len() == before {
-            return Err(Error::NotFound(format!(
-                "{app} has no reservation {url}; `reportctl url list` shows the reservations"
-            )));
+            return Err(Error::NoReservation {
+                app,
+                url: url.clone(),
+            });
         }
         Ok(())
     }
@@ -469,26 +470,19 @@ impl Repository {
         policy: Option<TlsPolicy>,
     ) -> Result<BindOutcome> {
         if self.covering_reservation(app, &endpoint).is_none() {
-            return Err(Error::Conflict(format!(
-                "no https URL reservation of {} covers {endpoint}; reserve one first, e.g. `reportctl url reserve {} https://+:{}`",
-                app.ssrs_name(),
-                app,
-                endpoint.port()
-            )));
+            return Err(Error::NotReservedFor { app, endpoint });
         }
         match self
             .ssl_bindings
             .iter_mut()
             .find(|b| b.endpoint == endpoint)
         {
-            Some(b) if !b.thumbprint.eq_ignore_ascii_case(thumbprint) => {
-                Err(Error::Conflict(format!(
-                    "{endpoint} is already bound to certificate {} (used by {}); to replace it use `reportctl ssl update {app} {thumbprint} {}`",
-                    b.thumbprint,
-                    app_names(&b.apps),
-                    endpoint_flag(&endpoint)
-                )))
-            }
+            Some(b) if !b.thumbprint.eq_ignore_ascii_case(thumbprint) => Err(Error::AlreadyBound {
+                app,
+                bound: b.thumbprint.clone(),
+                wanted: thumbprint.to_owned(),
+                endpoint,
+            }),
             Some(b) => {
                 let mut changed = b.apps.insert(app);
                 if let Some(p) = policy
@@ -530,18 +524,17 @@ impl Repository {
             .ssl_bindings
             .iter_mut()
             .find(|b| &b.endpoint == endpoint)
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "{endpoint} has no SSL binding to update; create one with `reportctl ssl bind {app} {thumbprint} {}`",
-                    endpoint_flag(endpoint)
-                ))
+            .ok_or_else(|| Error::NothingToUpdate {
+                app,
+                endpoint: endpoint.clone(),
+                wanted: thumbprint.to_owned(),
             })?;
         if !b.apps.contains(&app) {
-            return Err(Error::NotFound(format!(
-                "{endpoint} is bound for {} but not for {}; bind it with `reportctl ssl bind`",
-                app_names(&b.apps),
-                app.ssrs_name()
-            )));
+            return Err(Error::NotBoundFor {
+                app,
+                endpoint: endpoint.clone(),
+                bound_for: app_names(&b.apps),
+            });
         }
         b.thumbprint = thumbprint.to_owned();
         if let Some(p) = policy {
@@ -556,11 +549,9 @@ impl Repository {
             .ssl_bindings
             .iter()
             .position(|b| &b.endpoint == endpoint && b.apps.contains(&app))
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "{} has no SSL binding on {endpoint}; `reportctl ssl list` shows the bindings",
-                    app.ssrs_name()
-                ))
+            .ok_or_else(|| Error::AppNotBound {
+                app,
+                endpoint: endpoint.clone(),
             })?;
         let b = &mut self.ssl_bindings[idx];
         b.apps.remove(&app);
@@ -579,10 +570,8 @@ impl Repository {
             .ssl_bindings
             .iter()
             .position(|b| &b.endpoint == endpoint)
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "no SSL binding on {endpoint}; `reportctl httpcfg query ssl` shows them"
-                ))
+            .ok_or_else(|| Error::NoBinding {
+                endpoint: endpoint.clone(),
             })?;
         Ok(self.ssl_bindings.remove(idx))
     }

@@ -119,7 +119,7 @@ impl FromStr for UrlReservation {
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains('/') || rest.contains('?') || rest.contains('#') {
             return Err(Error::InvalidUrl(format!(
-                "invalid URL reservation {input:?}: a reservation has no path; the virtual directory is set with `reportctl url set-vdir APP VDIR`"
+                "invalid URL reservation {input:?}: a reservation has no path; leave the path out and set the application's virtual directory instead"
             )));
         }
         if rest.contains('@') {

@@ -69,7 +69,7 @@ pub fn import_replace(
 ) -> Result<Replaced> {
     if replace.is_some() && store != StoreName::My {
         return Err(Error::Refused(
-            "a certificate that replaces another in SSL bindings goes into store My; drop --store or use --store My".into(),
+            "a certificate that replaces another in SSL bindings goes into store My; import it into store My".into(),
         ));
     }
     let certs = CertStore::open(&dd.certs_dir()).map_err(cert_err)?;
@@ -92,7 +92,7 @@ pub fn import_replace(
         if endpoints.is_empty() && unbound == Unbound::Refuse && r.endpoints_using(&new).is_empty()
         {
             return Err(Error::Refused(format!(
-                "no SSL binding uses certificate {old}, so there is nothing to replace (the new certificate {new} was imported); `reportctl ssl list` shows what is bound, `reportctl ssl bind` binds it"
+                "no SSL binding uses certificate {old}, so there is nothing to replace (the new certificate {new} was imported); bind the new certificate to an endpoint to use it"
             )));
         }
         for e in &endpoints {

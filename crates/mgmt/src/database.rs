@@ -386,7 +386,8 @@ pub fn upgrade_script(database: &str, server_version: &str) -> Result<String> {
     let v = server_version.trim();
     let from: i64 = v.parse().map_err(|_| {
         Error::Refused(format!(
-            "ServerVersion {v:?} is not a reportd schema version (an integer; `reportctl database status` shows it)"
+            "ServerVersion {v:?} is not a reportd schema version: give the database's schema version, an integer such as {}",
+            catalog::SCHEMA_VERSION
         ))
     })?;
     let latest = catalog::SCHEMA_VERSION;

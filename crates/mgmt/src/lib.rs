@@ -12,11 +12,13 @@
 pub mod certops;
 pub mod client;
 pub mod database;
+pub mod instance;
 pub mod keys;
 pub mod ops;
 pub mod protocol;
 pub mod server;
 pub mod urlapply;
+pub mod users;
 pub mod wmi;
 
 pub use client::Client;
@@ -50,6 +52,33 @@ pub enum Error {
         "the report server database {database} would have no System Administrator, so nobody could sign in to manage the instance"
     )]
     NoAdministrator { database: String },
+    /// A reservation still serves SSL bindings of its application that no other
+    /// reservation covers.
+    #[error(
+        "{url} serves the SSL binding(s) {} of {}; remove those bindings first",
+        endpoints(bindings),
+        app.ssrs_name()
+    )]
+    ReservationInUse {
+        app: httpsys::Application,
+        url: httpsys::UrlReservation,
+        bindings: Vec<httpsys::Endpoint>,
+    },
+    /// A certificate still used by SSL bindings cannot be removed.
+    #[error(
+        "certificate {thumbprint} is used by the SSL binding(s) {}; remove those bindings or give them another certificate first",
+        endpoints(bindings)
+    )]
+    CertificateInUse {
+        thumbprint: certstore::Thumbprint,
+        bindings: Vec<httpsys::Endpoint>,
+    },
+    /// A user operation's input is wrong ([`users::UserProblem`]).
+    #[error(transparent)]
+    User(#[from] users::UserProblem),
+    /// The report server database refused or failed the change.
+    #[error(transparent)]
+    Catalog(#[from] catalog::Error),
     #[error(transparent)]
     DataDir(#[from] datadir::Error),
     #[error(transparent)]
@@ -70,3 +99,10 @@ pub enum CertProblem {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn endpoints(e: &[httpsys::Endpoint]) -> String {
+    e.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -10,17 +10,17 @@ use std::net::IpAddr;
 
 use certstore::{CertInfo, CertStore, StoreName, Thumbprint};
 use datadir::DataDir;
-use httpsys::repo::{BindOutcome, UnbindOutcome, endpoint_flag};
+use httpsys::repo::{BindOutcome, UnbindOutcome};
 use httpsys::{Application, Endpoint, MinTls, Repository, SslBinding, TlsPolicy, UrlReservation};
 
-use crate::protocol::Request;
+use crate::protocol::{ChangeReport, Request};
 use crate::{CertProblem, Client, Error, Result};
 
 /// How a change took effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
-    /// The running server applied it; one line per change it made.
-    Live(Vec<String>),
+    /// The running server applied it; one report per change it made or problem it found.
+    Live(Vec<ChangeReport>),
     /// No server runs; the change applies when it starts.
     Stopped,
     /// Nothing changed, so nothing was applied.
@@ -28,11 +28,14 @@ pub enum Applied {
 }
 
 impl Applied {
-    /// A line for the user: what happened to the running server.
+    /// A line for the user: what happened to the running server (warnings marked).
     pub fn describe(&self) -> String {
         match self {
             Applied::Live(c) if c.is_empty() => "applied to the running server".into(),
-            Applied::Live(c) => format!("applied to the running server ({})", c.join("; ")),
+            Applied::Live(c) => {
+                let lines: Vec<String> = c.iter().map(ChangeReport::to_string).collect();
+                format!("applied to the running server ({})", lines.join("; "))
+            }
             Applied::Stopped => "the server is stopped; the change applies when it starts".into(),
             Applied::Nothing => "nothing to apply".into(),
         }
@@ -54,6 +57,11 @@ pub trait Applier: Send + Sync {
     fn apply(&self, version: Option<u64>) -> Result<Applied>;
     /// Tells the running server that the catalog changed (best effort).
     fn catalog_changed(&self);
+    /// [`Applier::catalog_changed`] with the audit line of the change, for a server in
+    /// another process to log (one in this process logged it already).
+    fn catalog_changed_by(&self, _audit: &str) {
+        self.catalog_changed();
+    }
 }
 
 /// The applier of `reportctl`: the management socket of the data dir.
@@ -77,7 +85,15 @@ impl Applier for SocketApplier {
 
     fn catalog_changed(&self) {
         if let Ok(Some(mut c)) = Client::connect(&self.0) {
-            let _ = c.call(&Request::CatalogChanged);
+            let _ = c.call(&Request::CatalogChanged { audit: None });
+        }
+    }
+
+    fn catalog_changed_by(&self, audit: &str) {
+        if let Ok(Some(mut c)) = Client::connect(&self.0) {
+            let _ = c.call(&Request::CatalogChanged {
+                audit: Some(audit.to_owned()),
+            });
         }
     }
 }
@@ -127,6 +143,11 @@ pub fn catalog_changed(dd: &DataDir) {
     applier(dd).catalog_changed();
 }
 
+/// [`catalog_changed`] with the audit line of the change (what, by whom, from where).
+pub fn catalog_changed_by(dd: &DataDir, audit: &str) {
+    applier(dd).catalog_changed_by(audit);
+}
+
 /// True when a server answers on the management socket (or this process serves `dd`).
 pub fn server_running(dd: &DataDir) -> bool {
     applier(dd).running()
@@ -172,13 +193,14 @@ pub fn change_repository<T>(
     }
 }
 
-/// Reserves `url` for `app`.
+/// Reserves `url` for `app`; `owner` (the front end) is recorded with the reservation.
 pub fn reserve_url(
     dd: &DataDir,
     app: Application,
     url: &UrlReservation,
+    owner: &str,
 ) -> Result<(bool, Applied)> {
-    change_repository(dd, |r| Ok(r.reserve(app, url.clone(), "reportctl")?))
+    change_repository(dd, |r| Ok(r.reserve(app, url.clone(), owner)?))
 }
 
 /// Removes `app`'s reservation of `url`. Refused while an SSL binding of `app` depends on
@@ -186,16 +208,13 @@ pub fn reserve_url(
 pub fn remove_url(dd: &DataDir, app: Application, url: &UrlReservation) -> Result<Applied> {
     change_repository(dd, |r| {
         r.remove(app, url)?;
-        let orphaned: Vec<String> = orphaned_bindings(r, app)
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let orphaned = orphaned_bindings(r, app);
         if !orphaned.is_empty() {
-            return Err(Error::Bindings(httpsys::Error::Conflict(format!(
-                "{url} serves the SSL binding(s) {} of {}; remove them first with `reportctl ssl unbind {app} ...`",
-                orphaned.join(", "),
-                app.ssrs_name()
-            ))));
+            return Err(Error::ReservationInUse {
+                app,
+                url: url.clone(),
+                bindings: orphaned,
+            });
         }
         Ok(())
     })
@@ -274,7 +293,7 @@ pub fn check_certificate(
         return Err(cert_problem(
             CertProblem::NoPrivateKey,
             format!(
-                "certificate {thumb} has no private key in the store; import it with its key (PFX, or PEM with --key)"
+                "certificate {thumb} has no private key in the store; import it with its private key (a PFX, or the PEM certificate with its key)"
             ),
         ));
     }
@@ -418,20 +437,16 @@ pub fn remove_certificate(dd: &DataDir, thumb: &Thumbprint, store: StoreName) ->
     let _lock = dd.lock()?;
     let repo = Repository::load(dd)?;
     if store == StoreName::My {
-        let used: Vec<String> = repo
+        let used: Vec<Endpoint> = repo
             .endpoints_using(&thumb.to_string())
             .into_iter()
-            .map(|e| e.to_string())
+            .cloned()
             .collect();
         if !used.is_empty() {
-            return Err(refused(format!(
-                "certificate {thumb} is used by the SSL binding(s) {}; remove them first (`reportctl ssl unbind APP {}`) or replace the certificate (`reportctl ssl update`)",
-                used.join(", "),
-                repo.endpoints_using(&thumb.to_string())
-                    .first()
-                    .map(|e| endpoint_flag(e))
-                    .unwrap_or_default()
-            )));
+            return Err(Error::CertificateInUse {
+                thumbprint: *thumb,
+                bindings: used,
+            });
         }
     }
     // Still under the data-dir lock, so no binding can appear between check and removal
@@ -457,10 +472,8 @@ pub fn binding_problems(dd: &DataDir, repo: &Repository) -> Vec<String> {
                 .unwrap_or(false);
             (!ok).then(|| {
                 format!(
-                    "SSL binding {} refers to certificate {} which is no longer in store My: it serves no handshake; remove it with `reportctl httpcfg delete ssl {}` or bind another certificate with `reportctl ssl update`",
-                    b.endpoint,
-                    b.thumbprint,
-                    endpoint_flag(&b.endpoint)
+                    "SSL binding {} refers to certificate {} which is no longer in store My: it serves no handshake; delete the binding or give it another certificate",
+                    b.endpoint, b.thumbprint,
                 )
             })
         })
@@ -551,7 +564,7 @@ pub fn expiry_warnings(certs: &[crate::protocol::BoundCertificate]) -> Vec<Strin
                 ""
             };
             format!(
-                "{level}certificate {} of SSL binding {} ({}) {}; renew it and `reportctl ssl update`",
+                "{level}certificate {} of SSL binding {} ({}) {}; renew it and give the binding the new certificate",
                 c.thumbprint,
                 c.endpoint,
                 c.subject,

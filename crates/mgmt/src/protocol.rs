@@ -20,8 +20,12 @@ pub enum Request {
         version: Option<u64>,
     },
     /// The catalog was changed by another process (`reportctl catalog|user`): forget cached
-    /// pages and credentials now rather than when their time is up.
-    CatalogChanged,
+    /// pages and credentials now rather than when their time is up. `Audit` says what
+    /// changed and who changed it, for the server's log.
+    CatalogChanged {
+        #[serde(rename = "Audit", default, skip_serializing_if = "Option::is_none")]
+        audit: Option<String>,
+    },
     /// Stop the service gracefully (the SSRS SetServiceState with EnableWebService=false).
     SetServiceState { running: bool },
     /// A WMI method of `MSReportServer_ConfigurationSetting` or `MSReportServer_Instance`
@@ -58,14 +62,62 @@ pub struct Response {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub extended_errors: Vec<String>,
-    /// Changes applied (for `Apply`).
+    /// Changes applied (for `Apply`), each with its level: typed, never a text prefix.
     #[serde(rename = "Changes", default, skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<String>,
+    pub changes: Vec<ChangeReport>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusInfo>,
     /// Out-parameters of a WMI method, or properties, under their SSRS names.
     #[serde(flatten)]
     pub out: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How much a [`ChangeReport`] matters (the level of `httpsys::Change`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeLevel {
+    /// Something the change did, as asked.
+    Info,
+    /// Something the change left not working; the change itself took effect.
+    Warning,
+}
+
+/// One thing an `Apply` changed or found, as it travels on the socket:
+/// `{"Level": "Warning", "Text": "..."}`. Each front end marks the level its own way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeReport {
+    #[serde(rename = "Level")]
+    pub level: ChangeLevel,
+    /// What happened, without any level prefix.
+    #[serde(rename = "Text")]
+    pub text: String,
+}
+
+impl ChangeReport {
+    pub fn is_warning(&self) -> bool {
+        self.level == ChangeLevel::Warning
+    }
+}
+
+/// The line a client prints: warnings marked as such.
+impl std::fmt::Display for ChangeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.level {
+            ChangeLevel::Info => f.write_str(&self.text),
+            ChangeLevel::Warning => write!(f, "warning: {}", self.text),
+        }
+    }
+}
+
+impl From<&httpsys::Change> for ChangeReport {
+    fn from(c: &httpsys::Change) -> ChangeReport {
+        ChangeReport {
+            level: match c.level {
+                httpsys::ChangeLevel::Info => ChangeLevel::Info,
+                httpsys::ChangeLevel::Warning => ChangeLevel::Warning,
+            },
+            text: c.text.clone(),
+        }
+    }
 }
 
 /// `E_FAIL`, the HRESULT of a failed operation.
@@ -134,6 +186,38 @@ mod tests {
             serde_json::from_str::<Request>(&v).unwrap(),
             Request::Apply { version: Some(7) }
         );
+    }
+
+    #[test]
+    fn change_reports_carry_their_level_as_a_field() {
+        let w = ChangeReport::from(&httpsys::Change::warning("no handshake on 0.0.0.0:1"));
+        let r = Response {
+            changes: vec![
+                ChangeReport::from(&httpsys::Change::info("opened port 1")),
+                w,
+            ],
+            ..Response::ok()
+        };
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(
+            line.contains(r#"{"Level":"Warning","Text":"no handshake on 0.0.0.0:1"}"#),
+            "{line}"
+        );
+        assert!(!line.contains("warning:"), "no text prefix: {line}");
+        let back: Response = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+        assert!(back.changes[1].is_warning() && !back.changes[0].is_warning());
+    }
+
+    #[test]
+    fn catalog_changed_with_and_without_an_audit_line() {
+        let old: Request = serde_json::from_str(r#"{"Op":"CatalogChanged"}"#).unwrap();
+        assert_eq!(old, Request::CatalogChanged { audit: None });
+        let r = Request::CatalogChanged {
+            audit: Some("user x removed, by root (reportctl)".into()),
+        };
+        let line = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), r);
     }
 
     #[test]

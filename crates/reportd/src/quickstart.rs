@@ -3,8 +3,10 @@
 //! On a data dir that is not initialized it creates one — configuration, a SQLite catalog,
 //! an administrator `admin` (generated password printed once, or from a file), sample
 //! content, a self-signed certificate bound to the https port for both applications,
-//! SecureConnectionLevel 1 — then serves it, all or nothing ([`run`]). On an existing data
-//! dir it just serves, refusing port flags the instance does not serve.
+//! SecureConnectionLevel 1 — as one operation that commits once (`mgmt::instance::Staged`:
+//! built beside the data dir, the ports checked first, nothing left on failure), then
+//! serves it ([`run`]). On an existing data dir it just serves, refusing port flags the
+//! instance does not serve.
 
 use std::path::PathBuf;
 
@@ -79,6 +81,10 @@ impl Created {
 
     fn remove(self, dd: &DataDir) {
         let root = dd.root();
+        if !self.existed && !root.exists() {
+            // Nothing was made (a new instance is staged beside it until it commits).
+            return;
+        }
         if !self.existed {
             if let Err(e) = std::fs::remove_dir_all(root) {
                 tracing::warn!("could not remove the half-made {}: {e}", root.display());
@@ -232,22 +238,29 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
             admin: Some((ADMIN.to_owned(), password.clone())),
             owner: "quickstart",
         };
-        let dd2 = dd.clone();
-        tokio::task::spawn_blocking(move || init_instance(&dd2, &init)).await??;
-        let dd2 = dd.clone();
+        // One operation, one commit: the whole instance is built beside the data dir and
+        // appears with the last step; a failure before it leaves nothing.
+        let staged = mgmt::instance::Staged::new(dd)?;
+        let sd = staged.data_dir();
+        // Paths written into files are those of the data dir, where the instance will live.
+        let data = sample_data_dir(dd)?;
+        let sd2 = sd.clone();
+        tokio::task::spawn_blocking(move || init_instance(&sd2, &init)).await??;
+        let sd2 = sd.clone();
         let (summary, _) = tokio::task::spawn_blocking(move || {
             crate::ctl::database::create_database(
-                &dd2,
+                &sd2,
                 "sqlite:catalog.db",
                 &crate::ctl::database::CreateOptions::default(),
             )
         })
         .await??;
         tracing::info!("{}", summary.replace('\n', "; "));
-        crate::sampledb::create(&sample_data_dir(dd)?.join("samples.db")).await?;
-        add_samples(dd).await?;
-        let dd2 = dd.clone();
-        let thumb = tokio::task::spawn_blocking(move || secure(&dd2, https_port)).await??;
+        crate::sampledb::create(&sample_data_dir(&sd)?.join("samples.db")).await?;
+        add_samples(&sd, &data).await?;
+        let (sd2, data2) = (sd.clone(), data.clone());
+        let thumb = tokio::task::spawn_blocking(move || secure(&sd2, https_port, &data2)).await??;
+        tokio::task::spawn_blocking(move || staged.commit()).await??;
         banner.push(format!(
             "Created a new report server in {}",
             dd.root().display()
@@ -308,7 +321,11 @@ pub async fn prepare(dd: &DataDir, opts: &QuickstartOptions) -> anyhow::Result<V
 /// Makes the new instance https-first: a self-signed certificate for localhost, 127.0.0.1,
 /// ::1 and the host name, exported as PEM for clients to trust; `https://+:PORT` for both
 /// applications bound to it on every address; SecureConnectionLevel 1 (http redirects).
-fn secure(dd: &DataDir, https_port: u16) -> anyhow::Result<certstore::Thumbprint> {
+fn secure(
+    dd: &DataDir,
+    https_port: u16,
+    data: &std::path::Path,
+) -> anyhow::Result<certstore::Thumbprint> {
     let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
     if let Ok(h) = nix::unistd::gethostname()
         && let Some(h) = h.to_str()
@@ -344,7 +361,6 @@ fn secure(dd: &DataDir, https_port: u16) -> anyhow::Result<certstore::Thumbprint
     let mut cfg = dd.load_config()?;
     cfg.settings.set("SecureConnectionLevel", "1")?;
     // The SQLite samples read <data dir>/data/samples.db, and nothing else.
-    let data = sample_data_dir(dd)?;
     cfg.settings
         .set("DataSourceDirectories", &data.display().to_string())?;
     let repo = httpsys::Repository::load(dd)?;
@@ -352,7 +368,9 @@ fn secure(dd: &DataDir, https_port: u16) -> anyhow::Result<certstore::Thumbprint
     Ok(thumb)
 }
 
-async fn add_samples(dd: &DataDir) -> anyhow::Result<()> {
+/// The sample content, in the catalog of `dd`; `data` is the sample database's directory
+/// where the instance will live.
+async fn add_samples(dd: &DataDir, data: &std::path::Path) -> anyhow::Result<()> {
     let cat = crate::ctl::user::open_configured(dd).await?;
     let folder = ItemPath::parse("/Samples")?;
     cat.create_folder(&folder, "quickstart").await?;
@@ -368,10 +386,7 @@ async fn add_samples(dd: &DataDir) -> anyhow::Result<()> {
         })
         .await?;
     }
-    let rds = SAMPLE_ORDERS_RDS.replace(
-        "{{DATA_DIR}}",
-        &xml_text(&sample_data_dir(dd)?.display().to_string()),
-    );
+    let rds = SAMPLE_ORDERS_RDS.replace("{{DATA_DIR}}", &xml_text(&data.display().to_string()));
     cat.put_item(NewItem {
         path: &folder.join("Sample Orders")?,
         item_type: ItemType::DataSource,

@@ -107,22 +107,24 @@ impl Server {
         &self,
         version: Option<u64>,
         front_end: &str,
-    ) -> anyhow::Result<Vec<String>> {
+    ) -> anyhow::Result<Vec<mgmt::protocol::ChangeReport>> {
         match self.apply(version).await {
             Ok(changes) => {
                 for c in changes.iter().filter(|c| c.is_warning()) {
                     tracing::warn!(front_end, "{}", c.text);
                 }
-                // The report travels as the lines the user reads (warnings marked).
-                let changes: Vec<String> = changes.iter().map(ToString::to_string).collect();
+                // The report travels typed (level + text); the client marks warnings.
+                let changes: Vec<mgmt::protocol::ChangeReport> =
+                    changes.iter().map(Into::into).collect();
+                let lines: Vec<String> = changes.iter().map(ToString::to_string).collect();
                 tracing::info!(
                     front_end,
                     who = %crate::ctl::os_user(),
                     "live change applied: {}",
-                    if changes.is_empty() {
+                    if lines.is_empty() {
                         "settings re-read, nothing else changed".to_string()
                     } else {
-                        changes.join("; ")
+                        lines.join("; ")
                     }
                 );
                 Ok(changes)
@@ -205,7 +207,16 @@ impl mgmt::server::Handler for Server {
                     Err(e) => MgmtResponse::failed(format!("{e:#}")),
                 }
             }
-            MgmtRequest::CatalogChanged => {
+            MgmtRequest::CatalogChanged { audit } => {
+                if let Some(a) = audit {
+                    // The socket is owner-only: the caller is the instance's OS user.
+                    tracing::info!(
+                        front_end = "reportctl (management socket)",
+                        who = %crate::ctl::os_user(),
+                        "catalog change: {}",
+                        httpsys::logsafe::escape(&a, 1024)
+                    );
+                }
                 self.apps.catalog_changed();
                 MgmtResponse::ok()
             }

@@ -557,3 +557,87 @@ fn days_to_expiry_in_status_and_cert_list_and_live_changes_logged() {
         "no expiry warning in the log: {log}"
     );
 }
+
+#[test]
+fn quickstart_builds_beside_the_data_dir_and_commits_once() {
+    // A step that fails while the instance is being built (the administrator password is
+    // refused by the policy after the ports were checked): nothing appears, nothing is left
+    // beside it either.
+    let inst = Instance::new();
+    let sockets = Sockets::new(2);
+    let short = inst.file("short.pw", b"short\n");
+    let before: Vec<_> = std::fs::read_dir(inst.tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let (https, http) = (sockets.port(0).to_string(), sockets.port(1).to_string());
+    let o = quickstart(
+        &inst,
+        &sockets,
+        &[
+            "--https-port",
+            &https,
+            "--http-port",
+            &http,
+            "--admin-password-file",
+            short.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(stderr(&o).contains("too short"), "{}", stderr(&o));
+    assert!(!inst.dir.exists(), "quickstart left {}", inst.dir.display());
+    let after: Vec<_> = std::fs::read_dir(inst.tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(after, before, "nothing left beside the data dir");
+
+    // Into an existing directory holding a file of its owner's: the instance arrives whole
+    // (the file is kept), serves, and no staging directory stays behind.
+    std::fs::create_dir(&inst.dir).unwrap();
+    std::fs::write(inst.dir.join("notes.txt"), b"mine").unwrap();
+    let mut child = quickstart(
+        &inst,
+        &sockets,
+        &["--https-port", &https, "--http-port", &http],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let lines = lines_until(&mut child, "Trust");
+    let _server = Server(child);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == &format!("Web Portal URL: https://localhost:{https}/Reports")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains("+:")), "{lines:?}");
+    assert_eq!(std::fs::read(inst.dir.join("notes.txt")).unwrap(), b"mine");
+    let left: Vec<String> = std::fs::read_dir(inst.tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "staging left: {left:?}");
+    // One instance, whole: its database, its certificate bound, the samples' directory
+    // recorded where the instance lives now (not where it was built).
+    let settings = datadir::DataDir::new(&inst.dir)
+        .load_config()
+        .unwrap()
+        .settings;
+    assert!(settings.database_url.is_some());
+    assert_eq!(settings.secure_connection_level, 1);
+    assert!(
+        settings
+            .data_source_directories
+            .starts_with(std::path::absolute(&inst.dir).unwrap().to_str().unwrap()),
+        "{}",
+        settings.data_source_directories
+    );
+    let repo = httpsys::Repository::load(&datadir::DataDir::new(&inst.dir)).unwrap();
+    assert_eq!(repo.ssl_bindings.len(), 1);
+}

@@ -1,7 +1,7 @@
-//! `reportctl user list|passwd|remove` with the real binaries, against a running server
-//! (curl as the client): a changed password and a removed user stop working at the very
-//! next request, although their credentials were cached; the last System Administrator
-//! cannot be removed; a catalog that stops answering gives 503 within a second (PostgreSQL,
+//! `reportctl user list|passwd|remove|roles` with the real binaries, against a running
+//! server (curl as the client): a changed password and a removed user stop working at the
+//! very next request, although their credentials were cached; the last System Administrator
+//! cannot be removed; every change is one audit line in the server's log; a catalog that stops answering gives 503 within a second (PostgreSQL,
 //! when REPORTD_TEST_PG_URL is set).
 
 mod common;
@@ -14,6 +14,22 @@ struct Running {
     inst: Instance,
     server: std::process::Child,
     base: String,
+}
+
+impl Running {
+    /// Stops the server (SIGTERM) and returns what it logged.
+    fn stop_and_read_log(&mut self) -> String {
+        let mut stderr = self.server.stderr.take().unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.server.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let _ = self.server.wait();
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+        log
+    }
 }
 
 impl Drop for Running {
@@ -249,15 +265,7 @@ fn a_user_name_with_a_newline_cannot_forge_a_log_line() {
     let page = format!("{}/ReportServer", r.base);
     let reply = curl(&page, None, &["-H", &format!("Authorization: Basic {b64}")]);
     assert_eq!(reply.status, 401, "{reply:?}");
-    let mut stderr = r.server.stderr.take().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(r.server.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let _ = r.server.wait();
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    let log = r.stop_and_read_log();
     assert!(log.contains("sign-in refused"), "{log}");
     assert!(
         log.contains("bob\\n2026-01-01"),
@@ -282,4 +290,68 @@ fn base64_encode(data: &[u8]) -> String {
     child.stdin.take().unwrap().write_all(data).unwrap();
     let out = child.wait_with_output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn system_roles_and_every_user_change_are_one_audit_line_in_the_server_log() {
+    let mut r = start();
+    let inst = &r.inst;
+    let pw = inst.file("carol.pw", b"carol password 1\n");
+    let pw = pw.to_str().unwrap();
+    inst.ok(&[
+        "user",
+        "add",
+        "carol",
+        "--password-file",
+        pw,
+        "--role",
+        "Publisher",
+    ]);
+    let out = inst.ok(&["user", "roles", "carol", "--system-role", "System User"]);
+    assert!(
+        out.contains("carol now holds the system role(s) System User"),
+        "{out}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&inst.ok(&["--json", "user", "list"])).unwrap();
+    let carol = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "carol")
+        .unwrap();
+    assert_eq!(carol["system_roles"], serde_json::json!(["System User"]));
+    assert_eq!(carol["root_roles"], serde_json::json!(["Publisher"]));
+
+    // The operation's refusals, each with this front end's fix.
+    let err = inst.fails(&["user", "roles", "carol", "--system-role", "Browser"]);
+    assert!(
+        err.contains("Browser is not a system role") && err.contains("--system-role"),
+        "{err}"
+    );
+    let err = inst.fails(&["user", "roles", "admin"]);
+    assert!(err.contains("last System Administrator"), "{err}");
+    let err = inst.fails(&["user", "add", "a:b", "--password-file", pw]);
+    assert!(
+        err.contains("invalid user name") && err.contains("pass another NAME"),
+        "{err}"
+    );
+    let out = inst.ok(&["user", "list"]);
+    assert!(!out.contains("a:b"), "{out}");
+
+    // The server logs each change made by the other process once: what, by whom, from where.
+    let log = r.stop_and_read_log();
+    for what in [
+        "user carol added (item role on /: Publisher)",
+        "system roles of carol set: System User",
+    ] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(what)).collect();
+        assert_eq!(lines.len(), 1, "{what}: {log}");
+        assert!(
+            lines[0].contains("catalog change") && lines[0].contains("(reportctl)"),
+            "{}",
+            lines[0]
+        );
+    }
+    assert!(!log.contains("carol password"), "no password in the log");
 }

@@ -95,7 +95,8 @@ struct Inner {
 }
 
 struct Db {
-    url: String,
+    /// Parsed once from `reportd.toml` (its Display/Debug never show a password).
+    url: datadir::DatabaseUrl,
     /// `DatabaseQueryTimeout` it was opened with (a change reopens it).
     query_timeout: u32,
     catalog: SharedCatalog,
@@ -167,7 +168,7 @@ impl AppState {
         self.inner
             .webservice_vdir
             .store(Arc::new(webservice_vdir_of(&config)));
-        let url = config.settings.database_url.clone();
+        let url = config.settings.database()?;
         let query_timeout = config.settings.database_query_timeout.max(1);
         self.inner.settings.store(Arc::new(config.settings));
         let current = self.inner.db.load_full();
@@ -180,7 +181,9 @@ impl AppState {
             }
             (Some(url), Some(db)) if db.url == url && db.query_timeout == query_timeout => Ok(()),
             (Some(url), _) => {
-                let resolved = self.resolve_url(&url);
+                // A relative `sqlite:` path is relative to the data dir, not the working
+                // directory; the string holds the password: it goes to the catalog only.
+                let resolved = url.connect_string(self.inner.dd.root());
                 let options = catalog::OpenOptions {
                     create: false,
                     connect_timeout: CATALOG_CONNECT_TIMEOUT,
@@ -197,7 +200,7 @@ impl AppState {
                     let weak = Arc::downgrade(&self.inner);
                     let guard = Arc::downgrade(&guard);
                     AbortOnDrop(catalog::notify::spawn_listener(
-                        resolved.clone(),
+                        String::clone(&resolved),
                         Arc::new(move |change| {
                             // Lost: nothing cached may be served as current until the
                             // database answers again.
@@ -220,17 +223,6 @@ impl AppState {
                 })));
                 Ok(())
             }
-        }
-    }
-
-    /// A relative `sqlite:` path is relative to the data dir, not the working directory.
-    fn resolve_url(&self, url: &str) -> String {
-        match datadir::config::resolve_sqlite_path(self.inner.dd.root(), url) {
-            Some(path) => match url.split_once('?') {
-                Some((_, query)) => format!("sqlite:{}?{query}", path.display()),
-                None => format!("sqlite:{}", path.display()),
-            },
-            None => url.to_owned(),
         }
     }
 

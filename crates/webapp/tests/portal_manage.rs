@@ -220,6 +220,17 @@ async fn a_certificate_in_use_is_not_removed_and_the_refusal_names_the_binding()
         "{}",
         after.body
     );
+    // This front end's fix, not the command line's.
+    let result = after
+        .body
+        .split("<p class=\"result failed\"")
+        .nth(1)
+        .and_then(|r| r.split("</p>").next())
+        .unwrap_or_default();
+    assert!(
+        result.contains("on the Bindings page") && !result.contains("reportctl"),
+        "{result}"
+    );
     assert!(store(&e).contains(StoreName::My, &t), "still there");
     assert_eq!(
         Repository::load(&e.dd).unwrap().ssl_bindings.len(),
@@ -756,5 +767,121 @@ async fn certificates_export_pem_and_import_pfx() {
         page.body.contains("self-signed: the certificate alone"),
         "{}",
         page.body
+    );
+}
+
+#[tokio::test]
+async fn site_name_and_users_change_through_the_operations_reportctl_uses() {
+    let e = env(true).await;
+    let app = webapp::standalone(e.state.clone());
+    let page = get(&app, "/Reports/manage/settings", Some(ADMIN)).await;
+    assert!(
+        page.body.contains("<title>Site settings · reportd</title>"),
+        "the default site name: {}",
+        page.body
+    );
+    let token = csrf_in(&page.body);
+    let r = post_form(
+        &app,
+        "/Reports/manage/settings",
+        ADMIN,
+        &[("csrf", &token), ("SiteName", "  Contoso Reports ")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        e.dd.load_config().unwrap().settings.site_name,
+        "Contoso Reports"
+    );
+    // Live, in every page's title and header.
+    let users = get(&app, "/Reports/manage/users", Some(ADMIN)).await;
+    assert!(
+        users
+            .body
+            .contains("<title>Users · Contoso Reports</title>")
+            && users
+                .body
+                .contains("<span class=\"product\">Contoso Reports</span>"),
+        "{}",
+        users.body
+    );
+    // Refused with the reason; the file keeps the old name.
+    let long = "x".repeat(101);
+    for (bad, why) in [
+        ("two\nlines", "control characters"),
+        (long.as_str(), "1 to 100"),
+    ] {
+        let r = post_form(
+            &app,
+            "/Reports/manage/settings",
+            ADMIN,
+            &[("csrf", &token), ("SiteName", bad)],
+        )
+        .await;
+        let after = get(&app, r.header("location"), Some(ADMIN)).await;
+        assert!(
+            after.body.contains("result failed") && after.body.contains(why),
+            "{bad:?}: {}",
+            after.body
+        );
+    }
+    assert_eq!(
+        e.dd.load_config().unwrap().settings.site_name,
+        "Contoso Reports"
+    );
+
+    // Users: the name rule of `reportctl user add` (mgmt::users), refused before anything
+    // is written, naming the field to correct.
+    let r = post_form(
+        &app,
+        "/Reports/manage/users/add",
+        ADMIN,
+        &[
+            ("csrf", &token),
+            ("name", "a:b"),
+            ("password", "long enough 1"),
+            ("role", "Browser"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("nvalid user name") && r.body.contains("correct the Name field"),
+        "{}",
+        r.body
+    );
+    let cat = e.catalog.as_ref().unwrap();
+    assert!(cat.get_user("a:b").await.unwrap().is_none());
+    // An item role is assigned on / as `reportctl user add --role Publisher` does.
+    let r = post_form(
+        &app,
+        "/Reports/manage/users/add",
+        ADMIN,
+        &[
+            ("csrf", &token),
+            ("name", "carol"),
+            ("password", "long enough 1"),
+            ("role", "Publisher"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let root = cat
+        .get_policies(&catalog::ItemPath::root())
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        root.iter()
+            .any(|p| p.user == "carol" && p.roles == vec![catalog::Role::Publisher]),
+        "{root:?}"
+    );
+    assert!(
+        cat.get_user("carol")
+            .await
+            .unwrap()
+            .unwrap()
+            .system_roles
+            .is_empty()
     );
 }

@@ -137,7 +137,7 @@ fn dispatch(dd: &DataDir, b: &Bound) -> Result<Out, Fail> {
         }
         Op::ReserveUrl => {
             let (app, url) = (app(b)?, url(b)?);
-            ops::reserve_url(dd, app, &url).map_err(op_err(Context::Reserve))?;
+            ops::reserve_url(dd, app, &url, "wmi").map_err(op_err(Context::Reserve))?;
         }
         Op::RemoveUrl => {
             let (app, url) = (app(b)?, url(b)?);

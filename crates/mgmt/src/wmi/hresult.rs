@@ -65,11 +65,17 @@ pub fn of(e: &Error, ctx: Context) -> i32 {
             | httpsys::Error::InvalidVdir(_)
             | httpsys::Error::InvalidEndpoint(_)
             | httpsys::Error::InvalidPolicy(_) => E_INVALIDARG,
-            httpsys::Error::NotFound(_) => NOT_FOUND,
+            httpsys::Error::NotFound(_)
+            | httpsys::Error::NothingToUpdate { .. }
+            | httpsys::Error::NotBoundFor { .. }
+            | httpsys::Error::AppNotBound { .. }
+            | httpsys::Error::NoBinding { .. }
+            | httpsys::Error::NoReservation { .. } => NOT_FOUND,
             httpsys::Error::PortInUse(_) => ADDRESS_IN_USE,
-            httpsys::Error::Conflict(m) => match ctx {
+            httpsys::Error::AlreadyBound { .. } => ALREADY_EXISTS,
+            httpsys::Error::NotReservedFor { .. } => E_INVALIDARG,
+            httpsys::Error::Conflict(_) => match ctx {
                 Context::Reserve => URL_ALREADY_RESERVED,
-                Context::Bind if m.contains("already bound") => ALREADY_EXISTS,
                 Context::Bind => E_INVALIDARG,
                 Context::Other => E_FAIL,
             },
@@ -80,9 +86,30 @@ pub fn of(e: &Error, ctx: Context) -> i32 {
     }
 }
 
-/// [`failure`] for an operation error.
+/// [`failure`] for an operation error, with this front end's fix: the WMI method that
+/// changes what the operation refused.
 pub fn from_error(e: &Error, ctx: Context) -> Response {
-    failure(of(e, ctx), e.to_string())
+    let text = match wmi_fix(e) {
+        Some(fix) => format!("{e} ({fix})"),
+        None => e.to_string(),
+    };
+    failure(of(e, ctx), text)
+}
+
+fn wmi_fix(e: &Error) -> Option<&'static str> {
+    Some(match e {
+        Error::Bindings(httpsys::Error::AlreadyBound { .. }) | Error::CertificateInUse { .. } => {
+            "call RemoveSSLCertificateBindings for that binding first"
+        }
+        Error::Bindings(httpsys::Error::NotReservedFor { .. }) => {
+            "call ReserveURL with an https URL of that port first"
+        }
+        Error::Bindings(httpsys::Error::NoReservation { .. }) => "ListReservedUrls lists them",
+        Error::Bindings(httpsys::Error::AppNotBound { .. } | httpsys::Error::NoBinding { .. }) => {
+            "ListSSLCertificateBindings lists them"
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -104,14 +131,18 @@ mod tests {
             of(&conflict("x is already reserved"), Context::Reserve),
             URL_ALREADY_RESERVED
         );
-        assert_eq!(
-            of(&conflict("is already bound to certificate"), Context::Bind),
-            ALREADY_EXISTS
-        );
-        assert_eq!(
-            of(&conflict("no https URL reservation"), Context::Bind),
-            E_INVALIDARG
-        );
+        let ep = httpsys::Endpoint::IpPort([0, 0, 0, 0].into(), 443);
+        let app = httpsys::Application::WebService;
+        let bound = Error::Bindings(httpsys::Error::AlreadyBound {
+            app,
+            endpoint: ep.clone(),
+            bound: "A".into(),
+            wanted: "B".into(),
+        });
+        // By kind, not by words: the text may change, the code may not.
+        assert_eq!(of(&bound, Context::Bind), ALREADY_EXISTS);
+        let unreserved = Error::Bindings(httpsys::Error::NotReservedFor { app, endpoint: ep });
+        assert_eq!(of(&unreserved, Context::Bind), E_INVALIDARG);
         let cert = Error::Certificate {
             problem: CertProblem::NotFound,
             message: "m".into(),
@@ -124,6 +155,13 @@ mod tests {
             ),
             ADDRESS_IN_USE
         );
+        let f = from_error(&bound, Context::Bind);
+        let text = f.error.unwrap();
+        assert!(
+            text.contains("already bound") && text.contains("RemoveSSLCertificateBindings"),
+            "the WMI fix, not a command line's: {text}"
+        );
+        assert!(!text.contains("reportctl"), "{text}");
         let f = from_error(&Error::Refused("why".into()), Context::Other);
         assert_eq!((f.hresult, f.error.as_deref()), (E_FAIL, Some("why")));
         assert_eq!(f.extended_errors, vec!["why".to_string()]);

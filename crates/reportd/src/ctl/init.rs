@@ -74,19 +74,9 @@ pub fn init_instance(dd: &DataDir, opts: &InitOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// User names: 1-128 characters, no control characters, no ':' (it ends the Basic user id).
+/// User names as `mgmt::users` accepts them (one rule for every front end).
 pub fn validate_user_name(name: &str) -> anyhow::Result<()> {
-    if name.is_empty()
-        || name.chars().count() > 128
-        || name.contains(':')
-        || name.chars().any(|c| c.is_control())
-        || name.trim() != name
-    {
-        bail!(
-            "invalid user name {name:?}: use 1-128 characters without ':', control characters or surrounding spaces"
-        );
-    }
-    Ok(())
+    Ok(mgmt::users::validate_name(name)?)
 }
 
 pub fn run(ctx: &Ctx, a: InitArgs) -> anyhow::Result<i32> {

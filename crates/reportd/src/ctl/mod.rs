@@ -134,7 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     if !matches!(cli.command, Command::Init(_)) {
         ctx.dd.require_initialized()?;
     }
-    match cli.command {
+    let r = match cli.command {
         Command::Init(a) => init::run(&ctx, a),
         Command::Config(c) => config::run(&ctx, c),
         Command::Database(c) => database::run(&ctx, c),
@@ -154,7 +154,90 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Wmi(a) => wmi::run(&ctx, a),
         Command::Keys(c) => keys::run(&ctx, c),
         Command::Cluster(c) => cluster::run(&ctx, c),
+    };
+    r.map_err(with_remedy)
+}
+
+/// A library error with this front end's fix: the libraries say what is wrong and what to
+/// change in terms of the operation; the `reportctl` command that changes it is added here.
+fn with_remedy(e: anyhow::Error) -> anyhow::Error {
+    let fix = e.chain().find_map(|c| {
+        if let Some(m) = c.downcast_ref::<mgmt::Error>() {
+            return match m {
+                mgmt::Error::Bindings(b) => binding_remedy(b),
+                other => mgmt_remedy(other),
+            };
+        }
+        c.downcast_ref::<httpsys::Error>().and_then(binding_remedy)
+    });
+    match fix {
+        Some(fix) => anyhow::anyhow!("{} ({fix})", crate::error_line(&e)),
+        None => e,
     }
+}
+
+/// The `reportctl` flag naming `endpoint`.
+pub(crate) fn endpoint_flag(endpoint: &httpsys::Endpoint) -> String {
+    httpsys::repo::endpoint_flag(endpoint)
+}
+
+fn binding_remedy(e: &httpsys::Error) -> Option<String> {
+    use httpsys::Error as E;
+    Some(match e {
+        E::NotReservedFor { app, endpoint } => format!(
+            "`reportctl url reserve {app} https://+:{}`",
+            endpoint.port()
+        ),
+        E::AlreadyBound {
+            app,
+            endpoint,
+            wanted,
+            ..
+        } => format!(
+            "to replace it: `reportctl ssl update {app} {wanted} {}`",
+            endpoint_flag(endpoint)
+        ),
+        E::NothingToUpdate {
+            app,
+            endpoint,
+            wanted,
+        } => format!(
+            "`reportctl ssl bind {app} {wanted} {}`",
+            endpoint_flag(endpoint)
+        ),
+        E::NotBoundFor { app, endpoint, .. } => format!(
+            "`reportctl ssl bind {app} THUMBPRINT {}`",
+            endpoint_flag(endpoint)
+        ),
+        E::AppNotBound { .. } => "`reportctl ssl list` shows the bindings".into(),
+        E::NoBinding { .. } => "`reportctl httpcfg query ssl` shows them".into(),
+        E::NoReservation { .. } => "`reportctl url list` shows the reservations".into(),
+        E::Corrupt(_) => "then `reportctl url reserve` the URLs again".into(),
+        _ => return None,
+    })
+}
+
+fn mgmt_remedy(e: &mgmt::Error) -> Option<String> {
+    Some(match e {
+        mgmt::Error::ReservationInUse { app, bindings, .. } => {
+            let cmds: Vec<String> = bindings
+                .iter()
+                .map(|b| format!("`reportctl ssl unbind {app} {}`", endpoint_flag(b)))
+                .collect();
+            cmds.join(", ")
+        }
+        mgmt::Error::CertificateInUse { bindings, .. } => {
+            let flag = bindings.first().map(endpoint_flag).unwrap_or_default();
+            format!(
+                "`reportctl ssl unbind APP {flag}`, or `reportctl ssl update APP NEW_THUMBPRINT {flag}`"
+            )
+        }
+        mgmt::Error::Certificate {
+            problem: mgmt::CertProblem::NoPrivateKey,
+            ..
+        } => "`reportctl cert import --pfx FILE`, or a PEM with `--key FILE`".into(),
+        _ => return None,
+    })
 }
 
 /// A current-thread runtime for the commands that talk to the catalog.

@@ -255,6 +255,13 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
                 c.not_after,
                 mgmt::ops::expiry_text(c.days_to_expiry)
             );
+            // The library's warning says what to change; this front end says how.
+            if c.days_to_expiry <= mgmt::ops::EXPIRY_WARN_DAYS {
+                println!(
+                    "    renew it, then `reportctl cert import --pfx NEW.pfx --password-file F --replace {}` (or `reportctl ssl update APP NEW_THUMBPRINT` on {})",
+                    c.thumbprint, c.endpoint
+                );
+            }
         }
     };
     match info {

@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, cmd: UrlCommand) -> anyhow::Result<i32> {
         }
         UrlCommand::Reserve { app, url } => {
             let url: UrlReservation = url.parse()?;
-            let (changed, applied) = mgmt::ops::reserve_url(dd, app, &url)?;
+            let (changed, applied) = mgmt::ops::reserve_url(dd, app, &url, "reportctl")?;
             if changed {
                 println!(
                     "Reserved {url} for {}; {}",

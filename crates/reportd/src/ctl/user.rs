@@ -1,19 +1,19 @@
-//! `reportctl user add|remove|passwd|list`: users live in the catalog.
+//! `reportctl user add|remove|passwd|roles|list`: users live in the catalog.
 //!
-//! Every change is written to the catalog (which bumps its generation) and then reported
-//! to a running server over the management socket (`CatalogChanged`), so credentials it
-//! cached for a removed user or an old password stop working at its next request. The
-//! catalog refuses to remove the last System Administrator.
+//! Every change is one of `mgmt::users`' operations (the portal's Users and Security pages
+//! call the same ones): validated, written to the catalog, reported to a running server
+//! over the management socket (`CatalogChanged` with its audit line) so that credentials it
+//! cached stop working at its next request. This module parses, calls, prints, and adds the
+//! CLI's own fix to a refusal.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use catalog::{ItemPath, NewUser, Policy, Role};
+use catalog::{ItemPath, Role};
 use clap::Subcommand;
 use serde::Serialize;
 
 use super::{Ctx, block_on, print_json};
-use crate::ctl::init::validate_user_name;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -37,6 +37,14 @@ pub enum UserCommand {
         #[arg(long, value_name = "FILE")]
         password_file: PathBuf,
     },
+    /// Set a user's system roles to exactly those given (none: no system role); the last
+    /// System Administrator keeps the role.
+    Roles {
+        name: String,
+        /// "System Administrator" or "System User"; repeat for both, leave out for none.
+        #[arg(long, value_name = "ROLE")]
+        system_role: Vec<String>,
+    },
     /// List users and their roles (`--json` for machine-readable output).
     List,
 }
@@ -55,45 +63,28 @@ struct UserRow {
 }
 
 pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
+    let me = super::os_user();
+    let by = mgmt::users::Actor {
+        name: &me,
+        front_end: mgmt::users::FrontEnd::Cli,
+    };
     match cmd {
         UserCommand::Add {
             name,
             password_file,
             role,
         } => {
-            validate_user_name(&name)?;
             let role: Role = role.parse()?;
             let password =
                 datadir::read_password_file(&password_file).context("--password-file")?;
-            catalog::password::check_policy(&password)?;
-            let hash = catalog::password::hash(&password)?;
             block_on(async {
                 let cat = open_configured(&ctx.dd).await?;
-                cat.add_user(&NewUser {
-                    name: name.clone(),
-                    password_hash: hash,
-                    system_roles: if role.is_system() { vec![role] } else { vec![] },
+                mgmt::users::add(&*cat, &ctx.dd, by, &name, role, &password, || async {
+                    catalog::password::hash(&password)
                 })
-                .await?;
-                if !role.is_system() {
-                    let root = ItemPath::root();
-                    let mut policies = cat.get_policies(&root).await?.unwrap_or_default();
-                    match policies
-                        .iter_mut()
-                        .find(|p| p.user.eq_ignore_ascii_case(&name))
-                    {
-                        Some(p) if !p.roles.contains(&role) => p.roles.push(role),
-                        Some(_) => {}
-                        None => policies.push(Policy {
-                            user: name.clone(),
-                            roles: vec![role],
-                        }),
-                    }
-                    cat.set_policies(&root, Some(&policies)).await?;
-                }
-                anyhow::Ok(())
+                .await
+                .map_err(|e| cli_fix(e, "NAME"))
             })??;
-            mgmt::ops::catalog_changed(&ctx.dd);
             let scope = if role.is_system() {
                 "system role"
             } else {
@@ -105,10 +96,10 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
         UserCommand::Remove { name } => {
             block_on(async {
                 let cat = open_configured(&ctx.dd).await?;
-                cat.delete_user(&name).await?;
-                anyhow::Ok(())
+                mgmt::users::remove(&*cat, &ctx.dd, by, &name)
+                    .await
+                    .map_err(|e| cli_fix(e, "NAME"))
             })??;
-            mgmt::ops::catalog_changed(&ctx.dd);
             println!("User {name} removed");
             Ok(0)
         }
@@ -118,19 +109,34 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
         } => {
             let password =
                 datadir::read_password_file(&password_file).context("--password-file")?;
-            catalog::password::check_policy(&password)?;
             block_on(async {
                 let cat = open_configured(&ctx.dd).await?;
-                // Hash only for a user that exists: the error names the user at once.
-                if cat.get_user(&name).await?.is_none() {
-                    return Err(catalog::Error::UnknownUser(name.clone()).into());
-                }
-                let hash = catalog::password::hash(&password)?;
-                cat.set_password_hash(&name, &hash).await?;
-                anyhow::Ok(())
+                mgmt::users::set_password(&*cat, &ctx.dd, by, &name, &password, || async {
+                    catalog::password::hash(&password)
+                })
+                .await
+                .map_err(|e| cli_fix(e, "NAME"))
             })??;
-            mgmt::ops::catalog_changed(&ctx.dd);
             println!("Password of {name} changed");
+            Ok(0)
+        }
+        UserCommand::Roles { name, system_role } => {
+            let roles = system_role
+                .iter()
+                .map(|r| r.parse::<Role>())
+                .collect::<Result<Vec<_>, _>>()?;
+            block_on(async {
+                let cat = open_configured(&ctx.dd).await?;
+                mgmt::users::set_system_roles(&*cat, &ctx.dd, by, &name, &roles)
+                    .await
+                    .map_err(|e| cli_fix(e, "--system-role"))
+            })??;
+            let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+            if names.is_empty() {
+                println!("{name} now holds no system role");
+            } else {
+                println!("{name} now holds the system role(s) {}", names.join(", "));
+            }
             Ok(0)
         }
         UserCommand::List => {
@@ -174,5 +180,25 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+    }
+}
+
+/// A refused user operation with the fix in this front end's terms (`arg` names the
+/// argument that was wrong).
+fn cli_fix(e: mgmt::Error, arg: &str) -> anyhow::Error {
+    match e {
+        mgmt::Error::User(p @ mgmt::users::UserProblem::InvalidName(_)) => {
+            anyhow::anyhow!("{p}; pass another {arg}")
+        }
+        mgmt::Error::User(p @ mgmt::users::UserProblem::NotSystemRole(_)) => {
+            anyhow::anyhow!("{p}; give --system-role \"System Administrator\" or \"System User\"")
+        }
+        mgmt::Error::Catalog(c @ catalog::Error::UnknownUser(_)) => {
+            anyhow::anyhow!("{c}; `reportctl user list` shows the users")
+        }
+        mgmt::Error::Catalog(c @ catalog::Error::UserExists(_)) => anyhow::anyhow!(
+            "{c}; change their password with `reportctl user passwd` or choose another NAME"
+        ),
+        e => e.into(),
     }
 }

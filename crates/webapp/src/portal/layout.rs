@@ -1,4 +1,4 @@
-//! The portal's page frame: head, top bar (product, signed-in user and roles), breadcrumbs,
+//! The portal's page frame: head, top bar (site name, signed-in user and roles), breadcrumbs,
 //! footer; the icons; and error pages in the same look.
 //!
 //! Pure rendering: takes values, returns markup; no I/O, no catalog.
@@ -18,7 +18,8 @@ pub(crate) struct Badge {
     pub roles: Vec<Role>,
 }
 
-/// A full page: `title` in `<title>` (with " · reportd"), `content` inside `<main>`.
+/// A full page: `title` in `<title>` (with " · " and the site name, the `SiteName`
+/// setting), the site name in the top bar, `content` inside `<main>`.
 pub(crate) fn page(
     state: &AppState,
     ctx: &RequestContext,
@@ -27,6 +28,8 @@ pub(crate) fn page(
     content: Markup,
 ) -> Markup {
     let base = format!("/{}", ctx.vdir);
+    let site = state.settings();
+    let site = site.site_name.as_str();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -34,7 +37,7 @@ pub(crate) fn page(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="generator" content={ "reportd " (state.version()) };
-                title { (title) " · reportd" }
+                title { (title) " · " (site) }
                 link rel="stylesheet" href={ (base) "/assets/portal.css?v=" (state.version()) };
                 link rel="icon" type="image/svg+xml" href={ (base) "/assets/icon.svg?v=" (state.version()) };
             }
@@ -42,7 +45,7 @@ pub(crate) fn page(
                 header.topbar {
                     a.brand href={ (base) "/" } {
                         (PreEscaped(LOGO))
-                        span.product { "reportd" }
+                        span.product { (site) }
                         span.app { "Web Portal" }
                     }
                     @if let Some(b) = badge {

@@ -332,13 +332,11 @@ async fn status(state: &AppState) -> mgmt::StatusInfo {
         let mut warnings = mgmt::ops::binding_problems(&dd, &repo);
         warnings.extend(notices(&dd).into_iter().map(|n| n.text));
         warnings.dedup();
-        let backend = settings.database_url.as_deref().map(|u| {
-            if u.starts_with("sqlite:") {
-                "sqlite".to_string()
-            } else {
-                "postgresql".to_string()
-            }
-        });
+        let backend = settings
+            .database()
+            .ok()
+            .flatten()
+            .map(|u| u.backend().to_string());
         mgmt::StatusInfo {
             pid: std::process::id(),
             version,
@@ -668,7 +666,9 @@ pub(crate) async fn remove_certificate(
         StoreName::My
     };
     let dd = state.data_dir().clone();
-    let r = blocking(move || mgmt::ops::remove_certificate(&dd, &thumb, store)).await?;
+    let r = blocking(move || mgmt::ops::remove_certificate(&dd, &thumb, store))
+        .await?
+        .map_err(portal_fix);
     Ok(back_after(&ctx, "certificates", r, |()| {
         tracing::info!(by = %session.principal.name, front_end = "portal", thumbprint = %form.thumbprint.trim(), "certificate removed");
         format!(
@@ -677,6 +677,28 @@ pub(crate) async fn remove_certificate(
             store.as_str()
         )
     }))
+}
+
+/// An operation's refusal with this front end's fix: where on these pages the change that
+/// resolves it is made (the library's text says what is wrong in terms of the operation).
+pub(crate) fn portal_fix(e: mgmt::Error) -> String {
+    let fix = match &e {
+        mgmt::Error::CertificateInUse { .. } => Some(
+            "on the Bindings page, delete those bindings, or give them another certificate on the Web Service URL or Web Portal URL page",
+        ),
+        mgmt::Error::ReservationInUse { .. } => Some("delete those bindings on the Bindings page"),
+        mgmt::Error::Bindings(httpsys::Error::AlreadyBound { .. }) => Some(
+            "choose the certificate bound now, or delete that binding on the Bindings page first",
+        ),
+        mgmt::Error::Bindings(httpsys::Error::NotReservedFor { .. }) => {
+            Some("add an https URL of that port on the Web Service URL or Web Portal URL page")
+        }
+        _ => None,
+    };
+    match fix {
+        Some(f) => format!("{e} ({f})"),
+        None => e.to_string(),
+    }
 }
 
 /// `GET /manage/bindings`: each SSL binding, endpoint → certificate → policy.

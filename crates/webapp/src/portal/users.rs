@@ -3,17 +3,17 @@
 //! `GET /api/v2.0/Users` (SSRS's REST API has no users resource; the shape follows its
 //! collections: `{"@odata.context", "value": [...]}`).
 //!
-//! Everyone else gets 403. Every change goes through the catalog (which refuses to remove
-//! the last System Administrator) and then [`AppState::catalog_changed`], so credentials
-//! cached under the old generation stop working at the next request. New passwords are
-//! hashed on the KDF workers, under the same bound as sign-ins. Passwords are never logged,
+//! Everyone else gets 403. Every change is one of `mgmt::users`' operations — the ones
+//! `reportctl user` calls: one validation, one audit line — and then
+//! [`AppState::catalog_changed`], so credentials cached under the old generation stop
+//! working at the next request. New passwords are hashed on the KDF workers, under the same
+//! bound as sign-ins. Passwords are never logged,
 //! echoed or kept: they live in `Zeroizing` buffers until hashed.
 
 use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use catalog::{ItemPath, NewUser, Policy, Role, User};
-use httpsys::logsafe::{DEFAULT_MAX, escape};
+use catalog::{ItemPath, Role, User};
 use maud::html;
 use serde::Deserialize;
 use serde_json::json;
@@ -219,53 +219,68 @@ fn back(ctx: &httpsys::RequestContext) -> Response {
     Redirect::to(&format!("{}/manage/users", base(ctx))).into_response()
 }
 
-/// `POST /manage/users/add`.
+/// The actor of a portal change: the signed-in administrator.
+pub(crate) fn portal_actor(session: &Session) -> mgmt::users::Actor<'_> {
+    mgmt::users::Actor {
+        name: &session.principal.name,
+        front_end: mgmt::users::FrontEnd::Portal,
+    }
+}
+
+/// A refused user operation as this front end shows it: the catalog's refusals keep their
+/// status, an invalid input names the form field to correct.
+pub(crate) fn op_error(e: mgmt::Error, field: &str) -> Error {
+    match e {
+        mgmt::Error::Catalog(c) => c.into(),
+        mgmt::Error::User(p) => Error::BadRequest(format!("{p}; correct the {field} field")),
+        e => Error::BadRequest(e.to_string()),
+    }
+}
+
+/// The KDF workers' hash of a new password, for `mgmt::users`.
+async fn hashed(state: &AppState, password: &Zeroizing<String>) -> Result<String, mgmt::Error> {
+    state
+        .sign_in()
+        .hash_password(password)
+        .await
+        .map_err(|e| mgmt::Error::Refused(e.to_string()))
+}
+
+/// `POST /manage/users/add`: `mgmt::users::add`, as `reportctl user add`.
 pub(crate) async fn add(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
     let (session, ctx, mut form) =
         admin_form::<AddForm>(&state, req, |f| f.csrf.as_deref()).await?;
     let password = Zeroizing::new(std::mem::take(&mut form.password));
     let role: Role = form.role.parse()?;
     let name = form.name.trim().to_owned();
-    catalog::password::check_policy(&password)?;
-    let hash = state.sign_in().hash_password(&password).await?;
-    let cat = &session.catalog;
-    cat.add_user(&NewUser {
-        name: name.clone(),
-        password_hash: hash,
-        system_roles: if role.is_system() { vec![role] } else { vec![] },
-    })
-    .await?;
-    if !role.is_system() {
-        let root = ItemPath::root();
-        let mut policies = cat.get_policies(&root).await?.unwrap_or_default();
-        match policies
-            .iter_mut()
-            .find(|p| p.user.eq_ignore_ascii_case(&name))
-        {
-            Some(p) if !p.roles.contains(&role) => p.roles.push(role),
-            Some(_) => {}
-            None => policies.push(Policy {
-                user: name.clone(),
-                roles: vec![role],
-            }),
-        }
-        cat.set_policies(&root, Some(&policies)).await?;
-    }
+    let dd = state.data_dir().clone();
+    mgmt::users::add(
+        &*session.catalog,
+        &dd,
+        portal_actor(&session),
+        &name,
+        role,
+        &password,
+        || hashed(&state, &password),
+    )
+    .await
+    .map_err(|e| op_error(e, "Name"))?;
     state.catalog_changed();
-    tracing::info!(by = %session.principal.name, user = %escape(&name, DEFAULT_MAX), %role, "user added");
     Ok(back(&ctx))
 }
 
-/// `POST /manage/users/remove`.
+/// `POST /manage/users/remove`: `mgmt::users::remove`.
 pub(crate) async fn remove(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
     let (session, ctx, form) = admin_form::<NameForm>(&state, req, |f| f.csrf.as_deref()).await?;
-    session.catalog.delete_user(&form.name).await?;
+    let dd = state.data_dir().clone();
+    mgmt::users::remove(&*session.catalog, &dd, portal_actor(&session), &form.name)
+        .await
+        .map_err(|e| op_error(e, "Name"))?;
     state.catalog_changed();
-    tracing::info!(by = %session.principal.name, user = %escape(&form.name, DEFAULT_MAX), "user removed");
     Ok(back(&ctx))
 }
 
-/// `POST /manage/users/password`.
+/// `POST /manage/users/password`: `mgmt::users::set_password`.
 pub(crate) async fn password(
     State(state): State<AppState>,
     req: Request,
@@ -273,13 +288,17 @@ pub(crate) async fn password(
     let (session, ctx, mut form) =
         admin_form::<PasswordForm>(&state, req, |f| f.csrf.as_deref()).await?;
     let password = Zeroizing::new(std::mem::take(&mut form.password));
-    catalog::password::check_policy(&password)?;
-    if session.catalog.get_user(&form.name).await?.is_none() {
-        return Err(catalog::Error::UnknownUser(form.name).into());
-    }
-    let hash = state.sign_in().hash_password(&password).await?;
-    session.catalog.set_password_hash(&form.name, &hash).await?;
+    let dd = state.data_dir().clone();
+    mgmt::users::set_password(
+        &*session.catalog,
+        &dd,
+        portal_actor(&session),
+        &form.name,
+        &password,
+        || hashed(&state, &password),
+    )
+    .await
+    .map_err(|e| op_error(e, "New password"))?;
     state.catalog_changed();
-    tracing::info!(by = %session.principal.name, user = %escape(&form.name, DEFAULT_MAX), "password changed");
     Ok(back(&ctx))
 }

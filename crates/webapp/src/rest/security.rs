@@ -265,18 +265,47 @@ pub(super) async fn set_policies(c: &Call<'_>, req: Request) -> Result<Response,
                 ));
             }
         }
-        c.session.catalog.set_policies(&item.path, None).await?;
+        mgmt::users::set_item_policies(
+            &*c.session.catalog,
+            c.state.data_dir(),
+            rest_actor(c),
+            &item.path,
+            None,
+        )
+        .await
+        .map_err(rest_error)?;
     } else {
         let list = parse_policies(c, &body, false).await?;
-        c.session
-            .catalog
-            .set_policies(&item.path, Some(&list))
-            .await?;
+        mgmt::users::set_item_policies(
+            &*c.session.catalog,
+            c.state.data_dir(),
+            rest_actor(c),
+            &item.path,
+            Some(&list),
+        )
+        .await
+        .map_err(rest_error)?;
     }
     c.state.catalog_changed();
-    tracing::info!(user = %c.session.principal.name, path = %item.path, inherit, "item policies set (REST)");
     let (inherit, list) = effective_policies(c, &item.path).await?;
     Ok(json_ok(item_policy_json(c, &item, inherit, &list)))
+}
+
+/// The actor of a REST change (`mgmt::users` logs it with the change).
+fn rest_actor<'a>(c: &'a Call<'_>) -> mgmt::users::Actor<'a> {
+    mgmt::users::Actor {
+        name: &c.session.principal.name,
+        front_end: mgmt::users::FrontEnd::Rest,
+    }
+}
+
+/// A refused role change as the REST API answers it: the catalog's refusals keep their
+/// status, an invalid role is a 400 naming the Roles of the body.
+fn rest_error(e: mgmt::Error) -> Error {
+    match e {
+        mgmt::Error::Catalog(c) => c.into(),
+        e => Error::BadRequest(format!("{e}; correct the Roles of the Policies")),
+    }
 }
 
 /// The same users with the same roles, in any order and case of names.
@@ -382,10 +411,17 @@ pub(super) async fn set_system_policies(c: &Call<'_>, req: Request) -> Result<Re
         .collect();
     changes.sort_by_key(|(_, roles)| !roles.contains(&Role::SystemAdministrator));
     for (name, roles) in &changes {
-        c.session.catalog.set_system_roles(name, roles).await?;
+        mgmt::users::set_system_roles(
+            &*c.session.catalog,
+            c.state.data_dir(),
+            rest_actor(c),
+            name,
+            roles,
+        )
+        .await
+        .map_err(rest_error)?;
     }
     c.state.catalog_changed();
-    tracing::info!(user = %c.session.principal.name, changed = changes.len(), "system policies set (REST)");
     let users = c.session.catalog.list_users().await?;
     Ok(json_ok(system_policy_json(c, &users)))
 }

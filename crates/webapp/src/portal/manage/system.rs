@@ -2,8 +2,9 @@
 //! (backend, target without its password, schema version, generation), Encryption keys
 //! (back up to a password-protected key file, restore, change, delete encrypted content,
 //! through `mgmt::keys`), Site settings (SecureConnectionLevel, upload limit, render
-//! timeout, through `mgmt::ops::set_setting`) and Security (system role assignments,
-//! through the catalog, which refuses to take the last System Administrator's role).
+//! timeout, site name, through `mgmt::ops::set_setting`) and Security (system role
+//! assignments, through `mgmt::users::set_system_roles` as `reportctl user roles`; the
+//! catalog refuses to take the last System Administrator's role).
 //!
 //! A change that would cut off the connection the page is using (stopping the server,
 //! requiring https while on http, dropping one's own administrator role) says so and asks
@@ -14,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use catalog::Role;
+use datadir::SettingKey;
 use maud::{Markup, html};
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -116,7 +118,7 @@ pub(crate) async fn database_page(
     req: Request,
 ) -> Result<Response, Error> {
     let (session, ctx) = admin_parts(&req)?;
-    let url = state.settings().database_url.clone();
+    let url = state.settings().database().map_err(Error::from)?;
     let cat = &session.catalog;
     let schema = cat.schema_version().await.map_err(Error::from)?;
     let items = cat.item_count().await.map_err(Error::from)?;
@@ -126,8 +128,9 @@ pub(crate) async fn database_page(
         div.titlebar { h1 { "Database" } }
         (subnav(&b, "database"))
         dl.props.database {
-            dt { "Backend" } dd { (match url.as_deref() { Some(u) if u.starts_with("sqlite:") => "SQLite", Some(_) => "PostgreSQL", None => "none" }) }
-            dt { "Report server database" } dd { code { (url.as_deref().map(mgmt::database::display_url).unwrap_or_default()) } " " span.muted { "(no password is shown)" } }
+            dt { "Backend" } dd { (match url.as_ref().map(|u| u.backend()) { Some(datadir::dburl::Backend::Sqlite) => "SQLite", Some(_) => "PostgreSQL", None => "none" }) }
+            // DatabaseUrl's Display leaves the password out.
+            dt { "Report server database" } dd { code { (url.as_ref().map(ToString::to_string).unwrap_or_default()) } " " span.muted { "(no password is shown)" } }
             dt { "Schema version" } dd { (schema) @if schema == catalog::SCHEMA_VERSION { " · current" } @else { " · this reportd expects " (catalog::SCHEMA_VERSION) } }
             dt { "Generation" } dd { (generation) }
             dt { "Items" } dd { (items) }
@@ -354,9 +357,11 @@ pub(crate) async fn settings_page(
             input type="text" id="upload" name="MaxUploadSizeMB" inputmode="numeric" maxlength="6" value=(s.max_upload_size_mb);
             label for="render" { "Render time limit, seconds (RenderTimeoutSeconds)" }
             input type="text" id="render" name="RenderTimeoutSeconds" inputmode="numeric" maxlength="6" value=(s.render_timeout_seconds);
+            label for="sitename" { "Site name, shown in every portal page's title and header (SiteName)" }
+            input type="text" id="sitename" name="SiteName" maxlength=(datadir::config::MAX_SITE_NAME_CHARS) value=(s.site_name);
             button type="submit" { "Apply" }
         }
-        p.hint { "Every change is written to reportd.toml and applied to the running server at once. The site name is fixed (" code { "reportd" } ")." }
+        p.hint { "Every change is written to reportd.toml and applied to the running server at once." }
     };
     Ok(layout::page(
         &state,
@@ -377,6 +382,8 @@ pub(crate) struct SettingsForm {
     upload: String,
     #[serde(rename = "RenderTimeoutSeconds", default)]
     render: String,
+    #[serde(rename = "SiteName", default)]
+    site_name: String,
     #[serde(default)]
     confirm: String,
 }
@@ -406,15 +413,20 @@ pub(crate) async fn settings_apply(
                     ("SecureConnectionLevel", &scl),
                     ("MaxUploadSizeMB", form.upload.trim()),
                     ("RenderTimeoutSeconds", form.render.trim()),
+                    ("SiteName", form.site_name.trim()),
                 ],
                 cancel: "/manage/settings",
             },
         ));
     }
-    let changes: Vec<(&'static str, String)> = [
-        ("SecureConnectionLevel", scl),
-        ("MaxUploadSizeMB", form.upload.trim().to_owned()),
-        ("RenderTimeoutSeconds", form.render.trim().to_owned()),
+    let changes: Vec<(SettingKey, String)> = [
+        (SettingKey::SecureConnectionLevel, scl),
+        (SettingKey::MaxUploadSizeMB, form.upload.trim().to_owned()),
+        (
+            SettingKey::RenderTimeoutSeconds,
+            form.render.trim().to_owned(),
+        ),
+        (SettingKey::SiteName, form.site_name.trim().to_owned()),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
@@ -423,10 +435,10 @@ pub(crate) async fn settings_apply(
     let r = blocking(move || -> Result<Vec<String>, String> {
         let mut done = Vec::new();
         for (k, v) in changes {
-            match mgmt::ops::set_setting(&dd, k, &v) {
-                Ok((_, mgmt::ops::Applied::Nothing)) => {}
-                Ok((key, a)) => done.push(format!("{key} = {v} ({})", a.describe())),
-                Err(e) => return Err(format!("{k}: {e}")),
+            match mgmt::ops::set_setting_key(&dd, k, &v) {
+                Ok(mgmt::ops::Applied::Nothing) => {}
+                Ok(a) => done.push(format!("{k} = {v} ({})", a.describe())),
+                Err(e) => return Err(format!("{k}: {e}; correct the field and Apply again")),
             }
         }
         Ok(done)
@@ -534,11 +546,18 @@ pub(crate) async fn security_apply(
             },
         ));
     }
-    let r = session.catalog.set_system_roles(&user, &roles).await;
+    let dd = state.data_dir().clone();
+    let r = mgmt::users::set_system_roles(
+        &*session.catalog,
+        &dd,
+        crate::portal::users::portal_actor(&session),
+        &user,
+        &roles,
+    )
+    .await;
     state.catalog_changed();
     Ok(back_after(&ctx, "security", r, |()| {
         let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
-        tracing::info!(by = %session.principal.name, front_end = "portal", user = %httpsys::logsafe::escape(&user, httpsys::logsafe::DEFAULT_MAX), roles = %names.join(", "), "system roles set");
         format!(
             "{user}: {}",
             if names.is_empty() {
