@@ -1083,7 +1083,6 @@ impl Shared {
             .map(|s| s.and_then(|c| table.kind(c)).unwrap_or(ColumnKind::Unknown))
             .collect();
         let mut out = TableBuilder::new(names, &kinds);
-        out.reserve(table.len());
         if calculated.is_empty() {
             for r in 0..table.len() {
                 for (i, s) in sources.iter().enumerate() {

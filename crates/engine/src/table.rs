@@ -41,39 +41,97 @@ const INTERN_ENTRIES: usize = 4096;
 /// Longest text that is interned.
 const INTERN_LEN: usize = 256;
 
+/// Values in chunks of [`CHUNK`]: a growing column never moves (no reallocation copies, no
+/// doubled capacity while it is filled), and a small table holds a small first chunk.
+#[derive(Debug, Clone, PartialEq)]
+struct Chunks<T> {
+    chunks: Vec<Vec<T>>,
+}
+
+/// Values per chunk.
+const CHUNK: usize = 8192;
+
+impl<T: Clone> Chunks<T> {
+    fn new() -> Self {
+        Chunks { chunks: Vec::new() }
+    }
+
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
+    fn push(&mut self, v: T) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(v),
+            _ => {
+                // the first chunk grows as a vector does; the later ones are allocated whole
+                let mut c = Vec::with_capacity(if self.chunks.is_empty() { 8 } else { CHUNK });
+                c.push(v);
+                self.chunks.push(c);
+            }
+        }
+    }
+
+    fn get(&self, r: usize) -> Option<&T> {
+        self.chunks.get(r / CHUNK)?.get(r % CHUNK)
+    }
+
+    fn resize(&mut self, n: usize, v: T) {
+        while self.len() < n {
+            self.push(v.clone());
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+
+    fn capacity(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum()
+    }
+
+    fn shrink(&mut self) {
+        // the last chunk only: the others are full
+        if let Some(c) = self.chunks.last_mut() {
+            c.shrink_to_fit();
+        }
+        self.chunks.shrink_to_fit();
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Data {
     /// Only nulls so far (and the declared kind is unknown).
     Empty,
-    Bool(Vec<bool>),
-    Int(Vec<i64>),
-    Float(Vec<f64>),
-    Decimal(Vec<Decimal>),
-    DateTime(Vec<PrimitiveDateTime>),
+    Bool(Chunks<bool>),
+    Int(Chunks<i64>),
+    Float(Chunks<f64>),
+    Decimal(Chunks<Decimal>),
+    DateTime(Chunks<PrimitiveDateTime>),
     /// Codes into `texts` (a null's code is 0 and its null bit is set).
     Str {
-        codes: Vec<u32>,
+        codes: Chunks<u32>,
         texts: Vec<Arc<str>>,
     },
-    Bytes(Vec<Arc<[u8]>>),
+    Bytes(Chunks<Arc<[u8]>>),
     /// Values of several types.
-    Mixed(Vec<Value>),
+    Mixed(Chunks<Value>),
 }
 
 impl Data {
     fn of(kind: ColumnKind) -> Data {
         match kind {
             ColumnKind::Unknown => Data::Empty,
-            ColumnKind::Bool => Data::Bool(Vec::new()),
-            ColumnKind::Int => Data::Int(Vec::new()),
-            ColumnKind::Float => Data::Float(Vec::new()),
-            ColumnKind::Decimal => Data::Decimal(Vec::new()),
-            ColumnKind::DateTime => Data::DateTime(Vec::new()),
+            ColumnKind::Bool => Data::Bool(Chunks::new()),
+            ColumnKind::Int => Data::Int(Chunks::new()),
+            ColumnKind::Float => Data::Float(Chunks::new()),
+            ColumnKind::Decimal => Data::Decimal(Chunks::new()),
+            ColumnKind::DateTime => Data::DateTime(Chunks::new()),
             ColumnKind::Str => Data::Str {
-                codes: Vec::new(),
+                codes: Chunks::new(),
                 texts: Vec::new(),
             },
-            ColumnKind::Bytes => Data::Bytes(Vec::new()),
+            ColumnKind::Bytes => Data::Bytes(Chunks::new()),
         }
     }
 }
@@ -163,17 +221,17 @@ impl Column {
         self.nulls.shrink_to_fit();
         match &mut self.data {
             Data::Empty => {}
-            Data::Bool(v) => v.shrink_to_fit(),
-            Data::Int(v) => v.shrink_to_fit(),
-            Data::Float(v) => v.shrink_to_fit(),
-            Data::Decimal(v) => v.shrink_to_fit(),
-            Data::DateTime(v) => v.shrink_to_fit(),
+            Data::Bool(v) => v.shrink(),
+            Data::Int(v) => v.shrink(),
+            Data::Float(v) => v.shrink(),
+            Data::Decimal(v) => v.shrink(),
+            Data::DateTime(v) => v.shrink(),
             Data::Str { codes, texts } => {
-                codes.shrink_to_fit();
+                codes.shrink();
                 texts.shrink_to_fit();
             }
-            Data::Bytes(v) => v.shrink_to_fit(),
-            Data::Mixed(v) => v.shrink_to_fit(),
+            Data::Bytes(v) => v.shrink(),
+            Data::Mixed(v) => v.shrink(),
         }
     }
 }
@@ -308,23 +366,6 @@ impl TableBuilder {
     /// Rows ended so far.
     pub fn rows(&self) -> usize {
         self.table.rows
-    }
-
-    /// Reserves room for `n` more rows.
-    pub fn reserve(&mut self, n: usize) {
-        for col in &mut self.table.columns {
-            match &mut col.data {
-                Data::Empty => {}
-                Data::Bool(v) => v.reserve(n),
-                Data::Int(v) => v.reserve(n),
-                Data::Float(v) => v.reserve(n),
-                Data::Decimal(v) => v.reserve(n),
-                Data::DateTime(v) => v.reserve(n),
-                Data::Str { codes, .. } => codes.reserve(n),
-                Data::Bytes(v) => v.reserve(n),
-                Data::Mixed(v) => v.reserve(n),
-            }
-        }
     }
 
     /// Ends the current row: every column has had its value pushed.
@@ -504,9 +545,9 @@ impl TableBuilder {
             return;
         };
         if !matches!(col.data, Data::Mixed(_)) {
-            let mut all: Vec<Value> = (0..r).map(|i| col.value(i)).collect();
-            if matches!(col.data, Data::Empty) {
-                all.resize(r, Value::Null);
+            let mut all = Chunks::new();
+            for i in 0..r {
+                all.push(col.value(i));
             }
             col.data = Data::Mixed(all);
             col.nulls = Vec::new();
