@@ -2,8 +2,8 @@
 //! (`cluster_keys`: versions and check values, never key material) and each node's sealed
 //! copy (`cluster_nodes.sealed_key`, `key_version`, sealed to the node's `public_key`).
 //!
-//! - [`Registry::create_first_key`]: the first joined node of a database installs version 1
-//!   with its own copy (once: a second node racing it finds the key there).
+//! - The first joined node of a database creates version 1 with [`Registry::rekey`] from
+//!   its instance key (expected version 0: a second node racing it loses and reads its copy).
 //! - [`Registry::grant`] (`cluster join`, `InitializeReportServer`): a node joined with its
 //!   copy of the current version, in one statement.
 //! - [`Registry::revoke`] (`cluster remove`, `DeleteEncryptionKey`): removed, copy deleted;
@@ -169,51 +169,6 @@ impl Registry {
             sealed_key: r.get("sealed_key"),
             key_version: r.get("key_version"),
         }))
-    }
-
-    /// Installs version 1 with the joined node `installation_id`'s copy, unless a key
-    /// exists already (then false, nothing written).
-    pub async fn create_first_key(
-        &self,
-        installation_id: &str,
-        check_value: &str,
-        sealed: &[u8],
-        by: &str,
-    ) -> Result<bool> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        lock(&mut tx).await?;
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cluster_keys)")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        if exists {
-            return Ok(false);
-        }
-        let done = sqlx::query(
-            "UPDATE cluster_nodes SET sealed_key = $2, key_version = 1 \
-             WHERE installation_id = $1 AND state = 'joined'",
-        )
-        .bind(installation_id)
-        .bind(sealed)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(Error::Invalid(format!(
-                "the node {installation_id} is not joined, so it cannot create the cluster key"
-            )));
-        }
-        sqlx::query(
-            "INSERT INTO cluster_keys (version, check_value, created_at, created_by, is_current) \
-             VALUES (1, $1, now(), $2, TRUE)",
-        )
-        .bind(check_value)
-        .bind(by)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
     }
 
     /// Joins `target` with its copy of key `version` (which must still be current).

@@ -59,7 +59,7 @@ fn next_key_path(dd: &DataDir) -> PathBuf {
 /// The instance key sealed under `password` (the bytes of a key file).
 pub fn backup(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
     dd.require_initialized()?;
-    if is_clustered(dd)? {
+    if has_cluster_key(dd)? {
         let ck = block_on(async { cluster_key_of(dd, &require_cluster(dd)?).await })??;
         let file =
             keyfile::seal(ck.bytes(), password).map_err(|e| Error::Refused(e.to_string()))?;
@@ -76,7 +76,7 @@ pub fn backup(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
 pub fn restore(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, usize)> {
     dd.require_initialized()?;
     let key = keyfile::open(file, password).map_err(|e| Error::Refused(e.to_string()))?;
-    if is_clustered(dd)? {
+    if has_cluster_key(dd)? {
         return block_on(async { restore_cluster(dd, &require_cluster(dd)?, key).await })?;
     }
     {
@@ -110,9 +110,11 @@ pub fn restore(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, 
 /// ReencryptSecureInformation / `rskeymgmt -s`: a new instance key; every sealed
 /// credential in the catalog is opened with the old key and sealed with the new one.
 pub fn rotate(dd: &DataDir) -> Result<KeyChange> {
-    if is_clustered(dd)? {
-        return block_on(async { rekey_cluster(dd, &require_cluster(dd)?, None, false).await })?
-            .map(|(c, _)| c);
+    if has_cluster_key(dd)? {
+        return block_on(async {
+            rekey_cluster(dd, &require_cluster(dd)?, None, None, false).await
+        })?
+        .map(|(c, _)| c);
     }
     change_key(dd, false)
 }
@@ -120,9 +122,11 @@ pub fn rotate(dd: &DataDir) -> Result<KeyChange> {
 /// DeleteEncryptedInformation / `rskeymgmt -d`: a new instance key; every sealed
 /// credential is deleted (those data sources must be given their credentials again).
 pub fn delete_encrypted(dd: &DataDir) -> Result<KeyChange> {
-    if is_clustered(dd)? {
-        return block_on(async { rekey_cluster(dd, &require_cluster(dd)?, None, true).await })?
-            .map(|(c, _)| c);
+    if has_cluster_key(dd)? {
+        return block_on(async {
+            rekey_cluster(dd, &require_cluster(dd)?, None, None, true).await
+        })?
+        .map(|(c, _)| c);
     }
     change_key(dd, true)
 }
@@ -294,6 +298,24 @@ pub fn is_clustered(dd: &DataDir) -> Result<bool> {
         .is_some_and(|u| u.backend() == datadir::Backend::Postgres))
 }
 
+/// Whether the data dir's PostgreSQL catalog has a cluster key: until its first node has
+/// started (and created it from the instance key, [`ensure_cluster_key`]) the instance key
+/// is the encryption key, as on one node.
+pub fn has_cluster_key(dd: &DataDir) -> Result<bool> {
+    if !is_clustered(dd)? {
+        return Ok(false);
+    }
+    block_on(async {
+        Ok::<_, Error>(
+            require_cluster(dd)?
+                .current_key()
+                .await
+                .map_err(db_err)?
+                .is_some(),
+        )
+    })?
+}
+
 /// The node table of the data dir's PostgreSQL catalog; None when [`is_clustered`] is
 /// false. Must be called within a Tokio runtime (the pool connects lazily on it).
 pub fn cluster(dd: &DataDir) -> Result<Option<Registry>> {
@@ -407,17 +429,15 @@ pub async fn ensure_cluster_key(dd: &DataDir, reg: &Registry) -> Result<Option<C
         return Ok(None);
     }
     if reg.current_key().await.map_err(db_err)?.is_none() {
-        let ck = ClusterKey::generate(1).map_err(|e| Error::Refused(e.to_string()))?;
-        let pk = node_public_key(dd)?;
-        let copy = sealed::seal_for_node(&pk, &copy_aad(&me, 1), ck.bytes())
-            .map_err(|e| Error::Refused(e.to_string()))?;
-        if reg
-            .create_first_key(&me, &ck.check_value(), &copy, BY)
-            .await
-            .map_err(db_err)?
-        {
-            tracing::info!(installation_id = %me, check_value = %ck.check_value(), "created the cluster key (version 1)");
-            return Ok(Some(ck));
+        // What the instance key sealed while this was a one-node database moves to the new
+        // cluster key in the same transaction. Another node racing this one wins or loses
+        // on the expected version; the loser reads its copy.
+        let from = ClusterKey::new(dd.instance_key()?, 0);
+        match rekey_cluster(dd, reg, Some(from), None, false).await {
+            Ok((c, _)) => {
+                tracing::info!(installation_id = %me, check_value = %c.check_value, "created the cluster key from this node's instance key");
+            }
+            Err(e) => tracing::info!("the cluster key was created meanwhile: {e}"),
         }
     }
     cluster_key_of(dd, reg).await.map(Some)
@@ -605,7 +625,7 @@ async fn restore_cluster(
             "this node ({me}) has not registered with the report server database yet; start its server first"
         ))
     })?;
-    rekey_cluster(dd, reg, Some(key), false).await
+    rekey_cluster(dd, reg, None, Some(key), false).await
 }
 
 /// A rotation (`to` None: a new random key) or a restore (`to`: the backed-up key) of the
@@ -613,13 +633,18 @@ async fn restore_cluster(
 async fn rekey_cluster(
     dd: &DataDir,
     reg: &Registry,
+    from: Option<ClusterKey>,
     to: Option<Zeroizing<[u8; 32]>>,
     delete: bool,
 ) -> Result<(KeyChange, usize)> {
     let restoring = to.is_some();
     // A restore may run on a node that cannot open the current key (lost, or never had
     // it): what the old key sealed then stays as it is and is reported unreadable.
-    let old = match cluster_key_of(dd, reg).await {
+    let current = match from {
+        Some(k) => Ok(k),
+        None => cluster_key_of(dd, reg).await,
+    };
+    let old = match current {
         Ok(k) => Some(k),
         Err(e) if restoring => {
             tracing::warn!("restoring the cluster key on a node without the current key: {e}");

@@ -17,6 +17,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use common::{Sockets, curl};
+use datadir::sealed::ClusterKey;
 use pgcluster::{ADMIN, FreshDb, Node, join, node_entry, nodes_of, pg_base, start_node};
 
 /// A shared data source whose connect string names no user: only its stored (sealed)
@@ -139,6 +140,29 @@ fn forms_cross_nodes(from: &Node, to: &Node, name: &str) {
     assert_eq!(new_folder(to, &"0".repeat(64), "Forged"), 403);
 }
 
+const CERT_TP: &str = "00112233445566778899AABBCCDDEEFF00112233";
+const CERT_AAD: &[u8] = b"cluster_certs/00112233445566778899AABBCCDDEEFF00112233";
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The Cluster-store row's key version and its private key opened with `k`.
+fn cert_key(db: &FreshDb, k: &ClusterKey) -> (i64, Vec<u8>) {
+    let row = db.psql(&format!(
+        "SELECT key_version || ' ' || encode(sealed_key, 'hex') FROM cluster_certs WHERE thumbprint = '{CERT_TP}'"
+    ));
+    let (v, h) = row.split_once(' ').unwrap();
+    let bytes: Vec<u8> = (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect();
+    let plain = k
+        .open(CERT_AAD, &bytes)
+        .expect("the row opens with the cluster key");
+    (v.parse().unwrap(), plain.to_vec())
+}
+
 fn key_versions(node: &Node) -> Vec<i64> {
     nodes_of(node)
         .iter()
@@ -206,7 +230,7 @@ fn three_nodes_share_one_key_through_join_rotation_backup_and_restore() {
         copies[0] != copies[1] && copies[1] != copies[2],
         "{copies:?}"
     );
-    let key_hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let key_hex = hex(&key[..]);
     assert!(
         !copies.iter().any(|c| c.contains(&key_hex)),
         "the key is in clear"
@@ -232,6 +256,15 @@ fn three_nodes_share_one_key_through_join_rotation_backup_and_restore() {
     );
     assert!(stored.contains("<SealedCredentials>") && !stored.contains("not-in-the-catalog-pw"));
     credentials_open_everywhere(&[&n1, &n2, &n3], "after the upload");
+    // A Cluster-store private key sealed with the cluster key, bound to its row (as
+    // certstore::cluster seals them): rotation and restore must move it too.
+    let ck1 = ClusterKey::new(key.clone(), 1);
+    let sealed_pk = ck1.seal(CERT_AAD, b"a private key").unwrap();
+    db.psql(&format!(
+        "INSERT INTO cluster_certs (thumbprint, names, not_before, not_after, chain_pem, sealed_key, key_version, created_at) \
+         VALUES ('{CERT_TP}', 'none.invalid', now(), now(), 'not used', decode('{}', 'hex'), 1, now())",
+        hex(&sealed_pk)
+    ));
 
     // A form served by node 1 is accepted by node 2 (the CSRF key derives from the
     // cluster key), and one served by node 3 by node 1.
@@ -292,6 +325,22 @@ fn three_nodes_share_one_key_through_join_rotation_backup_and_restore() {
         took.as_secs_f64()
     );
     forms_cross_nodes(&n2, &n3, "AfterRotation");
+    let backup2 = n1.inst.tmp.path().join("cluster2.snk");
+    n1.inst.ok(&[
+        "keys",
+        "backup",
+        "--file",
+        backup2.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    let key2 =
+        datadir::keyfile::open(&std::fs::read(&backup2).unwrap(), "backup password 1").unwrap();
+    assert_eq!(datadir::keyfile::check_value(&key2[..]), check2);
+    assert_eq!(
+        cert_key(&db, &ClusterKey::new(key2, 2)),
+        (2, b"a private key".to_vec())
+    );
 
     // A wrong password changes nothing, with a clear error in the output and the log.
     let wrong = n2.inst.file("wrong.pw", b"not the password\n");
@@ -332,6 +381,7 @@ fn three_nodes_share_one_key_through_join_rotation_backup_and_restore() {
         check1
     );
     credentials_open_everywhere(&[&n1, &n2, &n3], "after the restore");
+    assert_eq!(cert_key(&db, &ck1), (3, b"a private key".to_vec()));
 
     // Node 3 removed, then joined again with the backup and a wrong password: refused,
     // still removed; with the right one: joined.

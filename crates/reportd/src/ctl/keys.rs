@@ -42,7 +42,7 @@ pub enum KeysCommand {
 
 pub fn run(ctx: &Ctx, cmd: KeysCommand) -> anyhow::Result<i32> {
     let dd = &ctx.dd;
-    let clustered = mgmt::keys::is_clustered(dd).unwrap_or(false);
+    let clustered = mgmt::keys::has_cluster_key(dd).unwrap_or(false);
     let what = if clustered {
         "Cluster key"
     } else {
