@@ -70,6 +70,15 @@ pub enum UserProblem {
     SystemRoleOnItem(Role),
 }
 
+/// The user operations as one front end makes them: on a catalog, for a data dir, by an
+/// actor.
+#[derive(Clone, Copy)]
+pub struct Users<'a> {
+    pub cat: &'a dyn Catalog,
+    pub dd: &'a DataDir,
+    pub by: Actor<'a>,
+}
+
 /// User names: 1-128 characters, no control characters, no ':' (it ends the Basic user id),
 /// no surrounding spaces.
 pub fn validate_name(name: &str) -> Result<()> {
@@ -84,50 +93,123 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Adds `name` with `role`: a system role is held site-wide, an item role is assigned on
-/// `/` (and inherited below it). `hash` turns the password (already checked against the
-/// policy here) into its stored hash; it runs only when the rest is valid. Nothing is left
-/// behind on failure: a user whose role on `/` cannot be assigned is removed again.
-pub async fn add<F, Fut, E>(
-    cat: &dyn Catalog,
-    dd: &DataDir,
-    by: Actor<'_>,
-    name: &str,
-    role: Role,
-    password: &str,
-    hash: F,
-) -> Result<()>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = std::result::Result<String, E>>,
-    Error: From<E>,
-{
-    validate_name(name)?;
-    catalog::password::check_policy(password)?;
-    let password_hash = hash().await?;
-    cat.add_user(&NewUser {
-        name: name.to_owned(),
-        password_hash,
-        system_roles: if role.is_system() { vec![role] } else { vec![] },
-    })
-    .await?;
-    if !role.is_system()
-        && let Err(e) = assign_on_root(cat, name, role).await
+impl Users<'_> {
+    /// Adds `name` with `role`: a system role is held site-wide, an item role is assigned on
+    /// `/` (and inherited below it). `hash` turns the password (already checked against the
+    /// policy here) into its stored hash; it runs only when the rest is valid. Nothing is left
+    /// behind on failure: a user whose role on `/` cannot be assigned is removed again.
+    pub async fn add<F, Fut, E>(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+        hash: F,
+    ) -> Result<()>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = std::result::Result<String, E>>,
+        Error: From<E>,
     {
-        let _ = cat.delete_user(name).await;
-        return Err(e);
+        let Users { cat, dd, by } = *self;
+        validate_name(name)?;
+        catalog::password::check_policy(password)?;
+        let password_hash = hash().await?;
+        cat.add_user(&NewUser {
+            name: name.to_owned(),
+            password_hash,
+            system_roles: if role.is_system() { vec![role] } else { vec![] },
+        })
+        .await?;
+        if !role.is_system()
+            && let Err(e) = assign_on_root(cat, name, role).await
+        {
+            let _ = cat.delete_user(name).await;
+            return Err(e);
+        }
+        let scope = if role.is_system() {
+            "system role"
+        } else {
+            "item role on /"
+        };
+        changed(
+            dd,
+            by,
+            &format!("user {} added ({scope}: {role})", esc(name)),
+        );
+        Ok(())
     }
-    let scope = if role.is_system() {
-        "system role"
-    } else {
-        "item role on /"
-    };
-    changed(
-        dd,
-        by,
-        &format!("user {} added ({scope}: {role})", esc(name)),
-    );
-    Ok(())
+
+    /// Removes `name` and their role assignments (the catalog refuses the last System
+    /// Administrator).
+    pub async fn remove(&self, name: &str) -> Result<()> {
+        let Users { cat, dd, by } = *self;
+        cat.delete_user(name).await?;
+        changed(dd, by, &format!("user {} removed", esc(name)));
+        Ok(())
+    }
+
+    /// Sets `name`'s password; `hash` runs only for a user that exists and a password the
+    /// policy accepts, so the error names an unknown user at once.
+    pub async fn set_password<F, Fut, E>(&self, name: &str, password: &str, hash: F) -> Result<()>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = std::result::Result<String, E>>,
+        Error: From<E>,
+    {
+        let Users { cat, dd, by } = *self;
+        catalog::password::check_policy(password)?;
+        if cat.get_user(name).await?.is_none() {
+            return Err(catalog::Error::UnknownUser(name.to_owned()).into());
+        }
+        let password_hash = hash().await?;
+        cat.set_password_hash(name, &password_hash).await?;
+        changed(dd, by, &format!("password of {} changed", esc(name)));
+        Ok(())
+    }
+
+    /// Sets `name`'s system roles to exactly `roles` (the catalog refuses to take the last
+    /// System Administrator's).
+    pub async fn set_system_roles(&self, name: &str, roles: &[Role]) -> Result<()> {
+        let Users { cat, dd, by } = *self;
+        of_kind(roles.iter(), true)?;
+        cat.set_system_roles(name, roles).await?;
+        let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+        let now = if names.is_empty() {
+            "no system role".to_string()
+        } else {
+            names.join(", ")
+        };
+        changed(dd, by, &format!("system roles of {} set: {now}", esc(name)));
+        Ok(())
+    }
+
+    /// Sets the item roles of `path`: `Some(list)` breaks inheritance with exactly `list`,
+    /// `None` inherits the parent's again. A system role in `list` is refused.
+    pub async fn set_item_policies(
+        &self,
+        path: &ItemPath,
+        policies: Option<&[Policy]>,
+    ) -> Result<()> {
+        let Users { cat, dd, by } = *self;
+        of_kind(
+            policies.unwrap_or_default().iter().flat_map(|p| &p.roles),
+            false,
+        )?;
+        cat.set_policies(path, policies).await?;
+        let what = match policies {
+            None => format!(
+                "item roles of {} inherited from the parent",
+                esc(path.as_ref())
+            ),
+            Some(l) => format!(
+                "item roles of {} set for {} user(s)",
+                esc(path.as_ref()),
+                l.len()
+            ),
+        };
+        changed(dd, by, &what);
+        Ok(())
+    }
 }
 
 async fn assign_on_root(cat: &dyn Catalog, name: &str, role: Role) -> Result<()> {
@@ -145,89 +227,6 @@ async fn assign_on_root(cat: &dyn Catalog, name: &str, role: Role) -> Result<()>
         }),
     }
     cat.set_policies(&root, Some(&policies)).await?;
-    Ok(())
-}
-
-/// Removes `name` and their role assignments (the catalog refuses the last System
-/// Administrator).
-pub async fn remove(cat: &dyn Catalog, dd: &DataDir, by: Actor<'_>, name: &str) -> Result<()> {
-    cat.delete_user(name).await?;
-    changed(dd, by, &format!("user {} removed", esc(name)));
-    Ok(())
-}
-
-/// Sets `name`'s password; `hash` runs only for a user that exists and a password the
-/// policy accepts, so the error names an unknown user at once.
-pub async fn set_password<F, Fut, E>(
-    cat: &dyn Catalog,
-    dd: &DataDir,
-    by: Actor<'_>,
-    name: &str,
-    password: &str,
-    hash: F,
-) -> Result<()>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = std::result::Result<String, E>>,
-    Error: From<E>,
-{
-    catalog::password::check_policy(password)?;
-    if cat.get_user(name).await?.is_none() {
-        return Err(catalog::Error::UnknownUser(name.to_owned()).into());
-    }
-    let password_hash = hash().await?;
-    cat.set_password_hash(name, &password_hash).await?;
-    changed(dd, by, &format!("password of {} changed", esc(name)));
-    Ok(())
-}
-
-/// Sets `name`'s system roles to exactly `roles` (the catalog refuses to take the last
-/// System Administrator's).
-pub async fn set_system_roles(
-    cat: &dyn Catalog,
-    dd: &DataDir,
-    by: Actor<'_>,
-    name: &str,
-    roles: &[Role],
-) -> Result<()> {
-    of_kind(roles.iter(), true)?;
-    cat.set_system_roles(name, roles).await?;
-    let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
-    let now = if names.is_empty() {
-        "no system role".to_string()
-    } else {
-        names.join(", ")
-    };
-    changed(dd, by, &format!("system roles of {} set: {now}", esc(name)));
-    Ok(())
-}
-
-/// Sets the item roles of `path`: `Some(list)` breaks inheritance with exactly `list`,
-/// `None` inherits the parent's again. A system role in `list` is refused.
-pub async fn set_item_policies(
-    cat: &dyn Catalog,
-    dd: &DataDir,
-    by: Actor<'_>,
-    path: &ItemPath,
-    policies: Option<&[Policy]>,
-) -> Result<()> {
-    of_kind(
-        policies.unwrap_or_default().iter().flat_map(|p| &p.roles),
-        false,
-    )?;
-    cat.set_policies(path, policies).await?;
-    let what = match policies {
-        None => format!(
-            "item roles of {} inherited from the parent",
-            esc(path.as_ref())
-        ),
-        Some(l) => format!(
-            "item roles of {} set for {} user(s)",
-            esc(path.as_ref()),
-            l.len()
-        ),
-    };
-    changed(dd, by, &what);
     Ok(())
 }
 

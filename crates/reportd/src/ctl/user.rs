@@ -63,11 +63,6 @@ struct UserRow {
 }
 
 pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
-    let me = super::os_user();
-    let by = mgmt::users::Actor {
-        name: &me,
-        front_end: mgmt::users::FrontEnd::Cli,
-    };
     match cmd {
         UserCommand::Add {
             name,
@@ -77,14 +72,10 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
             let role: Role = role.parse()?;
             let password =
                 datadir::read_password_file(&password_file).context("--password-file")?;
-            block_on(async {
-                let cat = open_configured(&ctx.dd).await?;
-                mgmt::users::add(&*cat, &ctx.dd, by, &name, role, &password, || async {
-                    catalog::password::hash(&password)
-                })
-                .await
-                .map_err(|e| cli_fix(e, "NAME"))
-            })??;
+            let hash = || async { catalog::password::hash(&password) };
+            user_op(ctx, "NAME", async |u| {
+                u.add(&name, role, &password, hash).await
+            })?;
             let scope = if role.is_system() {
                 "system role"
             } else {
@@ -94,12 +85,7 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         UserCommand::Remove { name } => {
-            block_on(async {
-                let cat = open_configured(&ctx.dd).await?;
-                mgmt::users::remove(&*cat, &ctx.dd, by, &name)
-                    .await
-                    .map_err(|e| cli_fix(e, "NAME"))
-            })??;
+            user_op(ctx, "NAME", async |u| u.remove(&name).await)?;
             println!("User {name} removed");
             Ok(0)
         }
@@ -109,14 +95,10 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
         } => {
             let password =
                 datadir::read_password_file(&password_file).context("--password-file")?;
-            block_on(async {
-                let cat = open_configured(&ctx.dd).await?;
-                mgmt::users::set_password(&*cat, &ctx.dd, by, &name, &password, || async {
-                    catalog::password::hash(&password)
-                })
-                .await
-                .map_err(|e| cli_fix(e, "NAME"))
-            })??;
+            let hash = || async { catalog::password::hash(&password) };
+            user_op(ctx, "NAME", async |u| {
+                u.set_password(&name, &password, hash).await
+            })?;
             println!("Password of {name} changed");
             Ok(0)
         }
@@ -125,12 +107,9 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
                 .iter()
                 .map(|r| r.parse::<Role>())
                 .collect::<Result<Vec<_>, _>>()?;
-            block_on(async {
-                let cat = open_configured(&ctx.dd).await?;
-                mgmt::users::set_system_roles(&*cat, &ctx.dd, by, &name, &roles)
-                    .await
-                    .map_err(|e| cli_fix(e, "--system-role"))
-            })??;
+            user_op(ctx, "--system-role", async |u| {
+                u.set_system_roles(&name, &roles).await
+            })?;
             let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
             if names.is_empty() {
                 println!("{name} now holds no system role");
@@ -181,6 +160,28 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Runs one `mgmt::users` operation on the configured catalog, by the OS user; a refusal
+/// gets this front end's fix, pointing at `arg`.
+fn user_op<T>(
+    ctx: &Ctx,
+    arg: &str,
+    op: impl AsyncFnOnce(mgmt::users::Users<'_>) -> mgmt::Result<T>,
+) -> anyhow::Result<T> {
+    let me = super::os_user();
+    block_on(async {
+        let cat = open_configured(&ctx.dd).await?;
+        let users = mgmt::users::Users {
+            cat: &*cat,
+            dd: &ctx.dd,
+            by: mgmt::users::Actor {
+                name: &me,
+                front_end: mgmt::users::FrontEnd::Cli,
+            },
+        };
+        op(users).await.map_err(|e| cli_fix(e, arg))
+    })?
 }
 
 /// A refused user operation with the fix in this front end's terms (`arg` names the

@@ -219,11 +219,19 @@ fn back(ctx: &httpsys::RequestContext) -> Response {
     Redirect::to(&format!("{}/manage/users", base(ctx))).into_response()
 }
 
-/// The actor of a portal change: the signed-in administrator.
-pub(crate) fn portal_actor(session: &Session) -> mgmt::users::Actor<'_> {
-    mgmt::users::Actor {
-        name: &session.principal.name,
-        front_end: mgmt::users::FrontEnd::Portal,
+/// The user operations of a portal change: the session's catalog, by the signed-in
+/// administrator.
+pub(crate) fn portal_users<'a>(
+    session: &'a Session,
+    dd: &'a datadir::DataDir,
+) -> mgmt::users::Users<'a> {
+    mgmt::users::Users {
+        cat: &*session.catalog,
+        dd,
+        by: mgmt::users::Actor {
+            name: &session.principal.name,
+            front_end: mgmt::users::FrontEnd::Portal,
+        },
     }
 }
 
@@ -254,17 +262,10 @@ pub(crate) async fn add(State(state): State<AppState>, req: Request) -> Result<R
     let role: Role = form.role.parse()?;
     let name = form.name.trim().to_owned();
     let dd = state.data_dir().clone();
-    mgmt::users::add(
-        &*session.catalog,
-        &dd,
-        portal_actor(&session),
-        &name,
-        role,
-        &password,
-        || hashed(&state, &password),
-    )
-    .await
-    .map_err(|e| op_error(e, "Name"))?;
+    portal_users(&session, &dd)
+        .add(&name, role, &password, || hashed(&state, &password))
+        .await
+        .map_err(|e| op_error(e, "Name"))?;
     state.catalog_changed();
     Ok(back(&ctx))
 }
@@ -273,7 +274,8 @@ pub(crate) async fn add(State(state): State<AppState>, req: Request) -> Result<R
 pub(crate) async fn remove(State(state): State<AppState>, req: Request) -> Result<Response, Error> {
     let (session, ctx, form) = admin_form::<NameForm>(&state, req, |f| f.csrf.as_deref()).await?;
     let dd = state.data_dir().clone();
-    mgmt::users::remove(&*session.catalog, &dd, portal_actor(&session), &form.name)
+    portal_users(&session, &dd)
+        .remove(&form.name)
         .await
         .map_err(|e| op_error(e, "Name"))?;
     state.catalog_changed();
@@ -289,16 +291,10 @@ pub(crate) async fn password(
         admin_form::<PasswordForm>(&state, req, |f| f.csrf.as_deref()).await?;
     let password = Zeroizing::new(std::mem::take(&mut form.password));
     let dd = state.data_dir().clone();
-    mgmt::users::set_password(
-        &*session.catalog,
-        &dd,
-        portal_actor(&session),
-        &form.name,
-        &password,
-        || hashed(&state, &password),
-    )
-    .await
-    .map_err(|e| op_error(e, "New password"))?;
+    portal_users(&session, &dd)
+        .set_password(&form.name, &password, || hashed(&state, &password))
+        .await
+        .map_err(|e| op_error(e, "New password"))?;
     state.catalog_changed();
     Ok(back(&ctx))
 }

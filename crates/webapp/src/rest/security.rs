@@ -265,37 +265,32 @@ pub(super) async fn set_policies(c: &Call<'_>, req: Request) -> Result<Response,
                 ));
             }
         }
-        mgmt::users::set_item_policies(
-            &*c.session.catalog,
-            c.state.data_dir(),
-            rest_actor(c),
-            &item.path,
-            None,
-        )
-        .await
-        .map_err(rest_error)?;
+        rest_users(c)
+            .set_item_policies(&item.path, None)
+            .await
+            .map_err(rest_error)?;
     } else {
         let list = parse_policies(c, &body, false).await?;
-        mgmt::users::set_item_policies(
-            &*c.session.catalog,
-            c.state.data_dir(),
-            rest_actor(c),
-            &item.path,
-            Some(&list),
-        )
-        .await
-        .map_err(rest_error)?;
+        rest_users(c)
+            .set_item_policies(&item.path, Some(&list))
+            .await
+            .map_err(rest_error)?;
     }
     c.state.catalog_changed();
     let (inherit, list) = effective_policies(c, &item.path).await?;
     Ok(json_ok(item_policy_json(c, &item, inherit, &list)))
 }
 
-/// The actor of a REST change (`mgmt::users` logs it with the change).
-fn rest_actor<'a>(c: &'a Call<'_>) -> mgmt::users::Actor<'a> {
-    mgmt::users::Actor {
-        name: &c.session.principal.name,
-        front_end: mgmt::users::FrontEnd::Rest,
+/// The user operations of a REST change: the session's catalog, by the signed-in user
+/// (`mgmt::users` logs it with the change).
+fn rest_users<'a>(c: &'a Call<'_>) -> mgmt::users::Users<'a> {
+    mgmt::users::Users {
+        cat: &*c.session.catalog,
+        dd: c.state.data_dir(),
+        by: mgmt::users::Actor {
+            name: &c.session.principal.name,
+            front_end: mgmt::users::FrontEnd::Rest,
+        },
     }
 }
 
@@ -411,15 +406,10 @@ pub(super) async fn set_system_policies(c: &Call<'_>, req: Request) -> Result<Re
         .collect();
     changes.sort_by_key(|(_, roles)| !roles.contains(&Role::SystemAdministrator));
     for (name, roles) in &changes {
-        mgmt::users::set_system_roles(
-            &*c.session.catalog,
-            c.state.data_dir(),
-            rest_actor(c),
-            name,
-            roles,
-        )
-        .await
-        .map_err(rest_error)?;
+        rest_users(c)
+            .set_system_roles(name, roles)
+            .await
+            .map_err(rest_error)?;
     }
     c.state.catalog_changed();
     let users = c.session.catalog.list_users().await?;

@@ -547,14 +547,9 @@ pub(crate) async fn security_apply(
         ));
     }
     let dd = state.data_dir().clone();
-    let r = mgmt::users::set_system_roles(
-        &*session.catalog,
-        &dd,
-        crate::portal::users::portal_actor(&session),
-        &user,
-        &roles,
-    )
-    .await;
+    let r = crate::portal::users::portal_users(&session, &dd)
+        .set_system_roles(&user, &roles)
+        .await;
     state.catalog_changed();
     Ok(back_after(&ctx, "security", r, |()| {
         let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
