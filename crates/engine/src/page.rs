@@ -38,15 +38,14 @@ pub fn streamed_row_height(t: &Tablix, m: &dyn TextMeasurer) -> Option<Len> {
     fixed.then(|| grid_row_height(&row, m))
 }
 
-/// True when [`paginate`] can cut `inst` into pages without binding streamed rows: every
-/// streamed tablix has rows of a known height ([`streamed_row_height`]) and its section has
-/// no page header or footer (they see the values on each page).
+/// True when [`paginate`] can cut `inst` into pages without measuring streamed rows: every
+/// streamed tablix has rows of a known height ([`streamed_row_height`]). (With a page header
+/// or footer, [`paginate`] binds the streamed rows once, in order, for the values each page
+/// shows them.)
 pub fn paginates_streamed(inst: &Instance, m: &dyn TextMeasurer) -> bool {
     inst.sections.iter().all(|s| {
         s.body.iter().all(|i| match &i.kind {
-            ItemKind::Tablix(t) if t.streamed.is_some() => {
-                s.header.is_none() && s.footer.is_none() && streamed_row_height(t, m).is_some()
-            }
+            ItemKind::Tablix(t) if t.streamed.is_some() => streamed_row_height(t, m).is_some(),
             _ => true,
         })
     })
@@ -393,7 +392,21 @@ pub fn paginate<'a>(
     }
     let total = pages.len() as u32;
     number_pages(&mut pages, &resets, &names, &inst.initial_page_name);
-    for p in pages.iter_mut() {
+    // the values on each page first (streamed rows bound in order, once), then the bands:
+    // they are evaluated with every row bound, as after a bind of the whole tree
+    let items: Vec<Vec<(String, rdl::Value)>> = pages
+        .iter()
+        .map(|p| {
+            let section = &inst.sections[p.section];
+            // only page headers and footers read them
+            if section.header.is_some() || section.footer.is_some() {
+                page_report_items(&p.body)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    for (p, report_items) in pages.iter_mut().zip(items) {
         let section = &inst.sections[p.section];
         let first_of_section = p.overall_number == 1;
         let last_of_section = p.overall_number == total;
@@ -403,12 +416,7 @@ pub fn paginate<'a>(
             overall_page_number: p.overall_number,
             overall_total_pages: total,
             page_name: p.name.clone(),
-            // only page headers and footers read them
-            report_items: if section.header.is_some() || section.footer.is_some() {
-                page_report_items(&p.body)
-            } else {
-                Vec::new()
-            },
+            report_items,
         };
         let n = p.overall_number;
         if let Some(h) = &section.header {
@@ -479,9 +487,21 @@ fn page_report_items(body: &[Placed<'_>]) -> Vec<(String, rdl::Value)> {
     for p in body {
         match (&p.item.kind, &p.rows) {
             (ItemKind::Tablix(t), Some(rows)) => {
-                // streamed rows are not on pages with a header or footer
-                for &r in rows.iter().filter(|&&r| r < t.rows.len()) {
-                    for c in &t.rows[r].cells {
+                for &r in rows {
+                    let bound;
+                    let row = match (t.rows.get(r), &t.streamed) {
+                        (Some(row), _) => row,
+                        // a streamed row, bound here (a failure shows when it is written)
+                        (None, Some(s)) => match s.rows.row(r - t.rows.len()) {
+                            Ok(row) => {
+                                bound = row;
+                                &bound
+                            }
+                            Err(_) => continue,
+                        },
+                        (None, None) => continue,
+                    };
+                    for c in &row.cells {
                         if let Some(i) = &c.item {
                             collect_items(i, &mut out);
                         }

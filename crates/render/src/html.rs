@@ -988,8 +988,7 @@ fn selected<'p, 'a>(pages: &'p [Page<'a>], section: u32) -> Result<Vec<&'p Page<
 }
 
 /// True when `inst` has streamed detail rows this renderer cannot write as they are bound
-/// (their height must be measured, or a page header/footer sees their values): call
-/// [`Instance::materialize`] first.
+/// (their height must be measured: a cell can grow): call [`Instance::materialize`] first.
 pub fn needs_tree(inst: &Instance, m: &dyn TextMeasurer) -> bool {
     inst.is_streamed() && !paginates_streamed(inst, m)
 }

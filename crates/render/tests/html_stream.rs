@@ -2,8 +2,9 @@
 //! the tree: one page (InteractiveHeight 0), soft pages (each `Section` and all), fragments,
 //! prefixes, nonces and style streams; a large table is written while it is rendered (its
 //! late classes in `<style>` elements of their own). Reports that may not stream (groups,
-//! toggles, an interactive sort chosen, group page breaks, rows that grow, page headers) are
-//! bound in the tree or materialized first ([`html::needs_tree`]), with the same bytes.
+//! toggles, an interactive sort chosen, group page breaks, rows that grow) are bound in the
+//! tree or materialized first ([`html::needs_tree`]), with the same bytes; a page footer that
+//! shows values of its page streams too.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -342,16 +343,65 @@ fn tables_that_cannot_stream_give_the_same_bytes_from_the_tree() {
         "<CanGrow>true</CanGrow>",
     );
     assert!(!same_bytes(&report(&cells, DETAILS, "2in", ""), 40, &[]));
-    // a page footer sees the values on its page
-    let footer = "<PageFooter><Height>0.3in</Height><PrintOnFirstPage>true</PrintOnFirstPage><PrintOnLastPage>true</PrintOnLastPage><ReportItems><Textbox Name=\"F\"><Paragraphs><Paragraph><TextRuns><TextRun><Value>=\"Page \" &amp; Globals!PageNumber &amp; \" of \" &amp; Globals!TotalPages &amp; \" first \" &amp; First(ReportItems!Id.Value)</Value></TextRun></TextRuns></Paragraph></Paragraphs><Height>0.3in</Height><Width>4in</Width></Textbox></ReportItems></PageFooter>";
-    let with_footer = report(&plain_cells(), DETAILS, "2in", footer);
-    assert!(!same_bytes(&with_footer, 40, &[]));
+    // a footer row after the details (its height is not the details')
+    let mut footer: String = textbox(
+        "Total",
+        "=Sum(Fields!price.Value)",
+        "<CanGrow>true</CanGrow>",
+    );
+    for i in 1..5 {
+        footer.push_str(&textbox(&format!("F{i}"), &format!("Foot {i}"), ""));
+    }
+    let with_footer_row = report(
+        &plain_cells(),
+        &format!("{DETAILS}<TablixMember><KeepWithGroup>Before</KeepWithGroup></TablixMember>"),
+        "2in",
+        "",
+    )
+    .replace(
+        "</TablixCells></TablixRow>\n    </TablixRows>",
+        &format!(
+            "</TablixCells></TablixRow><TablixRow><Height>0.4in</Height><TablixCells>{footer}</TablixCells></TablixRow>\n    </TablixRows>"
+        ),
+    );
+    assert!(with_footer_row.contains("Foot 4"));
+    assert!(!same_bytes(&with_footer_row, 40, &[]));
     // no rows: the message
     assert!(!same_bytes(
         &report(&plain_cells(), DETAILS, "0in", ""),
         0,
         &[]
     ));
+}
+
+#[test]
+fn a_page_footer_with_the_values_on_its_page_streams_with_the_same_bytes() {
+    let footer = "<PageFooter><Height>0.3in</Height><PrintOnFirstPage>true</PrintOnFirstPage><PrintOnLastPage>true</PrintOnLastPage><ReportItems><Textbox Name=\"F\"><Paragraphs><Paragraph><TextRuns><TextRun><Value>=\"Page \" &amp; Globals!PageNumber &amp; \" of \" &amp; Globals!TotalPages &amp; \" first \" &amp; ReportItems!Id.Value</Value></TextRun></TextRuns></Paragraph></Paragraphs><Height>0.3in</Height><Width>4in</Width></Textbox></ReportItems></PageFooter>";
+    let mut cells = plain_cells();
+    cells.push(textbox(
+        "Run",
+        "=RunningValue(Fields!price.Value, Sum, \"Orders\")",
+        "",
+    ));
+    for height in ["2in", "0in"] {
+        let rdl = report(&cells, DETAILS, height, footer);
+        assert!(same_bytes(&rdl, 40, &[]), "{height}");
+    }
+    let c = Arc::new(
+        engine::parse_and_prepare(
+            "/Test/Orders",
+            report(&cells, DETAILS, "2in", footer).as_bytes(),
+        )
+        .unwrap(),
+    );
+    let inst = bind(&c, 40, true, &[]);
+    let o = HtmlOptions {
+        section: 2,
+        ..HtmlOptions::default()
+    };
+    let h = String::from_utf8(html_of(&inst, &o).unwrap()).unwrap();
+    // the first Id on page 2 (rows 8-14)
+    assert!(h.contains(">Page 2 of 6 first 8<"), "{h}");
 }
 
 #[test]
