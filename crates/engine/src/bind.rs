@@ -2213,7 +2213,8 @@ impl Shared {
         }
         let rows: Arc<[u32]> = rows.into();
         let chain = Self::region_chain(def, &base, &rows, frames);
-        // streamed: the details member (the last) is left out of the row axis
+        // streamed: the details member and the footer members after it are left out of the
+        // row axis (the footers' members are placed after the details, numbered on past it)
         let stream_k = self.stream_here(t, frames, rows.len());
         let row_defs = match stream_k {
             Some(k) => &t.row_hierarchy[..k],
@@ -2318,6 +2319,46 @@ impl Shared {
             let m = self.place_members(&[details], &mut out, header_cols, header_rows, true)?;
             out.row_members.extend(m);
         }
+        let stream_member = out.row_members.len().saturating_sub(1);
+        let mut tail = Vec::new();
+        if let Some(k) = stream_k
+            && k + 1 < t.row_hierarchy.len()
+        {
+            let mut faxis = Axis {
+                leaves: raxis.leaves + rows.len(),
+            };
+            let mut fdl = k + 1;
+            let foot = self.expand(
+                &t.row_hierarchy[k + 1..],
+                &chain,
+                &rows,
+                &set,
+                0,
+                &mut fdl,
+                &mut faxis,
+                inst::Visibility::Visible,
+            )?;
+            let m = self.place_members(&foot, &mut out, header_cols, header_rows, true)?;
+            out.row_members.extend(m);
+            let mut leaves: Vec<&Expanded<'_>> = Vec::new();
+            collect_leaves(&foot, &mut leaves);
+            for l in leaves {
+                tail.push(stream::Tail {
+                    frames: l.frames.clone(),
+                    def_leaf: l.def_leaf,
+                    shell: inst::GridRow {
+                        height: t.rows.get(l.def_leaf).map(|r| r.height.0).unwrap_or(0),
+                        cells: Vec::new(),
+                        repeat_on_new_page: false,
+                        visibility: l.visibility,
+                        page_break: None,
+                        keep_with_next: l.def.keep_with_group == model::KeepWithGroup::After,
+                        keep_with_previous: l.def.keep_with_group == model::KeepWithGroup::Before,
+                    },
+                    cols: Vec::new(),
+                });
+            }
+        }
         for l in &row_leaves {
             let Some(leaf) = l.leaf else { continue };
             let grid_row = header_rows + leaf;
@@ -2397,8 +2438,15 @@ impl Shared {
                 .iter()
                 .filter_map(|c| Some((header_cols + c.leaf?, c.def_leaf, c.visibility)))
                 .collect();
+            for f in &mut tail {
+                f.cols = col_leaves
+                    .iter()
+                    .filter_map(|c| Some((header_cols + c.leaf?, c.def_leaf, c.visibility)))
+                    .collect();
+            }
             *lock(&self.stream_pending) = Some(stream::Pending {
-                member: out.row_members.len() - 1,
+                member: stream_member,
+                tail,
                 def_leaf: k,
                 parent_key: Self::frames_key(&chain),
                 group_name: t.row_hierarchy[k]

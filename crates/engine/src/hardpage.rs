@@ -1129,9 +1129,16 @@ fn cut_tablix<'a>(
     rel: Len,
     lead: bool,
 ) -> (Len, bool, bool) {
-    // grid rows, then the streamed detail rows (no breaks, keeps or repeats of their own)
+    // grid rows, then the streamed detail rows (no breaks, keeps or repeats of their own),
+    // then the streamed footer rows (their keeps from `tail`)
     let n_rows = heights.len();
-    let flags = |r: usize| t.rows.get(r);
+    let tail_from = n_rows - t.streamed.as_ref().map_or(0, |s| s.tail.len());
+    let flags = |r: usize| {
+        t.rows.get(r).or_else(|| {
+            let s = t.streamed.as_ref()?;
+            s.tail.get(r.checked_sub(tail_from)?)
+        })
+    };
     let repeat: Vec<u32> = (0..t.rows.len())
         .filter(|&r| t.rows[r].repeat_on_new_page)
         .map(|r| r as u32)

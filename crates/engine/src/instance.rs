@@ -658,7 +658,8 @@ pub struct Tablix {
     /// The `NoRowsMessage` shown instead of the grid when there are no rows.
     pub no_rows_message: Option<String>,
     /// Detail rows not bound yet (only with `BindOptions::stream_details`): they follow the
-    /// grid's `rows` and are the instances of the last top-level row member. Renderers that
+    /// grid's `rows` and are the instances of the details member ([`StreamedDetails::member`]),
+    /// then the footer rows ([`StreamedDetails::tail`]). Renderers that
     /// stream take them one at a time ([`DetailRows::row`]); any other calls
     /// [`Instance::materialize`] first.
     pub streamed: Option<StreamedDetails>,
@@ -677,10 +678,16 @@ impl Tablix {
             return Ok(());
         };
         let n = s.rows.len();
+        let details = n.saturating_sub(s.tail.len());
         self.rows.reserve(n);
-        let mut instances = Vec::with_capacity(n);
+        let mut instances = Vec::with_capacity(details);
         for i in 0..n {
             let row = s.rows.row(i)?;
+            if i >= details {
+                // a footer row: its member (after the details one) already points here
+                self.rows.push(row);
+                continue;
+            }
             instances.push(MemberInstance {
                 header: None,
                 leaf: Some(self.rows.len()),
@@ -722,8 +729,13 @@ pub trait DetailRows: Send + Sync {
 pub struct StreamedDetails {
     /// Index in `row_members` of the details member (its `instances` are empty).
     pub member: usize,
-    /// The rows.
+    /// The rows: the detail rows, then the tablix's footer rows (its static rows after the
+    /// details, bound after the last detail row as the tree binds them).
     pub rows: Arc<dyn DetailRows>,
+    /// The footer rows without their cells (height, keeps), one per footer row: the last
+    /// `tail.len()` rows of `rows`. Their members follow the details member in
+    /// `row_members`, their leaves numbered on past the grid's `rows` like every row here.
+    pub tail: Vec<GridRow>,
 }
 
 impl fmt::Debug for StreamedDetails {
@@ -731,6 +743,7 @@ impl fmt::Debug for StreamedDetails {
         f.debug_struct("StreamedDetails")
             .field("member", &self.member)
             .field("rows", &self.rows.len())
+            .field("tail", &self.tail.len())
             .finish()
     }
 }

@@ -24,18 +24,31 @@ pub fn grid_rows(t: &Tablix) -> usize {
 
 /// The height of every streamed detail row of `t`, when it is known without binding them:
 /// the first row's cells are textboxes that cannot grow (`CanGrow` is not an expression, so
-/// every row has the same design height). `None`: no streamed rows, or they must be measured.
+/// every row has the same design height) and every footer row streamed after them
+/// ([`crate::instance::StreamedDetails::tail`]) is such a row of that height. `None`: no
+/// streamed rows, or they must be measured.
 pub fn streamed_row_height(t: &Tablix, m: &dyn TextMeasurer) -> Option<Len> {
     let s = t.streamed.as_ref()?;
     if s.rows.is_empty() {
         return Some(0);
     }
+    let fixed = |row: &GridRow| {
+        row.cells.iter().all(|c| match &c.item {
+            None => true,
+            Some(i) => matches!(&i.kind, ItemKind::Textbox(tb) if !tb.can_grow),
+        })
+    };
     let row = s.rows.row(0).ok()?;
-    let fixed = row.cells.iter().all(|c| match &c.item {
-        None => true,
-        Some(i) => matches!(&i.kind, ItemKind::Textbox(tb) if !tb.can_grow),
-    });
-    fixed.then(|| grid_row_height(&row, m))
+    let h = fixed(&row).then(|| grid_row_height(&row, m))?;
+    // footer rows (bound here for their shape only: a pass starts again at row 0) must
+    // have that height too
+    for i in s.rows.len() - s.tail.len()..s.rows.len() {
+        let row = s.rows.row(i).ok()?;
+        if !fixed(&row) || grid_row_height(&row, m) != h {
+            return None;
+        }
+    }
+    Some(h)
 }
 
 /// True when [`paginate`] can cut `inst` into pages without measuring streamed rows: every

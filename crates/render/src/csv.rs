@@ -285,6 +285,7 @@ impl<W: Write> Out<'_, W> {
 
 /// Renders `inst` as CSV.
 pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<(), RenderError> {
+    let inst = &*crate::data::walkable(inst)?;
     o.check()?;
     let nodes = report_children(
         inst,

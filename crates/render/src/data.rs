@@ -171,6 +171,24 @@ pub struct WalkOptions {
     pub transparent_rectangles: bool,
 }
 
+/// `inst` as the data walk reads it: an instance whose streamed tablix has footer rows
+/// (`StreamedDetails::tail`: their members are walked as the tree's rows, after the
+/// details) is materialized first, in a copy; any other is walked as it is.
+pub fn walkable(inst: &Instance) -> Result<Cow<'_, Instance>, RenderError> {
+    let footers = inst.sections.iter().any(|s| {
+        s.body.iter().any(|i| {
+            matches!(&i.kind, ItemKind::Tablix(t)
+                if t.streamed.as_ref().is_some_and(|s| !s.tail.is_empty()))
+        })
+    });
+    if !footers {
+        return Ok(Cow::Borrowed(inst));
+    }
+    let mut tree = inst.clone();
+    tree.materialize()?;
+    Ok(Cow::Owned(tree))
+}
+
 /// The report's children (sections are transparent).
 pub fn report_children<'a>(inst: &'a Instance, opts: WalkOptions) -> Vec<Node<'a>> {
     let mut out = Vec::new();

@@ -86,6 +86,7 @@ fn value(v: &Value, out: &mut String) {
 
 /// Renders `inst` as JSON.
 pub fn render<W: Write>(inst: &Instance, o: &JsonOptions, w: &mut W) -> Result<(), RenderError> {
+    let inst = &*crate::data::walkable(inst)?;
     let nodes = report_children(
         inst,
         WalkOptions {

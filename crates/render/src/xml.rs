@@ -149,6 +149,7 @@ pub fn escape(s: &str, out: &mut String) {
 
 /// Renders `inst` as XML.
 pub fn render<W: Write>(inst: &Instance, o: &XmlOptions, w: &mut W) -> Result<(), RenderError> {
+    let inst = &*crate::data::walkable(inst)?;
     let nodes = report_children(
         inst,
         WalkOptions {

@@ -4,10 +4,12 @@
 //!
 //! Owns: which tablix qualifies (its output for a detail row depends on that row and the
 //! rows before it only, and nothing of the tree follows the rows: the only item of the only
-//! section's body; static leaf columns; static leaf rows, then a plain details group as the
-//! last row member; textbox cells without spans or data-dependent visibility) and binding
-//! one row exactly as [`Shared::tablix`] binds it in the tree. Must not: change what a bind
-//! evaluates or in which order (rows are bound in order, after the tablix's static rows).
+//! section's body; static leaf columns; static leaf rows, a plain details group, then static
+//! leaf footer rows without visibility or `RepeatOnNewPage`; detail cells are textboxes
+//! without spans or data-dependent visibility, footer cells textboxes that may span columns
+//! but not rows) and binding one row exactly as [`Shared::tablix`] binds it in the tree.
+//! Must not: change what a bind evaluates or in which order (rows are bound in order, after
+//! the tablix's static rows before the details; footer rows after the last detail row).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -41,6 +43,20 @@ pub(super) struct Pending {
     pub(super) cols: Vec<(usize, usize, inst::Visibility)>,
     /// Grid column widths.
     pub(super) widths: Vec<Len>,
+    /// The footer rows, in order.
+    pub(super) tail: Vec<Tail>,
+}
+
+/// A footer row of a streamed tablix (a static row after the details).
+pub(super) struct Tail {
+    /// The frames its cells see.
+    pub(super) frames: Vec<Frame>,
+    /// Its definition row.
+    pub(super) def_leaf: usize,
+    /// Its row without cells (height, keeps).
+    pub(super) shell: inst::GridRow,
+    /// Column leaves: (grid column, definition cell, visibility of the column member).
+    pub(super) cols: Vec<(usize, usize, inst::Visibility)>,
 }
 
 /// The address of the tablix definition whose rows may stream, if the report has one.
@@ -66,10 +82,13 @@ fn qualifies(sh: &Shared, t: &model::Tablix) -> bool {
     if !t.corner.is_empty() || !t.column_hierarchy.iter().all(static_leaf) {
         return false;
     }
-    let Some((details, before)) = t.row_hierarchy.split_last() else {
+    let Some(k) = t.row_hierarchy.iter().position(|m| !static_leaf(m)) else {
         return false;
     };
-    if !before.iter().all(static_leaf) {
+    let (details, after) = (&t.row_hierarchy[k], &t.row_hierarchy[k + 1..]);
+    let footer_member =
+        |m: &TablixMember| static_leaf(m) && m.visibility.is_none() && !m.repeat_on_new_page;
+    if !after.iter().all(footer_member) {
         return false;
     }
     let Some(g) = &details.group else {
@@ -90,17 +109,22 @@ fn qualifies(sh: &Shared, t: &model::Tablix) -> bool {
     if !(plain_group && plain_member) {
         return false;
     }
-    let Some(row) = t.rows.get(before.len()) else {
+    let Some(row) = t.rows.get(k) else {
         return false;
     };
-    row.cells.iter().flatten().all(|c| {
-        c.col_span <= 1
-            && c.row_span <= 1
+    let textbox = |c: &model::CellContents| {
+        c.row_span <= 1
             && matches!(c.item.kind, model::ItemKind::Textbox(_))
             && c.item.visibility.as_ref().is_none_or(|v| {
                 v.toggle_item.is_none() && matches!(v.hidden, None | Some(Expression::Constant(_)))
             })
-    })
+    };
+    let footers = t.rows.get(k + 1..k + 1 + after.len());
+    row.cells
+        .iter()
+        .flatten()
+        .all(|c| c.col_span <= 1 && textbox(c))
+        && footers.is_some_and(|f| f.iter().all(|r| r.cells.iter().flatten().all(textbox)))
 }
 
 impl Shared {
@@ -118,7 +142,7 @@ impl Shared {
         {
             return None;
         }
-        let k = t.row_hierarchy.len().checked_sub(1)?;
+        let k = t.row_hierarchy.iter().position(|m| !static_leaf(m))?;
         // a bind that would exceed the cell limit fails before any output, in the tree
         let per_row = t.rows.get(k)?.cells.iter().flatten().count();
         let all: usize = t.rows.iter().map(|r| r.cells.len()).sum();
@@ -139,6 +163,7 @@ pub(super) fn attach(sh: &Arc<Shared>, body: &mut [inst::Item]) {
         if let inst::ItemKind::Tablix(t) = &mut item.kind {
             t.streamed = Some(inst::StreamedDetails {
                 member: p.member,
+                tail: p.tail.iter().map(|f| f.shell.clone()).collect(),
                 rows: Arc::new(Source {
                     start: Snapshot::take(sh),
                     plain: plain_cells(sh, &p),
@@ -276,7 +301,7 @@ fn plain_cell(sh: &Shared, set: &SetRows, def: &model::ReportItem) -> Option<Pla
 
 impl inst::DetailRows for Source {
     fn len(&self) -> usize {
-        self.p.rows.len()
+        self.p.rows.len() + self.p.tail.len()
     }
 
     fn row(&self, i: usize) -> Result<inst::GridRow, EngineError> {
@@ -304,7 +329,7 @@ impl inst::DetailRows for Source {
 
     fn row_into(&self, i: usize, row: &mut inst::GridRow) -> Result<(), EngineError> {
         match &self.plain {
-            Some(plain) if i > 0 && self.same_shape(plain, row) => {
+            Some(plain) if i > 0 && i < self.p.rows.len() && self.same_shape(plain, row) => {
                 {
                     let mut bound = lock(&self.bound);
                     *bound = (*bound).max(i);
@@ -392,10 +417,53 @@ impl Source {
         }
     }
 
+    /// Footer row `j`, bound as the tree binds a static row's cells (after every detail row).
+    fn bind_tail(&self, j: usize) -> Result<inst::GridRow, EngineError> {
+        let (sh, p) = (&self.sh, &self.p);
+        let Some(tail) = p.tail.get(j) else {
+            return Err(EngineError::Evaluation {
+                what: "a streamed footer row".into(),
+                message: format!("footer row {j} of {} does not exist", p.tail.len()),
+            });
+        };
+        let mut row = tail.shell.clone();
+        let Some(def_row) = self.tablix().and_then(|t| t.rows.get(tail.def_leaf)) else {
+            return Ok(row);
+        };
+        for &(col, def_leaf, vis) in &tail.cols {
+            let Some(Some(cell)) = def_row.cells.get(def_leaf) else {
+                continue;
+            };
+            let mut item = sh.item(&cell.item, &tail.frames)?;
+            let colspan = cell.col_span.max(1) as usize;
+            if let Some(it) = &mut item {
+                if vis != inst::Visibility::Visible && it.visibility == inst::Visibility::Visible {
+                    it.visibility = vis;
+                }
+                let end = (col + colspan).min(p.widths.len());
+                it.width = p.widths.get(col..end).map_or(0, |w| w.iter().sum());
+                it.height = row.height;
+                it.top = 0;
+                it.left = 0;
+            }
+            row.cells.push(inst::GridCell {
+                col,
+                colspan,
+                rowspan: 1,
+                item,
+            });
+        }
+        row.cells.sort_by_key(|c| c.col);
+        Ok(row)
+    }
+
     fn bind_row(&self, i: usize) -> Result<inst::GridRow, EngineError> {
         let (sh, p) = (&self.sh, &self.p);
         if i.is_multiple_of(1024) && sh.cancelled() {
             return Err(EngineError::Cancelled);
+        }
+        if let Some(j) = i.checked_sub(p.rows.len()) {
+            return self.bind_tail(j);
         }
         let Some(&r) = p.rows.get(i) else {
             return Err(EngineError::Evaluation {
