@@ -371,7 +371,8 @@ pub fn row_aad(col: &SealedColumn, id: &str) -> Vec<u8> {
 }
 
 /// The encryption key this node uses now: the cluster key of a PostgreSQL catalog (this
-/// node's copy, opened with its instance key), else the instance key (version 0).
+/// node's copy, opened with its instance key) once the database has one, else the
+/// instance key (version 0).
 pub fn cluster_key(dd: &DataDir) -> Result<ClusterKey> {
     block_on(cluster_key_async(dd))?
 }
@@ -379,8 +380,12 @@ pub fn cluster_key(dd: &DataDir) -> Result<ClusterKey> {
 /// [`cluster_key`] for async callers.
 pub async fn cluster_key_async(dd: &DataDir) -> Result<ClusterKey> {
     match cluster(dd)? {
-        Some(reg) => cluster_key_of(dd, &reg).await,
-        None => Ok(ClusterKey::new(dd.instance_key()?, 0)),
+        // Before its first node started, a PostgreSQL database has no cluster key yet:
+        // the instance key seals, and the first start moves what it sealed.
+        Some(reg) if reg.current_key().await.map_err(db_err)?.is_some() => {
+            cluster_key_of(dd, &reg).await
+        }
+        _ => Ok(ClusterKey::new(dd.instance_key()?, 0)),
     }
 }
 
