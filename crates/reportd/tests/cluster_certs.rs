@@ -207,6 +207,14 @@ fn every_node_serves_the_cluster_store_and_a_newer_certificate_within_a_second_u
         until_served(*h, host, &a, Duration::from_secs(10));
         let (_, status) = request(*h, Some(host), true).unwrap();
         assert_eq!(status, 200);
+        // status and the portal banner do not take the binding for one missing its certificate.
+        assert!(
+            !warnings(n).iter().any(|w| w.contains("ccs:")),
+            "{:?}",
+            warnings(n)
+        );
+        let list = n.inst.ok(&["ssl", "list", "--json"]);
+        assert!(list.contains("by SNI from store Cluster"), "{list}");
     }
     // No SNI, or a name no Cluster certificate covers: no certificate, as for any
     // unmatched endpoint.
@@ -493,6 +501,9 @@ fn start_pebble(work: &std::path::Path, http_port: u16) -> (Kill, String, String
         .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
         .env("PEBBLE_VA_NOSLEEP", "1")
         .env("PEBBLE_WFE_NONCEREJECT", "0")
+        // Every order validates (by default pebble reuses half of the valid authorizations,
+        // and a reused one sends no request the test could hold).
+        .env("PEBBLE_AUTHZREUSE", "0")
         .stdout(quiet())
         .stderr(quiet())
         .spawn()
