@@ -415,3 +415,42 @@ fn interactive_sort_streams_until_a_sort_is_chosen() {
     // sorted: the tree
     assert!(!same_bytes(&rdl, 60, &[("H3", false)]));
 }
+
+#[test]
+fn a_table_footer_row_of_the_details_height_streams_with_the_same_bytes() {
+    // a 2005 table footer: a Count, a Sum, a running value and a label spanning two columns
+    let footer = format!(
+        "{}{}{}<TablixCell><CellContents><Textbox Name=\"FLabel\"><Paragraphs><Paragraph><TextRuns><TextRun><Value>rows</Value></TextRun></TextRuns></Paragraph></Paragraphs></Textbox><ColSpan>2</ColSpan></CellContents></TablixCell><TablixCell />",
+        textbox("FCount", "=Count(Fields!id.Value)", ""),
+        textbox(
+            "FSum",
+            "=Sum(Fields!price.Value)",
+            "<Style><Format>N2</Format></Style>"
+        ),
+        textbox("FRun", "=RunningValue(Fields!qty.Value, Sum, Nothing)", ""),
+    );
+    let page_footer = "<PageFooter><Height>0.3in</Height><PrintOnFirstPage>true</PrintOnFirstPage><PrintOnLastPage>true</PrintOnLastPage><ReportItems><Textbox Name=\"PF\"><Paragraphs><Paragraph><TextRuns><TextRun><Value>=\"Page \" &amp; Globals!PageNumber &amp; \" of \" &amp; Globals!TotalPages &amp; \" \" &amp; ReportItems!FCount.Value</Value></TextRun></TextRuns></Paragraph></Paragraphs><Height>0.3in</Height><Width>4in</Width></Textbox></ReportItems></PageFooter>";
+    for (height, page_extra) in [("0in", ""), ("2in", ""), ("2in", page_footer)] {
+        let rdl = report(
+            &plain_cells(),
+            &format!(
+                "{DETAILS}<TablixMember><KeepWithGroup>Before</KeepWithGroup></TablixMember>"
+            ),
+            height,
+            page_extra,
+        )
+        .replace(
+            "</TablixCells></TablixRow>\n    </TablixRows>",
+            &format!(
+                "</TablixCells></TablixRow><TablixRow><Height>0.25in</Height><TablixCells>{footer}</TablixCells></TablixRow>\n    </TablixRows>"
+            ),
+        );
+        assert!(rdl.contains("FLabel"));
+        for rows in [1, 7, 40] {
+            assert!(
+                same_bytes(&rdl, rows, &[]),
+                "{height} {rows}: the rows did not stream"
+            );
+        }
+    }
+}

@@ -212,3 +212,37 @@ fn streamed_rows_give_the_same_tiff_pages() {
     assert!(streamed.is_streamed());
     assert!(tiff(&bind(&c, &data, false)) == tiff(&streamed));
 }
+
+/// `rdl` with a table footer row after the details (`KeepWithGroup=Before`, as a 2005
+/// footer): a Count, a Sum, and a running value spanning the last two columns.
+fn with_footer(rdl: &str, height: &str) -> String {
+    let foot = format!(
+        "{}{}<TablixCell><CellContents><Textbox Name=\"FRun\"><CanGrow>false</CanGrow><Paragraphs><Paragraph><TextRuns><TextRun><Value>=\"rows, running \" &amp; RunningValue(Fields!id.Value, Max, Nothing)</Value></TextRun></TextRuns></Paragraph></Paragraphs></Textbox><ColSpan>2</ColSpan></CellContents></TablixCell><TablixCell />",
+        cell("FCount", "=Count(Fields!id.Value)", false),
+        cell("FSum", "=Sum(Fields!id.Value)", false),
+    );
+    let row = format!(
+        "<TablixRow><Height>{height}</Height><TablixCells>{foot}</TablixCells></TablixRow>\n    </TablixRows>"
+    );
+    let out = rdl.replacen("</TablixRows>", &row, 1).replacen(
+        "<TablixMember><Group Name=\"Details\" /></TablixMember>",
+        "<TablixMember><Group Name=\"Details\" /></TablixMember><TablixMember><KeepWithGroup>Before</KeepWithGroup></TablixMember>",
+        1,
+    );
+    assert!(out.contains("FRun") && out.contains("KeepWithGroup>Before"));
+    out
+}
+
+#[test]
+fn a_footer_row_streams_to_the_same_pdf_on_the_last_of_several_pages() {
+    let Some(reg) = fonts() else { return };
+    // fixed rows, a repeated header: 19 rows a page, so with 190 the footer starts a page
+    // and takes the last detail row along (KeepWithGroup=Before)
+    let fixed = with_footer(&report(false, false), "0.25in");
+    for rows in [187, 190, 191] {
+        same_pdf(&reg, &fixed, rows);
+    }
+    // page header and footer bands, a footer of its own height, growing rows
+    same_pdf(&reg, &with_footer(&report(false, true), "0.4in"), 150);
+    same_pdf(&reg, &with_footer(&report(true, true), "0.25in"), 120);
+}
