@@ -26,6 +26,9 @@ use crate::{
 };
 use engine::{ColumnKind, TableBuilder};
 
+/// Rows sqlx's SQLite worker thread may have decoded ahead of the fetch.
+const ROW_BUFFER: usize = 1024;
+
 /// The SQLite provider.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SqliteProvider;
@@ -101,6 +104,9 @@ async fn open(
         .filename(&path)
         .read_only(true)
         .create_if_missing(false)
+        // rows come from sqlx's worker thread through a channel: a deeper one lets the
+        // worker run ahead instead of waking this task for every few rows
+        .row_buffer_size(ROW_BUFFER)
         .disable_statement_logging();
     let target = path.display().to_string();
     let connect_err = |message: String| DataError::Connect {
