@@ -583,6 +583,16 @@ fn wmi_methods_and_the_scale_out_page_join_and_remove_nodes() {
     let r = post(&token);
     assert!(r.status == 302 || r.status == 303, "{r:?}");
     assert!(r.headers.contains("done="), "{}", r.headers);
+    let keys = curl(
+        &format!("{}/Reports/manage/keys", n1.base()),
+        Some(ADMIN),
+        &[],
+    );
+    assert!(
+        keys.body.contains("Cluster key check value"),
+        "{}",
+        keys.body
+    );
     assert_eq!(node_entry(&nodes_of(&n1), n2.port)["State"], "joined");
     pgcluster::wait_serving(&n2);
 }

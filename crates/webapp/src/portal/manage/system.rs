@@ -147,12 +147,18 @@ pub(crate) async fn keys_page(
     req: Request,
 ) -> Result<Response, Error> {
     let (session, ctx, o, dd) = admin_page(&state, &req)?;
+    // The cluster key once this node's PostgreSQL database has one, else the instance key.
     let check = blocking(move || {
-        dd.instance_key()
-            .map(|k| datadir::keyfile::check_value(&k[..]))
+        mgmt::keys::cluster_key(&dd)
+            .map(|k| (k.version() > 0, k.check_value()))
             .map_err(|e| e.to_string())
     })
     .await?;
+    let which = match &check {
+        Ok((true, _)) => "Cluster key",
+        _ => "Instance key",
+    };
+    let check = check.map(|(_, c)| c);
     let b = base(&ctx);
     let token = csrf::token(&state, &session.principal);
     let content = html! {
@@ -160,9 +166,9 @@ pub(crate) async fn keys_page(
         (subnav(&b, "keys"))
         (outcome(&o))
         dl.props {
-            dt { "Instance key check value" } dd { @match &check { Ok(c) => code { (c) }, Err(e) => span.expiry.critical { (e) } } }
+            dt { (which) " check value" } dd { @match &check { Ok(c) => code { (c) }, Err(e) => span.expiry.critical { (e) } } }
         }
-        p.hint { "The instance key seals the stored credentials of shared data sources. Back it up to restore them on another machine or after a loss." }
+        p.hint { "The " (which.to_lowercase()) " seals the stored credentials of shared data sources" @if which == "Cluster key" { ", for every node of the cluster (backup, restore and change act on all of them at once)" } ". Back it up to restore them on another machine or after a loss." }
         details.action open {
             summary { "Back Up" }
             form.panel method="post" action={ (b) "/manage/keys/backup" } {
