@@ -564,7 +564,9 @@ impl Installer for ClusterInstaller {
     }
 }
 
-/// HTTP-01 answers through the database, so that whichever node the CA reaches answers.
+/// HTTP-01 answers through the database, so that whichever node the CA reaches answers;
+/// `publish` returns (and the order sets the challenge ready) only after every node had
+/// its chance to reload (the notification, at the latest its 1 s poll).
 struct ClusterBoard {
     store: catalog::clustercerts::ClusterCerts,
     listener: Listener,
@@ -579,7 +581,11 @@ impl ChallengeBoard for ClusterBoard {
         publish_http01(&self.listener);
         if let Err(e) = blocking(self.store.put_challenge(token, key_authorization)) {
             tracing::warn!("sharing the HTTP-01 answer with the other nodes failed: {e}");
+            return;
         }
+        // The CA may ask any node as soon as the challenge is set ready: give every node
+        // its reload (on the notification, or at the latest on its 1 s version poll).
+        std::thread::sleep(CLUSTER_POLL + Duration::from_millis(250));
     }
     fn withdraw(&self, token: &str) {
         LOCAL_HTTP01
