@@ -58,6 +58,15 @@ fn next_key_path(dd: &DataDir) -> PathBuf {
 
 /// The instance key sealed under `password` (the bytes of a key file).
 pub fn backup(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
+    audited(
+        dd,
+        "the encryption key backed up",
+        backup_unaudited(dd, password),
+        |(_, c)| format!("check value {c}"),
+    )
+}
+
+fn backup_unaudited(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
     dd.require_initialized()?;
     if has_cluster_key(dd)? {
         let ck = block_on(async { cluster_key_of(dd, &require_cluster(dd)?).await })??;
@@ -74,6 +83,15 @@ pub fn backup(dd: &DataDir, password: &str) -> Result<(Vec<u8>, String)> {
 /// key stay unreadable (as in SSRS): the count of data sources the restored key cannot
 /// open is reported so the caller can say so.
 pub fn restore(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, usize)> {
+    audited(
+        dd,
+        "the encryption key restored",
+        restore_unaudited(dd, file, password),
+        |(c, _)| format!("check value {}", c.check_value),
+    )
+}
+
+fn restore_unaudited(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, usize)> {
     dd.require_initialized()?;
     let key = keyfile::open(file, password).map_err(|e| Error::Refused(e.to_string()))?;
     if has_cluster_key(dd)? {
@@ -110,6 +128,21 @@ pub fn restore(dd: &DataDir, file: &[u8], password: &str) -> Result<(KeyChange, 
 /// ReencryptSecureInformation / `rskeymgmt -s`: a new instance key; every sealed
 /// credential in the catalog is opened with the old key and sealed with the new one.
 pub fn rotate(dd: &DataDir) -> Result<KeyChange> {
+    audited(
+        dd,
+        "the encryption key rotated",
+        rotate_unaudited(dd),
+        |c| {
+            format!(
+                "check value {}, {} data source(s) re-sealed",
+                c.check_value,
+                c.data_sources.len()
+            )
+        },
+    )
+}
+
+fn rotate_unaudited(dd: &DataDir) -> Result<KeyChange> {
     if has_cluster_key(dd)? {
         return block_on(async {
             rekey_cluster(dd, &require_cluster(dd)?, None, None, false).await
@@ -122,6 +155,15 @@ pub fn rotate(dd: &DataDir) -> Result<KeyChange> {
 /// DeleteEncryptedInformation / `rskeymgmt -d`: a new instance key; every sealed
 /// credential is deleted (those data sources must be given their credentials again).
 pub fn delete_encrypted(dd: &DataDir) -> Result<KeyChange> {
+    audited(
+        dd,
+        "the encrypted content deleted",
+        delete_encrypted_unaudited(dd),
+        |c| format!("check value {}", c.check_value),
+    )
+}
+
+fn delete_encrypted_unaudited(dd: &DataDir) -> Result<KeyChange> {
     if has_cluster_key(dd)? {
         return block_on(async {
             rekey_cluster(dd, &require_cluster(dd)?, None, None, true).await
@@ -476,6 +518,12 @@ pub struct NodeChange {
 /// node picks its copy up on its next heartbeat. A node already joined with the current
 /// key is left as it is.
 pub fn join(dd: &DataDir, target: &str) -> Result<NodeChange> {
+    audited(dd, "cluster join", join_unaudited(dd, target), |c| {
+        format!("{} {}", c.installation_id, c.state)
+    })
+}
+
+fn join_unaudited(dd: &DataDir, target: &str) -> Result<NodeChange> {
     block_on(async { join_async(dd, &require_cluster(dd)?, target).await })?
 }
 
@@ -519,6 +567,15 @@ pub async fn join_async(dd: &DataDir, reg: &Registry, target: &str) -> Result<No
 /// (`RestoreEncryptionKey` on a new node): the backup must hold the current key (its check
 /// value is compared); a wrong password or another key changes nothing.
 pub fn join_with_backup(dd: &DataDir, file: &[u8], password: &str) -> Result<NodeChange> {
+    audited(
+        dd,
+        "cluster join with a key backup",
+        join_with_backup_unaudited(dd, file, password),
+        |c| format!("{} {}", c.installation_id, c.state),
+    )
+}
+
+fn join_with_backup_unaudited(dd: &DataDir, file: &[u8], password: &str) -> Result<NodeChange> {
     is_clustered(dd)?.then_some(()).ok_or_else(not_clustered)?;
     let key = keyfile::open(file, password).map_err(|e| Error::Refused(e.to_string()))?;
     block_on(async {
@@ -561,6 +618,12 @@ pub fn join_with_backup(dd: &DataDir, file: &[u8], password: &str) -> Result<Nod
 /// node `target` from the cluster and deletes its copy of the key (it answers 503 from its
 /// next heartbeat). The last joined node is never removed.
 pub fn remove(dd: &DataDir, target: &str) -> Result<NodeChange> {
+    audited(dd, "cluster remove", remove_unaudited(dd, target), |c| {
+        format!("{} {}", c.installation_id, c.state)
+    })
+}
+
+fn remove_unaudited(dd: &DataDir, target: &str) -> Result<NodeChange> {
     block_on(async { remove_async(dd, &require_cluster(dd)?, target).await })?
 }
 
@@ -589,6 +652,26 @@ pub async fn remove_async(dd: &DataDir, reg: &Registry, target: &str) -> Result<
         key_version: 0,
         unchanged: false,
     })
+}
+
+/// Logs the outcome of a key operation: this process's log, and the running server's
+/// (its audit line over the management socket, which also has it forget cached pages), so
+/// that a refused restore or join shows in the server's log too. Never a key or password.
+fn audited<T>(dd: &DataDir, what: &str, r: Result<T>, ok: impl FnOnce(&T) -> String) -> Result<T> {
+    let line = match &r {
+        Ok(v) => {
+            let l = format!("{what}: {}", ok(v));
+            tracing::info!("{l}");
+            l
+        }
+        Err(e) => {
+            let l = format!("{what} refused: {e}");
+            tracing::error!("{l}");
+            l
+        }
+    };
+    crate::ops::catalog_changed_by(dd, &line);
+    r
 }
 
 /// [`cluster`], refused for a one-node instance. Within a Tokio runtime.

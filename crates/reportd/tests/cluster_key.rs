@@ -409,8 +409,13 @@ fn three_nodes_share_one_key_through_join_rotation_backup_and_restore() {
     credentials_open_everywhere(&[&n3], "after joining with the backup");
 
     // A node whose copy does not open (sealed for another node's key) is refused at start.
-    let _ = n3.child.kill();
+    // Node 3's server logged the refused join (the audit line of the operation).
+    let log3 = n3.log();
     let _ = n3.child.wait();
+    assert!(
+        log3.contains("cluster join with a key backup refused: the key backup cannot be opened: the password is wrong"),
+        "{log3}"
+    );
     db.psql(&format!(
         "UPDATE cluster_nodes SET sealed_key = (SELECT sealed_key FROM cluster_nodes WHERE installation_id = '{id2}') WHERE installation_id = '{id3}'"
     ));
