@@ -370,10 +370,12 @@ async fn every_page_type_carries_the_csp_and_security_headers() {
 // ------------------------------------------------------------------------- tokens
 
 /// The token of `user` for the window `back` windows before the current one (the formula
-/// of `portal::csrf`: HMAC(instance key, "reportd csrf v2\0" user "\0" window)).
+/// of `portal::csrf`: HMAC(CSRF key, "reportd csrf v2\0" user "\0" window), the CSRF key
+/// derived from the instance key).
 fn token_in_window(e: &Env, user: &str, back: u64) -> String {
     use hmac::{Hmac, Mac};
-    let key = e.dd.instance_key().unwrap();
+    // The CSRF key derives from the encryption key (here the instance key).
+    let key = datadir::sealed::subkey(&e.dd.instance_key().unwrap()[..], "reportd csrf");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -814,7 +814,8 @@ fn token_of(e: &Env, user: &str) -> String {
 /// The token of `user` for the window `back` windows before the current one.
 fn token_in_window(e: &Env, user: &str, back: u64) -> String {
     use hmac::{Hmac, Mac};
-    let key = e.dd.instance_key().unwrap();
+    // The CSRF key derives from the encryption key (here the instance key).
+    let key = datadir::sealed::subkey(&e.dd.instance_key().unwrap()[..], "reportd csrf");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
