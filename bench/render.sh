@@ -31,8 +31,10 @@
 # report's rows stream into hard pages (not bound to count pages: no cell grows; a page of rows
 # bound at a time) 49.5-52.9k rows per server CPU-second, peak RSS 127-134 MiB (as a tree it
 # was 24-27k and ~650 MiB); IMAGE (TIFF, 2,679 pages at 72 dpi) 1.6k rows/CPU-s, 143 MiB. The
-# 2005 report beside the peer stays a tree (its table footer row does not stream): 24-25k,
-# ~670 MiB, 1.37-1.51x the peer's 16-18k rows/CPU-s (goal 3x: missed).
+# 2005 report beside the peer streams too since its table footer row does (issue 9/8;
+# 2026-12-01 20:32-20:34, load ~6, two runs): 34.2-36.6k rows/CPU-s, peak RSS 108 MiB (as a
+# tree 24-25k, ~670 MiB), 1.89-1.91x the peer's 18.1-19.2k (goal 3x: missed; a perf profile
+# puts ~60% of the server's CPU in writing the PDF: krilla, zlib, shaping; binding ~6%).
 
 #
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
