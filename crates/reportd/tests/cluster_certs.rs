@@ -740,7 +740,35 @@ fn acme_into_store_cluster_served_by_all_renewed_under_load_and_finished_by_anot
             }
             assert_eq!(request(*h, Some(host), false).unwrap().0, t3);
         }
-        db.psql("DELETE FROM cluster_cert_sources WHERE source NOT LIKE '%\"reports.test\"%' OR source LIKE '%fail.test%'");
+        // `cert sources --store Cluster` names the failing source; removing it stops it.
+        let v: serde_json::Value = serde_json::from_str(
+            &nodes[0]
+                .0
+                .inst
+                .ok(&["cert", "sources", "--store", "Cluster", "--json"]),
+        )
+        .unwrap();
+        let failing: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["state"]["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains(expect))
+            })
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(failing.len(), 1, "{v}");
+        let out = nodes[1].0.inst.ok(&[
+            "cert",
+            "sources",
+            "--store",
+            "Cluster",
+            "--remove",
+            &failing[0],
+        ]);
+        assert!(out.contains("Stopped following"), "{out}");
     };
     let closed = free_port();
     bad(

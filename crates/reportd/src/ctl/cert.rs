@@ -83,6 +83,9 @@ pub enum CertCommand {
         /// Stop following this source (its certificate and bindings stay as they are).
         #[arg(long, value_name = "ID")]
         remove: Option<String>,
+        /// Cluster: the cluster's sources (`cert acme --store Cluster`), in its database.
+        #[arg(long, value_name = "My|Cluster")]
+        store: Option<StoreArg>,
     },
 }
 
@@ -345,7 +348,11 @@ pub fn run(ctx: &Ctx, cmd: CertCommand) -> anyhow::Result<i32> {
         CertCommand::Watch(a) => sources::watch(ctx, a),
         CertCommand::Acme(a) => sources::acme(ctx, a),
         CertCommand::Renew { source, timeout } => sources::renew(ctx, &source, timeout),
-        CertCommand::Sources { remove } => sources::list(ctx, remove.as_deref()),
+        CertCommand::Sources {
+            remove,
+            store: Some(StoreArg::Cluster),
+        } => sources::list_cluster(ctx, remove.as_deref()),
+        CertCommand::Sources { remove, .. } => sources::list(ctx, remove.as_deref()),
     }
 }
 
@@ -1164,7 +1171,38 @@ mod sources {
             );
             return Ok(0);
         }
-        let all = reg.load()?;
+        print_sources(ctx, &reg.load()?)
+    }
+
+    /// `cert sources --store Cluster [--remove ID]`: the cluster's sources.
+    pub fn list_cluster(ctx: &Ctx, remove: Option<&str>) -> anyhow::Result<i32> {
+        let url = mgmt::certops::cluster_url(&ctx.dd)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let store = catalog::clustercerts::ClusterCerts::open(&url)?;
+            let all: Vec<Source> = store
+                .sources()
+                .await?
+                .iter()
+                .filter_map(|r| serde_json::from_str(&r.source).ok())
+                .collect();
+            if let Some(key) = remove {
+                let src = find(&all, key)?;
+                store.remove_source(&src.id).await?;
+                println!(
+                    "Stopped following cluster certificate source {} ({}); its certificate stays in store Cluster.",
+                    src.id,
+                    src.describe()
+                );
+                return Ok(0);
+            }
+            print_sources(ctx, &all)
+        })
+    }
+
+    fn print_sources(ctx: &Ctx, all: &[Source]) -> anyhow::Result<i32> {
         if ctx.json {
             print_json(&all)?;
             return Ok(0);
@@ -1174,7 +1212,7 @@ mod sources {
                 "No certificate sources; add one with `reportctl cert acme` or `reportctl cert watch`."
             );
         }
-        for s in &all {
+        for s in all {
             let mut line = format!(
                 "{}  {}  {}",
                 s.id,
