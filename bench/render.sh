@@ -22,6 +22,12 @@
 # growth/data): streamed CSV/XML/JSON PostgreSQL 167-172k/114-196k/147-179k, SQLite
 # 149-164k/95-109k/133-145k, growth 6.5-9.3x the data set (was ~130x; the fetched table itself
 # is ~3.5x); HTML5 (tree, not streamed) 27-33k, ~145x.
+# Data formats, 2026-12-01 20:34 (load ~8, two runs): the compact column table (~1x the CSV
+# size, filled by the providers), plain cells rebound in place, no THP for the server:
+# CSV/XML/JSON PostgreSQL 556k/476-500k/455-500k, SQLite 385-417k/313-370k/333-345k rows per
+# CPU-second; growth 2.07-2.61x the data set (met; 5.2-6.1x with mimalloc's huge pages).
+# CSV misses 1M (~1.8 us a row): perf of PostgreSQL CSV (before the THP change) spreads it over
+# bind+format+write ~35%, sqlx fetch/decode ~20%, kernel (faults, socket, scheduling) ~30%.
 # HTML5 streamed (issue 8), 2026-12-01 20:03-20:10, load ~8, two runs: 213-227k rows per
 # server CPU-second (PostgreSQL 227k/227k, SQLite 110k/213k), growth 7.3-7.7x the data set
 # (CSV in the same runs 5.9-8.8x: the fetched table; as a tree it was 27-33k and ~145x); in
