@@ -241,22 +241,27 @@ impl ClusterCerts {
             .collect())
     }
 
-    /// Writes source `id` (its JSON); the account stays unless `sealed_account` is given.
+    /// Writes source `id` (its JSON); the account stays unless `sealed_account` is given,
+    /// as the sealed blob and the cluster key version that sealed it (what a rotation
+    /// re-seals, `clusterkey::SEALED_COLUMNS`).
     pub async fn put_source(
         &self,
         id: &str,
         source_json: &str,
-        sealed_account: Option<&[u8]>,
+        sealed_account: Option<(&[u8], i64)>,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query(
-            "INSERT INTO cluster_cert_sources (id, source, sealed_account) VALUES ($1, $2, $3) \
+            "INSERT INTO cluster_cert_sources (id, source, sealed_account, key_version) \
+             VALUES ($1, $2, $3, COALESCE($4, 0)) \
              ON CONFLICT (id) DO UPDATE SET source = $2, \
-             sealed_account = COALESCE($3, cluster_cert_sources.sealed_account)",
+             sealed_account = COALESCE($3, cluster_cert_sources.sealed_account), \
+             key_version = COALESCE($4, cluster_cert_sources.key_version)",
         )
         .bind(id)
         .bind(source_json)
-        .bind(sealed_account)
+        .bind(sealed_account.map(|(b, _)| b))
+        .bind(sealed_account.map(|(_, v)| v))
         .execute(&mut *tx)
         .await
         .map_err(db)?;

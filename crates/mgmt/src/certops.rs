@@ -246,9 +246,22 @@ pub fn cluster_list(dd: &DataDir) -> Result<Vec<certstore::cluster::ClusterCert>
 }
 
 /// Removes a certificate from store Cluster (central-store bindings stop choosing it at
-/// once; bindings never name it, so nothing else changes).
+/// once; bindings never name it, so nothing else changes). Refused while a cluster
+/// certificate source (ACME) has it as its current certificate: the source would go on
+/// renewing a certificate no one can see, so it is removed first (`cert sources --store
+/// Cluster --remove ID`); older certificates of a source can go.
 pub fn cluster_remove(dd: &DataDir, thumb: &Thumbprint) -> Result<()> {
     let t = thumb.to_string();
+    let sources = with_cluster_store(dd, |s| async move { s.sources().await })?;
+    if let Some(id) = sources.iter().find_map(|r| {
+        let v: serde_json::Value = serde_json::from_str(&r.source).ok()?;
+        let current = v.get("thumbprint")?.as_str()?;
+        current.eq_ignore_ascii_case(&t).then(|| r.id.clone())
+    }) {
+        return Err(Error::Refused(format!(
+            "certificate {thumb} is the current certificate of source {id}, which renews it into store Cluster; remove the source first (`reportctl cert sources --store Cluster --remove {id}`)"
+        )));
+    }
     if !with_cluster_store(dd, |s| async move { s.remove(&t).await })? {
         return Err(Error::Refused(format!(
             "no certificate with thumbprint {thumb} in store Cluster; `reportctl cert list --store Cluster` lists them"

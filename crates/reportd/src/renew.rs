@@ -56,6 +56,14 @@ pub fn warnings(dd: &DataDir) -> Vec<String> {
     }
 }
 
+/// Every failing certificate source's warning: this data dir's ([`warnings`]) and store
+/// Cluster's ([`cluster_warnings`]). What `status` and the portal's admin banner show.
+pub fn source_warnings(dd: &DataDir) -> Vec<String> {
+    let mut out = warnings(dd);
+    out.extend(cluster_warnings());
+    out
+}
+
 /// Starts the task; it runs until aborted.
 pub fn spawn(dd: DataDir, listener: Listener) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run(dd, listener))
@@ -495,7 +503,8 @@ impl acme::renewer::SourceStore for ClusterSources {
             })
     }
     fn save_account(&self, id: &str, credentials_json: &[u8]) -> acme::Result<()> {
-        let sealed = (self.key)()
+        let key = (self.key)();
+        let sealed = key
             .seal(&account_aad(id), credentials_json)
             .map_err(|e| acme::Error::Registry(format!("sealing the ACME account: {e}")))?;
         let src = self
@@ -504,8 +513,11 @@ impl acme::renewer::SourceStore for ClusterSources {
             .find(|s| s.id == id)
             .ok_or_else(|| acme::Error::Registry(format!("source {id} was removed")))?;
         let json = serde_json::to_string(&src).map_err(|e| acme::Error::Registry(e.to_string()))?;
-        blocking(self.store.put_source(id, &json, Some(&sealed)))
-            .map_err(|e| acme::Error::Registry(format!("cluster certificate sources: {e}")))
+        blocking(
+            self.store
+                .put_source(id, &json, Some((&sealed, key.version()))),
+        )
+        .map_err(|e| acme::Error::Registry(format!("cluster certificate sources: {e}")))
     }
 }
 

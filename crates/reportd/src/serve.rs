@@ -145,8 +145,7 @@ impl Server {
         warnings.extend(mgmt::ops::binding_problems(&self.dd, &repo));
         let certificates = mgmt::ops::bound_certificates(&self.dd, &repo, SystemTime::now());
         warnings.extend(mgmt::ops::expiry_warnings(&certificates));
-        warnings.extend(crate::renew::warnings(&self.dd));
-        warnings.extend(crate::renew::cluster_warnings());
+        warnings.extend(crate::renew::source_warnings(&self.dd));
         let cfg = self.dd.load_config().ok();
         let (database, backend) = match cfg.as_ref().map(|c| c.settings.database()) {
             None | Some(Ok(None)) => (
@@ -467,6 +466,11 @@ pub async fn run_reporting(
     );
     // The portal's configuration pages call the management handler in process.
     server.apps.set_management(server.clone());
+    // The admin banner shows the failing certificate sources as `status` does.
+    let sources_dd = dd.clone();
+    server
+        .apps
+        .set_source_warnings(Arc::new(move || crate::renew::source_warnings(&sources_dd)));
     if let Some(m) = &membership {
         m.report_status(server.clone());
     }

@@ -92,7 +92,13 @@ struct Inner {
     /// The running server's management handler, in process (set by `reportd serve`): the
     /// configuration pages read its status through it. Absent when the apps run alone.
     management: std::sync::OnceLock<Arc<dyn mgmt::server::Handler>>,
+    /// The warnings of failing certificate sources (ACME, watched files; this node's and
+    /// store Cluster's), as `status` has them (set by `reportd serve`): the admin banner's.
+    source_warnings: std::sync::OnceLock<SourceWarnings>,
 }
+
+/// Where the failing certificate sources' warnings come from (see [`AppState::set_source_warnings`]).
+pub type SourceWarnings = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
 struct Db {
     /// Parsed once from `reportd.toml` (its Display/Debug never show a password).
@@ -145,6 +151,7 @@ impl AppState {
                 open_error: std::sync::Mutex::new(None),
                 reports: crate::report::Reports::default(),
                 management: std::sync::OnceLock::new(),
+                source_warnings: std::sync::OnceLock::new(),
                 cluster_state: std::sync::atomic::AtomicU8::new(0),
                 dd,
             }),
@@ -413,6 +420,21 @@ impl AppState {
     /// ignored), so that the configuration pages call it in process.
     pub fn set_management(&self, handler: Arc<dyn mgmt::server::Handler>) {
         let _ = self.inner.management.set(handler);
+    }
+
+    /// Hands the apps the function giving the failing certificate sources' warnings (the
+    /// one `status` uses; once, later calls are ignored), shown in the admin banner.
+    pub fn set_source_warnings(&self, f: SourceWarnings) {
+        let _ = self.inner.source_warnings.set(f);
+    }
+
+    /// The failing certificate sources' warnings (none when the apps run alone).
+    pub(crate) fn source_warnings(&self) -> Vec<String> {
+        self.inner
+            .source_warnings
+            .get()
+            .map(|f| f())
+            .unwrap_or_default()
     }
 
     pub(crate) fn management(&self) -> Option<&Arc<dyn mgmt::server::Handler>> {

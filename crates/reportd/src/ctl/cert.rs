@@ -56,9 +56,10 @@ pub enum CertCommand {
     Remove {
         /// Thumbprint of the certificate.
         thumbprint: Thumbprint,
-        /// Store to remove it from (needed only when it is in both).
-        #[arg(long, value_name = "My|Root")]
-        store: Option<StoreName>,
+        /// Store to remove it from (needed only when it is in both My and Root; Cluster:
+        /// the cluster's store, refused while a source renews that certificate).
+        #[arg(long, value_name = "My|Root|Cluster")]
+        store: Option<StoreArg>,
     },
     /// Add a Root certificate to the operating system's trust store (like `caddy trust`).
     Trust(TrustArgs),
@@ -320,8 +321,26 @@ pub fn run(ctx: &Ctx, cmd: CertCommand) -> anyhow::Result<i32> {
         }
         CertCommand::Remove {
             thumbprint,
+            store: Some(StoreArg::Cluster),
+        } => {
+            mgmt::certops::cluster_remove(&ctx.dd, &thumbprint)?;
+            if ctx.json {
+                print_json(
+                    &serde_json::json!({ "thumbprint": thumbprint, "store": "Cluster", "removed": true }),
+                )?;
+            } else {
+                println!("Removed certificate {thumbprint} from store Cluster.");
+            }
+            Ok(0)
+        }
+        CertCommand::Remove {
+            thumbprint,
             store: name,
         } => {
+            let name = match name {
+                Some(StoreArg::Local(n)) => Some(n),
+                _ => None,
+            };
             // Refused while an SSL binding uses it; the check and the removal happen under
             // the data-dir lock in one place, mgmt::ops.
             let name = store.locate(&thumbprint, name)?;

@@ -64,7 +64,7 @@ pub(crate) fn page(
                     }
                 }
                 @if badge.is_some_and(|b| super::manage::is_admin(&b.roles)) {
-                    (super::manage::banner(&base, &super::manage::notices(state.data_dir())))
+                    (super::manage::banner(&base, &super::manage::notices(state.data_dir(), state.source_warnings())))
                 }
                 main { (content) }
                 footer.foot {

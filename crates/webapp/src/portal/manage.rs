@@ -149,9 +149,11 @@ pub(crate) fn days_text(days: i64) -> String {
 }
 
 /// The banner for administrators: each SSL binding whose certificate is missing from store
-/// My, and each bound certificate expiring within [`EXPIRY_WARN_DAYS`]. Reads the binding
-/// repository and the store (small files); an unreadable one gives a notice saying so.
-pub(crate) fn notices(dd: &DataDir) -> Vec<Notice> {
+/// My, each bound certificate expiring within [`EXPIRY_WARN_DAYS`], and each failing
+/// certificate source (`sources`: `AppState::source_warnings`, the `status` ones). Reads
+/// the binding repository and the store (small files); an unreadable one gives a notice
+/// saying so.
+pub(crate) fn notices(dd: &DataDir, sources: Vec<String>) -> Vec<Notice> {
     let repo = match Repository::load(dd) {
         Ok(r) => r,
         Err(e) => {
@@ -200,6 +202,10 @@ pub(crate) fn notices(dd: &DataDir) -> Vec<Notice> {
             }
         }
     }
+    out.extend(sources.into_iter().map(|text| Notice {
+        level: Level::Warning,
+        text,
+    }));
     out
 }
 
@@ -327,10 +333,11 @@ async fn status(state: &AppState) -> mgmt::StatusInfo {
     let dd = state.data_dir().clone();
     let version = state.version().to_owned();
     let settings = state.settings();
+    let sources = state.source_warnings();
     blocking(move || {
         let repo = Repository::load(&dd).unwrap_or_default();
         let mut warnings = mgmt::ops::binding_problems(&dd, &repo);
-        warnings.extend(notices(&dd).into_iter().map(|n| n.text));
+        warnings.extend(notices(&dd, sources).into_iter().map(|n| n.text));
         warnings.dedup();
         let backend = settings
             .database()
