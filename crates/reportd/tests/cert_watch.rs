@@ -99,6 +99,14 @@ fn certbot_style_renewal_is_picked_up_and_the_old_certificate_served_until_the_p
         r.log().contains("does not match"),
         "the log names the mismatch"
     );
+    // So does the portal's admin banner, as a warning.
+    let banner = r.banner();
+    assert!(
+        banner.contains("notice warning")
+            && banner.contains("watch-1")
+            && banner.contains("does not match"),
+        "{banner}"
+    );
     relink(
         &live.join("privkey.pem"),
         "../../archive/reports/privkey2.pem",
@@ -115,6 +123,7 @@ fn certbot_style_renewal_is_picked_up_and_the_old_certificate_served_until_the_p
     eventually(5, "the warning clears", || {
         !r.warnings().iter().any(|w| w.contains("watch-1"))
     });
+    assert!(!r.banner().contains("watch-1"), "{}", r.banner());
     let sources = inst.ok(&["cert", "sources"]);
     assert!(
         sources.contains("watch-1") && sources.contains(&t2),

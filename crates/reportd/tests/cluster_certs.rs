@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Instance, Sockets};
-use pgcluster::{FreshDb, Node, join, pg_base};
+use pgcluster::{ADMIN, FreshDb, Node, join, pg_base};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -611,11 +611,26 @@ fn acme_into_store_cluster_served_by_all_renewed_under_load_and_finished_by_anot
         sources.contains("acme-1") && !sources.contains("PRIVATE"),
         "{sources}"
     );
+    // The source's current certificate cannot be removed from under it.
+    let refused = nodes[1]
+        .0
+        .inst
+        .fails(&["cert", "remove", "--store", "Cluster", &t1]);
+    assert!(
+        refused.contains("current certificate of source acme-1")
+            && refused.contains("cert sources --store Cluster --remove acme-1"),
+        "{refused}"
+    );
     let account = db.psql("SELECT encode(sealed_account, 'escape') FROM cluster_cert_sources");
     assert!(
         !account.contains("private") && !account.contains("BEGIN"),
         "sealed account"
     );
+    // The account records the key version that sealed it (what a rotation re-seals).
+    let versions = db.psql(
+        "SELECT s.key_version = k.version FROM cluster_cert_sources s, cluster_keys k WHERE k.is_current",
+    );
+    assert_eq!(versions.trim(), "t", "cluster_cert_sources.key_version");
 
     // A forced renewal under load on all three nodes: 0 failed requests.
     let stop = Arc::new(AtomicBool::new(false));
@@ -718,6 +733,16 @@ fn acme_into_store_cluster_served_by_all_renewed_under_load_and_finished_by_anot
     for (_, h) in &nodes {
         until_served(*h, host, &t3, Duration::from_secs(2));
     }
+    // An older certificate of the source can go.
+    let out = nodes[1]
+        .0
+        .inst
+        .ok(&["cert", "remove", "--store", "Cluster", &t1]);
+    assert!(out.contains("Removed certificate"), "{out}");
+    let left = db.psql(&format!(
+        "SELECT count(*) FROM cluster_certs WHERE thumbprint = '{t1}'"
+    ));
+    assert_eq!(left.trim(), "0");
 
     // Bad input: a clear error in the command, in every node's status and in a log; the
     // certificate served stays t3.
@@ -739,6 +764,17 @@ fn acme_into_store_cluster_served_by_all_renewed_under_load_and_finished_by_anot
                 std::thread::sleep(Duration::from_millis(100));
             }
             assert_eq!(request(*h, Some(host), false).unwrap().0, t3);
+            // The portal's admin banner shows it as a warning too.
+            let page = common::curl(&format!("{}/Reports/browse/", n.base()), Some(ADMIN), &[]);
+            let banner = page.body.find("admin-banner").map(|i| {
+                let b = &page.body[i..];
+                &b[..b.find("</section>").unwrap_or(b.len())]
+            });
+            assert!(
+                banner.is_some_and(|b| b.contains("notice warning") && b.contains(expect)),
+                "banner lacks {expect}: {}",
+                page.body
+            );
         }
         // `cert sources --store Cluster` names the failing source; removing it stops it.
         let v: serde_json::Value = serde_json::from_str(

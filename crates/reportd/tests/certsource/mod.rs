@@ -60,6 +60,17 @@ impl Running {
             })
             .unwrap_or_default()
     }
+    /// The portal's admin banner (the `admin-banner` section of the portal's home page,
+    /// fetched as the administrator; empty when there is none).
+    pub fn banner(&self) -> String {
+        let r = curl(
+            &format!("http://127.0.0.1:{}/Reports/browse/", self.http()),
+            Some(ADMIN),
+            &[],
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        banner_of(&r.body)
+    }
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.path("server.log")).unwrap_or_default()
@@ -71,6 +82,15 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `admin-banner` section of a portal page (empty when there is none).
+pub fn banner_of(page: &str) -> String {
+    let Some(at) = page.find("admin-banner") else {
+        return String::new();
+    };
+    let end = page[at..].find("</section>").map_or(page.len(), |e| at + e);
+    page[at..end].to_owned()
 }
 
 /// `reportd serve` on `sockets`, logging (stderr) into `server.log`, appended.
