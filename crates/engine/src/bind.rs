@@ -547,6 +547,53 @@ struct Ev<'a> {
 }
 
 impl Ev<'_> {
+    /// An aggregate over `ReportItems!X` in a page header or footer: over every value of
+    /// the item `X` on this page, in page order (SSRS's page totals). Like SSRS, one report
+    /// item per aggregate.
+    fn page_aggregate(
+        &self,
+        call: &AggregateCall,
+        arg: &Expr,
+        page: &PageContext,
+    ) -> Result<Value, EvalError> {
+        let mut names: Vec<&str> = Vec::new();
+        arg.walk(&mut |e| {
+            if let Expr::ReportItem(n) = e
+                && !names.contains(&n.as_str())
+            {
+                names.push(n);
+            }
+        });
+        let [name] = names.as_slice() else {
+            return Err(EvalError::Argument {
+                func: format!("{:?}", call.func),
+                message: format!(
+                    "an aggregate in a page header or footer may refer to one report item, \
+                     this one refers to {}; aggregate each item in its own expression",
+                    names.join(", ")
+                ),
+            });
+        };
+        let mut one = PageContext {
+            report_items: Vec::with_capacity(1),
+            ..page.clone()
+        };
+        let mut acc = Accumulator::new(call.func);
+        for (_, v) in page.report_items.iter().filter(|(n, _)| n == name) {
+            one.report_items.clear();
+            one.report_items.push(((*name).to_owned(), v.clone()));
+            let ev = Ev {
+                page: Some(&one),
+                ..*self
+            };
+            acc.push(&expr::eval(arg, &ev)?)?;
+            if call.func == AggFn::First || call.func == AggFn::Aggregate {
+                break;
+            }
+        }
+        Ok(acc.value())
+    }
+
     fn current(&self) -> Option<(&SetRows, u32)> {
         let f = self.frames.last()?;
         let r = self.row.or_else(|| f.rows.first().copied())?;
@@ -769,6 +816,12 @@ impl Context for Ev<'_> {
     }
 
     fn aggregate(&self, call: &AggregateCall) -> Result<Value, EvalError> {
+        if let Some(page) = self.page
+            && let Some(arg) = &call.arg
+            && arg.uses_report_items()
+        {
+            return self.page_aggregate(call, arg, page);
+        }
         let frame = self.scope_frame(&call.scope)?;
         let key = (call as *const AggregateCall as usize, frame.id);
         let frames: Vec<Frame> = match self.frames.iter().position(|f| f.id == frame.id) {

@@ -812,3 +812,30 @@ fn a_subreport_taller_than_its_item_grows_the_row_holding_it() {
         engine::instance::UM_PER_INCH * 5 / 4
     );
 }
+
+#[test]
+fn page_header_aggregates_over_report_items_take_each_pages_values() {
+    // SSRS page totals: an aggregate of ReportItems!X in a page header runs over the values
+    // of X on that page (not the data set, not the first page's values again)
+    let header = "=First(ReportItems!Amount.Value) &amp; \"..\" &amp; Last(ReportItems!Amount.Value) &amp; \" sum \" &amp; Sum(CDec(ReportItems!Amount.Value)) &amp; \" n \" &amp; Count(ReportItems!Amount.Value)";
+    let rdl = sales_report("<PageBreak><BreakLocation>Between</BreakLocation></PageBreak>")
+        .replace(PAGE_HEADER, header);
+    let i = bind_one(&rdl);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    let heads: Vec<String> = pages(&i)
+        .iter()
+        .map(|p| p.split(" | ").next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        heads,
+        ["10..25 sum 35 n 2", "7..7 sum 7 n 1", "3..3 sum 3 n 1"]
+    );
+
+    // two report items in one aggregate: refused (SSRS's rule), the value is #Error
+    let rdl = sales_report("").replace(
+        PAGE_HEADER,
+        "=Sum(CDec(ReportItems!Amount.Value) + CDec(ReportItems!FSum.Value))",
+    );
+    let p = pages(&bind_one(&rdl));
+    assert!(p[0].starts_with("#Error |"), "{p:?}");
+}
