@@ -364,6 +364,10 @@ struct Ctx<'o> {
     cursor: usize,
     /// The height of every streamed row ([`streamed_row_height`], found before any is bound).
     streamed_h: Len,
+    /// The last streamed row bound: the next is bound into it
+    /// ([`engine::instance::DetailRows::row_into`]: a row of plain cells keeps its
+    /// allocations, only its values change).
+    streamed: GridRow,
 }
 
 impl<'o> Ctx<'o> {
@@ -381,6 +385,7 @@ impl<'o> Ctx<'o> {
             err: None,
             cursor: 0,
             streamed_h: 0,
+            streamed: GridRow::default(),
         }
     }
 
@@ -434,29 +439,24 @@ impl<'o> Ctx<'o> {
         }
     }
 
-    /// Binds streamed row `i` (and the rows before it not bound yet in this pass).
-    fn streamed_row(&mut self, s: &StreamedDetails, i: usize) -> Option<GridRow> {
+    /// Binds streamed row `i` (and the rows before it not bound yet in this pass) into `row`,
+    /// which holds the row bound before it; false on an error (kept in `err`).
+    fn streamed_row(&mut self, s: &StreamedDetails, i: usize, row: &mut GridRow) -> bool {
         if self.err.is_some() {
-            return None;
+            return false;
         }
         if i < self.cursor {
             // a new pass over the rows starts again at row 0
             self.cursor = 0;
         }
         while self.cursor <= i {
-            match s.rows.row(self.cursor) {
-                Ok(r) if self.cursor == i => {
-                    self.cursor += 1;
-                    return Some(r);
-                }
-                Ok(_) => self.cursor += 1,
-                Err(e) => {
-                    self.err = Some(e.into());
-                    return None;
-                }
+            if let Err(e) = s.rows.row_into(self.cursor, row) {
+                self.err = Some(e.into());
+                return false;
             }
+            self.cursor += 1;
         }
-        None
+        true
     }
 
     fn class(&mut self, decl: String) -> String {
@@ -802,17 +802,17 @@ impl<'o> Ctx<'o> {
                 }
             })
             .collect();
+        // the streamed row buffer, out of `self` while its rows are written
+        let mut bound = std::mem::take(&mut self.streamed);
         for (pos, &r) in rows.iter().enumerate() {
             self.boundary();
-            let bound;
             let row = match (&t.streamed, r.checked_sub(n0)) {
-                (Some(s), Some(i)) => match self.streamed_row(s, i) {
-                    Some(b) => {
-                        bound = b;
-                        &bound
+                (Some(s), Some(i)) => {
+                    if !self.streamed_row(s, i, &mut bound) {
+                        break;
                     }
-                    None => break,
-                },
+                    &bound
+                }
                 _ => &t.rows[r],
             };
             if matches!(
@@ -875,6 +875,7 @@ impl<'o> Ctx<'o> {
             }
             self.push("</tr>");
         }
+        self.streamed = bound;
         self.push("</table>");
     }
 
