@@ -4,9 +4,10 @@
 //! this local address)?", computed from a [`Repository`] with the same rules the listener
 //! uses: routing through [`RouteTable::route`], and the SSL binding chosen as
 //! [`crate::tls`] chooses it (a `hostnameport` binding matching SNI, then an `ipport`
-//! binding with the exact local address, then the unspecified address of the connection's
-//! family, then the other family's). Used by `reportctl explain` and the portal's Bindings
-//! page.
+//! binding with the exact local address, then a central-store binding (`ccs:PORT`) when
+//! store Cluster holds a certificate for the SNI, then the unspecified address of the
+//! connection's family, then the other family's). Used by `reportctl explain` and the
+//! portal's Bindings page.
 //!
 //! It must not do I/O: what is known about a certificate (subject, names, expiry) comes from
 //! the caller's lookup, since `httpsys` knows no certificate store.
@@ -176,6 +177,9 @@ pub enum BindingMatch {
     Sni,
     /// An `ipport` binding of the exact local address.
     ExactIp,
+    /// A central-store binding (`ccs:PORT`): the certificate chosen by SNI from store
+    /// Cluster.
+    CentralStore,
     /// `0.0.0.0:port` or `[::]:port`.
     AnyAddress,
 }
@@ -185,6 +189,9 @@ impl fmt::Display for BindingMatch {
         f.write_str(match self {
             BindingMatch::Sni => "by server name (SNI)",
             BindingMatch::ExactIp => "by the local address",
+            BindingMatch::CentralStore => {
+                "by SNI from store Cluster (the newest valid certificate covering the name)"
+            }
             BindingMatch::AnyAddress => "as the binding of every address",
         })
     }
@@ -219,6 +226,9 @@ pub enum Finding {
     LocalAddressAssumed { ip: IpAddr },
     /// No SSL binding serves the handshake: it fails.
     NoSslBinding { port: u16 },
+    /// The port has a central-store binding, but store Cluster holds no valid certificate
+    /// for the SNI (or the client sends none), and no other binding serves: it fails.
+    NoCentralCertificate { port: u16, sni: Option<String> },
     /// The binding's certificate is not in the store: the handshake fails.
     CertificateMissing { thumbprint: String },
     /// The certificate's names do not cover the host: clients reject it.
@@ -255,6 +265,17 @@ impl fmt::Display for Finding {
             Finding::NoSslBinding { port } => write!(
                 f,
                 "no SSL binding serves port {port} for this host: the TLS handshake fails"
+            ),
+            Finding::NoCentralCertificate {
+                port,
+                sni: Some(sni),
+            } => write!(
+                f,
+                "port {port} has a central-store binding (ccs:{port}), but no valid certificate of store Cluster covers {sni}: the TLS handshake fails"
+            ),
+            Finding::NoCentralCertificate { port, sni: None } => write!(
+                f,
+                "port {port} has a central-store binding (ccs:{port}), which chooses by SNI, and the client sends none: the TLS handshake fails"
             ),
             Finding::CertificateMissing { thumbprint } => write!(
                 f,
@@ -301,12 +322,14 @@ impl Explanation {
 }
 
 /// The SSL binding of `bindings` a handshake on `local_ip:port` with server name `sni`
-/// uses, with the rules of the listener's TLS table.
+/// uses, with the rules of the listener's TLS table; `central(sni)`: store Cluster holds a
+/// certificate for that name now (what a central-store binding needs).
 pub fn choose_binding<'a>(
     bindings: &'a [SslBinding],
     port: u16,
     local_ip: IpAddr,
     sni: Option<&str>,
+    central: impl Fn(&str) -> bool,
 ) -> Option<(&'a SslBinding, BindingMatch)> {
     let on_port = || bindings.iter().filter(move |b| b.endpoint.port() == port);
     if let Some(name) = sni {
@@ -327,6 +350,12 @@ pub fn choose_binding<'a>(
     if let Some(b) = exact {
         return Some((b, BindingMatch::ExactIp));
     }
+    if let Some(name) = sni
+        && let Some(b) = on_port().find(|b| b.endpoint.is_ccs())
+        && central(name)
+    {
+        return Some((b, BindingMatch::CentralStore));
+    }
     let any = |v4: bool| {
         on_port().find(move |b| {
             matches!(&b.endpoint, Endpoint::IpPort(ip, _) if ip.is_unspecified() && ip.is_ipv4() == v4)
@@ -344,6 +373,18 @@ pub fn explain(
     repo: &Repository,
     probe: &Probe,
     certs: impl Fn(&str, &str) -> Option<CertFacts>,
+) -> Explanation {
+    explain_with_central(repo, probe, certs, |_| None)
+}
+
+/// [`explain`] for a data dir with store Cluster: `central(sni)` is the certificate store
+/// Cluster would give a handshake for `sni` now (its thumbprint and what is known of it;
+/// `None`: none covers the name), as the server's `CentralIndex::pick` chooses.
+pub fn explain_with_central(
+    repo: &Repository,
+    probe: &Probe,
+    certs: impl Fn(&str, &str) -> Option<CertFacts>,
+    central: impl Fn(&str) -> Option<(String, CertFacts)>,
 ) -> Explanation {
     let mut findings = Vec::new();
     let table = RouteTable::new(repo);
@@ -397,13 +438,36 @@ pub fn explain(
     }
     let mut binding = None;
     if probe.scheme == Scheme::Https && scheme_ok {
-        match choose_binding(&repo.ssl_bindings, port, local_ip, probe.effective_sni()) {
+        let sni = probe.effective_sni();
+        let picked = sni.and_then(&central);
+        match choose_binding(&repo.ssl_bindings, port, local_ip, sni, |_| {
+            picked.is_some()
+        }) {
+            None if repo
+                .ssl_bindings
+                .iter()
+                .any(|b| b.endpoint.is_ccs() && b.endpoint.port() == port) =>
+            {
+                findings.push(Finding::NoCentralCertificate {
+                    port,
+                    sni: sni.map(str::to_owned),
+                })
+            }
             None => findings.push(Finding::NoSslBinding { port }),
             Some((b, matched_by)) => {
-                let facts = certs(&b.thumbprint, &probe.host);
+                let (thumbprint, store, facts) = match (matched_by, &picked) {
+                    (BindingMatch::CentralStore, Some((t, f))) => {
+                        (t.clone(), "Cluster".to_owned(), Some(f.clone()))
+                    }
+                    _ => (
+                        b.thumbprint.clone(),
+                        b.store.clone(),
+                        certs(&b.thumbprint, &probe.host),
+                    ),
+                };
                 match &facts {
                     None => findings.push(Finding::CertificateMissing {
-                        thumbprint: b.thumbprint.clone(),
+                        thumbprint: thumbprint.clone(),
                     }),
                     Some(c) => {
                         if !c.names_host {
@@ -425,8 +489,8 @@ pub fn explain(
                 binding = Some(BindingChoice {
                     endpoint: b.endpoint.clone(),
                     matched_by,
-                    thumbprint: b.thumbprint.clone(),
-                    store: b.store.clone(),
+                    thumbprint,
+                    store,
                     apps: b.apps.iter().copied().collect(),
                     policy: b.policy.clone(),
                     certificate: facts,
@@ -574,13 +638,22 @@ mod tests {
             8443,
             "::ffff:127.0.0.1".parse().unwrap(),
             None,
+            |_| false,
         )
         .unwrap();
         assert_eq!((b.thumbprint.as_str(), m), (T3, BindingMatch::ExactIp));
         // Only 0.0.0.0 is bound: an IPv6 connection falls back to it, as the listener does.
-        let (b, m) = choose_binding(&r.ssl_bindings, 8443, "::1".parse().unwrap(), None).unwrap();
+        let (b, m) = choose_binding(&r.ssl_bindings, 8443, "::1".parse().unwrap(), None, |_| {
+            false
+        })
+        .unwrap();
         assert_eq!((b.thumbprint.as_str(), m), (T1, BindingMatch::AnyAddress));
-        assert!(choose_binding(&r.ssl_bindings, 9443, "::1".parse().unwrap(), None).is_none());
+        assert!(
+            choose_binding(&r.ssl_bindings, 9443, "::1".parse().unwrap(), None, |_| {
+                false
+            })
+            .is_none()
+        );
     }
 
     #[test]
@@ -628,6 +701,92 @@ mod tests {
         assert!(!e.works());
         let text = Finding::NoSslBinding { port: 8443 }.to_string();
         assert!(text.contains("handshake fails"), "{text}");
+    }
+
+    #[test]
+    fn a_central_store_binding_chooses_by_sni_after_the_exact_ones() {
+        let mut r = repo();
+        r.ssl_bindings.clear();
+        r.bind_ssl(Application::WebService, Endpoint::Ccs(8443), "", None)
+            .unwrap();
+        let central = |sni: &str| {
+            (sni == "c.test").then(|| (T3.to_owned(), facts("CN=c.test", true, 60).unwrap()))
+        };
+        let probe = |url: &str| Probe::parse(url).unwrap();
+        let e = explain_with_central(
+            &r,
+            &probe("https://c.test:8443/ReportServer"),
+            good,
+            central,
+        );
+        let b = e.binding.as_ref().unwrap();
+        assert_eq!(
+            (b.thumbprint.as_str(), b.store.as_str(), b.matched_by),
+            (T3, "Cluster", BindingMatch::CentralStore)
+        );
+        assert!(e.works(), "{:?}", e.findings);
+        assert!(
+            b.matched_by
+                .to_string()
+                .contains("by SNI from store Cluster")
+        );
+        // A name no certificate covers, or no SNI at all: the handshake fails, and says why.
+        let e = explain_with_central(
+            &r,
+            &probe("https://d.test:8443/ReportServer"),
+            good,
+            central,
+        );
+        assert!(e.binding.is_none());
+        let f = &e.findings[e.findings.len() - 1];
+        assert_eq!(
+            f,
+            &Finding::NoCentralCertificate {
+                port: 8443,
+                sni: Some("d.test".into())
+            }
+        );
+        assert!(
+            f.to_string()
+                .contains("no valid certificate of store Cluster covers d.test")
+        );
+        let e = explain_with_central(
+            &r,
+            &probe("https://127.0.0.1:8443/ReportServer"),
+            good,
+            central,
+        );
+        assert!(e.findings.contains(&Finding::NoCentralCertificate {
+            port: 8443,
+            sni: None
+        }));
+        // An exact-address binding comes first; the any-address one after the central store.
+        let any = Endpoint::parse_ipport("0.0.0.0:8443").unwrap();
+        r.bind_ssl(Application::WebService, any, T1, None).unwrap();
+        let e = explain_with_central(
+            &r,
+            &probe("https://c.test:8443/ReportServer"),
+            good,
+            central,
+        );
+        assert_eq!(e.binding.unwrap().matched_by, BindingMatch::CentralStore);
+        let e = explain_with_central(
+            &r,
+            &probe("https://d.test:8443/ReportServer"),
+            good,
+            central,
+        );
+        assert_eq!(e.binding.unwrap().thumbprint, T1);
+        let exact = Endpoint::parse_ipport("127.0.0.1:8443").unwrap();
+        r.bind_ssl(Application::WebService, exact, T2, None)
+            .unwrap();
+        let e = explain_with_central(
+            &r,
+            &probe("https://c.test:8443/ReportServer"),
+            good,
+            central,
+        );
+        assert_eq!(e.binding.unwrap().matched_by, BindingMatch::ExactIp);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use body::{BodyError, RequestBody};
 pub use listener::{Body, Change, ChangeLevel, Handler, Limits, Listener};
 pub use repo::{BindOutcome, Endpoint, MinTls, Repository, SslBinding, TlsPolicy, UnbindOutcome};
 pub use reservation::{HostSpec, Scheme, UrlReservation, VirtualDirectory, parse_host};
-pub use tls::{BindingState, CentralCert, CentralIndex, CertSource};
+pub use tls::{BindingState, CentralCert, CentralEntry, CentralIndex, CertSource};
 
 /// Errors of the binding repository and the listener.
 #[derive(Debug, thiserror::Error)]

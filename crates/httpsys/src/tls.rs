@@ -92,22 +92,50 @@ impl fmt::Debug for CentralCert {
     }
 }
 
+/// What the central store's choice looks at in a certificate: its DNS names and validity.
+/// [`CentralCert`] (served) has it; so can a caller's description of store Cluster that
+/// holds no key (`explain`), which then gets the very same choice.
+pub trait CentralEntry {
+    /// The DNS names of its subject alternative names (`*.example.com` allowed).
+    fn names(&self) -> &[String];
+    /// NotBefore and NotAfter, Unix seconds.
+    fn validity(&self) -> (i64, i64);
+}
+
+impl CentralEntry for CentralCert {
+    fn names(&self) -> &[String] {
+        &self.names
+    }
+    fn validity(&self) -> (i64, i64) {
+        (self.not_before, self.not_after)
+    }
+}
+
 /// The central store by name: built once per change, read per handshake (no I/O).
-#[derive(Default, Debug)]
-pub struct CentralIndex {
+#[derive(Debug)]
+pub struct CentralIndex<C = CentralCert> {
     /// Lower-case name (exact, or `*.suffix`) -> the certificates carrying it.
-    by_name: HashMap<String, Vec<Arc<CentralCert>>>,
+    by_name: HashMap<String, Vec<Arc<C>>>,
     count: usize,
 }
 
-impl CentralIndex {
+impl<C> Default for CentralIndex<C> {
+    fn default() -> Self {
+        CentralIndex {
+            by_name: HashMap::new(),
+            count: 0,
+        }
+    }
+}
+
+impl<C: CentralEntry> CentralIndex<C> {
     /// Indexes `certs` by their DNS names.
-    pub fn new(certs: Vec<CentralCert>) -> CentralIndex {
-        let mut by_name: HashMap<String, Vec<Arc<CentralCert>>> = HashMap::new();
+    pub fn new(certs: Vec<C>) -> CentralIndex<C> {
+        let mut by_name: HashMap<String, Vec<Arc<C>>> = HashMap::new();
         let count = certs.len();
         for c in certs {
             let c = Arc::new(c);
-            for n in &c.names {
+            for n in c.names() {
                 let n = n.trim_end_matches('.').to_ascii_lowercase();
                 let list = by_name.entry(n).or_default();
                 if !list.iter().any(|x| Arc::ptr_eq(x, &c)) {
@@ -131,7 +159,7 @@ impl CentralIndex {
     /// The certificate for server name `sni` at Unix time `now`: among those valid then
     /// whose names cover `sni` (exact name, or a wildcard standing for its one leftmost
     /// label), the one with the latest NotBefore (ties: the later NotAfter).
-    pub fn pick(&self, sni: &str, now: i64) -> Option<&Arc<CentralCert>> {
+    pub fn pick(&self, sni: &str, now: i64) -> Option<&Arc<C>> {
         let name = sni.trim_end_matches('.').to_ascii_lowercase();
         if name.is_empty() || name.parse::<IpAddr>().is_ok() {
             return None;
@@ -147,8 +175,11 @@ impl CentralIndex {
             .flatten();
         exact
             .chain(wild)
-            .filter(|c| c.not_before <= now && now < c.not_after)
-            .max_by_key(|c| (c.not_before, c.not_after))
+            .filter(|c| {
+                let (nb, na) = c.validity();
+                nb <= now && now < na
+            })
+            .max_by_key(|c| c.validity())
     }
 }
 

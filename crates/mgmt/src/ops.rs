@@ -481,7 +481,10 @@ pub fn binding_problems(dd: &DataDir, repo: &Repository) -> Vec<String> {
 }
 
 /// `explain URL`: what serves `probe` now according to the data dir (the pure choice is
-/// `httpsys::explain`; this adds what store My knows about the bound certificate).
+/// `httpsys::explain`; this adds what store My knows about the bound certificate). When
+/// the port has a central-store binding, store Cluster is read and indexed as the server
+/// indexes it (`httpsys::CentralIndex`, the same `pick`), so the answer names the
+/// certificate a handshake for the host gets now, or says none does.
 pub fn explain(
     dd: &DataDir,
     probe: &httpsys::explain::Probe,
@@ -489,15 +492,62 @@ pub fn explain(
     let repo = Repository::load(dd)?;
     let store = CertStore::open(&dd.certs_dir()).map_err(cert_err)?;
     let now = std::time::SystemTime::now();
-    Ok(httpsys::explain::explain(&repo, probe, |thumb, host| {
-        let t = thumb.parse::<Thumbprint>().ok()?;
-        let info = store.get(StoreName::My, &t).ok()?;
-        Some(httpsys::explain::CertFacts {
-            subject: info.subject.clone(),
-            names_host: info.covers_host(host),
-            days_left: days_left(&info, now),
-        })
-    }))
+    let ccs = probe.scheme == httpsys::Scheme::Https
+        && repo
+            .ssl_bindings
+            .iter()
+            .any(|b| b.endpoint.is_ccs() && b.endpoint.port() == probe.port);
+    let central = if ccs {
+        httpsys::CentralIndex::new(
+            crate::certops::cluster_list(dd)?
+                .into_iter()
+                .map(ClusterEntry)
+                .collect(),
+        )
+    } else {
+        httpsys::CentralIndex::default()
+    };
+    let unix_now = time::OffsetDateTime::from(now).unix_timestamp();
+    Ok(httpsys::explain::explain_with_central(
+        &repo,
+        probe,
+        |thumb, host| {
+            let t = thumb.parse::<Thumbprint>().ok()?;
+            let info = store.get(StoreName::My, &t).ok()?;
+            Some(httpsys::explain::CertFacts {
+                subject: info.subject.clone(),
+                names_host: info.covers_host(host),
+                days_left: days_left(&info, now),
+            })
+        },
+        |sni| {
+            let c = &central.pick(sni, unix_now)?.0;
+            Some((
+                c.thumbprint.to_string(),
+                httpsys::explain::CertFacts {
+                    subject: format!("(store Cluster) DNS names {}", c.names.join(", ")),
+                    names_host: true,
+                    days_left: (c.not_after - time::OffsetDateTime::from(now)).whole_days(),
+                },
+            ))
+        },
+    ))
+}
+
+/// A certificate of store Cluster as the central index sees it (names and validity; its
+/// key stays sealed).
+struct ClusterEntry(certstore::cluster::ClusterCert);
+
+impl httpsys::CentralEntry for ClusterEntry {
+    fn names(&self) -> &[String] {
+        &self.0.names
+    }
+    fn validity(&self) -> (i64, i64) {
+        (
+            self.0.not_before.unix_timestamp(),
+            self.0.not_after.unix_timestamp(),
+        )
+    }
 }
 
 /// Whole days from `now` to the end of `info`'s validity (negative once expired).

@@ -220,6 +220,23 @@ fn every_node_serves_the_cluster_store_and_a_newer_certificate_within_a_second_u
     // unmatched endpoint.
     assert!(request(h2, None, false).is_err());
     assert!(request(h2, Some("other.example.test"), false).is_err());
+    // `explain` says the same: chosen by SNI from store Cluster, which certificate, or none.
+    let said = n2
+        .inst
+        .ok(&["explain", &format!("https://{host}:{h2}/ReportServer")]);
+    assert!(
+        said.contains(&format!("ccs:{h2} (chosen by SNI from store Cluster"))
+            && said.contains(&format!("Certificate: {a}")),
+        "{said}"
+    );
+    let said = n2.inst.ok(&[
+        "explain",
+        &format!("https://other.example.test:{h2}/ReportServer"),
+    ]);
+    assert!(
+        said.contains("no valid certificate of store Cluster covers other.example.test: the TLS handshake fails"),
+        "{said}"
+    );
     // curl with SNI, as an outside client, sees the same certificate.
     if common::tool_runs("openssl", "version") {
         assert_eq!(common::served(h3, host).as_deref(), Some(a.as_str()));
