@@ -66,12 +66,27 @@ fn standard(c: char, dtfi: &DateTimeFormat) -> Option<(String, &DateTimeFormat)>
 }
 
 fn push_digits(out: &mut String, value: i64, len: usize) {
-    let len = len.min(2);
-    let s = value.unsigned_abs().to_string();
-    for _ in s.len()..len {
+    push_padded(out, value.unsigned_abs(), len.min(2));
+}
+
+/// `value`'s decimal digits, zero-padded to `len`.
+fn push_padded(out: &mut String, value: u64, len: usize) {
+    // the digits, last first, without a String per number
+    let mut buf = [0u8; 20];
+    let mut n = value;
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for _ in buf.len() - at..len {
         out.push('0');
     }
-    out.push_str(&s);
+    out.extend(buf[at..].iter().map(|&b| char::from(b)));
 }
 
 /// Framework's `FormatCustomized`. `original` is only used in error messages.
@@ -178,6 +193,9 @@ fn custom(
                 let year = i64::from(dt.year());
                 if run <= 2 {
                     push_digits(out, year % 100, run);
+                } else if year >= 0 && run <= 20 {
+                    // what "D<run>" makes of a year that is not negative: zero-padded digits
+                    push_padded(out, year.unsigned_abs(), run);
                 } else {
                     // Framework: year.ToString("D" + tokenLen, InvariantCulture) — beyond 99
                     // digits that is a custom format, reproduced by the number formatter.
@@ -255,4 +273,26 @@ fn custom(
         i += token_len.max(1);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_years_are_what_the_number_formatter_makes() {
+        let inv = &Culture::invariant().number;
+        for year in [0i64, 1, 9, 10, 99, 100, 999, 1000, 2024, 9999] {
+            for run in 3..=20 {
+                let mut fast = String::new();
+                push_padded(&mut fast, year.unsigned_abs(), run);
+                let slow = crate::number::format(Num::Int(year), &format!("D{run}"), inv).unwrap();
+                assert_eq!(fast, slow, "year {year}, {run} y");
+            }
+        }
+        let mut s = String::new();
+        push_digits(&mut s, -7, 2);
+        push_digits(&mut s, 123, 1);
+        assert_eq!(s, "07123");
+    }
 }

@@ -34,6 +34,29 @@ pub(crate) struct Number {
     is_decimal: bool,
 }
 
+/// `v`'s decimal digits appended to `out`, without a String per number.
+fn push_u128(out: &mut Vec<u8>, v: u128) {
+    let mut buf = [0u8; 40];
+    let mut at = buf.len();
+    let mut n = v;
+    // the u64 division is much cheaper: use it once the value fits
+    while n > u128::from(u64::MAX) {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let mut n = n as u64;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at..]);
+}
+
 impl Number {
     /// The digit at `i`, or 0 (the terminator) past the end.
     fn dig(&self, i: usize) -> u8 {
@@ -41,7 +64,8 @@ impl Number {
     }
 
     pub(crate) fn from_i64(v: i64) -> Number {
-        let mut digits = v.unsigned_abs().to_string().into_bytes();
+        let mut digits = Vec::with_capacity(20);
+        push_u128(&mut digits, u128::from(v.unsigned_abs()));
         if v == 0 {
             digits.clear();
         }
@@ -57,7 +81,8 @@ impl Number {
 
     pub(crate) fn from_decimal(d: Decimal) -> Number {
         let mantissa = d.mantissa().unsigned_abs();
-        let mut digits = mantissa.to_string().into_bytes();
+        let mut digits = Vec::with_capacity(29);
+        push_u128(&mut digits, mantissa);
         if mantissa == 0 {
             digits.clear();
         }
@@ -255,7 +280,8 @@ fn number_to_f64(num: &Number) -> Option<f64> {
 }
 
 fn plain_int(v: i64, min_digits: usize, nfi: &NumberFormat) -> String {
-    let digits = v.unsigned_abs().to_string();
+    let mut digits = Vec::with_capacity(20);
+    push_u128(&mut digits, u128::from(v.unsigned_abs()));
     let mut out = String::with_capacity(digits.len().max(min_digits) + 1);
     if v < 0 {
         out.push_str(nfi.negative_sign);
@@ -263,7 +289,7 @@ fn plain_int(v: i64, min_digits: usize, nfi: &NumberFormat) -> String {
     for _ in digits.len()..min_digits {
         out.push('0');
     }
-    out.push_str(&digits);
+    out.extend(digits.iter().map(|&b| char::from(b)));
     out
 }
 
@@ -992,4 +1018,33 @@ pub(crate) fn default_string(n: Num, nfi: &NumberFormat) -> String {
         Num::Float(v) => v.to_string(),
         Num::Decimal(d) => d.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_what_display_makes() {
+        let mut values = vec![0u128, 1, 9, 10, 99, 100, u128::from(u64::MAX), u128::MAX];
+        values.push(u128::from(u64::MAX) + 1);
+        values.push(u128::from(i64::MIN.unsigned_abs()));
+        values.extend((0..39).map(|p| 10u128.pow(p)));
+        values.extend((1..39).map(|p| 10u128.pow(p) - 1));
+        values.extend((0..128).map(|b| (1u128 << b) + 7));
+        for v in values {
+            let mut d = Vec::new();
+            push_u128(&mut d, v);
+            assert_eq!(String::from_utf8(d).unwrap(), v.to_string());
+        }
+        let nfi = &crate::Culture::invariant().number;
+        assert_eq!(plain_int(-42, 5, nfi), "-00042");
+        assert_eq!(plain_int(i64::MIN, 0, nfi), i64::MIN.to_string());
+        let n = Number::from_decimal(Decimal::new(-12345, 2));
+        assert_eq!(
+            (n.negative, n.digits.as_slice(), n.scale),
+            (true, &b"12345"[..], 3)
+        );
+        assert!(Number::from_i64(0).digits.is_empty());
+    }
 }
