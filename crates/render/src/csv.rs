@@ -409,7 +409,15 @@ fn write_record<'t, W: Write>(
     width: usize,
     rec: impl Iterator<Item = (usize, &'t Textbox)>,
 ) -> Result<(), RenderError> {
-    let mut line: Vec<Option<&Textbox>> = vec![None; width];
+    // the usual record fits on the stack: no allocation per row
+    let mut stack: [Option<&Textbox>; 32] = [None; 32];
+    let mut heap: Vec<Option<&Textbox>> = Vec::new();
+    let line: &mut [Option<&Textbox>] = if width <= stack.len() {
+        &mut stack[..width]
+    } else {
+        heap.resize(width, None);
+        &mut heap
+    };
     for (c, tb) in rec {
         if let Some(slot) = line.get_mut(c) {
             *slot = Some(tb);
@@ -436,16 +444,33 @@ fn write_record<'t, W: Write>(
 
 /// Writes one field as [`field`] does, without copying a field that needs no change.
 fn put_field<W: Write>(out: &mut Out<'_, W>, value: &str, o: &CsvOptions) -> std::io::Result<()> {
-    let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
-        .map(|d| d.chars().next().unwrap_or('\u{0}'));
-    let changes = (o.excel_mode && value.contains('\t'))
-        || value.contains(['\r', '\n'])
-        || value.contains(&o.qualifier)
-        || value.chars().any(|c| firsts.contains(&c));
-    if changes {
+    if needs_change(value, o) {
         out.put(&field(value, o))
     } else {
         out.put(value)
+    }
+}
+
+/// True when [`field`] would change `value`: it holds a tab (Excel mode), CR, LF, or the
+/// first character of a delimiter or the qualifier (which the qualifier itself starts with).
+/// One pass over the bytes when those characters are ASCII (an ASCII byte never occurs inside
+/// a multi-byte UTF-8 character), over the characters otherwise.
+fn needs_change(value: &str, o: &CsvOptions) -> bool {
+    let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
+        .map(|d| d.chars().next().unwrap_or('\u{0}'));
+    if firsts.iter().all(char::is_ascii) {
+        let mut mask: u128 = (1 << b'\r') | (1 << b'\n');
+        if o.excel_mode {
+            mask |= 1 << b'\t';
+        }
+        for c in firsts {
+            mask |= 1 << (c as u32);
+        }
+        value.bytes().any(|b| b < 128 && mask >> b & 1 == 1)
+    } else {
+        (o.excel_mode && value.contains('\t'))
+            || value.contains(['\r', '\n'])
+            || value.chars().any(|c| firsts.contains(&c))
     }
 }
 
@@ -501,6 +526,54 @@ mod tests {
             ..o
         };
         assert_eq!(field("two\r\nlines", &s), "twolines");
+    }
+
+    #[test]
+    fn needs_change_is_what_field_changes() {
+        let o = CsvOptions::default();
+        let opts = [
+            o.clone(),
+            CsvOptions {
+                excel_mode: false,
+                field_delimiter: "\t".into(),
+                ..o.clone()
+            },
+            CsvOptions {
+                field_delimiter: "§;".into(),
+                qualifier: "'".into(),
+                record_delimiter: "\n".into(),
+                ..o.clone()
+            },
+            CsvOptions {
+                field_delimiter: "¦".into(),
+                qualifier: "«".into(),
+                suppress_line_breaks: true,
+                ..o
+            },
+        ];
+        let values = [
+            "",
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\r\nlines",
+            "lf\n",
+            "tab\there",
+            "x;y",
+            "§",
+            "a§b",
+            "it's",
+            "«q»",
+            "¦",
+            "Grüße 12.50",
+            "日本語",
+            "\u{0}",
+        ];
+        for o in &opts {
+            for v in values {
+                assert_eq!(needs_change(v, o), field(v, o) != v, "{v:?} with {o:?}");
+            }
+        }
     }
 
     #[test]
