@@ -9,6 +9,8 @@
 //! Must not: consult the machine's time zone. Values are `DateTime`s of unspecified kind:
 //! `K` prints nothing, `z`/`zz`/`zzz` print a zero offset (reportd renders in UTC).
 
+use std::borrow::Cow;
+
 use time::PrimitiveDateTime;
 
 use crate::culture::{Culture, DateTimeFormat};
@@ -29,13 +31,16 @@ pub(crate) fn format(
 ) -> Result<String, FormatError> {
     let mut chars = format.chars();
     let (first, second) = (chars.next(), chars.next());
-    let (pattern, info): (String, &DateTimeFormat) = match (first, second) {
-        (None, _) => (format!("{} {}", dtfi.short_date, dtfi.long_time), dtfi),
+    let (pattern, info): (Cow<'_, str>, &DateTimeFormat) = match (first, second) {
+        (None, _) => (
+            Cow::Owned(format!("{} {}", dtfi.short_date, dtfi.long_time)),
+            dtfi,
+        ),
         (Some(c), None) => standard(c, dtfi).ok_or_else(|| FormatError::InvalidSpecifier {
             format: format.to_string(),
             value_type: "DateTime",
         })?,
-        _ => (format.to_string(), dtfi),
+        _ => (Cow::Borrowed(format), dtfi),
     };
     let mut out = String::new();
     custom(&mut out, dt, &pattern, info, format)?;
@@ -44,23 +49,35 @@ pub(crate) fn format(
 
 /// Framework's `GetRealFormat`: the pattern a one-letter standard format stands for, and the
 /// culture data it is formatted with (`r`, `s`, `u`, `o` always use the invariant culture).
-fn standard(c: char, dtfi: &DateTimeFormat) -> Option<(String, &DateTimeFormat)> {
+fn standard(c: char, dtfi: &DateTimeFormat) -> Option<(Cow<'static, str>, &DateTimeFormat)> {
     let inv = &Culture::invariant().datetime;
     Some(match c {
-        'd' => (dtfi.short_date.to_string(), dtfi),
-        'D' => (dtfi.long_date.to_string(), dtfi),
-        'f' => (format!("{} {}", dtfi.long_date, dtfi.short_time), dtfi),
-        'F' | 'U' => (dtfi.full_date_time.to_string(), dtfi),
-        'g' => (format!("{} {}", dtfi.short_date, dtfi.short_time), dtfi),
-        'G' => (format!("{} {}", dtfi.short_date, dtfi.long_time), dtfi),
-        'm' | 'M' => (dtfi.month_day.to_string(), dtfi),
-        'o' | 'O' => ("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK".to_string(), inv),
-        'r' | 'R' => ("ddd, dd MMM yyyy HH':'mm':'ss 'GMT'".to_string(), inv),
-        's' => ("yyyy'-'MM'-'dd'T'HH':'mm':'ss".to_string(), inv),
-        't' => (dtfi.short_time.to_string(), dtfi),
-        'T' => (dtfi.long_time.to_string(), dtfi),
-        'u' => ("yyyy'-'MM'-'dd HH':'mm':'ss'Z'".to_string(), inv),
-        'y' | 'Y' => (dtfi.year_month.to_string(), dtfi),
+        'd' => (Cow::Borrowed(dtfi.short_date), dtfi),
+        'D' => (Cow::Borrowed(dtfi.long_date), dtfi),
+        'f' => (
+            Cow::Owned(format!("{} {}", dtfi.long_date, dtfi.short_time)),
+            dtfi,
+        ),
+        'F' | 'U' => (Cow::Borrowed(dtfi.full_date_time), dtfi),
+        'g' => (
+            Cow::Owned(format!("{} {}", dtfi.short_date, dtfi.short_time)),
+            dtfi,
+        ),
+        'G' => (
+            Cow::Owned(format!("{} {}", dtfi.short_date, dtfi.long_time)),
+            dtfi,
+        ),
+        'm' | 'M' => (Cow::Borrowed(dtfi.month_day), dtfi),
+        'o' | 'O' => (
+            Cow::Borrowed("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK"),
+            inv,
+        ),
+        'r' | 'R' => (Cow::Borrowed("ddd, dd MMM yyyy HH':'mm':'ss 'GMT'"), inv),
+        's' => (Cow::Borrowed("yyyy'-'MM'-'dd'T'HH':'mm':'ss"), inv),
+        't' => (Cow::Borrowed(dtfi.short_time), dtfi),
+        'T' => (Cow::Borrowed(dtfi.long_time), dtfi),
+        'u' => (Cow::Borrowed("yyyy'-'MM'-'dd HH':'mm':'ss'Z'"), inv),
+        'y' | 'Y' => (Cow::Borrowed(dtfi.year_month), dtfi),
         _ => return None,
     })
 }
@@ -97,7 +114,20 @@ fn custom(
     dtfi: &DateTimeFormat,
     original: &str,
 ) -> Result<(), FormatError> {
-    let f: Vec<char> = f.chars().collect();
+    // the pattern's characters: on the stack for the usual short pattern
+    let mut stack = ['\0'; 64];
+    let heap: Vec<char>;
+    let f: &[char] = if f.len() <= stack.len() {
+        let mut n = 0;
+        for c in f.chars() {
+            stack[n] = c;
+            n += 1;
+        }
+        &stack[..n]
+    } else {
+        heap = f.chars().collect();
+        &heap
+    };
     let mut i = 0;
     while i < f.len() {
         let ch = f[i];
@@ -290,6 +320,19 @@ mod tests {
                 assert_eq!(fast, slow, "year {year}, {run} y");
             }
         }
+        // a pattern longer than the stack buffer, and one with non-ASCII literals
+        let dt = time::Date::from_calendar_date(2024, time::Month::March, 5)
+            .unwrap()
+            .with_hms(7, 8, 9)
+            .unwrap();
+        let inv = &Culture::invariant().datetime;
+        let long = format!("'{}'yyyy-MM-dd", "x".repeat(70));
+        assert_eq!(
+            format(dt, &long, inv).unwrap(),
+            format!("{}2024-03-05", "x".repeat(70))
+        );
+        assert_eq!(format(dt, "d", inv).unwrap(), "03/05/2024");
+        assert_eq!(format(dt, "dd'ä'MM", inv).unwrap(), "05ä03");
         let mut s = String::new();
         push_digits(&mut s, -7, 2);
         push_digits(&mut s, 123, 1);
