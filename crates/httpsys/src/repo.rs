@@ -735,13 +735,16 @@ mod tests {
             .bind_ssl(Application::WebService, any.clone(), &t2, None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("ssl update") && e.contains(&t1), "{e}");
+        assert!(
+            e.contains("replace the certificate of that binding") && e.contains(&t1),
+            "{e}"
+        );
         let other_port = Endpoint::parse_ipport("0.0.0.0:9443").unwrap();
         let e = r
             .bind_ssl(Application::WebService, other_port, &t1, None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("url reserve"), "{e}");
+        assert!(e.contains("reserve an https URL of port 9443"), "{e}");
         let wrong_host = Endpoint::parse_hostnameport("other.example.com:8443").unwrap();
         assert!(
             r.bind_ssl(Application::Portal, wrong_host, &t1, None)

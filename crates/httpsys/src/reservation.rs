@@ -284,7 +284,7 @@ mod tests {
             .parse::<UrlReservation>()
             .unwrap_err()
             .to_string();
-        assert!(e.contains("set-vdir"), "{e}");
+        assert!(e.contains("virtual directory"), "{e}");
         for bad in [
             "ftp://+:21",
             "+:80",
