@@ -102,22 +102,27 @@ impl StreamRows<'_> {
         mut f: impl FnMut(usize, &Node<'_>) -> Result<(), RenderError>,
     ) -> Result<(), RenderError> {
         let mut row = GridRow::default();
+        // the children's allocation, kept empty between rows (its nodes borrow one row)
+        let mut spare: Vec<Node<'static>> = Vec::new();
         for i in 0..self.source.len() {
             self.source.row_into(i, &mut row)?;
             let w = TablixWalk {
                 extra: Some(&row),
                 ..self.walk
             };
-            let mut children = Vec::with_capacity(row.cells.len());
+            let mut children = reuse(std::mem::take(&mut spare));
+            children.reserve(row.cells.len());
             w.members(&w.t.column_members, Some(STREAMED_ROW), &mut children);
-            f(
-                i,
-                &Node::Element {
-                    name: Cow::Borrowed(self.instance_name),
-                    item: w.item,
-                    children,
-                },
-            )?;
+            let node = Node::Element {
+                name: Cow::Borrowed(self.instance_name),
+                item: w.item,
+                children,
+            };
+            f(i, &node)?;
+            if let Node::Element { mut children, .. } = node {
+                children.clear();
+                spare = reuse(children);
+            }
         }
         Ok(())
     }
@@ -142,6 +147,13 @@ impl StreamRows<'_> {
             children,
         })
     }
+}
+
+/// An empty vector's allocation for nodes of another lifetime (the in-place collect of an
+/// empty vector keeps its buffer: same size and alignment).
+fn reuse<'b>(v: Vec<Node<'_>>) -> Vec<Node<'b>> {
+    debug_assert!(v.is_empty());
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 impl Node<'_> {
@@ -456,4 +468,17 @@ pub fn check_unique(nodes: &[Node<'_>]) -> Result<(), RenderError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuse_keeps_the_allocation() {
+        let v: Vec<Node<'static>> = Vec::with_capacity(16);
+        let p = v.as_ptr() as usize;
+        let w: Vec<Node<'_>> = reuse(v);
+        assert!(w.is_empty() && w.capacity() >= 16 && w.as_ptr() as usize == p);
+    }
 }
