@@ -153,7 +153,9 @@ impl StreamRows<'_> {
 /// empty vector keeps its buffer: same size and alignment).
 fn reuse<'b>(v: Vec<Node<'_>>) -> Vec<Node<'b>> {
     debug_assert!(v.is_empty());
-    v.into_iter().filter_map(|_| None).collect()
+    v.into_iter()
+        .map(|_| unreachable!("reuse is given an empty vector"))
+        .collect()
 }
 
 impl Node<'_> {
