@@ -319,9 +319,8 @@ fn push_uint(out: &mut String, n: usize) {
             break;
         }
     }
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
+    // ASCII digits: one copy, not a char (and a capacity check) per digit
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Looks `key` up in a memo table, or makes its class with `make` (kept while the table has
