@@ -790,6 +790,15 @@ impl<'r> TextLayout<'r> {
             return Vec::new();
         };
         let face = &hb.face;
+        // printable ASCII in a face that has all of it (the common case): one segment, no
+        // per-character cmap look-ups
+        if text.bytes().all(|b| (0x20..=0x7e).contains(&b))
+            && self.ascii_advances(primary).is_some()
+        {
+            self.used.borrow_mut().insert(primary);
+            self.cache.borrow_mut().misses += 1;
+            return vec![Arc::new(shape_with(&hb, text, primary))];
+        }
         // segment by face
         let mut segs: Vec<(FaceId, usize, usize)> = Vec::new();
         for (i, c) in text.char_indices() {
@@ -1084,7 +1093,16 @@ fn shape_with(hb: &HbFace<'_>, text: &str, id: FaceId) -> ShapedRun {
     } else {
         buf.push_str(text);
     }
-    buf.guess_segment_properties();
+    if text.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        // what guess_segment_properties finds for printable ASCII, without a script look-up
+        // per character: Latin when there is a letter (the rest is Common), left to right
+        if text.bytes().any(|b| b.is_ascii_alphabetic()) {
+            buf.set_script(rustybuzz::script::LATIN);
+        }
+        buf.set_direction(rustybuzz::Direction::LeftToRight);
+    } else {
+        buf.guess_segment_properties();
+    }
     let (dir, script) = (buf.direction(), buf.script());
     let plan = {
         let found = hb
