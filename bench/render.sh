@@ -41,6 +41,9 @@
 # 2026-12-01 20:32-20:34, load ~6, two runs): 34.2-36.6k rows/CPU-s, peak RSS 108 MiB (as a
 # tree 24-25k, ~670 MiB), 1.89-1.91x the peer's 18.1-19.2k (goal 3x: missed; a perf profile
 # puts ~60% of the server's CPU in writing the PDF: krilla, zlib, shaping; binding ~6%).
+# 2026-12-01 21:01 (load ~4, two runs), printable ASCII shaped without per-character cmap and
+# script look-ups: 39.5-40.3k rows/CPU-s, 2.00-2.03x the peer's 19.7-19.8k (goal 3x: missed;
+# left: krilla's per-glyph work ~25% and its fixed deflate level 6 ~15%, rustybuzz ~8%).
 
 #
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
