@@ -262,6 +262,8 @@ where
 struct Out<'w, W: Write> {
     w: &'w mut W,
     enc: Encoding,
+    /// [`special_bytes`] of the options.
+    special: Option<u128>,
 }
 
 impl<W: Write> Out<'_, W> {
@@ -293,7 +295,11 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
             transparent_rectangles: true,
         },
     );
-    let mut out = Out { w, enc: o.encoding };
+    let mut out = Out {
+        w,
+        enc: o.encoding,
+        special: special_bytes(o),
+    };
     match o.encoding {
         Encoding::Utf8 => out.w.write_all(b"\xEF\xBB\xBF")?,
         Encoding::Utf16 => out.w.write_all(b"\xFF\xFE")?,
@@ -444,30 +450,42 @@ fn write_record<'t, W: Write>(
 
 /// Writes one field as [`field`] does, without copying a field that needs no change.
 fn put_field<W: Write>(out: &mut Out<'_, W>, value: &str, o: &CsvOptions) -> std::io::Result<()> {
-    if needs_change(value, o) {
+    if needs_change_with(value, o, out.special) {
         out.put(&field(value, o))
     } else {
         out.put(value)
     }
 }
 
+/// The ASCII bytes that make [`field`] change a value, as a bit set; `None` when one of
+/// the characters is not ASCII.
+fn special_bytes(o: &CsvOptions) -> Option<u128> {
+    let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
+        .map(|d| d.chars().next().unwrap_or('\u{0}'));
+    if !firsts.iter().all(char::is_ascii) {
+        return None;
+    }
+    let mut mask: u128 = (1 << b'\r') | (1 << b'\n');
+    if o.excel_mode {
+        mask |= 1 << b'\t';
+    }
+    for c in firsts {
+        mask |= 1 << (c as u32);
+    }
+    Some(mask)
+}
+
 /// True when [`field`] would change `value`: it holds a tab (Excel mode), CR, LF, or the
 /// first character of a delimiter or the qualifier (which the qualifier itself starts with).
 /// One pass over the bytes when those characters are ASCII (an ASCII byte never occurs inside
 /// a multi-byte UTF-8 character), over the characters otherwise.
-fn needs_change(value: &str, o: &CsvOptions) -> bool {
-    let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
-        .map(|d| d.chars().next().unwrap_or('\u{0}'));
-    if firsts.iter().all(char::is_ascii) {
-        let mut mask: u128 = (1 << b'\r') | (1 << b'\n');
-        if o.excel_mode {
-            mask |= 1 << b'\t';
-        }
-        for c in firsts {
-            mask |= 1 << (c as u32);
-        }
+/// `special` is [`special_bytes`] of `o`, computed once per render.
+fn needs_change_with(value: &str, o: &CsvOptions, special: Option<u128>) -> bool {
+    if let Some(mask) = special {
         value.bytes().any(|b| b < 128 && mask >> b & 1 == 1)
     } else {
+        let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
+            .map(|d| d.chars().next().unwrap_or('\u{0}'));
         (o.excel_mode && value.contains('\t'))
             || value.contains(['\r', '\n'])
             || value.chars().any(|c| firsts.contains(&c))
@@ -571,7 +589,12 @@ mod tests {
         ];
         for o in &opts {
             for v in values {
-                assert_eq!(needs_change(v, o), field(v, o) != v, "{v:?} with {o:?}");
+                assert_eq!(
+                    needs_change_with(v, o, special_bytes(o)),
+                    field(v, o) != v,
+                    "{v:?} with {o:?}"
+                );
+                assert_eq!(needs_change_with(v, o, None), field(v, o) != v, "{v:?}");
             }
         }
     }
