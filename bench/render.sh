@@ -38,6 +38,10 @@
 # (CSV in the same runs 5.9-8.8x: the fetched table; as a tree it was 27-33k and ~145x); in
 # process (cargo bench -p render --bench html_rows) 370-385k, of its ~2.7 us a row binding is
 # 2.2; first HTML5 page of every sample 12-131 ms cold, 4-63 ms warm (goal < 200 ms: met).
+# HTML5 rows bound in place (row_into into one reused row, as CSV/XML/JSON), 2026-12-01
+# 20:59-21:09, load 3-5, same-load runs of the binaries before/after: PostgreSQL 227-244k ->
+# 435-500k, SQLite 208-213k -> 278-313k rows per server CPU-second (goal 300k: PostgreSQL met,
+# SQLite borderline, its fetch costs ~0.1 s more as in CSV); growth 2.45-3.0x the data set.
 # PDF/IMAGE (issue 9), 2026-12-01 19:59-20:02, load 7-9 from other builds, two runs: the PG
 # report's rows stream into hard pages (not bound to count pages: no cell grows; a page of rows
 # bound at a time) 49.5-52.9k rows per server CPU-second, peak RSS 127-134 MiB (as a tree it
