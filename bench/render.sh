@@ -29,10 +29,11 @@
 # CSV misses 1M (~1.8 us a row): perf of PostgreSQL CSV (before the THP change) spreads it over
 # bind+format+write ~35%, sqlx fetch/decode ~20%, kernel (faults, socket, scheduling) ~30%.
 # Fewer allocations per cell (netfmt digits and date patterns without Strings, CSV quoting
-# checked in one pass, no Vec per row), 2026-12-01 21:02, 500,000 rows, load 3-6, two runs
-# each, byte-identical output: CSV PostgreSQL 581-609k -> 633-641k, SQLite 373-379k -> 391k
-# rows per CPU-second; XML/JSON unchanged within noise (PG 458-490k/480-485k). Still ~1.6 us
-# a row, spread flat: row_into 8%, CSV field scan 4%, sqlx decode+stream ~15%, no cost > 9%.
+# checked in one pass with its byte set made once, no Vec per row), 2026-12-01 21:02-21:12,
+# 500,000 rows, byte-identical output (cmp): CSV PostgreSQL 556-609k -> 641-667k rows per
+# CPU-second, XML/JSON 463-490k/467-510k -> 510-515k/500-505k; SQLite is bimodal on this
+# machine for both builds (CSV 373-391k, or 149-203k in other runs, old binary included).
+# Still ~1.5 us a row, spread flat: row_into 8%, sqlx decode+stream ~15%, no cost > 9%.
 # HTML5 streamed (issue 8), 2026-12-01 20:03-20:10, load ~8, two runs: 213-227k rows per
 # server CPU-second (PostgreSQL 227k/227k, SQLite 110k/213k), growth 7.3-7.7x the data set
 # (CSV in the same runs 5.9-8.8x: the fetched table; as a tree it was 27-33k and ~145x); in
