@@ -11,9 +11,9 @@
 //! ([`Permission`]), and password hashing ([`password`]). It must not know about HTTP, TLS,
 //! the data dir layout or rendering; it never logs content or password hashes.
 
-mod common;
 pub mod clustercerts;
 pub mod clusterkey;
+mod common;
 pub mod guard;
 pub mod nodes;
 pub mod notify;
