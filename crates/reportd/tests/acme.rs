@@ -12,33 +12,13 @@
 mod certsource;
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use certsource::*;
-use common::{curl, openssl_in};
-
-struct Kill(Vec<Child>);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// A port for pebble's own listeners (see the module doc).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{Kill, curl, free_port};
 
 #[test]
 fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
@@ -53,72 +33,8 @@ fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
     let inst = &r.inst;
     let https = r.https();
     let work = r.path("pebble");
-    std::fs::create_dir_all(&work).unwrap();
-
     // pebble's own https: a CA and a localhost certificate (the Debian package ships none).
-    openssl_in(
-        &work,
-        &[
-            &["req", "-x509"][..],
-            &NEW_P256_KEY,
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "30",
-                "-subj",
-                "/CN=pebble-listener-ca",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        ]
-        .concat(),
-    );
-    openssl_in(
-        &work,
-        &[
-            &["req"][..],
-            &NEW_P256_KEY,
-            &[
-                "-keyout",
-                "localhost.key",
-                "-out",
-                "localhost.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        ]
-        .concat(),
-    );
-    std::fs::write(
-        work.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl_in(
-        &work,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "localhost.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "localhost.pem",
-        ],
-    );
+    common::pebble_listener_cert(&work);
     let (acme_port, mgmt_port, dns_port, dns_mgmt) =
         (free_port(), free_port(), free_port(), free_port());
     let config = serde_json::json!({"pebble": {

@@ -16,8 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Instance, Sockets, curl};
-use pgcluster::{ADMIN, FreshDb, Node, join, node_entry, nodes_of, pg_base, start_node};
+use common::{Instance, curl};
+use pgcluster::{
+    ADMIN, FreshDb, Node, join, node_entry, nodes_of, pg_base, refused_start, start_node,
+};
 
 /// Names in the REST listing of the whole catalog (cached per generation on the node).
 fn listed(node: &Node) -> String {
@@ -338,26 +340,7 @@ fn nodes_register_join_and_remove_and_a_copied_data_dir_is_refused() {
         .output()
         .unwrap();
     assert!(o.status.success());
-    let _ = std::fs::remove_file(copy.dir.join("reportd.sock"));
-    let _ = std::fs::remove_file(copy.dir.join("reportd.pid"));
-    let sockets = Sockets::new(1);
-    let mut child = copy.spawn_server(&sockets);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the copy was not refused");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(!status.success(), "{err}");
+    let err = refused_start(&copy, "the copy");
     assert!(
         err.contains(&id1) && err.contains("already running on host") && err.contains("a copy"),
         "{err}"

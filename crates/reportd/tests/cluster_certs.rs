@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Instance, Sockets};
-use pgcluster::{ADMIN, FreshDb, Node, join, pg_base};
+use common::{Instance, Kill, Sockets, free_port};
+use pgcluster::{ADMIN, FreshDb, Node, join, pg_base, start_node_on};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -118,18 +118,9 @@ fn request(port: u16, sni: Option<&str>, get: bool) -> Result<(String, u16), Str
 /// A node with an http port (its first socket) and an https port (the second), the
 /// https one reserved for the Web Service and bound as a central-store binding.
 fn start_ccs_node(url: &str, first: bool) -> (Node, u16) {
-    let inst = Instance::new();
     let sockets = Sockets::new(2);
-    let (port, https) = (sockets.port(0), sockets.port(1));
-    if first {
-        inst.init_admin(port, "cluster admin pw");
-    } else {
-        inst.ok(&["init", "--http-port", &port.to_string()]);
-    }
-    inst.ok(&["database", "create", "--url", url]);
-    let child = inst.spawn_server(&sockets);
-    inst.wait_running();
-    (Node { inst, port, child }, https)
+    let https = sockets.port(1);
+    (start_node_on(url, first, &sockets), https)
 }
 
 fn bind_ccs(node: &Node, https: u16) {
@@ -209,9 +200,9 @@ fn every_node_serves_the_cluster_store_and_a_newer_certificate_within_a_second_u
         assert_eq!(status, 200);
         // status and the portal banner do not take the binding for one missing its certificate.
         assert!(
-            !warnings(n).iter().any(|w| w.contains("ccs:")),
+            !n.inst.warnings().iter().any(|w| w.contains("ccs:")),
             "{:?}",
-            warnings(n)
+            n.inst.warnings()
         );
         let list = n.inst.ok(&["ssl", "list", "--json"]);
         assert!(list.contains("by SNI from store Cluster"), "{list}");
@@ -338,28 +329,6 @@ fn a_single_node_refuses_store_cluster_and_ccs_bindings() {
 
 // ----- ACME into store Cluster ----------------------------------------------------------
 
-/// A port for pebble's own listeners: pebble and pebble-challtestsrv bind the ports of
-/// their configuration and take no inherited socket, so these are bound on port 0 and
-/// released just before they start (the one exception to "no port is probed").
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Kill(Vec<std::process::Child>);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// A load balancer in front of the nodes' http ports: each connection goes to the next
 /// node that accepts (a dead node is skipped), so the CA's HTTP-01 request reaches any
 /// node. While `hold` is set, connections wait (and `held` counts them) before going on.
@@ -410,85 +379,11 @@ impl Balancer {
     }
 }
 
-fn openssl(dir: &std::path::Path, args: &[&str]) {
-    common::openssl_in(dir, args);
-}
-
 /// pebble (its https on a CA the test makes) with pebble-challtestsrv as DNS: every name
 /// is 127.0.0.1, HTTP-01 goes to `http_port`. Returns the processes, the directory URL,
 /// the CA of pebble's https, and the challtestsrv management port.
 fn start_pebble(work: &std::path::Path, http_port: u16) -> (Kill, String, String, u16) {
-    std::fs::create_dir_all(work).unwrap();
-    let key = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let ca_args = [
-        &["req", "-x509"][..],
-        &key,
-        &[
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=pebble-listener-ca",
-        ],
-        &[
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    ]
-    .concat();
-    openssl(work, &ca_args);
-    openssl(
-        work,
-        &[
-            &["req"][..],
-            &key,
-            &[
-                "-keyout",
-                "localhost.key",
-                "-out",
-                "localhost.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        ]
-        .concat(),
-    );
-    std::fs::write(
-        work.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        work,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "localhost.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "localhost.pem",
-        ],
-    );
+    common::pebble_listener_cert(work);
     let (acme_port, mgmt_port, dns_port, dns_mgmt) =
         (free_port(), free_port(), free_port(), free_port());
     let config = serde_json::json!({"pebble": {
@@ -551,19 +446,6 @@ fn start_pebble(work: &std::path::Path, http_port: u16) -> (Kill, String, String
         std::thread::sleep(Duration::from_millis(100));
     }
     (procs, directory, ca, dns_mgmt)
-}
-
-/// `reportctl status --json` warnings of a node.
-fn warnings(node: &Node) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_str(&node.inst.ok(&["status", "--json"])).unwrap();
-    v["warnings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|w| w.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn have(tool: &str, arg: &str) -> bool {
@@ -772,11 +654,11 @@ fn acme_into_store_cluster_served_by_all_renewed_under_load_and_finished_by_anot
         );
         for (n, h) in &nodes {
             let t = Instant::now();
-            while !warnings(n).iter().any(|w| w.contains(expect)) {
+            while !n.inst.warnings().iter().any(|w| w.contains(expect)) {
                 assert!(
                     t.elapsed() < Duration::from_secs(5),
                     "status lacks {expect}: {:?}",
-                    warnings(n)
+                    n.inst.warnings()
                 );
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -13,12 +13,13 @@ mod common;
 #[path = "common/pgcluster.rs"]
 mod pgcluster;
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
-use common::{Sockets, curl};
+use common::curl;
 use datadir::sealed::ClusterKey;
-use pgcluster::{ADMIN, FreshDb, Node, join, node_entry, nodes_of, pg_base, start_node};
+use pgcluster::{
+    ADMIN, FreshDb, Node, join, node_entry, nodes_of, pg_base, refused_start, start_node,
+};
 
 /// A shared data source whose connect string names no user: only its stored (sealed)
 /// credentials let it connect.
@@ -419,26 +420,7 @@ fn three_nodes_share_one_key_through_join_rotation_backup_and_restore() {
     db.psql(&format!(
         "UPDATE cluster_nodes SET sealed_key = (SELECT sealed_key FROM cluster_nodes WHERE installation_id = '{id2}') WHERE installation_id = '{id3}'"
     ));
-    let _ = std::fs::remove_file(n3.inst.dir.join("reportd.sock"));
-    let _ = std::fs::remove_file(n3.inst.dir.join("reportd.pid"));
-    let sockets = Sockets::new(1);
-    let mut child = n3.inst.spawn_server(&sockets);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the node was not refused");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(!status.success(), "{err}");
+    let err = refused_start(&n3.inst, "the node");
     assert!(
         err.contains("does not open with this data dir's instance key"),
         "{err}"

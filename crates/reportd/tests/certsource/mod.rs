@@ -49,16 +49,7 @@ impl Running {
     }
     /// `reportctl status --json` warnings.
     pub fn warnings(&self) -> Vec<String> {
-        let out = self.inst.ok(&["status", "--json"]);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        v["warnings"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|w| w.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.inst.warnings()
     }
     /// The portal's admin banner (the `admin-banner` section of the portal's home page,
     /// fetched as the administrator; empty when there is none).

@@ -257,6 +257,20 @@ impl Instance {
             pw.to_str().unwrap(),
         ])
     }
+
+    /// `reportctl status --json` warnings.
+    pub fn warnings(&self) -> Vec<String> {
+        let out = self.ok(&["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["warnings"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|w| w.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// True when `tool arg` can be started (the tool is installed).
@@ -284,4 +298,104 @@ pub fn served(port: u16, sni: &str) -> Option<String> {
     let o = child.wait_with_output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     pem_sha1(&out)
+}
+
+/// The certificate of pebble's own https listener (the Debian package ships none): writes
+/// `ca.pem`/`ca.key` (a CA made for it) and `localhost.pem`/`localhost.key` (localhost and
+/// 127.0.0.1, signed by that CA) into `work`, which is created.
+pub fn pebble_listener_cert(work: &Path) {
+    std::fs::create_dir_all(work).unwrap();
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let ca_args = [
+        &["req", "-x509"][..],
+        &key,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=pebble-listener-ca",
+        ],
+        &[
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    ]
+    .concat();
+    openssl_in(work, &ca_args);
+    openssl_in(
+        work,
+        &[
+            &["req"][..],
+            &key,
+            &[
+                "-keyout",
+                "localhost.key",
+                "-out",
+                "localhost.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        work.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl_in(
+        work,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "localhost.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "localhost.pem",
+        ],
+    );
+}
+
+/// A port for pebble's own listeners: pebble and pebble-challtestsrv bind the ports of
+/// their configuration and take no inherited socket, so these are bound on port 0 and
+/// released just before they start (the one exception to "no port is probed").
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Child processes, killed (and waited for) on drop.
+pub struct Kill(pub Vec<Child>);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }

@@ -134,8 +134,13 @@ impl Drop for Node {
 /// Initializes a data dir on `url` (the first one creates the catalog and its
 /// administrator) and starts its server.
 pub fn start_node(url: &str, first: bool) -> Node {
+    start_node_on(url, first, &Sockets::new(1))
+}
+
+/// [`start_node`] on `sockets` (the first one is the node's http port; the others are
+/// handed to the server as well, for the test to bind).
+pub fn start_node_on(url: &str, first: bool, sockets: &Sockets) -> Node {
     let inst = Instance::new();
-    let sockets = Sockets::new(1);
     let port = sockets.port(0);
     if first {
         inst.init_admin(port, "cluster admin pw");
@@ -143,9 +148,35 @@ pub fn start_node(url: &str, first: bool) -> Node {
         inst.ok(&["init", "--http-port", &port.to_string()]);
     }
     inst.ok(&["database", "create", "--url", url]);
-    let child = inst.spawn_server(&sockets);
+    let child = inst.spawn_server(sockets);
     inst.wait_running();
     Node { inst, port, child }
+}
+
+/// Starts a server on `inst`'s data dir (after removing a stale socket and pid file) that
+/// must refuse to run; returns what it printed on stderr. `what` names it in the failure.
+pub fn refused_start(inst: &Instance, what: &str) -> String {
+    let _ = std::fs::remove_file(inst.dir.join("reportd.sock"));
+    let _ = std::fs::remove_file(inst.dir.join("reportd.pid"));
+    let sockets = Sockets::new(1);
+    let mut child = inst.spawn_server(&sockets);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{what} was not refused");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "{err}");
+    err
 }
 
 /// Waits until `node` serves its Web Service (200).
