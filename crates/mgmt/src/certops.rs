@@ -170,7 +170,8 @@ pub fn cluster_cert_of(
     })
 }
 
-fn row_of(c: &certstore::cluster::ClusterCert) -> catalog::clustercerts::CertRow {
+/// A certificate of the store as a row of the catalog (created now).
+pub fn cluster_row_of(c: &certstore::cluster::ClusterCert) -> catalog::clustercerts::CertRow {
     catalog::clustercerts::CertRow {
         thumbprint: c.thumbprint.to_string(),
         names: c.names.clone(),
@@ -196,7 +197,7 @@ pub struct ClusterAdded {
 /// Adds a prepared certificate to store Cluster: one transaction that also notifies every
 /// node, whose central-store bindings serve it from their next handshake.
 pub fn cluster_add(dd: &DataDir, cert: &certstore::cluster::ClusterCert) -> Result<ClusterAdded> {
-    let row = row_of(cert);
+    let row = cluster_row_of(cert);
     let added = with_cluster_store(dd, |s| async move { s.insert(&row).await })?;
     Ok(ClusterAdded {
         thumbprint: cert.thumbprint,

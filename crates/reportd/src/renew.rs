@@ -318,15 +318,8 @@ pub fn spawn_cluster_store(
     key: KeyOf,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let Ok(url) = mgmt::certops::cluster_url(&dd) else {
+        let Some((url, store)) = open_cluster_store(&dd, "store") else {
             return;
-        };
-        let store = match catalog::clustercerts::ClusterCerts::open(&url) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cluster certificate store: {e}");
-                return;
-            }
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<()>();
         let _notify = catalog::clustercerts::spawn_listener(
@@ -357,6 +350,25 @@ pub fn spawn_cluster_store(
             }
         }
     })
+}
+
+/// The cluster catalog's URL and its certificate store; `None` on a SQLite catalog, or
+/// (logged as a warning about the cluster certificate `what`) when the store does not open.
+fn open_cluster_store(
+    dd: &DataDir,
+    what: &str,
+) -> Option<(
+    zeroize::Zeroizing<String>,
+    catalog::clustercerts::ClusterCerts,
+)> {
+    let url = mgmt::certops::cluster_url(dd).ok()?;
+    match catalog::clustercerts::ClusterCerts::open(&url) {
+        Ok(s) => Some((url, s)),
+        Err(e) => {
+            tracing::warn!("cluster certificate {what}: {e}");
+            None
+        }
+    }
 }
 
 /// Loads store Cluster and the shared HTTP-01 answers into the listener.
@@ -554,17 +566,7 @@ struct ClusterInstaller {
 impl Installer for ClusterInstaller {
     fn install(&self, cert: &[u8], key: &[u8], _replace: Option<&str>) -> acme::Result<Installed> {
         let c = certstore::cluster::prepare_pem(cert, Some(key), None, (self.key)().as_ref())?;
-        let row = catalog::clustercerts::CertRow {
-            thumbprint: c.thumbprint.to_string(),
-            names: c.names.clone(),
-            not_before: c.not_before,
-            not_after: c.not_after,
-            chain_pem: c.chain_pem.clone(),
-            sealed_key: c.sealed_key.clone(),
-            key_version: c.key_version,
-            friendly_name: None,
-            created_at: time::OffsetDateTime::now_utc(),
-        };
+        let row = mgmt::certops::cluster_row_of(&c);
         blocking(self.store.insert(&row))
             .map_err(|e| acme::Error::Install(format!("store Cluster: {e}")))?;
         Ok(Installed {
@@ -621,15 +623,8 @@ pub fn spawn_cluster_renewer(
     key: KeyOf,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let Ok(url) = mgmt::certops::cluster_url(&dd) else {
+        let Some((_, store)) = open_cluster_store(&dd, "sources") else {
             return;
-        };
-        let store = match catalog::clustercerts::ClusterCerts::open(&url) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cluster certificate sources: {e}");
-                return;
-            }
         };
         let renewer = Arc::new(Renewer {
             lock: Arc::new(ClusterLock(store.clone())),

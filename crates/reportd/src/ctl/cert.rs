@@ -904,44 +904,17 @@ mod sources {
         if cluster {
             return acme_cluster(ctx, a);
         }
-        let req = acme::order::OrderRequest {
-            dns_names: &a.dns_names,
-            directory: &a.directory,
-            directory_ca: a.directory_ca.as_deref(),
-            email: a.email.as_deref(),
-            challenge: a.challenge,
-        };
-        acme::order::validate(&req)?;
+        validate_order(&a)?;
         if !ops::server_running(&ctx.dd) {
             bail!(
                 "the server is not running: it answers the CA's HTTP-01 challenge on its http URL reservation; start it first (`reportctl start`)"
             );
         }
-        let directory_ca = match &a.directory_ca {
-            Some(p) => Some(std::path::absolute(p)?),
-            None => None,
-        };
-        let mut names = a.dns_names.clone();
-        names.sort();
-        names.dedup();
-        let kind = SourceKind::Acme {
-            dns_names: names.clone(),
-            directory: a.directory.clone(),
-            directory_ca,
-            email: a.email.clone(),
-            challenge: a.challenge,
-        };
+        let (names, kind) = acme_kind(&a)?;
         let reg = FileSources::new(ctx.dd.clone());
         let (id, before) = reg.update(|all| {
             // The same names from the same CA: that source, with the new options.
-            let same = all.iter().position(|s| match &s.kind {
-                SourceKind::Acme {
-                    dns_names,
-                    directory,
-                    ..
-                } => *dns_names == names && *directory == a.directory,
-                _ => false,
-            });
+            let same = all.iter().position(|s| same_acme(s, &names, &a.directory));
             let i = match same {
                 Some(i) => {
                     all[i].kind = kind.clone();
@@ -994,7 +967,6 @@ mod sources {
         Ok(0)
     }
 
-    /// Waits until source `id` has made an attempt after `before` attempts.
     /// `cert acme --store Cluster`: the source goes to the cluster database (forced), and
     /// whichever node holds the renewer lock orders it; waits for that attempt.
     fn acme_cluster(ctx: &Ctx, a: AcmeArgs) -> anyhow::Result<i32> {
@@ -1008,29 +980,9 @@ mod sources {
                 "store Cluster orders use --challenge http-01 (answered by every node from the database)"
             );
         }
-        let req = acme::order::OrderRequest {
-            dns_names: &a.dns_names,
-            directory: &a.directory,
-            directory_ca: a.directory_ca.as_deref(),
-            email: a.email.as_deref(),
-            challenge: a.challenge,
-        };
-        acme::order::validate(&req)?;
+        validate_order(&a)?;
         let url = mgmt::certops::cluster_url(&ctx.dd)?;
-        let directory_ca = match &a.directory_ca {
-            Some(p) => Some(std::path::absolute(p)?),
-            None => None,
-        };
-        let mut names = a.dns_names.clone();
-        names.sort();
-        names.dedup();
-        let kind = SourceKind::Acme {
-            dns_names: names.clone(),
-            directory: a.directory.clone(),
-            directory_ca,
-            email: a.email.clone(),
-            challenge: a.challenge,
-        };
+        let (names, kind) = acme_kind(&a)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -1047,14 +999,7 @@ mod sources {
             let all = load().await?;
             let mut s = all
                 .iter()
-                .find(|s| match &s.kind {
-                    SourceKind::Acme {
-                        dns_names,
-                        directory,
-                        ..
-                    } => *dns_names == names && *directory == a.directory,
-                    _ => false,
-                })
+                .find(|s| same_acme(s, &names, &a.directory))
                 .cloned()
                 .unwrap_or_else(|| Source::new(kind.clone(), &all));
             s.kind = kind.clone();
@@ -1105,6 +1050,53 @@ mod sources {
         Ok(0)
     }
 
+    /// Checks the order options of `cert acme` (both stores) before anything is written.
+    fn validate_order(a: &AcmeArgs) -> anyhow::Result<()> {
+        let req = acme::order::OrderRequest {
+            dns_names: &a.dns_names,
+            directory: &a.directory,
+            directory_ca: a.directory_ca.as_deref(),
+            email: a.email.as_deref(),
+            challenge: a.challenge,
+        };
+        acme::order::validate(&req)?;
+        Ok(())
+    }
+
+    /// The ACME source `cert acme` asks for: its names (sorted, without repeats) and its
+    /// kind, with `--directory-ca` made absolute (the server resolves it, not this shell).
+    fn acme_kind(a: &AcmeArgs) -> anyhow::Result<(Vec<String>, SourceKind)> {
+        let directory_ca = match &a.directory_ca {
+            Some(p) => Some(std::path::absolute(p)?),
+            None => None,
+        };
+        let mut names = a.dns_names.clone();
+        names.sort();
+        names.dedup();
+        let kind = SourceKind::Acme {
+            dns_names: names.clone(),
+            directory: a.directory.clone(),
+            directory_ca,
+            email: a.email.clone(),
+            challenge: a.challenge,
+        };
+        Ok((names, kind))
+    }
+
+    /// Whether `s` is the ACME source for the same names from the same CA (a repeated
+    /// `cert acme` updates it instead of adding another).
+    fn same_acme(s: &Source, names: &[String], directory: &str) -> bool {
+        match &s.kind {
+            SourceKind::Acme {
+                dns_names,
+                directory: d,
+                ..
+            } => *dns_names == names && d == directory,
+            _ => false,
+        }
+    }
+
+    /// Waits until source `id` has made an attempt after `before` attempts.
     fn wait_attempt(
         reg: &FileSources,
         id: &str,
