@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use certsource::*;
-use common::{Kill, curl, free_port};
+use common::{curl, free_port};
 
 #[test]
 fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
@@ -33,58 +33,14 @@ fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
     let inst = &r.inst;
     let https = r.https();
     let work = r.path("pebble");
-    // pebble's own https: a CA and a localhost certificate (the Debian package ships none).
-    common::pebble_listener_cert(&work);
-    let (acme_port, mgmt_port, dns_port, dns_mgmt) =
-        (free_port(), free_port(), free_port(), free_port());
-    let config = serde_json::json!({"pebble": {
-        "listenAddress": format!("127.0.0.1:{acme_port}"),
-        "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
-        "certificate": work.join("localhost.pem"),
-        "privateKey": work.join("localhost.key"),
-        // HTTP-01 goes to the reportd server's http port.
-        "httpPort": r.http(),
-        // TLS-ALPN-01 goes to its https port.
-        "tlsPort": r.https(),
-        "ocspResponderURL": "",
-        "externalAccountBindingRequired": false,
-    }});
-    std::fs::write(work.join("pebble.json"), config.to_string()).unwrap();
-    let dns = Command::new("pebble-challtestsrv")
-        .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
-        .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
-        .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
-        .args(["-defaultIPv6", ""])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pebble = Command::new("pebble")
-        .arg("-config")
-        .arg(work.join("pebble.json"))
-        .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
-        .env("PEBBLE_VA_NOSLEEP", "1")
-        .env("PEBBLE_WFE_NONCEREJECT", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _procs = Kill(vec![dns, pebble]);
-    let ca = work.join("ca.pem");
-    let ca_s = ca.to_str().unwrap().to_owned();
-    let directory = format!("https://localhost:{acme_port}/dir");
-    eventually(20, "pebble answers", || {
-        curl(&directory, None, &["--cacert", &ca_s]).status == 200
-    });
-    eventually(10, "pebble-challtestsrv answers", || {
-        common::curl(
-            &format!("http://127.0.0.1:{dns_mgmt}/clear-request-history"),
-            None,
-            &["-X", "POST", "-d", "{\"host\":\"x\",\"type\":\"http\"}"],
-        )
-        .status
-            != 0
-    });
+    // HTTP-01 goes to the reportd server's http port, TLS-ALPN-01 to its https port.
+    let common::Pebble {
+        procs: _procs,
+        directory,
+        ca: ca_s,
+        mgmt_port,
+        dns_mgmt,
+    } = common::start_pebble(&work, r.http(), r.https(), false);
     let root = work.join("pebble-root.pem");
     let res = curl(
         &format!("https://localhost:{mgmt_port}/roots/0"),

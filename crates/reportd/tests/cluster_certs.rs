@@ -379,73 +379,13 @@ impl Balancer {
     }
 }
 
-/// pebble (its https on a CA the test makes) with pebble-challtestsrv as DNS: every name
-/// is 127.0.0.1, HTTP-01 goes to `http_port`. Returns the processes, the directory URL,
-/// the CA of pebble's https, and the challtestsrv management port.
+/// [`common::start_pebble`] with HTTP-01 going to `http_port`, every order validating (by
+/// default pebble reuses half of the valid authorizations, and a reused one sends no request
+/// the test could hold). Returns the processes, the directory URL, the CA of pebble's https,
+/// and the challtestsrv management port.
 fn start_pebble(work: &std::path::Path, http_port: u16) -> (Kill, String, String, u16) {
-    common::pebble_listener_cert(work);
-    let (acme_port, mgmt_port, dns_port, dns_mgmt) =
-        (free_port(), free_port(), free_port(), free_port());
-    let config = serde_json::json!({"pebble": {
-        "listenAddress": format!("127.0.0.1:{acme_port}"),
-        "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
-        "certificate": work.join("localhost.pem"),
-        "privateKey": work.join("localhost.key"),
-        "httpPort": http_port,
-        "tlsPort": free_port(),
-        "ocspResponderURL": "",
-        "externalAccountBindingRequired": false,
-    }});
-    std::fs::write(work.join("pebble.json"), config.to_string()).unwrap();
-    let quiet = || std::process::Stdio::null();
-    let dns = std::process::Command::new("pebble-challtestsrv")
-        .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
-        .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
-        .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
-        .args(["-defaultIPv6", ""])
-        .stdout(quiet())
-        .stderr(quiet())
-        .spawn()
-        .unwrap();
-    let pebble = std::process::Command::new("pebble")
-        .arg("-config")
-        .arg(work.join("pebble.json"))
-        .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
-        .env("PEBBLE_VA_NOSLEEP", "1")
-        .env("PEBBLE_WFE_NONCEREJECT", "0")
-        // Every order validates (by default pebble reuses half of the valid authorizations,
-        // and a reused one sends no request the test could hold).
-        .env("PEBBLE_AUTHZREUSE", "0")
-        .stdout(quiet())
-        .stderr(quiet())
-        .spawn()
-        .unwrap();
-    let procs = Kill(vec![dns, pebble]);
-    let ca = work.join("ca.pem").to_str().unwrap().to_owned();
-    let directory = format!("https://localhost:{acme_port}/dir");
-    let t = Instant::now();
-    while common::curl(&directory, None, &["--cacert", &ca]).status != 200 {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "pebble does not answer"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    while common::curl(
-        &format!("http://127.0.0.1:{dns_mgmt}/clear-request-history"),
-        None,
-        &["-X", "POST", "-d", "{\"host\":\"x\",\"type\":\"http\"}"],
-    )
-    .status
-        == 0
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "pebble-challtestsrv does not answer"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (procs, directory, ca, dns_mgmt)
+    let p = common::start_pebble(work, http_port, free_port(), true);
+    (p.procs, p.directory, p.ca, p.dns_mgmt)
 }
 
 fn have(tool: &str, arg: &str) -> bool {

@@ -399,3 +399,92 @@ impl Drop for Kill {
         }
     }
 }
+
+/// pebble and pebble-challtestsrv, started by [`start_pebble`] (stopped on drop of `procs`).
+pub struct Pebble {
+    pub procs: Kill,
+    /// The ACME directory URL.
+    pub directory: String,
+    /// The CA file of pebble's https (see [`pebble_listener_cert`]).
+    pub ca: String,
+    /// pebble's management port (`/roots/0` is the root its certificates chain to).
+    pub mgmt_port: u16,
+    /// pebble-challtestsrv's management port.
+    pub dns_mgmt: u16,
+}
+
+/// pebble (its https on a CA the test makes) with pebble-challtestsrv as DNS: every name
+/// is 127.0.0.1, HTTP-01 goes to `http_port`, TLS-ALPN-01 to `tls_port`. With
+/// `no_authz_reuse` every order validates (by default pebble reuses half of the valid
+/// authorizations). Returns once both answer.
+pub fn start_pebble(work: &Path, http_port: u16, tls_port: u16, no_authz_reuse: bool) -> Pebble {
+    pebble_listener_cert(work);
+    let (acme_port, mgmt_port, dns_port, dns_mgmt) =
+        (free_port(), free_port(), free_port(), free_port());
+    let config = serde_json::json!({"pebble": {
+        "listenAddress": format!("127.0.0.1:{acme_port}"),
+        "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+        "certificate": work.join("localhost.pem"),
+        "privateKey": work.join("localhost.key"),
+        "httpPort": http_port,
+        "tlsPort": tls_port,
+        "ocspResponderURL": "",
+        "externalAccountBindingRequired": false,
+    }});
+    std::fs::write(work.join("pebble.json"), config.to_string()).unwrap();
+    let quiet = || std::process::Stdio::null();
+    let dns = Command::new("pebble-challtestsrv")
+        .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
+        .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+        .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
+        .args(["-defaultIPv6", ""])
+        .stdout(quiet())
+        .stderr(quiet())
+        .spawn()
+        .unwrap();
+    let mut pebble = Command::new("pebble");
+    pebble
+        .arg("-config")
+        .arg(work.join("pebble.json"))
+        .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env("PEBBLE_WFE_NONCEREJECT", "0")
+        .stdout(quiet())
+        .stderr(quiet());
+    if no_authz_reuse {
+        pebble.env("PEBBLE_AUTHZREUSE", "0");
+    }
+    let pebble = pebble.spawn().unwrap();
+    let procs = Kill(vec![dns, pebble]);
+    let ca = work.join("ca.pem").to_str().unwrap().to_owned();
+    let directory = format!("https://localhost:{acme_port}/dir");
+    let t = Instant::now();
+    while curl(&directory, None, &["--cacert", &ca]).status != 200 {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "pebble does not answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    while curl(
+        &format!("http://127.0.0.1:{dns_mgmt}/clear-request-history"),
+        None,
+        &["-X", "POST", "-d", "{\"host\":\"x\",\"type\":\"http\"}"],
+    )
+    .status
+        == 0
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "pebble-challtestsrv does not answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Pebble {
+        procs,
+        directory,
+        ca,
+        mgmt_port,
+        dns_mgmt,
+    }
+}
