@@ -90,16 +90,8 @@ fn push_digits(out: &mut String, value: i64, len: usize) {
 fn push_padded(out: &mut String, value: u64, len: usize) {
     // the digits, last first, without a String per number
     let mut buf = [0u8; 20];
-    let mut n = value;
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+    let end = buf.len();
+    let at = crate::number::digits_before(&mut buf, end, value);
     for _ in buf.len() - at..len {
         out.push('0');
     }

@@ -45,16 +45,22 @@ fn push_u128(out: &mut Vec<u8>, v: u128) {
         buf[at] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    let mut n = n as u64;
+    let at = digits_before(&mut buf, at, n as u64);
+    out.extend_from_slice(&buf[at..]);
+}
+
+/// Writes `n`'s decimal digits (at least one) into `buf` so that they end just before
+/// `at`; returns where they start. `buf[..at]` must have room for them (20 bytes do).
+#[inline]
+pub(crate) fn digits_before(buf: &mut [u8], mut at: usize, mut n: u64) -> usize {
     loop {
         at -= 1;
         buf[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return at;
         }
     }
-    out.extend_from_slice(&buf[at..]);
 }
 
 impl Number {
