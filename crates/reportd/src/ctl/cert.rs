@@ -516,27 +516,13 @@ fn import(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
         return import_replace(ctx, store, a);
     }
     let target = a.store.local("unreachable")?;
-    let outcome = if let Some(path) = &a.pfx {
-        let pw_file = a.password_file.as_deref().context(
-            "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
-        )?;
-        let password = read_password(pw_file)?;
-        let bytes = read_input(path)?;
-        store
-            .import_pfx(&bytes, &password, target)
-            .with_context(|| format!("cannot import {}", path.display()))?
-    } else if let Some(path) = &a.pem {
-        let cert = read_input(path)?;
-        let key = match &a.key {
-            Some(k) => Some(Zeroizing::new(read_input(k)?)),
-            None => None,
-        };
-        store
-            .import_pem(&cert, key.as_ref().map(|k| k.as_slice()), target)
-            .with_context(|| format!("cannot import {}", path.display()))?
-    } else {
-        bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");
-    };
+    let (path, outcome) = with_import_input(&a, |input| match input {
+        mgmt::certops::ImportInput::Pfx { bytes, password } => {
+            store.import_pfx(bytes, password, target)
+        }
+        mgmt::certops::ImportInput::Pem { cert, key } => store.import_pem(cert, key, target),
+    })?;
+    let outcome = outcome.with_context(|| format!("cannot import {}", path.display()))?;
     if let Some(name) = &a.friendly_name {
         store.set_friendly_name(outcome.store, &outcome.thumbprint, Some(name))?;
     }
@@ -551,39 +537,10 @@ fn import_cluster(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<i32> {
             "--replace moves SSL bindings of store My; store Cluster needs no rebinding (central-store bindings, `reportctl ssl add APP --ccs PORT`, choose the newest certificate for each name): import without --replace"
         );
     }
-    let added = if let Some(path) = &a.pfx {
-        let pw_file = a.password_file.as_deref().context(
-            "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
-        )?;
-        let password = read_password(pw_file)?;
-        let bytes = read_input(path)?;
-        mgmt::certops::cluster_import(
-            &ctx.dd,
-            mgmt::certops::ImportInput::Pfx {
-                bytes: &bytes,
-                password: &password,
-            },
-            a.friendly_name.clone(),
-        )
-        .with_context(|| format!("cannot import {}", path.display()))?
-    } else if let Some(path) = &a.pem {
-        let cert = read_input(path)?;
-        let key = match &a.key {
-            Some(k) => Some(Zeroizing::new(read_input(k)?)),
-            None => None,
-        };
-        mgmt::certops::cluster_import(
-            &ctx.dd,
-            mgmt::certops::ImportInput::Pem {
-                cert: &cert,
-                key: key.as_ref().map(|k| k.as_slice()),
-            },
-            a.friendly_name.clone(),
-        )
-        .with_context(|| format!("cannot import {}", path.display()))?
-    } else {
-        bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");
-    };
+    let (path, added) = with_import_input(&a, |input| {
+        mgmt::certops::cluster_import(&ctx.dd, input, a.friendly_name.clone())
+    })?;
+    let added = added.with_context(|| format!("cannot import {}", path.display()))?;
     if ctx.json {
         print_json(&serde_json::json!({
             "thumbprint": added.thumbprint,
@@ -608,40 +565,12 @@ fn import_cluster(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<i32> {
 
 /// `cert import ... --replace OLD`: import and move OLD's bindings, one operation.
 fn import_replace(ctx: &Ctx, store: &CertStore, a: ImportArgs) -> anyhow::Result<i32> {
-    use mgmt::certops::{ImportInput, Unbound, import_replace};
+    use mgmt::certops::{Unbound, import_replace};
     let old = a.replace.as_ref();
     let target = a.store.local("unreachable")?;
-    let (what, r) = if let Some(path) = &a.pfx {
-        let pw_file = a.password_file.as_deref().context(
-            "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
-        )?;
-        let password = read_password(pw_file)?;
-        let bytes = read_input(path)?;
-        let input = ImportInput::Pfx {
-            bytes: &bytes,
-            password: &password,
-        };
-        (
-            path,
-            import_replace(&ctx.dd, input, target, old, Unbound::Refuse),
-        )
-    } else if let Some(path) = &a.pem {
-        let cert = read_input(path)?;
-        let key = match &a.key {
-            Some(k) => Some(Zeroizing::new(read_input(k)?)),
-            None => None,
-        };
-        let input = ImportInput::Pem {
-            cert: &cert,
-            key: key.as_ref().map(|k| k.as_slice()),
-        };
-        (
-            path,
-            import_replace(&ctx.dd, input, target, old, Unbound::Refuse),
-        )
-    } else {
-        bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");
-    };
+    let (what, r) = with_import_input(&a, |input| {
+        import_replace(&ctx.dd, input, target, old, Unbound::Refuse)
+    })?;
     let r = r.with_context(|| {
         format!(
             "cannot import {} to replace {}",
@@ -1242,6 +1171,39 @@ mod sources {
             println!("{line}");
         }
         Ok(0)
+    }
+}
+
+/// Reads what `cert import` names (`--pfx` with `--password-file`, or `--pem` with an
+/// optional `--key`) and hands it to `f`; returns the file read and what `f` returned.
+fn with_import_input<T>(
+    a: &ImportArgs,
+    f: impl FnOnce(mgmt::certops::ImportInput<'_>) -> T,
+) -> anyhow::Result<(&Path, T)> {
+    if let Some(path) = &a.pfx {
+        let pw_file = a.password_file.as_deref().context(
+            "--password-file is required with --pfx: a file whose first line is the PFX password (an empty line for none)",
+        )?;
+        let password = read_password(pw_file)?;
+        let bytes = read_input(path)?;
+        let input = mgmt::certops::ImportInput::Pfx {
+            bytes: &bytes,
+            password: &password,
+        };
+        Ok((path, f(input)))
+    } else if let Some(path) = &a.pem {
+        let cert = read_input(path)?;
+        let key = match &a.key {
+            Some(k) => Some(Zeroizing::new(read_input(k)?)),
+            None => None,
+        };
+        let input = mgmt::certops::ImportInput::Pem {
+            cert: &cert,
+            key: key.as_ref().map(|k| k.as_slice()),
+        };
+        Ok((path, f(input)))
+    } else {
+        bail!("say what to import: --pfx FILE --password-file F, or --pem CERT [--key KEY]");
     }
 }
 
