@@ -6,6 +6,10 @@
 //! `OUT=path` writes the HTML there too; `IH=2in` sets InteractiveHeight (default 0in).
 //! Run: `ROWS=100000 cargo bench -p render --bench html_rows`.
 
+mod common;
+
+use common::{cpu_secs, rss_kb};
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -182,25 +186,4 @@ fn main() {
         grow / 1_048_576,
         grow as f64 / data_bytes as f64
     );
-}
-
-/// User + system CPU seconds of this process (`/proc/self/stat`, 100 ticks a second).
-fn cpu_secs() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = s.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / 100.0
-}
-
-/// A `/proc/self/status` figure in kB (0 where there is none).
-fn rss_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -4,6 +4,10 @@
 //! shared machine) and the process's RSS before the render and at its peak.
 //! Run: `ROWS=100000 cargo bench -p render --bench pdf_rows`.
 
+mod common;
+
+use common::{cpu_secs, rss_kb};
+
 use std::time::Instant;
 
 /// The server's allocator (crates/reportd/src/bin/reportd.rs), so RSS figures match a render
@@ -176,26 +180,4 @@ fn main() {
         rss_before / 1024,
         rss_kb("VmHWM") / 1024
     );
-}
-
-/// User + system CPU seconds of this process (`/proc/self/stat`, 100 ticks a second).
-fn cpu_secs() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = s.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // fields 14 and 15 of the line; 12 and 13 after the command name
-    (t(11) + t(12)) / 100.0
-}
-
-/// A `/proc/self/status` figure in kB (0 where there is none).
-fn rss_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }

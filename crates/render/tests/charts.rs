@@ -4,13 +4,16 @@
 //! entries), the text of the PDF through `pdftotext`, the data points in CSV/XML/JSON; and
 //! bad input: a chart of 1,000,000 points is drawn bounded, with a warning.
 
+mod common;
+
+use common::fonts;
+
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Arc;
 
 use engine::page::AverageCharMeasurer;
 use engine::{BindOptions, DataTable, Globals, Instance};
-use fonts::FontRegistry;
 use rdl::Value;
 use render::{DeviceInfo, csv, html, json, xml};
 
@@ -347,19 +350,6 @@ fn a_million_points_are_drawn_bounded_with_a_warning() {
     assert_eq!(count(svg, "marker"), 10_000, "the cap on points drawn");
     assert_eq!(texts(svg, "note").len(), 1);
     assert!(svg.len() < 8 << 20, "{} bytes", svg.len());
-}
-
-fn fonts() -> Option<FontRegistry> {
-    match FontRegistry::load_default() {
-        Ok(r) => Some(r),
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{e}");
-            }
-            println!("skipped: {e}");
-            None
-        }
-    }
 }
 
 fn pdftotext(pdf: &[u8]) -> Option<String> {

@@ -3,6 +3,10 @@
 //! the ENTERDATA provider's parser; the subreport's query parameter is applied as a `WHERE
 //! column = value` by the test's catalog (what a database would do with `@Region`).
 
+mod common;
+
+use common::user_sorts;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -611,8 +615,6 @@ fn group_break_at_start_and_end_with_disabled_and_reset_in_group_scope() {
 // ---------------------------------------------------------------------------------------
 // Interactive sort
 
-use engine::usersort::UserSortChoice;
-
 fn sortable_report() -> String {
     sales_report("")
         .replace(
@@ -632,13 +634,7 @@ fn bind_sorted(rdl: &str, sorts: &[(&str, bool)]) -> Instance {
         .unwrap();
     let data = run_queries(&c.queries(&p).unwrap()).unwrap();
     let opts = BindOptions {
-        user_sorts: sorts
-            .iter()
-            .map(|(id, ascending)| UserSortChoice {
-                id: id.to_string(),
-                ascending: *ascending,
-            })
-            .collect(),
+        user_sorts: user_sorts(sorts),
         ..Default::default()
     };
     engine::bind(&c, &p, &data, &Globals::default(), &opts).unwrap()

@@ -6,47 +6,19 @@
 //! tree or materialized first ([`html::needs_tree`]), with the same bytes; a page footer that
 //! shows values of its page streams too.
 
+mod common;
+
+use common::{orders, textbox, user_sorts};
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
 use engine::page::AverageCharMeasurer;
-use engine::usersort::UserSortChoice;
-use engine::{BindOptions, Compiled, DataTable, Globals, Instance};
-use rdl::Value;
+use engine::{BindOptions, Compiled, Globals, Instance};
 use render::html::{self, HtmlOptions};
-use rust_decimal::Decimal;
 
 const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition";
-
-fn table(n: i64) -> DataTable {
-    let day0 = time::macros::datetime!(2024-01-01 0:00);
-    DataTable::from_rows(
-        ["id", "customer", "qty", "price", "day"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        (1..=n).map(|i| {
-            vec![
-                Value::Int(i),
-                if i % 7 == 0 {
-                    Value::Null
-                } else {
-                    Value::str(format!("Customer \"{}\", <{}> & co", i % 5, i % 3))
-                },
-                Value::Int(1 + i % 4),
-                Value::Decimal(Decimal::new((i * 37) % 10_000, 2)),
-                Value::DateTime(day0 + time::Duration::days(i % 40)),
-            ]
-        }),
-    )
-}
-
-fn textbox(name: &str, value: &str, extra: &str) -> String {
-    format!(
-        "<TablixCell><CellContents><Textbox Name=\"{name}\">{extra}<Paragraphs><Paragraph><TextRuns><TextRun><Value>{value}</Value></TextRun></TextRuns></Paragraph></Paragraphs></Textbox></CellContents></TablixCell>"
-    )
-}
 
 /// A table report: one header row, then the details row of `cells`.
 fn report(cells: &[String], details: &str, height: &str, page_extra: &str) -> String {
@@ -112,16 +84,10 @@ fn bind(c: &Arc<Compiled>, rows: i64, stream: bool, sorts: &[(&str, bool)]) -> I
     let params = c
         .resolve_parameters(&HashMap::new(), &HashMap::new())
         .expect("parameters");
-    let data = HashMap::from([("Orders".to_string(), Arc::new(table(rows)))]);
+    let data = HashMap::from([("Orders".to_string(), Arc::new(orders(rows)))]);
     let opts = BindOptions {
         stream_details: stream,
-        user_sorts: sorts
-            .iter()
-            .map(|(id, ascending)| UserSortChoice {
-                id: id.to_string(),
-                ascending: *ascending,
-            })
-            .collect(),
+        user_sorts: user_sorts(sorts),
         ..BindOptions::default()
     };
     engine::bind(c, &params, &data, &Globals::default(), &opts).expect("bind")

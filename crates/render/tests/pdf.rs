@@ -16,19 +16,6 @@ use fonts::FontRegistry;
 use render::DeviceInfo;
 use render::pdf::{PdfOptions, PdfSummary};
 
-fn fonts() -> Option<FontRegistry> {
-    match FontRegistry::load_default() {
-        Ok(r) => Some(r),
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{e}");
-            }
-            println!("skipped: {e}");
-            None
-        }
-    }
-}
-
 /// Runs a poppler tool on `pdf`; `None` (skipped) when the tool is missing.
 fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();

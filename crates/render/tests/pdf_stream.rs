@@ -5,6 +5,10 @@
 //! `TotalPages` and `ReportItems!`, running values, `StartPage`/`EndPage`, columns and
 //! horizontal pages.
 
+mod common;
+
+use common::fonts;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -14,19 +18,6 @@ use rdl::Value;
 use render::DeviceInfo;
 
 const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition";
-
-fn fonts() -> Option<FontRegistry> {
-    match FontRegistry::load_default() {
-        Ok(r) => Some(r),
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{e}");
-            }
-            println!("skipped: {e}");
-            None
-        }
-    }
-}
 
 fn table(n: i64) -> DataTable {
     let words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"];

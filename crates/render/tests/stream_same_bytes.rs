@@ -2,46 +2,18 @@
 //! reports whose only tablix may stream are rendered to CSV, XML and JSON (several device
 //! settings each) both ways; reports that may not stream are bound in the tree either way.
 
+mod common;
+
+use common::{orders, textbox};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use engine::page::AverageCharMeasurer;
 use engine::{BindOptions, Compiled, DataTable, Globals, Instance};
-use rdl::Value;
 use render::{DeviceInfo, csv, html, json, xml};
-use rust_decimal::Decimal;
 
 const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition";
-
-fn table(n: i64) -> DataTable {
-    let day0 = time::macros::datetime!(2024-01-01 0:00);
-    DataTable::from_rows(
-        ["id", "customer", "qty", "price", "day"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        (1..=n).map(|i| {
-            vec![
-                Value::Int(i),
-                if i % 7 == 0 {
-                    Value::Null
-                } else {
-                    Value::str(format!("Customer \"{}\", <{}> & co", i % 5, i % 3))
-                },
-                Value::Int(1 + i % 4),
-                Value::Decimal(Decimal::new((i * 37) % 10_000, 2)),
-                Value::DateTime(day0 + time::Duration::days(i % 40)),
-            ]
-            .into_boxed_slice()
-        }),
-    )
-}
-
-fn textbox(name: &str, value: &str, extra: &str) -> String {
-    format!(
-        "<TablixCell><CellContents><Textbox Name=\"{name}\">{extra}<Paragraphs><Paragraph><TextRuns><TextRun><Value>{value}</Value></TextRun></TextRuns></Paragraph></Paragraphs></Textbox></CellContents></TablixCell>"
-    )
-}
 
 /// A table report: `header_rows` static rows of `header`, then the details row of `cells`.
 fn report(header: &[String], cells: &[String], tablix_extra: &str, report_extra: &str) -> String {
@@ -146,7 +118,7 @@ fn html_of(inst: &Instance) -> String {
 /// Renders `rdl` over `rows` rows both ways and compares; returns whether it streamed.
 fn same_bytes(rdl: &str, rows: i64) -> bool {
     let c = Arc::new(engine::parse_and_prepare("/Test/Orders", rdl.as_bytes()).expect("report"));
-    let data = HashMap::from([("Orders".to_string(), Arc::new(table(rows)))]);
+    let data = HashMap::from([("Orders".to_string(), Arc::new(orders(rows)))]);
     let tree = bind(&c, &data, false);
     assert!(!tree.is_streamed());
     let expected = outputs(&tree);

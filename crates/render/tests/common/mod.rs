@@ -1,6 +1,8 @@
 //! What the sample tests share: the shared samples read from `../shared/samples/rdl`
 //! (skipped when missing, a failure under `CI=true`), fixed globals, and a run of a sample
-//! through the engine with its ENTERDATA data, as the web app runs a report.
+//! through the engine with its ENTERDATA data, as the web app runs a report; the default
+//! fonts (skipped when missing, a failure under `CI=true`) and the generated `Orders` table
+//! and tablix cell of the streaming tests.
 
 #![allow(dead_code)] // reason: each test binary uses its own part of this module
 
@@ -8,7 +10,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use engine::usersort::UserSortChoice;
 use engine::{BindOptions, Compiled, DataTable, Globals, Instance, ParamError};
+use fonts::FontRegistry;
+use rdl::Value;
+use rust_decimal::Decimal;
 
 pub fn sample(name: &str) -> Option<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/rdl");
@@ -99,4 +105,62 @@ pub fn run(name: &str, input: &[(&str, &[&str])]) -> Option<Result<Instance, Par
         &BindOptions::default(),
     )
     .unwrap()))
+}
+
+/// The default fonts, or `None` (with `skipped:`) when they cannot be loaded; a failure under
+/// `CI=true`.
+pub fn fonts() -> Option<FontRegistry> {
+    match FontRegistry::load_default() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("{e}");
+            }
+            println!("skipped: {e}");
+            None
+        }
+    }
+}
+
+/// `n` rows of the `Orders` data set (id, customer, qty, price, day): every 7th customer
+/// null, the others with quotes, `<`, `>` and `&` to escape.
+pub fn orders(n: i64) -> DataTable {
+    let day0 = time::macros::datetime!(2024-01-01 0:00);
+    DataTable::from_rows(
+        ["id", "customer", "qty", "price", "day"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        (1..=n).map(|i| {
+            vec![
+                Value::Int(i),
+                if i % 7 == 0 {
+                    Value::Null
+                } else {
+                    Value::str(format!("Customer \"{}\", <{}> & co", i % 5, i % 3))
+                },
+                Value::Int(1 + i % 4),
+                Value::Decimal(Decimal::new((i * 37) % 10_000, 2)),
+                Value::DateTime(day0 + time::Duration::days(i % 40)),
+            ]
+        }),
+    )
+}
+
+/// A tablix cell holding one textbox `name` of `value`, `extra` RDL before its paragraphs.
+pub fn textbox(name: &str, value: &str, extra: &str) -> String {
+    format!(
+        "<TablixCell><CellContents><Textbox Name=\"{name}\">{extra}<Paragraphs><Paragraph><TextRuns><TextRun><Value>{value}</Value></TextRun></TextRuns></Paragraph></Paragraphs></Textbox></CellContents></TablixCell>"
+    )
+}
+
+/// The interactive sorts chosen, as (sort id, ascending), for `BindOptions::user_sorts`.
+pub fn user_sorts(sorts: &[(&str, bool)]) -> Vec<UserSortChoice> {
+    sorts
+        .iter()
+        .map(|(id, ascending)| UserSortChoice {
+            id: id.to_string(),
+            ascending: *ascending,
+        })
+        .collect()
 }
