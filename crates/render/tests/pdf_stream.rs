@@ -7,12 +7,12 @@
 
 mod common;
 
-use common::fonts;
+use common::{bind_data, fonts};
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use engine::{BindOptions, Compiled, DataTable, Globals, Instance};
+use engine::{Compiled, DataTable, Globals, Instance};
 use fonts::FontRegistry;
 use rdl::Value;
 use render::DeviceInfo;
@@ -106,18 +106,11 @@ fn report(can_grow: bool, bands: bool) -> String {
 }
 
 fn bind(c: &Arc<Compiled>, data: &HashMap<String, Arc<DataTable>>, stream: bool) -> Instance {
-    let params = c
-        .resolve_parameters(&HashMap::new(), &HashMap::new())
-        .expect("parameters");
-    let opts = BindOptions {
-        stream_details: stream,
-        ..BindOptions::default()
-    };
     let globals = Globals {
         execution_time: time::macros::datetime!(2026-12-01 10:30:00),
         ..Globals::default()
     };
-    engine::bind(c, &params, data, &globals, &opts).expect("bind")
+    bind_data(c, data, stream, &globals)
 }
 
 fn device(pairs: &[(&str, &str)]) -> DeviceInfo {

@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::{orders, textbox};
+use common::{bind_data, orders, textbox};
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use engine::page::AverageCharMeasurer;
-use engine::{BindOptions, Compiled, DataTable, Globals, Instance};
+use engine::{Compiled, DataTable, Globals, Instance};
 use render::{DeviceInfo, csv, html, json, xml};
 
 const NS: &str = "http://schemas.microsoft.com/sqlserver/reporting/2016/01/reportdefinition";
@@ -57,14 +57,7 @@ fn report(header: &[String], cells: &[String], tablix_extra: &str, report_extra:
 }
 
 fn bind(c: &Arc<Compiled>, data: &HashMap<String, Arc<DataTable>>, stream: bool) -> Instance {
-    let params = c
-        .resolve_parameters(&HashMap::new(), &HashMap::new())
-        .expect("parameters");
-    let opts = BindOptions {
-        stream_details: stream,
-        ..BindOptions::default()
-    };
-    engine::bind(c, &params, data, &Globals::default(), &opts).expect("bind")
+    bind_data(c, data, stream, &Globals::default())
 }
 
 fn settings(pairs: &[(&str, &str)]) -> DeviceInfo {

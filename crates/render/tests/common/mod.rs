@@ -164,3 +164,20 @@ pub fn user_sorts(sorts: &[(&str, bool)]) -> Vec<UserSortChoice> {
         })
         .collect()
 }
+
+/// Binds `c` without parameters over `data`, its detail rows streamed when `stream`.
+pub fn bind_data(
+    c: &Arc<Compiled>,
+    data: &HashMap<String, Arc<DataTable>>,
+    stream: bool,
+    globals: &Globals,
+) -> Instance {
+    let params = c
+        .resolve_parameters(&HashMap::new(), &HashMap::new())
+        .expect("parameters");
+    let opts = BindOptions {
+        stream_details: stream,
+        ..BindOptions::default()
+    };
+    engine::bind(c, &params, data, globals, &opts).expect("bind")
+}
