@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{orders, textbox, user_sorts};
+use common::{orders, plain_cells, textbox, user_sorts};
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -61,24 +61,6 @@ fn report(cells: &[String], details: &str, height: &str, page_extra: &str) -> St
 }
 
 const DETAILS: &str = "<TablixMember><Group Name=\"Details\" /></TablixMember>";
-
-fn plain_cells() -> Vec<String> {
-    vec![
-        textbox("Id", "=Fields!id.Value", ""),
-        textbox("Customer", "=Fields!customer.Value", ""),
-        textbox("Qty", "=Fields!qty.Value", ""),
-        textbox(
-            "Price",
-            "=Fields!price.Value",
-            "<Style><Format>N2</Format></Style>",
-        ),
-        textbox(
-            "Day",
-            "=Fields!day.Value",
-            "<Style><Format>d</Format></Style>",
-        ),
-    ]
-}
 
 fn bind(c: &Arc<Compiled>, rows: i64, stream: bool, sorts: &[(&str, bool)]) -> Instance {
     let params = c

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bind_data, orders, textbox};
+use common::{bind_data, orders, plain_cells, textbox};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -133,24 +133,6 @@ fn same_bytes(rdl: &str, rows: i64) -> bool {
     assert_eq!(html_of(&m), html_of(&tree));
     assert_eq!(outputs(&m), expected);
     did_stream
-}
-
-fn plain_cells() -> Vec<String> {
-    vec![
-        textbox("Id", "=Fields!id.Value", ""),
-        textbox("Customer", "=Fields!customer.Value", ""),
-        textbox("Qty", "=Fields!qty.Value", ""),
-        textbox(
-            "Price",
-            "=Fields!price.Value",
-            "<Style><Format>N2</Format></Style>",
-        ),
-        textbox(
-            "Day",
-            "=Fields!day.Value",
-            "<Style><Format>d</Format></Style>",
-        ),
-    ]
 }
 
 fn header() -> String {

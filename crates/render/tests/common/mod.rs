@@ -181,3 +181,22 @@ pub fn bind_data(
     };
     engine::bind(c, &params, data, globals, &opts).expect("bind")
 }
+
+/// The five cells of an `Orders` details row, price and day formatted.
+pub fn plain_cells() -> Vec<String> {
+    vec![
+        textbox("Id", "=Fields!id.Value", ""),
+        textbox("Customer", "=Fields!customer.Value", ""),
+        textbox("Qty", "=Fields!qty.Value", ""),
+        textbox(
+            "Price",
+            "=Fields!price.Value",
+            "<Style><Format>N2</Format></Style>",
+        ),
+        textbox(
+            "Day",
+            "=Fields!day.Value",
+            "<Style><Format>d</Format></Style>",
+        ),
+    ]
+}
