@@ -59,11 +59,7 @@ fn key(instance_key: &[u8]) -> Result<RandomizedNonceKey, SealError> {
     if instance_key.is_empty() {
         return Err(SealError::Key("it is empty"));
     }
-    let prk = Salt::new(HKDF_SHA256, HKDF_SALT).extract(instance_key);
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    prk.expand(&[HKDF_INFO], &AES_256_GCM)
-        .and_then(|okm| okm.fill(&mut bytes[..]))
-        .map_err(|_| SealError::Key("key derivation failed"))?;
+    let bytes = hkdf32(HKDF_SALT, instance_key, HKDF_INFO);
     RandomizedNonceKey::new(&AES_256_GCM, &bytes[..])
         .map_err(|_| SealError::Key("AES key setup failed"))
 }
@@ -122,13 +118,19 @@ const NODE_SEALED_LEN: usize = 1 + X25519_LEN + NONCE_LEN + 32 + TAG_LEN;
 /// A 32-byte key derived from `key` for one purpose (`label`, e.g. `"csrf"`): HKDF-SHA256
 /// with the label as info, so keys of different labels are independent.
 pub fn subkey(key: &[u8], label: &str) -> Zeroizing<[u8; 32]> {
-    let prk = Salt::new(HKDF_SHA256, b"reportd subkeys").extract(key);
+    hkdf32(b"reportd subkeys", key, label.as_bytes())
+}
+
+/// HKDF-SHA256 (extract with `salt`, expand with `info`) to 32 bytes: the one derivation
+/// behind the sealing key, the subkeys and each wrap's key.
+fn hkdf32(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    let prk = Salt::new(HKDF_SHA256, salt).extract(ikm);
     let mut out = Zeroizing::new([0u8; 32]);
-    let info = [label.as_bytes()];
-    // HKDF-SHA256 can always expand to 32 bytes.
-    if let Ok(okm) = prk.expand(&info, &AES_256_GCM) {
-        let _ = okm.fill(&mut out[..]);
-    }
+    let info = [info];
+    // 32 bytes is far below HKDF-SHA256's limit (255 × 32): expanding cannot fail
+    prk.expand(&info, &AES_256_GCM)
+        .and_then(|okm| okm.fill(&mut out[..]))
+        .expect("HKDF-SHA256 expands to 32 bytes");
     out
 }
 
@@ -158,11 +160,7 @@ fn wrap_key(shared: &[u8], eph: &[u8], node: &[u8]) -> Result<LessSafeKey, SealE
     let mut salt = Vec::with_capacity(2 * X25519_LEN);
     salt.extend_from_slice(eph);
     salt.extend_from_slice(node);
-    let prk = Salt::new(HKDF_SHA256, &salt).extract(shared);
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    prk.expand(&[b"reportd cluster key wrap v1"], &AES_256_GCM)
-        .and_then(|okm| okm.fill(&mut bytes[..]))
-        .map_err(|_| SealError::Key("key derivation failed"))?;
+    let bytes = hkdf32(&salt, shared, b"reportd cluster key wrap v1");
     UnboundKey::new(&AES_256_GCM, &bytes[..])
         .map(LessSafeKey::new)
         .map_err(|_| SealError::Key("AES key setup failed"))
