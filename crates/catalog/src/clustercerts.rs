@@ -123,8 +123,7 @@ impl ClusterCerts {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        bump(&mut tx, &row.thumbprint).await?;
-        tx.commit().await.map_err(db)?;
+        commit_bumped(tx, &row.thumbprint).await?;
         Ok(true)
     }
 
@@ -139,8 +138,7 @@ impl ClusterCerts {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        bump(&mut tx, thumbprint).await?;
-        tx.commit().await.map_err(db)?;
+        commit_bumped(tx, thumbprint).await?;
         Ok(true)
     }
 
@@ -194,8 +192,7 @@ impl ClusterCerts {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        bump(&mut tx, "challenge").await?;
-        tx.commit().await.map_err(db)?;
+        commit_bumped(tx, "challenge").await?;
         Ok(())
     }
 
@@ -207,8 +204,7 @@ impl ClusterCerts {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        bump(&mut tx, "challenge").await?;
-        tx.commit().await.map_err(db)?;
+        commit_bumped(tx, "challenge").await?;
         Ok(())
     }
 
@@ -265,8 +261,7 @@ impl ClusterCerts {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        bump(&mut tx, "source").await?;
-        tx.commit().await.map_err(db)?;
+        commit_bumped(tx, "source").await?;
         Ok(())
     }
 
@@ -317,19 +312,20 @@ impl ClusterCerts {
     }
 }
 
-/// Raises the store version and notifies every node, in the writing transaction.
-async fn bump(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, what: &str) -> Result<()> {
+/// Raises the store version and notifies every node in the writing transaction, then
+/// commits it (the notification is delivered at commit).
+async fn commit_bumped(mut tx: sqlx::Transaction<'_, sqlx::Postgres>, what: &str) -> Result<()> {
     sqlx::query("UPDATE cluster_cert_version SET value = value + 1 WHERE id = 1")
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(CHANNEL)
         .bind(what)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
-    Ok(())
+    tx.commit().await.map_err(db)
 }
 
 /// The renewer's advisory lock; released when dropped (the session ends) or by
