@@ -60,7 +60,8 @@
 #        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 #        BENCH_NO_BUILD=1 reuses target/release; BENCH_PERF=DIR writes a perf profile of the
 #        server for each CSV/XML/JSON/HTML5 request into DIR; BENCH_ONLY_DATA=1 stops after
-#        the data formats.
+#        the data formats; BENCH_ONLY_PDF=1 runs only the two PDF measurements (the
+#        PostgreSQL report, then the 2005 report beside the peer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-100000}
@@ -188,6 +189,7 @@ stop_server
 printf '\n%d rows x 6 columns; each line: a fresh server, one request (idle RSS = after start)\n' "$rows"
 printf 'goals: CSV >= 1,000,000 and HTML5 >= 300,000 rows per server CPU-second; peak RSS <= 4x data set\n\n'
 printf '%-10s %-6s %7s %7s %11s %9s %9s %8s %8s %9s %9s  %s\n' source format cpu_s wall_s rows/cpu_s peak_MiB grow_MiB out_MiB data_MiB peak/data grow/data goals
+if [ -z "${BENCH_ONLY_PDF:-}" ]; then
 for src in "Orders PG:PostgreSQL" "Orders SQLite:SQLite"; do
   item=${src%%:*}; item=${item// /%20}; name=${src##*:}
   data=
@@ -236,12 +238,15 @@ for s in "${samples[@]}"; do
     printf "  %-30s %s %7.1f ms  %7.1f ms  %s\n", s, a[1], ms, wm, (a[1] == 200 && ms < 200) ? "met" : "MISSED"
   }'
 done
+fi # BENCH_ONLY_PDF
 
 # --- PDF and IMAGE (issue 9), then a peer engine side by side (design note §4.3) ---
 stop_server
 printf '\nPDF and IMAGE, %d rows (goals: PDF >= 40,000 rows per server CPU-second, peak RSS <= 200 MB)\n' "$rows"
 printf '%-10s %-6s %7s %7s %11s %9s %9s %8s  %s\n' source format cpu_s wall_s rows/cpu_s peak_MiB grow_MiB out_MiB goals
-for fmt in PDF "IMAGE&rc:OutputFormat=TIFF&rc:DpiX=72&rc:DpiY=72"; do
+hard_fmts=(PDF "IMAGE&rc:OutputFormat=TIFF&rc:DpiX=72&rc:DpiY=72")
+[ -z "${BENCH_ONLY_PDF:-}" ] || hard_fmts=(PDF)
+for fmt in "${hard_fmts[@]}"; do
   start_server
   read -r cpu wall hwm rss0 bytes < <(measure "Orders%20PG" "$fmt" "$work/out.hard")
   stop_server
