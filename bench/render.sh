@@ -112,7 +112,7 @@ start_server() {
   # is not a cost of the render measured next; compiling the report and the fetch are
   "${cu[@]}" -o /dev/null "https://localhost:$https/ReportServer" || true
 }
-stop_server() { kill "$rpid"; wait "$rpid" 2>/dev/null || true; rpid=; }
+stop_server() { [ -n "$rpid" ] || return 0; kill "$rpid"; wait "$rpid" 2>/dev/null || true; rpid=; }
 start_server
 base="https://localhost:$https/ReportServer"
 
@@ -186,10 +186,10 @@ measure() { # ITEM FORMAT OUTFILE -> prints one line
 }
 
 stop_server
+if [ -z "${BENCH_ONLY_PDF:-}" ]; then
 printf '\n%d rows x 6 columns; each line: a fresh server, one request (idle RSS = after start)\n' "$rows"
 printf 'goals: CSV >= 1,000,000 and HTML5 >= 300,000 rows per server CPU-second; peak RSS <= 4x data set\n\n'
 printf '%-10s %-6s %7s %7s %11s %9s %9s %8s %8s %9s %9s  %s\n' source format cpu_s wall_s rows/cpu_s peak_MiB grow_MiB out_MiB data_MiB peak/data grow/data goals
-if [ -z "${BENCH_ONLY_PDF:-}" ]; then
 for src in "Orders PG:PostgreSQL" "Orders SQLite:SQLite"; do
   item=${src%%:*}; item=${item// /%20}; name=${src##*:}
   data=
