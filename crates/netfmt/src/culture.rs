@@ -148,16 +148,20 @@ impl Culture {
         if n.is_empty() || n.eq_ignore_ascii_case("iv") || n.eq_ignore_ascii_case("invariant") {
             return Some(&INVARIANT);
         }
-        let n = n.replace('_', "-");
-        ALL.iter()
-            .copied()
-            .find(|c| c.name.eq_ignore_ascii_case(&n))
-            .or_else(|| {
-                NEUTRALS
-                    .iter()
-                    .find(|(neutral, _)| neutral.eq_ignore_ascii_case(&n))
-                    .map(|(_, c)| *c)
-            })
+        // ASCII case and `_` for `-` ignored, without a copy of the name
+        let same = |known: &str| {
+            known.len() == n.len()
+                && known
+                    .bytes()
+                    .zip(n.bytes())
+                    .all(|(k, b)| k.eq_ignore_ascii_case(&b) || (k == b'-' && b == b'_'))
+        };
+        ALL.iter().copied().find(|c| same(c.name)).or_else(|| {
+            NEUTRALS
+                .iter()
+                .find(|(neutral, _)| same(neutral))
+                .map(|(_, c)| *c)
+        })
     }
 
     /// [`Culture::get`], falling back to en-US (SSRS's default) for a name not in the table —

@@ -29,6 +29,18 @@ pub(crate) fn format(
     format: &str,
     dtfi: &DateTimeFormat,
 ) -> Result<String, FormatError> {
+    let mut out = String::new();
+    format_into(&mut out, dt, format, dtfi)?;
+    Ok(out)
+}
+
+/// [`format`] appended to `out` (on an error `out` is as it was).
+pub(crate) fn format_into(
+    out: &mut String,
+    dt: PrimitiveDateTime,
+    format: &str,
+    dtfi: &DateTimeFormat,
+) -> Result<(), FormatError> {
     let mut chars = format.chars();
     let (first, second) = (chars.next(), chars.next());
     let (pattern, info): (Cow<'_, str>, &DateTimeFormat) = match (first, second) {
@@ -42,9 +54,8 @@ pub(crate) fn format(
         })?,
         _ => (Cow::Borrowed(format), dtfi),
     };
-    let mut out = String::new();
-    custom(&mut out, dt, &pattern, info, format)?;
-    Ok(out)
+    let start = out.len();
+    custom(out, dt, &pattern, info, format).inspect_err(|_| out.truncate(start))
 }
 
 /// Framework's `GetRealFormat`: the pattern a one-letter standard format stands for, and the
@@ -106,6 +117,8 @@ fn custom(
     dtfi: &DateTimeFormat,
     original: &str,
 ) -> Result<(), FormatError> {
+    // what was in `out` before: not this pattern's to change
+    let base = out.len();
     // the pattern's characters: on the stack for the usual short pattern
     let mut stack = ['\0'; 64];
     let heap: Vec<char>;
@@ -167,7 +180,7 @@ fn custom(
                         out.push('0');
                     }
                     out.push_str(&s);
-                } else if out.ends_with('.') {
+                } else if out.len() > base && out.ends_with('.') {
                     out.pop();
                 }
             }

@@ -22,7 +22,7 @@ pub use rust_decimal::Decimal;
 pub use time::PrimitiveDateTime;
 pub use vb::{
     NamedFormat, Tristate, format_currency_vb, format_datetime_vb, format_number_vb,
-    format_percent_vb, format_vb, format_vb_datetime,
+    format_percent_vb, format_vb, format_vb_datetime, format_vb_datetime_into, format_vb_into,
 };
 
 use std::fmt;
@@ -137,6 +137,21 @@ pub fn to_string_default(n: Num) -> String {
 /// `value.ToString()` in a culture (the culture's decimal separator and signs).
 pub fn to_string_in(n: Num, culture: &Culture) -> String {
     number::default_string(n, &culture.number)
+}
+
+/// [`to_string_in`] appended to `out`.
+pub fn to_string_in_into(out: &mut String, n: Num, culture: &Culture) {
+    // `G` is valid for every type; the fallback is never taken
+    if number::format_into(out, n, "G", &culture.number).is_err() {
+        out.push_str(&number::default_string(n, &culture.number));
+    }
+}
+
+/// [`datetime_default`] appended to `out`.
+pub fn datetime_default_into(out: &mut String, dt: PrimitiveDateTime, culture: &Culture) {
+    if datetime::format_into(out, dt, "G", &culture.datetime).is_err() {
+        out.push_str(&dt.to_string());
+    }
 }
 
 /// `DateTime.ToString()` in a culture: the `G` pattern (en-US `1/5/2009 12:00:00 AM`).

@@ -205,34 +205,60 @@ fn bad_specifier(format: &str, kind: &'static str) -> FormatError {
 
 /// Formats `n` with a .NET numeric format string in the culture's number data.
 pub(crate) fn format(n: Num, format: &str, nfi: &NumberFormat) -> Result<String, FormatError> {
+    let mut out = String::new();
+    format_into(&mut out, n, format, nfi)?;
+    Ok(out)
+}
+
+/// [`format`] appended to `out` (nothing is appended on an error).
+pub(crate) fn format_into(
+    out: &mut String,
+    n: Num,
+    format: &str,
+    nfi: &NumberFormat,
+) -> Result<(), FormatError> {
     let standard = parse_standard(format);
     match n {
         Num::Int(v) => {
             if let Some((fmt, digits)) = standard {
                 match fmt {
-                    'G' | 'g' if digits < 1 => return Ok(plain_int(v, 0, nfi)),
-                    'D' | 'd' => return Ok(plain_int(v, digits.max(0) as usize, nfi)),
-                    'X' | 'x' => return Ok(hex(v, digits.max(0) as usize, fmt == 'x')),
+                    'G' | 'g' if digits < 1 => {
+                        plain_int_into(out, v, 0, nfi);
+                        return Ok(());
+                    }
+                    'D' | 'd' => {
+                        plain_int_into(out, v, digits.max(0) as usize, nfi);
+                        return Ok(());
+                    }
+                    'X' | 'x' => {
+                        out.push_str(&hex(v, digits.max(0) as usize, fmt == 'x'));
+                        return Ok(());
+                    }
                     _ => {}
                 }
                 let mut num = Number::from_i64(v);
-                number_to_string(&mut num, fmt, digits, nfi)
+                number_to_string(out, &mut num, fmt, digits, nfi)
                     .ok_or_else(|| bad_specifier(format, "Int64"))
             } else {
-                Ok(custom(&mut Number::from_i64(v), format, nfi))
+                out.push_str(&custom(&mut Number::from_i64(v), format, nfi));
+                Ok(())
             }
         }
         Num::Decimal(d) => {
             let mut num = Number::from_decimal(d);
             match standard {
-                Some((fmt, digits)) => number_to_string(&mut num, fmt, digits, nfi)
+                Some((fmt, digits)) => number_to_string(out, &mut num, fmt, digits, nfi)
                     .ok_or_else(|| bad_specifier(format, "Decimal")),
-                None => Ok(custom(&mut num, format, nfi)),
+                None => {
+                    out.push_str(&custom(&mut num, format, nfi));
+                    Ok(())
+                }
             }
         }
         Num::Float(v) => {
             if v.is_nan() {
-                return Ok(nfi.nan_symbol.to_string());
+                out.push_str(nfi.nan_symbol);
+                return Ok(());
             }
             if v.is_infinite() {
                 let s = if v > 0.0 {
@@ -240,7 +266,8 @@ pub(crate) fn format(n: Num, format: &str, nfi: &NumberFormat) -> Result<String,
                 } else {
                     nfi.negative_infinity
                 };
-                return Ok(s.to_string());
+                out.push_str(s);
+                return Ok(());
             }
             match standard {
                 Some((fmt, digits)) => {
@@ -254,7 +281,7 @@ pub(crate) fn format(n: Num, format: &str, nfi: &NumberFormat) -> Result<String,
                                 (Number::from_f64(v, 17), 17)
                             };
                             let g = if fmt == 'R' { 'G' } else { 'g' };
-                            return number_to_string(&mut num, g, p, nfi)
+                            return number_to_string(out, &mut num, g, p, nfi)
                                 .ok_or_else(|| bad_specifier(format, "Double"));
                         }
                         'E' | 'e' if digits > 14 => 17,
@@ -263,10 +290,13 @@ pub(crate) fn format(n: Num, format: &str, nfi: &NumberFormat) -> Result<String,
                     };
                     let mut num = Number::from_f64(v, precision);
                     num.precision = 15;
-                    number_to_string(&mut num, fmt, digits, nfi)
+                    number_to_string(out, &mut num, fmt, digits, nfi)
                         .ok_or_else(|| bad_specifier(format, "Double"))
                 }
-                None => Ok(custom(&mut Number::from_f64(v, 15), format, nfi)),
+                None => {
+                    out.push_str(&custom(&mut Number::from_f64(v, 15), format, nfi));
+                    Ok(())
+                }
             }
         }
     }
@@ -285,18 +315,24 @@ fn number_to_f64(num: &Number) -> Option<f64> {
     s.parse().ok()
 }
 
+#[cfg(test)]
 fn plain_int(v: i64, min_digits: usize, nfi: &NumberFormat) -> String {
-    let mut digits = Vec::with_capacity(20);
-    push_u128(&mut digits, u128::from(v.unsigned_abs()));
-    let mut out = String::with_capacity(digits.len().max(min_digits) + 1);
+    let mut out = String::new();
+    plain_int_into(&mut out, v, min_digits, nfi);
+    out
+}
+
+fn plain_int_into(out: &mut String, v: i64, min_digits: usize, nfi: &NumberFormat) {
+    let mut buf = [0u8; 20];
+    let at = digits_before(&mut buf, 20, v.unsigned_abs());
     if v < 0 {
         out.push_str(nfi.negative_sign);
     }
-    for _ in digits.len()..min_digits {
+    for _ in buf.len() - at..min_digits {
         out.push('0');
     }
-    out.extend(digits.iter().map(|&b| char::from(b)));
-    out
+    // ASCII digits
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 fn hex(v: i64, min_digits: usize, lower: bool) -> String {
@@ -316,12 +352,12 @@ fn hex(v: i64, min_digits: usize, lower: bool) -> String {
 /// Framework's `NumberToString` for the standard formats common to all types. `None` is
 /// .NET's `FormatException` ("Format specifier was invalid").
 fn number_to_string(
+    out: &mut String,
     num: &mut Number,
     fmt: char,
     digits: i32,
     nfi: &NumberFormat,
-) -> Option<String> {
-    let mut out = String::new();
+) -> Option<()> {
     match fmt {
         'C' | 'c' => {
             let d = if digits < 0 {
@@ -344,7 +380,7 @@ fn number_to_string(
             for ch in pattern.chars() {
                 match ch {
                     'n' => format_fixed(
-                        &mut out,
+                        out,
                         num,
                         d,
                         Some((nfi.currency_group_separator, nfi.currency_group_sizes)),
@@ -366,7 +402,7 @@ fn number_to_string(
             if num.negative {
                 out.push_str(nfi.negative_sign);
             }
-            format_fixed(&mut out, num, d, None, nfi.decimal_separator);
+            format_fixed(out, num, d, None, nfi.decimal_separator);
         }
         'N' | 'n' => {
             let d = if digits < 0 {
@@ -386,7 +422,7 @@ fn number_to_string(
             for ch in pattern.chars() {
                 match ch {
                     'n' => format_fixed(
-                        &mut out,
+                        out,
                         num,
                         d,
                         Some((nfi.group_separator, nfi.group_sizes)),
@@ -403,7 +439,7 @@ fn number_to_string(
             if num.negative {
                 out.push_str(nfi.negative_sign);
             }
-            format_scientific(&mut out, num, d, fmt, nfi);
+            format_scientific(out, num, d, fmt, nfi);
         }
         'G' | 'g' => {
             let mut max_digits = digits;
@@ -422,7 +458,7 @@ fn number_to_string(
                 out.push_str(nfi.negative_sign);
             }
             let exp_char = if fmt == 'G' { 'E' } else { 'e' };
-            format_general(&mut out, num, max_digits, exp_char, no_rounding, nfi);
+            format_general(out, num, max_digits, exp_char, no_rounding, nfi);
         }
         'P' | 'p' => {
             let d = if digits < 0 {
@@ -448,7 +484,7 @@ fn number_to_string(
             for ch in pattern.chars() {
                 match ch {
                     'n' => format_fixed(
-                        &mut out,
+                        out,
                         num,
                         d,
                         Some((nfi.percent_group_separator, nfi.percent_group_sizes)),
@@ -462,7 +498,7 @@ fn number_to_string(
         }
         _ => return None,
     }
-    Some(out)
+    Some(())
 }
 
 // Pattern tables from the NumberFormatInfo property documentation (`$`/`%` = the symbol,
@@ -533,20 +569,29 @@ fn format_fixed(
     let mut dig = 0usize;
     let mut dig_pos = num.scale;
     if dig_pos > 0 {
-        let mut int_digits = Vec::with_capacity(dig_pos as usize);
-        while dig_pos > 0 {
+        // the integer digits: on the stack unless the number is huge
+        let mut stack = [0u8; 64];
+        let mut heap = Vec::new();
+        let int_digits: &mut [u8] = if dig_pos as usize <= stack.len() {
+            &mut stack[..dig_pos as usize]
+        } else {
+            heap.resize(dig_pos as usize, 0);
+            &mut heap
+        };
+        for slot in int_digits.iter_mut() {
             let d = num.dig(dig);
             if d != 0 {
                 dig += 1;
-                int_digits.push(d);
+                *slot = d;
             } else {
-                int_digits.push(b'0');
+                *slot = b'0';
             }
-            dig_pos -= 1;
         }
+        dig_pos = 0;
         match group {
-            Some((sep, sizes)) => push_grouped(out, &int_digits, sep, sizes),
-            None => out.extend(int_digits.iter().map(|&b| char::from(b))),
+            Some((sep, sizes)) => push_grouped(out, int_digits, sep, sizes),
+            // ASCII digits
+            None => out.push_str(std::str::from_utf8(int_digits).unwrap_or_default()),
         }
     } else {
         out.push('0');

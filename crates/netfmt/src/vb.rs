@@ -289,37 +289,69 @@ pub fn format_datetime_vb(dt: PrimitiveDateTime, named: NamedFormat, culture: &C
 /// rounding to an integer as `CInt` does). Source: "Predefined Numeric Formats (Format
 /// Function)" (Visual Basic language reference).
 pub fn format_vb(n: Num, style: &str, culture: &Culture) -> Result<String, FormatError> {
-    let as_double = Num::Float(match n {
-        Num::Int(v) => v as f64,
-        Num::Float(v) => v,
-        // A Decimal's value as the nearest Double (the VB runtime's `DoubleType.FromObject`).
-        Num::Decimal(d) => d.to_string().parse::<f64>().unwrap_or(f64::NAN),
-    });
-    let choice = |yes: &'static str, no: &'static str| -> Result<String, FormatError> {
-        let Num::Float(v) = as_double else {
-            return Ok(yes.to_string());
+    let mut out = String::new();
+    format_vb_into(&mut out, n, style, culture)?;
+    Ok(out)
+}
+
+/// [`format_vb`] appended to `out` (nothing is appended on an error).
+pub fn format_vb_into(
+    out: &mut String,
+    n: Num,
+    style: &str,
+    culture: &Culture,
+) -> Result<(), FormatError> {
+    let nfi = &culture.number;
+    // the names are ASCII and longer than any standard format: most styles skip the compare
+    let named = style.len() >= 5
+        && style
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic());
+    let is = |name: &str| named && style.eq_ignore_ascii_case(name);
+    let as_double = || {
+        Num::Float(match n {
+            Num::Int(v) => v as f64,
+            Num::Float(v) => v,
+            // A Decimal's value as the nearest Double (the VB runtime's `DoubleType.FromObject`).
+            Num::Decimal(d) => d.to_string().parse::<f64>().unwrap_or(f64::NAN),
+        })
+    };
+    let mut choice = |yes: &'static str, no: &'static str| {
+        let Num::Float(v) = as_double() else {
+            out.push_str(yes);
+            return Ok(());
         };
         // CInt: banker's rounding to an integer; only the zero test matters here.
-        Ok(if v.abs() <= 0.5 || v.is_nan() {
+        out.push_str(if v.abs() <= 0.5 || v.is_nan() {
             no
         } else {
             yes
-        }
-        .to_string())
+        });
+        Ok(())
     };
-    let nfi = &culture.number;
-    match style.to_ascii_lowercase().as_str() {
-        "general number" => crate::number::format(as_double, "G", nfi),
-        "currency" => crate::number::format(as_double, "C", nfi),
-        "fixed" => crate::number::format(as_double, "0.00", nfi),
-        "standard" => crate::number::format(as_double, "N2", nfi),
-        "percent" => crate::number::format(as_double, "0.00%", nfi),
-        "scientific" => crate::number::format(as_double, "0.00E+00", nfi),
-        "yes/no" => choice("Yes", "No"),
-        "true/false" => choice("True", "False"),
-        "on/off" => choice("On", "Off"),
-        _ => crate::number::format(n, style, nfi),
-    }
+    let numeric = if is("general number") {
+        "G"
+    } else if is("currency") {
+        "C"
+    } else if is("fixed") {
+        "0.00"
+    } else if is("standard") {
+        "N2"
+    } else if is("percent") {
+        "0.00%"
+    } else if is("scientific") {
+        "0.00E+00"
+    } else if is("yes/no") {
+        return choice("Yes", "No");
+    } else if is("true/false") {
+        return choice("True", "False");
+    } else if is("on/off") {
+        return choice("On", "Off");
+    } else {
+        return crate::number::format_into(out, n, style, nfi);
+    };
+    crate::number::format_into(out, as_double(), numeric, nfi)
 }
 
 /// VB `Format(date, style)`: the named date/time formats (`General Date` `G`, `Long Date`
@@ -331,15 +363,34 @@ pub fn format_vb_datetime(
     style: &str,
     culture: &Culture,
 ) -> Result<String, FormatError> {
-    let format = match style.to_ascii_lowercase().as_str() {
-        "general date" => "G",
-        "long date" => "D",
-        "medium date" => "dd-MMM-yy",
-        "short date" => "d",
-        "long time" => "T",
-        "medium time" => "hh:mm tt",
-        "short time" => "HH:mm",
-        _ => style,
+    let mut out = String::new();
+    format_vb_datetime_into(&mut out, dt, style, culture)?;
+    Ok(out)
+}
+
+/// [`format_vb_datetime`] appended to `out` (on an error `out` is as it was).
+pub fn format_vb_datetime_into(
+    out: &mut String,
+    dt: PrimitiveDateTime,
+    style: &str,
+    culture: &Culture,
+) -> Result<(), FormatError> {
+    const NAMED: [(&str, &str); 7] = [
+        ("general date", "G"),
+        ("long date", "D"),
+        ("medium date", "dd-MMM-yy"),
+        ("short date", "d"),
+        ("long time", "T"),
+        ("medium time", "hh:mm tt"),
+        ("short time", "HH:mm"),
+    ];
+    let format = if style.len() >= 9 {
+        NAMED
+            .iter()
+            .find(|(name, _)| style.eq_ignore_ascii_case(name))
+            .map_or(style, |(_, f)| f)
+    } else {
+        style
     };
-    crate::datetime::format(dt, format, &culture.datetime)
+    crate::datetime::format_into(out, dt, format, &culture.datetime)
 }

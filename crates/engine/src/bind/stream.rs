@@ -165,6 +165,7 @@ pub(super) fn attach(sh: &Arc<Shared>, body: &mut [inst::Item]) {
                 member: p.member,
                 tail: p.tail.iter().map(|f| f.shell.clone()).collect(),
                 rows: Arc::new(Source {
+                    culture: netfmt::Culture::get_or_en_us(&sh.culture),
                     start: Snapshot::take(sh),
                     plain: plain_cells(sh, &p),
                     sh: sh.clone(),
@@ -205,6 +206,8 @@ impl Snapshot {
 
 struct Source {
     sh: Arc<Shared>,
+    /// The bind's culture, looked up once.
+    culture: &'static netfmt::Culture,
     p: Pending,
     start: Snapshot,
     /// Row 0 of the current pass, kept: renderers look at it before they write it.
@@ -297,6 +300,42 @@ fn plain_cell(sh: &Shared, set: &SetRows, def: &model::ReportItem) -> Option<Pla
         field,
         auto_align: align.is_none_or(|a| crate::style::text_align(a).flatten().is_none()),
     })
+}
+
+/// [`Shared::format`] of `v` appended to `out`, for the values a plain cell usually holds
+/// (numbers, dates, texts) without a String of its own; `culture` is the bind's.
+fn format_into(
+    sh: &Shared,
+    culture: &'static netfmt::Culture,
+    v: &Value,
+    fmt: Option<&str>,
+    out: &mut String,
+) {
+    use netfmt::Num;
+    let fmt = fmt.filter(|f| !f.is_empty());
+    let num = match v {
+        Value::Int(i) => Some(Num::Int(*i)),
+        Value::Float(x) => Some(Num::Float(*x)),
+        Value::Decimal(d) => Some(Num::Decimal(*d)),
+        _ => None,
+    };
+    match (fmt, v, num) {
+        (_, Value::Null, _) => {}
+        (None, Value::Str(s), _) => out.push_str(s),
+        (None, _, Some(n)) => netfmt::to_string_in_into(out, n, culture),
+        // a format .NET rejects: the value's own text
+        (Some(f), _, Some(n)) => {
+            if netfmt::format_vb_into(out, n, f, culture).is_err() {
+                netfmt::to_string_in_into(out, n, culture);
+            }
+        }
+        (f, Value::DateTime(dt), _) => {
+            if netfmt::format_vb_datetime_into(out, *dt, f.unwrap_or("G"), culture).is_err() {
+                out.push_str(&rdl::expr::convert::to_string(v, &sh.culture));
+            }
+        }
+        _ => out.push_str(&sh.format(v, fmt)),
+    }
 }
 
 impl inst::DetailRows for Source {
@@ -394,7 +433,8 @@ impl Source {
             };
             sh.count_cell()?;
             let v = p.set.value(r, pc.field);
-            run.text = sh.format(&v, run.format.as_deref());
+            run.text.clear();
+            format_into(sh, self.culture, &v, run.format.as_deref(), &mut run.text);
             if pc.auto_align {
                 para.align = match v {
                     Value::Int(_) | Value::Float(_) | Value::Decimal(_) | Value::DateTime(_) => {
