@@ -6,7 +6,9 @@
 //! read-only and never created; `ATTACH`/`DETACH` and `load_extension` are refused so a query
 //! cannot reach any other file. Values are typed by the column's declared type where SQLite
 //! has one (`BOOLEAN`, `DATE`/`DATETIME`, integer, real, text, blob), else by the value's
-//! storage class.
+//! storage class. The fetch runs on one blocking thread (rusqlite over the same
+//! `libsqlite3-sys` sqlx links): rows go from `sqlite3_step` straight into the engine's
+//! table; a progress handler stops it at the query timeout or when the render is dropped.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -14,10 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use rdl::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
-use sqlx::{Column, ConnectOptions, Connection as _, Executor, Row, Statement, TypeInfo, ValueRef};
+use rusqlite::OpenFlags;
+use rusqlite::types::ValueRef;
 
 use crate::sqltok::{self, Dialect};
 use crate::{
@@ -25,9 +26,6 @@ use crate::{
     FieldMeta, Limits, Query, RowBudget, connstr, with_timeout,
 };
 use engine::{ColumnKind, TableBuilder};
-
-/// Rows sqlx's SQLite worker thread may have decoded ahead of the fetch.
-const ROW_BUFFER: usize = 1024;
 
 /// The SQLite provider.
 #[derive(Clone, Copy, Debug, Default)]
@@ -90,52 +88,38 @@ pub fn resolve_path(raw: &str, allowed: &[PathBuf]) -> Result<PathBuf, DataError
     Ok(canon)
 }
 
-async fn open(
-    conn: &Connection,
-    limits: &Limits,
-) -> Result<(SqliteConnection, PathBuf), DataError> {
-    let raw = connstr::parse_sqlite(&conn.connect_string)?;
-    let allowed = limits.allowed_sqlite_dirs.clone();
-    let raw2 = raw.clone();
-    let path = tokio::task::spawn_blocking(move || resolve_path(&raw2, &allowed))
-        .await
-        .map_err(|e| refused(&raw, format!("the path check failed ({e})")))??;
-    let opts = SqliteConnectOptions::new()
-        .filename(&path)
-        .read_only(true)
-        .create_if_missing(false)
-        // rows come from sqlx's worker thread through a channel: a deeper one lets the
-        // worker run ahead instead of waking this task for every few rows
-        .row_buffer_size(ROW_BUFFER)
-        .disable_statement_logging();
-    let target = path.display().to_string();
-    let connect_err = |message: String| DataError::Connect {
+fn connect_err(path: &Path, message: String) -> DataError {
+    DataError::Connect {
         provider: "SQLite",
-        target: target.clone(),
+        target: path.display().to_string(),
         message,
-    };
-    let c = match tokio::time::timeout(CONNECT_TIMEOUT, opts.connect()).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Err(connect_err(e.to_string())),
-        Err(_) => {
-            return Err(connect_err(format!(
-                "no answer within {} seconds",
-                CONNECT_TIMEOUT.as_secs()
-            )));
-        }
-    };
-    Ok((c, path))
-}
-
-fn query_err(e: sqlx::Error) -> DataError {
-    DataError::Query {
-        message: match e {
-            sqlx::Error::Database(d) => d.message().to_string(),
-            other => other.to_string(),
-        },
     }
 }
 
+/// Checks the connect string's path against the allow-list and opens the file read-only
+/// (never created, no URI interpretation, no extension loading). Blocking.
+fn open(raw: &str, allowed: &[PathBuf]) -> Result<rusqlite::Connection, DataError> {
+    let path = resolve_path(raw, allowed)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    // rusqlite sets a busy timeout of 5 seconds, as sqlx did: a writer's lock is waited for
+    rusqlite::Connection::open_with_flags(&path, flags)
+        .map_err(|e| connect_err(&path, sqlite_message(e)))
+}
+
+/// The database's own message for `e` (what `sqlite3_errmsg` said), else the error's text.
+fn sqlite_message(e: rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m,
+        rusqlite::Error::SqlInputError { msg, .. } => msg,
+        other => other.to_string(),
+    }
+}
+
+fn query_err(e: rusqlite::Error) -> DataError {
+    DataError::Query {
+        message: sqlite_message(e),
+    }
+}
 /// The SQL to run for `query`.
 fn command_sql(query: &Query) -> Result<String, DataError> {
     Ok(match query.command_type {
@@ -166,18 +150,28 @@ enum Decl {
     None,
 }
 
-fn decl_of(type_name: &str) -> Decl {
-    match type_name {
-        "BOOLEAN" => Decl::Bool,
-        "INTEGER" => Decl::Int,
-        "REAL" => Decl::Float,
-        "TEXT" => Decl::Text,
-        "BLOB" => Decl::Blob,
-        "DATE" | "DATETIME" => Decl::DateTime,
+/// The conversion a column's declared type (`sqlite3_column_decltype`) asks for; `None` for an
+/// expression column. SQLite's affinity rules as sqlx applies them (`INT4`/`INT8`,
+/// `BOOL`/`BOOLEAN`, `DATE`, `DATETIME`/`TIMESTAMP`, then `*INT*`, `*CHAR*`/`*CLOB*`/`*TEXT*`,
+/// `*BLOB*`, `*REAL*`/`*FLOA*`/`*DOUB*`); `TIME`, `NUMERIC`, `DECIMAL` and the like take each
+/// value's storage class.
+fn decl_of(declared: Option<&str>) -> Decl {
+    let Some(d) = declared else {
+        return Decl::None;
+    };
+    let s = d.to_ascii_lowercase();
+    match s.as_str() {
+        "int4" | "int8" => Decl::Int,
+        "boolean" | "bool" => Decl::Bool,
+        "date" | "datetime" | "timestamp" => Decl::DateTime,
+        "time" => Decl::None,
+        _ if s.contains("int") => Decl::Int,
+        _ if s.contains("char") || s.contains("clob") || s.contains("text") => Decl::Text,
+        _ if s.contains("blob") => Decl::Blob,
+        _ if s.contains("real") || s.contains("floa") || s.contains("doub") => Decl::Float,
         _ => Decl::None,
     }
 }
-
 fn clr_of(d: Decl) -> &'static str {
     match d {
         Decl::Bool => "System.Boolean",
@@ -204,34 +198,34 @@ fn column_kind(d: Decl) -> ColumnKind {
     }
 }
 
-/// Decodes column `i` of `row` into column `i` of `out` by its storage class, steered by the
-/// declared type; returns the value's approximate size for the byte limit.
-fn push(row: &SqliteRow, i: usize, decl: Decl, out: &mut TableBuilder) -> Result<usize, DataError> {
-    let raw = row.try_get_raw(i).map_err(query_err)?;
-    if raw.is_null() {
-        out.push_null(i);
-        return Ok(16);
-    }
-    let storage = raw.type_info();
-    let mut extra = 0;
-    match storage.name() {
-        "INTEGER" => {
-            let v: i64 = row.try_get_unchecked(i).map_err(query_err)?;
+/// Decodes `v` into column `i` of `out` by its storage class, steered by the declared type;
+/// returns the value's approximate size for the byte limit.
+fn push(v: ValueRef<'_>, i: usize, decl: Decl, out: &mut TableBuilder) -> Result<usize, DataError> {
+    Ok(match v {
+        ValueRef::Null => {
+            out.push_null(i);
+            16
+        }
+        ValueRef::Integer(v) => {
             match decl {
                 Decl::Bool => out.push_bool(i, v != 0),
                 Decl::Float => out.push_float(i, v as f64),
                 _ => out.push_int(i, v),
             }
+            16
         }
-        "REAL" => out.push_float(i, row.try_get_unchecked(i).map_err(query_err)?),
-        "BLOB" => {
-            let v: &[u8] = row.try_get_unchecked(i).map_err(query_err)?;
-            extra = v.len();
-            out.push_bytes(i, Arc::from(v));
+        ValueRef::Real(x) => {
+            out.push_float(i, x);
+            16
         }
-        _ => {
-            let v: &str = row.try_get_unchecked(i).map_err(query_err)?;
-            extra = v.len();
+        ValueRef::Blob(b) => {
+            out.push_bytes(i, Arc::from(b));
+            16 + b.len()
+        }
+        ValueRef::Text(t) => {
+            let v = std::str::from_utf8(t).map_err(|e| DataError::Query {
+                message: format!("column {i} holds text that is not valid UTF-8 ({e})"),
+            })?;
             match decl {
                 Decl::DateTime => match crate::enterdata::parse_datetime(v) {
                     Some(t) => out.push_datetime(i, t),
@@ -241,26 +235,56 @@ fn push(row: &SqliteRow, i: usize, decl: Decl, out: &mut TableBuilder) -> Result
                 Decl::Bool if v.eq_ignore_ascii_case("false") => out.push_bool(i, false),
                 _ => out.push_str(i, v),
             }
+            16 + t.len()
         }
-    }
-    Ok(16 + extra)
+    })
 }
 
-fn bind<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    v: Value,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    match v {
-        Value::Null | Value::Array(_) => q.bind(None::<String>),
-        Value::Bool(b) => q.bind(b),
-        Value::Int(i) => q.bind(i),
-        Value::Float(x) => q.bind(x),
+/// Binds `value` to parameter `index` (1-based) of `stmt`.
+fn bind(stmt: &mut rusqlite::Statement<'_>, index: usize, value: &Value) -> rusqlite::Result<()> {
+    match value {
+        Value::Null | Value::Array(_) => stmt.raw_bind_parameter(index, rusqlite::types::Null),
+        Value::Bool(b) => stmt.raw_bind_parameter(index, b),
+        Value::Int(i) => stmt.raw_bind_parameter(index, i),
+        Value::Float(x) => stmt.raw_bind_parameter(index, x),
         // Text keeps every digit; SQLite's numeric affinity converts it where compared.
-        Value::Decimal(d) => q.bind(d.to_string()),
-        Value::Str(s) => q.bind(s.to_string()),
-        Value::DateTime(t) => q.bind(format_datetime(t)),
-        Value::Bytes(b) => q.bind(b.to_vec()),
+        Value::Decimal(d) => stmt.raw_bind_parameter(index, d.to_string()),
+        Value::Str(s) => stmt.raw_bind_parameter(index, &**s),
+        Value::DateTime(t) => stmt.raw_bind_parameter(index, format_datetime(*t)),
+        Value::Bytes(b) => stmt.raw_bind_parameter(index, &**b),
     }
+}
+
+/// Binds the statement's parameters from `values`, the anonymous ones (`?`, what the
+/// rewrite writes) in order from `*next`, `?NNN`/`$NNN` by number; a parameter past the end
+/// of `values` stays NULL.
+fn bind_all(
+    stmt: &mut rusqlite::Statement<'_>,
+    values: &[Value],
+    next: &mut usize,
+) -> Result<(), DataError> {
+    for p in 1..=stmt.parameter_count() {
+        let n = match stmt.parameter_name(p) {
+            None => {
+                *next += 1;
+                *next
+            }
+            Some(name) => name
+                .strip_prefix(['?', '$'])
+                .and_then(|d| d.parse::<usize>().ok())
+                .ok_or_else(|| DataError::Query {
+                    message: format!(
+                        "unsupported SQL parameter format: {name}; write @name in the query \
+                         and define the query parameter in the data set"
+                    ),
+                })?,
+        };
+        let Some(v) = n.checked_sub(1).and_then(|k| values.get(k)) else {
+            break;
+        };
+        bind(stmt, p, v).map_err(query_err)?;
+    }
+    Ok(())
 }
 
 /// SQLite's conventional text form `YYYY-MM-DD HH:MM:SS[.fff]`.
@@ -281,7 +305,7 @@ fn format_datetime(t: time::PrimitiveDateTime) -> String {
 }
 
 /// Sets its flag when dropped: the progress handler then interrupts the running statement,
-/// so a timed-out or abandoned query stops burning the worker thread.
+/// so a timed-out or abandoned query (the render dropped) stops its blocking thread.
 struct InterruptOnDrop(Arc<AtomicBool>);
 
 impl Drop for InterruptOnDrop {
@@ -292,6 +316,115 @@ impl Drop for InterruptOnDrop {
 
 /// VM instructions between progress-handler calls (a few microseconds of work).
 const PROGRESS_OPS: i32 = 1000;
+
+/// What the blocking fetch needs, moved onto its thread.
+struct Job {
+    raw_path: String,
+    allowed: Vec<PathBuf>,
+    sql: String,
+    values: Vec<Value>,
+    limits: Limits,
+    stop: Arc<AtomicBool>,
+    deadline: Option<Instant>,
+    timeout: Option<Duration>,
+}
+
+/// The columns of a result: names, CLR types, conversions and the table they fill.
+struct Sink {
+    fields: Vec<FieldMeta>,
+    decls: Vec<Decl>,
+    out: TableBuilder,
+}
+
+impl Sink {
+    fn of(stmt: &rusqlite::Statement<'_>) -> Sink {
+        let columns = stmt.columns();
+        let decls: Vec<Decl> = columns.iter().map(|c| decl_of(c.decl_type())).collect();
+        let fields: Vec<FieldMeta> = columns
+            .iter()
+            .zip(&decls)
+            .map(|(c, d)| FieldMeta {
+                name: c.name().to_string(),
+                type_name: clr_of(*d).to_string(),
+            })
+            .collect();
+        let kinds: Vec<ColumnKind> = decls.iter().map(|d| column_kind(*d)).collect();
+        let out = TableBuilder::new(fields.iter().map(|f| f.name.clone()).collect(), &kinds);
+        Sink { fields, decls, out }
+    }
+}
+
+/// Opens the file and runs the query on this (blocking) thread: each row goes from
+/// `sqlite3_step` straight into the table, the values read in place (no copy per value,
+/// no channel per row). Every statement of the text runs in order (their `?` parameters
+/// numbered across them); the columns are those of the first statement that has any, and
+/// the rows of every statement with columns fill them.
+fn fetch(job: Job) -> Result<DataTable, DataError> {
+    let c = open(&job.raw_path, &job.allowed)?;
+    let (stop, deadline) = (job.stop, job.deadline);
+    c.progress_handler(
+        PROGRESS_OPS,
+        Some(move || stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d)),
+    );
+    let err = |e: rusqlite::Error| match (deadline, job.timeout) {
+        (Some(d), Some(t)) if Instant::now() >= d => DataError::Timeout {
+            seconds: t.as_secs_f64(),
+        },
+        _ => query_err(e),
+    };
+    let mut sink: Option<Sink> = None;
+    let mut budget = RowBudget::new(&job.limits);
+    let mut next_param = 0;
+    let mut batch = rusqlite::Batch::new(&c, &job.sql);
+    while let Some(mut stmt) = batch.next().map_err(err)? {
+        bind_all(&mut stmt, &job.values, &mut next_param)?;
+        if sink.is_none() && stmt.column_count() > 0 {
+            sink = Some(Sink::of(&stmt));
+        }
+        let width = stmt.column_count();
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next().map_err(err)? {
+            let Some(s) = sink.as_mut() else { continue };
+            let mut bytes = 0;
+            for (i, d) in s.decls.iter().enumerate() {
+                if i >= width {
+                    return Err(DataError::Query {
+                        message: format!(
+                            "a statement of the query returns {width} columns where the first \
+                             returns {}; a data set has one set of columns",
+                            s.decls.len()
+                        ),
+                    });
+                }
+                bytes += push(row.get_ref(i).map_err(err)?, i, *d, &mut s.out)?;
+            }
+            budget.admit(s.out.rows(), bytes)?;
+            s.out.end_row();
+        }
+    }
+    let _ = c.close();
+    Ok(match sink {
+        Some(s) => DataTable {
+            fields: s.fields,
+            table: s.out.finish(),
+        },
+        None => DataTable {
+            fields: Vec::new(),
+            table: TableBuilder::new(Vec::new(), &[]).finish(),
+        },
+    })
+}
+
+/// Runs `f` on a blocking thread (file checks, opening and stepping block).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, DataError> + Send + 'static,
+) -> Result<T, DataError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(DataError::Query {
+            message: format!("the SQLite fetch failed ({e})"),
+        })
+    })
+}
 
 async fn run(
     conn: &Connection,
@@ -310,61 +443,21 @@ async fn run(
         });
     }
     let rw = sqltok::rewrite(&sql, params, Dialect::Sqlite)?;
-    let (mut c, _path) = open(conn, limits).await?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let _interrupt = InterruptOnDrop(Arc::clone(&interrupted));
-    let deadline = timeout.map(|t| Instant::now() + t);
-    {
-        let flag = Arc::clone(&interrupted);
-        let mut h = c.lock_handle().await.map_err(query_err)?;
-        h.set_progress_handler(PROGRESS_OPS, move || {
-            !flag.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d)
-        });
-    }
-    let query_err = |e: sqlx::Error| match (deadline, timeout) {
-        (Some(d), Some(t)) if Instant::now() >= d => DataError::Timeout {
-            seconds: t.as_secs_f64(),
-        },
-        _ => query_err(e),
+    let raw_path = connstr::parse_sqlite(&conn.connect_string)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    // dropped with this future (a timeout, the render abandoned): the fetch stops soon
+    let _interrupt = InterruptOnDrop(Arc::clone(&stop));
+    let job = Job {
+        raw_path,
+        allowed: limits.allowed_sqlite_dirs.clone(),
+        sql: rw.sql,
+        values: rw.values,
+        limits: limits.clone(),
+        stop,
+        deadline: timeout.map(|t| Instant::now() + t),
+        timeout,
     };
-    let stmt = (&mut c).prepare(rw.sql.as_str()).await.map_err(query_err)?;
-    let decls: Vec<Decl> = stmt
-        .columns()
-        .iter()
-        .map(|col| decl_of(col.type_info().name()))
-        .collect();
-    let fields: Vec<FieldMeta> = stmt
-        .columns()
-        .iter()
-        .zip(&decls)
-        .map(|(col, d)| FieldMeta {
-            name: col.name().to_string(),
-            type_name: clr_of(*d).to_string(),
-        })
-        .collect();
-    let mut q = stmt.query();
-    for v in rw.values {
-        q = bind(q, v);
-    }
-    let kinds: Vec<ColumnKind> = decls.iter().map(|d| column_kind(*d)).collect();
-    let mut out = TableBuilder::new(fields.iter().map(|f| f.name.clone()).collect(), &kinds);
-    let mut budget = RowBudget::new(limits);
-    {
-        let mut stream = q.fetch(&mut c);
-        while let Some(row) = stream.try_next().await.map_err(query_err)? {
-            let mut bytes = 0;
-            for (i, d) in decls.iter().enumerate() {
-                bytes += push(&row, i, *d, &mut out)?;
-            }
-            budget.admit(out.rows(), bytes)?;
-            out.end_row();
-        }
-    }
-    let _ = c.close().await;
-    Ok(DataTable {
-        fields,
-        table: out.finish(),
-    })
+    blocking(move || fetch(job)).await
 }
 
 #[async_trait]
@@ -391,8 +484,213 @@ impl DataProvider for SqliteProvider {
     }
 
     async fn test_connection(&self, conn: &Connection, limits: &Limits) -> Result<(), DataError> {
-        let (c, _) = open(conn, limits).await?;
-        let _ = c.close().await;
-        Ok(())
+        let raw = connstr::parse_sqlite(&conn.connect_string)?;
+        let allowed = limits.allowed_sqlite_dirs.clone();
+        let work = blocking(move || {
+            let c = open(&raw, &allowed)?;
+            let _ = c.close();
+            Ok(())
+        });
+        match tokio::time::timeout(CONNECT_TIMEOUT, work).await {
+            Ok(r) => r,
+            Err(_) => Err(DataError::Connect {
+                provider: "SQLite",
+                target: conn.connect_string.clone(),
+                message: format!("no answer within {} seconds", CONNECT_TIMEOUT.as_secs()),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{Column as _, ConnectOptions as _, Executor as _, Statement as _, TypeInfo as _};
+
+    struct Db {
+        _tmp: tempfile::TempDir,
+        dir: PathBuf,
+        file: PathBuf,
+    }
+
+    fn db(schema: &str) -> Db {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(tmp.path()).unwrap();
+        let file = dir.join("t.db");
+        rusqlite::Connection::open(&file)
+            .unwrap()
+            .execute_batch(schema)
+            .unwrap();
+        Db {
+            _tmp: tmp,
+            dir,
+            file,
+        }
+    }
+
+    fn conn(d: &Db) -> Connection {
+        Connection {
+            extension: "SQLITE".into(),
+            connect_string: format!("Data Source={}", d.file.display()),
+            credentials: None,
+        }
+    }
+
+    fn limits(d: &Db) -> Limits {
+        Limits {
+            allowed_sqlite_dirs: vec![d.dir.clone()],
+            ..Limits::default()
+        }
+    }
+
+    /// The mapping the sqlx fetch used: sqlx's type name of the prepared column.
+    fn decl_by_sqlx_name(name: &str) -> Decl {
+        match name {
+            "BOOLEAN" => Decl::Bool,
+            "INTEGER" => Decl::Int,
+            "REAL" => Decl::Float,
+            "TEXT" => Decl::Text,
+            "BLOB" => Decl::Blob,
+            "DATE" | "DATETIME" => Decl::DateTime,
+            _ => Decl::None,
+        }
+    }
+
+    #[tokio::test]
+    async fn declared_types_map_as_sqlx_mapped_them() {
+        let types = [
+            "INT4",
+            "int8",
+            "INTEGER",
+            "BIGINT",
+            "UNSIGNED BIG INT",
+            "MEDIUMINT",
+            "BOOL",
+            "Boolean",
+            "DATE",
+            "TIME",
+            "TIMESTAMP",
+            "DateTime",
+            "VARCHAR(20)",
+            "NCHAR(5)",
+            "CLOB",
+            "TEXT",
+            "BLOB",
+            "REAL",
+            "FLOAT",
+            "DOUBLE PRECISION",
+            "NUMERIC",
+            "DECIMAL(10,2)",
+            "STRING",
+            "",
+        ];
+        let cols: Vec<String> = (0..types.len())
+            .map(|i| format!("c{i} {}", types[i]))
+            .collect();
+        let d = db(&format!("CREATE TABLE t ({});", cols.join(", ")));
+        let sql = "SELECT *, 1 + 1 AS expr, 'x' AS lit FROM t";
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&d.file)
+            .read_only(true)
+            .connect()
+            .await
+            .unwrap();
+        let stmt = (&mut c).prepare(sql).await.unwrap();
+        let by_sqlx: Vec<Decl> = stmt
+            .columns()
+            .iter()
+            .map(|c| decl_by_sqlx_name(c.type_info().name()))
+            .collect();
+        let r = rusqlite::Connection::open(&d.file).unwrap();
+        let ours: Vec<Decl> = r
+            .prepare(sql)
+            .unwrap()
+            .columns()
+            .iter()
+            .map(|c| decl_of(c.decl_type()))
+            .collect();
+        assert_eq!(ours.len(), types.len() + 2);
+        assert_eq!(ours, by_sqlx);
+        // and not all alike: the test would catch a mapping that ignores the declaration
+        assert_eq!(ours[0], Decl::Int);
+        assert_eq!(ours[6], Decl::Bool);
+        assert_eq!(ours[12], Decl::Text);
+        assert_eq!(ours[19], Decl::Float);
+        assert_eq!(ours[20], Decl::None);
+    }
+
+    #[tokio::test]
+    async fn parameters_number_across_the_statements_of_the_text() {
+        let d = db("CREATE TABLE t (a INTEGER);");
+        let q = Query {
+            command_text: "SELECT @a AS v; SELECT @b; SELECT ?1 || '!'".into(),
+            ..Query::default()
+        };
+        let params = [
+            BoundParam {
+                name: "a".into(),
+                value: Value::from("first"),
+            },
+            BoundParam {
+                name: "b".into(),
+                value: Value::Int(2),
+            },
+        ];
+        let t = SqliteProvider
+            .execute(&conn(&d), &q, &params, &limits(&d))
+            .await
+            .unwrap();
+        assert_eq!(t.fields.len(), 1);
+        assert_eq!(t.fields[0].name, "v");
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.value(0, 0), Value::from("first"));
+        assert_eq!(t.value(1, 0), Value::Int(2));
+        assert_eq!(t.value(2, 0), Value::from("first!"));
+    }
+
+    /// `BEGIN EXCLUSIVE` on a second connection: it succeeds only while no reader holds the
+    /// file's shared lock.
+    fn exclusive(file: &Path, wait: Duration) -> rusqlite::Result<()> {
+        let w = rusqlite::Connection::open(file)?;
+        w.busy_timeout(wait)?;
+        w.execute_batch("BEGIN EXCLUSIVE; ROLLBACK;")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_fetch_stops_and_lets_go_of_the_file() {
+        let d = db("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);");
+        let q = Query {
+            // never ends: reads t (a shared lock on the file) for every row of c
+            command_text: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                           SELECT count(*) FROM c, t"
+                .into(),
+            // far beyond the drop below; it ends the query (and this test, failed) should
+            // the drop not stop it
+            timeout: Some(Duration::from_secs(20)),
+            ..Query::default()
+        };
+        let (cn, l) = (conn(&d), limits(&d));
+        let fetch = SqliteProvider.execute(&cn, &q, &[], &l);
+        let watched = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let file = d.file.clone();
+            // while the fetch runs, the file is locked
+            tokio::task::spawn_blocking(move || exclusive(&file, Duration::ZERO))
+                .await
+                .unwrap()
+        };
+        let locked = tokio::select! {
+            r = fetch => panic!("the runaway query ended: {r:?}"),
+            l = watched => l,
+        };
+        assert!(locked.is_err(), "the running fetch held no lock");
+        // the fetch future is dropped now: its blocking thread must stop and close the file
+        let file = d.file.clone();
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || exclusive(&file, Duration::from_secs(5)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(3));
     }
 }
