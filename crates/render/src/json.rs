@@ -64,12 +64,27 @@ pub fn string(s: &str, out: &mut String) {
 }
 
 fn value(v: &Value, out: &mut String) {
+    use std::fmt::Write as _;
     match v {
         Value::Null | Value::Bytes(_) => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Float(x) if x.is_finite() => out.push_str(&format!("{x}")),
-        Value::Decimal(d) => out.push_str(&d.to_string()),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(x) if x.is_finite() => {
+            let _ = write!(out, "{x}");
+        }
+        Value::Decimal(d) => {
+            let _ = write!(out, "{d}");
+        }
+        // as `xsd_text` makes them, without a String each
+        Value::Str(s) => string(s, out),
+        Value::DateTime(t) => {
+            // digits, `-`, `:`, `.`, `T`: nothing to escape
+            out.push('"');
+            crate::xml::xsd_datetime_into(t, out);
+            out.push('"');
+        }
         Value::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
@@ -238,6 +253,31 @@ impl<W: Write> Json<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_and_dates_are_written_as_xsd_text_makes_them() {
+        let t = time::macros::datetime!(2024-02-29 23:05:09);
+        for v in [
+            Value::str("a \"b\" </c>\n"),
+            Value::str(""),
+            Value::DateTime(t),
+            Value::DateTime(t + time::Duration::nanoseconds(5_000)),
+        ] {
+            let mut want = String::new();
+            string(&xsd_text(&v), &mut want);
+            let mut got = String::new();
+            value(&v, &mut got);
+            assert_eq!(got, want, "{v:?}");
+        }
+        let mut got = String::new();
+        value(
+            &Value::Decimal(rust_decimal::Decimal::new(-1050, 2)),
+            &mut got,
+        );
+        value(&Value::Int(-7), &mut got);
+        value(&Value::Float(0.25), &mut got);
+        assert_eq!(got, "-10.50-70.25");
+    }
 
     #[test]
     fn strings_are_escaped() {

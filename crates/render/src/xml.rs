@@ -117,6 +117,54 @@ pub fn encode_local_name(name: &str) -> String {
 }
 
 /// [`encode_local_name`] without a copy when `name` is a valid name already (the usual case).
+/// [`xsd_text`] of `v` appended to `out`, XML-escaped ([`escape`]), without a String for a
+/// number, a date or a text.
+pub(crate) fn xsd_escaped_into(v: &rdl::Value, out: &mut String) {
+    use rdl::Value;
+    use std::fmt::Write as _;
+    // digits, signs, `.`, `:`, `-`, `T`, `E`: nothing to escape
+    match v {
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Decimal(d) => {
+            let _ = write!(out, "{d}");
+        }
+        Value::Float(x) if x.is_finite() => {
+            let _ = write!(out, "{x}");
+        }
+        Value::Str(s) => escape(s, out),
+        Value::DateTime(t) => xsd_datetime_into(t, out),
+        other => escape(&xsd_text(other), out),
+    }
+}
+
+/// The XSD form of a date and time ([`xsd_text`]) appended to `out`.
+pub(crate) fn xsd_datetime_into(t: &time::PrimitiveDateTime, out: &mut String) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    if t.nanosecond() != 0 {
+        let mut frac = [0u8; 9];
+        let mut n = t.nanosecond();
+        for b in frac.iter_mut().rev() {
+            *b = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        let end = frac.iter().rposition(|&b| b != b'0').map_or(0, |p| p + 1);
+        out.push('.');
+        out.push_str(std::str::from_utf8(&frac[..end]).unwrap_or_default());
+    }
+}
+
 fn local_name(name: &str) -> std::borrow::Cow<'_, str> {
     let valid = name.chars().enumerate().all(|(i, c)| {
         (c.is_alphanumeric() || c == '_' || (i > 0 && (c == '-' || c == '.')))
@@ -216,17 +264,12 @@ impl<W: Write> Writer<'_, '_, W> {
         }
     }
 
-    fn value_text<'t>(&self, n: &Node<'t>) -> std::borrow::Cow<'t, str> {
-        match n {
-            Node::Value { textbox, .. } => {
-                let textbox: &'t engine::instance::Textbox = textbox;
-                if self.o.use_formatted_values {
-                    textbox.text_ref()
-                } else {
-                    xsd_text(&textbox.value).into()
-                }
-            }
-            _ => "".into(),
+    /// The textbox's formatted text or typed value (by the options), escaped, appended.
+    fn value_escaped(&mut self, textbox: &engine::instance::Textbox) {
+        if self.o.use_formatted_values {
+            escape(&textbox.text_ref(), &mut self.s);
+        } else {
+            xsd_escaped_into(&textbox.value, &mut self.s);
         }
     }
 
@@ -243,11 +286,10 @@ impl<W: Write> Writer<'_, '_, W> {
                 if textbox.value.is_null() && !self.o.use_formatted_values {
                     continue;
                 }
-                let v = self.value_text(n);
                 self.s.push(' ');
                 self.s.push_str(&local_name(name));
                 self.s.push_str("=\"");
-                escape(&v, &mut self.s);
+                self.value_escaped(textbox);
                 self.s.push('"');
             }
         }
@@ -280,11 +322,10 @@ impl<W: Write> Writer<'_, '_, W> {
                         self.s.push_str(&tag);
                         self.s.push_str(" />");
                     } else {
-                        let v = self.value_text(n);
                         self.s.push('<');
                         self.s.push_str(&tag);
                         self.s.push('>');
-                        escape(&v, &mut self.s);
+                        self.value_escaped(textbox);
                         self.s.push_str("</");
                         self.s.push_str(&tag);
                         self.s.push('>');
@@ -354,6 +395,35 @@ impl<W: Write> Writer<'_, '_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_values_are_written_as_xsd_text_makes_them() {
+        use rdl::Value;
+        let t = time::macros::datetime!(2024-02-29 23:05:09);
+        let values = [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(-42),
+            Value::Int(i64::MIN),
+            Value::Float(-1.5e-7),
+            Value::Float(1e21),
+            Value::Float(f64::NAN),
+            Value::Float(f64::NEG_INFINITY),
+            Value::Decimal(rust_decimal::Decimal::new(-123450, 3)),
+            Value::str("a < b & \"c\"\r\n\u{1}"),
+            Value::DateTime(t),
+            Value::DateTime(t + time::Duration::nanoseconds(120_000_000)),
+            Value::DateTime(t + time::Duration::nanoseconds(1)),
+            Value::Bytes(std::sync::Arc::from(&b"xy"[..])),
+        ];
+        for v in values {
+            let mut want = String::new();
+            escape(&xsd_text(&v), &mut want);
+            let mut got = String::from("prefix");
+            xsd_escaped_into(&v, &mut got);
+            assert_eq!(got, format!("prefix{want}"), "{v:?}");
+        }
+    }
 
     #[test]
     fn local_names() {
