@@ -482,7 +482,9 @@ impl Drawer<'_, '_> {
             && p.color == color
             && p.size == size
             && p.at.1 == at.1
-            && at.0 >= p.end
+            // (a right-aligned text ends at its box's edge, where the next one starts:
+            // rounding must not split them)
+            && at.0 >= p.end - 0.05
             && p.text.len() + text.len() < 16_384
             && let Some(last) = p.glyphs.last_mut()
         {
@@ -514,6 +516,18 @@ impl Drawer<'_, '_> {
         self.pending.as_ref().is_some_and(|p| {
             let (pt_, pb) = (p.at.1 - p.size * 1.3, p.at.1 + p.size * 0.6);
             l < p.end && r > p.at.0 && t < pb && b > pt_
+        })
+    }
+
+    /// Whether every run of `paragraphs` has the pending run's colour.
+    fn pending_color_is_all(&self, paragraphs: &[Paragraph]) -> bool {
+        self.pending.as_ref().is_some_and(|p| {
+            paragraphs.iter().all(|para| {
+                para.runs.iter().all(|r| {
+                    let c = r.style.color;
+                    (c.r, c.g, c.b) == p.color
+                })
+            })
         })
     }
 
@@ -639,8 +653,6 @@ impl Drawer<'_, '_> {
         let inner_w = (rect.w - pad[1] - pad[3]).max(1);
         let mut laid = Vec::with_capacity(paragraphs.len());
         let mut total_h = 0;
-        // whether every line fits the box: then no clip path is needed
-        let mut fits = true;
         for p in paragraphs {
             let lines = match p.runs.as_slice() {
                 [r] => self.layout.layout(
@@ -654,11 +666,10 @@ impl Drawer<'_, '_> {
                 }
             };
             total_h += lines.iter().map(|l| l.height).sum::<Len>();
-            fits &= lines.iter().all(|l| l.width <= inner_w - p.left_indent);
             laid.push((p, lines));
         }
         let inner_h = rect.h - pad[0] - pad[2];
-        fits &= total_h <= inner_h;
+        let inner_bottom = rect.y + pad[0] + inner_h;
         let mut y = rect.y
             + pad[0]
             + match valign {
@@ -666,21 +677,10 @@ impl Drawer<'_, '_> {
                 VerticalAlign::Middle => ((inner_h - total_h) / 2).max(0),
                 VerticalAlign::Bottom => (inner_h - total_h).max(0),
             };
-        let clip = if fits { None } else { rect_path(rect) };
-        if let Some(c) = &clip {
-            // clipped text stays inside its box: drawn now, the pending run (text to its
-            // left that it does not touch) goes on past it
-            let r = (
-                pt(rect.x),
-                pt(rect.y),
-                pt(rect.x + rect.w),
-                pt(rect.y + rect.h),
-            );
-            if self.overlaps_pending(r) {
-                self.flush(s);
-            }
-            s.push_clip_path(c, &FillRule::NonZero);
-        }
+        // lines inside the box are drawn as they are (joining the pending run); from the
+        // first line that is not (too wide, or below the box: a box that cannot grow) the
+        // rest is clipped to the box, so a clip path costs only text that needs it
+        let mut clip: Option<Path> = None;
         for (p, lines) in &laid {
             for line in lines {
                 let avail = inner_w - p.left_indent;
@@ -691,6 +691,25 @@ impl Drawer<'_, '_> {
                 };
                 let x0 = rect.x + pad[3] + p.left_indent + dx;
                 let baseline = y + line.ascent;
+                if clip.is_none()
+                    && (line.width > avail || y + line.height > inner_bottom)
+                    && let Some(c) = rect_path(rect)
+                {
+                    // the clipped text is drawn now, the pending run (text to its left) goes
+                    // on past it; it is drawn first only where the two overlap in different
+                    // colours (text of one colour paints the same in either order)
+                    let r = (
+                        pt(rect.x),
+                        pt(rect.y),
+                        pt(rect.x + rect.w),
+                        pt(rect.y + rect.h),
+                    );
+                    if self.overlaps_pending(r) && !self.pending_color_is_all(paragraphs) {
+                        self.flush(s);
+                    }
+                    s.push_clip_path(&c, &FillRule::NonZero);
+                    clip = Some(c);
+                }
                 // merge consecutive pieces of one run and face into one glyph run
                 let mut i = 0;
                 while i < line.pieces.len() {
