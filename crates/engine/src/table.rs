@@ -334,7 +334,8 @@ impl DataTable {
 #[derive(Debug)]
 pub struct TableBuilder {
     table: DataTable,
-    interned: Vec<HashMap<Arc<str>, u32>>,
+    /// By column: each interned text's code (a fast seeded hash: one look-up per text value).
+    interned: Vec<HashMap<Arc<str>, u32, foldhash::fast::RandomState>>,
 }
 
 impl TableBuilder {
@@ -347,7 +348,7 @@ impl TableBuilder {
                 nulls: Vec::new(),
             })
             .collect();
-        let interned = fields.iter().map(|_| HashMap::new()).collect();
+        let interned = fields.iter().map(|_| HashMap::default()).collect();
         TableBuilder {
             table: DataTable {
                 fields,

@@ -262,8 +262,8 @@ where
 struct Out<'w, W: Write> {
     w: &'w mut W,
     enc: Encoding,
-    /// [`special_bytes`] of the options.
-    special: Option<u128>,
+    /// [`special_bytes`] of the options, as a table by byte.
+    special: Option<[bool; 128]>,
 }
 
 impl<W: Write> Out<'_, W> {
@@ -298,7 +298,7 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
     let mut out = Out {
         w,
         enc: o.encoding,
-        special: special_bytes(o),
+        special: special_bytes(o).map(byte_table),
     };
     match o.encoding {
         Encoding::Utf8 => out.w.write_all(b"\xEF\xBB\xBF")?,
@@ -450,7 +450,7 @@ fn write_record<'t, W: Write>(
 
 /// Writes one field as [`field`] does, without copying a field that needs no change.
 fn put_field<W: Write>(out: &mut Out<'_, W>, value: &str, o: &CsvOptions) -> std::io::Result<()> {
-    if needs_change_with(value, o, out.special) {
+    if needs_change_with(value, o, out.special.as_ref()) {
         out.put(&field(value, o))
     } else {
         out.put(value)
@@ -475,14 +475,21 @@ fn special_bytes(o: &CsvOptions) -> Option<u128> {
     Some(mask)
 }
 
+/// The bit set of [`special_bytes`] as a table (one load per byte).
+fn byte_table(mask: u128) -> [bool; 128] {
+    std::array::from_fn(|b| mask >> b & 1 == 1)
+}
+
 /// True when [`field`] would change `value`: it holds a tab (Excel mode), CR, LF, or the
 /// first character of a delimiter or the qualifier (which the qualifier itself starts with).
 /// One pass over the bytes when those characters are ASCII (an ASCII byte never occurs inside
 /// a multi-byte UTF-8 character), over the characters otherwise.
 /// `special` is [`special_bytes`] of `o`, computed once per render.
-fn needs_change_with(value: &str, o: &CsvOptions, special: Option<u128>) -> bool {
-    if let Some(mask) = special {
-        value.bytes().any(|b| b < 128 && mask >> b & 1 == 1)
+fn needs_change_with(value: &str, o: &CsvOptions, special: Option<&[bool; 128]>) -> bool {
+    if let Some(table) = special {
+        value
+            .bytes()
+            .any(|b| table.get(usize::from(b)).copied().unwrap_or(false))
     } else {
         let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
             .map(|d| d.chars().next().unwrap_or('\u{0}'));
@@ -590,7 +597,7 @@ mod tests {
         for o in &opts {
             for v in values {
                 assert_eq!(
-                    needs_change_with(v, o, special_bytes(o)),
+                    needs_change_with(v, o, special_bytes(o).map(byte_table).as_ref()),
                     field(v, o) != v,
                     "{v:?} with {o:?}"
                 );

@@ -12,7 +12,7 @@
 //! the tablix's static rows before the details; footer rows after the last detail row).
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rdl::Value;
@@ -171,7 +171,7 @@ pub(super) fn attach(sh: &Arc<Shared>, body: &mut [inst::Item]) {
                     sh: sh.clone(),
                     p,
                     first: Mutex::new(None),
-                    bound: Mutex::new(0),
+                    past_first: AtomicBool::new(false),
                 }),
             });
             return;
@@ -212,8 +212,9 @@ struct Source {
     start: Snapshot,
     /// Row 0 of the current pass, kept: renderers look at it before they write it.
     first: Mutex<Option<inst::GridRow>>,
-    /// The highest row bound in the current pass.
-    bound: Mutex<usize>,
+    /// A row after the first was bound in the current pass (row 0 asked again then starts a
+    /// new pass).
+    past_first: AtomicBool,
     /// By grid column, when every cell of the row is a [`Plain`] one: a row after the
     /// first is then the row before it with new values ([`inst::DetailRows::row_into`]).
     plain: Option<Vec<Option<Plain>>>,
@@ -344,35 +345,29 @@ impl inst::DetailRows for Source {
     }
 
     fn row(&self, i: usize) -> Result<inst::GridRow, EngineError> {
-        let mut bound = lock(&self.bound);
         if i == 0 {
             let mut first = lock(&self.first);
-            if *bound == 0
-                && let Some(r) = &*first
-            {
+            let past_first = self.past_first.load(Ordering::Acquire);
+            if !past_first && let Some(r) = &*first {
                 return Ok(r.clone());
             }
-            if *bound > 0 {
+            if past_first {
                 // a new pass (another render of the same instance)
                 self.start.restore(&self.sh);
             }
             let r = self.bind_row(0)?;
             *first = Some(r.clone());
-            *bound = 0;
+            self.past_first.store(false, Ordering::Release);
             return Ok(r);
         }
-        *bound = (*bound).max(i);
-        drop(bound);
+        self.mark_past_first();
         self.bind_row(i)
     }
 
     fn row_into(&self, i: usize, row: &mut inst::GridRow) -> Result<(), EngineError> {
         match &self.plain {
             Some(plain) if i > 0 && i < self.p.rows.len() && self.same_shape(plain, row) => {
-                {
-                    let mut bound = lock(&self.bound);
-                    *bound = (*bound).max(i);
-                }
+                self.mark_past_first();
                 self.rebind_plain(i, plain, row)
             }
             _ => {
@@ -384,6 +379,13 @@ impl inst::DetailRows for Source {
 }
 
 impl Source {
+    /// Notes that a row after the first is bound (a load, and a store only the first time).
+    fn mark_past_first(&self) {
+        if !self.past_first.load(Ordering::Relaxed) {
+            self.past_first.store(true, Ordering::Release);
+        }
+    }
+
     /// True when `row` is a bound row of this tablix whose cells are all plain.
     fn same_shape(&self, plain: &[Option<Plain>], row: &inst::GridRow) -> bool {
         row.cells.len() == self.p.cols.len()
@@ -414,6 +416,16 @@ impl Source {
                 message: format!("row {i} of {} does not exist", p.rows.len()),
             });
         };
+        // the row's cells counted at once, as `count_cell` counts them one by one (every cell
+        // is plain: `same_shape`; cancellation was checked above)
+        let n = row.cells.len();
+        if sh.cells.fetch_add(n, Ordering::Relaxed) + n > sh.opts.max_cells {
+            return Err(EngineError::Limit {
+                limit: "cells",
+                max: sh.opts.max_cells,
+                fix: "show fewer rows or columns (filter the data), or raise the cell limit",
+            });
+        }
         for cell in &mut row.cells {
             let (
                 Some(Some(pc)),
@@ -431,7 +443,6 @@ impl Source {
             let Some(run) = para.runs.first_mut() else {
                 continue;
             };
-            sh.count_cell()?;
             let v = p.set.value(r, pc.field);
             run.text.clear();
             format_into(sh, self.culture, &v, run.format.as_deref(), &mut run.text);
