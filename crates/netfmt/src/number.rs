@@ -27,15 +27,86 @@ use crate::{FormatError, Num};
 #[derive(Debug, Clone)]
 pub(crate) struct Number {
     pub(crate) negative: bool,
-    pub(crate) digits: Vec<u8>,
+    pub(crate) digits: Digits,
     pub(crate) scale: i32,
     /// Significant digits of the source type (15 double, 19 Int64, 29 Decimal).
     precision: i32,
     is_decimal: bool,
 }
 
+/// A number's significant digits, held inline (no allocation per formatted number): a
+/// Decimal has at most 29, an Int64 19, a Double 17 (and rounding adds one to none).
+#[derive(Clone, Copy)]
+pub(crate) struct Digits {
+    buf: [u8; DIGITS_MAX],
+    len: u8,
+}
+
+const DIGITS_MAX: usize = 40;
+
+impl Digits {
+    pub(crate) const fn new() -> Digits {
+        Digits {
+            buf: [0; DIGITS_MAX],
+            len: 0,
+        }
+    }
+
+    /// Appends a digit (one past the room, which no number has, is dropped).
+    pub(crate) fn push(&mut self, d: u8) {
+        if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
+            *slot = d;
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<u8> {
+        let last = self.last().copied()?;
+        self.len -= 1;
+        Some(last)
+    }
+
+    pub(crate) fn truncate(&mut self, n: usize) {
+        self.len = self.len.min(u8::try_from(n).unwrap_or(u8::MAX));
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    pub(crate) fn extend_from_slice(&mut self, ds: &[u8]) {
+        for &d in ds {
+            self.push(d);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::ops::Deref for Digits {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+}
+
+impl std::ops::DerefMut for Digits {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[..usize::from(self.len)]
+    }
+}
+
+impl std::fmt::Debug for Digits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(std::str::from_utf8(self).unwrap_or("?"))
+    }
+}
+
 /// `v`'s decimal digits appended to `out`, without a String per number.
-fn push_u128(out: &mut Vec<u8>, v: u128) {
+fn push_u128(out: &mut Digits, v: u128) {
     let mut buf = [0u8; 40];
     let mut at = buf.len();
     let mut n = v;
@@ -70,7 +141,7 @@ impl Number {
     }
 
     pub(crate) fn from_i64(v: i64) -> Number {
-        let mut digits = Vec::with_capacity(20);
+        let mut digits = Digits::new();
         push_u128(&mut digits, u128::from(v.unsigned_abs()));
         if v == 0 {
             digits.clear();
@@ -87,7 +158,7 @@ impl Number {
 
     pub(crate) fn from_decimal(d: Decimal) -> Number {
         let mantissa = d.mantissa().unsigned_abs();
-        let mut digits = Vec::with_capacity(29);
+        let mut digits = Digits::new();
         push_u128(&mut digits, mantissa);
         if mantissa == 0 {
             digits.clear();
@@ -109,7 +180,7 @@ impl Number {
         if v == 0.0 || !v.is_finite() {
             return Number {
                 negative,
-                digits: Vec::new(),
+                digits: Digits::new(),
                 scale: 0,
                 precision: 15,
                 is_decimal: false,
@@ -118,7 +189,10 @@ impl Number {
         let s = format!("{:.*e}", precision.saturating_sub(1), v.abs());
         let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
         let exp: i32 = exp.parse().unwrap_or(0);
-        let mut digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+        let mut digits = Digits::new();
+        for d in mant.bytes().filter(u8::is_ascii_digit) {
+            digits.push(d);
+        }
         while digits.last() == Some(&b'0') {
             digits.pop();
         }
@@ -1084,9 +1158,9 @@ mod tests {
         values.extend((1..39).map(|p| 10u128.pow(p) - 1));
         values.extend((0..128).map(|b| (1u128 << b) + 7));
         for v in values {
-            let mut d = Vec::new();
+            let mut d = Digits::new();
             push_u128(&mut d, v);
-            assert_eq!(String::from_utf8(d).unwrap(), v.to_string());
+            assert_eq!(std::str::from_utf8(&d).unwrap(), v.to_string());
         }
         let nfi = &crate::Culture::invariant().number;
         assert_eq!(plain_int(-42, 5, nfi), "-00042");
