@@ -227,7 +227,7 @@ fn push(v: ValueRef<'_>, i: usize, decl: Decl, out: &mut TableBuilder) -> Result
                 message: format!("column {i} holds text that is not valid UTF-8 ({e})"),
             })?;
             match decl {
-                Decl::DateTime => match crate::enterdata::parse_datetime(v) {
+                Decl::DateTime => match parse_datetime(v) {
                     Some(t) => out.push_datetime(i, t),
                     None => out.push_str(i, v),
                 },
@@ -238,6 +238,44 @@ fn push(v: ValueRef<'_>, i: usize, decl: Decl, out: &mut TableBuilder) -> Result
             16 + t.len()
         }
     })
+}
+
+/// `v` as a date/time: SQLite's own forms `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` read
+/// directly, anything else as ENTERDATA reads it (the same result for those two forms).
+fn parse_datetime(v: &str) -> Option<time::PrimitiveDateTime> {
+    fn num(b: &[u8]) -> Option<u16> {
+        b.iter().try_fold(0u16, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u16::from(c - b'0'))
+        })
+    }
+    let b = v.as_bytes();
+    let fast = (b.len() == 10
+        || (b.len() == 19 && b[10] == b' ' && b[13] == b':' && b[16] == b':'))
+        && b[4] == b'-'
+        && b[7] == b'-';
+    if fast {
+        let date = (|| {
+            let month = time::Month::try_from(u8::try_from(num(&b[5..7])?).ok()?).ok()?;
+            time::Date::from_calendar_date(
+                i32::from(num(&b[..4])?),
+                month,
+                u8::try_from(num(&b[8..10])?).ok()?,
+            )
+            .ok()
+        })();
+        let clock = if b.len() == 10 {
+            Some(time::Time::MIDNIGHT)
+        } else {
+            (|| {
+                let part = |r: std::ops::Range<usize>| u8::try_from(num(&b[r])?).ok();
+                time::Time::from_hms(part(11..13)?, part(14..16)?, part(17..19)?).ok()
+            })()
+        };
+        if let (Some(d), Some(t)) = (date, clock) {
+            return Some(time::PrimitiveDateTime::new(d, t));
+        }
+    }
+    crate::enterdata::parse_datetime(v)
 }
 
 /// Binds `value` to parameter `index` (1-based) of `stmt`.
@@ -486,6 +524,7 @@ impl DataProvider for SqliteProvider {
     async fn test_connection(&self, conn: &Connection, limits: &Limits) -> Result<(), DataError> {
         let raw = connstr::parse_sqlite(&conn.connect_string)?;
         let allowed = limits.allowed_sqlite_dirs.clone();
+        let target = raw.clone();
         let work = blocking(move || {
             let c = open(&raw, &allowed)?;
             let _ = c.close();
@@ -495,7 +534,7 @@ impl DataProvider for SqliteProvider {
             Ok(r) => r,
             Err(_) => Err(DataError::Connect {
                 provider: "SQLite",
-                target: conn.connect_string.clone(),
+                target,
                 message: format!("no answer within {} seconds", CONNECT_TIMEOUT.as_secs()),
             }),
         }
@@ -617,6 +656,50 @@ mod tests {
         assert_eq!(ours[12], Decl::Text);
         assert_eq!(ours[19], Decl::Float);
         assert_eq!(ours[20], Decl::None);
+    }
+
+    #[test]
+    fn sqlite_date_forms_read_as_enterdata_reads_them() {
+        let mut cases = vec![
+            String::new(),
+            "2024-1-02".into(),
+            "2024-01-02T10:20:30".into(),
+            "2024-01-02 10:20:30.5".into(),
+            "2024-01-02 1:20:30".into(),
+            "2024-01-02 10:20:3x".into(),
+            "20x4-01-02".into(),
+            "+024-01-02".into(),
+            "2024-01-02 10-20-30".into(),
+            "01/02/2024".into(),
+            "2024-01-02 24:00:00".into(),
+            "2024-01-02 23:60:00".into(),
+            "2024-01-02 23:59:60".into(),
+        ];
+        for y in [0, 1, 1900, 2000, 2023, 2024, 9999] {
+            for m in 0..=13 {
+                for d in [0, 1, 28, 29, 30, 31, 32] {
+                    cases.push(format!("{y:04}-{m:02}-{d:02}"));
+                    cases.push(format!(
+                        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+                        d % 25,
+                        m * 5,
+                        d
+                    ));
+                }
+            }
+        }
+        let mut dated = 0;
+        for c in &cases {
+            let ours = parse_datetime(c);
+            assert_eq!(ours, crate::enterdata::parse_datetime(c), "{c:?}");
+            dated += usize::from(ours.is_some());
+        }
+        // both forms, valid and not, were among the cases
+        assert!(
+            dated > 500 && dated < cases.len() - 500,
+            "{dated} of {}",
+            cases.len()
+        );
     }
 
     #[tokio::test]
