@@ -261,27 +261,36 @@ where
 
 struct Out<'w, W: Write> {
     w: &'w mut W,
+    /// Encoded output not yet written to `w` (written in blocks of about [`OUT_BLOCK`]).
+    buf: Vec<u8>,
     enc: Encoding,
     /// [`special_bytes`] of the options, as a table by byte.
     special: Option<[bool; 128]>,
 }
 
+/// Bytes [`Out`] gathers before it writes them.
+const OUT_BLOCK: usize = 16 * 1024;
+
 impl<W: Write> Out<'_, W> {
     fn put(&mut self, s: &str) -> std::io::Result<()> {
         match self.enc {
-            Encoding::Utf8 => self.w.write_all(s.as_bytes()),
-            Encoding::Ascii => {
-                let b: Vec<u8> = s
-                    .chars()
-                    .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
-                    .collect();
-                self.w.write_all(&b)
-            }
-            Encoding::Utf16 => {
-                let b: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
-                self.w.write_all(&b)
-            }
+            Encoding::Utf8 => self.buf.extend_from_slice(s.as_bytes()),
+            Encoding::Ascii => self
+                .buf
+                .extend(s.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' })),
+            Encoding::Utf16 => self.buf.extend(s.encode_utf16().flat_map(u16::to_le_bytes)),
         }
+        if self.buf.len() >= OUT_BLOCK {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what was gathered.
+    fn write_out(&mut self) -> std::io::Result<()> {
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
 }
 
@@ -297,14 +306,28 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
     );
     let mut out = Out {
         w,
+        buf: Vec::with_capacity(OUT_BLOCK + 1024),
         enc: o.encoding,
         special: special_bytes(o).map(byte_table),
     };
     match o.encoding {
-        Encoding::Utf8 => out.w.write_all(b"\xEF\xBB\xBF")?,
-        Encoding::Utf16 => out.w.write_all(b"\xFF\xFE")?,
+        Encoding::Utf8 => out.buf.extend_from_slice(b"\xEF\xBB\xBF"),
+        Encoding::Utf16 => out.buf.extend_from_slice(b"\xFF\xFE"),
         Encoding::Ascii => {}
     }
+    let r = write_all_blocks(&mut out, o, &nodes);
+    // what was gathered before an error is written as it was before the error
+    out.write_out()?;
+    r?;
+    out.w.flush()?;
+    Ok(())
+}
+
+fn write_all_blocks<W: Write>(
+    out: &mut Out<'_, W>,
+    o: &CsvOptions,
+    nodes: &[Node<'_>],
+) -> Result<(), RenderError> {
     if o.excel_mode {
         // block 1: the top-level textboxes; then one block per top-level data region
         let mut blocks: Vec<Vec<&Node<'_>>> = Vec::new();
@@ -326,14 +349,13 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
                 out.put(&o.record_delimiter)?;
             }
             first = false;
-            write_block(&mut out, o, &mut cols, &rows)?;
+            write_block(out, o, &mut cols, &rows)?;
         }
     } else {
         let mut cols = Columns::default();
-        let rows = flatten(&nodes, &mut String::new(), &mut cols);
-        write_block(&mut out, o, &mut cols, &rows)?;
+        let rows = flatten(nodes, &mut String::new(), &mut cols);
+        write_block(out, o, &mut cols, &rows)?;
     }
-    out.w.flush()?;
     Ok(())
 }
 
