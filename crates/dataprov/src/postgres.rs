@@ -502,12 +502,16 @@ async fn run(
     let mut out: Option<TableBuilder> = None;
     let mut budget = RowBudget::new(limits);
     {
-        let mut stream = q.fetch(&mut c);
-        while let Some(row) = stream
+        // the executor's stream itself (what `fetch` filters through one more boxed stream)
+        let mut stream = Executor::fetch_many(&mut c, q);
+        while let Some(step) = stream
             .try_next()
             .await
             .map_err(|e| query_err(e, &t, timeout))?
         {
+            let sqlx::Either::Right(row) = step else {
+                continue;
+            };
             let (f, kinds) = match &fields {
                 Some(f) => f,
                 None => fields.insert(fields_of(row.columns())?),
