@@ -315,19 +315,38 @@ struct Drawer<'a, 'r> {
     pending: Option<Pending>,
 }
 
-/// Glyphs of texts on one baseline in one face, size and colour, left to right (the gaps
-/// between them are advances of the glyph before each gap): one glyph run instead of one
-/// per textbox, which is most of the cost of a table's page.
+/// Glyphs of texts in one face, size and colour: left to right on a baseline (the gaps
+/// between them are advances of the glyph before each gap), then on further baselines (the
+/// glyphs of a later baseline are offset by its distance from the first, and the glyph
+/// before it advances to its start): one glyph run instead of one per textbox or row —
+/// krilla's cost is per run, and it starts a text line per baseline within the run.
 struct Pending {
     face: FaceId,
     color: (u8, u8, u8),
     size: f32,
-    /// Start of the run and its baseline.
+    /// Start of the run and its first baseline.
     at: (f32, f32),
-    /// Where the last text ends.
-    end: f32,
+    /// The current baseline and where its last text ends.
+    line: (f32, f32),
+    /// Line boxes (left, top, right, bottom) of the baselines so far.
+    boxes: Vec<(f32, f32, f32, f32)>,
+    /// krilla's pen position before and after the last glyph (it adds advances in f32): a
+    /// later baseline starts exactly where asked, not where rounding drifted to.
+    pen: (f32, f32),
     glyphs: Vec<KrillaGlyph>,
     text: String,
+}
+
+impl Pending {
+    /// The line box of text from `x0` to `x1` on `baseline`.
+    fn line_box(&self, x0: f32, x1: f32, baseline: f32) -> (f32, f32, f32, f32) {
+        (
+            x0,
+            baseline - self.size * 1.3,
+            x1,
+            baseline + self.size * 0.6,
+        )
+    }
 }
 
 /// Appends the glyphs of a shaped run as krilla glyphs whose text ranges start at `base`
@@ -481,41 +500,66 @@ impl Drawer<'_, '_> {
             && p.face == face
             && p.color == color
             && p.size == size
-            && p.at.1 == at.1
-            // (a right-aligned text ends at its box's edge, where the next one starts:
-            // rounding must not split them)
-            && at.0 >= p.end - 0.05
+            // on the current baseline to the right of its text (a right-aligned text ends
+            // at its box's edge, where the next one starts: rounding must not split them),
+            // or on another baseline
+            && (p.line.0 != at.1 || at.0 >= p.line.1 - 0.05)
             && p.text.len() + text.len() < 16_384
             && let Some(last) = p.glyphs.last_mut()
         {
-            last.x_advance += (at.0 - p.end) / size;
+            last.x_advance += (at.0 - p.line.1) / size;
+            let new_line = p.line.0 != at.1;
+            if new_line {
+                last.x_advance = (at.0 - p.pen.0) / size;
+            }
+            p.pen.1 = p.pen.0 + last.x_advance * size;
+            let dy = (p.at.1 - at.1) / size;
             let base = p.text.len();
             p.text.push_str(text);
+            let pen = &mut p.pen;
             p.glyphs.extend(glyphs.iter().map(|g| {
                 let mut g = g.clone();
                 g.text_range = g.text_range.start + base..g.text_range.end + base;
+                g.y_offset += dy;
+                pen.0 = pen.1;
+                pen.1 += g.x_advance * size;
                 g
             }));
-            p.end = at.0 + width;
+            let b = p.line_box(at.0, at.0 + width, at.1);
+            match p.boxes.last_mut() {
+                Some(l) if !new_line => {
+                    l.0 = l.0.min(b.0);
+                    l.2 = l.2.max(b.2);
+                }
+                _ => p.boxes.push(b),
+            }
+            p.line = (at.1, at.0 + width);
             return;
         }
         self.flush(s);
-        self.pending = Some(Pending {
+        let mut p = Pending {
             face,
             color,
             size,
             at,
-            end: at.0 + width,
+            line: (at.1, at.0 + width),
+            boxes: Vec::new(),
+            pen: glyphs
+                .iter()
+                .fold((at.0, at.0), |(_, x), g| (x, x + g.x_advance * size)),
             glyphs: glyphs.to_vec(),
             text: text.to_owned(),
-        });
+        };
+        p.boxes.push(p.line_box(at.0, at.0 + width, at.1));
+        self.pending = Some(p);
     }
 
     /// Whether `(left, top, right, bottom)` overlaps the pending text's line box.
     fn overlaps_pending(&self, (l, t, r, b): (f32, f32, f32, f32)) -> bool {
         self.pending.as_ref().is_some_and(|p| {
-            let (pt_, pb) = (p.at.1 - p.size * 1.3, p.at.1 + p.size * 0.6);
-            l < p.end && r > p.at.0 && t < pb && b > pt_
+            p.boxes
+                .iter()
+                .any(|&(pl, pt_, pr, pb)| l < pr && r > pl && t < pb && b > pt_)
         })
     }
 
