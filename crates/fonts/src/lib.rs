@@ -603,6 +603,9 @@ pub struct TextLayout<'r> {
     hb: RefCell<HashMap<FaceId, Option<Rc<HbFace<'r>>>>>,
     /// Nominal advances (em) of printable ASCII per face (`None`: a character is missing).
     ascii: RefCell<HashMap<FaceId, Option<Rc<[f32; 95]>>>>,
+    /// Per face, the characters of [`PLAIN_CANDIDATES`] that shape as their nominal glyphs
+    /// in any pairing (see [`TextLayout::plain_set`]).
+    plain: RefCell<HashMap<FaceId, Option<Rc<PlainSet>>>>,
     /// Hashes of texts shaped once (direct-mapped): a text enters the cache the second time
     /// it is shaped, so values that never repeat (ids, amounts) are not kept.
     seen: RefCell<Vec<u64>>,
@@ -611,6 +614,20 @@ pub struct TextLayout<'r> {
 
 /// Slots of [`TextLayout`]'s seen-once filter.
 const SEEN_SLOTS: usize = 1 << 14;
+
+/// Characters of numbers, dates and times (ids, amounts, dates: values that rarely repeat,
+/// so the shaped-run cache does not help them) that may be placed without shaping.
+const PLAIN_CANDIDATES: &[u8] = b"0123456789 .,:/-+$%()";
+
+/// Characters of [`PLAIN_CANDIDATES`] that a face shapes as their nominal glyphs at their
+/// nominal advances, alone and in every pair among themselves (no kerning, no
+/// substitution): a text of only these is placed glyph by glyph.
+struct PlainSet {
+    /// Bit `b` set: byte `b` is plain.
+    bytes: u128,
+    /// Glyph id and advance (em) by byte.
+    glyphs: [(u16, f32); 128],
+}
 
 /// A face parsed for shaping, with the shape plans made for it (a plan per direction and
 /// script: building one costs more than shaping a short text).
@@ -666,6 +683,7 @@ impl<'r> TextLayout<'r> {
             used: RefCell::new(BTreeSet::new()),
             hb: RefCell::new(HashMap::new()),
             ascii: RefCell::new(HashMap::new()),
+            plain: RefCell::new(HashMap::new()),
             seen: RefCell::new(vec![0; SEEN_SLOTS]),
             seen_hasher: std::collections::hash_map::RandomState::new(),
         }
@@ -790,6 +808,39 @@ impl<'r> TextLayout<'r> {
             return Vec::new();
         };
         let face = &hb.face;
+        // digits and the punctuation of numbers and dates, where the face neither kerns nor
+        // substitutes them: the nominal glyphs, no shaping
+        if let Some(plain) = self.plain_set(primary, &hb)
+            && !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b < 128 && plain.bytes & (1u128 << b) != 0)
+        {
+            self.used.borrow_mut().insert(primary);
+            self.cache.borrow_mut().misses += 1;
+            let mut width_em = 0.0;
+            let glyphs = text
+                .bytes()
+                .enumerate()
+                .map(|(i, b)| {
+                    let (id, adv) = plain.glyphs[usize::from(b)];
+                    width_em += adv;
+                    ShapedGlyph {
+                        id,
+                        cluster: i as u32,
+                        x_advance: adv,
+                        x_offset: 0.0,
+                        y_offset: 0.0,
+                    }
+                })
+                .collect();
+            return vec![Arc::new(ShapedRun {
+                face: primary,
+                text: text.to_owned(),
+                glyphs,
+                width_em,
+            })];
+        }
         // printable ASCII in a face that has all of it (the common case): one segment, no
         // per-character cmap look-ups
         if text.bytes().all(|b| (0x20..=0x7e).contains(&b))
@@ -891,6 +942,67 @@ impl<'r> TextLayout<'r> {
         });
         self.ascii.borrow_mut().insert(id, a.clone());
         a
+    }
+
+    /// The characters of [`PLAIN_CANDIDATES`] that `id` shapes as their nominal glyphs, found
+    /// by shaping each alone and every pair of them once per render (`None`: none are).
+    fn plain_set(&self, id: FaceId, hb: &HbFace<'_>) -> Option<Rc<PlainSet>> {
+        if let Some(p) = self.plain.borrow().get(&id) {
+            return p.clone();
+        }
+        let upm = f32::from(hb.face.units_per_em().max(1) as u16);
+        let mut set = PlainSet {
+            bytes: 0,
+            glyphs: [(0, 0.0); 128],
+        };
+        for &b in PLAIN_CANDIDATES {
+            let c = char::from(b);
+            let Some(g) = hb.face.glyph_index(c) else {
+                continue;
+            };
+            let Some(adv) = hb.face.glyph_hor_advance(g) else {
+                continue;
+            };
+            set.glyphs[usize::from(b)] = (g.0, f32::from(adv) / upm);
+            set.bytes |= 1u128 << b;
+        }
+        let nominal = |text: &[u8], run: &ShapedRun| {
+            run.glyphs.len() == text.len()
+                && run.glyphs.iter().zip(text).enumerate().all(|(i, (g, &b))| {
+                    let (gid, adv) = set.glyphs[usize::from(b)];
+                    g.id == gid
+                        && g.cluster as usize == i
+                        && g.x_advance == adv
+                        && g.x_offset == 0.0
+                        && g.y_offset == 0.0
+                })
+        };
+        let mut bad = 0u128;
+        for &a in PLAIN_CANDIDATES {
+            if set.bytes & (1u128 << a) == 0 {
+                continue;
+            }
+            let one = [a];
+            let alone = std::str::from_utf8(&one).unwrap_or_default();
+            if !nominal(&one, &shape_with(hb, alone, id)) {
+                bad |= 1u128 << a;
+                continue;
+            }
+            for &b in PLAIN_CANDIDATES {
+                if set.bytes & (1u128 << b) == 0 {
+                    continue;
+                }
+                let two = [a, b];
+                let pair = std::str::from_utf8(&two).unwrap_or_default();
+                if !nominal(&two, &shape_with(hb, pair, id)) {
+                    bad |= (1u128 << a) | (1u128 << b);
+                }
+            }
+        }
+        set.bytes &= !bad;
+        let p = (set.bytes != 0).then(|| Rc::new(set));
+        self.plain.borrow_mut().insert(id, p.clone());
+        p
     }
 
     /// The face parsed for shaping (once per render).
@@ -1267,6 +1379,41 @@ mod tests {
         let bold = r.resolve("Arial", 700, false).face;
         assert_eq!(r.info(bold).unwrap().weight, 700);
         assert!(r.info(bold).unwrap().embeddable);
+    }
+
+    #[test]
+    fn numbers_placed_without_shaping_match_shaping() {
+        let Some(r) = reg() else { return };
+        let l = TextLayout::new(&r);
+        let texts = [
+            "12/31/2024",
+            "1,234.56",
+            "11 111 1111",
+            "(42) -7 +3 $5 %9",
+            "12:00:00",
+            "0.00",
+            "7",
+        ];
+        let mut placed = 0;
+        for family in ["Arial", "Times New Roman", "Courier New", "DejaVu Sans"] {
+            let s = style(family, 10.0);
+            let id = l.face_for(&s);
+            let hb = l.hb_face(id).expect("face");
+            let plain = l.plain_set(id, &hb);
+            for t in texts {
+                let shaped = shape_with(&hb, t, id);
+                let got = l.shape(t, &s);
+                assert_eq!(got.len(), 1, "{family} {t:?}");
+                assert_eq!(*got[0], shaped, "{family} {t:?}");
+                if plain
+                    .as_ref()
+                    .is_some_and(|p| t.bytes().all(|b| p.bytes & (1u128 << b) != 0))
+                {
+                    placed += 1;
+                }
+            }
+        }
+        println!("{placed} texts placed without shaping");
     }
 
     #[test]
