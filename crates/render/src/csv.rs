@@ -264,8 +264,8 @@ struct Out<'w, W: Write> {
     /// Encoded output not yet written to `w` (written in blocks of about [`OUT_BLOCK`]).
     buf: Vec<u8>,
     enc: Encoding,
-    /// [`special_bytes`] of the options, as a table by byte.
-    special: Option<[bool; 128]>,
+    /// [`special_bytes`] of the options, as a table by byte and a list.
+    special: Option<Special>,
 }
 
 /// Bytes [`Out`] gathers before it writes them.
@@ -308,7 +308,7 @@ pub fn render<W: Write>(inst: &Instance, o: &CsvOptions, w: &mut W) -> Result<()
         w,
         buf: Vec::with_capacity(OUT_BLOCK + 1024),
         enc: o.encoding,
-        special: special_bytes(o).map(byte_table),
+        special: special_bytes(o).map(Special::new),
     };
     match o.encoding {
         Encoding::Utf8 => out.buf.extend_from_slice(b"\xEF\xBB\xBF"),
@@ -497,9 +497,52 @@ fn special_bytes(o: &CsvOptions) -> Option<u128> {
     Some(mask)
 }
 
-/// The bit set of [`special_bytes`] as a table (one load per byte).
-fn byte_table(mask: u128) -> [bool; 128] {
-    std::array::from_fn(|b| mask >> b & 1 == 1)
+/// The bytes of [`special_bytes`]: a table (one load per byte) and, for eight bytes at a
+/// time, the list (at most six: tab, CR, LF and three delimiter characters).
+#[derive(Clone, Copy)]
+struct Special {
+    table: [bool; 128],
+    list: [u8; 8],
+    len: usize,
+}
+
+impl Special {
+    fn new(mask: u128) -> Special {
+        let mut list = [0u8; 8];
+        let mut len = 0;
+        for b in 0..128u8 {
+            if mask >> b & 1 == 1 && len < list.len() {
+                list[len] = b;
+                len += 1;
+            }
+        }
+        Special {
+            table: std::array::from_fn(|b| mask >> b & 1 == 1),
+            list,
+            len,
+        }
+    }
+
+    /// True when `value` holds one of the bytes.
+    fn any_in(&self, value: &[u8]) -> bool {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        let mut words = value.chunks_exact(8);
+        for w in &mut words {
+            let v = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            for &c in &self.list[..self.len] {
+                // a zero byte in `v ^ c..c`: the byte `c` is in the word
+                let x = v ^ (ONES * u64::from(c));
+                if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+                    return true;
+                }
+            }
+        }
+        words
+            .remainder()
+            .iter()
+            .any(|&b| self.table.get(usize::from(b)).copied().unwrap_or(false))
+    }
 }
 
 /// True when [`field`] would change `value`: it holds a tab (Excel mode), CR, LF, or the
@@ -507,11 +550,9 @@ fn byte_table(mask: u128) -> [bool; 128] {
 /// One pass over the bytes when those characters are ASCII (an ASCII byte never occurs inside
 /// a multi-byte UTF-8 character), over the characters otherwise.
 /// `special` is [`special_bytes`] of `o`, computed once per render.
-fn needs_change_with(value: &str, o: &CsvOptions, special: Option<&[bool; 128]>) -> bool {
-    if let Some(table) = special {
-        value
-            .bytes()
-            .any(|b| table.get(usize::from(b)).copied().unwrap_or(false))
+fn needs_change_with(value: &str, o: &CsvOptions, special: Option<&Special>) -> bool {
+    if let Some(sp) = special {
+        sp.any_in(value.as_bytes())
     } else {
         let firsts = [&o.field_delimiter, &o.record_delimiter, &o.qualifier]
             .map(|d| d.chars().next().unwrap_or('\u{0}'));
@@ -615,11 +656,18 @@ mod tests {
             "Grüße 12.50",
             "日本語",
             "\u{0}",
+            "a longer plain value of many words",
+            "a longer value, with a comma late",
+            "twelve bytes\n",
+            "quote at sixteen\"",
+            "«long» ünïcödé text without specials",
+            "«long» ünïcödé text; with a semicolon",
+            "0123456789abcdef¦",
         ];
         for o in &opts {
             for v in values {
                 assert_eq!(
-                    needs_change_with(v, o, special_bytes(o).map(byte_table).as_ref()),
+                    needs_change_with(v, o, special_bytes(o).map(Special::new).as_ref()),
                     field(v, o) != v,
                     "{v:?} with {o:?}"
                 );
