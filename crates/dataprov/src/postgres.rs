@@ -333,9 +333,37 @@ fn push(row: &PgRow, i: usize, kind: Kind, out: &mut TableBuilder) -> Result<usi
     }
     let mut extra = 0;
     match kind {
-        Kind::I2 => put(out, i, get::<i16>(row, i)?, |o, v| o.push_int(i, v.into())),
-        Kind::I4 => put(out, i, get::<i32>(row, i)?, |o, v| o.push_int(i, v.into())),
-        Kind::I8 => put(out, i, get::<i64>(row, i)?, |o, v| o.push_int(i, v)),
+        // the binary forms of int2/4/8 and date read directly (as sqlx reads them); a value in
+        // another form goes through sqlx
+        Kind::I2 | Kind::I4 | Kind::I8 | Kind::Date => {
+            let raw = row.try_get_raw(i)?;
+            let bytes = (raw.format() == PgValueFormat::Binary)
+                .then(|| raw.as_bytes().ok())
+                .flatten();
+            if raw.is_null() {
+                out.push_null(i);
+            } else if let Some(b) = bytes
+                && let Some(v) = fixed_int(kind, b)
+            {
+                if kind == Kind::Date {
+                    let d = pg_date(v).ok_or_else(|| {
+                        sqlx::Error::Decode("the date is out of range (infinity?)".into())
+                    })?;
+                    out.push_datetime(i, d.midnight());
+                } else {
+                    out.push_int(i, v);
+                }
+            } else {
+                match kind {
+                    Kind::I2 => put(out, i, get::<i16>(row, i)?, |o, v| o.push_int(i, v.into())),
+                    Kind::I4 => put(out, i, get::<i32>(row, i)?, |o, v| o.push_int(i, v.into())),
+                    Kind::I8 => put(out, i, get::<i64>(row, i)?, |o, v| o.push_int(i, v)),
+                    _ => put(out, i, get::<time::Date>(row, i)?, |o, d| {
+                        o.push_datetime(i, d.midnight())
+                    }),
+                }
+            }
+        }
         Kind::Oid => put(out, i, get::<Oid>(row, i)?, |o, v| {
             o.push_int(i, v.0.into())
         }),
@@ -365,9 +393,6 @@ fn push(row: &PgRow, i: usize, kind: Kind, out: &mut TableBuilder) -> Result<usi
             o.push_str(i, char::from(v as u8).encode_utf8(&mut [0; 4]))
         }),
         Kind::Bool => put(out, i, get::<bool>(row, i)?, |o, v| o.push_bool(i, v)),
-        Kind::Date => put(out, i, get::<time::Date>(row, i)?, |o, d| {
-            o.push_datetime(i, d.midnight())
-        }),
         Kind::Timestamp => put(out, i, get::<time::PrimitiveDateTime>(row, i)?, |o, t| {
             o.push_datetime(i, t)
         }),
@@ -399,6 +424,22 @@ fn push(row: &PgRow, i: usize, kind: Kind, out: &mut TableBuilder) -> Result<usi
         Kind::Unknown => out.push_null(i),
     }
     Ok(16 + extra)
+}
+
+/// The binary value of an `int2`/`int4`/`int8` (or a `date`: days since 2000-01-01) of the
+/// right length; `None` for another length (sqlx then says what is wrong).
+fn fixed_int(kind: Kind, b: &[u8]) -> Option<i64> {
+    Some(match kind {
+        Kind::I2 => i16::from_be_bytes(b.try_into().ok()?).into(),
+        Kind::I4 | Kind::Date => i32::from_be_bytes(b.try_into().ok()?).into(),
+        Kind::I8 => i64::from_be_bytes(b.try_into().ok()?),
+        _ => return None,
+    })
+}
+
+/// PostgreSQL's day number as a date; `None` past the dates `time` holds (`infinity`).
+fn pg_date(days: i64) -> Option<time::Date> {
+    time::macros::date!(2000 - 01 - 01).checked_add(time::Duration::days(days))
 }
 
 /// A binary `NUMERIC` (`ndigits`, `weight`, `sign`, `dscale` as 16-bit big-endian words,
@@ -653,6 +694,28 @@ mod tests {
         }
         // the usual values take the fast path
         assert!(fast >= 50, "{fast}");
+        // integers and dates read directly: what sqlx reads
+        let sql = "SELECT (-32768 + k)::int2 AS a, (k * 12345 - 2147483648)::int4 AS b, \
+                   (k::int8 * 987654321987 - 9223372036854775807) AS c, \
+                   date '0001-01-01' + k * 9876 AS d FROM generate_series(0, 300) AS k";
+        let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
+        for row in &rows {
+            let v = |k: usize, kind| {
+                fixed_int(kind, row.try_get_raw(k).unwrap().as_bytes().unwrap()).unwrap()
+            };
+            assert_eq!(v(0, Kind::I2), i64::from(row.get::<i16, _>(0)));
+            assert_eq!(v(1, Kind::I4), i64::from(row.get::<i32, _>(1)));
+            assert_eq!(v(2, Kind::I8), row.get::<i64, _>(2));
+            assert_eq!(pg_date(v(3, Kind::Date)), Some(row.get::<time::Date, _>(3)));
+        }
+        assert_eq!(fixed_int(Kind::I4, &[0, 1]), None);
+        // infinity is not a date sqlx or time holds: an error, not a panic
+        let row = sqlx::query("SELECT 'infinity'::date AS d")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        let days = fixed_int(Kind::Date, row.try_get_raw(0).unwrap().as_bytes().unwrap());
+        assert_eq!(days.and_then(pg_date), None);
         // a malformed value is not taken
         assert_eq!(numeric(&[0, 1, 0, 0, 0, 0, 0, 2]), None);
         assert_eq!(numeric(&[0, 1, 0, 0, 0, 0, 0, 2, 0x27, 0x10]), None);
