@@ -1093,6 +1093,183 @@ mod tests {
         assert!(e.contains("not a PNG"), "{e}");
     }
 
+    /// Words of a PDF with their boxes (left, top) in pt, by `pdftotext -bbox`; `None` when
+    /// poppler is not installed (outside CI).
+    fn words(pdf: &[u8]) -> Option<Vec<(String, f32, f32)>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        let o = match std::process::Command::new("pdftotext")
+            .arg("-bbox")
+            .arg(&path)
+            .arg("-")
+            .output()
+        {
+            Ok(o) => o,
+            Err(e) => {
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "{e}");
+                return None;
+            }
+        };
+        let html = String::from_utf8(o.stdout).unwrap();
+        let attr = |l: &str, k: &str| -> f32 {
+            let i = l.find(&format!("{k}=\"")).unwrap() + k.len() + 2;
+            l[i..].split('"').next().unwrap().parse().unwrap()
+        };
+        Some(
+            html.lines()
+                .filter(|l| l.trim_start().starts_with("<word "))
+                .map(|l| {
+                    let w = l[l.find('>').unwrap() + 1..l.rfind("</word>").unwrap()].to_owned();
+                    (w, attr(l, "xMin"), attr(l, "yMin"))
+                })
+                .collect(),
+        )
+    }
+
+    /// A table whose rows are drawn as one glyph run per colour: every text still starts at
+    /// its own cell (left aligned and right aligned), a red cell is its own run, and the
+    /// second line of a cell that cannot grow is clipped but present.
+    #[test]
+    fn rows_in_one_glyph_run_keep_their_places() {
+        use engine::instance::{
+            GridCell, GridRow, Item, ItemKind, Run, Section, Tablix, Textbox, UM_PER_INCH,
+        };
+        let Ok(reg) = FontRegistry::load_default() else {
+            assert!(std::env::var("CI").as_deref() != Ok("true"));
+            return;
+        };
+        let (w, h) = (UM_PER_INCH * 3 / 2, UM_PER_INCH / 4);
+        let cell = |text: &str, red: bool, right: bool| {
+            let mut style = engine::instance::TextStyle::default();
+            if red {
+                style.color = Color {
+                    r: 200,
+                    g: 0,
+                    b: 0,
+                    a: 255,
+                };
+            }
+            let mut it = Item::new(
+                "c",
+                ItemKind::Textbox(Box::new(Textbox {
+                    paragraphs: vec![Paragraph {
+                        runs: vec![Run {
+                            text: text.to_owned(),
+                            value: rdl::Value::Null,
+                            style,
+                            action: None,
+                            format: None,
+                        }],
+                        align: if right {
+                            TextAlign::Right
+                        } else {
+                            TextAlign::Left
+                        },
+                        left_indent: 0,
+                    }],
+                    value: rdl::Value::Null,
+                    constant: false,
+                    element_style: None,
+                    action: None,
+                    toggle: None,
+                    sort: None,
+                    can_grow: false,
+                    can_shrink: false,
+                })),
+            );
+            it.width = w;
+            it.height = h;
+            it
+        };
+        let texts = [
+            ["Alpha", "Gamma", "101"],
+            ["Delta", "Zeta", "202"],
+            ["Theta", "Kappa Lambda Omicron Upsilon", "303"],
+        ];
+        let rows = texts
+            .iter()
+            .enumerate()
+            .map(|(r, t)| GridRow {
+                height: h,
+                cells: (0..3)
+                    .map(|c| GridCell {
+                        col: c,
+                        colspan: 1,
+                        rowspan: 1,
+                        item: Some(cell(t[c], r == 1 && c == 0, c == 2)),
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        let mut t = Item::new(
+            "T",
+            ItemKind::Tablix(Box::new(Tablix {
+                columns: vec![w; 3],
+                rows,
+                ..Tablix::default()
+            })),
+        );
+        t.width = 3 * w;
+        t.height = 3 * h;
+        let inst = Instance {
+            name: "T".into(),
+            description: String::new(),
+            author: String::new(),
+            language: "en-US".into(),
+            execution_time: time::macros::datetime!(2026-12-01 10:30:00),
+            data_element_name: "Report".into(),
+            data_schema: None,
+            data_element_style: Default::default(),
+            sections: vec![Section {
+                body: vec![t],
+                body_height: 3 * h,
+                body_width: 3 * w,
+                body_style: Default::default(),
+                page: engine::instance::PageSettings {
+                    margins: [UM_PER_INCH; 4],
+                    ..Default::default()
+                },
+                header: None,
+                footer: None,
+            }],
+            warnings: Vec::new(),
+            initial_page_name: String::new(),
+        };
+        let mut out = Vec::new();
+        render(&inst, &reg, &PdfOptions::default(), &mut out).unwrap();
+        let Some(words) = words(&out) else { return };
+        let at = |word: &str| {
+            words
+                .iter()
+                .find(|x| x.0 == word)
+                .map(|x| (x.1, x.2))
+                .unwrap_or_else(|| panic!("{word:?} not in {words:?}"))
+        };
+        let (left, top) = (72.0f32, 72.0f32);
+        for (r, row) in texts.iter().enumerate() {
+            let y = at(row[0]).1;
+            // each row 18pt below the one before, its words on one line
+            assert!(
+                (y - (top + 18.0 * r as f32)).abs() < 3.0,
+                "{row:?}: {y} {words:?}"
+            );
+            assert!((at(row[0]).0 - left).abs() < 3.5, "{row:?} {words:?}");
+            let w1 = row[1].split(' ').next().unwrap();
+            assert!((at(w1).0 - (left + 108.0)).abs() < 3.5, "{row:?} {words:?}");
+            assert!((at(w1).1 - y).abs() < 0.5, "{row:?} {words:?}");
+            // right aligned: ends near the cell's right edge, past its middle
+            let x = at(row[2]).0;
+            assert!(x > left + 270.0 && x < left + 324.0, "{row:?} {words:?}");
+            assert!((at(row[2]).1 - y).abs() < 0.5, "{row:?} {words:?}");
+        }
+        // the wrapped cell's next line is below its first, clipped but in the text
+        assert!(at("Upsilon").1 > at("Kappa").1 + 5.0, "{words:?}");
+        let o = String::from_utf8_lossy(&out);
+        assert!(o.contains("/FlateDecode"));
+    }
+
     #[test]
     fn device_info() {
         let mut m = HashMap::new();
