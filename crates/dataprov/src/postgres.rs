@@ -380,6 +380,16 @@ fn push(row: &PgRow, i: usize, kind: Kind, out: &mut TableBuilder) -> Result<usi
                 .flatten()
             {
                 out.push_decimal(i, d);
+            } else if (raw.format() == PgValueFormat::Binary)
+                && raw.as_bytes().is_ok_and(numeric_too_big)
+            {
+                // sqlx's decoding panics on these (a multiplication overflow)
+                return Err(sqlx::Error::Decode(
+                    "the number has more than 28 digits before the decimal point and does not \
+                     fit a System.Decimal; cast it in the query (::float8, or ::text to keep \
+                     every digit)"
+                        .into(),
+                ));
             } else {
                 // NaN, infinities and what the fast path does not take: sqlx's decoding
                 put(out, i, get::<Decimal>(row, i)?, |o, v| o.push_decimal(i, v))
@@ -498,6 +508,23 @@ fn numeric(b: &[u8]) -> Option<Decimal> {
         if negative { -m } else { m },
         scale as u32,
     ))
+}
+
+/// Whether a binary finite `NUMERIC` is at least 8 * 10^28 (its first base-10000 digit of
+/// weight 7 or more): past Decimal's range (about 7.9 * 10^28), and sqlx's decoding of it
+/// would panic instead of failing.
+fn numeric_too_big(b: &[u8]) -> bool {
+    let word = |k: usize| {
+        b.get(2 * k..2 * k + 2)
+            .map(|w| u16::from_be_bytes([w[0], w[1]]))
+    };
+    match (word(0), word(1), word(2), word(4)) {
+        (Some(n), Some(weight), Some(0x0000 | 0x4000), Some(first)) if n > 0 => {
+            let weight = weight as i16;
+            weight > 7 || (weight == 7 && first >= 8)
+        }
+        _ => false,
+    }
 }
 
 fn fields_of<C: Column>(cols: &[C]) -> Result<(Vec<FieldMeta>, Vec<Kind>), DataError>
@@ -716,6 +743,29 @@ mod tests {
             .unwrap();
         let days = fixed_int(Kind::Date, row.try_get_raw(0).unwrap().as_bytes().unwrap());
         assert_eq!(days.and_then(pg_date), None);
+        // a number past Decimal's range is a clear error, not sqlx's overflow panic
+        for (lit, big) in [
+            ("12345678901234567890123456789012", true),
+            ("-80000000000000000000000000000", true),
+            ("1e40", true),
+            ("79228162514264337593543950335", false),
+            ("-9999999999999999999999999999.5", false),
+            ("NaN", false),
+        ] {
+            let sql = format!("SELECT '{lit}'::numeric AS n");
+            let row = sqlx::query(&sql).fetch_one(&mut c).await.unwrap();
+            let raw = row.try_get_raw(0).unwrap();
+            assert_eq!(numeric_too_big(raw.as_bytes().unwrap()), big, "{lit}");
+            let mut out = TableBuilder::new(vec!["n".into()], &[ColumnKind::Decimal]);
+            let r = push(&row, 0, Kind::Numeric, &mut out);
+            if big {
+                let e = r.unwrap_err().to_string();
+                assert!(
+                    e.contains("more than 28 digits") && e.contains("::float8"),
+                    "{e}"
+                );
+            }
+        }
         // a malformed value is not taken
         assert_eq!(numeric(&[0, 1, 0, 0, 0, 0, 0, 2]), None);
         assert_eq!(numeric(&[0, 1, 0, 0, 0, 0, 0, 2, 0x27, 0x10]), None);
