@@ -554,6 +554,9 @@ pub struct VMetrics {
     pub descent: f32,
     /// Line gap.
     pub gap: f32,
+    /// Highest and lowest ink of any glyph (the `head` bounding box: up positive, down
+    /// positive), which no glyph of the face paints beyond.
+    pub ink: (f32, f32),
 }
 
 /// A piece of a laid-out line: shaped runs of one source text run, placed at `x`.
@@ -745,16 +748,22 @@ impl<'r> TextLayout<'r> {
                 let info = self.reg.info(id)?;
                 let f = ttf_parser::Face::parse(&data, info.index).ok()?;
                 let upm = f32::from(f.units_per_em().max(1));
+                let bb = f.global_bounding_box();
                 Some(VMetrics {
                     ascent: f32::from(f.ascender()) / upm,
                     descent: -f32::from(f.descender()) / upm,
                     gap: f32::from(f.line_gap()) / upm,
+                    ink: (
+                        f32::from(bb.y_max.max(0)) / upm,
+                        -f32::from(bb.y_min.min(0)) / upm,
+                    ),
                 })
             })
             .unwrap_or(VMetrics {
                 ascent: 0.9,
                 descent: 0.25,
                 gap: 0.0,
+                ink: (2.0, 1.0),
             });
         self.metrics.borrow_mut().insert(id, m);
         m

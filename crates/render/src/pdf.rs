@@ -213,6 +213,7 @@ pub fn render(
         text_buf: String::new(),
         glyph_buf: Vec::new(),
         pending: None,
+        clipped: None,
     };
     // pages are drawn as pagination makes them: one page of primitives in memory at a time
     let pages = paginate_hard_each(inst, &opts.pages, &layout, &mut |page| {
@@ -313,6 +314,16 @@ struct Drawer<'a, 'r> {
     glyph_buf: Vec<KrillaGlyph>,
     /// Text waiting to be drawn as one glyph run (see [`Drawer::queue`]).
     pending: Option<Pending>,
+    /// Lines clipped to their textboxes waiting to be drawn as one glyph run in one clip
+    /// path (see [`Drawer::queue`]).
+    clipped: Option<Pending>,
+}
+
+/// A rectangle as (left, top, right, bottom) in pt.
+type Ltrb = (f32, f32, f32, f32);
+
+fn intersects(a: Ltrb, b: Ltrb) -> bool {
+    a.0 < b.2 && a.2 > b.0 && a.1 < b.3 && a.3 > b.1
 }
 
 /// Glyphs of texts in one face, size and colour: left to right on a baseline (the gaps
@@ -328,25 +339,19 @@ struct Pending {
     at: (f32, f32),
     /// The current baseline and where its last text ends.
     line: (f32, f32),
-    /// Line boxes (left, top, right, bottom) of the baselines so far.
-    boxes: Vec<(f32, f32, f32, f32)>,
+    /// What the run paints: line boxes of the baselines so far, or (clipped text) the
+    /// visible pieces of its lines.
+    boxes: Vec<Ltrb>,
+    /// Clipped text: each line's textbox and ink band (top, bottom: the face's bounding box
+    /// about the baseline). The clip path is the union of each line's box ∩ band; a line is
+    /// added only when its band meets no other textbox's piece and its piece no other
+    /// line's band, so each line shows exactly what its own box would show.
+    clips: Vec<(Ltrb, (f32, f32))>,
     /// krilla's pen position before and after the last glyph (it adds advances in f32): a
     /// later baseline starts exactly where asked, not where rounding drifted to.
     pen: (f32, f32),
     glyphs: Vec<KrillaGlyph>,
     text: String,
-}
-
-impl Pending {
-    /// The line box of text from `x0` to `x1` on `baseline`.
-    fn line_box(&self, x0: f32, x1: f32, baseline: f32) -> (f32, f32, f32, f32) {
-        (
-            x0,
-            baseline - self.size * 1.3,
-            x1,
-            baseline + self.size * 0.6,
-        )
-    }
 }
 
 /// Appends the glyphs of a shaped run as krilla glyphs whose text ranges start at `base`
@@ -481,13 +486,17 @@ impl Drawer<'_, '_> {
         Ok(())
     }
 
-    /// Adds a glyph run at `at` (x, baseline) `width` wide to the pending run when it
-    /// continues it (same face, colour, size and baseline, to its right), else draws the
-    /// pending run and starts a new one.
-    #[allow(clippy::too_many_arguments)] // reason: one call site, plain values
+    /// Adds a glyph run at `at` (x, baseline) `width` wide to the pending run (`clip`:
+    /// to the clipped run, with its textbox and ink band) when it continues it (same face,
+    /// colour and size; on the current baseline to its right, or on another baseline; a
+    /// clipped line whose band and piece meet no other textbox's), else draws that run and
+    /// starts a new one. The other run is drawn first when the two would overlap in
+    /// different colours (text of one colour paints the same in either order).
+    #[allow(clippy::too_many_arguments)] // reason: two call sites, plain values
     fn queue(
         &mut self,
         s: &mut krilla::surface::Surface<'_>,
+        clip: Option<(Ltrb, (f32, f32))>,
         face: FaceId,
         color: (u8, u8, u8),
         size: f32,
@@ -496,7 +505,36 @@ impl Drawer<'_, '_> {
         text: &str,
         width: f32,
     ) {
-        if let Some(p) = &mut self.pending
+        let line_box = (at.0, at.1 - size * 1.3, at.0 + width, at.1 + size * 0.6);
+        // what this text paints
+        let piece = match clip {
+            None => Some(line_box),
+            Some((cell, band)) => {
+                let p = (cell.0, cell.1.max(band.0), cell.2, cell.3.min(band.1));
+                (p.1 < p.3).then_some(p)
+            }
+        };
+        let other = if clip.is_some() {
+            &self.pending
+        } else {
+            &self.clipped
+        };
+        if let Some(o) = other
+            && o.color != color
+            && piece.is_some_and(|pc| o.boxes.iter().any(|&b| intersects(b, pc)))
+        {
+            if clip.is_some() {
+                self.flush_pending(s);
+            } else {
+                self.flush_clipped(s);
+            }
+        }
+        let slot = if clip.is_some() {
+            &mut self.clipped
+        } else {
+            &mut self.pending
+        };
+        if let Some(p) = slot
             && p.face == face
             && p.color == color
             && p.size == size
@@ -505,6 +543,13 @@ impl Drawer<'_, '_> {
             // or on another baseline
             && (p.line.0 != at.1 || at.0 >= p.line.1 - 0.05)
             && p.text.len() + text.len() < 16_384
+            && clip.is_none_or(|(cell, band)| {
+                p.clips.iter().all(|&(c, b)| {
+                    c == cell
+                        || ((band.1 <= c.1.max(b.0) || band.0 >= c.3.min(b.1))
+                            && (b.1 <= cell.1.max(band.0) || b.0 >= cell.3.min(band.1)))
+                })
+            })
             && let Some(last) = p.glyphs.last_mut()
         {
             last.x_advance += (at.0 - p.line.1) / size;
@@ -525,61 +570,92 @@ impl Drawer<'_, '_> {
                 pen.1 += g.x_advance * size;
                 g
             }));
-            let b = p.line_box(at.0, at.0 + width, at.1);
-            match p.boxes.last_mut() {
-                Some(l) if !new_line => {
-                    l.0 = l.0.min(b.0);
-                    l.2 = l.2.max(b.2);
+            match (clip, p.boxes.last_mut()) {
+                (None, Some(l)) if !new_line => {
+                    l.0 = l.0.min(line_box.0);
+                    l.2 = l.2.max(line_box.2);
                 }
-                _ => p.boxes.push(b),
+                _ => p.boxes.extend(piece),
             }
+            p.clips.extend(clip);
             p.line = (at.1, at.0 + width);
             return;
         }
-        self.flush(s);
-        let mut p = Pending {
+        if clip.is_some() {
+            self.flush_clipped(s);
+        } else {
+            self.flush_pending(s);
+        }
+        let p = Pending {
             face,
             color,
             size,
             at,
             line: (at.1, at.0 + width),
-            boxes: Vec::new(),
+            boxes: piece.into_iter().collect(),
+            clips: clip.into_iter().collect(),
             pen: glyphs
                 .iter()
                 .fold((at.0, at.0), |(_, x), g| (x, x + g.x_advance * size)),
             glyphs: glyphs.to_vec(),
             text: text.to_owned(),
         };
-        p.boxes.push(p.line_box(at.0, at.0 + width, at.1));
-        self.pending = Some(p);
+        if clip.is_some() {
+            self.clipped = Some(p);
+        } else {
+            self.pending = Some(p);
+        }
     }
 
-    /// Whether `(left, top, right, bottom)` overlaps the pending text's line box.
-    fn overlaps_pending(&self, (l, t, r, b): (f32, f32, f32, f32)) -> bool {
-        self.pending.as_ref().is_some_and(|p| {
-            p.boxes
-                .iter()
-                .any(|&(pl, pt_, pr, pb)| l < pr && r > pl && t < pb && b > pt_)
-        })
+    /// Draws the waiting runs that `(left, top, right, bottom)` overlaps.
+    fn flush_overlapping(&mut self, s: &mut krilla::surface::Surface<'_>, r: Ltrb) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.boxes.iter().any(|&b| intersects(b, r)))
+        {
+            self.flush_pending(s);
+        }
+        if self
+            .clipped
+            .as_ref()
+            .is_some_and(|p| p.boxes.iter().any(|&b| intersects(b, r)))
+        {
+            self.flush_clipped(s);
+        }
     }
 
-    /// Whether every run of `paragraphs` has the pending run's colour.
-    fn pending_color_is_all(&self, paragraphs: &[Paragraph]) -> bool {
-        self.pending.as_ref().is_some_and(|p| {
-            paragraphs.iter().all(|para| {
-                para.runs.iter().all(|r| {
-                    let c = r.style.color;
-                    (c.r, c.g, c.b) == p.color
-                })
-            })
-        })
-    }
-
-    /// Draws the pending glyph run, if any.
+    /// Draws the waiting runs.
     fn flush(&mut self, s: &mut krilla::surface::Surface<'_>) {
-        let Some(p) = self.pending.take() else {
+        self.flush_pending(s);
+        self.flush_clipped(s);
+    }
+
+    fn flush_pending(&mut self, s: &mut krilla::surface::Surface<'_>) {
+        if let Some(p) = self.pending.take() {
+            self.draw_run(s, &p);
+        }
+    }
+
+    /// Draws the clipped run inside the union of its lines' visible pieces.
+    fn flush_clipped(&mut self, s: &mut krilla::surface::Surface<'_>) {
+        let Some(p) = self.clipped.take() else {
             return;
         };
+        let mut pb = PathBuilder::new();
+        for &(l, t, r, b) in &p.boxes {
+            if let Some(rr) = krilla::geom::Rect::from_ltrb(l, t, r, b) {
+                pb.push_rect(rr);
+            }
+        }
+        // no piece: nothing of it is visible
+        let Some(path) = pb.finish() else { return };
+        s.push_clip_path(&path, &FillRule::NonZero);
+        self.draw_run(s, &p);
+        s.pop();
+    }
+
+    fn draw_run(&mut self, s: &mut krilla::surface::Surface<'_>, p: &Pending) {
         let Some((font, embeddable)) = self.font(p.face) else {
             return;
         };
@@ -635,9 +711,7 @@ impl Drawer<'_, '_> {
                     .fold(0.0f32, f32::max);
                 let (l, t) = (pt(rect.x) - grow, pt(rect.y) - grow);
                 let (r, b) = (pt(rect.x + rect.w) + grow, pt(rect.y + rect.h) + grow);
-                if self.overlaps_pending((l, t, r, b)) {
-                    self.flush(s);
-                }
+                self.flush_overlapping(s, (l, t, r, b));
                 draw_box(s, *rect, style)
             }
             PageItem::Line { from, to, border } => {
@@ -647,9 +721,7 @@ impl Drawer<'_, '_> {
                 let w = pt(border.width);
                 let (x0, x1) = (pt(from.0.min(to.0)) - w, pt(from.0.max(to.0)) + w);
                 let (y0, y1) = (pt(from.1.min(to.1)) - w, pt(from.1.max(to.1)) + w);
-                if self.overlaps_pending((x0, y0, x1, y1)) {
-                    self.flush(s);
-                }
+                self.flush_overlapping(s, (x0, y0, x1, y1));
                 if let Some(p) = line_path((pt(from.0), pt(from.1)), (pt(to.0), pt(to.1))) {
                     s.set_fill(None);
                     s.set_stroke(Some(stroke_for(border)));
@@ -723,8 +795,9 @@ impl Drawer<'_, '_> {
             };
         // lines inside the box are drawn as they are (joining the pending run); from the
         // first line that is not (too wide, or below the box: a box that cannot grow) the
-        // rest is clipped to the box, so a clip path costs only text that needs it
-        let mut clip: Option<Path> = None;
+        // rest is clipped to the box (its (left, top, right, bottom)), so a clip path costs
+        // only text that needs it
+        let mut clip: Option<Ltrb> = None;
         for (p, lines) in &laid {
             for line in lines {
                 let avail = inner_w - p.left_indent;
@@ -735,24 +808,13 @@ impl Drawer<'_, '_> {
                 };
                 let x0 = rect.x + pad[3] + p.left_indent + dx;
                 let baseline = y + line.ascent;
-                if clip.is_none()
-                    && (line.width > avail || y + line.height > inner_bottom)
-                    && let Some(c) = rect_path(rect)
-                {
-                    // the clipped text is drawn now, the pending run (text to its left) goes
-                    // on past it; it is drawn first only where the two overlap in different
-                    // colours (text of one colour paints the same in either order)
-                    let r = (
+                if clip.is_none() && (line.width > avail || y + line.height > inner_bottom) {
+                    clip = Some((
                         pt(rect.x),
                         pt(rect.y),
                         pt(rect.x + rect.w),
                         pt(rect.y + rect.h),
-                    );
-                    if self.overlaps_pending(r) && !self.pending_color_is_all(paragraphs) {
-                        self.flush(s);
-                    }
-                    s.push_clip_path(&c, &FillRule::NonZero);
-                    clip = Some(c);
+                    ));
                 }
                 // merge consecutive pieces of one run and face into one glyph run
                 let mut i = 0;
@@ -792,46 +854,41 @@ impl Drawer<'_, '_> {
                             self.glyph_buf = glyphs;
                             continue;
                         }
-                        let Some((font, embeddable)) = self.font(face) else {
+                        if self.font(face).is_none() {
                             x += width;
                             self.text_buf = text;
                             self.glyph_buf = glyphs;
                             continue;
-                        };
-                        let c = run.style.color;
-                        if clip.is_none() {
-                            // joins the glyph run of text to its left on the same baseline
-                            self.queue(
-                                s,
-                                face,
-                                (c.r, c.g, c.b),
-                                size,
-                                (x, pt(baseline)),
-                                &glyphs,
-                                &text,
-                                width,
-                            );
-                        } else {
-                            s.set_stroke(None);
-                            s.set_fill(Some(Fill {
-                                paint: rgb_of(c).into(),
-                                ..Fill::default()
-                            }));
-                            s.draw_glyphs(
-                                Point::from_xy(x, pt(baseline)),
-                                &glyphs,
-                                font,
-                                &text,
-                                size,
-                                !embeddable,
-                            );
                         }
+                        let c = run.style.color;
+                        let b = pt(baseline);
+                        // clipped lines: their box and the face's ink band about the baseline
+                        let clip = clip.map(|cell| {
+                            let ink = self.layout.vmetrics(face).ink;
+                            (cell, (b - ink.0 * size, b + ink.1 * size))
+                        });
+                        // joins the glyph run of text before it
+                        self.queue(
+                            s,
+                            clip,
+                            face,
+                            (c.r, c.g, c.b),
+                            size,
+                            (x, b),
+                            &glyphs,
+                            &text,
+                            width,
+                        );
                         x += width;
                         self.text_buf = text;
                         self.glyph_buf = glyphs;
                     }
                     if run.style.underline || run.style.line_through {
                         self.flush(s);
+                        let clip_path = clip.and_then(|_| rect_path(rect));
+                        if let Some(c) = &clip_path {
+                            s.push_clip_path(c, &FillRule::NonZero);
+                        }
                         let vm = self
                             .layout
                             .vmetrics(shaped.first().map(|r| r.face).unwrap_or(fonts::FaceId(0)));
@@ -859,14 +916,14 @@ impl Drawer<'_, '_> {
                             s.draw_path(&path);
                         }
                         s.set_stroke(None);
+                        if clip_path.is_some() {
+                            s.pop();
+                        }
                     }
                     i = j + 1;
                 }
                 y += line.height;
             }
-        }
-        if clip.is_some() {
-            s.pop();
         }
     }
 
