@@ -134,6 +134,55 @@ pub(crate) fn digits_before(buf: &mut [u8], mut at: usize, mut n: u64) -> usize 
     }
 }
 
+/// A decimal exponent's text (`7`, `-7`, `+21`), or None.
+fn parse_exponent(s: &[u8]) -> Option<i32> {
+    let (negative, ds) = match s {
+        [b'-', ds @ ..] => (true, ds),
+        [b'+', ds @ ..] => (false, ds),
+        ds => (false, ds),
+    };
+    if ds.is_empty() || ds.len() > 4 {
+        return None;
+    }
+    let mut e = 0i32;
+    for &d in ds {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        e = e * 10 + i32::from(d - b'0');
+    }
+    Some(if negative { -e } else { e })
+}
+
+/// Text written on the stack (`write!` fails past its room).
+struct StackText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl StackText {
+    fn new() -> StackText {
+        StackText {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 impl Number {
     /// The digit at `i`, or 0 (the terminator) past the end.
     fn dig(&self, i: usize) -> u8 {
@@ -175,34 +224,95 @@ impl Number {
 
     /// A finite double cut (correctly rounded) to `precision` significant digits, trailing
     /// zeros removed — what Framework's `DoubleToNumber` (via `_ecvt`) gives.
+    ///
+    /// Fast path: the shortest digits that read back as `v` (zmij), when they are no more
+    /// than `precision <= 15` and `v` is normal. They are then the correctly rounded
+    /// `precision` digits, never a tie: they lie within half an ulp of `v` (an ulp is at most
+    /// 2^-52 of `v`), and two numbers of at most 15 significant digits near `v` differ by
+    /// about 10^-15 of it or more, so no other is as close to `v`. Otherwise (17 digits, a
+    /// subnormal, or more shortest digits than asked) the exact digits of `{:.*e}`.
     pub(crate) fn from_f64(v: f64, precision: usize) -> Number {
-        let negative = v.is_sign_negative();
+        #[cfg(test)]
+        if tests::EXACT_ONLY.get() {
+            return Number::from_f64_exact(v, precision);
+        }
+        if precision <= 15 && v.is_normal() {
+            let mut buf = zmij::Buffer::new();
+            if let Some(num) = Number::parse_float(v, buf.format_finite(v.abs()).as_bytes())
+                && num.digits.len() <= precision
+            {
+                return num;
+            }
+        }
+        Number::from_f64_exact(v, precision)
+    }
+
+    /// [`Number::from_f64`] without the fast path: Rust's exact, correctly rounded
+    /// `{:.*e}` (written into a stack buffer, a String only for a precision past its room).
+    pub(crate) fn from_f64_exact(v: f64, precision: usize) -> Number {
         if v == 0.0 || !v.is_finite() {
             return Number {
-                negative,
+                negative: v.is_sign_negative(),
                 digits: Digits::new(),
                 scale: 0,
                 precision: 15,
                 is_decimal: false,
             };
         }
-        let s = format!("{:.*e}", precision.saturating_sub(1), v.abs());
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
+        use std::fmt::Write;
+        let mut buf = StackText::new();
+        let p = precision.saturating_sub(1);
+        if write!(buf, "{:.*e}", p, v.abs()).is_ok()
+            && let Some(num) = Number::parse_float(v, buf.as_bytes())
+        {
+            return num;
+        }
+        let s = format!("{:.*e}", p, v.abs());
+        Number::parse_float(v, s.as_bytes()).unwrap_or(Number {
+            negative: v.is_sign_negative(),
+            digits: Digits::new(),
+            scale: 0,
+            precision: 15,
+            is_decimal: false,
+        })
+    }
+
+    /// The Number of `|v|`'s text `s` (`123.45`, `0.001`, `1.5e-7`, `1e+21`, `1.20e3`), with
+    /// `v`'s sign; leading and trailing zeros dropped. None for text of another shape.
+    fn parse_float(v: f64, s: &[u8]) -> Option<Number> {
+        let (mant, exp) = match s.iter().position(|&b| b == b'e') {
+            Some(at) => (&s[..at], parse_exponent(&s[at + 1..])?),
+            None => (s, 0),
+        };
         let mut digits = Digits::new();
-        for d in mant.bytes().filter(u8::is_ascii_digit) {
-            digits.push(d);
+        let (mut seen, mut leading, mut point) = (0i32, 0i32, None);
+        for &b in mant {
+            match b {
+                b'.' if point.is_none() => point = Some(seen),
+                b'0' if digits.is_empty() => {
+                    leading += 1;
+                    seen += 1;
+                }
+                b'0'..=b'9' => {
+                    digits.push(b);
+                    seen += 1;
+                }
+                _ => return None,
+            }
+        }
+        if digits.is_empty() {
+            return None;
         }
         while digits.last() == Some(&b'0') {
             digits.pop();
         }
-        Number {
-            negative,
+        Some(Number {
+            negative: v.is_sign_negative(),
             digits,
-            scale: exp + 1,
+            scale: point.unwrap_or(seen) - leading + exp,
             precision: 15,
             is_decimal: false,
-        }
+        })
     }
 
     /// Framework's `RoundNumber`: keep `pos` digits, round half up on the next digit (away
@@ -1148,6 +1258,226 @@ pub(crate) fn default_string(n: Num, nfi: &NumberFormat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Makes this thread's `Number::from_f64` take its exact path only.
+        pub(super) static EXACT_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// xorshift64*: reproducible test values without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// Doubles that test the fast path's edges: specials, subnormals, powers of ten and two
+    /// and their neighbours, binary halfway cases (0.125, 2.5), decimal ones at the 15th and
+    /// 16th digit (2.675, 1.234567890123455), short decimals (prices), random bit patterns.
+    fn hard_doubles(random: usize) -> Vec<f64> {
+        let mut v = vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5e-324,
+            -5e-324,
+            f64::MIN_POSITIVE,
+            f64::MIN_POSITIVE.next_down(),
+            f64::MIN_POSITIVE.next_up(),
+            f64::MAX,
+            f64::MIN,
+            0.125,
+            2.675,
+            1e-7,
+            1e21,
+            1e15,
+            1e16,
+            1e17,
+            0.1 + 0.2,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            123.45,
+            0.5,
+            1.5,
+            2.5,
+            0.05,
+            0.015,
+            9.995,
+            999_999_999_999_999.9,
+            999_999_999_999_999.4,
+            0.999_999_999_999_999_9,
+            9.999_999_999_999_995,
+            1.234_567_890_123_455,
+            (1u64 << 53) as f64,
+            ((1u64 << 53) - 1) as f64,
+            i64::MAX as f64,
+        ];
+        for k in -325..=308 {
+            let p: f64 = format!("1e{k}").parse().unwrap();
+            v.extend([p, p.next_up(), p.next_down(), -p]);
+        }
+        for k in -1074..=1023 {
+            let p = 2f64.powi(k);
+            v.extend([p, p.next_up(), p.next_down()]);
+        }
+        for n in 0..300u32 {
+            for k in 1..=12 {
+                v.push(f64::from(2 * n + 1) / f64::from(1u32 << k));
+            }
+        }
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..random {
+            v.push(f64::from_bits(rng.next()));
+            // a decimal of 1 to 17 digits at a random scale, and its neighbours
+            let digits = 1 + rng.below(17) as u32;
+            let m = rng.below(10u64.pow(digits));
+            let e = rng.below(60) as i32 - 30;
+            let d: f64 = format!("{m}e{e}").parse().unwrap();
+            v.extend([d, d.next_up(), d.next_down()]);
+            // a halfway case at the 15th or 16th significant digit
+            let h = 10u64.pow(13 + rng.below(2) as u32) + rng.below(8 * 10u64.pow(13));
+            let h: f64 = format!("{h}5e{}", rng.below(40) as i32 - 20)
+                .parse()
+                .unwrap();
+            v.push(h);
+        }
+        v
+    }
+
+    fn parts(n: &Number) -> (bool, Vec<u8>, i32, i32, bool) {
+        (
+            n.negative,
+            n.digits.to_vec(),
+            n.scale,
+            n.precision,
+            n.is_decimal,
+        )
+    }
+
+    #[test]
+    fn fast_doubles_are_the_exact_digits() {
+        let mut fast = 0usize;
+        let values = hard_doubles(40_000);
+        for &v in &values {
+            for precision in 0..=18 {
+                let got = Number::from_f64(v, precision);
+                let want = Number::from_f64_exact(v, precision);
+                assert_eq!(
+                    parts(&got),
+                    parts(&want),
+                    "{v:e} ({:#x}) at {precision}",
+                    v.to_bits()
+                );
+                fast += usize::from(precision == 15 && v.is_normal() && got.digits.len() < 15);
+            }
+        }
+        // the fast path is taken (not only the exact one compared with itself)
+        assert!(fast > values.len() / 4, "{fast} of {}", values.len());
+        // the exact path itself: correctly rounded, `_ecvt`'s digits
+        let n = Number::from_f64_exact(2.675, 3);
+        assert_eq!((n.digits.as_slice(), n.scale), (&b"267"[..], 1));
+        let n = Number::from_f64_exact(5e-324, 15);
+        assert_eq!(
+            (n.digits.as_slice(), n.scale),
+            (&b"494065645841247"[..], -323)
+        );
+        let n = Number::from_f64(0.001, 15);
+        assert_eq!((n.digits.as_slice(), n.scale), (&b"1"[..], -2));
+        let n = Number::from_f64(-1e21, 15);
+        assert_eq!(
+            (n.negative, n.digits.as_slice(), n.scale),
+            (true, &b"1"[..], 22)
+        );
+    }
+
+    #[test]
+    fn every_double_format_prints_as_the_exact_path_does() {
+        use crate::vb::{Tristate, format_currency_vb, format_number_vb, format_percent_vb};
+        let formats = [
+            "",
+            "G",
+            "g",
+            "G5",
+            "G15",
+            "G16",
+            "G17",
+            "R",
+            "r",
+            "E",
+            "e3",
+            "E14",
+            "E15",
+            "E20",
+            "F",
+            "F0",
+            "F2",
+            "F10",
+            "N",
+            "N2",
+            "n4",
+            "C",
+            "C3",
+            "P",
+            "P1",
+            "0",
+            "0.00",
+            "#,##0.###",
+            "0.###E+0",
+            "0.0%",
+            "#.##;(#.##);zero",
+            "00.000e-00",
+            "D",
+            "X",
+        ];
+        let vb_styles = [
+            "General Number",
+            "Currency",
+            "Fixed",
+            "Standard",
+            "Percent",
+            "Scientific",
+        ];
+        let cultures = [
+            crate::Culture::invariant(),
+            crate::Culture::get_or_en_us("de-DE"),
+        ];
+        let run = |v: f64, exact: bool| {
+            EXACT_ONLY.set(exact);
+            let mut out = Vec::new();
+            for culture in cultures {
+                let n = Num::Float(v);
+                for f in formats {
+                    out.push(crate::format_number(n, f, culture));
+                }
+                for f in vb_styles {
+                    out.push(crate::format_vb(n, f, culture));
+                }
+                let t = Tristate::UseDefault;
+                out.push(Ok(format_number_vb(n, 2, t, t, t, culture)));
+                out.push(Ok(format_currency_vb(n, -1, t, t, t, culture)));
+                out.push(Ok(format_percent_vb(n, 1, t, t, t, culture)));
+                let mut s = String::new();
+                crate::to_string_in_into(&mut s, n, culture);
+                out.push(Ok(s));
+            }
+            EXACT_ONLY.set(false);
+            out
+        };
+        for v in hard_doubles(2_000) {
+            assert_eq!(run(v, false), run(v, true), "{v:e} ({:#x})", v.to_bits());
+        }
+    }
 
     #[test]
     fn digits_are_what_display_makes() {
