@@ -17,8 +17,10 @@
 //! pages are made (`engine::hardpage`), so a large table is never a tree of cells; krilla
 //! keeps the compressed page streams (about the size of the output) until the document is
 //! finished, so the output is written at the end.
-//! Texts that continue one baseline in one face, size and colour (a table row) are drawn as
-//! one glyph run: krilla's cost is per run, and a run per textbox was most of a page's.
+//! Texts in one face, size and colour are drawn as one glyph run (a table's rows: one run,
+//! a text line per baseline): krilla's cost is per run, and a run per textbox was most of a
+//! page's. Only the lines that overflow a textbox that cannot grow are clipped, and such
+//! lines of a page share one run inside one clip path while their visible pieces stay apart.
 //!
 //! Not done yet: group document map labels, bookmarks as named destinations, external
 //! images (a warning), tagged PDF (`AccessiblePDF`).
