@@ -6,8 +6,8 @@
 # generate_series, copies the same rows into a SQLite file under the allowed directory
 # (<data dir>/data, quickstart's DataSourceDirectories), uploads two table reports (one per
 # data source, InteractiveHeight 0: one HTML page) and renders each to CSV, XML, JSON and HTML5
-# with curl, one fresh server process per measurement (fetch included). For each it prints rows per server CPU-second (utime+stime of the
-# server process from /proc/PID/stat, before/after), wall time, peak RSS during the request
+# with curl, one fresh server process per measurement (fetch included). For each it prints rows per server CPU-second (the on-CPU time of the
+# server's threads from /proc/PID/task/*/schedstat, in ns, before/after), wall time, peak RSS during the request
 # (VmHWM after resetting it through /proc/PID/clear_refs) and its growth over the RSS before
 # the request, the data set's size (bytes of the CSV output), and peak RSS / data size both
 # for the whole process (which includes the idle server) and for the growth over the idle
@@ -56,10 +56,27 @@
 # left: krilla's per-glyph work ~25% and its fixed deflate level 6 ~15%, rustybuzz ~8%).
 
 #
+# 2026-12-02 00:00-00:02 (quiet machine, load 1-2; CPU now from schedstat in ns, was 10 ms
+# ticks), after this session's row path work (issue 8): SQLite over rusqlite on one thread
+# (rows from sqlite3_step into the column table; was sqlx's worker copying every value and
+# handing rows across threads: 3.5 us a row more than PostgreSQL), PostgreSQL NUMERIC/ints/dates
+# read from their binary values, cells formatted into the row's text, CSV in 16 KiB blocks,
+# XML/JSON values written in place, doubles from their shortest digits: rows per server
+# CPU-second, two runs, PostgreSQL CSV 885-909k, XML 613-769k, JSON 518-714k, HTML5 490-500k;
+# SQLite CSV 909k-1.03M, XML 769-775k, JSON 725-769k, HTML5 476-538k (before, same machine
+# 22:36: PostgreSQL CSV 625-667k, HTML5 309-357k; SQLite CSV 173-200k, HTML5 136-192k).
+# Growth 1.9-2.6x the data set. CSV 1M: SQLite met in one run, PostgreSQL ~10% short.
+# PDF (issue 9): one glyph run per page region instead of 2-5 text objects a row, clipped
+# second lines in one clip path, digits placed without shaping: PG report 59.5k rows/CPU-s,
+# 85 MiB; the 2005 report 2.1-2.6 s CPU = 39-41.8k rows/CPU-s, 2.08-2.72x the peer (its own
+# time swings 4.6-6.7 s between runs; goal 3x missed: krilla's per-glyph work ~25-29% and its
+# level-6 deflate ~13% of the server's CPU are left).
+#
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
 #        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 #        BENCH_NO_BUILD=1 reuses target/release; BENCH_PERF=DIR writes a perf profile of the
-#        server for each CSV/XML/JSON/HTML5 request into DIR; BENCH_ONLY_DATA=1 stops after
+#        server for each CSV/XML/JSON/HTML5 request into DIR (BENCH_PERF_HZ samples a second,
+#        default 999); BENCH_ONLY_DATA=1 stops after
 #        the data formats; BENCH_ONLY_PDF=1 runs only the two PDF measurements (the
 #        PostgreSQL report, then the 2005 report beside the peer).
 set -euo pipefail
@@ -164,7 +181,14 @@ EOF
 report "Orders PG" POSTGRESQL "$pgdb"
 report "Orders SQLite" SQLITE "Data Source=$dd/data/bench.db"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$rpid/stat"; }
+# The server's CPU time in nanoseconds: the sum over its threads of the scheduler's exact
+# on-CPU time (/proc/PID/task/*/schedstat); utime+stime come in 10 ms ticks, too coarse for a
+# 0.1 s request. Threads that exit during a request would be missed: none do (tokio's workers
+# and blocking threads live on). Falls back to the ticks where schedstat is absent.
+cpu_ns() {
+  if [ -r "/proc/$rpid/schedstat" ]; then cat "/proc/$rpid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
+  else awk -v hz="$hz" '{printf "%.0f\n", ($14 + $15) * 1e9 / hz}' "/proc/$rpid/stat"; fi
+}
 kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$rpid/status"; }
 hz=$(getconf CLK_TCK)
 
@@ -172,16 +196,16 @@ measure() { # ITEM FORMAT OUTFILE -> prints one line
   local item=$1 fmt=$2 out=$3
   echo 5 > "/proc/$rpid/clear_refs" # resets VmHWM to the current RSS
   local rss0 t0 wall t1 hwm cpu
-  rss0=$(kib VmRSS); t0=$(cpu_ticks)
+  rss0=$(kib VmRSS); t0=$(cpu_ns)
   local perf=
   if [ -n "${BENCH_PERF:-}" ]; then # a directory: a perf profile of the server per request
-    perf record -q -F 999 -g -p "$rpid" -o "$BENCH_PERF/${item//%20/_}.${fmt%%&*}.perf" 2>/dev/null &
+    perf record -q -F ${BENCH_PERF_HZ:-999} -g -p "$rpid" -o "$BENCH_PERF/${item//%20/_}.${fmt%%&*}.perf" 2>/dev/null &
     perf=$!; sleep 0.5
   fi
   wall=$("${cu[@]}" -o "$out" -w '%{time_total}' "$base?/$item&rs:Format=$fmt&rs:ClearSession=true")
-  t1=$(cpu_ticks); hwm=$(kib VmHWM)
+  t1=$(cpu_ns); hwm=$(kib VmHWM)
   [ -z "$perf" ] || { kill -INT "$perf"; wait "$perf" 2>/dev/null || true; }
-  cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN {printf "%.3f", (b - a) / hz}')
+  cpu=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
   echo "$cpu $wall $hwm $rss0 $(wc -c < "$out")"
 }
 
