@@ -205,20 +205,8 @@ pub fn xsd_text(v: &rdl::Value) -> String {
             }
         }
         Value::DateTime(t) => {
-            let mut s = format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            );
-            if t.nanosecond() != 0 {
-                let frac = format!("{:09}", t.nanosecond());
-                s.push('.');
-                s.push_str(frac.trim_end_matches('0'));
-            }
+            let mut s = String::with_capacity(29);
+            xml::xsd_datetime_into(t, &mut s);
             s
         }
         other => invariant_text(other),
