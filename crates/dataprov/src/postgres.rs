@@ -452,6 +452,13 @@ fn pg_date(days: i64) -> Option<time::Date> {
     time::macros::date!(2000 - 01 - 01).checked_add(time::Duration::days(days))
 }
 
+/// The `k`-th 16-bit big-endian word of a binary `NUMERIC` (the header's four, then the
+/// digits), `None` past its end.
+fn numeric_word(b: &[u8], k: usize) -> Option<u16> {
+    b.get(2 * k..2 * k + 2)
+        .map(|w| u16::from_be_bytes([w[0], w[1]]))
+}
+
 /// A binary `NUMERIC` (`ndigits`, `weight`, `sign`, `dscale` as 16-bit big-endian words,
 /// then `ndigits` base-10000 digits, the first of weight `10000^weight`) as the Decimal
 /// sqlx makes of it (the value at scale `dscale`; zero, which has no digits, at scale 0),
@@ -459,10 +466,7 @@ fn pg_date(days: i64) -> Option<time::Date> {
 /// infinities, a scale over 28, a value near Decimal's limit, a malformed value): the caller
 /// then decodes it as sqlx does.
 fn numeric(b: &[u8]) -> Option<Decimal> {
-    let word = |k: usize| {
-        b.get(2 * k..2 * k + 2)
-            .map(|w| u16::from_be_bytes([w[0], w[1]]))
-    };
+    let word = |k: usize| numeric_word(b, k);
     let (ndigits, weight, sign, dscale) = (word(0)?, word(1)? as i16, word(2)?, word(3)?);
     let negative = match sign {
         0x0000 => false,
@@ -514,10 +518,7 @@ fn numeric(b: &[u8]) -> Option<Decimal> {
 /// weight 7 or more): past Decimal's range (about 7.9 * 10^28), and sqlx's decoding of it
 /// would panic instead of failing.
 fn numeric_too_big(b: &[u8]) -> bool {
-    let word = |k: usize| {
-        b.get(2 * k..2 * k + 2)
-            .map(|w| u16::from_be_bytes([w[0], w[1]]))
-    };
+    let word = |k: usize| numeric_word(b, k);
     match (word(0), word(1), word(2), word(4)) {
         (Some(n), Some(weight), Some(0x0000 | 0x4000), Some(first)) if n > 0 => {
             let weight = weight as i16;
