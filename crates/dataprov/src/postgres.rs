@@ -3,12 +3,17 @@
 //! One connection per execute (connect bounded by [`CONNECT_TIMEOUT`]); the query timeout is
 //! enforced twice: on the server (`statement_timeout`, sent at connect) and here
 //! (`tokio::time::timeout` around connect and fetch). Rows stream and the row/byte limits are
-//! checked per row. The connection is configured from the connect string only: no
-//! environment variable, `.pgpass` or Unix socket of the server's own account is used, and a
-//! user name is required. Values: `int2/4/8` → Int, `float4/8` → Float, `numeric` → Decimal
-//! (scale kept), text types → Str, `bool`, `date`/`timestamp` → DateTime, `timestamptz` →
-//! DateTime in UTC, `time` → Str, `bytea` → Bytes, `uuid` → Str; anything else is an error
-//! that says how to cast it.
+//! checked per row. A query without bound parameters (one `SELECT`/`WITH`/`VALUES`/`TABLE`
+//! statement) whose columns are all integers, floats, numerics, texts, booleans, dates or
+//! timestamps is prepared (its columns and parse errors as sqlx gets them), then its rows come
+//! through `COPY (query) TO STDOUT (FORMAT binary)`, decoded here tuple by tuple (no row
+//! objects or per-row stream layers); what COPY refuses before it runs is run again as it is.
+//! Any other query goes through sqlx's row stream. The connection is configured from the
+//! connect string only: no environment variable, `.pgpass` or Unix socket of the server's own
+//! account is used, and a user name is required. Values: `int2/4/8` → Int, `float4/8` →
+//! Float, `numeric` → Decimal (scale kept), text types → Str, `bool`, `date`/`timestamp` →
+//! DateTime, `timestamptz` → DateTime in UTC, `time` → Str, `bytea` → Bytes, `uuid` → Str;
+//! anything else is an error that says how to cast it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -384,12 +389,7 @@ fn push(row: &PgRow, i: usize, kind: Kind, out: &mut TableBuilder) -> Result<usi
                 && raw.as_bytes().is_ok_and(numeric_too_big)
             {
                 // sqlx's decoding panics on these (a multiplication overflow)
-                return Err(sqlx::Error::Decode(
-                    "the number has more than 28 digits before the decimal point and does not \
-                     fit a System.Decimal; cast it in the query (::float8, or ::text to keep \
-                     every digit)"
-                        .into(),
-                ));
+                return Err(sqlx::Error::Decode(NUMERIC_TOO_BIG.into()));
             } else {
                 // NaN, infinities and what the fast path does not take: sqlx's decoding
                 put(out, i, get::<Decimal>(row, i)?, |o, v| o.push_decimal(i, v))
@@ -435,6 +435,11 @@ fn push(row: &PgRow, i: usize, kind: Kind, out: &mut TableBuilder) -> Result<usi
     }
     Ok(16 + extra)
 }
+
+/// Why a NUMERIC past Decimal's range is not read.
+const NUMERIC_TOO_BIG: &str = "the number has more than 28 digits before the decimal point and \
+                               does not fit a System.Decimal; cast it in the query (::float8, \
+                               or ::text to keep every digit)";
 
 /// The binary value of an `int2`/`int4`/`int8` (or a `date`: days since 2000-01-01) of the
 /// right length; `None` for another length (sqlx then says what is wrong).
@@ -552,6 +557,335 @@ where
     Ok((fields, kinds))
 }
 
+/// Whether the rows of `sql` (a query without bound parameters) may come through
+/// `COPY (sql) TO STDOUT (FORMAT binary)`: one statement (no `;` at all) that begins with
+/// `SELECT`, `WITH`, `VALUES` or `TABLE`. What COPY then refuses is run as it is.
+fn copy_form(sql: &str) -> bool {
+    let t = sql.trim_start();
+    let end = t
+        .bytes()
+        .position(|b| !b.is_ascii_alphabetic())
+        .unwrap_or(t.len());
+    let word = &t[..end];
+    !sql.contains(';')
+        && ["SELECT", "WITH", "VALUES", "TABLE"]
+            .iter()
+            .any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// Column kinds whose binary values [`copy_value`] reads (every one of them as the sqlx path
+/// reads it).
+fn copies(k: Kind) -> bool {
+    matches!(
+        k,
+        Kind::I2
+            | Kind::I4
+            | Kind::I8
+            | Kind::F4
+            | Kind::F8
+            | Kind::Numeric
+            | Kind::Text
+            | Kind::Bool
+            | Kind::Date
+            | Kind::Timestamp
+            | Kind::Timestamptz
+    )
+}
+
+/// What [`copy_rows`] did.
+enum Copied {
+    /// The rows.
+    Table(DataTable),
+    /// The statement is prepared but its columns are not all [`copies`] ones (or it has
+    /// parameters, or no columns): nothing ran.
+    Unsuitable,
+    /// The server refused the COPY before it ran the query; the connection is not usable.
+    Refused,
+}
+
+/// The signature, flags and header extension length that begin a binary COPY.
+const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+/// The rows of `sql` through a binary COPY: the statement is prepared first (its columns,
+/// and the errors a query gets from the server when it is parsed, exactly as the sqlx
+/// path gets them), then each row is one CopyData message read here (no row object, no
+/// per-row stream layers). Limits and timeouts as in [`fetch_rows`].
+async fn copy_rows(
+    c: &mut PgConnection,
+    sql: &str,
+    limits: &Limits,
+    t: &PgTarget,
+    timeout: Option<Duration>,
+) -> Result<Copied, DataError> {
+    use sqlx::Statement as _;
+    let stmt = c
+        .prepare_with(sql, &[])
+        .await
+        .map_err(|e| query_err(e, t, timeout))?;
+    let no_params = match stmt.parameters() {
+        Some(sqlx::Either::Left(p)) => p.is_empty(),
+        Some(sqlx::Either::Right(n)) => n == 0,
+        None => true,
+    };
+    let cols = stmt.columns();
+    if !no_params
+        || cols.is_empty()
+        || !cols
+            .iter()
+            .all(|col| copies(kind_of(col.type_info().name())))
+    {
+        return Ok(Copied::Unsuitable);
+    }
+    let (fields, kinds) = fields_of(cols)?;
+    let names: Vec<String> = fields.iter().map(|x| x.name.clone()).collect();
+    let ck: Vec<ColumnKind> = kinds.iter().map(|k| column_kind(*k)).collect();
+    let mut b = TableBuilder::new(names.clone(), &ck);
+    let copy = format!("COPY (\n{sql}\n) TO STDOUT (FORMAT binary)");
+    let mut stream = match c.copy_out_raw(&copy).await {
+        Ok(s) => s,
+        Err(sqlx::Error::Database(d)) if d.code().as_deref() != Some("57014") => {
+            return Ok(Copied::Refused);
+        }
+        Err(e) => return Err(query_err(e, t, timeout)),
+    };
+    let mut budget = RowBudget::new(limits);
+    let mut rd = CopyReader::default();
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|e| query_err(e, t, timeout))?
+    {
+        rd.feed(&chunk, &kinds, &names, &mut b, &mut budget)?;
+    }
+    drop(stream);
+    if !rd.ended || !rd.carry.is_empty() {
+        return Err(DataError::Query {
+            message: "the server's COPY data ended early".into(),
+        });
+    }
+    Ok(Copied::Table(DataTable {
+        fields,
+        table: b.finish(),
+    }))
+}
+
+/// Reads a binary COPY's bytes (a tuple may span messages: its start waits in `carry`).
+#[derive(Default)]
+struct CopyReader {
+    carry: Vec<u8>,
+    header: bool,
+    ended: bool,
+}
+
+fn copy_protocol(what: &str) -> DataError {
+    DataError::Query {
+        message: format!("unexpected COPY data from the server: {what}"),
+    }
+}
+
+impl CopyReader {
+    fn feed(
+        &mut self,
+        chunk: &[u8],
+        kinds: &[Kind],
+        names: &[String],
+        b: &mut TableBuilder,
+        budget: &mut RowBudget,
+    ) -> Result<(), DataError> {
+        if self.carry.is_empty() {
+            let used = self.tuples(chunk, kinds, names, b, budget)?;
+            self.carry.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut data = std::mem::take(&mut self.carry);
+            data.extend_from_slice(chunk);
+            let used = self.tuples(&data, kinds, names, b, budget)?;
+            data.drain(..used);
+            self.carry = data;
+        }
+        Ok(())
+    }
+
+    /// Reads the whole tuples at the start of `data`; returns the bytes read.
+    fn tuples(
+        &mut self,
+        data: &[u8],
+        kinds: &[Kind],
+        names: &[String],
+        b: &mut TableBuilder,
+        budget: &mut RowBudget,
+    ) -> Result<usize, DataError> {
+        let mut at = 0;
+        if !self.header {
+            let Some(ext) = data.get(15..19) else {
+                return Ok(0);
+            };
+            if !data.starts_with(COPY_SIGNATURE) {
+                return Err(copy_protocol("no binary COPY signature"));
+            }
+            let ext = u32::from_be_bytes([ext[0], ext[1], ext[2], ext[3]]) as usize;
+            if data.len() < 19 + ext {
+                return Ok(0);
+            }
+            at = 19 + ext;
+            self.header = true;
+        }
+        while at < data.len() {
+            if self.ended {
+                return Err(copy_protocol("bytes after the end"));
+            }
+            let Some(n) = copy_tuple_len(&data[at..]) else {
+                break;
+            };
+            let tuple = &data[at..at + n];
+            at += n;
+            let count = i16::from_be_bytes([tuple[0], tuple[1]]);
+            if count == -1 {
+                self.ended = true;
+                continue;
+            }
+            if count as usize != kinds.len() {
+                return Err(copy_protocol("a row of another width"));
+            }
+            let mut p = 2;
+            let mut bytes = 0;
+            for (i, &k) in kinds.iter().enumerate() {
+                let len = i32::from_be_bytes([tuple[p], tuple[p + 1], tuple[p + 2], tuple[p + 3]]);
+                p += 4;
+                if len < 0 {
+                    b.push_null(i);
+                    bytes += 16;
+                    continue;
+                }
+                let v = &tuple[p..p + len as usize];
+                p += len as usize;
+                bytes += copy_value(v, i, k, b).map_err(|e| DataError::Query {
+                    message: format!("column '{}': {e}", names[i]),
+                })?;
+            }
+            budget.admit(b.rows(), bytes)?;
+            b.end_row();
+        }
+        Ok(at)
+    }
+}
+
+/// The length of the tuple (or trailer) at the start of `d`, `None` while it is incomplete.
+fn copy_tuple_len(d: &[u8]) -> Option<usize> {
+    let count = i16::from_be_bytes([*d.first()?, *d.get(1)?]);
+    let mut p = 2;
+    for _ in 0..count.max(0) {
+        let l = d.get(p..p + 4)?;
+        let len = i32::from_be_bytes([l[0], l[1], l[2], l[3]]);
+        p += 4 + len.max(0) as usize;
+    }
+    (p <= d.len()).then_some(p)
+}
+
+/// Decodes the binary value `v` of column `i` (of a [`copies`] kind) into `out`, as [`push`]
+/// decodes it from a row (errors say the same); returns its approximate size.
+fn copy_value(
+    v: &[u8],
+    i: usize,
+    kind: Kind,
+    out: &mut TableBuilder,
+) -> Result<usize, sqlx::Error> {
+    // what sqlx's `try_get_unchecked` makes of a decoder's error
+    let column = |source: BoxDynError| sqlx::Error::ColumnDecode {
+        index: format!("{i:?}"),
+        source,
+    };
+    let bad_len = || column(format!("a {kind:?} value of {} bytes", v.len()).into());
+    let mut extra = 0;
+    match kind {
+        Kind::I2 | Kind::I4 | Kind::I8 | Kind::Date => {
+            let n = fixed_int(kind, v).ok_or_else(bad_len)?;
+            if kind == Kind::Date {
+                let d = pg_date(n).ok_or_else(|| {
+                    sqlx::Error::Decode("the date is out of range (infinity?)".into())
+                })?;
+                out.push_datetime(i, d.midnight());
+            } else {
+                out.push_int(i, n);
+            }
+        }
+        Kind::F4 => {
+            let b: [u8; 4] = v.try_into().map_err(|_| bad_len())?;
+            out.push_float(i, f32::from_be_bytes(b).into());
+        }
+        Kind::F8 => {
+            let b: [u8; 8] = v.try_into().map_err(|_| bad_len())?;
+            out.push_float(i, f64::from_be_bytes(b));
+        }
+        Kind::Numeric => {
+            if let Some(d) = numeric(v) {
+                out.push_decimal(i, d);
+            } else if numeric_too_big(v) {
+                return Err(sqlx::Error::Decode(NUMERIC_TOO_BIG.into()));
+            } else {
+                out.push_decimal(i, numeric_as_sqlx(v).map_err(column)?);
+            }
+        }
+        Kind::Text => {
+            let s = std::str::from_utf8(v).map_err(|e| column(e.into()))?;
+            extra = s.len();
+            out.push_str(i, s);
+        }
+        Kind::Bool => out.push_bool(i, *v.first().ok_or_else(bad_len)? != 0),
+        Kind::Timestamp | Kind::Timestamptz => {
+            // microseconds since 2000-01-01 00:00 (UTC for timestamptz)
+            let b: [u8; 8] = v.try_into().map_err(|_| bad_len())?;
+            let us = i64::from_be_bytes(b);
+            let t = time::macros::datetime!(2000-01-01 0:00)
+                .checked_add(time::Duration::microseconds(us))
+                .ok_or_else(|| {
+                    sqlx::Error::Decode("the timestamp is out of range (infinity?)".into())
+                })?;
+            out.push_datetime(i, t);
+        }
+        _ => return Err(column(format!("{kind:?} is not read from COPY").into())),
+    }
+    Ok(16 + extra)
+}
+
+/// sqlx's decoding of a binary `NUMERIC` into a Decimal (what [`numeric`] does not take:
+/// NaN, scales over 28, values near Decimal's limit), with its errors; a value past
+/// Decimal's range is [`numeric_too_big`]'s.
+fn numeric_as_sqlx(b: &[u8]) -> Result<Decimal, BoxDynError> {
+    use rust_decimal::MathematicalOps;
+    let word = |k: usize| numeric_word(b, k).ok_or("a NUMERIC value too short");
+    let (ndigits, mut weight, sign, scale) = (word(0)?, word(1)? as i16, word(2)?, word(3)? as i16);
+    let negative = match sign {
+        0x0000 => false,
+        0x4000 => true,
+        0xC000 => return Err("Decimal does not support NaN values".into()),
+        _ => return Err(format!("invalid value for PgNumericSign: {sign:#04X}").into()),
+    };
+    if ndigits == 0 {
+        return Ok(Decimal::ZERO);
+    }
+    let scale =
+        u32::try_from(scale).map_err(|_| format!("invalid scale value for Pg NUMERIC: {scale}"))?;
+    let mut value = Decimal::ZERO;
+    for k in 0..usize::from(ndigits) {
+        let digit = word(4 + k)? as i16;
+        let mul = Decimal::from(10_000i16)
+            .checked_powi(weight as i64)
+            .ok_or("value not representable as rust_decimal::Decimal")?;
+        let part = Decimal::from(digit) * mul;
+        value = value
+            .checked_add(part)
+            .ok_or("value not representable as rust_decimal::Decimal")?;
+        weight = weight.checked_sub(1).ok_or("weight underflowed")?;
+    }
+    if negative {
+        value.set_sign_negative(true);
+    } else {
+        value.set_sign_positive(true);
+    }
+    value.rescale(scale);
+    Ok(value)
+}
+
 async fn run(
     conn: &Connection,
     query: &Query,
@@ -563,8 +897,33 @@ async fn run(
     let sql = command_sql(query, params)?;
     let rw = sqltok::rewrite(&sql, params, Dialect::Postgres)?;
     let mut c = connect(&t, timeout).await?;
-    let mut q = sqlx::query(&rw.sql);
-    for v in rw.values {
+    if rw.values.is_empty() && copy_form(&rw.sql) {
+        match copy_rows(&mut c, &rw.sql, limits, &t, timeout).await? {
+            Copied::Table(d) => {
+                let _ = c.close().await;
+                return Ok(d);
+            }
+            // prepared, but not for COPY: the rows as below, on this connection
+            Copied::Unsuitable => {}
+            // the server refused the COPY form before running it: the query as it is, on a
+            // new connection (it says what is wrong, exactly as without COPY)
+            Copied::Refused => c = connect(&t, timeout).await?,
+        }
+    }
+    fetch_rows(c, &rw.sql, rw.values, limits, &t, timeout).await
+}
+
+/// The rows of `sql` with `values` bound, through sqlx's row stream.
+async fn fetch_rows(
+    mut c: PgConnection,
+    sql: &str,
+    values: Vec<Value>,
+    limits: &Limits,
+    t: &PgTarget,
+    timeout: Option<Duration>,
+) -> Result<DataTable, DataError> {
+    let mut q = sqlx::query(sql);
+    for v in values {
         q = bind(q, v);
     }
     let mut fields: Option<(Vec<FieldMeta>, Vec<Kind>)> = None;
@@ -576,7 +935,7 @@ async fn run(
         while let Some(step) = stream
             .try_next()
             .await
-            .map_err(|e| query_err(e, &t, timeout))?
+            .map_err(|e| query_err(e, t, timeout))?
         {
             let sqlx::Either::Right(row) = step else {
                 continue;
@@ -605,9 +964,9 @@ async fn run(
         // No rows: ask the server for the columns (parse only, nothing runs again).
         _ => {
             let d = (&mut c)
-                .describe(&rw.sql)
+                .describe(sql)
                 .await
-                .map_err(|e| query_err(e, &t, timeout))?;
+                .map_err(|e| query_err(e, t, timeout))?;
             let (f, kinds) = fields_of(d.columns())?;
             let names = f.iter().map(|x| x.name.clone()).collect();
             let ck: Vec<ColumnKind> = kinds.iter().map(|k| column_kind(*k)).collect();
@@ -647,6 +1006,235 @@ impl DataProvider for PostgresProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The binary COPY path reads what the sqlx row stream reads: the same tables (values,
+    /// kinds, nulls, columns of an empty result), the same errors, limits and fallbacks,
+    /// against the real server at `REPORTD_TEST_PG_URL` (skipped without it). A query with
+    /// a bound parameter takes the row stream: each query runs both ways.
+    #[tokio::test]
+    async fn copy_reads_what_the_row_stream_reads() {
+        let Some(url) = std::env::var("REPORTD_TEST_PG_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            println!("skipped: REPORTD_TEST_PG_URL not set");
+            return;
+        };
+        let conn = Connection {
+            extension: "POSTGRESQL".into(),
+            connect_string: url.clone(),
+            credentials: None,
+        };
+        let limits = Limits::default();
+        let both = |sql: &str, limits: &Limits| {
+            let q = |text: String| Query {
+                command_text: text,
+                ..Query::default()
+            };
+            let copied = q(sql.to_string());
+            // the same rows with a bound parameter: the row stream
+            let streamed = q(format!("SELECT * FROM (\n{sql}\n) AS q WHERE @one = 1"));
+            let (conn, limits) = (conn.clone(), limits.clone());
+            async move {
+                let one = [BoundParam {
+                    name: "one".into(),
+                    value: Value::Int(1),
+                }];
+                let a = PostgresProvider.execute(&conn, &copied, &[], &limits).await;
+                let b = PostgresProvider
+                    .execute(&conn, &streamed, &one, &limits)
+                    .await;
+                (a, b)
+            }
+        };
+        assert!(copy_form(" select 1"));
+        assert!(copy_form("WITH x AS (SELECT 1) SELECT * FROM x"));
+        assert!(!copy_form("SELECT 1;"));
+        assert!(!copy_form("SHOW work_mem"));
+        assert!(!copy_form("SELECTION"));
+        let tables = [
+            // every kind COPY reads, nulls, texts past a network buffer, Unicode
+            "SELECT g AS n, g::int2 AS s, (g * 3000000000)::int8 AS big, g::float8 / 3 AS f, \
+             (g / 7.0)::float4 AS r, (g * 1.25)::numeric(10,3) AS d, 'x' || g AS t, \
+             'äbc'::varchar(5) AS vc, 'ab'::char(3) AS bp, g % 2 = 0 AS b, \
+             DATE '2024-01-01' + g AS dt, TIMESTAMP '2024-01-01 10:00:00.123456' + g * interval '1 h' AS ts, \
+             TIMESTAMPTZ '2024-01-01 10:00:00+02' AS tz, \
+             CASE WHEN g % 3 = 0 THEN NULL ELSE g END AS sometimes, \
+             CASE WHEN g % 100 = 0 THEN repeat('y', 20000 + g) END AS long, \
+             NULL::int AS nul, NULL::numeric AS nnum \
+             FROM generate_series(1, 3000) g",
+            // numerics of every shape, the fast decoding's and the fallback's
+            "SELECT n, n::numeric(38, 6) AS m, round(n, 2) AS r FROM (VALUES \
+             (0::numeric), (-0.00), (1.50), (-999.99), (9999.9999), (0.0001), (1e-28), \
+             (3.1415926535897932384626433832), (-12345.678900), (1000000.01)) AS v(n)",
+            // scale 29: sqlx's decoding (rescaled to 28)
+            "SELECT 1.00000000000000000000000000000 AS n, '-Infinity'::float8 AS f",
+            // no rows: the columns only
+            "SELECT g AS n, 'x' AS t FROM generate_series(1, 0) g",
+            // a type COPY does not read here: the row stream
+            "SELECT g, TIME '13:14:15' AS tm, '6f1c2a4e-0000-4000-8000-000000000001'::uuid AS u \
+             FROM generate_series(1, 3) g",
+            "VALUES (1, 'a'), (2, 'b')",
+            "WITH x AS (SELECT 5 AS v) SELECT v FROM x -- a trailing comment",
+        ];
+        // which way each query goes
+        let pt = connstr::parse_postgres(&url).unwrap();
+        for (k, sql) in tables.iter().enumerate() {
+            let mut c = connect(&pt, None).await.unwrap();
+            let r = copy_rows(&mut c, sql, &limits, &pt, None).await.unwrap();
+            let copied = matches!(r, Copied::Table(_));
+            assert_eq!(copied, k != 4, "{sql}");
+        }
+        for sql in tables {
+            let (a, b) = both(sql, &limits).await;
+            let (a, b) = match (a, b) {
+                (Ok(a), Ok(b)) => (a, b),
+                (a, b) => panic!("{sql}: {a:?} / {b:?}"),
+            };
+            assert_eq!(a.fields, b.fields, "{sql}");
+            assert_eq!(a.len(), b.len(), "{sql}");
+            for r in 0..a.len() {
+                assert_eq!(a.row(r), b.row(r), "{sql}: row {r}");
+            }
+            for c in 0..a.fields.len() {
+                assert_eq!(a.kind(c), b.kind(c), "{sql}: column {c}");
+            }
+        }
+        // errors: while parsing, while planning (COPY refused, then run as it is), while
+        // running, in decoding
+        for sql in [
+            "SELECT * FROM nope",
+            "SELECT 1 / 0 AS x",
+            "SELECT 1 / (g - 3) AS x FROM generate_series(1, 5) g",
+            "SELECT 'NaN'::numeric AS n",
+            "SELECT 'infinity'::date AS d",
+            "SELECT 1e40::numeric AS n",
+            "SELECT j::text FROM (SELECT '{}'::json AS j) x",
+            "SELECT '{}'::json AS j",
+            "SELECT 123456789012345678901234.5678 AS n",
+            "SELECT 79228162514264337593543950335 AS n",
+            "SELECT 7922816251426433759354395033.5 AS n",
+            "SELECT -0.000000000000000000000000001 AS n",
+            "SELECT 12345678901234567890123456789012 AS n",
+            "SELECT '-Infinity'::numeric AS n",
+            "SELECT 3.14159265358979323846264338327950288 AS n",
+            "SELECT 1e-30::numeric AS tiny",
+        ] {
+            let (a, b) = both(sql, &limits).await;
+            match (a, b) {
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{sql}"),
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{sql}"),
+                (a, b) => panic!("{sql}: {a:?} / {b:?}"),
+            }
+        }
+        // the row and byte limits while the rows come
+        let few = Limits {
+            max_rows: 100,
+            ..Limits::default()
+        };
+        let (a, b) = both("SELECT g FROM generate_series(1, 5000000) g", &few).await;
+        assert!(
+            matches!(a, Err(DataError::RowLimit { limit: 100 })),
+            "{a:?}"
+        );
+        assert!(
+            matches!(b, Err(DataError::RowLimit { limit: 100 })),
+            "{b:?}"
+        );
+        let small = Limits {
+            max_bytes: 10_000,
+            ..Limits::default()
+        };
+        let (a, b) = both(
+            "SELECT repeat('x', 1000) FROM generate_series(1, 100)",
+            &small,
+        )
+        .await;
+        assert!(
+            matches!(a, Err(DataError::ByteLimit { limit: 10_000 })),
+            "{a:?}"
+        );
+        assert!(
+            matches!(b, Err(DataError::ByteLimit { limit: 10_000 })),
+            "{b:?}"
+        );
+        // the query timeout, on the server and here
+        let tq = Query {
+            command_text: "SELECT 1 AS x FROM pg_sleep(30)".into(),
+            timeout: Some(Duration::from_secs(1)),
+            ..Query::default()
+        };
+        let e = PostgresProvider
+            .execute(&conn, &tq, &[], &limits)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, DataError::Timeout { .. }), "{e}");
+        // a data-modifying query through COPY runs once
+        let q = |text: &str| Query {
+            command_text: text.into(),
+            ..Query::default()
+        };
+        let name = format!("copy_once_{}", std::process::id());
+        let mut c = PgConnection::connect(&url).await.expect("connect");
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE TABLE {name} (a int)"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let t = PostgresProvider
+            .execute(
+                &conn,
+                &q(&format!(
+                    "WITH x AS (INSERT INTO {name} VALUES (1), (2) RETURNING a) SELECT a FROM x"
+                )),
+                &[],
+                &limits,
+            )
+            .await
+            .unwrap();
+        assert_eq!(t.len(), 2);
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {name}"))
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        sqlx::query(&format!("DROP TABLE {name}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        // the COPY reader takes tuples split anywhere across messages
+        let kinds = [Kind::I4, Kind::Text];
+        let names = ["a".to_string(), "b".to_string()];
+        let mut bytes = COPY_SIGNATURE.to_vec();
+        bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        for (n, s) in [(7i32, "seven"), (-1, "")] {
+            bytes.extend_from_slice(&2i16.to_be_bytes());
+            bytes.extend_from_slice(&4i32.to_be_bytes());
+            bytes.extend_from_slice(&n.to_be_bytes());
+            if s.is_empty() {
+                bytes.extend_from_slice(&(-1i32).to_be_bytes());
+            } else {
+                bytes.extend_from_slice(&(s.len() as i32).to_be_bytes());
+                bytes.extend_from_slice(s.as_bytes());
+            }
+        }
+        bytes.extend_from_slice(&(-1i16).to_be_bytes());
+        for split in 0..=bytes.len() {
+            let mut b = TableBuilder::new(names.to_vec(), &[ColumnKind::Int, ColumnKind::Str]);
+            let mut budget = RowBudget::new(&limits);
+            let mut rd = CopyReader::default();
+            for part in [&bytes[..split], &bytes[split..]] {
+                rd.feed(part, &kinds, &names, &mut b, &mut budget).unwrap();
+            }
+            assert!(rd.ended && rd.carry.is_empty(), "split at {split}");
+            let t = b.finish();
+            assert_eq!(t.row(0), [Value::Int(7), Value::from("seven")]);
+            assert_eq!(t.row(1), [Value::Int(-1), Value::Null]);
+        }
+    }
 
     /// The fast NUMERIC decoding gives what sqlx's gives (value and scale), for values the
     /// real server sends at `REPORTD_TEST_PG_URL` (skipped without it); what it does not
