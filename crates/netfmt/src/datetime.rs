@@ -117,26 +117,33 @@ fn custom(
     dtfi: &DateTimeFormat,
     original: &str,
 ) -> Result<(), FormatError> {
+    // an ASCII pattern (the usual one) is read as its bytes: no copy of its characters
+    if f.is_ascii() {
+        custom_chars(out, dt, f.as_bytes(), dtfi, original)
+    } else {
+        let chars: Vec<char> = f.chars().collect();
+        custom_chars(out, dt, &chars, dtfi, original)
+    }
+}
+
+/// [`custom`] over the pattern's characters (bytes of an ASCII pattern, or `char`s).
+fn custom_chars<C: Copy + Into<char>>(
+    out: &mut String,
+    dt: PrimitiveDateTime,
+    f: &[C],
+    dtfi: &DateTimeFormat,
+    original: &str,
+) -> Result<(), FormatError> {
     // what was in `out` before: not this pattern's to change
     let base = out.len();
-    // the pattern's characters: on the stack for the usual short pattern
-    let mut stack = ['\0'; 64];
-    let heap: Vec<char>;
-    let f: &[char] = if f.len() <= stack.len() {
-        let mut n = 0;
-        for c in f.chars() {
-            stack[n] = c;
-            n += 1;
-        }
-        &stack[..n]
-    } else {
-        heap = f.chars().collect();
-        &heap
-    };
+    let at = |k: usize| -> Option<char> { f.get(k).map(|&c| c.into()) };
     let mut i = 0;
     while i < f.len() {
-        let ch = f[i];
-        let run = f[i..].iter().take_while(|&&c| c == ch).count();
+        let ch: char = f[i].into();
+        let run = f[i..]
+            .iter()
+            .take_while(|&&c| Into::<char>::into(c) == ch)
+            .count();
         let token_len;
         match ch {
             'g' => {
@@ -264,14 +271,14 @@ fn custom(
                 let mut p = i + 1;
                 let mut found = false;
                 while p < f.len() {
-                    let c = f[p];
+                    let c: char = f[p].into();
                     p += 1;
                     if c == ch {
                         found = true;
                         break;
                     } else if c == '\\' {
-                        match f.get(p) {
-                            Some(&n) => {
+                        match at(p) {
+                            Some(n) => {
                                 out.push(n);
                                 p += 1;
                             }
@@ -286,15 +293,15 @@ fn custom(
                 }
                 token_len = p - i;
             }
-            '%' => match f.get(i + 1) {
-                Some(&n) if n != '%' => {
+            '%' => match at(i + 1) {
+                Some(n) if n != '%' => {
                     custom(out, dt, &n.to_string(), dtfi, original)?;
                     token_len = 2;
                 }
                 _ => return Err(bad(original, "a % not followed by one format character")),
             },
-            '\\' => match f.get(i + 1) {
-                Some(&n) => {
+            '\\' => match at(i + 1) {
+                Some(n) => {
                     out.push(n);
                     token_len = 2;
                 }
