@@ -599,21 +599,28 @@ pub struct TextLayout<'r> {
     max_bytes: usize,
     warnings: RefCell<BTreeSet<String>>,
     /// Faces by family: regular, italic, bold, bold italic (looked up without allocating).
-    resolved: RefCell<HashMap<String, [Option<FaceId>; 4]>>,
-    metrics: RefCell<HashMap<FaceId, VMetrics>>,
+    resolved: RefCell<FastMap<String, [Option<FaceId>; 4]>>,
+    metrics: RefCell<FastMap<FaceId, VMetrics>>,
     used: RefCell<BTreeSet<FaceId>>,
     /// Parsed faces and their shape plans, made once per render (`None`: unreadable).
-    hb: RefCell<HashMap<FaceId, Option<Rc<HbFace<'r>>>>>,
+    hb: RefCell<FastMap<FaceId, Option<Rc<HbFace<'r>>>>>,
     /// Nominal advances (em) of printable ASCII per face (`None`: a character is missing).
-    ascii: RefCell<HashMap<FaceId, Option<Rc<[f32; 95]>>>>,
+    ascii: RefCell<FastMap<FaceId, Option<Rc<[f32; 95]>>>>,
     /// Per face, the characters of [`PLAIN_CANDIDATES`] that shape as their nominal glyphs
     /// in any pairing (see [`TextLayout::plain_set`]).
-    plain: RefCell<HashMap<FaceId, Option<Rc<PlainSet>>>>,
+    plain: RefCell<FastMap<FaceId, Option<Rc<PlainSet>>>>,
+    /// The last style [`TextLayout::plain_glyphs`] resolved: (family, bold, italic) and its
+    /// face and plain set (a table's cells repeat one style: no map look-ups per cell).
+    plain_memo: RefCell<Option<(String, bool, bool, FaceId, Option<Rc<PlainSet>>)>>,
     /// Hashes of texts shaped once (direct-mapped): a text enters the cache the second time
     /// it is shaped, so values that never repeat (ids, amounts) are not kept.
     seen: RefCell<Vec<u64>>,
-    seen_hasher: std::collections::hash_map::RandomState,
+    seen_hasher: foldhash::fast::RandomState,
 }
+
+/// The layout's maps: keyed by texts of the report's data, hashed with a seeded fast hasher
+/// (SipHash cost ~1.5% of a PDF's CPU here).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Slots of [`TextLayout`]'s seen-once filter.
 const SEEN_SLOTS: usize = 1 << 14;
@@ -630,6 +637,20 @@ struct PlainSet {
     bytes: u128,
     /// Glyph id and advance (em) by byte.
     glyphs: [(u16, f32); 128],
+}
+
+/// The nominal glyphs of a plain text (see [`TextLayout::plain_glyphs`]).
+pub struct PlainGlyphs {
+    /// The face they are in.
+    pub face: FaceId,
+    set: Rc<PlainSet>,
+}
+
+impl PlainGlyphs {
+    /// Glyph id and advance (em) of byte `b` of the text.
+    pub fn glyph(&self, b: u8) -> (u16, f32) {
+        self.set.glyphs[usize::from(b & 0x7f)]
+    }
 }
 
 /// A face parsed for shaping, with the shape plans made for it (a plan per direction and
@@ -654,15 +675,15 @@ impl std::fmt::Debug for TextLayout<'_> {
 }
 
 /// Shaped texts by text.
-type ShapedTexts = HashMap<Box<str>, Vec<Arc<ShapedRun>>>;
+type ShapedTexts = FastMap<Box<str>, Vec<Arc<ShapedRun>>>;
 
 #[derive(Default)]
 struct Cache {
-    runs: HashMap<(String, FaceId), Arc<ShapedRun>>,
+    runs: FastMap<(String, FaceId), Arc<ShapedRun>>,
     /// Text heights by (primary face, size, width), then text.
-    heights: HashMap<(FaceId, Len, Len), HashMap<Box<str>, Len>>,
+    heights: FastMap<(FaceId, Len, Len), FastMap<Box<str>, Len>>,
     /// Whole shaped texts by (primary face, bold, italic), then text.
-    shaped: HashMap<(FaceId, bool, bool), ShapedTexts>,
+    shaped: FastMap<(FaceId, bool, bool), ShapedTexts>,
     bytes: usize,
     hits: u64,
     misses: u64,
@@ -681,14 +702,15 @@ impl<'r> TextLayout<'r> {
             cache: RefCell::new(Cache::default()),
             max_bytes,
             warnings: RefCell::new(BTreeSet::new()),
-            resolved: RefCell::new(HashMap::new()),
-            metrics: RefCell::new(HashMap::new()),
+            resolved: RefCell::default(),
+            metrics: RefCell::default(),
             used: RefCell::new(BTreeSet::new()),
-            hb: RefCell::new(HashMap::new()),
-            ascii: RefCell::new(HashMap::new()),
-            plain: RefCell::new(HashMap::new()),
+            hb: RefCell::default(),
+            ascii: RefCell::default(),
+            plain: RefCell::default(),
+            plain_memo: RefCell::new(None),
             seen: RefCell::new(vec![0; SEEN_SLOTS]),
-            seen_hasher: std::collections::hash_map::RandomState::new(),
+            seen_hasher: foldhash::fast::RandomState::default(),
         }
     }
 
@@ -804,6 +826,49 @@ impl<'r> TextLayout<'r> {
             .or_default()
             .insert(text.into(), v.clone());
         v
+    }
+
+    /// The nominal glyphs of `text` when [`TextLayout::shape`] would place it without
+    /// shaping (every byte in the face's plain set: digits and the punctuation of numbers
+    /// and dates), for a renderer to place glyph by glyph without a shaped run, a cache
+    /// look-up or an allocation; `None` for any other text.
+    pub fn plain_glyphs(&self, text: &str, style: &TextStyle) -> Option<PlainGlyphs> {
+        if text.is_empty() {
+            return None;
+        }
+        let bold = style.font_weight >= 600;
+        let (face, set) = {
+            let memo = self.plain_memo.borrow();
+            match memo.as_ref() {
+                Some((family, b, i, face, set))
+                    if *b == bold && *i == style.italic && *family == style.font_family =>
+                {
+                    (*face, set.clone())
+                }
+                _ => {
+                    drop(memo);
+                    let face = self.face_for(style);
+                    let set = self.hb_face(face).and_then(|hb| self.plain_set(face, &hb));
+                    *self.plain_memo.borrow_mut() = Some((
+                        style.font_family.clone(),
+                        bold,
+                        style.italic,
+                        face,
+                        set.clone(),
+                    ));
+                    (face, set)
+                }
+            }
+        };
+        let set = set?;
+        if !text
+            .bytes()
+            .all(|b| b < 128 && set.bytes & (1u128 << b) != 0)
+        {
+            return None;
+        }
+        self.used.borrow_mut().insert(face);
+        Some(PlainGlyphs { face, set })
     }
 
     fn shape_segments(

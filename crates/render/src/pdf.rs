@@ -754,6 +754,125 @@ impl Drawer<'_, '_> {
         }
     }
 
+    /// Draws a textbox of one paragraph of one run that fits on one line (most cells of a
+    /// table) placing exactly what [`Drawer::draw_text`] would (the same line metrics,
+    /// alignment and clipping) without laying it out: a text that
+    /// [`TextLayout::plain_glyphs`] places without shaping (ids, amounts, dates) glyph by
+    /// glyph with no shaped run or cache look-up, another from its one cached shaped run.
+    /// False when it does not apply (nothing drawn).
+    #[allow(clippy::too_many_arguments)] // reason: draw_text's values, one call site
+    fn draw_one_line(
+        &mut self,
+        s: &mut krilla::surface::Surface<'_>,
+        rect: Rect,
+        pad: [Len; 4],
+        valign: VerticalAlign,
+        inner_w: Len,
+        p: &Paragraph,
+        r: &engine::instance::Run,
+    ) -> bool {
+        let text = r.text.as_str();
+        // TextLayout::layout's one-line case: no line break, no trailing white space
+        if r.style.underline
+            || r.style.line_through
+            || text.is_empty()
+            || text.contains('\n')
+            || text.trim_end().len() != text.len()
+        {
+            return false;
+        }
+        let size = to_pt(r.style.font_size) as f32;
+        let avail = inner_w - p.left_indent;
+        let mut glyphs = std::mem::take(&mut self.glyph_buf);
+        glyphs.clear();
+        // the line's width in em (as layout sums it) and the glyphs' advance (as
+        // krilla_glyphs sums it)
+        let (line_face, face, w_em, run_em) =
+            if let Some(plain) = self.layout.plain_glyphs(text, &r.style) {
+                let mut w_em = 0.0f32;
+                for (i, byte) in text.bytes().enumerate() {
+                    let (id, adv) = plain.glyph(byte);
+                    glyphs.push(KrillaGlyph::new(
+                        GlyphId::new(u32::from(id)),
+                        adv,
+                        0.0,
+                        0.0,
+                        0.0,
+                        i..i + 1,
+                        None,
+                    ));
+                    w_em += adv;
+                }
+                (plain.face, plain.face, w_em, w_em)
+            } else {
+                let shaped = self.layout.shape(text, &r.style);
+                let [sr] = shaped.as_slice() else {
+                    self.glyph_buf = glyphs;
+                    return false;
+                };
+                let w_em: f32 = shaped.iter().map(|s| s.width_em).sum();
+                let run_em = krilla_glyphs(sr, 0, &mut glyphs);
+                // the line's metrics are the style's face's (as layout's), the ink band the
+                // glyphs' face's (a fallback face for text the style's face lacks)
+                (self.layout.face_for(&r.style), sr.face, w_em, run_em)
+            };
+        let line_w = engine::instance::pt(f64::from(w_em * size));
+        if line_w > avail.max(1) {
+            self.glyph_buf = glyphs;
+            return false;
+        }
+        if glyphs.is_empty() || text.trim().is_empty() || self.font(face).is_none() {
+            // as draw_text: nothing to draw, or a face that cannot be embedded
+            self.glyph_buf = glyphs;
+            return true;
+        }
+        let vm = self.layout.vmetrics(line_face);
+        let ink = self.layout.vmetrics(face).ink;
+        let ascent = engine::instance::pt(f64::from(vm.ascent * size));
+        let line_h = engine::instance::pt(f64::from((vm.ascent + vm.descent + vm.gap) * size));
+        let inner_h = rect.h - pad[0] - pad[2];
+        let inner_bottom = rect.y + pad[0] + inner_h;
+        let y = rect.y
+            + pad[0]
+            + match valign {
+                VerticalAlign::Top => 0,
+                VerticalAlign::Middle => ((inner_h - line_h) / 2).max(0),
+                VerticalAlign::Bottom => (inner_h - line_h).max(0),
+            };
+        let dx = match p.align {
+            TextAlign::Left => 0,
+            TextAlign::Center => (avail - line_w) / 2,
+            TextAlign::Right => avail - line_w,
+        };
+        let x0 = rect.x + pad[3] + p.left_indent + dx;
+        let b = pt(y + ascent);
+        let clip = (line_w > avail || y + line_h > inner_bottom).then(|| {
+            (
+                (
+                    pt(rect.x),
+                    pt(rect.y),
+                    pt(rect.x + rect.w),
+                    pt(rect.y + rect.h),
+                ),
+                (b - ink.0 * size, b + ink.1 * size),
+            )
+        });
+        let c = r.style.color;
+        self.queue(
+            s,
+            clip,
+            face,
+            (c.r, c.g, c.b),
+            size,
+            (pt(x0), b),
+            &glyphs,
+            text,
+            run_em * size,
+        );
+        self.glyph_buf = glyphs;
+        true
+    }
+
     fn draw_text(
         &mut self,
         s: &mut krilla::surface::Surface<'_>,
@@ -769,6 +888,12 @@ impl Drawer<'_, '_> {
             return;
         }
         let inner_w = (rect.w - pad[1] - pad[3]).max(1);
+        if let [p] = paragraphs
+            && let [r] = p.runs.as_slice()
+            && self.draw_one_line(s, rect, pad, valign, inner_w, p, r)
+        {
+            return;
+        }
         let mut laid = Vec::with_capacity(paragraphs.len());
         let mut total_h = 0;
         for p in paragraphs {
