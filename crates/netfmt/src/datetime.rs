@@ -99,14 +99,29 @@ fn push_digits(out: &mut String, value: i64, len: usize) {
 
 /// `value`'s decimal digits, zero-padded to `len`.
 fn push_padded(out: &mut String, value: u64, len: usize) {
+    // a day, month, hour, ...: one or two digits pushed as they are
+    if value < 100 && len <= 2 {
+        let (tens, ones) = ((value / 10) as u8, (value % 10) as u8);
+        if tens > 0 || len == 2 {
+            out.push(char::from(b'0' + tens));
+        }
+        out.push(char::from(b'0' + ones));
+        return;
+    }
     // the digits, last first, without a String per number
-    let mut buf = [0u8; 20];
+    let mut buf = [b'0'; 40];
     let end = buf.len();
     let at = crate::number::digits_before(&mut buf, end, value);
-    for _ in buf.len() - at..len {
-        out.push('0');
-    }
-    out.extend(buf[at..].iter().map(|&b| char::from(b)));
+    // the buffer's zeros before the digits pad them (more than it holds: pushed first)
+    let start = if len > end {
+        for _ in end - at..len {
+            out.push('0');
+        }
+        at
+    } else {
+        at.min(end - len)
+    };
+    out.push_str(std::str::from_utf8(&buf[start..]).unwrap_or_default());
 }
 
 /// Framework's `FormatCustomized`. `original` is only used in error messages.
@@ -345,6 +360,16 @@ mod tests {
         );
         assert_eq!(format(dt, "d", inv).unwrap(), "03/05/2024");
         assert_eq!(format(dt, "dd'ä'MM", inv).unwrap(), "05ä03");
+        // every value and width the fast and general paths take, as the plain rule
+        for value in (0..=250u64).chain([9_999, 123_456_789, u64::MAX]) {
+            for len in 0..=45usize {
+                let digits = value.to_string();
+                let want = format!("{}{digits}", "0".repeat(len.saturating_sub(digits.len())));
+                let mut got = String::from("x");
+                push_padded(&mut got, value, len);
+                assert_eq!(got, format!("x{want}"), "{value} to {len}");
+            }
+        }
         let mut s = String::new();
         push_digits(&mut s, -7, 2);
         push_digits(&mut s, 123, 1);
