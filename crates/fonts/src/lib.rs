@@ -611,7 +611,7 @@ pub struct TextLayout<'r> {
     plain: RefCell<FastMap<FaceId, Option<Rc<PlainSet>>>>,
     /// The last style [`TextLayout::plain_glyphs`] resolved: (family, bold, italic) and its
     /// face and plain set (a table's cells repeat one style: no map look-ups per cell).
-    plain_memo: RefCell<Option<(String, bool, bool, FaceId, Option<Rc<PlainSet>>)>>,
+    plain_memo: RefCell<Option<PlainMemo>>,
     /// Hashes of texts shaped once (direct-mapped): a text enters the cache the second time
     /// it is shaped, so values that never repeat (ids, amounts) are not kept.
     seen: RefCell<Vec<u64>>,
@@ -674,6 +674,12 @@ impl std::fmt::Debug for TextLayout<'_> {
     }
 }
 
+/// Laid-out runs by text.
+type LaidTexts = FastMap<Box<str>, Rc<[LineLayout]>>;
+
+/// A style's (family, bold, italic), its face and the face's plain set.
+type PlainMemo = (String, bool, bool, FaceId, Option<Rc<PlainSet>>);
+
 /// Shaped texts by text.
 type ShapedTexts = FastMap<Box<str>, Vec<Arc<ShapedRun>>>;
 
@@ -684,6 +690,9 @@ struct Cache {
     heights: FastMap<(FaceId, Len, Len), FastMap<Box<str>, Len>>,
     /// Whole shaped texts by (primary face, bold, italic), then text.
     shaped: FastMap<(FaceId, bool, bool), ShapedTexts>,
+    /// Laid-out texts of one run by (primary face, bold, italic, size, width), then text
+    /// (see [`TextLayout::layout_run`]).
+    layouts: FastMap<(FaceId, bool, bool, Len, Len), LaidTexts>,
     bytes: usize,
     hits: u64,
     misses: u64,
@@ -993,6 +1002,7 @@ impl<'r> TextLayout<'r> {
         if c.bytes + cost > self.max_bytes {
             c.runs.clear();
             c.heights.clear();
+            c.layouts.clear();
             c.shaped.clear();
             c.bytes = 0;
         }
@@ -1093,6 +1103,54 @@ impl<'r> TextLayout<'r> {
         });
         self.hb.borrow_mut().insert(id, f.clone());
         f
+    }
+
+    /// [`TextLayout::layout`] of one run, kept (within the cache's bound) from the second
+    /// time a text is laid out in the same face, size and width: a column's values that
+    /// wrap (dates with times, names) repeat, and each costs a shaped word or two per line.
+    pub fn layout_run(&self, text: &str, style: &TextStyle, width: Len) -> Rc<[LineLayout]> {
+        let key = (
+            self.face_for(style),
+            style.font_weight >= 600,
+            style.italic,
+            style.font_size,
+            width,
+        );
+        if let Some(v) = self
+            .cache
+            .borrow()
+            .layouts
+            .get(&key)
+            .and_then(|m| m.get(text))
+        {
+            return v.clone();
+        }
+        let v: Rc<[LineLayout]> = self.layout(&[(text, style)], width).into();
+        {
+            use std::hash::BuildHasher;
+            // a different key space than shape's: the filter is shared
+            let h = self.seen_hasher.hash_one((key, text, 0x6c61_796fu32)) | 1;
+            let mut seen = self.seen.borrow_mut();
+            let slot = &mut seen[(h as usize) % SEEN_SLOTS];
+            if *slot != h {
+                *slot = h;
+                return v;
+            }
+        }
+        let mut c = self.cache.borrow_mut();
+        let pieces: usize = v.iter().map(|l| l.pieces.len()).sum();
+        self.reserve(
+            &mut c,
+            text.len()
+                + 96
+                + v.len() * std::mem::size_of::<LineLayout>()
+                + pieces * (std::mem::size_of::<Piece>() + 16),
+        );
+        c.layouts
+            .entry(key)
+            .or_default()
+            .insert(text.into(), v.clone());
+        v
     }
 
     /// Lays out a paragraph of styled runs wrapped at `width` (greedy at spaces, a word
@@ -1453,6 +1511,45 @@ mod tests {
         let bold = r.resolve("Arial", 700, false).face;
         assert_eq!(r.info(bold).unwrap().weight, 700);
         assert!(r.info(bold).unwrap().embeddable);
+    }
+
+    #[test]
+    fn plain_glyphs_and_kept_layouts_match_layout() {
+        let Some(r) = reg() else { return };
+        let l = TextLayout::new(&r);
+        let st = style("Arial", 10.0);
+        // what plain_glyphs places is what shape places without shaping
+        for t in ["12/31/2024", "1,234.56", "(42) -7"] {
+            let p = l.plain_glyphs(t, &st).expect(t);
+            let shaped = l.shape(t, &st);
+            assert_eq!(shaped.len(), 1, "{t}");
+            assert_eq!(p.face, shaped[0].face);
+            for (b, g) in t.bytes().zip(&shaped[0].glyphs) {
+                assert_eq!(p.glyph(b), (g.id, g.x_advance), "{t}");
+            }
+        }
+        assert!(l.plain_glyphs("Customer 12", &st).is_none());
+        assert!(l.plain_glyphs("", &st).is_none());
+        // a laid-out run is kept from its second layout on, and is layout's
+        let w = engine::instance::pt(40.0);
+        let text = "1/1/2024 12:00:00 AM";
+        let direct = l.layout(&[(text, &st)], w);
+        assert!(direct.len() > 1, "wraps at 40pt");
+        let a = l.layout_run(text, &st, w);
+        let b = l.layout_run(text, &st, w);
+        let c = l.layout_run(text, &st, w);
+        assert!(!Rc::ptr_eq(&a, &b), "not kept the first time");
+        assert!(Rc::ptr_eq(&b, &c), "kept the second time");
+        let dims = |v: &[LineLayout]| {
+            v.iter()
+                .map(|x| (x.width, x.ascent, x.height, x.pieces.len()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(dims(&direct), dims(&a));
+        assert_eq!(dims(&direct), dims(&c));
+        // another width is another entry
+        let d = l.layout_run(text, &st, engine::instance::pt(400.0));
+        assert_eq!(d.len(), 1);
     }
 
     #[test]

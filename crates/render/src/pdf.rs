@@ -897,15 +897,16 @@ impl Drawer<'_, '_> {
         let mut laid = Vec::with_capacity(paragraphs.len());
         let mut total_h = 0;
         for p in paragraphs {
-            let lines = match p.runs.as_slice() {
-                [r] => self.layout.layout(
-                    &[(r.text.as_str(), &r.style)],
-                    (inner_w - p.left_indent).max(1),
-                ),
+            let lines: std::rc::Rc<[fonts::LineLayout]> = match p.runs.as_slice() {
+                [r] => self
+                    .layout
+                    .layout_run(&r.text, &r.style, (inner_w - p.left_indent).max(1)),
                 runs => {
                     let runs: Vec<(&str, &engine::instance::TextStyle)> =
                         runs.iter().map(|r| (r.text.as_str(), &r.style)).collect();
-                    self.layout.layout(&runs, (inner_w - p.left_indent).max(1))
+                    self.layout
+                        .layout(&runs, (inner_w - p.left_indent).max(1))
+                        .into()
                 }
             };
             total_h += lines.iter().map(|l| l.height).sum::<Len>();
@@ -926,7 +927,7 @@ impl Drawer<'_, '_> {
         // only text that needs it
         let mut clip: Option<Ltrb> = None;
         for (p, lines) in &laid {
-            for line in lines {
+            for line in lines.iter() {
                 let avail = inner_w - p.left_indent;
                 let dx = match p.align {
                     TextAlign::Left => 0,
