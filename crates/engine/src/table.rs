@@ -90,6 +90,21 @@ impl<T: Clone> Chunks<T> {
         self.chunks.iter().map(Vec::capacity).sum()
     }
 
+    /// The same values as another type, chunk by chunk (a column widened).
+    fn widen<U: Clone>(&self, f: impl Fn(&T) -> U) -> Chunks<U> {
+        Chunks {
+            chunks: self
+                .chunks
+                .iter()
+                .map(|c| {
+                    let mut w = Vec::with_capacity(c.capacity());
+                    w.extend(c.iter().map(&f));
+                    w
+                })
+                .collect(),
+        }
+    }
+
     fn shrink(&mut self) {
         // the last chunk only: the others are full
         if let Some(c) = self.chunks.last_mut() {
@@ -104,9 +119,15 @@ enum Data {
     /// Only nulls so far (and the declared kind is unknown).
     Empty,
     Bool(Chunks<bool>),
+    /// Integers while every one fits 32 bits (half the memory); widened to [`Data::Int`] by
+    /// the first that does not.
+    Int32(Chunks<i32>),
     Int(Chunks<i64>),
     Float(Chunks<f64>),
     Decimal(Chunks<Decimal>),
+    /// Date-times while every one is at midnight (a third of the memory); widened to
+    /// [`Data::DateTime`] by the first that is not.
+    Date(Chunks<time::Date>),
     DateTime(Chunks<PrimitiveDateTime>),
     /// Codes into `texts` (a null's code is 0 and its null bit is set).
     Str {
@@ -123,10 +144,10 @@ impl Data {
         match kind {
             ColumnKind::Unknown => Data::Empty,
             ColumnKind::Bool => Data::Bool(Chunks::new()),
-            ColumnKind::Int => Data::Int(Chunks::new()),
+            ColumnKind::Int => Data::Int32(Chunks::new()),
             ColumnKind::Float => Data::Float(Chunks::new()),
             ColumnKind::Decimal => Data::Decimal(Chunks::new()),
-            ColumnKind::DateTime => Data::DateTime(Chunks::new()),
+            ColumnKind::DateTime => Data::Date(Chunks::new()),
             ColumnKind::Str => Data::Str {
                 codes: Chunks::new(),
                 texts: Vec::new(),
@@ -169,9 +190,11 @@ impl Column {
         let v = match &self.data {
             Data::Empty | Data::Mixed(_) => None,
             Data::Bool(v) => v.get(r).map(|&b| Value::Bool(b)),
+            Data::Int32(v) => v.get(r).map(|&i| Value::Int(i.into())),
             Data::Int(v) => v.get(r).map(|&i| Value::Int(i)),
             Data::Float(v) => v.get(r).map(|&x| Value::Float(x)),
             Data::Decimal(v) => v.get(r).map(|&d| Value::Decimal(d)),
+            Data::Date(v) => v.get(r).map(|&d| Value::DateTime(d.midnight())),
             Data::DateTime(v) => v.get(r).map(|&t| Value::DateTime(t)),
             Data::Str { codes, texts } => codes
                 .get(r)
@@ -186,10 +209,10 @@ impl Column {
         Some(match &self.data {
             Data::Empty => ColumnKind::Unknown,
             Data::Bool(_) => ColumnKind::Bool,
-            Data::Int(_) => ColumnKind::Int,
+            Data::Int32(_) | Data::Int(_) => ColumnKind::Int,
             Data::Float(_) => ColumnKind::Float,
             Data::Decimal(_) => ColumnKind::Decimal,
-            Data::DateTime(_) => ColumnKind::DateTime,
+            Data::Date(_) | Data::DateTime(_) => ColumnKind::DateTime,
             Data::Str { .. } => ColumnKind::Str,
             Data::Bytes(_) => ColumnKind::Bytes,
             Data::Mixed(_) => return None,
@@ -201,9 +224,11 @@ impl Column {
             + match &self.data {
                 Data::Empty => 0,
                 Data::Bool(v) => v.capacity(),
+                Data::Int32(v) => v.capacity() * 4,
                 Data::Int(v) => v.capacity() * 8,
                 Data::Float(v) => v.capacity() * 8,
                 Data::Decimal(v) => v.capacity() * 16,
+                Data::Date(v) => v.capacity() * size_of::<time::Date>(),
                 Data::DateTime(v) => v.capacity() * size_of::<PrimitiveDateTime>(),
                 Data::Str { codes, texts } => {
                     codes.capacity() * 4
@@ -222,9 +247,11 @@ impl Column {
         match &mut self.data {
             Data::Empty => {}
             Data::Bool(v) => v.shrink(),
+            Data::Int32(v) => v.shrink(),
             Data::Int(v) => v.shrink(),
             Data::Float(v) => v.shrink(),
             Data::Decimal(v) => v.shrink(),
+            Data::Date(v) => v.shrink(),
             Data::DateTime(v) => v.shrink(),
             Data::Str { codes, texts } => {
                 codes.shrink();
@@ -391,9 +418,12 @@ impl TableBuilder {
         match &mut col.data {
             Data::Empty => {}
             Data::Bool(v) => v.push(false),
+            Data::Int32(v) => v.push(0),
             Data::Int(v) => v.push(0),
             Data::Float(v) => v.push(0.0),
             Data::Decimal(v) => v.push(Decimal::ZERO),
+            // the placeholder of either form: `PrimitiveDateTime::MIN` is `Date::MIN` at midnight
+            Data::Date(v) => v.push(time::Date::MIN),
             Data::DateTime(v) => v.push(PrimitiveDateTime::MIN),
             Data::Str { codes, .. } => codes.push(0),
             Data::Bytes(v) => v.push(Arc::from(&[][..])),
@@ -408,6 +438,20 @@ impl TableBuilder {
     /// An integer in column `c`.
     pub fn push_int(&mut self, c: usize, i: i64) {
         match self.typed(c, ColumnKind::Int) {
+            Some(d @ Data::Int32(_)) => match i32::try_from(i) {
+                Ok(small) => {
+                    if let Data::Int32(v) = d {
+                        v.push(small);
+                    }
+                }
+                Err(_) => {
+                    if let Data::Int32(v) = d {
+                        let mut wide = v.widen(|&x| i64::from(x));
+                        wide.push(i);
+                        *d = Data::Int(wide);
+                    }
+                }
+            },
             Some(Data::Int(v)) => v.push(i),
             _ => self.push_mixed(c, Value::Int(i)),
         }
@@ -440,6 +484,17 @@ impl TableBuilder {
     /// A date and time in column `c`.
     pub fn push_datetime(&mut self, c: usize, t: PrimitiveDateTime) {
         match self.typed(c, ColumnKind::DateTime) {
+            Some(d @ Data::Date(_)) => {
+                if let Data::Date(v) = d {
+                    if t.time() == time::Time::MIDNIGHT {
+                        v.push(t.date());
+                    } else {
+                        let mut wide = v.widen(|x| x.midnight());
+                        wide.push(t);
+                        *d = Data::DateTime(wide);
+                    }
+                }
+            }
             Some(Data::DateTime(v)) => v.push(t),
             _ => self.push_mixed(c, Value::DateTime(t)),
         }
@@ -526,9 +581,11 @@ impl TableBuilder {
             let mut d = Data::of(kind);
             match &mut d {
                 Data::Bool(v) => v.resize(r, false),
+                Data::Int32(v) => v.resize(r, 0),
                 Data::Int(v) => v.resize(r, 0),
                 Data::Float(v) => v.resize(r, 0.0),
                 Data::Decimal(v) => v.resize(r, Decimal::ZERO),
+                Data::Date(v) => v.resize(r, time::Date::MIN),
                 Data::DateTime(v) => v.resize(r, PrimitiveDateTime::MIN),
                 Data::Str { codes, .. } => codes.resize(r, 0),
                 Data::Bytes(v) => v.resize(r, Arc::from(&[][..])),
@@ -641,6 +698,79 @@ mod tests {
         assert_eq!(t.kind(0), Some(ColumnKind::Decimal));
         assert_eq!(t.value(69, 0), Value::Null);
         assert_eq!(t.value(70, 0), Value::Decimal(Decimal::ONE));
+    }
+
+    #[test]
+    fn narrow_columns_widen_and_keep_every_value() {
+        // integers: 32 bits until one does not fit; date-times: dates until one has a time
+        let at = |d: u8, h: u8| dt(d).replace_hour(h).unwrap();
+        let ints = [
+            Some(1),
+            None,
+            Some(-7),
+            Some(i64::from(i32::MAX)),
+            Some(1 << 40),
+            None,
+        ];
+        let times = [
+            Some(dt(1)),
+            None,
+            Some(dt(3)),
+            Some(at(4, 5)),
+            None,
+            Some(dt(6)),
+        ];
+        for widen_at in 0..=ints.len() {
+            let mut b = TableBuilder::new(
+                vec!["i".into(), "t".into()],
+                &[ColumnKind::Int, ColumnKind::DateTime],
+            );
+            let mut want = Vec::new();
+            for r in 0..9000 + widen_at {
+                let k = r % ints.len();
+                // the wide values only from row `widen_at * 1500` on
+                let wide = r >= widen_at * 1500;
+                let i = ints[k].map(|i| {
+                    if wide || i32::try_from(i).is_ok() {
+                        i
+                    } else {
+                        2
+                    }
+                });
+                let t = times[k].map(|t| if wide || t.hour() == 0 { t } else { dt(9) });
+                match i {
+                    Some(i) => b.push_int(0, i),
+                    None => b.push_null(0),
+                }
+                match t {
+                    Some(t) => b.push_datetime(1, t),
+                    None => b.push_null(1),
+                }
+                b.end_row();
+                want.push([
+                    i.map_or(Value::Null, Value::Int),
+                    t.map_or(Value::Null, Value::DateTime),
+                ]);
+            }
+            let t = b.finish();
+            assert_eq!(t.kind(0), Some(ColumnKind::Int));
+            assert_eq!(t.kind(1), Some(ColumnKind::DateTime));
+            for (r, w) in want.iter().enumerate() {
+                assert_eq!(t.row(r), w, "row {r}, wide from {}", widen_at * 1500);
+            }
+        }
+        // a column of nulls, then values; mixed after a text
+        let mut b = TableBuilder::new(vec!["n".into()], &[ColumnKind::Unknown]);
+        b.push_null(0);
+        b.end_row();
+        b.push_datetime(0, at(2, 3));
+        b.end_row();
+        b.push_str(0, "x");
+        b.end_row();
+        let t = b.finish();
+        assert_eq!(t.row(1), [Value::DateTime(at(2, 3))], "{:?}", t.kind(0));
+        assert_eq!(t.value(0, 0), Value::Null);
+        assert_eq!(t.value(2, 0), Value::str("x"));
     }
 
     #[test]
