@@ -214,6 +214,7 @@ pub fn render(
         page_index: 0,
         text_buf: String::new(),
         glyph_buf: Vec::new(),
+        spare: Vec::new(),
         pending: None,
         clipped: None,
     };
@@ -314,6 +315,9 @@ struct Drawer<'a, 'r> {
     /// Buffers reused for each glyph run.
     text_buf: String,
     glyph_buf: Vec<KrillaGlyph>,
+    /// The glyph and text buffers of the last runs drawn, for the next (a page's run grows
+    /// to thousands of glyphs: reused, not grown again from empty).
+    spare: Vec<(Vec<KrillaGlyph>, String)>,
     /// Text waiting to be drawn as one glyph run (see [`Drawer::queue`]).
     pending: Option<Pending>,
     /// Lines clipped to their textboxes waiting to be drawn as one glyph run in one clip
@@ -588,6 +592,7 @@ impl Drawer<'_, '_> {
         } else {
             self.flush_pending(s);
         }
+        let (spare_glyphs, spare_text) = self.spare.pop().unwrap_or_default();
         let p = Pending {
             face,
             color,
@@ -599,8 +604,18 @@ impl Drawer<'_, '_> {
             pen: glyphs
                 .iter()
                 .fold((at.0, at.0), |(_, x), g| (x, x + g.x_advance * size)),
-            glyphs: glyphs.to_vec(),
-            text: text.to_owned(),
+            glyphs: {
+                let mut g = spare_glyphs;
+                g.clear();
+                g.extend_from_slice(glyphs);
+                g
+            },
+            text: {
+                let mut t = spare_text;
+                t.clear();
+                t.push_str(text);
+                t
+            },
         };
         if clip.is_some() {
             self.clipped = Some(p);
@@ -633,9 +648,17 @@ impl Drawer<'_, '_> {
         self.flush_clipped(s);
     }
 
+    /// Keeps a drawn run's buffers for the next run (one each for the plain and the clipped).
+    fn recycle(&mut self, p: Pending) {
+        if self.spare.len() < 2 {
+            self.spare.push((p.glyphs, p.text));
+        }
+    }
+
     fn flush_pending(&mut self, s: &mut krilla::surface::Surface<'_>) {
         if let Some(p) = self.pending.take() {
             self.draw_run(s, &p);
+            self.recycle(p);
         }
     }
 
@@ -655,6 +678,7 @@ impl Drawer<'_, '_> {
         s.push_clip_path(&path, &FillRule::NonZero);
         self.draw_run(s, &p);
         s.pop();
+        self.recycle(p);
     }
 
     fn draw_run(&mut self, s: &mut krilla::surface::Surface<'_>, p: &Pending) {
