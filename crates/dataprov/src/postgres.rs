@@ -826,9 +826,9 @@ fn copy_value(
             }
         }
         Kind::Text => {
-            let s = std::str::from_utf8(v).map_err(|e| column(e.into()))?;
-            extra = s.len();
-            out.push_str(i, s);
+            // checked as UTF-8 (what sqlx's `&str` decoding checks) when it is a new text
+            out.push_utf8(i, v).map_err(|e| column(e.into()))?;
+            extra = v.len();
         }
         Kind::Bool => out.push_bool(i, *v.first().ok_or_else(bad_len)? != 0),
         Kind::Timestamp | Kind::Timestamptz => {

@@ -223,17 +223,24 @@ fn push(v: ValueRef<'_>, i: usize, decl: Decl, out: &mut TableBuilder) -> Result
             16 + b.len()
         }
         ValueRef::Text(t) => {
-            let v = std::str::from_utf8(t).map_err(|e| DataError::Query {
+            let bad = |e: std::str::Utf8Error| DataError::Query {
                 message: format!("column {i} holds text that is not valid UTF-8 ({e})"),
-            })?;
+            };
             match decl {
-                Decl::DateTime => match parse_datetime(v) {
-                    Some(t) => out.push_datetime(i, t),
-                    None => out.push_str(i, v),
-                },
-                Decl::Bool if v.eq_ignore_ascii_case("true") => out.push_bool(i, true),
-                Decl::Bool if v.eq_ignore_ascii_case("false") => out.push_bool(i, false),
-                _ => out.push_str(i, v),
+                Decl::DateTime | Decl::Bool => {
+                    let v = std::str::from_utf8(t).map_err(bad)?;
+                    match decl {
+                        Decl::DateTime => match parse_datetime(v) {
+                            Some(t) => out.push_datetime(i, t),
+                            None => out.push_str(i, v),
+                        },
+                        _ if v.eq_ignore_ascii_case("true") => out.push_bool(i, true),
+                        _ if v.eq_ignore_ascii_case("false") => out.push_bool(i, false),
+                        _ => out.push_str(i, v),
+                    }
+                }
+                // checked as UTF-8 when it is a new text
+                _ => out.push_utf8(i, t).map_err(bad)?,
             }
             16 + t.len()
         }

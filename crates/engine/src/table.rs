@@ -7,7 +7,9 @@
 //! repeated texts are stored once) and reading one value back as a [`Value`]. Must not: know
 //! where the rows come from or what a report does with them.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use rdl::Value;
@@ -357,12 +359,29 @@ impl DataTable {
     }
 }
 
+/// An interned text as its map's key, found by its bytes (so text that arrives as bytes is
+/// checked as UTF-8 only when it is new): hashed and compared as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key(Arc<str>);
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.as_bytes().hash(h);
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 /// Fills a [`DataTable`] row by row: one `push*` per column, then [`TableBuilder::end_row`].
 #[derive(Debug)]
 pub struct TableBuilder {
     table: DataTable,
     /// By column: each interned text's code (a fast seeded hash: one look-up per text value).
-    interned: Vec<HashMap<Arc<str>, u32, foldhash::fast::RandomState>>,
+    interned: Vec<HashMap<Key, u32, foldhash::fast::RandomState>>,
 }
 
 impl TableBuilder {
@@ -505,6 +524,26 @@ impl TableBuilder {
         self.push_text(c, s, None);
     }
 
+    /// A text given as UTF-8 bytes in column `c`, as [`TableBuilder::push_str`] of them;
+    /// the bytes are checked only when they are not a text the column already holds (the
+    /// error is `std::str::from_utf8`'s, and nothing is pushed then).
+    pub fn push_utf8(&mut self, c: usize, b: &[u8]) -> Result<(), std::str::Utf8Error> {
+        if let (
+            Some(Column {
+                data: Data::Str { codes, .. },
+                ..
+            }),
+            Some(map),
+        ) = (self.table.columns.get_mut(c), self.interned.get(c))
+            && let Some(&k) = map.get(b)
+        {
+            codes.push(k);
+            return Ok(());
+        }
+        self.push_str(c, std::str::from_utf8(b)?);
+        Ok(())
+    }
+
     /// A text in column `c`; `owned` is `s` as an `Arc` when the caller has one.
     fn push_text(&mut self, c: usize, s: &str, owned: Option<&Arc<str>>) {
         if matches!(
@@ -519,13 +558,13 @@ impl TableBuilder {
         };
         let remember = map.len() < INTERN_ENTRIES && s.len() <= INTERN_LEN;
         if let Data::Str { codes, texts } = &mut col.data {
-            let code = match map.get(s) {
+            let code = match map.get(s.as_bytes()) {
                 Some(&k) => k,
                 None => {
                     let k = texts.len() as u32;
                     let a = owned.cloned().unwrap_or_else(|| Arc::from(s));
                     if remember {
-                        map.insert(a.clone(), k);
+                        map.insert(Key(a.clone()), k);
                     }
                     texts.push(a);
                     k
@@ -535,12 +574,12 @@ impl TableBuilder {
             return;
         }
         // a column of another kind becomes mixed; an interned text is still shared
-        let a = match map.get_key_value(s) {
-            Some((k, _)) => k.clone(),
+        let a = match map.get_key_value(s.as_bytes()) {
+            Some((k, _)) => k.0.clone(),
             None => {
                 let a = owned.cloned().unwrap_or_else(|| Arc::from(s));
                 if remember {
-                    map.insert(a.clone(), 0);
+                    map.insert(Key(a.clone()), 0);
                 }
                 a
             }
@@ -771,6 +810,34 @@ mod tests {
         assert_eq!(t.row(1), [Value::DateTime(at(2, 3))], "{:?}", t.kind(0));
         assert_eq!(t.value(0, 0), Value::Null);
         assert_eq!(t.value(2, 0), Value::str("x"));
+    }
+
+    #[test]
+    fn texts_as_bytes_are_texts() {
+        let mut a = TableBuilder::new(vec!["t".into()], &[ColumnKind::Str]);
+        let mut b = TableBuilder::new(vec!["t".into()], &[ColumnKind::Str]);
+        for s in ["x", "yä", "x", "", "yä", "z"] {
+            a.push_str(0, s);
+            a.end_row();
+            b.push_utf8(0, s.as_bytes()).unwrap();
+            b.end_row();
+        }
+        // invalid UTF-8: from_utf8's error, nothing pushed (a known text's bytes need no check)
+        let bad = vec![b'a', 0xff, 0xfe];
+        assert_eq!(
+            b.push_utf8(0, &bad).unwrap_err(),
+            std::str::from_utf8(&bad).unwrap_err()
+        );
+        assert_eq!(a.finish(), b.finish());
+        // a column of another kind: mixed, as push_str makes it
+        let mut m = TableBuilder::new(vec!["m".into()], &[ColumnKind::Int]);
+        m.push_int(0, 1);
+        m.end_row();
+        m.push_utf8(0, b"one").unwrap();
+        m.end_row();
+        let t = m.finish();
+        assert_eq!(t.kind(0), None);
+        assert_eq!(t.row(1), [Value::str("one")]);
     }
 
     #[test]
