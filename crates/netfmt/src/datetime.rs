@@ -121,7 +121,7 @@ fn push_padded(out: &mut String, value: u64, len: usize) {
     } else {
         at.min(end - len)
     };
-    out.push_str(std::str::from_utf8(&buf[start..]).unwrap_or_default());
+    out.extend(buf[start..].iter().map(|&b| char::from(b)));
 }
 
 /// Framework's `FormatCustomized`. `original` is only used in error messages.

@@ -451,6 +451,29 @@ fn write_record<'t, W: Write>(
             *slot = Some(tb);
         }
     }
+    if o.use_formatted_values
+        && out.enc == Encoding::Utf8
+        && let Some(sp) = out.special
+    {
+        // UTF-8 with ASCII delimiters (the usual case): each field's bytes are checked and
+        // copied in one pass, the delimiters pushed as they are, one block check a record
+        for (i, cell) in line.iter().enumerate() {
+            if i > 0 {
+                out.buf.extend_from_slice(o.field_delimiter.as_bytes());
+            }
+            if let Some(tb) = cell {
+                let text = tb.text_ref();
+                if !sp.copy_plain(&text, &mut out.buf) {
+                    out.buf.extend_from_slice(field(&text, o).as_bytes());
+                }
+            }
+        }
+        out.buf.extend_from_slice(o.record_delimiter.as_bytes());
+        if out.buf.len() >= OUT_BLOCK {
+            out.write_out()?;
+        }
+        return Ok(());
+    }
     for (i, cell) in line.iter().enumerate() {
         if i > 0 {
             out.put(&o.field_delimiter)?;
@@ -521,6 +544,16 @@ impl Special {
             list,
             len,
         }
+    }
+
+    /// Appends `value` to `buf` when it holds none of the bytes (then true); otherwise
+    /// leaves `buf` as it was (false).
+    fn copy_plain(&self, value: &str, buf: &mut Vec<u8>) -> bool {
+        if self.any_in(value.as_bytes()) {
+            return false;
+        }
+        buf.extend_from_slice(value.as_bytes());
+        true
     }
 
     /// True when `value` holds one of the bytes.
@@ -614,6 +647,55 @@ mod tests {
             ..o
         };
         assert_eq!(field("two\r\nlines", &s), "twolines");
+    }
+
+    #[test]
+    fn copy_plain_is_put_field() {
+        for o in [
+            CsvOptions::default(),
+            CsvOptions {
+                excel_mode: false,
+                field_delimiter: "\t".into(),
+                ..CsvOptions::default()
+            },
+            CsvOptions {
+                field_delimiter: ";".into(),
+                qualifier: "'".into(),
+                record_delimiter: "\n".into(),
+                ..CsvOptions::default()
+            },
+        ] {
+            let sp = Special::new(special_bytes(&o).unwrap());
+            for v in [
+                "",
+                "plain",
+                "a,b",
+                "say \"hi\"",
+                "two\r\nlines",
+                "tab\there",
+                "it's",
+                "a;b",
+                "ünï,cödé",
+                "ünïcödé",
+                "x\n",
+            ] {
+                let mut slow = Vec::new();
+                let mut w = Out {
+                    w: &mut slow,
+                    buf: Vec::new(),
+                    enc: Encoding::Utf8,
+                    special: Some(sp),
+                };
+                put_field(&mut w, v, &o).unwrap();
+                w.write_out().unwrap();
+                let mut fast = b"x".to_vec();
+                if !sp.copy_plain(v, &mut fast) {
+                    assert_eq!(fast, b"x", "{v:?}");
+                    fast.extend_from_slice(field(v, &o).as_bytes());
+                }
+                assert_eq!(fast[1..], slow[..], "{v:?} {o:?}");
+            }
+        }
     }
 
     #[test]
