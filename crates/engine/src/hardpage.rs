@@ -1274,7 +1274,14 @@ struct Window {
     /// Grid index of `rows[0]` (the tablix's own grid rows come first).
     base: usize,
     rows: std::collections::VecDeque<GridRow>,
+    /// Rows of pages done, bound again in place for later pages
+    /// ([`crate::instance::DetailRows::row_into`]: a plain row changes only its values
+    /// and keeps its cells' allocations), at most [`SPARE_ROWS`].
+    spare: Vec<GridRow>,
 }
+
+/// Most rows [`Window`] keeps for reuse (a page's worth and more).
+const SPARE_ROWS: usize = 256;
 
 impl Window {
     /// Makes rows `lo..=hi` (grid indices past the tablix's own rows) available.
@@ -1284,16 +1291,27 @@ impl Window {
         if self.rows.is_empty() && self.base < own {
             self.base = own;
         }
-        while self.base < lo && !self.rows.is_empty() {
-            self.rows.pop_front();
+        while self.base < lo
+            && let Some(done) = self.rows.pop_front()
+        {
+            if self.spare.len() < SPARE_ROWS {
+                self.spare.push(done);
+            }
             self.base += 1;
         }
         while self.base + self.rows.len() <= hi {
             let i = self.base + self.rows.len() - own;
-            let row = s.rows.row(i)?;
+            let row = match self.spare.pop() {
+                Some(mut r) => {
+                    s.rows.row_into(i, &mut r)?;
+                    r
+                }
+                None => s.rows.row(i)?,
+            };
             if self.base + self.rows.len() < lo {
                 // a row of a page not rendered (StartPage): bound in order, not kept
                 self.base += 1;
+                self.spare.push(row);
             } else {
                 self.rows.push_back(row);
             }
