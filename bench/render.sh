@@ -72,13 +72,30 @@
 # time swings 4.6-6.7 s between runs; goal 3x missed: krilla's per-glyph work ~25-29% and its
 # level-6 deflate ~13% of the server's CPU are left).
 #
+# 2026-12-02 03:31-03:40 (a new machine, quiet: load 0.1-0.9; each data-format line is now the
+# least CPU of BENCH_REPEAT=3 fresh servers): PostgreSQL rows through COPY (query) TO STDOUT
+# (FORMAT binary) when the query has no parameters, narrower column tables, one-line PDF cells
+# placed without layout, laid-out runs kept, streamed hard-page rows bound in place:
+# PostgreSQL CSV 806-909k, XML 641k, JSON 787k, HTML5 368-420k; SQLite CSV 840k-1.03M, XML
+# 565k, JSON 637k, HTML5 377-439k; growth 1.6-2.3x the data set; first HTML5 pages 9-47 ms
+# cold. The machine's speed drifts by up to 1.7x between runs minutes apart (the same binary:
+# PostgreSQL CSV 0.071-0.133 s; first-touch page faults cost 3-25 us each here), so CSV 1M
+# is met in some runs and missed in others. PDF: PG report 75.4k rows/CPU-s, 81 MiB; the 2005
+# report 1.72-1.75 s cold = 57-58k rows/CPU-s; beside the peer (cold 6.06-7.16 s, warm
+# 5.83-5.91 s in the same process) 3.46-4.17x cold, 3.08-3.35x warm (a run under a
+# neighbour's load: 2.64x warm). What is left in the PDF is krilla's per-glyph work (~43%) and
+# its level-6 deflate (~20%).
+#
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
 #        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 #        BENCH_NO_BUILD=1 reuses target/release; BENCH_PERF=DIR writes a perf profile of the
 #        server for each CSV/XML/JSON/HTML5 request into DIR (BENCH_PERF_HZ samples a second,
 #        default 999); BENCH_ONLY_DATA=1 stops after
 #        the data formats; BENCH_ONLY_PDF=1 runs only the two PDF measurements (the
-#        PostgreSQL report, then the 2005 report beside the peer).
+#        PostgreSQL report, then the 2005 report beside the peer); BENCH_REPEAT=N (default 3)
+#        runs: each data format on N fresh servers (the least CPU counts), the 2005 PDF N
+#        times on one server and the peer N times in one process (first = cold, the least
+#        of the others = warm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-100000}
@@ -211,16 +228,23 @@ measure() { # ITEM FORMAT OUTFILE -> prints one line
 
 stop_server
 if [ -z "${BENCH_ONLY_PDF:-}" ]; then
-printf '\n%d rows x 6 columns; each line: a fresh server, one request (idle RSS = after start)\n' "$rows"
+printf '\n%d rows x 6 columns; each line: the least CPU of %d fresh servers, one request each (idle RSS = after start)\n' "$rows" "${BENCH_REPEAT:-3}"
 printf 'goals: CSV >= 1,000,000 and HTML5 >= 300,000 rows per server CPU-second; peak RSS <= 4x data set\n\n'
 printf '%-10s %-6s %7s %7s %11s %9s %9s %8s %8s %9s %9s  %s\n' source format cpu_s wall_s rows/cpu_s peak_MiB grow_MiB out_MiB data_MiB peak/data grow/data goals
 for src in "Orders PG:PostgreSQL" "Orders SQLite:SQLite"; do
   item=${src%%:*}; item=${item// /%20}; name=${src##*:}
   data=
   for fmt in CSV XML JSON HTML5; do
-    start_server
-    read -r cpu wall hwm rss0 bytes < <(measure "$item" "$fmt" "$work/out.$fmt")
-    stop_server
+    # the least CPU of ${BENCH_REPEAT:-3} runs (a fresh server each; see the peer below)
+    cpu=
+    for _ in $(seq 1 "${BENCH_REPEAT:-3}"); do
+      start_server
+      read -r c1 w1 h1 r1 b1 < <(measure "$item" "$fmt" "$work/out.$fmt")
+      stop_server
+      if [ -z "$cpu" ] || awk -v a="$c1" -v b="$cpu" 'BEGIN {exit !(a < b)}'; then
+        cpu=$c1; wall=$w1; hwm=$h1; rss0=$r1; bytes=$b1
+      fi
+    done
     head -c 300 "$work/out.$fmt" | grep -q 'Error' && { echo "bench: $name $fmt failed:" >&2; head -c 600 "$work/out.$fmt" >&2; echo >&2; }
     [ -n "$data" ] || data=$bytes # the CSV output's size stands for the data set's
     awk -v s="$name" -v f="$fmt" -v c="$cpu" -v w="$wall" -v r="$rows" -v h="$hwm" -v r0="$rss0" \
@@ -309,28 +333,54 @@ if [ -n "$peer_skip" ]; then
   echo "  peer skipped: $peer_skip"
 else
   sed -e 's/@PROVIDER@/POSTGRESQL/' -e "s#@CONNECT@#$pgdb#" bench/peer/orders2005.rdl.in > "$work/Orders 2005.rdl"
+  # each engine renders $repeat times in one process (reportd: one fresh server; the peer: one
+  # python process): the first render is cold (a fresh process: memory first touched, caches
+  # empty), the later ones warm; the ratio is given for both, cold with cold (the issue's peer
+  # figure, 14k rows/s, is a first render) and warm with warm (the least CPU of the later runs:
+  # on a shared 2-core machine a run is slowed by the other core, never sped up)
+  repeat=${BENCH_REPEAT:-3}
+  runs=; cpu=; wcpu=
   start_server
   $bin/reportctl --data-dir "$dd" catalog upload "$work/Orders 2005.rdl" / >/dev/null ||
     echo "  reportd refused bench/peer/orders2005.rdl.in (above)"
-  read -r cpu wall hwm rss0 bytes < <(measure "Orders%202005" PDF "$work/out.2005.pdf")
-  pdfinfo "$work/out.2005.pdf" 2>/dev/null | sed -n 's/^Pages: */  reportd pages: /p' || true
+  # the upload changed the catalog generation, which invalidates the verified-credential
+  # cache: sign in again so the render measured next does not pay the password hash
+  "${cu[@]}" -o /dev/null "$base" || true
+  for n in $(seq 1 "$repeat"); do
+    read -r c1 _ h1 _ b1 < <(measure "Orders%202005" PDF "$work/out.2005.pdf")
+    runs="$runs $c1"
+    if [ "$n" = 1 ]; then cpu=$c1; hwm=$h1; bytes=$b1
+    elif [ -z "$wcpu" ] || awk -v a="$c1" -v b="$wcpu" 'BEGIN {exit !(a < b)}'; then wcpu=$c1; fi
+  done
   stop_server
+  echo "  reportd runs (cpu_s, first cold):$runs"
+  pdfinfo "$work/out.2005.pdf" 2>/dev/null | sed -n 's/^Pages: */  reportd pages: /p' || true
   mkdir -p "$root/w"
   sed -e 's/@PROVIDER@/SQL/' -e 's/@CONNECT@//' bench/peer/orders2005.rdl.in > "$root/w/orders.rdl"
   cp bench/peer/msr_bench.py "$root/w/"
   cp "$work/orders.csv" "$root/w/orders.csv"
   mountpoint -q "$root/proc" || mount -t proc proc "$root/proc" # the .NET runtime needs procfs
-  peer=$( (cd / && chroot "$root" python3 w/msr_bench.py w/orders.rdl w/orders.csv pdf) 2>&1 | tail -1)
+  fmts=$(printf 'pdf,%.0s' $(seq 1 "$repeat")); fmts=${fmts%,}
+  peer_all=$( (cd / && chroot "$root" python3 w/msr_bench.py w/orders.rdl w/orders.csv "$fmts") 2>&1)
   [ -x "$(command -v pdfinfo)" ] && pdfinfo "$root/w/peer.pdf" 2>/dev/null | sed -n 's/^Pages: */  peer pages:    /p' || true
   umount "$root/proc" || true
   rm -f "$root/w/orders.csv" "$root/w/peer.pdf"
+  echo "  peer runs (cpu_s, first cold):$(awk '$1 == "peer" {printf " %s", $4}' <<<"$peer_all")"
+  # the first run (cold) and the least of the later ones (warm), or the peer's error
+  peer=$(awk '$1 == "peer" {print; exit}' <<<"$peer_all")
+  [ -n "$peer" ] || peer=$(tail -1 <<<"$peer_all")
+  pwarm=$(awk '$1 == "peer" && NR > 0 {n++; if (n > 1 && (m == "" || $4 < m)) m = $4} END {print m}' <<<"$peer_all")
   read -r _ _ prow psec pbytes <<<"$peer" || true
-  awk -v c="$cpu" -v r="$rows" -v b="$bytes" -v h="$hwm" -v ps="${psec:-0}" -v pr="${prow:-0}" -v pb="${pbytes:-0}" -v raw="$peer" 'BEGIN {
+  awk -v c="$cpu" -v wc="${wcpu:-0}" -v r="$rows" -v b="$bytes" -v h="$hwm" -v ps="${psec:-0}" -v pw="${pwarm:-0}" \
+      -v pr="${prow:-0}" -v pb="${pbytes:-0}" -v raw="$peer" 'BEGIN {
     ours = (c > 0) ? r / c : 0; theirs = (ps > 0) ? pr / ps : 0
-    printf "  reportd PDF: %.3f cpu_s (fetch included), %.0f rows/cpu_s, %.1f MiB peak, %.2f MiB out\n", c, ours, h / 1024, b / 1048576
+    printf "  reportd PDF: %.3f cpu_s cold (fetch included), %.0f rows/cpu_s, %.1f MiB peak, %.2f MiB out\n", c, ours, h / 1024, b / 1048576
     if (theirs > 0) {
-      printf "  peer    PDF: %.3f cpu_s (render only), %.0f rows/cpu_s, %.2f MiB out\n", ps, theirs, pb / 1048576
-      printf "  ratio reportd/peer: %.2fx (goal >= 3x)  %s\n", ours / theirs, (ours >= 3 * theirs ? "met" : "MISSED")
+      printf "  peer    PDF: %.3f cpu_s cold (render only), %.0f rows/cpu_s, %.2f MiB out\n", ps, theirs, pb / 1048576
+      printf "  ratio reportd/peer, cold: %.2fx (goal >= 3x)  %s\n", ours / theirs, (ours >= 3 * theirs ? "met" : "MISSED")
+      if (wc > 0 && pw > 0)
+        printf "  ratio reportd/peer, warm: %.2fx (reportd %.3f s = %.0f rows/cpu_s, peer %.3f s = %.0f rows/cpu_s)  %s\n",
+          pw / wc, wc, r / wc, pw, pr / pw, (pw >= 3 * wc ? "met" : "MISSED")
     } else printf "  peer failed: %s\n", raw
   }'
 fi
