@@ -813,16 +813,8 @@ impl<'r> TextLayout<'r> {
             }
         }
         let v = self.shape_segments(text, style, primary);
-        {
-            use std::hash::BuildHasher;
-            let h = self.seen_hasher.hash_one((key, text)) | 1;
-            let mut seen = self.seen.borrow_mut();
-            let slot = &mut seen[(h as usize) % SEEN_SLOTS];
-            if *slot != h {
-                // first time (as far as the filter knows): not kept
-                *slot = h;
-                return v;
-            }
+        if !self.seen_before((key, text)) {
+            return v;
         }
         let mut c = self.cache.borrow_mut();
         let glyphs: usize = v.iter().map(|r| r.glyphs.len()).sum();
@@ -878,6 +870,19 @@ impl<'r> TextLayout<'r> {
         }
         self.used.borrow_mut().insert(face);
         Some(PlainGlyphs { face, set })
+    }
+
+    /// True when `key` was offered before (as far as the direct-mapped filter knows: a
+    /// colliding key in between makes it forget); records it either way. What the caches
+    /// keep from its second time on.
+    fn seen_before(&self, key: impl std::hash::Hash) -> bool {
+        use std::hash::BuildHasher;
+        let h = self.seen_hasher.hash_one(key) | 1;
+        let mut seen = self.seen.borrow_mut();
+        let slot = &mut seen[(h as usize) % SEEN_SLOTS];
+        let before = *slot == h;
+        *slot = h;
+        before
     }
 
     fn shape_segments(
@@ -1126,16 +1131,9 @@ impl<'r> TextLayout<'r> {
             return v.clone();
         }
         let v: Rc<[LineLayout]> = self.layout(&[(text, style)], width).into();
-        {
-            use std::hash::BuildHasher;
-            // a different key space than shape's: the filter is shared
-            let h = self.seen_hasher.hash_one((key, text, 0x6c61_796fu32)) | 1;
-            let mut seen = self.seen.borrow_mut();
-            let slot = &mut seen[(h as usize) % SEEN_SLOTS];
-            if *slot != h {
-                *slot = h;
-                return v;
-            }
+        // a key space of its own (the filter is shared with shape's)
+        if !self.seen_before((key, text, 0x6c61_796fu32)) {
+            return v;
         }
         let mut c = self.cache.borrow_mut();
         let pieces: usize = v.iter().map(|l| l.pieces.len()).sum();
