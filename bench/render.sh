@@ -369,7 +369,7 @@ else
   # the first run (cold) and the least of the later ones (warm), or the peer's error
   peer=$(awk '$1 == "peer" {print; exit}' <<<"$peer_all")
   [ -n "$peer" ] || peer=$(tail -1 <<<"$peer_all")
-  pwarm=$(awk '$1 == "peer" && NR > 0 {n++; if (n > 1 && (m == "" || $4 < m)) m = $4} END {print m}' <<<"$peer_all")
+  pwarm=$(awk '$1 == "peer" {n++; if (n > 1 && (m == "" || $4 < m)) m = $4} END {print m}' <<<"$peer_all")
   read -r _ _ prow psec pbytes <<<"$peer" || true
   awk -v c="$cpu" -v wc="${wcpu:-0}" -v r="$rows" -v b="$bytes" -v h="$hwm" -v ps="${psec:-0}" -v pw="${pwarm:-0}" \
       -v pr="${prow:-0}" -v pb="${pbytes:-0}" -v raw="$peer" 'BEGIN {

@@ -1007,19 +1007,29 @@ impl DataProvider for PostgresProvider {
 mod tests {
     use super::*;
 
+    /// The test server's URL (`REPORTD_TEST_PG_URL`); without it a test prints a
+    /// `skipped:` line and returns, or fails under CI (`CI=true`).
+    fn test_pg_url() -> Option<String> {
+        let url = std::env::var("REPORTD_TEST_PG_URL")
+            .ok()
+            .filter(|u| !u.is_empty());
+        if url.is_none() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but REPORTD_TEST_PG_URL is not set"
+            );
+            println!("skipped: REPORTD_TEST_PG_URL not set");
+        }
+        url
+    }
+
     /// The binary COPY path reads what the sqlx row stream reads: the same tables (values,
     /// kinds, nulls, columns of an empty result), the same errors, limits and fallbacks,
     /// against the real server at `REPORTD_TEST_PG_URL` (skipped without it). A query with
     /// a bound parameter takes the row stream: each query runs both ways.
     #[tokio::test]
     async fn copy_reads_what_the_row_stream_reads() {
-        let Some(url) = std::env::var("REPORTD_TEST_PG_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            println!("skipped: REPORTD_TEST_PG_URL not set");
-            return;
-        };
+        let Some(url) = test_pg_url() else { return };
         let conn = Connection {
             extension: "POSTGRESQL".into(),
             connect_string: url.clone(),
@@ -1241,17 +1251,7 @@ mod tests {
     /// take is left to sqlx.
     #[tokio::test]
     async fn numeric_decodes_as_sqlx_does() {
-        let Some(url) = std::env::var("REPORTD_TEST_PG_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but REPORTD_TEST_PG_URL is not set"
-            );
-            println!("skipped: REPORTD_TEST_PG_URL not set");
-            return;
-        };
+        let Some(url) = test_pg_url() else { return };
         let mut c = PgConnection::connect(&url).await.expect("connect");
         let literals = [
             "0",

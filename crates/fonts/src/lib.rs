@@ -898,20 +898,14 @@ impl<'r> TextLayout<'r> {
         let face = &hb.face;
         // digits and the punctuation of numbers and dates, where the face neither kerns nor
         // substitutes them: the nominal glyphs, no shaping
-        if let Some(plain) = self.plain_set(primary, &hb)
-            && !text.is_empty()
-            && text
-                .bytes()
-                .all(|b| b < 128 && plain.bytes & (1u128 << b) != 0)
-        {
-            self.used.borrow_mut().insert(primary);
+        if let Some(plain) = self.plain_glyphs(text, style) {
             self.cache.borrow_mut().misses += 1;
             let mut width_em = 0.0;
             let glyphs = text
                 .bytes()
                 .enumerate()
                 .map(|(i, b)| {
-                    let (id, adv) = plain.glyphs[usize::from(b)];
+                    let (id, adv) = plain.glyph(b);
                     width_em += adv;
                     ShapedGlyph {
                         id,

@@ -328,6 +328,29 @@ struct Drawer<'a, 'r> {
 /// A rectangle as (left, top, right, bottom) in pt.
 type Ltrb = (f32, f32, f32, f32);
 
+/// `r` as (left, top, right, bottom) in pt.
+fn ltrb(r: Rect) -> Ltrb {
+    (pt(r.x), pt(r.y), pt(r.x + r.w), pt(r.y + r.h))
+}
+
+/// How far below the top of a box `inner_h` high text `text_h` high starts.
+fn valign_offset(valign: VerticalAlign, inner_h: Len, text_h: Len) -> Len {
+    match valign {
+        VerticalAlign::Top => 0,
+        VerticalAlign::Middle => ((inner_h - text_h) / 2).max(0),
+        VerticalAlign::Bottom => (inner_h - text_h).max(0),
+    }
+}
+
+/// How far right of a line's start a line `width` wide starts in `avail`.
+fn align_offset(align: TextAlign, avail: Len, width: Len) -> Len {
+    match align {
+        TextAlign::Left => 0,
+        TextAlign::Center => (avail - width) / 2,
+        TextAlign::Right => avail - width,
+    }
+}
+
 fn intersects(a: Ltrb, b: Ltrb) -> bool {
     a.0 < b.2 && a.2 > b.0 && a.1 < b.3 && a.3 > b.1
 }
@@ -856,31 +879,11 @@ impl Drawer<'_, '_> {
         let line_h = engine::instance::pt(f64::from((vm.ascent + vm.descent + vm.gap) * size));
         let inner_h = rect.h - pad[0] - pad[2];
         let inner_bottom = rect.y + pad[0] + inner_h;
-        let y = rect.y
-            + pad[0]
-            + match valign {
-                VerticalAlign::Top => 0,
-                VerticalAlign::Middle => ((inner_h - line_h) / 2).max(0),
-                VerticalAlign::Bottom => (inner_h - line_h).max(0),
-            };
-        let dx = match p.align {
-            TextAlign::Left => 0,
-            TextAlign::Center => (avail - line_w) / 2,
-            TextAlign::Right => avail - line_w,
-        };
-        let x0 = rect.x + pad[3] + p.left_indent + dx;
+        let y = rect.y + pad[0] + valign_offset(valign, inner_h, line_h);
+        let x0 = rect.x + pad[3] + p.left_indent + align_offset(p.align, avail, line_w);
         let b = pt(y + ascent);
-        let clip = (line_w > avail || y + line_h > inner_bottom).then(|| {
-            (
-                (
-                    pt(rect.x),
-                    pt(rect.y),
-                    pt(rect.x + rect.w),
-                    pt(rect.y + rect.h),
-                ),
-                (b - ink.0 * size, b + ink.1 * size),
-            )
-        });
+        let clip = (line_w > avail || y + line_h > inner_bottom)
+            .then(|| (ltrb(rect), (b - ink.0 * size, b + ink.1 * size)));
         let c = r.style.color;
         self.queue(
             s,
@@ -938,13 +941,7 @@ impl Drawer<'_, '_> {
         }
         let inner_h = rect.h - pad[0] - pad[2];
         let inner_bottom = rect.y + pad[0] + inner_h;
-        let mut y = rect.y
-            + pad[0]
-            + match valign {
-                VerticalAlign::Top => 0,
-                VerticalAlign::Middle => ((inner_h - total_h) / 2).max(0),
-                VerticalAlign::Bottom => (inner_h - total_h).max(0),
-            };
+        let mut y = rect.y + pad[0] + valign_offset(valign, inner_h, total_h);
         // lines inside the box are drawn as they are (joining the pending run); from the
         // first line that is not (too wide, or below the box: a box that cannot grow) the
         // rest is clipped to the box (its (left, top, right, bottom)), so a clip path costs
@@ -953,20 +950,10 @@ impl Drawer<'_, '_> {
         for (p, lines) in &laid {
             for line in lines.iter() {
                 let avail = inner_w - p.left_indent;
-                let dx = match p.align {
-                    TextAlign::Left => 0,
-                    TextAlign::Center => (avail - line.width) / 2,
-                    TextAlign::Right => avail - line.width,
-                };
-                let x0 = rect.x + pad[3] + p.left_indent + dx;
+                let x0 = rect.x + pad[3] + p.left_indent + align_offset(p.align, avail, line.width);
                 let baseline = y + line.ascent;
                 if clip.is_none() && (line.width > avail || y + line.height > inner_bottom) {
-                    clip = Some((
-                        pt(rect.x),
-                        pt(rect.y),
-                        pt(rect.x + rect.w),
-                        pt(rect.y + rect.h),
-                    ));
+                    clip = Some(ltrb(rect));
                 }
                 // merge consecutive pieces of one run and face into one glyph run
                 let mut i = 0;
