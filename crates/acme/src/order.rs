@@ -488,12 +488,13 @@ mod tests {
             fn publish(&self, _: &str, _: &str) {}
             fn withdraw(&self, _: &str) {}
         }
-        // A port nobody listens on: bound, then closed.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // A port nobody listens on: a socket bound but not listening, held to the end of
+        // the test (connecting is refused; no other process can take the port meanwhile).
+        let sock =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        sock.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        let port = sock.local_addr().unwrap().as_socket().unwrap().port();
         let names = vec!["reports.test".to_string()];
         let dir = format!("https://127.0.0.1:{port}/dir");
         let e = obtain(&req(&names, &dir), None, &Nothing)
@@ -501,5 +502,6 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, Error::Unreachable { .. }), "{e}");
         assert!(e.to_string().contains("cannot reach"), "{e}");
+        drop(sock);
     }
 }

@@ -6,8 +6,8 @@
 //! is a clear error in the command, `status` and the log while the old certificate stays.
 //!
 //! pebble and pebble-challtestsrv bind their own ports from their configuration (they take
-//! no inherited sockets), so their ports are picked by binding port 0 and releasing it
-//! just before they start; the reportd server itself gets its sockets as usual.
+//! no inherited sockets): they are given port 0 and the ports they got are read back from
+//! /proc; the reportd server itself gets its sockets as usual.
 
 mod certsource;
 mod common;
@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use certsource::*;
-use common::{curl, free_port};
+use common::{ClosedPort, curl};
 
 #[test]
 fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
@@ -144,13 +144,13 @@ fn acme_certificate_obtained_served_renewed_and_bad_input_refused() {
         assert_eq!(served(https, "reports.test").as_deref(), Some(t2.as_str()));
         inst.ok(&["cert", "sources", "--remove", "acme-2"]);
     };
-    let closed = free_port();
+    let closed = ClosedPort::new();
     bad(
         &[
             "--dns-name",
             "reports.test",
             "--directory",
-            &format!("https://127.0.0.1:{closed}/dir"),
+            &format!("https://127.0.0.1:{}/dir", closed.port),
         ],
         "cannot reach the ACME directory",
     );

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Instance, Kill, Sockets, free_port};
+use common::{ClosedPort, Instance, Kill, Sockets};
 use pgcluster::{ADMIN, FreshDb, Node, join, pg_base, start_node_on};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -381,11 +381,16 @@ impl Balancer {
 
 /// [`common::start_pebble`] with HTTP-01 going to `http_port`, every order validating (by
 /// default pebble reuses half of the valid authorizations, and a reused one sends no request
-/// the test could hold). Returns the processes, the directory URL, the CA of pebble's https,
-/// and the challtestsrv management port.
-fn start_pebble(work: &std::path::Path, http_port: u16) -> (Kill, String, String, u16) {
-    let p = common::start_pebble(work, http_port, free_port(), true);
-    (p.procs, p.directory, p.ca, p.dns_mgmt)
+/// the test could hold). TLS-ALPN-01 is not used here: its port is one nobody listens on,
+/// held with the processes. Returns the processes, the directory URL, the CA of pebble's
+/// https, and the challtestsrv management port.
+fn start_pebble(
+    work: &std::path::Path,
+    http_port: u16,
+) -> ((Kill, ClosedPort), String, String, u16) {
+    let tls = ClosedPort::new();
+    let p = common::start_pebble(work, http_port, tls.port, true);
+    ((p.procs, tls), p.directory, p.ca, p.dns_mgmt)
 }
 
 fn have(tool: &str, arg: &str) -> bool {
@@ -645,13 +650,13 @@ fn acme_into_store_cluster_served_by_all_renewed_under_load_and_finished_by_anot
         ]);
         assert!(out.contains("Stopped following"), "{out}");
     };
-    let closed = free_port();
+    let closed = ClosedPort::new();
     bad(
         &[
             "--dns-name",
             host,
             "--directory",
-            &format!("https://127.0.0.1:{closed}/dir"),
+            &format!("https://127.0.0.1:{}/dir", closed.port),
         ],
         "cannot reach the ACME directory",
     );

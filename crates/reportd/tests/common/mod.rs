@@ -377,15 +377,114 @@ pub fn pebble_listener_cert(work: &Path) {
     );
 }
 
-/// A port for pebble's own listeners: pebble and pebble-challtestsrv bind the ports of
-/// their configuration and take no inherited socket, so these are bound on port 0 and
-/// released just before they start (the one exception to "no port is probed").
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A TCP port nobody listens on, for as long as this value lives: a socket bound (port 0)
+/// but not listening, so connecting to it is refused and no other process can take the
+/// port meanwhile (unlike a port probed and released).
+pub struct ClosedPort {
+    _sock: socket2::Socket,
+    pub port: u16,
+}
+
+impl ClosedPort {
+    pub fn new() -> ClosedPort {
+        use socket2::{Domain, Socket, Type};
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        sock.bind(&addr.into()).unwrap();
+        let port = sock.local_addr().unwrap().as_socket().unwrap().port();
+        ClosedPort { _sock: sock, port }
+    }
+}
+
+/// The protocol of a port in [`listening_ports`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// The ports process `pid` serves on: its TCP sockets in LISTEN (state `0A`) and its
+/// unconnected UDP sockets (state `07`; a connected one is a client's), found by matching
+/// the socket inodes of `/proc/PID/fd` against `/proc/PID/net/{tcp,tcp6,udp,udp6}`. For
+/// programs that bind port 0 from their configuration (pebble, pebble-challtestsrv) and
+/// take no inherited socket: the port they got is read back, none is probed beforehand.
+pub fn listening_ports(pid: u32) -> Vec<(Proto, u16)> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let inodes: Vec<String> = fds
+        .filter_map(|e| {
+            let link = std::fs::read_link(e.ok()?.path()).ok()?;
+            let link = link.to_str()?;
+            Some(link.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let mut ports = Vec::new();
+    for (table, proto, state) in [
+        ("tcp", Proto::Tcp, "0A"),
+        ("tcp6", Proto::Tcp, "0A"),
+        ("udp", Proto::Udp, "07"),
+        ("udp6", Proto::Udp, "07"),
+    ] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ..."
+        for f in text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        {
+            if f.len() > 9 && f[3] == state && inodes.iter().any(|i| i == f[9]) {
+                let port = f[1].rsplit(':').next().unwrap();
+                ports.push((proto, u16::from_str_radix(port, 16).unwrap()));
+            }
+        }
+    }
+    ports.sort_unstable_by_key(|&(proto, port)| (proto == Proto::Udp, port));
+    ports.dedup();
+    ports
+}
+
+/// Waits (at most 20 s) until `child` serves `tcp` TCP and `udp` UDP ports (see
+/// [`listening_ports`]) and returns them (TCP first); panics, naming `what`, if it exits
+/// first, does not get there in time, or serves more.
+pub fn wait_listening(child: &mut Child, what: &str, tcp: usize, udp: usize) -> Vec<(Proto, u16)> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ports = listening_ports(child.id());
+        let n = |p| ports.iter().filter(|(proto, _)| *proto == p).count();
+        let (t, u) = (n(Proto::Tcp), n(Proto::Udp));
+        if t >= tcp && u >= udp {
+            assert!(
+                t == tcp && u == udp,
+                "{what} serves {ports:?}, expected {tcp} TCP and {udp} UDP ports"
+            );
+            return ports;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{what} exited ({status}) before it listened");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} does not listen within 20 s: it serves {ports:?}, expected {tcp} TCP and {udp} UDP ports"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// True when 127.0.0.1:port answers a plain HTTP request with HTTP. The request is sent
+/// and the connection half-closed, so a server of another protocol (pebble-challtestsrv's
+/// DNS over TCP) sees the end and closes at once: no timeout decides.
+fn answers_http(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let mut got = Vec::new();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok()
+        && s.shutdown(std::net::Shutdown::Write).is_ok()
+        && s.read_to_end(&mut got).is_ok()
+        && got.starts_with(b"HTTP/")
 }
 
 /// Child processes, killed (and waited for) on drop.
@@ -414,16 +513,43 @@ pub struct Pebble {
 }
 
 /// pebble (its https on a CA the test makes) with pebble-challtestsrv as DNS: every name
-/// is 127.0.0.1, HTTP-01 goes to `http_port`, TLS-ALPN-01 to `tls_port`. With
-/// `no_authz_reuse` every order validates (by default pebble reuses half of the valid
-/// authorizations). Returns once both answer.
+/// is 127.0.0.1, HTTP-01 goes to `http_port`, TLS-ALPN-01 to `tls_port` (ports pebble
+/// connects to: the caller's, bound already). With `no_authz_reuse` every order validates
+/// (by default pebble reuses half of the valid authorizations). Both programs bind port 0
+/// for each of their listeners (they take no inherited socket); their ports are read back
+/// from /proc ([`wait_listening`]). Returns once both answer.
 pub fn start_pebble(work: &Path, http_port: u16, tls_port: u16, no_authz_reuse: bool) -> Pebble {
     pebble_listener_cert(work);
-    let (acme_port, mgmt_port, dns_port, dns_mgmt) =
-        (free_port(), free_port(), free_port(), free_port());
+    let quiet = || std::process::Stdio::null();
+    // -dns01 serves DNS on UDP and on TCP, each bound separately (two ports for :0);
+    // pebble's resolver asks over UDP, so -dnsserver gets the UDP one.
+    let dns = Command::new("pebble-challtestsrv")
+        .args(["-dns01", "127.0.0.1:0"])
+        .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+        .args(["-management", "127.0.0.1:0"])
+        .args(["-defaultIPv6", ""])
+        .stdout(quiet())
+        .stderr(quiet())
+        .spawn()
+        .unwrap();
+    let mut procs = Kill(vec![dns]);
+    let ports = wait_listening(&mut procs.0[0], "pebble-challtestsrv", 2, 1);
+    let dns_port = ports[2].1;
+    // Of the two TCP ports, the management one speaks HTTP (the other is DNS over TCP).
+    let mgmt: Vec<u16> = ports[..2]
+        .iter()
+        .map(|&(_, p)| p)
+        .filter(|&p| answers_http(p))
+        .collect();
+    assert_eq!(
+        mgmt.len(),
+        1,
+        "pebble-challtestsrv: not one HTTP port of {ports:?}"
+    );
+    let dns_mgmt = mgmt[0];
     let config = serde_json::json!({"pebble": {
-        "listenAddress": format!("127.0.0.1:{acme_port}"),
-        "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+        "listenAddress": "127.0.0.1:0",
+        "managementListenAddress": "127.0.0.1:0",
         "certificate": work.join("localhost.pem"),
         "privateKey": work.join("localhost.key"),
         "httpPort": http_port,
@@ -432,16 +558,6 @@ pub fn start_pebble(work: &Path, http_port: u16, tls_port: u16, no_authz_reuse: 
         "externalAccountBindingRequired": false,
     }});
     std::fs::write(work.join("pebble.json"), config.to_string()).unwrap();
-    let quiet = || std::process::Stdio::null();
-    let dns = Command::new("pebble-challtestsrv")
-        .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
-        .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
-        .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
-        .args(["-defaultIPv6", ""])
-        .stdout(quiet())
-        .stderr(quiet())
-        .spawn()
-        .unwrap();
     let mut pebble = Command::new("pebble");
     pebble
         .arg("-config")
@@ -454,35 +570,35 @@ pub fn start_pebble(work: &Path, http_port: u16, tls_port: u16, no_authz_reuse: 
     if no_authz_reuse {
         pebble.env("PEBBLE_AUTHZREUSE", "0");
     }
-    let pebble = pebble.spawn().unwrap();
-    let procs = Kill(vec![dns, pebble]);
+    procs.0.push(pebble.spawn().unwrap());
+    let ports = wait_listening(&mut procs.0[1], "pebble", 2, 0);
     let ca = work.join("ca.pem").to_str().unwrap().to_owned();
-    let directory = format!("https://localhost:{acme_port}/dir");
+    // Both are https; the ACME one serves the directory, the management one 404.
+    let dir_at = |p: u16| format!("https://localhost:{p}/dir");
     let t = Instant::now();
-    while curl(&directory, None, &["--cacert", &ca]).status != 200 {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "pebble does not answer"
-        );
+    let acme_port = loop {
+        let status: Vec<u16> = ports
+            .iter()
+            .map(|&(_, p)| curl(&dir_at(p), None, &["--cacert", &ca]).status)
+            .collect();
+        match status[..] {
+            [200, 404] => break ports[0].1,
+            [404, 200] => break ports[1].1,
+            _ => assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "pebble: no ACME directory on {ports:?}: GET /dir answered {status:?}"
+            ),
+        }
         std::thread::sleep(Duration::from_millis(100));
-    }
-    while curl(
-        &format!("http://127.0.0.1:{dns_mgmt}/clear-request-history"),
-        None,
-        &["-X", "POST", "-d", "{\"host\":\"x\",\"type\":\"http\"}"],
-    )
-    .status
-        == 0
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "pebble-challtestsrv does not answer"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    };
+    let mgmt_port = ports
+        .iter()
+        .map(|&(_, p)| p)
+        .find(|&p| p != acme_port)
+        .unwrap();
     Pebble {
         procs,
-        directory,
+        directory: dir_at(acme_port),
         ca,
         mgmt_port,
         dns_mgmt,
