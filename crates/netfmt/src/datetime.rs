@@ -41,9 +41,21 @@ pub(crate) fn format_into(
     format: &str,
     dtfi: &DateTimeFormat,
 ) -> Result<(), FormatError> {
+    let (pattern, info) = resolve(format, dtfi)?;
+    let start = out.len();
+    custom(out, dt, &pattern, info, format).inspect_err(|_| out.truncate(start))
+}
+
+/// The custom pattern `format` stands for and the culture data it is formatted with: an empty
+/// format is `G`, one character is a standard format ([`standard`]; an unknown letter is
+/// [`FormatError::InvalidSpecifier`]), anything longer is a custom pattern as it is.
+pub(crate) fn resolve<'a, 'd>(
+    format: &'a str,
+    dtfi: &'d DateTimeFormat,
+) -> Result<(Cow<'a, str>, &'d DateTimeFormat), FormatError> {
     let mut chars = format.chars();
     let (first, second) = (chars.next(), chars.next());
-    let (pattern, info): (Cow<'_, str>, &DateTimeFormat) = match (first, second) {
+    Ok(match (first, second) {
         (None, _) => (
             Cow::Owned(format!("{} {}", dtfi.short_date, dtfi.long_time)),
             dtfi,
@@ -53,9 +65,7 @@ pub(crate) fn format_into(
             value_type: "DateTime",
         })?,
         _ => (Cow::Borrowed(format), dtfi),
-    };
-    let start = out.len();
-    custom(out, dt, &pattern, info, format).inspect_err(|_| out.truncate(start))
+    })
 }
 
 /// Framework's `GetRealFormat`: the pattern a one-letter standard format stands for, and the
@@ -98,7 +108,7 @@ fn push_digits(out: &mut String, value: i64, len: usize) {
 }
 
 /// `value`'s decimal digits, zero-padded to `len`.
-fn push_padded(out: &mut String, value: u64, len: usize) {
+pub(crate) fn push_padded(out: &mut String, value: u64, len: usize) {
     // a day, month, hour, ...: one or two digits pushed as they are
     if value < 100 && len <= 2 {
         let (tens, ones) = ((value / 10) as u8, (value % 10) as u8);

@@ -14,10 +14,12 @@ mod culture;
 mod datetime;
 mod number;
 mod parse;
+mod plan;
 mod vb;
 
 pub use culture::{Culture, DateTimeFormat, NumberFormat};
 pub use parse::{parse_bool, parse_datetime, parse_number};
+pub use plan::Plan;
 pub use rust_decimal::Decimal;
 pub use time::PrimitiveDateTime;
 pub use vb::{

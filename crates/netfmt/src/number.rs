@@ -506,7 +506,7 @@ fn plain_int(v: i64, min_digits: usize, nfi: &NumberFormat) -> String {
     out
 }
 
-fn plain_int_into(out: &mut String, v: i64, min_digits: usize, nfi: &NumberFormat) {
+pub(crate) fn plain_int_into(out: &mut String, v: i64, min_digits: usize, nfi: &NumberFormat) {
     let mut buf = [0u8; 20];
     let at = digits_before(&mut buf, 20, v.unsigned_abs());
     if v < 0 {
@@ -692,9 +692,9 @@ pub(crate) const CURRENCY_NEGATIVE: [&str; 16] = [
     "($n)", "-$n", "$-n", "$n-", "(n$)", "-n$", "n-$", "n$-", "-n $", "-$ n", "n $-", "$ n-",
     "$ -n", "n- $", "($ n)", "(n $)",
 ];
-const NUMBER_NEGATIVE: [&str; 5] = ["(n)", "-n", "- n", "n-", "n -"];
-const PERCENT_POSITIVE: [&str; 4] = ["n %", "n%", "%n", "% n"];
-const PERCENT_NEGATIVE: [&str; 12] = [
+pub(crate) const NUMBER_NEGATIVE: [&str; 5] = ["(n)", "-n", "- n", "n-", "n -"];
+pub(crate) const PERCENT_POSITIVE: [&str; 4] = ["n %", "n%", "%n", "% n"];
+pub(crate) const PERCENT_NEGATIVE: [&str; 12] = [
     "-n %", "-n%", "-%n", "%-n", "%n-", "n-%", "n%-", "-% n", "n %-", "% n-", "% -n", "n- %",
 ];
 

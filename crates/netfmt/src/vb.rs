@@ -375,6 +375,11 @@ pub fn format_vb_datetime_into(
     style: &str,
     culture: &Culture,
 ) -> Result<(), FormatError> {
+    crate::datetime::format_into(out, dt, named_datetime(style), &culture.datetime)
+}
+
+/// The .NET format a VB named date/time format stands for (case-insensitive), else `style`.
+pub(crate) fn named_datetime(style: &str) -> &str {
     const NAMED: [(&str, &str); 7] = [
         ("general date", "G"),
         ("long date", "D"),
@@ -384,13 +389,12 @@ pub fn format_vb_datetime_into(
         ("medium time", "hh:mm tt"),
         ("short time", "HH:mm"),
     ];
-    let format = if style.len() >= 9 {
+    if style.len() >= 9 {
         NAMED
             .iter()
             .find(|(name, _)| style.eq_ignore_ascii_case(name))
             .map_or(style, |(_, f)| f)
     } else {
         style
-    };
-    crate::datetime::format_into(out, dt, format, &culture.datetime)
+    }
 }
