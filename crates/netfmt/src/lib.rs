@@ -4,7 +4,8 @@
 //! standard and custom date/time format strings, culture data (NLS-style, as SSRS on .NET
 //! Framework prints them: en-US `C` of −1234.56 is `($1,234.56)`), the VB runtime's
 //! `FormatNumber`/`FormatCurrency`/`FormatPercent`/`FormatDateTime`, and parsing of parameter
-//! values in a culture.
+//! values in a culture; and compiled format plans ([`Plan`]: a format parsed once per column,
+//! fast paths for the common numeric and date layouts).
 //!
 //! Must not: know RDL, expressions or I/O. Values come in as Rust primitives
 //! (`i64`, `f64`, `rust_decimal::Decimal`, `time::PrimitiveDateTime`) and go out as `String`.

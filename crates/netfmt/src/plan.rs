@@ -1440,6 +1440,22 @@ mod tests {
         );
     }
 
+    /// `Plan::number("G")` (or `""`) is also what `to_string_in_into` prints: the engine's
+    /// call for a value without a format.
+    #[test]
+    fn the_g_plan_is_to_string_in() {
+        for culture in cultures() {
+            let (g, empty) = (Plan::number("G", culture), Plan::number("", culture));
+            assert!(g.is_compiled() && empty.is_compiled());
+            for n in number_values() {
+                let mut want = String::from("<");
+                crate::to_string_in_into(&mut want, n, culture);
+                assert_eq!(plan_number(&g, n), want, "{n:?} {}", culture.name);
+                assert_eq!(plan_number(&empty, n), want, "{n:?} {}", culture.name);
+            }
+        }
+    }
+
     #[test]
     fn a_plan_given_the_other_type_formats_as_the_general_function() {
         let c = Culture::en_us();
