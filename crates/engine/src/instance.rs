@@ -722,6 +722,14 @@ pub trait DetailRows: Send + Sync {
         *row = self.row(i)?;
         Ok(())
     }
+    /// [`DetailRows::row_into`], telling whether `row` kept its shape: `true` only when the
+    /// source changed nothing but the values, texts and alignments of its cells (the same
+    /// cells, items, names, visibility, styles and element settings as the row it held), so
+    /// that a walk of the row before holds for this one too. `false` promises nothing.
+    fn row_into_same_shape(&self, i: usize, row: &mut GridRow) -> Result<bool, crate::EngineError> {
+        self.row_into(i, row)?;
+        Ok(false)
+    }
 }
 
 /// A tablix's detail rows left to be bound while a renderer writes them.

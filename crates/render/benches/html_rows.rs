@@ -3,7 +3,8 @@
 //! in memory, bound and rendered to HTML5 into a counting sink. Prints CPU seconds of bind +
 //! render, rows per CPU second, the output size and the peak RSS growth over the data set
 //! (the data set's size: its CSV output). `TREE=1` binds the whole tree (no streamed rows);
-//! `OUT=path` writes the HTML there too; `IH=2in` sets InteractiveHeight (default 0in).
+//! `OUT=path` writes the output there too; `IH=2in` sets InteractiveHeight (default 0in);
+//! `FORMAT=CSV` (or `XML`, `JSON`) renders the same bind in that format instead.
 //! Run: `ROWS=100000 cargo bench -p render --bench html_rows`.
 
 mod common;
@@ -125,6 +126,10 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let tree = std::env::var_os("TREE").is_some();
+    // FORMAT=CSV|XML|JSON renders that instead of HTML5 (the same bind)
+    let format = std::env::var("FORMAT")
+        .unwrap_or_else(|_| "html5".into())
+        .to_ascii_lowercase();
     let c = Arc::new(engine::parse_and_prepare("/Bench/Orders", report().as_bytes()).unwrap());
     let params = c
         .resolve_parameters(&HashMap::new(), &HashMap::new())
@@ -167,17 +172,33 @@ fn main() {
     let cpu0 = cpu_secs();
     let inst = engine::bind(&c, &params, &data, &Globals::default(), &opts).unwrap();
     let streamed = inst.is_streamed();
-    let o = render::html::HtmlOptions::from_device_info(&render::DeviceInfo::new(&HashMap::new()))
-        .unwrap();
-    // OUT=path: the HTML goes to that file too
+    // OUT=path: the output goes to that file too
     let mut file = std::env::var_os("OUT").map(|p| std::fs::File::create(p).unwrap());
     let mut w = std::io::BufWriter::with_capacity(64 * 1024, Tee(Count(0), file.as_mut()));
-    render::html::render(&inst, &o, &engine::page::AverageCharMeasurer, &mut w).unwrap();
+    let device = render::DeviceInfo::new(&HashMap::new());
+    match format.as_str() {
+        "csv" => {
+            let o = render::csv::CsvOptions::from_device_info(&device).unwrap();
+            render::csv::render(&inst, &o, &mut w).unwrap();
+        }
+        "xml" => {
+            let o = render::xml::XmlOptions::from_device_info(&device, None).unwrap();
+            render::xml::render(&inst, &o, &mut w).unwrap();
+        }
+        "json" => {
+            let o = render::json::JsonOptions::from_device_info(&device).unwrap();
+            render::json::render(&inst, &o, &mut w).unwrap();
+        }
+        _ => {
+            let o = render::html::HtmlOptions::from_device_info(&device).unwrap();
+            render::html::render(&inst, &o, &engine::page::AverageCharMeasurer, &mut w).unwrap();
+        }
+    }
     let out = w.into_inner().map(|t| t.0.0).unwrap_or(0);
     let cpu = cpu_secs() - cpu0;
     let grow = rss_kb("VmHWM").saturating_sub(rss0) * 1024;
     println!(
-        "html: {rows} rows ({}), {cpu:.2} CPU s, {:.0} rows per CPU second, {out} bytes out",
+        "{format}: {rows} rows ({}), {cpu:.2} CPU s, {:.0} rows per CPU second, {out} bytes out",
         if streamed { "streamed" } else { "tree" },
         rows as f64 / cpu
     );

@@ -384,17 +384,23 @@ fn write_block<W: Write>(
             Rec::Streamed { prefix, rows, path } => {
                 // a row of values only: its columns, by value name, found once
                 let mut known: Option<(Vec<String>, Vec<usize>)> = None;
-                rows.each_instance(|_, inst| {
+                let mut last_matched = false;
+                rows.each_instance(|_, inst, same| {
                     let Node::Element { children, .. } = inst else {
                         return Ok(());
                     };
+                    // the names are compared unless the element has the shape of the last
+                    // one, which matched them
+                    let matched = last_matched && same;
+                    last_matched = false;
                     if let Some((names, ids)) = &known
                         && names.len() == children.len()
-                        && children
-                            .iter()
-                            .zip(names)
-                            .all(|(n, name)| matches!(n, Node::Value { .. } if n.name() == name))
+                        && (matched
+                            || children.iter().zip(names).all(
+                                |(n, name)| matches!(n, Node::Value { .. } if n.name() == name),
+                            ))
                     {
+                        last_matched = true;
                         let values = children.iter().zip(ids).filter_map(|(n, &c)| match n {
                             Node::Value { textbox, .. } => Some((c, *textbox)),
                             _ => None,

@@ -94,31 +94,62 @@ impl StreamRows<'_> {
         self.source.is_empty()
     }
 
-    /// Binds every instance in order and hands `f` its index and element, as
-    /// [`StreamRows::with_instance`] would; each row is bound into the one before it, so a
-    /// source whose rows differ only in their values keeps the row's allocations.
+    /// Binds every instance in order and hands `f` its index, its element and whether that
+    /// element has the previous one's shape (the same children, names and kinds, in the same
+    /// order: only their values differ), as [`StreamRows::with_instance`] would; each row is
+    /// bound into the one before it, so a source whose rows differ only in their values keeps
+    /// the row's allocations, and a row the source rebinds in place
+    /// ([`DetailRows::row_into_same_shape`]) is not walked again: its element is the previous
+    /// walk's, pointing at the same cells.
     pub fn each_instance(
         &self,
-        mut f: impl FnMut(usize, &Node<'_>) -> Result<(), RenderError>,
+        mut f: impl FnMut(usize, &Node<'_>, bool) -> Result<(), RenderError>,
     ) -> Result<(), RenderError> {
         let mut row = GridRow::default();
         // the children's allocation, kept empty between rows (its nodes borrow one row)
         let mut spare: Vec<Node<'static>> = Vec::new();
+        // the last walk as (cell, element style) per child, when every child is the textbox
+        // of a cell of the row itself
+        let mut shape: Option<Vec<(usize, ElementStyle)>> = None;
         for i in 0..self.source.len() {
-            self.source.row_into(i, &mut row)?;
-            let w = TablixWalk {
-                extra: Some(&row),
-                ..self.walk
-            };
+            let same = self.source.row_into_same_shape(i, &mut row)?;
             let mut children = reuse(std::mem::take(&mut spare));
-            children.reserve(row.cells.len());
-            w.members(&w.t.column_members, Some(STREAMED_ROW), &mut children);
+            let repeated = match &shape {
+                Some(slots) if same => {
+                    children.extend(slots.iter().filter_map(|&(c, style)| {
+                        let item = row.cells.get(c)?.item.as_ref()?;
+                        let ItemKind::Textbox(textbox) = &item.kind else {
+                            return None;
+                        };
+                        Some(Node::Value {
+                            name: &item.data_element_name,
+                            item: &item.name,
+                            textbox,
+                            style,
+                        })
+                    }));
+                    // the slots were found in this row's cells: a row that lost one (which
+                    // the source's promise rules out) is walked below
+                    children.len() == slots.len()
+                }
+                _ => false,
+            };
+            if !repeated {
+                children.clear();
+                let w = TablixWalk {
+                    extra: Some(&row),
+                    ..self.walk
+                };
+                children.reserve(row.cells.len());
+                w.members(&w.t.column_members, Some(STREAMED_ROW), &mut children);
+                shape = value_slots(&children, &row);
+            }
             let node = Node::Element {
                 name: Cow::Borrowed(self.instance_name),
-                item: w.item,
+                item: self.walk.item,
                 children,
             };
-            f(i, &node)?;
+            f(i, &node, repeated)?;
             if let Node::Element { mut children, .. } = node {
                 children.clear();
                 spare = reuse(children);
@@ -147,6 +178,33 @@ impl StreamRows<'_> {
             children,
         })
     }
+}
+
+/// Where each of `children` stands in `row`: `(cell index, element style)` when every child
+/// is a value whose textbox is the item of one of the row's cells, else `None`.
+fn value_slots(children: &[Node<'_>], row: &GridRow) -> Option<Vec<(usize, ElementStyle)>> {
+    children
+        .iter()
+        .map(|n| {
+            let Node::Value {
+                name,
+                item,
+                textbox,
+                style,
+            } = n
+            else {
+                return None;
+            };
+            // the node a walk makes of the cell's own item: its textbox and its names
+            let c = row.cells.iter().position(|cell| {
+                matches!(&cell.item, Some(i @ Item { kind: ItemKind::Textbox(tb), .. })
+                    if std::ptr::eq(&**tb, *textbox)
+                        && std::ptr::eq(i.data_element_name.as_str(), *name)
+                        && std::ptr::eq(i.name.as_str(), *item))
+            })?;
+            Some((c, *style))
+        })
+        .collect()
 }
 
 /// An empty vector's allocation for nodes of another lifetime (the in-place collect of an

@@ -225,7 +225,7 @@ impl<W: Write> Json<'_, W> {
                 // what a collection of these instances writes
                 self.s.push('[');
                 self.depth += 1;
-                rows.each_instance(|i, inst| {
+                rows.each_instance(|i, inst, _| {
                     if i > 0 {
                         self.s.push(',');
                     }

@@ -359,7 +359,7 @@ impl<W: Write> Writer<'_, '_, W> {
                     }
                     self.s.push('>');
                     self.depth += 1;
-                    rows.each_instance(|_, inst| {
+                    rows.each_instance(|_, inst, _| {
                         if let Node::Element { name, children, .. } = inst {
                             self.newline();
                             let tag = local_name(name);

@@ -365,14 +365,19 @@ impl inst::DetailRows for Source {
     }
 
     fn row_into(&self, i: usize, row: &mut inst::GridRow) -> Result<(), EngineError> {
+        self.row_into_same_shape(i, row).map(|_| ())
+    }
+
+    fn row_into_same_shape(&self, i: usize, row: &mut inst::GridRow) -> Result<bool, EngineError> {
         match &self.plain {
             Some(plain) if i > 0 && i < self.p.rows.len() && self.same_shape(plain, row) => {
                 self.mark_past_first();
-                self.rebind_plain(i, plain, row)
+                // only the plain cells' values, texts and alignments change
+                self.rebind_plain(i, plain, row).map(|()| true)
             }
             _ => {
                 *row = self.row(i)?;
-                Ok(())
+                Ok(false)
             }
         }
     }
