@@ -21,7 +21,7 @@ use time::PrimitiveDateTime;
 use crate::culture::{Culture, DateTimeFormat, NumberFormat};
 use crate::number::{
     CURRENCY_NEGATIVE, CURRENCY_POSITIVE, NUMBER_NEGATIVE, PERCENT_NEGATIVE, PERCENT_POSITIVE,
-    parse_standard, plain_int_into,
+    parse_standard,
 };
 use crate::{FormatError, Num};
 
@@ -127,11 +127,11 @@ impl Plan {
                 d.scale(),
             ),
             (Kind::IntD(min), Num::Int(v)) => {
-                plain_int_into(out, v, *min, nfi);
+                push_int(out, v, *min, nfi);
                 true
             }
             (Kind::General, Num::Int(v)) => {
-                plain_int_into(out, v, 0, nfi);
+                push_int(out, v, 0, nfi);
                 true
             }
             (Kind::General | Kind::IntD(_), Num::Decimal(d)) => {
@@ -425,6 +425,20 @@ fn push_fixed(
         push_text(out, decimal_separator);
         push_ascii(out, frac);
     }
+}
+
+/// `number::plain_int_into` (`D`, and `G` of an `Int64`): the sign, zeros up to
+/// `min_digits`, the digits.
+fn push_int(out: &mut String, v: i64, min_digits: usize, nfi: &NumberFormat) {
+    let mut buf = [0u8; 20];
+    let at = digits_u64(&mut buf, 20, v.unsigned_abs());
+    if v < 0 {
+        push_text(out, nfi.negative_sign);
+    }
+    for _ in buf.len() - at..min_digits {
+        out.push('0');
+    }
+    push_ascii(out, &buf[at..]);
 }
 
 /// `"00" "01" … "99"`.
@@ -738,9 +752,9 @@ impl DatePlan {
                 Token::Year2(pad) => push2(out, (year % 100).unsigned_abs() as u8, pad),
                 Token::Year(run) => {
                     if run == 4 && (0..10_000).contains(&year) {
-                        let (hi, lo) = (year as usize / 100 * 2, year as usize % 100 * 2);
-                        push_ascii(out, &DIGIT_PAIRS[hi..hi + 2]);
-                        push_ascii(out, &DIGIT_PAIRS[lo..lo + 2]);
+                        let y = year.unsigned_abs() as u16;
+                        push2(out, (y / 100) as u8, true);
+                        push2(out, (y % 100) as u8, true);
                     } else if year >= 0 {
                         crate::datetime::push_padded(out, u64::from(year.unsigned_abs()), run);
                     } else {
