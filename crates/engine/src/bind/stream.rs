@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rdl::Value;
 
@@ -224,12 +224,59 @@ struct Source {
 /// (styles, format, alignment unless General, visibility, no actions, bookmarks, toggles,
 /// sorts) is a constant, so binding it for another row changes only its value, its text
 /// and a General alignment, exactly as [`Shared::textbox`] would set them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Plain {
     /// The field's index in the data set.
     field: usize,
     /// General alignment: by the value's type.
     auto_align: bool,
+    /// The cell's format compiled, from the first row rebound (the format is a constant).
+    plans: OnceLock<CellPlans>,
+}
+
+/// A plain cell's format compiled once for numbers and for dates ([`netfmt::Plan`]): what
+/// [`format_into`] does with that format, without reading the format string again.
+#[derive(Debug, Clone)]
+struct CellPlans {
+    /// The format the plans are for (`None`: no format).
+    format: Option<Box<str>>,
+    number: netfmt::Plan,
+    date: netfmt::Plan,
+}
+
+impl CellPlans {
+    fn new(format: Option<&str>, culture: &'static netfmt::Culture) -> CellPlans {
+        let format = format.filter(|f| !f.is_empty());
+        CellPlans {
+            format: format.map(Box::from),
+            // no format: a number's own text, which the empty format's plan prints
+            number: netfmt::Plan::number(format.unwrap_or(""), culture),
+            date: netfmt::Plan::datetime(format.unwrap_or("G"), culture),
+        }
+    }
+
+    /// [`format_into`] of `v` with the plans' format.
+    fn format_into(
+        &self,
+        sh: &Shared,
+        culture: &'static netfmt::Culture,
+        v: &Value,
+        out: &mut String,
+    ) {
+        use netfmt::Num;
+        match v {
+            Value::Null => {}
+            Value::Int(i) => self.number.format_num_into(out, Num::Int(*i)),
+            Value::Float(x) => self.number.format_num_into(out, Num::Float(*x)),
+            Value::Decimal(d) => self.number.format_num_into(out, Num::Decimal(*d)),
+            Value::DateTime(dt) => {
+                if self.date.format_datetime_into(out, *dt).is_err() {
+                    out.push_str(&rdl::expr::convert::to_string(v, &sh.culture));
+                }
+            }
+            _ => format_into(sh, culture, v, self.format.as_deref(), out),
+        }
+    }
 }
 
 /// The plain cells of the streamed row by grid column, or `None` when a cell is not plain.
@@ -298,6 +345,7 @@ fn plain_cell(sh: &Shared, set: &SetRows, def: &model::ReportItem) -> Option<Pla
             _ => None,
         });
     Some(Plain {
+        plans: OnceLock::new(),
         field,
         auto_align: align.is_none_or(|a| crate::style::text_align(a).flatten().is_none()),
     })
@@ -450,7 +498,13 @@ impl Source {
             };
             let v = p.set.value(r, pc.field);
             run.text.clear();
-            format_into(sh, self.culture, &v, run.format.as_deref(), &mut run.text);
+            let fmt = run.format.as_deref();
+            let plans = pc.plans.get_or_init(|| CellPlans::new(fmt, self.culture));
+            if plans.format.as_deref() == fmt.filter(|f| !f.is_empty()) {
+                plans.format_into(sh, self.culture, &v, &mut run.text);
+            } else {
+                format_into(sh, self.culture, &v, fmt, &mut run.text);
+            }
             if pc.auto_align {
                 para.align = match v {
                     Value::Int(_) | Value::Float(_) | Value::Decimal(_) | Value::DateTime(_) => {
