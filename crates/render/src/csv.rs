@@ -463,9 +463,13 @@ fn write_record<'t, W: Write>(
     {
         // UTF-8 with ASCII delimiters (the usual case): each field's bytes are checked and
         // copied in one pass, the delimiters pushed as they are, one block check a record
+        let fd = o.field_delimiter.as_bytes();
         for (i, cell) in line.iter().enumerate() {
             if i > 0 {
-                out.buf.extend_from_slice(o.field_delimiter.as_bytes());
+                match fd {
+                    [b] => out.buf.push(*b),
+                    _ => out.buf.extend_from_slice(fd),
+                }
             }
             if let Some(tb) = cell {
                 let text = tb.text_ref();
@@ -670,9 +674,24 @@ mod tests {
                 record_delimiter: "\n".into(),
                 ..CsvOptions::default()
             },
+            // a letter as the delimiter
+            CsvOptions {
+                field_delimiter: "A".into(),
+                ..CsvOptions::default()
+            },
         ] {
             let sp = Special::new(special_bytes(&o).unwrap());
             for v in [
+                "BAB",
+                "1234567",
+                "12345678",
+                "123456789",
+                "1234567,",
+                "12345678,",
+                "123456789012345,",
+                "1234567890123456,",
+                "12345678901234567,",
+                "12345678901234A",
                 "",
                 "plain",
                 "a,b",
