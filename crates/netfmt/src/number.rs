@@ -486,6 +486,25 @@ pub(crate) fn format_into(
     }
 }
 
+impl Number {
+    /// The absolute value as `mantissa × 10^-scale` (its digits read as one integer), when
+    /// that fits a `u128`.
+    pub(crate) fn mantissa_scale(&self) -> Option<(u128, u32)> {
+        let mut m: u128 = 0;
+        for &d in self.digits.iter() {
+            m = m
+                .checked_mul(10)?
+                .checked_add(u128::from(d.checked_sub(b'0')?))?;
+        }
+        let exp = self.scale - i32::try_from(self.digits.len()).ok()?;
+        if exp >= 0 {
+            Some((m.checked_mul(10u128.checked_pow(exp.unsigned_abs())?)?, 0))
+        } else {
+            Some((m, exp.unsigned_abs()))
+        }
+    }
+}
+
 fn number_to_f64(num: &Number) -> Option<f64> {
     if num.digits.is_empty() {
         return Some(0.0);

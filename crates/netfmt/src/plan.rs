@@ -5,7 +5,7 @@
 //! Owns: the choice, at build time, between a fast path and the general formatter, and the fast
 //! paths themselves: fixed-point layouts (`N F C P` with or without a precision, `D`, `G`, and
 //! the custom `0`, `0.00…`, `#,##0`, `#,##0.00…`) for `Int64` and `Decimal` values as integer
-//! arithmetic on the mantissa, and date/time patterns resolved (VB named format, standard
+//! arithmetic on the mantissa (a `Double` on the mantissa of its 15 significant digits), and date/time patterns resolved (VB named format, standard
 //! letter, culture pattern) and tokenized once. A format the plan does not compile is kept as
 //! its string and formatted by the general functions ([`crate::format_vb_into`],
 //! [`crate::format_vb_datetime_into`]) on every call.
@@ -20,8 +20,8 @@ use time::PrimitiveDateTime;
 
 use crate::culture::{Culture, DateTimeFormat, NumberFormat};
 use crate::number::{
-    CURRENCY_NEGATIVE, CURRENCY_POSITIVE, NUMBER_NEGATIVE, PERCENT_NEGATIVE, PERCENT_POSITIVE,
-    parse_standard,
+    CURRENCY_NEGATIVE, CURRENCY_POSITIVE, NUMBER_NEGATIVE, Number, PERCENT_NEGATIVE,
+    PERCENT_POSITIVE, parse_standard,
 };
 use crate::{FormatError, Num};
 
@@ -100,7 +100,7 @@ impl Plan {
     }
 
     /// Whether the plan took a fast path at build time (`false`: every value goes through the
-    /// general formatter; a fast number path still sends `Double` values there).
+    /// general formatter).
     pub fn is_compiled(&self) -> bool {
         !matches!(self.kind, Kind::Other)
     }
@@ -115,7 +115,8 @@ impl Plan {
     ///
     /// does: a format .NET rejects for the value's type (`D` on a `Decimal`, `R` on an
     /// `Int64`, an unknown letter) prints the value's own text (`ToString()` in the culture).
-    /// `Double` values always take the general path.
+    /// A `Double` takes a fixed layout's fast path from its 15 significant digits, as the
+    /// general path reads it for those formats; under any other format it goes that way.
     pub fn format_num_into(&self, out: &mut String, n: Num) {
         let nfi = &self.culture.number;
         let done = match (&self.kind, n) {
@@ -126,6 +127,14 @@ impl Plan {
                 d.mantissa().unsigned_abs(),
                 d.scale(),
             ),
+            // a Double's 15 significant digits, as the general path takes them for these
+            // formats, then the same layout as a Decimal of those digits (zero, NaN and the
+            // infinities go the general way: their signs and symbols are its rules)
+            (Kind::Fixed(f), Num::Float(v)) if v.is_finite() && v != 0.0 => {
+                let num = Number::from_f64(v, 15);
+                num.mantissa_scale()
+                    .is_some_and(|(m, scale)| f.push(out, num.negative, m, scale))
+            }
             (Kind::IntD(min), Num::Int(v)) => {
                 push_int(out, v, *min, nfi);
                 true
@@ -1211,7 +1220,18 @@ mod tests {
             .collect();
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         for i in 0..100_000 {
-            let n = match i % 3 {
+            let n = match i % 4 {
+                3 => {
+                    // doubles of every magnitude, and short decimals as a database's REAL holds
+                    let x = f64::from_bits(rng.next());
+                    if x.is_finite() && rng.below(2) == 0 {
+                        Num::Float(x)
+                    } else {
+                        let cents = (rng.next() >> rng.below(64)) as i64;
+                        let x = cents as f64 / 10f64.powi(rng.below(6) as i32);
+                        Num::Float(if rng.below(2) == 0 { x } else { -x })
+                    }
+                }
                 0 => {
                     let bits = rng.below(64);
                     Num::Int((rng.next() >> bits) as i64)
