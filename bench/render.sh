@@ -86,6 +86,19 @@
 # neighbour's load: 2.64x warm). What is left in the PDF is krilla's per-glyph work (~43%) and
 # its level-6 deflate (~20%).
 #
+# 2026-12-02 06:33-06:55 (another new machine, quiet: load 1-2; BENCH_REPEAT=5 unless said):
+# a streamed row rebound in place is not walked again (the last walk kept as cell slots), a
+# plain cell's format compiled once (netfmt::Plan: N2 decimals ~790 -> ~360 instructions a
+# value, dates ~860 -> ~420, doubles under N2 ~1,000 -> ~870), a one-byte CSV delimiter pushed:
+# PostgreSQL CSV 0.092-0.097 s = 1.03-1.09M rows per server CPU-second in four runs of 5
+# (0.103 s = 971k in one run of 3), SQLite CSV 0.079-0.101 s = 0.99-1.27M; XML 0.67-0.88M,
+# JSON 0.64-0.89M, HTML5 0.34-0.62M; growth 1.5-2.3x the data set; first HTML5 pages 9-42 ms
+# cold. Under callgrind (one request, instrumentation switched on for it) the PostgreSQL CSV
+# request is ~770M instructions: bind+CSV ~4,800 a row (the row's cells rebound ~2,600, of it
+# the formats ~1,100; the CSV record ~2,200), COPY decoding into the table ~1,900, sqlx's
+# message stream ~500; perf adds the kernel: scheduling ~7-9%, the socket writes ~4-5%.
+# The CSV goal (1M) is met by SQLite in every run and by PostgreSQL in most, not all, of them.
+#
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
 #        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 #        BENCH_NO_BUILD=1 reuses target/release; BENCH_PERF=DIR writes a perf profile of the

@@ -813,21 +813,7 @@ mod tests {
     use crate::Decimal;
     use time::{Date, Month, Time};
 
-    /// xorshift64*: reproducible values without a dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::number::tests::Rng;
 
     fn cultures() -> Vec<&'static Culture> {
         let all: Vec<_> = Culture::names()
