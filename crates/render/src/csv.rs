@@ -383,7 +383,8 @@ fn write_block<W: Write>(
             Rec::Plain(r) => write_record(out, o, width, r.iter().copied())?,
             Rec::Streamed { prefix, rows, path } => {
                 // a row of values only: its columns, by value name, found once
-                let mut known: Option<(Vec<String>, Vec<usize>)> = None;
+                // (value names, their columns, whether those are the record's columns in order)
+                let mut known: Option<(Vec<String>, Vec<usize>, bool)> = None;
                 let mut last_matched = false;
                 rows.each_instance(|_, inst, same| {
                     let Node::Element { children, .. } = inst else {
@@ -393,7 +394,7 @@ fn write_block<W: Write>(
                     // one, which matched them
                     let matched = last_matched && same;
                     last_matched = false;
-                    if let Some((names, ids)) = &known
+                    if let Some((names, ids, in_order)) = &known
                         && names.len() == children.len()
                         && (matched
                             || children.iter().zip(names).all(
@@ -401,6 +402,14 @@ fn write_block<W: Write>(
                             ))
                     {
                         last_matched = true;
+                        // the record is the row's values in order: written as they are
+                        if *in_order && let Some(sp) = fast_fields(out, o) {
+                            let fields = children.iter().map(|n| match n {
+                                Node::Value { textbox, .. } => Some(*textbox),
+                                _ => None,
+                            });
+                            return write_fields(out, o, sp, fields);
+                        }
                         let values = children.iter().zip(ids).filter_map(|(n, &c)| match n {
                             Node::Value { textbox, .. } => Some((c, *textbox)),
                             _ => None,
@@ -409,7 +418,7 @@ fn write_block<W: Write>(
                     }
                     if known.is_none() && children.iter().all(|n| matches!(n, Node::Value { .. })) {
                         let mut key = path.clone();
-                        let ids = children
+                        let ids: Vec<usize> = children
                             .iter()
                             .map(|n| {
                                 key.truncate(path.len());
@@ -419,7 +428,10 @@ fn write_block<W: Write>(
                             })
                             .collect();
                         let names = children.iter().map(|n| n.name().to_owned()).collect();
-                        known = Some((names, ids));
+                        let in_order = prefix.is_empty()
+                            && ids.len() == width
+                            && ids.iter().enumerate().all(|(i, &c)| i == c);
+                        known = Some((names, ids, in_order));
                     }
                     for r in flatten(children, &mut path.clone(), cols) {
                         // a streamed row holds no nested streams
@@ -431,6 +443,47 @@ fn write_block<W: Write>(
                 })?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The special bytes when fields take [`write_fields`]: formatted values in UTF-8 with ASCII
+/// delimiters (the usual case).
+fn fast_fields<W: Write>(out: &Out<'_, W>, o: &CsvOptions) -> Option<Special> {
+    if o.use_formatted_values && out.enc == Encoding::Utf8 {
+        out.special
+    } else {
+        None
+    }
+}
+
+/// Writes one record of [`fast_fields`]'s kind, its fields in order (`None`: an empty field):
+/// each field's bytes are checked and copied in one pass, the delimiters pushed as they are,
+/// one block check a record.
+fn write_fields<'t, W: Write>(
+    out: &mut Out<'_, W>,
+    o: &CsvOptions,
+    sp: Special,
+    fields: impl Iterator<Item = Option<&'t Textbox>>,
+) -> Result<(), RenderError> {
+    let fd = o.field_delimiter.as_bytes();
+    for (i, cell) in fields.enumerate() {
+        if i > 0 {
+            match fd {
+                [b] => out.buf.push(*b),
+                _ => out.buf.extend_from_slice(fd),
+            }
+        }
+        if let Some(tb) = cell {
+            let text = tb.text_ref();
+            if !sp.copy_plain(&text, &mut out.buf) {
+                out.buf.extend_from_slice(field(&text, o).as_bytes());
+            }
+        }
+    }
+    out.buf.extend_from_slice(o.record_delimiter.as_bytes());
+    if out.buf.len() >= OUT_BLOCK {
+        out.write_out()?;
     }
     Ok(())
 }
@@ -457,32 +510,8 @@ fn write_record<'t, W: Write>(
             *slot = Some(tb);
         }
     }
-    if o.use_formatted_values
-        && out.enc == Encoding::Utf8
-        && let Some(sp) = out.special
-    {
-        // UTF-8 with ASCII delimiters (the usual case): each field's bytes are checked and
-        // copied in one pass, the delimiters pushed as they are, one block check a record
-        let fd = o.field_delimiter.as_bytes();
-        for (i, cell) in line.iter().enumerate() {
-            if i > 0 {
-                match fd {
-                    [b] => out.buf.push(*b),
-                    _ => out.buf.extend_from_slice(fd),
-                }
-            }
-            if let Some(tb) = cell {
-                let text = tb.text_ref();
-                if !sp.copy_plain(&text, &mut out.buf) {
-                    out.buf.extend_from_slice(field(&text, o).as_bytes());
-                }
-            }
-        }
-        out.buf.extend_from_slice(o.record_delimiter.as_bytes());
-        if out.buf.len() >= OUT_BLOCK {
-            out.write_out()?;
-        }
-        return Ok(());
+    if let Some(sp) = fast_fields(out, o) {
+        return write_fields(out, o, sp, line.iter().copied());
     }
     for (i, cell) in line.iter().enumerate() {
         if i > 0 {
