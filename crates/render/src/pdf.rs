@@ -333,8 +333,9 @@ fn ltrb(r: Rect) -> Ltrb {
     (pt(r.x), pt(r.y), pt(r.x + r.w), pt(r.y + r.h))
 }
 
-/// How far below the top of a box `inner_h` high text `text_h` high starts.
-fn valign_offset(valign: VerticalAlign, inner_h: Len, text_h: Len) -> Len {
+/// How far below the top of a box `inner_h` high text `text_h` high starts (PDF and the
+/// IMAGE pages, `svgpage`, place text alike).
+pub(crate) fn valign_offset(valign: VerticalAlign, inner_h: Len, text_h: Len) -> Len {
     match valign {
         VerticalAlign::Top => 0,
         VerticalAlign::Middle => ((inner_h - text_h) / 2).max(0),
@@ -342,8 +343,8 @@ fn valign_offset(valign: VerticalAlign, inner_h: Len, text_h: Len) -> Len {
     }
 }
 
-/// How far right of a line's start a line `width` wide starts in `avail`.
-fn align_offset(align: TextAlign, avail: Len, width: Len) -> Len {
+/// How far right of a line's start a line `width` wide starts in `avail` (PDF and `svgpage`).
+pub(crate) fn align_offset(align: TextAlign, avail: Len, width: Len) -> Len {
     match align {
         TextAlign::Left => 0,
         TextAlign::Center => (avail - width) / 2,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use engine::hardpage::{HardPage, PageItem, Rect};
 use engine::instance::{
-    Border, BorderStyle, BoxStyle, Color, Image, ImageSource, Len, Paragraph, Sizing, TextAlign,
+    Border, BorderStyle, BoxStyle, Color, Image, ImageSource, Len, Paragraph, Sizing,
     VerticalAlign, to_pt,
 };
 use fonts::{FaceId, TextLayout};
@@ -240,23 +240,13 @@ impl Writer<'_, '_> {
             laid.push((p, lines));
         }
         let inner_h = rect.h - pad[0] - pad[2];
-        let mut y = rect.y
-            + pad[0]
-            + match valign {
-                VerticalAlign::Top => 0,
-                VerticalAlign::Middle => ((inner_h - total_h) / 2).max(0),
-                VerticalAlign::Bottom => (inner_h - total_h).max(0),
-            };
+        let mut y = rect.y + pad[0] + crate::pdf::valign_offset(valign, inner_h, total_h);
         let clip = self.clip(rect);
         let _ = write!(self.body, "<g clip-path=\"url(#c{clip})\">");
         for (p, lines) in &laid {
             for line in lines {
                 let avail = inner_w - p.left_indent;
-                let dx = match p.align {
-                    TextAlign::Left => 0,
-                    TextAlign::Center => (avail - line.width) / 2,
-                    TextAlign::Right => avail - line.width,
-                };
+                let dx = crate::pdf::align_offset(p.align, avail, line.width);
                 let x0 = rect.x + pad[3] + p.left_indent + dx;
                 let baseline = pt(y + line.ascent);
                 for piece in &line.pieces {
