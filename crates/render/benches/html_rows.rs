@@ -163,7 +163,7 @@ fn main() {
         }
         let cpu = cpu_secs() - cpu0;
         println!(
-            "html: binding the rows alone {cpu:.2} CPU s ({:.2} us a row)",
+            "{format}: binding the rows alone {cpu:.2} CPU s ({:.2} us a row)",
             cpu * 1e6 / rows as f64
         );
     }
@@ -203,7 +203,7 @@ fn main() {
         rows as f64 / cpu
     );
     println!(
-        "html: data set {data_bytes} bytes, peak RSS growth {} MB = {:.2}x the data set",
+        "{format}: data set {data_bytes} bytes, peak RSS growth {} MB = {:.2}x the data set",
         grow / 1_048_576,
         grow as f64 / data_bytes as f64
     );

@@ -142,7 +142,13 @@ impl StreamRows<'_> {
                 };
                 children.reserve(row.cells.len());
                 w.members(&w.t.column_members, Some(STREAMED_ROW), &mut children);
-                shape = value_slots(&children, &row);
+                // slots only for a row the source rebound in place: the next such row can
+                // use them (a source that never does would only pay for the search)
+                shape = if same {
+                    value_slots(&children, &row)
+                } else {
+                    None
+                };
             }
             let node = Node::Element {
                 name: Cow::Borrowed(self.instance_name),
