@@ -145,6 +145,11 @@ impl SetRows {
     fn value(&self, r: u32, i: usize) -> Value {
         self.rows.value(r as usize, i)
     }
+
+    /// Field `i` of row `r` when it is a stored text ([`DataTable::text`]).
+    fn text(&self, r: u32, i: usize) -> Option<&str> {
+        self.rows.text(r as usize, i)
+    }
 }
 
 /// A running aggregate: the rows added so far and the accumulator.

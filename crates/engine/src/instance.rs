@@ -730,6 +730,72 @@ pub trait DetailRows: Send + Sync {
         self.row_into(i, row)?;
         Ok(false)
     }
+    /// The texts row `i` would give the cells `cells` of `row` (indexes into `row.cells`), in
+    /// that order, written into `out` without binding the row, when the source can: `row`
+    /// holds a row of this source bound before (by [`DetailRows::row_into_same_shape`] with
+    /// `true`), `i` follows it in order, and binding row `i` into `row` would change nothing
+    /// but those cells' values, texts and alignments. Counts the row's cells and checks
+    /// cancellation as binding it does; `row` itself is left as it was. `false`: nothing
+    /// was taken (`out` unspecified), bind the row instead.
+    fn texts_into(
+        &self,
+        i: usize,
+        row: &GridRow,
+        cells: &[usize],
+        out: &mut RowTexts,
+    ) -> Result<bool, crate::EngineError> {
+        let _ = (i, row, cells, out);
+        Ok(false)
+    }
+}
+
+/// Texts of some cells of a row, one after another in one buffer
+/// ([`DetailRows::texts_into`]): a renderer that writes only texts reads them without a
+/// bound row.
+#[derive(Debug, Clone, Default)]
+pub struct RowTexts {
+    buf: String,
+    /// Where each text ends in `buf`.
+    ends: Vec<usize>,
+}
+
+impl RowTexts {
+    /// No texts (the buffers are kept).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ends.clear();
+    }
+
+    /// Appends the text `f` writes into the buffer it is given.
+    pub fn push_with(&mut self, f: impl FnOnce(&mut String)) {
+        f(&mut self.buf);
+        self.ends.push(self.buf.len());
+    }
+
+    /// How many texts.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Every text, one after another (no separators).
+    pub fn joined(&self) -> &str {
+        &self.buf
+    }
+
+    /// The texts in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let s = self.buf.get(start..end).unwrap_or("");
+            start = end;
+            s
+        })
+    }
 }
 
 /// A tablix's detail rows left to be bound while a renderer writes them.

@@ -327,6 +327,21 @@ impl DataTable {
         }
     }
 
+    /// The text of column `c` in row `r` as it is stored, when that value is a text of a
+    /// column of texts (`None` for anything else, a null included: read it with
+    /// [`DataTable::value`]). What [`DataTable::value`] gives as [`Value::Str`], without a
+    /// new reference to it.
+    pub fn text(&self, r: usize, c: usize) -> Option<&str> {
+        let col = self.columns.get(c).filter(|_| r < self.rows)?;
+        let Data::Str { codes, texts } = &col.data else {
+            return None;
+        };
+        if col.is_null(r) {
+            return None;
+        }
+        texts.get(*codes.get(r)? as usize).map(|s| &**s)
+    }
+
     /// Row `r`'s values (tests and small tables; the bind reads single values).
     pub fn row(&self, r: usize) -> Vec<Value> {
         (0..self.columns.len()).map(|c| self.value(r, c)).collect()

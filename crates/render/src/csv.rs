@@ -12,9 +12,9 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use engine::instance::{Instance, Textbox};
+use engine::instance::{Instance, RowTexts, Textbox};
 
-use crate::data::{Node, StreamRows, WalkOptions, report_children};
+use crate::data::{Node, StreamRows, Streamed, WalkOptions, report_children};
 use crate::{DeviceInfo, RenderError, invariant_text};
 
 /// Output encodings.
@@ -386,9 +386,16 @@ fn write_block<W: Write>(
                 // (value names, their columns, whether those are the record's columns in order)
                 let mut known: Option<(Vec<String>, Vec<usize>, bool)> = None;
                 let mut last_matched = false;
-                rows.each_instance(|_, inst, same| {
+                rows.each_instance_or_texts(|_, inst| {
+                    let (inst, same) = match inst {
+                        Streamed::Element { node, same } => (node, same),
+                        // a record of the last one's kind: its values in order (below)
+                        Streamed::Texts(texts) => {
+                            return write_texts(out, o, texts).map(|()| true);
+                        }
+                    };
                     let Node::Element { children, .. } = inst else {
-                        return Ok(());
+                        return Ok(false);
                     };
                     // the names are compared unless the element has the shape of the last
                     // one, which matched them
@@ -408,13 +415,15 @@ fn write_block<W: Write>(
                                 Node::Value { textbox, .. } => Some(*textbox),
                                 _ => None,
                             });
-                            return write_fields(out, o, sp, fields);
+                            // the next such record may come as its texts
+                            return write_fields(out, o, sp, fields).map(|()| true);
                         }
                         let values = children.iter().zip(ids).filter_map(|(n, &c)| match n {
                             Node::Value { textbox, .. } => Some((c, *textbox)),
                             _ => None,
                         });
-                        return write_record(out, o, width, prefix.iter().copied().chain(values));
+                        return write_record(out, o, width, prefix.iter().copied().chain(values))
+                            .map(|()| false);
                     }
                     if known.is_none() && children.iter().all(|n| matches!(n, Node::Value { .. })) {
                         let mut key = path.clone();
@@ -439,7 +448,7 @@ fn write_block<W: Write>(
                             write_record(out, o, width, prefix.iter().chain(&r).copied())?;
                         }
                     }
-                    Ok(())
+                    Ok(false)
                 })?;
             }
         }
@@ -479,6 +488,47 @@ fn write_fields<'t, W: Write>(
             if !sp.copy_plain(&text, &mut out.buf) {
                 out.buf.extend_from_slice(field(&text, o).as_bytes());
             }
+        }
+    }
+    out.buf.extend_from_slice(o.record_delimiter.as_bytes());
+    if out.buf.len() >= OUT_BLOCK {
+        out.write_out()?;
+    }
+    Ok(())
+}
+
+/// Writes one record of [`fast_fields`]'s kind from its fields' texts in order: the texts
+/// are checked together (one pass over the record's bytes) and, when none needs a change,
+/// copied with the delimiters between them; otherwise field by field as [`write_fields`].
+fn write_texts<W: Write>(
+    out: &mut Out<'_, W>,
+    o: &CsvOptions,
+    texts: &RowTexts,
+) -> Result<(), RenderError> {
+    let Some(sp) = fast_fields(out, o) else {
+        // (texts follow a record of fast_fields' kind only; this is what write_record does)
+        for (i, text) in texts.iter().enumerate() {
+            if i > 0 {
+                out.put(&o.field_delimiter)?;
+            }
+            put_field(out, text, o)?;
+        }
+        out.put(&o.record_delimiter)?;
+        return Ok(());
+    };
+    let fd = o.field_delimiter.as_bytes();
+    let plain = !sp.any_in(texts.joined().as_bytes());
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            match fd {
+                [b] => out.buf.push(*b),
+                _ => out.buf.extend_from_slice(fd),
+            }
+        }
+        if plain {
+            out.buf.extend_from_slice(text.as_bytes());
+        } else if !sp.copy_plain(text, &mut out.buf) {
+            out.buf.extend_from_slice(field(text, o).as_bytes());
         }
     }
     out.buf.extend_from_slice(o.record_delimiter.as_bytes());

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use engine::instance::{
     DataOutput, DetailRows, ElementStyle, GridCell, GridRow, Instance, Item, ItemKind, Member,
-    Tablix, Textbox,
+    RowTexts, Tablix, Textbox,
 };
 
 use crate::RenderError;
@@ -63,6 +63,21 @@ pub enum Node<'a> {
     },
 }
 
+/// One instance of [`StreamRows::each_instance_or_texts`].
+#[derive(Debug, Clone, Copy)]
+pub enum Streamed<'n, 'a> {
+    /// Its element, and whether it has the previous element's shape.
+    Element {
+        /// The element.
+        node: &'n Node<'a>,
+        /// The same children, names and kinds as the previous element.
+        same: bool,
+    },
+    /// The texts of its values (`Node::Value` children, each its textbox's text), in the
+    /// order of the last element handed over, whose shape it has.
+    Texts(&'n RowTexts),
+}
+
 /// The grid row index a streamed row stands at while it is walked.
 const STREAMED_ROW: usize = usize::MAX;
 
@@ -105,17 +120,44 @@ impl StreamRows<'_> {
         &self,
         mut f: impl FnMut(usize, &Node<'_>, bool) -> Result<(), RenderError>,
     ) -> Result<(), RenderError> {
+        self.each_instance_or_texts(|i, inst| match inst {
+            Streamed::Element { node, same } => f(i, node, same).map(|()| false),
+            // never asked for: `f` takes no texts
+            Streamed::Texts(_) => Ok(false),
+        })
+    }
+
+    /// [`StreamRows::each_instance`] for a renderer that may write an element from its
+    /// values' texts alone: after an element for which `f` returns true, an instance whose
+    /// element would have that shape, its values of the same kind, is handed to `f` as the
+    /// texts of those values in the element's order ([`Streamed::Texts`]) when the source has
+    /// them without binding the row ([`DetailRows::texts_into`]); any other instance comes
+    /// as its element.
+    pub fn each_instance_or_texts(
+        &self,
+        mut f: impl FnMut(usize, Streamed<'_, '_>) -> Result<bool, RenderError>,
+    ) -> Result<(), RenderError> {
         let mut row = GridRow::default();
         // the children's allocation, kept empty between rows (its nodes borrow one row)
         let mut spare: Vec<Node<'static>> = Vec::new();
         // the last walk as (cell, element style) per child, when every child is the textbox
-        // of a cell of the row itself
-        let mut shape: Option<Vec<(usize, ElementStyle)>> = None;
+        // of a cell of the row itself, and those cells
+        let mut shape: Option<(Slots, Vec<usize>)> = None;
+        let mut texts = RowTexts::default();
+        // `f` takes the next element of the last one's shape as texts
+        let mut wants_texts = false;
         for i in 0..self.source.len() {
+            if wants_texts
+                && let Some((_, cells)) = &shape
+                && self.source.texts_into(i, &row, cells, &mut texts)?
+            {
+                wants_texts = f(i, Streamed::Texts(&texts))?;
+                continue;
+            }
             let same = self.source.row_into_same_shape(i, &mut row)?;
             let mut children = reuse(std::mem::take(&mut spare));
             let repeated = match &shape {
-                Some(slots) if same => {
+                Some((slots, _)) if same => {
                     children.extend(slots.iter().filter_map(|&(c, style)| {
                         let item = row.cells.get(c)?.item.as_ref()?;
                         let ItemKind::Textbox(textbox) = &item.kind else {
@@ -145,7 +187,10 @@ impl StreamRows<'_> {
                 // slots only for a row the source rebound in place: the next such row can
                 // use them (a source that never does would only pay for the search)
                 shape = if same {
-                    value_slots(&children, &row)
+                    value_slots(&children, &row).map(|slots| {
+                        let cells = slots.iter().map(|s| s.0).collect();
+                        (slots, cells)
+                    })
                 } else {
                     None
                 };
@@ -155,7 +200,13 @@ impl StreamRows<'_> {
                 item: self.walk.item,
                 children,
             };
-            f(i, &node, repeated)?;
+            wants_texts = f(
+                i,
+                Streamed::Element {
+                    node: &node,
+                    same: repeated,
+                },
+            )? && shape.is_some();
             if let Node::Element { mut children, .. } = node {
                 children.clear();
                 spare = reuse(children);
@@ -186,9 +237,12 @@ impl StreamRows<'_> {
     }
 }
 
+/// Where each child of a walked row stands: (cell index, element style) per child.
+type Slots = Vec<(usize, ElementStyle)>;
+
 /// Where each of `children` stands in `row`: `(cell index, element style)` when every child
 /// is a value whose textbox is the item of one of the row's cells, else `None`.
-fn value_slots(children: &[Node<'_>], row: &GridRow) -> Option<Vec<(usize, ElementStyle)>> {
+fn value_slots(children: &[Node<'_>], row: &GridRow) -> Option<Slots> {
     children
         .iter()
         .map(|n| {

@@ -149,6 +149,90 @@ fn a_plain_table_streams_with_the_same_bytes() {
     assert!(same_bytes(&rdl, 250));
 }
 
+/// The streamed rows of `inst`'s only tablix.
+fn streamed_rows(inst: &Instance) -> Arc<dyn engine::instance::DetailRows> {
+    inst.sections[0]
+        .body
+        .iter()
+        .find_map(|i| match &i.kind {
+            engine::instance::ItemKind::Tablix(t) => t.streamed.as_ref().map(|s| s.rows.clone()),
+            _ => None,
+        })
+        .expect("a streamed tablix")
+}
+
+/// The texts of a bound row's cells, in cell order.
+fn cell_texts(row: &engine::instance::GridRow) -> Vec<String> {
+    row.cells
+        .iter()
+        .map(|c| match &c.item {
+            Some(engine::instance::Item {
+                kind: engine::instance::ItemKind::Textbox(tb),
+                ..
+            }) => tb.text_ref().into_owned(),
+            _ => panic!("a textbox cell"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_plain_row_gives_its_texts_without_being_bound_and_only_then() {
+    let c = Arc::new(
+        engine::parse_and_prepare(
+            "/Test/Orders",
+            report(&[header()], &plain_cells(), "", "").as_bytes(),
+        )
+        .expect("report"),
+    );
+    let data = HashMap::from([("Orders".to_string(), Arc::new(orders(60)))]);
+    let want: Vec<Vec<String>> = {
+        let rows = streamed_rows(&bind(&c, &data, true));
+        (0..rows.len())
+            .map(|i| cell_texts(&rows.row(i).unwrap()))
+            .collect()
+    };
+    let rows = streamed_rows(&bind(&c, &data, true));
+    let mut row = engine::instance::GridRow::default();
+    let mut texts = engine::instance::RowTexts::default();
+    // the first row is bound; none is held before it
+    assert!(!rows.texts_into(0, &row, &[0], &mut texts).unwrap());
+    assert!(!rows.row_into_same_shape(0, &mut row).unwrap());
+    assert!(rows.row_into_same_shape(1, &mut row).unwrap());
+    // then every row's texts, in the order asked (cells out of order, one twice)
+    let cells = [4, 0, 1, 1, 3, 2];
+    for (i, want) in want.iter().enumerate().skip(2) {
+        assert!(
+            rows.texts_into(i, &row, &cells, &mut texts).unwrap(),
+            "row {i}"
+        );
+        let got: Vec<&str> = texts.iter().collect();
+        let expected: Vec<&str> = cells.iter().map(|&k| want[k].as_str()).collect();
+        assert_eq!(got, expected, "row {i}");
+        assert_eq!(texts.joined(), expected.concat());
+    }
+    // a cell the row does not have, and a row past the data set: bound instead
+    assert!(!rows.texts_into(2, &row, &[5], &mut texts).unwrap());
+    assert!(!rows.texts_into(want.len(), &row, &[0], &mut texts).unwrap());
+    // the row itself was left as it was: row 1's texts
+    assert_eq!(cell_texts(&row), want[1]);
+
+    // a cell that is not a plain field: never texts
+    let mut cells = plain_cells();
+    cells[0] = textbox("Id", "=Fields!id.Value * 2", "");
+    let c = Arc::new(
+        engine::parse_and_prepare(
+            "/Test/Orders",
+            report(&[header()], &cells, "", "").as_bytes(),
+        )
+        .expect("report"),
+    );
+    let rows = streamed_rows(&bind(&c, &data, true));
+    let mut row = engine::instance::GridRow::default();
+    rows.row_into_same_shape(0, &mut row).unwrap();
+    rows.row_into_same_shape(1, &mut row).unwrap();
+    assert!(!rows.texts_into(2, &row, &[1], &mut texts).unwrap());
+}
+
 #[test]
 fn running_values_row_numbers_and_aggregates_stream_with_the_same_bytes() {
     let mut cells = plain_cells();

@@ -429,6 +429,19 @@ impl inst::DetailRows for Source {
             }
         }
     }
+
+    fn texts_into(
+        &self,
+        i: usize,
+        row: &inst::GridRow,
+        cells: &[usize],
+        out: &mut inst::RowTexts,
+    ) -> Result<bool, EngineError> {
+        match &self.plain {
+            Some(plain) => self.plain_texts(i, plain, row, cells, out),
+            None => Ok(false),
+        }
+    }
 }
 
 impl Source {
@@ -459,26 +472,7 @@ impl Source {
         plain: &[Option<Plain>],
         row: &mut inst::GridRow,
     ) -> Result<(), EngineError> {
-        let (sh, p) = (&self.sh, &self.p);
-        if i.is_multiple_of(1024) && sh.cancelled() {
-            return Err(EngineError::Cancelled);
-        }
-        let Some(&r) = p.rows.get(i) else {
-            return Err(EngineError::Evaluation {
-                what: "a streamed detail row".into(),
-                message: format!("row {i} of {} does not exist", p.rows.len()),
-            });
-        };
-        // the row's cells counted at once, as `count_cell` counts them one by one (every cell
-        // is plain: `same_shape`; cancellation was checked above)
-        let n = row.cells.len();
-        if sh.cells.fetch_add(n, Ordering::Relaxed) + n > sh.opts.max_cells {
-            return Err(EngineError::Limit {
-                limit: "cells",
-                max: sh.opts.max_cells,
-                fix: "show fewer rows or columns (filter the data), or raise the cell limit",
-            });
-        }
+        let r = self.admit(i, row.cells.len())?;
         for cell in &mut row.cells {
             let (
                 Some(Some(pc)),
@@ -496,15 +490,9 @@ impl Source {
             let Some(run) = para.runs.first_mut() else {
                 continue;
             };
-            let v = p.set.value(r, pc.field);
+            let v = self.p.set.value(r, pc.field);
             run.text.clear();
-            let fmt = run.format.as_deref();
-            let plans = pc.plans.get_or_init(|| CellPlans::new(fmt, self.culture));
-            if plans.format.as_deref() == fmt.filter(|f| !f.is_empty()) {
-                plans.format_into(sh, self.culture, &v, &mut run.text);
-            } else {
-                format_into(sh, self.culture, &v, fmt, &mut run.text);
-            }
+            self.format_cell(pc, run.format.as_deref(), &v, &mut run.text);
             if pc.auto_align {
                 para.align = match v {
                     Value::Int(_) | Value::Float(_) | Value::Decimal(_) | Value::DateTime(_) => {
@@ -517,6 +505,93 @@ impl Source {
             run.value = v;
         }
         Ok(())
+    }
+
+    /// The data row of detail row `i`, once cancellation is checked and its `n` cells are
+    /// counted against the cell limit, as binding the row counts them one by one (every
+    /// cell plain: [`Source::same_shape`]).
+    fn admit(&self, i: usize, n: usize) -> Result<u32, EngineError> {
+        let (sh, p) = (&self.sh, &self.p);
+        if i.is_multiple_of(1024) && sh.cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let Some(&r) = p.rows.get(i) else {
+            return Err(EngineError::Evaluation {
+                what: "a streamed detail row".into(),
+                message: format!("row {i} of {} does not exist", p.rows.len()),
+            });
+        };
+        if sh.cells.fetch_add(n, Ordering::Relaxed) + n > sh.opts.max_cells {
+            return Err(EngineError::Limit {
+                limit: "cells",
+                max: sh.opts.max_cells,
+                fix: "show fewer rows or columns (filter the data), or raise the cell limit",
+            });
+        }
+        Ok(r)
+    }
+
+    /// The text of plain cell `pc` with the format `fmt` (the cell's constant format) for
+    /// the value `v`, appended to `out`: what [`Shared::textbox`] makes it.
+    fn format_cell(&self, pc: &Plain, fmt: Option<&str>, v: &Value, out: &mut String) {
+        let plans = pc.plans.get_or_init(|| CellPlans::new(fmt, self.culture));
+        if plans.format.as_deref() == fmt.filter(|f| !f.is_empty()) {
+            plans.format_into(&self.sh, self.culture, v, out);
+        } else {
+            format_into(&self.sh, self.culture, v, fmt, out);
+        }
+    }
+
+    /// [`inst::DetailRows::texts_into`] for plain rows.
+    fn plain_texts(
+        &self,
+        i: usize,
+        plain: &[Option<Plain>],
+        row: &inst::GridRow,
+        cells: &[usize],
+        out: &mut inst::RowTexts,
+    ) -> Result<bool, EngineError> {
+        if i == 0
+            || i >= self.p.rows.len()
+            || cells.iter().any(|&k| k >= row.cells.len())
+            || !self.same_shape(plain, row)
+        {
+            return Ok(false);
+        }
+        self.mark_past_first();
+        let r = self.admit(i, row.cells.len())?;
+        out.clear();
+        for &k in cells {
+            let cell = &row.cells[k];
+            // every cell of a row of this shape is a plain one-run textbox
+            let (
+                Some(Some(pc)),
+                Some(inst::Item {
+                    kind: inst::ItemKind::Textbox(tb),
+                    ..
+                }),
+            ) = (plain.get(cell.col), &cell.item)
+            else {
+                out.push_with(|_| {});
+                continue;
+            };
+            let fmt = tb
+                .paragraphs
+                .first()
+                .and_then(|p| p.runs.first())
+                .and_then(|run| run.format.as_deref());
+            out.push_with(|text| {
+                // a stored text without a format is its own text: no new reference to it
+                if fmt.is_none_or(str::is_empty)
+                    && let Some(s) = self.p.set.text(r, pc.field)
+                {
+                    text.push_str(s);
+                } else {
+                    self.format_cell(pc, fmt, &self.p.set.value(r, pc.field), text);
+                }
+            });
+        }
+        Ok(true)
     }
 
     fn tablix(&self) -> Option<&model::Tablix> {
