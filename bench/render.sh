@@ -98,6 +98,11 @@
 # the formats ~1,100; the CSV record ~2,200), COPY decoding into the table ~1,900, sqlx's
 # message stream ~500; perf adds the kernel: scheduling ~7-9%, the socket writes ~4-5%.
 # The CSV goal (1M) is met by SQLite in every run and by PostgreSQL in most, not all, of them.
+# 2026-12-02 14:30 (another new machine, ~2x slower: the old binary's PostgreSQL CSV 433k here),
+# BENCH_REPEAT=5, old and new binaries one after the other: plain streamed rows written by CSV
+# from their texts (DetailRows::texts_into) without a rebound row: PostgreSQL CSV 0.231 ->
+# 0.188 s (433k -> 532k), SQLite 0.308 -> 0.193 s (325k -> 518k); in process 4,620 -> 3,440
+# instructions a row (callgrind). Goals not judged on this machine.
 #
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
 #        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)

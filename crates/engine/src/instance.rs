@@ -772,16 +772,6 @@ impl RowTexts {
         self.ends.push(self.buf.len());
     }
 
-    /// How many texts.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
     /// Every text, one after another (no separators).
     pub fn joined(&self) -> &str {
         &self.buf

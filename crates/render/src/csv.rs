@@ -475,31 +475,12 @@ fn write_fields<'t, W: Write>(
     sp: Special,
     fields: impl Iterator<Item = Option<&'t Textbox>>,
 ) -> Result<(), RenderError> {
-    let fd = o.field_delimiter.as_bytes();
-    for (i, cell) in fields.enumerate() {
-        if i > 0 {
-            match fd {
-                [b] => out.buf.push(*b),
-                _ => out.buf.extend_from_slice(fd),
-            }
-        }
-        if let Some(tb) = cell {
-            let text = tb.text_ref();
-            if !sp.copy_plain(&text, &mut out.buf) {
-                out.buf.extend_from_slice(field(&text, o).as_bytes());
-            }
-        }
-    }
-    out.buf.extend_from_slice(o.record_delimiter.as_bytes());
-    if out.buf.len() >= OUT_BLOCK {
-        out.write_out()?;
-    }
-    Ok(())
+    push_fields(out, o, Some(sp), fields.map(|c| c.map(Textbox::text_ref)))
 }
 
 /// Writes one record of [`fast_fields`]'s kind from its fields' texts in order: the texts
-/// are checked together (one pass over the record's bytes) and, when none needs a change,
-/// copied with the delimiters between them; otherwise field by field as [`write_fields`].
+/// are checked together (one pass over the record's bytes), and copied as they are when none
+/// needs a change.
 fn write_texts<W: Write>(
     out: &mut Out<'_, W>,
     o: &CsvOptions,
@@ -516,19 +497,34 @@ fn write_texts<W: Write>(
         out.put(&o.record_delimiter)?;
         return Ok(());
     };
+    let check = sp.any_in(texts.joined().as_bytes()).then_some(sp);
+    push_fields(out, o, check, texts.iter().map(Some))
+}
+
+/// [`write_fields`] of texts: each one checked by `check` (and changed by [`field`] when it
+/// must be), or copied as it is when `check` is `None` (the caller checked them all).
+fn push_fields<W: Write, S: AsRef<str>>(
+    out: &mut Out<'_, W>,
+    o: &CsvOptions,
+    check: Option<Special>,
+    fields: impl Iterator<Item = Option<S>>,
+) -> Result<(), RenderError> {
     let fd = o.field_delimiter.as_bytes();
-    let plain = !sp.any_in(texts.joined().as_bytes());
-    for (i, text) in texts.iter().enumerate() {
+    for (i, text) in fields.enumerate() {
         if i > 0 {
             match fd {
                 [b] => out.buf.push(*b),
                 _ => out.buf.extend_from_slice(fd),
             }
         }
-        if plain {
-            out.buf.extend_from_slice(text.as_bytes());
-        } else if !sp.copy_plain(text, &mut out.buf) {
-            out.buf.extend_from_slice(field(text, o).as_bytes());
+        let Some(text) = text else {
+            continue;
+        };
+        let text = text.as_ref();
+        match check {
+            None => out.buf.extend_from_slice(text.as_bytes()),
+            Some(sp) if sp.copy_plain(text, &mut out.buf) => {}
+            Some(_) => out.buf.extend_from_slice(field(text, o).as_bytes()),
         }
     }
     out.buf.extend_from_slice(o.record_delimiter.as_bytes());
