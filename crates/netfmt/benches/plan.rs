@@ -26,6 +26,17 @@ fn decimals() -> Vec<Num> {
         .collect()
 }
 
+/// The same amounts as doubles (a SQLite REAL column, a Float field).
+fn doubles() -> Vec<Num> {
+    decimals()
+        .into_iter()
+        .map(|n| match n {
+            Num::Decimal(d) => Num::Float(d.try_into().unwrap_or(0.0)),
+            other => other,
+        })
+        .collect()
+}
+
 fn ints() -> Vec<Num> {
     (0..VALUES as i64)
         .map(|i| Num::Int(i * 7919 - 400_000))
@@ -72,6 +83,7 @@ fn bench(c: &mut Criterion) {
     let (decimals, ints, dates) = (decimals(), ints(), dates());
     numbers(c, "decimal_N2", "N2", &decimals);
     numbers(c, "decimal_#,##0.00", "#,##0.00", &decimals);
+    numbers(c, "double_N2", "N2", &doubles());
     numbers(c, "int_N0", "N0", &ints);
     numbers(c, "int_D", "D", &ints);
 

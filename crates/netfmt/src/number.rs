@@ -247,6 +247,35 @@ impl Number {
         Number::from_f64_exact(v, precision)
     }
 
+    /// `v` (finite, > 0) as `m × 10^-s` with at most 15 significant digits, when a decimal of
+    /// that length reads back as `v`: then it is `from_f64(v, 15)`'s value (the argument
+    /// above: a decimal of at most 15 digits within half an ulp of `v` is its correctly
+    /// rounded 15 digits), found without writing and reading digits. Tries `s = 0, 1, ..`
+    /// (so no trailing zero after the point): `m` is `v·10^s` rounded, which is the one
+    /// candidate of that `s` — the product is below 2^50, so both its rounding error and the
+    /// candidate's distance from it are at most 1/8 — and it reads back as `v` exactly when
+    /// the correctly rounded quotient `m / 10^s` (both exact doubles) is `v`. None: no such
+    /// decimal below 10^15, or a product reaches 2^50 (infinity too) first: the digits' way
+    /// decides.
+    pub(crate) fn short_decimal(v: f64) -> Option<(u64, u32)> {
+        const POW10: [f64; 16] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+        ];
+        // 2^50
+        const LIMIT: f64 = 1_125_899_906_842_624.0;
+        for (s, &p10) in POW10.iter().enumerate() {
+            let p = v * p10;
+            if p >= LIMIT {
+                return None;
+            }
+            let m = p.round();
+            if m / p10 == v {
+                return (m < 1e15).then_some((m as u64, s as u32));
+            }
+        }
+        None
+    }
+
     /// [`Number::from_f64`] without the fast path: Rust's exact, correctly rounded
     /// `{:.*e}` (written into a stack buffer, a String only for a precision past its room).
     pub(crate) fn from_f64_exact(v: f64, precision: usize) -> Number {
@@ -1496,6 +1525,38 @@ pub(crate) mod tests {
         for v in hard_doubles(2_000) {
             assert_eq!(run(v, false), run(v, true), "{v:e} ({:#x})", v.to_bits());
         }
+    }
+
+    #[test]
+    fn a_short_decimal_is_the_value_of_the_shortest_digits() {
+        let mut values = hard_doubles(20_000);
+        // what a REAL column holds: few decimals, every magnitude a price or amount has
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for _ in 0..200_000 {
+            let m = rng.next() >> rng.below(64);
+            let x = m as f64 / 10f64.powi(rng.below(16) as i32);
+            values.extend([x, x.next_up(), x.next_down()]);
+        }
+        let mut taken = 0;
+        for v in values {
+            if !(v.is_finite() && v > 0.0) {
+                continue;
+            }
+            let expected = Number::from_f64(v, 15).mantissa_scale();
+            if let Some((m, s)) = Number::short_decimal(v) {
+                taken += 1;
+                // the same value: equal after scaling to the larger scale
+                let (em, es) = expected.unwrap_or_else(|| panic!("{v:e}: no digits' value"));
+                let (a, b) = if s >= es {
+                    (u128::from(m), em * 10u128.pow(s - es))
+                } else {
+                    (u128::from(m) * 10u128.pow(es - s), em)
+                };
+                assert_eq!(a, b, "{v:e} ({:#x}): {m}e-{s} vs {em}e-{es}", v.to_bits());
+            }
+        }
+        // the fast path is taken for most of them, not a vacuous comparison
+        assert!(taken > 100_000, "{taken}");
     }
 
     #[test]

@@ -131,9 +131,13 @@ impl Plan {
             // formats, then the same layout as a Decimal of those digits (zero, NaN and the
             // infinities go the general way: their signs and symbols are its rules)
             (Kind::Fixed(f), Num::Float(v)) if v.is_finite() && v != 0.0 => {
-                let num = Number::from_f64(v, 15);
-                num.mantissa_scale()
-                    .is_some_and(|(m, scale)| f.push(out, num.negative, m, scale))
+                if let Some((m, scale)) = Number::short_decimal(v.abs()) {
+                    f.push(out, v < 0.0, u128::from(m), scale)
+                } else {
+                    let num = Number::from_f64(v, 15);
+                    num.mantissa_scale()
+                        .is_some_and(|(m, scale)| f.push(out, num.negative, m, scale))
+                }
             }
             (Kind::IntD(min), Num::Int(v)) => {
                 push_int(out, v, *min, nfi);
