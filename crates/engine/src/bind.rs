@@ -221,7 +221,8 @@ pub(crate) struct Shared {
     globals: Globals,
     culture: String,
     opts: BindOptions,
-    warnings: Mutex<Vec<String>>,
+    /// Shared with the instance: page headers and streamed rows add theirs while rendering.
+    warnings: inst::Warnings,
     warned: Mutex<HashSet<String>>,
     cells: AtomicUsize,
     toggle_targets: HashSet<String>,
@@ -314,7 +315,7 @@ pub fn bind(
         globals: globals.clone(),
         culture: globals.language.clone(),
         opts: opts.clone(),
-        warnings: Mutex::new(c.warnings.clone()),
+        warnings: inst::Warnings::new(c.warnings.clone()),
         warned: Mutex::new(HashSet::new()),
         cells: AtomicUsize::new(0),
         toggle_targets,
@@ -425,7 +426,6 @@ pub fn bind(
         });
     }
     let initial_page_name = sh.initial_page_name()?;
-    let warnings = lock(&sh.warnings).clone();
     Ok(inst::Instance {
         initial_page_name,
         name: report.name.clone(),
@@ -443,7 +443,7 @@ pub fn bind(
             _ => inst::ElementStyle::Attribute,
         },
         sections,
-        warnings,
+        warning_log: sh.warnings.clone(),
     })
 }
 
@@ -1025,7 +1025,7 @@ impl Shared {
     fn warn(&self, item: &str, msg: &str) {
         let mut w = lock(&self.warned);
         if w.len() < 1000 && w.insert(format!("{item}\u{0}{msg}")) {
-            lock(&self.warnings).push(format!("{item}: {msg}"));
+            self.warnings.push(format!("{item}: {msg}"));
         }
     }
 

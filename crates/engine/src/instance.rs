@@ -55,8 +55,10 @@ pub struct Instance {
     pub data_element_style: ElementStyle,
     /// Report sections in order.
     pub sections: Vec<Section>,
-    /// Non-fatal problems found while binding (shown in the viewer, logged).
-    pub warnings: Vec<String>,
+    /// Non-fatal problems (an expression's `#Error`, a subreport that failed): those binding
+    /// found, and those found later while a renderer evaluates page headers and footers or
+    /// binds streamed rows ([`Instance::warnings`] reads them all).
+    pub warning_log: Warnings,
     /// `InitialPageName` evaluated (`Globals!PageName` until a break names a page).
     pub initial_page_name: String,
 }
@@ -788,6 +790,40 @@ impl RowTexts {
     }
 }
 
+/// An instance's warnings as they are found (a clone shares the list; the engine keeps it to
+/// a bounded number of distinct messages).
+#[derive(Clone, Default)]
+pub struct Warnings(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Warnings {
+    /// A list that begins with `list`.
+    pub fn new(list: Vec<String>) -> Warnings {
+        Warnings(Arc::new(std::sync::Mutex::new(list)))
+    }
+
+    /// Adds one.
+    pub fn push(&self, warning: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(warning);
+    }
+
+    /// The warnings so far, in the order they were found.
+    pub fn list(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl fmt::Debug for Warnings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.list()).finish()
+    }
+}
+
 /// A tablix's detail rows left to be bound while a renderer writes them.
 #[derive(Clone)]
 pub struct StreamedDetails {
@@ -813,6 +849,12 @@ impl fmt::Debug for StreamedDetails {
 }
 
 impl Instance {
+    /// Every warning so far ([`Instance::warning_log`]): read it after rendering to have the
+    /// page headers' and streamed rows' too.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warning_log.list()
+    }
+
     /// Binds every streamed tablix's rows into the tree ([`Tablix::materialize`]).
     pub fn materialize(&mut self) -> Result<(), crate::EngineError> {
         fn items(list: &mut [Item]) -> Result<(), crate::EngineError> {

@@ -127,7 +127,7 @@ fn main() {
             header: None,
             footer: None,
         }],
-        warnings: Vec::new(),
+        warning_log: Default::default(),
         initial_page_name: String::new(),
     };
     let formats = std::env::var("FORMATS").unwrap_or_else(|_| "XLSX,DOCX".into());

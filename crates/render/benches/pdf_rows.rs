@@ -144,7 +144,7 @@ fn main() {
             header: None,
             footer: None,
         }],
-        warnings: Vec::new(),
+        warning_log: Default::default(),
         initial_page_name: String::new(),
     };
     let reg = fonts::FontRegistry::load_default().unwrap_or_else(|e| panic!("{e}"));

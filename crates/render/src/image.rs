@@ -168,7 +168,6 @@ pub fn render(
         pages_opts.start_page = pages_opts.start_page.max(1);
         pages_opts.end_page = pages_opts.start_page;
     }
-    let mut warnings = inst.warnings.clone();
     let mut glyphs = GlyphCache::default();
     let svg_opts = usvg::Options {
         fontdb: crate::chartsvg::font_db(fonts),
@@ -276,6 +275,8 @@ pub fn render(
             }));
         }
     }
+    // the instance's (binding's, then those of page headers and rows bound while paginating)
+    let mut warnings = inst.warnings();
     warnings.extend(summary.warnings);
     warnings.extend(layout.warnings());
     warnings.extend(page_warnings);

@@ -197,7 +197,6 @@ pub fn render(
 ) -> Result<PdfSummary, PdfError> {
     check_page_size(inst, &opts.pages)?;
     let layout = TextLayout::new(fonts);
-    let mut warnings = inst.warnings.clone();
     let settings = krilla::SerializeSettings {
         compress_content_streams: !opts.human_readable,
         pretty: opts.human_readable,
@@ -222,6 +221,8 @@ pub fn render(
     let pages = paginate_hard_each(inst, &opts.pages, &layout, &mut |page| {
         d.page(&mut doc, &page)
     })?;
+    // the instance's (binding's, then those of page headers and rows bound while paginating)
+    let mut warnings = inst.warnings();
     warnings.extend(pages.warnings.iter().cloned());
     // the document map as the outline, only when more than one page is rendered (§2.7-5)
     if d.page_index > 1 && !d.labels.is_empty() {
@@ -1442,7 +1443,7 @@ mod tests {
                 header: None,
                 footer: None,
             }],
-            warnings: Vec::new(),
+            warning_log: Default::default(),
             initial_page_name: String::new(),
         };
         let mut out = Vec::new();

@@ -201,7 +201,7 @@ fn column_chart_draws_a_bar_per_point_with_axes_legend_title_and_labels() {
         svg.contains("fill=\"#87ceeb\"") && svg.contains("fill=\"#32cd32\""),
         "{svg}"
     );
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
 }
 
 #[test]
@@ -251,7 +251,7 @@ fn exotic_and_3d_types_draw_their_2d_equivalent_with_a_warning() {
         "<ChartArea Name=\"Default\"><ChartThreeDProperties><Enabled>true</Enabled></ChartThreeDProperties>",
     );
     let i = bind_report(&rdl, sales());
-    let w = i.warnings.join("\n");
+    let w = i.warnings().join("\n");
     assert!(w.contains("drawn as line charts"), "{w}");
     assert!(w.contains("3-D charts are drawn in 2-D"), "{w}");
     let page = to_html(&i);
@@ -339,11 +339,11 @@ fn a_million_points_are_drawn_bounded_with_a_warning() {
     let t = DataTable::from_rows(sales().fields, rows);
     let i = bind_report(&report(&chart("Line", "Plain", "", true)), t);
     assert!(
-        i.warnings
+        i.warnings()
             .iter()
             .any(|w| w.contains("more than 10000") && w.contains("not drawn")),
         "{:?}",
-        i.warnings
+        i.warnings()
     );
     let page = to_html(&i);
     let svg = svgs(&page)[0];

@@ -270,7 +270,7 @@ fn to_html(i: &Instance, o: &html::HtmlOptions) -> String {
 fn table_with_group_subtotals_running_value_and_scoped_percentages() {
     let c = compile(&report(&table(), "", ""));
     let i = bind(&c);
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     // rows in display order (group sorted by Region, details in data order); RunningValue and
     // RowNumber over Nothing count in display order; Pct = group / table total
     assert_eq!(
@@ -326,7 +326,7 @@ fn table_with_group_subtotals_running_value_and_scoped_percentages() {
 fn matrix_with_row_and_column_groups_and_a_total_column() {
     let c = compile(&report(&matrix(), "", ""));
     let i = bind(&c);
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     // Region sorted descending; B has no 2023 rows: an empty cell
     assert_eq!(
         to_csv(&i, &[]),
@@ -416,9 +416,9 @@ fn parameters_filters_links_and_escaping() {
         "invalid colours never reach the CSS"
     );
     assert!(
-        i.warnings.iter().any(|w| w.contains("red;}body{x:y")),
+        i.warnings().iter().any(|w| w.contains("red;}body{x:y")),
         "{:?}",
-        i.warnings
+        i.warnings()
     );
     // the nonce goes on the one style element; fragments have no html/body
     let f = to_html(
@@ -507,8 +507,8 @@ fn limits_cancellation_and_located_errors() {
     let i = bind(&c);
     assert!(to_csv(&i, &[]).contains("#Error"));
     assert!(
-        i.warnings.iter().any(|w| w.starts_with("Z:")),
+        i.warnings().iter().any(|w| w.starts_with("Z:")),
         "{:?}",
-        i.warnings
+        i.warnings()
     );
 }

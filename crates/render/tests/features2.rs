@@ -267,7 +267,7 @@ fn sales_catalog() -> Catalog {
 fn subreport_in_a_table_cell_gets_the_rows_parameters_and_its_own_data() {
     let cat = Arc::new(sales_catalog());
     let i = bind(cat.clone(), "/Tests/Regions");
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     // one fetch per row, with that row's value bound to the query parameter
     let expected: Vec<String> = ["A", "B", "C"]
         .iter()
@@ -340,7 +340,7 @@ fn a_report_that_includes_itself_is_refused_in_place() {
     let i = bind(cat.clone(), "/Tests/Loop");
     let msg = "the subreport /Tests/Loop includes itself (/Tests/Loop → /Tests/Loop); point \
                the Subreport's ReportName at another report";
-    assert_eq!(i.warnings, [format!("Again: {msg}")]);
+    assert_eq!(i.warnings(), [format!("Again: {msg}")]);
     let h = to_html(&i);
     assert!(h.contains(">Loop body<"), "{h}");
     assert!(
@@ -372,7 +372,7 @@ fn subreport_without_a_source_or_missing_shows_why() {
     let cat = Arc::new(cat);
     let i = bind(cat.clone(), "/Tests/P");
     assert_eq!(
-        i.warnings,
+        i.warnings(),
         [
             "Missing: the subreport /Tests/Nowhere cannot be loaded: the item /Tests/Nowhere does not exist"
         ]
@@ -490,7 +490,7 @@ fn rectangle_breaks_page_names_and_page_number_reset() {
         "<InitialPageName>Cover</InitialPageName><ReportSections>",
     );
     let i = bind_one(&rdl);
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     assert_eq!(
         pages(&i),
         [
@@ -571,7 +571,7 @@ fn group_break_between_instances_repeats_the_header_and_names_pages() {
     let i = bind_one(&sales_report(
         "<PageBreak><BreakLocation>Between</BreakLocation></PageBreak><PageName>=\"Region \" &amp; Fields!Region.Value</PageName>",
     ));
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     assert_eq!(
         pages(&i),
         [
@@ -645,7 +645,7 @@ fn interactive_sort_on_details_and_on_a_group_scope() {
     let rdl = sortable_report();
     let base = "Region Amount A 10 A 25 Total A 35 B 7 Total B 7 C 3 Total C 3";
     let i = bind_sorted(&rdl, &[]);
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     assert_eq!(pages(&i), [format!("1/1 1/1  | Sales ; {base} ; The end")]);
     // the renderer offers both buttons, unsorted: the next click sorts ascending
     let o = html::HtmlOptions {
@@ -738,7 +738,7 @@ fn recursive_hierarchy_with_level_and_recursive_sums() {
         None,
     );
     let i = bind_one(&rdl);
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     // pre-order, siblings by name; Team = own + all descendants
     assert_eq!(
         pages(&i),
@@ -765,7 +765,7 @@ fn group_variables_are_evaluated_per_instance_in_the_group_scope() {
         "=Fields!Amount.Value &amp; \" of \" &amp; Variables!Total.Value</Value>",
     );
     let i = bind_one(&rdl);
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     assert_eq!(
         pages(&i),
         [
@@ -817,7 +817,7 @@ fn page_header_aggregates_over_report_items_take_each_pages_values() {
     let rdl = sales_report("<PageBreak><BreakLocation>Between</BreakLocation></PageBreak>")
         .replace(PAGE_HEADER, header);
     let i = bind_one(&rdl);
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     let heads: Vec<String> = pages(&i)
         .iter()
         .map(|p| p.split(" | ").next().unwrap_or_default().to_string())

@@ -97,7 +97,7 @@ fn report(pages: usize, extra: Vec<Item>) -> Instance {
             header: None,
             footer: None,
         }],
-        warnings: Vec::new(),
+        warning_log: Default::default(),
         initial_page_name: String::new(),
     }
 }

@@ -368,7 +368,7 @@ fn orders(image: &str) -> Instance {
 #[test]
 fn xlsx_own_report_sheet_per_page_name_with_formats_image_and_link() {
     let i = orders(PNG);
-    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(i.warnings().is_empty(), "{:?}", i.warnings());
     let (bytes, summary) = to_xlsx(&i);
     assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
     let mut wb = workbook(&bytes);

@@ -318,7 +318,7 @@ fn table_report(rows: usize) -> Instance {
             header: Some(band(false, false, "Header")),
             footer: Some(band(false, true, "Footer")),
         }],
-        warnings: Vec::new(),
+        warning_log: Default::default(),
         initial_page_name: String::new(),
     }
 }

@@ -50,7 +50,7 @@ fn invoice_in_every_format() {
         return;
     };
     let inst = r.unwrap();
-    assert!(inst.warnings.is_empty(), "{:?}", inst.warnings);
+    assert!(inst.warnings().is_empty(), "{:?}", inst.warnings());
     let (c, x, j, h) = all(&inst);
     // CSV: one block (the body has no top-level textboxes), DataElementName headers, constant
     // labels (=UCase("item"), "Payment reference"...) dropped, values formatted.
@@ -198,7 +198,7 @@ fn transcript_in_every_format() {
         return;
     };
     let inst = r.unwrap();
-    assert!(inst.warnings.is_empty(), "{:?}", inst.warnings);
+    assert!(inst.warnings().is_empty(), "{:?}", inst.warnings());
     let (c, x, j, h) = all(&inst);
     assert_eq!(
         c,

@@ -374,3 +374,46 @@ fn footer_rows_with_aggregates_and_spans_stream_with_the_same_bytes() {
     );
     assert!(same_bytes(&rdl, 75));
 }
+
+#[test]
+fn warnings_found_while_rendering_reach_the_instance() {
+    // row 50 divides by zero: bound while CSV writes the rows, after `bind` returned
+    let mut cells = plain_cells();
+    cells[2] = textbox("Qty", "=Fields!qty.Value \\ (Fields!id.Value - 50)", "");
+    let header_box = "<PageHeader><Height>0.3in</Height><PrintOnFirstPage>true</PrintOnFirstPage>\
+        <ReportItems><Textbox Name=\"Head\"><Paragraphs><Paragraph><TextRuns><TextRun>\
+        <Value>=Globals!PageNumber \\ 0</Value></TextRun></TextRuns></Paragraph></Paragraphs>\
+        <Height>0.25in</Height><Width>2in</Width></Textbox></ReportItems></PageHeader>";
+    let rdl = report(&[header()], &cells, "", "").replace(
+        "<Page><InteractiveHeight>",
+        &format!("<Page>{header_box}<InteractiveHeight>"),
+    );
+    let c = Arc::new(engine::parse_and_prepare("/Test/Orders", rdl.as_bytes()).expect("report"));
+    let data = HashMap::from([("Orders".to_string(), Arc::new(orders(80)))]);
+    let qty = |w: &[String]| w.iter().filter(|w| w.starts_with("Qty: ")).count();
+    let head = |w: &[String]| w.iter().filter(|w| w.starts_with("Head: ")).count();
+
+    // the tree binds every row at once: the row's warning is there before rendering
+    let tree = bind(&c, &data, false);
+    assert_eq!(qty(&tree.warnings()), 1, "{:?}", tree.warnings());
+
+    let streamed = bind(&c, &data, true);
+    assert!(streamed.is_streamed());
+    assert_eq!(qty(&streamed.warnings()), 0, "{:?}", streamed.warnings());
+    let log = streamed.warning_log.clone();
+    let o = csv::CsvOptions::from_device_info(&settings(&[])).unwrap();
+    csv::render(&streamed, &o, &mut Vec::new()).unwrap();
+    drop(streamed);
+    let after = log.list();
+    assert_eq!(qty(&after), 1, "{after:?}");
+    assert_eq!(
+        after.iter().find(|w| w.starts_with("Qty: ")),
+        tree.warnings().iter().find(|w| w.starts_with("Qty: "))
+    );
+
+    // the page header is evaluated per page, by the renderer
+    assert_eq!(head(&tree.warnings()), 0);
+    let h = html_of(&tree);
+    assert!(h.contains("#Error"), "{h}");
+    assert_eq!(head(&tree.warnings()), 1, "{:?}", tree.warnings());
+}

@@ -63,7 +63,7 @@ impl Shared {
                         .unwrap_or_default();
                     return Ok(inst::ItemKind::Textbox(Box::new(message_box(text))));
                 }
-                for w in &r.instance.warnings {
+                for w in &r.instance.warnings() {
                     self.warn(item, w);
                 }
                 Ok(inst::ItemKind::Subreport(Ok(Box::new(r.instance))))

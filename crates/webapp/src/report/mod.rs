@@ -543,6 +543,13 @@ fn log_pdf_warning(report: &str, warning: &str) {
     tracing::debug!(report = %httpsys::logsafe::escape(report, 256), warning = %httpsys::logsafe::escape(warning, 512), "pdf render warning");
 }
 
+/// The instance's warnings (an expression's `#Error`, a failed subreport; page headers' and
+/// streamed rows' included) after an HTML5/CSV/XML/JSON render, at debug level like PDF's
+/// (PDF, IMAGE and the Office formats log them with their own).
+fn log_report_warning(report: &str, warning: &str) {
+    tracing::debug!(report = %httpsys::logsafe::escape(report, 256), warning = %httpsys::logsafe::escape(warning, 512), "report render warning");
+}
+
 /// An XLSX/DOCX render's warnings (images left out, overlapping items) go to the log at
 /// debug level, like PDF's.
 fn log_office_warning(report: &str, warning: &str) {
@@ -757,13 +764,25 @@ pub(crate) async fn url_access(
             }
         }
     };
+    let logs_own = matches!(
+        format,
+        Format::Pdf | Format::Image | Format::Xlsx | Format::Docx
+    );
+    let report = path.to_string();
     let streamed = state
         .reports()
         .pool
         .stream(limit, &cancel, move |_, w| {
             let inst = engine::bind(&c, &exec.params, &exec.tables, &globals, &opts)
                 .map_err(|e| ReportError::engine(&e))?;
-            job(w, inst).map_err(|e| ReportError::render(&e))
+            let warnings = inst.warning_log.clone();
+            let done = job(w, inst).map_err(|e| ReportError::render(&e));
+            if !logs_own {
+                for warning in warnings.list() {
+                    log_report_warning(&report, &warning);
+                }
+            }
+            done
         })
         .await?;
     let content_type = match format {
