@@ -103,6 +103,15 @@
 # from their texts (DetailRows::texts_into) without a rebound row: PostgreSQL CSV 0.231 ->
 # 0.188 s (433k -> 532k), SQLite 0.308 -> 0.193 s (325k -> 518k); in process 4,620 -> 3,440
 # instructions a row (callgrind). Goals not judged on this machine.
+# 2026-12-03 06:40-07:15 (a new machine of normal speed, quiet: load 0.1-1.8), BENCH_REPEAT=5:
+# the binary of 2026-12-02 in three runs: PostgreSQL CSV 1.18-1.25M, SQLite CSV 1.04-1.05M rows
+# per server CPU-second (goal 1M: met by both in every run); a Double under N2 from its short
+# decimal without writing and reading its digits (netfmt::Number::short_decimal, 182 -> 92 ns
+# a value): three quiet runs PostgreSQL CSV 1.20-1.23M, SQLite CSV 1.087-1.099M, XML
+# 0.61-0.69M, JSON 0.57-0.69M, HTML5 PostgreSQL 0.32-0.41M, SQLite 0.29-0.37M; in two runs
+# interleaved with the old binary the machine slowed for both binaries (the old one's SQLite
+# CSV 606k in one of them): new CSV 0.77-1.22M, HTML5 0.27-0.38M. Growth 1.5-2.3x the data
+# set; first HTML5 pages 7-43 ms cold, 6-10 ms warm.
 #
 # Usage: bench/render.sh [ROWS]   (needs curl, psql, sqlite3; PostgreSQL at
 #        $REPORTD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres)
