@@ -300,14 +300,21 @@ struct Memo {
     heights: Vec<(Len, usize)>,
 }
 
-/// Writes the class `r<n>` (with the prefix) into `out`.
+/// Writes the class `r<n>` (with the prefix) into `out`. Five of these a table cell: the
+/// few bytes are pushed one by one (no copy call, no UTF-8 check; the prefix is mostly empty).
 fn push_class(out: &mut String, prefix: &str, n: usize) {
-    out.push_str(prefix);
+    if !prefix.is_empty() {
+        out.push_str(prefix);
+    }
     out.push('r');
     push_uint(out, n);
 }
 
 fn push_uint(out: &mut String, n: usize) {
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;
@@ -319,8 +326,9 @@ fn push_uint(out: &mut String, n: usize) {
             break;
         }
     }
-    // ASCII digits: one copy, not a char (and a capacity check) per digit
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
 }
 
 /// Looks `key` up in a memo table, or makes its class with `make` (kept while the table has
