@@ -108,11 +108,26 @@ impl HtmlOptions {
     }
 }
 
+/// The bytes [`escape`] changes: markup characters and the control characters it drops (a
+/// table: one load a byte for the text that needs nothing, nearly every value).
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b != b'\n' as usize && b != b'\t' as usize;
+        b += 1;
+    }
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t
+};
+
 /// HTML-escapes text and attribute values.
 pub fn escape(s: &str, out: &mut String) {
-    if !s.bytes().any(|b| {
-        matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'') || (b < 0x20 && b != b'\n' && b != b'\t')
-    }) {
+    if !s.bytes().any(|b| SPECIAL[usize::from(b)]) {
         out.push_str(s);
         return;
     }
@@ -1125,4 +1140,27 @@ pub fn render<W: Write>(
     };
     w.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_changes_exactly_markup_and_dropped_control_characters() {
+        for b in 0u8..0x80 {
+            let s = char::from(b).to_string();
+            let mut out = String::new();
+            escape(&s, &mut out);
+            let special = matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'')
+                || (b < 0x20 && b != b'\n' && b != b'\t');
+            assert_eq!(out != s, special, "byte {b:#x}: {out:?}");
+            assert_eq!(SPECIAL[usize::from(b)], special, "byte {b:#x}");
+        }
+        // bytes of multi-byte characters are never special: the text is kept as it is
+        assert!(SPECIAL[0x80..].iter().all(|&x| !x));
+        let mut out = String::new();
+        escape("é<ü>\u{1}\t\n'\"&", &mut out);
+        assert_eq!(out, "é&lt;ü&gt;\t\n&#39;&quot;&amp;");
+    }
 }
