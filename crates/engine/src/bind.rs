@@ -291,10 +291,7 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // a poisoned lock only means another evaluation panicked; the data is still usable
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use crate::lock;
 
 /// Binds data and parameters to the report: the instance tree renderers walk.
 pub fn bind(

@@ -803,18 +803,12 @@ impl Warnings {
 
     /// Adds one.
     pub fn push(&self, warning: String) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(warning);
+        crate::lock(&self.0).push(warning);
     }
 
     /// The warnings so far, in the order they were found.
     pub fn list(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        crate::lock(&self.0).clone()
     }
 }
 

@@ -42,6 +42,11 @@ pub use table::{ColumnKind, DataTable, TableBuilder};
 
 use rdl::Location;
 
+/// Locks `m`; a poisoned lock only means another evaluation panicked: the data is still usable.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Why a report could not be prepared or bound.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {

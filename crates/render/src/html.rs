@@ -315,7 +315,7 @@ struct Memo {
     heights: Vec<(Len, usize)>,
 }
 
-/// Writes the class `r<n>` (with the prefix) into `out`. Five of these a table cell: the
+/// Writes the class `r<n>` (with the prefix) into `out`. Four of these a table cell: the
 /// few bytes are pushed one by one (no copy call, no UTF-8 check; the prefix is mostly empty).
 fn push_class(out: &mut String, prefix: &str, n: usize) {
     if !prefix.is_empty() {

@@ -544,8 +544,8 @@ fn log_pdf_warning(report: &str, warning: &str) {
 }
 
 /// The instance's warnings (an expression's `#Error`, a failed subreport; page headers' and
-/// streamed rows' included) after an HTML5/CSV/XML/JSON render, at debug level like PDF's
-/// (PDF, IMAGE and the Office formats log them with their own).
+/// streamed rows' included) after a render, at debug level like PDF's (PDF and IMAGE put them
+/// in their summaries, logged with their own).
 fn log_report_warning(report: &str, warning: &str) {
     tracing::debug!(report = %httpsys::logsafe::escape(report, 256), warning = %httpsys::logsafe::escape(warning, 512), "report render warning");
 }
@@ -764,10 +764,8 @@ pub(crate) async fn url_access(
             }
         }
     };
-    let logs_own = matches!(
-        format,
-        Format::Pdf | Format::Image | Format::Xlsx | Format::Docx
-    );
+    // PDF and IMAGE summaries carry the instance's warnings (render::pdf, render::image)
+    let logs_own = matches!(format, Format::Pdf | Format::Image);
     let report = path.to_string();
     let streamed = state
         .reports()
